@@ -1,0 +1,10 @@
+/**
+ * Every command module registers itself here; one line per command keeps merges trivial.
+ */
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+
+export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
+
+export const commandRegistrars: CommandRegistrar[] = [
+];
