@@ -167,6 +167,16 @@ export interface ModelVariant {
   /** True if this effect is progress (a message shown to a user, an operation completed). */
   isProgress(node: NodeId, effect: Effect): boolean;
   defaults: ModelDefaults;
+  /**
+   * How connections behave: `http` opens a connection per request and closes it with the reply
+   * (the IM server); `tcp` keeps one connection per pair from the first send until it is closed.
+   */
+  transport: 'http' | 'tcp';
+  /**
+   * Optional protocol-specific explanation of a finding, in words a student understands
+   * ("both clients read connected=absent before either set it"). Returns null when it has none.
+   */
+  diagnose?(view: GlobalView, finding: { kind: string; id: string }): string | null;
 }
 
 /** A protocol model: one per seed document. */

@@ -3,8 +3,16 @@
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { registerListCommand } from './list.js';
+import { registerReplayCommand } from './replay.js';
+import { registerRunCommand } from './run.js';
+import { registerSchemaCommand } from './schema.js';
 
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
 
 export const commandRegistrars: CommandRegistrar[] = [
+  registerRunCommand,
+  registerReplayCommand,
+  registerListCommand,
+  registerSchemaCommand,
 ];

@@ -1,0 +1,53 @@
+/**
+ * `protosim list`: every protocol, variant and role, and every scenario with its title.
+ */
+import { relative, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { models } from '../../models/index.js';
+import { loadScenarioFile, ScenarioError } from '../../scenario/load.js';
+import type { CliContext } from '../context.js';
+import { bundledScenariosDir, findScenarioFiles } from '../scenario-files.js';
+
+export function registerListCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('list')
+    .description('list the protocols, their variants and roles, and the scenarios')
+    .option('--dir <dir>', 'scenario folder to list (default: protosim\'s own scenarios/)')
+    .option('--format <format>', 'text or json', 'text')
+    .action((opts: { dir?: string; format: string }) => {
+      const cwd = ctx.io.cwd ?? process.cwd();
+      const dir = opts.dir !== undefined ? resolve(cwd, opts.dir) : bundledScenariosDir;
+      const protocols = Object.values(models).map((m) => ({
+        name: m.name,
+        summary: m.summary,
+        source: m.source,
+        variants: Object.values(m.variants).map((v) => ({ name: v.name, summary: v.summary, roles: Object.keys(v.roles) })),
+      }));
+      const scenarios = findScenarioFiles(dir).map((file) => {
+        const shown = relative(cwd, file) || file;
+        try {
+          const s = loadScenarioFile(file);
+          return { file: shown, id: s.spec.id, title: s.spec.title, protocol: s.model.name, variant: s.variant.name, tags: s.spec.tags ?? [], error: null };
+        } catch (error) {
+          const message = error instanceof ScenarioError ? error.message.split('\n')[0]! : String(error);
+          return { file: shown, id: null, title: null, protocol: null, variant: null, tags: [], error: message };
+        }
+      });
+      if (opts.format === 'json') {
+        ctx.io.stdout(JSON.stringify({ protocols, scenarios }, null, 2) + '\n');
+        return;
+      }
+      const lines: string[] = ['Protocols:'];
+      for (const p of protocols) {
+        lines.push(`  ${p.name} — ${p.summary}`);
+        for (const v of p.variants) lines.push(`    variant ${v.name}: ${v.summary} (roles: ${v.roles.join(', ')})`);
+      }
+      lines.push('', `Scenarios (${relative(cwd, dir) || dir}):`);
+      const width = Math.max(0, ...scenarios.map((s) => (s.id ?? '').length));
+      for (const s of scenarios) {
+        if (s.error) lines.push(`  ${s.file}: INVALID: ${s.error}`);
+        else lines.push(`  ${s.id!.padEnd(width)}  ${s.title}  [${s.protocol}/${s.variant}]${s.tags.length ? ` {${s.tags.join(', ')}}` : ''}`);
+      }
+      ctx.io.stdout(lines.join('\n') + '\n');
+    });
+}

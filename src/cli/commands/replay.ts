@@ -1,0 +1,62 @@
+/**
+ * `protosim replay <trace>`: re-runs a recorded trace from its header and confirms the run is
+ * byte-identical (exit 0), or shows the first difference (exit 1).
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { InputError } from '../../errors.js';
+import { models } from '../../models/index.js';
+import { CompiledModel, simulate } from '../../sim/simulator.js';
+import { traceToJsonl, type TraceHeader } from '../../sim/trace.js';
+import { renderTrace } from '../../report/text.js';
+import type { CliContext } from '../context.js';
+
+export function registerReplayCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('replay')
+    .description('re-run a trace file and confirm the run is identical, event for event')
+    .argument('<trace>', 'trace file (JSON lines) written by protosim run')
+    .option('--show', 'print the replayed trace')
+    .option('--no-color', 'no colours')
+    .action((file: string, opts: { show?: boolean; color: boolean }) => {
+      const path = resolve(ctx.io.cwd ?? process.cwd(), file);
+      let text: string;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch (error) {
+        throw new InputError(`${file}: cannot read the trace: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+      }
+      const firstLine = text.split('\n', 1)[0] ?? '';
+      let header: TraceHeader;
+      try {
+        header = JSON.parse(firstLine) as TraceHeader;
+      } catch {
+        throw new InputError(`${file}:1:1: expected a trace header (a JSON object on the first line), got ${JSON.stringify(firstLine.slice(0, 60))}`);
+      }
+      if (header?.k !== 'header' || typeof header.seed !== 'number' || typeof header.config !== 'object' || header.config === null) {
+        throw new InputError(`${file}:1:1: the first line is not a protosim trace header (expected {"k":"header","seed":...,"config":...})`);
+      }
+      const model = models[header.config.protocol];
+      const variant = model?.variants[header.config.variant];
+      if (!model || !variant) {
+        throw new InputError(`${file}:1:1: the trace names protocol ${JSON.stringify(header.config.protocol)} variant ${JSON.stringify(header.config.variant)}, which this protosim does not have`);
+      }
+      const result = simulate(new CompiledModel(model.name, variant), header.config, header.seed, { trace: true });
+      const replayed = traceToJsonl(result.header, result.trace);
+      const expectedLines = text.trimEnd().split('\n');
+      const gotLines = replayed.trimEnd().split('\n');
+      if (opts.show) ctx.io.stdout(renderTrace(result.trace, { color: opts.color && (ctx.io.isTTY ?? false) }) + '\n');
+      for (let i = 0; i < Math.max(expectedLines.length, gotLines.length); i++) {
+        if (expectedLines[i] !== gotLines[i]) {
+          ctx.io.stdout(
+            `replay DIFFERS at line ${i + 1} of ${file}:\n  recorded: ${expectedLines[i] ?? '(end of file)'}\n  replayed: ${gotLines[i] ?? '(end of run)'}\n`,
+          );
+          ctx.exitCode = 1;
+          return;
+        }
+      }
+      ctx.io.stdout(`replay identical: ${gotLines.length - 1} events, seed=${header.seed}, ${header.config.protocol} (${header.config.variant}), ended ${result.endReason}\n`);
+      ctx.exitCode = 0;
+    });
+}

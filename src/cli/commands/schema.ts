@@ -1,0 +1,20 @@
+/**
+ * `protosim schema`: prints (or writes) the JSON Schema of scenario files, for editors.
+ */
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { scenarioJsonSchema } from '../../scenario/schema.js';
+import type { CliContext } from '../context.js';
+
+export function registerSchemaCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('schema')
+    .description('print the JSON Schema of scenario files (for editor validation)')
+    .option('-o, --out <file>', 'write it to a file instead')
+    .action((opts: { out?: string }) => {
+      const text = JSON.stringify(scenarioJsonSchema(), null, 2) + '\n';
+      if (opts.out) writeFileSync(resolve(ctx.io.cwd ?? process.cwd(), opts.out), text);
+      else ctx.io.stdout(text);
+    });
+}

@@ -1,0 +1,52 @@
+/**
+ * Text rendering of a run report for the terminal: the seed first (STYLE 2), then what was found,
+ * who waits for what, the shortest trace, and the command that replays it (STYLE 3).
+ */
+import type { RunReport } from '../report/run-report.js';
+import { palette } from '../report/format.js';
+import { renderTrace, renderWaits } from '../report/text.js';
+
+export function renderRunReport(report: RunReport, options: { color: boolean; maxEvents?: number }): string {
+  const p = palette(options.color);
+  const out: string[] = [];
+  const s = report.scenario;
+  out.push(`${p.bold(s.id)} — ${s.title}`);
+  out.push(p.dim(`protocol ${s.protocol} (${s.variant})${s.file ? `, scenario ${s.file}` : ''}`));
+  const seeds = report.seeds.pinned !== null ? `seed=${report.seeds.pinned}` : `seeds=${report.seeds.start}..${report.seeds.start + report.seeds.count - 1}`;
+  out.push(`${seeds} strategy=${report.strategy}`);
+  const st = report.stats;
+  const counts = Object.entries(st.runsWithFinding).map(([id, n]) => `${id} in ${n}`).join(', ');
+  out.push(
+    p.dim(
+      `explored ${st.runs} run${st.runs === 1 ? '' : 's'} (${st.transitions} events, ${st.states} distinct node states) in ${st.elapsedMs} ms` +
+        (counts ? `; found ${counts} run${st.runs === 1 ? '' : 's'}` : '; nothing found'),
+    ),
+  );
+  for (const f of report.findings) {
+    out.push('');
+    const h = report.header && report.header.seed === f.seed ? report.header : null;
+    out.push(p.red(p.bold(`FOUND ${f.kind}`)) + ` (${f.id}) at seed=${f.seed}, step ${f.step}, t=${f.timeMs} ms`);
+    if (h) {
+      const starts = Object.entries(h.derived.startAtMs).map(([n, t]) => `${n}@${t}ms`).join(' ');
+      out.push(p.dim(`  derived from seed ${f.seed}: starts ${starts}${h.derived.faults.length ? `; ${h.derived.faults.length} fault(s)` : ''}`));
+    }
+    out.push(`  ${f.summary}`);
+    if (f.diagnosis) out.push(`  ${p.yellow('why:')} ${f.diagnosis}`);
+    out.push('');
+    out.push(p.bold('  who waits for what:'));
+    out.push(renderWaits(f, options.color));
+    out.push('');
+    out.push(p.bold(`  shortest trace found (${f.trace.length} events, seed ${f.seed}):`));
+    out.push(renderTrace(f.trace, { color: options.color, cycleStart: f.cycleStart, maxEvents: options.maxEvents ?? 80 }));
+    out.push('');
+    out.push(`  replay: ${p.cyan(f.replay.command)}`);
+    if (f.replay.traceFile) out.push(`      or: ${p.cyan(`npx protosim replay ${f.replay.traceFile}`)}`);
+  }
+  out.push('');
+  for (const e of report.expectations) {
+    const mark = e.ok ? p.green('✔') : p.red('✘');
+    out.push(`${mark} expected ${e.what}: ${e.expected}; observed: ${e.observed}`);
+  }
+  out.push(report.ok ? p.green(p.bold('ok: every expectation met')) : p.red(p.bold('FAILED: an expectation was not met')));
+  return out.join('\n') + '\n';
+}

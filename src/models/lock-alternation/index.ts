@@ -1,0 +1,78 @@
+/**
+ * lock-alternation: two clients alternate over a key-value store with `connected`, `lock` and
+ * `message` keys (seed 000, PROTOCOLS.md section 1).
+ */
+import type { Effect, GlobalView, ModelVariant, NodeId, ProtocolModel, RoleDefinition } from '../types.js';
+import { storeRole } from '../kv-store/store.js';
+import { validateKvMessage } from '../kv-store/messages.js';
+import { lockClientMachine } from './client.js';
+import { noMessageShownTwice, noOverwriteBeforeShown, singleSender } from './invariants.js';
+
+const isMessageShown = (_node: NodeId, effect: Effect): boolean =>
+  effect.type === 'print' && effect.params.kind === 'message';
+
+function clientRole(machine: RoleDefinition['machine'], description: string): RoleDefinition {
+  return {
+    machine,
+    description,
+    input: ({ self, nodesByRole, params }) => ({
+      self,
+      store: nodesByRole.store?.[0] ?? 'store',
+      pollMs: typeof params.pollMs === 'number' ? params.pollMs : 500,
+    }),
+  };
+}
+
+/** Explains a finding in the seed's own terms. */
+export function diagnose(view: GlobalView, finding: { kind: string; id: string }): string | null {
+  const clients = Object.values(view.nodes).filter((n) => n.role === 'client');
+  const ones = clients.filter((n) => n.context.myNo === 1).map((n) => n.id);
+  const twos = clients.filter((n) => n.context.myNo === 2).map((n) => n.id);
+  const gone = clients.filter((n) => n.status === 'crashed' || n.status === 'done').map((n) => n.id);
+  if (ones.length >= 2) {
+    return `${ones.join(' and ')} ${ones.length === 2 ? 'both' : 'all'} read \`connected\` as absent before any of them set it (check-then-set race), so each made itself client 1 and waits for connected=2, which no client will ever set`;
+  }
+  if (twos.length >= 2) {
+    return `${twos.join(' and ')} ${twos.length === 2 ? 'both' : 'all'} became client 2 (a third client, or \`connected\` left at 2 by an earlier session): both wait for lock=2 and both take the turn`;
+  }
+  if (gone.length > 0 && finding.kind !== 'invariant') {
+    const left = clients.filter((n) => !gone.includes(n.id) && n.status === 'running').map((n) => n.id);
+    return `${gone.join(', ')} stopped (crashed or quit) without telling anyone; ${left.join(', ') || 'the other client'} keep${left.length === 1 ? 's' : ''} polling for a turn only ${gone.join(', ')} could give, and the seed offers no way to rejoin`;
+  }
+  if (ones.length === 0 && twos.length > 0 && finding.kind !== 'invariant') {
+    return 'no client is client 1: `connected` was already set when they started (keys left over from an earlier session)';
+  }
+  return null;
+}
+
+const defaults = {
+  nodes: [
+    { id: 'store', role: 'store' },
+    { id: 'c1', role: 'client' },
+    { id: 'c2', role: 'client' },
+  ],
+  workload: { c1: ['hello from c1', 'bye from c1'], c2: ['hello from c2', 'bye from c2'] },
+};
+
+export const faithful: ModelVariant = {
+  name: 'faithful',
+  summary: 'the seed as written: check-then-set join, polling, no rejoin',
+  roles: {
+    store: storeRole(false),
+    client: clientRole(lockClientMachine, 'a person at a terminal running the seed client'),
+  },
+  invariants: [singleSender],
+  properties: [noOverwriteBeforeShown, noMessageShownTwice],
+  isProgress: isMessageShown,
+  defaults,
+  transport: 'http',
+  diagnose,
+};
+
+export const lockAlternation: ProtocolModel = {
+  name: 'lock-alternation',
+  summary: 'two clients alternate turns through `connected`, `lock` and `message` keys on a key-value store',
+  source: 'shared/seeds/000_c08ba0f48f63c30b.txt',
+  variants: { faithful },
+  validateMessage: validateKvMessage,
+};

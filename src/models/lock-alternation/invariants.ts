@@ -1,0 +1,69 @@
+/**
+ * Safety properties of lock-alternation (PROTOCOLS.md section 1), shared with its fixed variant.
+ */
+import type { GlobalView, HistoryProperty, Invariant, Observation } from '../types.js';
+
+/** At most one client believes it may send (tag `maySend`: it has seen the lock hold its number). */
+export const singleSender: Invariant = {
+  id: 'single-sender',
+  description: 'at most one client believes it may send',
+  check(view: GlobalView): string | null {
+    const senders = Object.values(view.nodes).filter((n) => n.status === 'running' && n.tags.includes('maySend'));
+    if (senders.length <= 1) return null;
+    const who = senders.map((n) => `${n.id} (client ${String(n.context.myNo)})`).join(' and ');
+    return `${who} both believe they may send`;
+  },
+};
+
+interface OverwriteState {
+  /** the message last written to the store and not yet shown to anyone but its writer */
+  pending: { text: string; writer: string } | null;
+}
+
+/** No message is overwritten before it is shown: a SET message lands while the previous one is unread. */
+export const noOverwriteBeforeShown: HistoryProperty<OverwriteState> = {
+  id: 'no-overwrite-before-shown',
+  description: 'no message is overwritten before it is shown',
+  initial: { pending: null },
+  observe(state, obs: Observation) {
+    if (obs.kind === 'deliver' && obs.msg.type === 'SET' && obs.msg.key === 'message') {
+      const text = String(obs.msg.value);
+      if (state.pending !== null) {
+        return {
+          violation: `${obs.from} overwrote message ${JSON.stringify(state.pending.text)} (written by ${state.pending.writer}) with ${JSON.stringify(text)} before anyone was shown it`,
+        };
+      }
+      return { state: { pending: { text, writer: obs.from } } };
+    }
+    if (
+      obs.kind === 'print' &&
+      obs.params.kind === 'message' &&
+      state.pending !== null &&
+      obs.node !== state.pending.writer &&
+      obs.params.text === state.pending.text
+    ) {
+      return { state: { pending: null } };
+    }
+    return { state };
+  },
+};
+
+interface ShownState {
+  /** `node|text` of every message shown, sorted (canonical for hashing) */
+  shown: string[];
+}
+
+/** No message is shown twice to the same user. Workload texts are unique, so a text identifies a message. */
+export const noMessageShownTwice: HistoryProperty<ShownState> = {
+  id: 'no-message-shown-twice',
+  description: 'no message is shown twice',
+  initial: { shown: [] },
+  observe(state, obs: Observation) {
+    if (obs.kind !== 'print' || obs.params.kind !== 'message') return { state };
+    const key = `${obs.node}|${obs.params.text}`;
+    if (state.shown.includes(key)) {
+      return { violation: `${obs.node} was shown ${JSON.stringify(obs.params.text)} a second time` };
+    }
+    return { state: { shown: [...state.shown, key].sort() } };
+  },
+};

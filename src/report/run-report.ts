@@ -1,0 +1,41 @@
+/**
+ * The data of one `protosim run` / `check`: what every renderer (text, JSON, JUnit, HTML...) draws
+ * from. Plain data; `--format json` prints it as it is.
+ */
+import type { Finding } from '../sim/finding.js';
+import type { ExploreStats, Strategy } from '../sim/explore/result.js';
+import type { TraceHeader } from '../sim/trace.js';
+
+export interface ExpectationResult {
+  what: string;
+  expected: string;
+  observed: string;
+  ok: boolean;
+}
+
+export interface RunReport {
+  /** every expectation met */
+  ok: boolean;
+  scenario: {
+    id: string;
+    title: string;
+    file: string | null;
+    protocol: string;
+    variant: string;
+    tags: string[];
+  };
+  strategy: Strategy;
+  seeds: { start: number; count: number; pinned: number | null };
+  expectations: ExpectationResult[];
+  findings: (Finding & { replay: ReplayHint })[];
+  stats: ExploreStats;
+  /** the header of the shortest finding's trace (config and derived options), when there is one */
+  header: TraceHeader | null;
+}
+
+export interface ReplayHint {
+  /** the one command that replays the finding */
+  command: string;
+  /** the trace file written for `protosim replay`, when one was written */
+  traceFile: string | null;
+}

@@ -1,0 +1,434 @@
+/**
+ * Loads a scenario file: YAML with source positions, validated by the zod schema, then checked
+ * against the model registry, then resolved into a SimConfig. Every problem becomes an issue with
+ * `file:line:col`, the field path, what was expected and what was found (STYLE 9).
+ */
+import { readFileSync } from 'node:fs';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import type { z } from 'zod';
+import { InputError } from '../errors.js';
+import { models } from '../models/index.js';
+import type { ModelVariant, ProtocolModel } from '../models/types.js';
+import {
+  defaultChecks,
+  defaultLimits,
+  defaultLink,
+  type Distribution,
+  type FaultSpec,
+  type LinkConfig,
+  type LinkOverride,
+  type SimConfig,
+} from '../sim/config.js';
+import { scenarioSchema, type Expectation, type ScenarioFile } from './schema.js';
+
+export interface ScenarioIssue {
+  file: string;
+  line: number;
+  col: number;
+  /** field path, e.g. `nodes[1].role` */
+  path: string;
+  message: string;
+}
+
+/** A scenario file that is not valid: every issue found, each with its position. Exit code 2. */
+export class ScenarioError extends InputError {
+  readonly issues: ScenarioIssue[];
+  constructor(issues: ScenarioIssue[]) {
+    super(issues.map(formatIssue).join('\n'), 'invalid-scenario');
+    this.issues = issues;
+  }
+}
+
+export function formatIssue(i: ScenarioIssue): string {
+  return `${i.file}:${i.line}:${i.col}: ${i.path ? `${i.path}: ` : ''}${i.message}`;
+}
+
+export interface ExploreSettings {
+  strategy: 'random' | 'exhaustive' | 'pbt';
+  seedStart: number;
+  seeds: number;
+  /** a pinned seed: run exactly this one */
+  seed: number | null;
+  maxStates: number;
+  maxDepth: number;
+  faultBudget: number;
+}
+
+export interface Scenario {
+  file: string;
+  spec: ScenarioFile;
+  model: ProtocolModel;
+  variant: ModelVariant;
+  config: SimConfig;
+  expect: Expectation;
+  explore: ExploreSettings;
+}
+
+/** Reads and loads a scenario file. Throws ScenarioError (exit 2) with positions. */
+export function loadScenarioFile(file: string): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new ScenarioError([{ file, line: 1, col: 1, path: '', message: `cannot read the scenario: ${reason}` }]);
+  }
+  return parseScenario(text, file);
+}
+
+/** Parses scenario text; `file` is used in error positions. */
+export function parseScenario(text: string, file: string): Scenario {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ScenarioError(
+      doc.errors.map((e) => {
+        const pos = lineCounter.linePos(e.pos[0]);
+        return { file, line: pos.line, col: pos.col, path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` };
+      }),
+    );
+  }
+  const data: unknown = doc.toJS();
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new ScenarioError([{ file, line: 1, col: 1, path: '', message: 'expected a mapping with id, title, protocol, expect...' }]);
+  }
+  const parsed = scenarioSchema.safeParse(data);
+  const locate = (path: readonly PropertyKey[], key?: string): { line: number; col: number } =>
+    positionOf(doc, lineCounter, path, key);
+  if (!parsed.success) {
+    throw new ScenarioError(parsed.error.issues.map((issue) => zodIssue(issue, file, locate)));
+  }
+  return resolveScenario(parsed.data, file, locate);
+}
+
+function zodIssue(
+  issue: z.core.$ZodIssue,
+  file: string,
+  locate: (path: readonly PropertyKey[], key?: string) => { line: number; col: number },
+): ScenarioIssue {
+  const path = issue.path;
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    const pos = locate(path, key);
+    const known = knownKeysAt(path);
+    const hint = known.length ? `; expected one of ${known.join(', ')}${suggest(key, known)}` : '';
+    return { file, ...pos, path: formatPath([...path, key]), message: `unknown field ${JSON.stringify(key)}${hint}` };
+  }
+  const pos = locate(path);
+  return { file, ...pos, path: formatPath(path), message: describeZodIssue(issue) };
+}
+
+function describeZodIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      if (issue.input === undefined) return `missing; expected ${issue.expected}`;
+      return `expected ${issue.expected}, got ${describeValue(issue.input)}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describeValue(issue.input)}${typeof issue.input === 'string' ? suggest(issue.input, issue.values.map(String)) : ''}`;
+    case 'invalid_union': {
+      if ((issue as { note?: string }).note === 'No matching discriminator') return `expected a \`kind\` field; got ${describeValue(issue.input)}`;
+      return `expected ${unionHint(issue.path)}, got ${describeValue(issue.input)}`;
+    }
+    case 'too_small':
+      return `${issue.message.replace(/^Too small: /, '')}`;
+    case 'too_big':
+      return `${issue.message.replace(/^Too big: /, '')}`;
+    default:
+      return issue.message;
+  }
+}
+
+function unionHint(path: readonly PropertyKey[]): string {
+  const last = String(path[path.length - 1] ?? '');
+  if (/Ms$/.test(last) || last === 'delayMs') {
+    return 'a delay in ms: a number, { fixed: N }, { uniform: [min, max] } or { exponential: { meanMs: N, maxMs: N } }';
+  }
+  return 'one of the allowed forms';
+}
+
+function describeValue(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  // Walk the zod schema along the path to list the fields allowed there.
+  let schema: unknown = scenarioSchema;
+  for (const seg of path) {
+    schema = unwrap(schema);
+    const def = (schema as { def?: { type?: string; shape?: Record<string, unknown>; element?: unknown } }).def;
+    if (!def) return [];
+    if (def.type === 'object' && typeof seg === 'string') schema = def.shape?.[seg];
+    else if (def.type === 'array') schema = def.element;
+    else return [];
+  }
+  schema = unwrap(schema);
+  const def = (schema as { def?: { type?: string; shape?: Record<string, unknown> } }).def;
+  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
+}
+
+function unwrap(schema: unknown): unknown {
+  let s = schema as { def?: { type?: string; innerType?: unknown; in?: unknown } } | undefined;
+  while (s?.def && (s.def.type === 'optional' || s.def.type === 'default' || s.def.type === 'pipe')) {
+    s = (s.def.innerType ?? s.def.in) as typeof s;
+  }
+  return s;
+}
+
+/** `; did you mean "client"?` when a close spelling exists. */
+export function suggest(input: string, options: readonly string[]): string {
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const o of options) {
+    const d = editDistance(input.toLowerCase(), o.toLowerCase());
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = o;
+    }
+  }
+  return best !== null && bestDistance <= Math.max(2, Math.floor(input.length / 3)) ? ` (did you mean ${JSON.stringify(best)}?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0]!;
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j]!;
+      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return dp[b.length]!;
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else out += out ? `.${String(seg)}` : String(seg);
+  }
+  return out;
+}
+
+function positionOf(
+  doc: Document,
+  lineCounter: LineCounter,
+  path: readonly PropertyKey[],
+  key?: string,
+): { line: number; col: number } {
+  // The deepest node that exists along the path; for a key, the key itself.
+  let node: unknown = doc.contents;
+  let best: YamlNode | null = (doc.contents as YamlNode | null) ?? null;
+  for (const seg of key !== undefined ? [...path, key] : path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && p.key.value === seg);
+      if (!pair) break;
+      if (key !== undefined && seg === key && isScalar(pair.key)) {
+        best = pair.key;
+        break;
+      }
+      node = pair.value;
+      if (node && typeof node === 'object' && 'range' in node) best = node as YamlNode;
+      else if (isScalar(pair.key)) best = pair.key;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      node = node.items[seg];
+      if (node && typeof node === 'object' && 'range' in node) best = node as YamlNode;
+      else break;
+    } else break;
+  }
+  const offset = best?.range?.[0] ?? 0;
+  const pos = lineCounter.linePos(offset);
+  return { line: pos.line, col: pos.col };
+}
+
+// ---- resolution against the models ----------------------------------------------------------
+
+function toDistribution(d: unknown, fallback: Distribution): Distribution {
+  if (d === undefined) return fallback;
+  if (typeof d === 'number') return { kind: 'fixed', ms: d };
+  const o = d as { fixed?: number; uniform?: [number, number]; exponential?: { meanMs: number; maxMs?: number } };
+  if (o.fixed !== undefined) return { kind: 'fixed', ms: o.fixed };
+  if (o.uniform) return { kind: 'uniform', minMs: Math.min(...o.uniform), maxMs: Math.max(...o.uniform) };
+  const e = o.exponential!;
+  return { kind: 'exponential', meanMs: e.meanMs, maxMs: e.maxMs ?? Math.ceil(e.meanMs * 20) };
+}
+
+function resolveScenario(
+  spec: ScenarioFile,
+  file: string,
+  locate: (path: readonly PropertyKey[], key?: string) => { line: number; col: number },
+): Scenario {
+  const issues: ScenarioIssue[] = [];
+  const issue = (path: readonly PropertyKey[], message: string): void => {
+    issues.push({ file, ...locate(path), path: formatPath(path), message });
+  };
+  const model = models[spec.protocol];
+  if (!model) {
+    const names = Object.keys(models);
+    issue(['protocol'], `unknown protocol ${JSON.stringify(spec.protocol)}; expected one of ${names.join(', ')}${suggest(spec.protocol, names)}`);
+    throw new ScenarioError(issues);
+  }
+  const variantName = spec.variant ?? 'faithful';
+  const variant = model.variants[variantName];
+  if (!variant) {
+    const names = Object.keys(model.variants);
+    issue(['variant'], `unknown variant ${JSON.stringify(variantName)} of ${model.name}; expected one of ${names.join(', ')}${suggest(variantName, names)}`);
+    throw new ScenarioError(issues);
+  }
+  const roleNames = Object.keys(variant.roles);
+  const nodeSpecs = spec.nodes ?? variant.defaults.nodes.map((n) => ({ id: n.id, role: n.role, params: n.params }));
+  const ids = new Set<string>();
+  nodeSpecs.forEach((n, i) => {
+    if (ids.has(n.id)) issue(['nodes', i, 'id'], `duplicate node id ${JSON.stringify(n.id)}`);
+    ids.add(n.id);
+    if (!roleNames.includes(n.role)) {
+      issue(['nodes', i, 'role'], `unknown role ${JSON.stringify(n.role)} for ${model.name}; expected one of ${roleNames.join(', ')}${suggest(n.role, roleNames)}`);
+    }
+  });
+  const checkNode = (path: readonly PropertyKey[], id: string | undefined): void => {
+    if (id !== undefined && id !== '*' && !ids.has(id)) {
+      issue(path, `unknown node ${JSON.stringify(id)}; the nodes are ${[...ids].join(', ')}${suggest(id, [...ids])}`);
+    }
+  };
+  spec.network?.links?.forEach((l, i) => {
+    checkNode(['network', 'links', i, 'from'], l.from);
+    checkNode(['network', 'links', i, 'to'], l.to);
+  });
+  spec.workload?.forEach((w, i) => {
+    checkNode(['workload', i, 'node'], w.node);
+    const seen = new Set<string>();
+    w.messages.forEach((m, j) => {
+      // Checkers identify a message by its text (no message is shown twice), so texts must differ.
+      if (seen.has(m)) issue(['workload', i, 'messages', j], `message ${JSON.stringify(m)} appears twice; workload messages must be distinct so a message can be recognised when shown`);
+      seen.add(m);
+    });
+  });
+  spec.faults?.forEach((f, i) => {
+    if ('node' in f) checkNode(['faults', i, 'node'], f.node);
+    if (f.kind === 'partition') {
+      f.from.forEach((x, j) => checkNode(['faults', i, 'from', j], x));
+      f.to.forEach((x, j) => checkNode(['faults', i, 'to', j], x));
+    }
+    if (f.kind === 'drop' || f.kind === 'duplicate') {
+      checkNode(['faults', i, 'from'], f.from);
+      checkNode(['faults', i, 'to'], f.to);
+    }
+  });
+  spec.randomFaults?.nodes?.forEach((x, j) => checkNode(['randomFaults', 'nodes', j], x));
+  const invariantIds = [...variant.invariants.map((x) => x.id), ...variant.properties.map((x) => x.id)];
+  const inv = spec.checks?.invariants;
+  if (Array.isArray(inv)) {
+    inv.forEach((id, j) => {
+      if (!invariantIds.includes(id)) issue(['checks', 'invariants', j], `unknown invariant ${JSON.stringify(id)}; ${model.name} has ${invariantIds.join(', ')}${suggest(id, invariantIds)}`);
+    });
+  }
+  const expInv = spec.expect.invariant;
+  if (expInv !== undefined && expInv !== 'found' && expInv !== 'none' && !invariantIds.includes(expInv)) {
+    issue(['expect', 'invariant'], `expected found, none or an invariant id of ${model.name} (${invariantIds.join(', ')}); got ${JSON.stringify(expInv)}${suggest(expInv, invariantIds)}`);
+  }
+  if (spec.randomFaults && spec.randomFaults.windowMs[0] > spec.randomFaults.windowMs[1]) {
+    issue(['randomFaults', 'windowMs'], 'expected [start, end] with start <= end');
+  }
+  if (issues.length > 0) throw new ScenarioError(issues);
+
+  const net = spec.network ?? {};
+  const linkFrom = (l: { delayMs?: unknown; lossRatio?: number; duplicateRatio?: number; reorderRatio?: number; fifo?: boolean }, base: LinkConfig): Partial<LinkConfig> => {
+    const out: Partial<LinkConfig> = {};
+    if (l.delayMs !== undefined) out.delay = toDistribution(l.delayMs, base.delay);
+    if (l.lossRatio !== undefined) out.lossRatio = l.lossRatio;
+    if (l.duplicateRatio !== undefined) out.duplicateRatio = l.duplicateRatio;
+    if (l.reorderRatio !== undefined) out.reorderRatio = l.reorderRatio;
+    if (l.fifo !== undefined) out.fifo = l.fifo;
+    return out;
+  };
+  const baseLink: LinkConfig = { ...defaultLink, ...linkFrom(net, defaultLink) };
+  const links: LinkOverride[] = (net.links ?? []).map((l) => ({ from: l.from, to: l.to, ...linkFrom(l, baseLink) }));
+
+  const defaultThink: Distribution = { kind: 'uniform', minMs: 200, maxMs: 2000 };
+  const workloadSpecs =
+    spec.workload ??
+    Object.entries(variant.defaults.workload)
+      .filter(([node]) => ids.has(node))
+      .map(([node, messages]) => ({ node, messages, thinkMs: undefined, quitAfter: undefined }));
+  const faults: FaultSpec[] = (spec.faults ?? []).map((f): FaultSpec => {
+    switch (f.kind) {
+      case 'crash':
+        return { kind: 'crash', atMs: f.atMs, node: f.node, mode: f.mode ?? 'reset' };
+      case 'restart':
+        return { kind: 'restart', atMs: f.atMs, node: f.node, state: f.state ?? 'fresh' };
+      case 'pause':
+      case 'resume':
+        return { kind: f.kind, atMs: f.atMs, node: f.node };
+      case 'partition':
+        return { kind: 'partition', atMs: f.atMs, from: f.from, to: f.to, direction: f.direction ?? 'both' };
+      case 'heal':
+        return { kind: 'heal', atMs: f.atMs };
+      case 'drop':
+      case 'duplicate':
+        return { kind: f.kind, atMs: f.atMs, from: f.from ?? null, to: f.to ?? null, msgType: f.msgType ?? null, count: f.count ?? 1 };
+    }
+  });
+
+  const config: SimConfig = {
+    protocol: model.name,
+    variant: variant.name,
+    nodes: nodeSpecs.map((n) => {
+      const raw = n as { startAtMs?: unknown; params?: Record<string, unknown>; data?: Record<string, string> };
+      const params: Record<string, unknown> = { ...(raw.params ?? {}) };
+      if (raw.data) params.initial = raw.data;
+      return { id: n.id, role: n.role, startAt: toDistribution(raw.startAtMs, { kind: 'fixed', ms: 0 }), params };
+    }),
+    network: { default: baseLink, links },
+    workload: workloadSpecs.map((w) => ({
+      node: w.node,
+      messages: w.messages,
+      think: toDistribution(w.thinkMs, defaultThink),
+      quitAfter: w.quitAfter ?? false,
+    })),
+    faults,
+    randomFaults: spec.randomFaults
+      ? {
+          count: spec.randomFaults.count,
+          kinds: spec.randomFaults.kinds,
+          windowStartMs: spec.randomFaults.windowMs[0],
+          windowEndMs: spec.randomFaults.windowMs[1],
+          nodes: spec.randomFaults.nodes ?? null,
+        }
+      : null,
+    healAtMs: spec.healAtMs ?? null,
+    checks: {
+      deadlock: spec.checks?.deadlock ?? defaultChecks.deadlock,
+      livelock: spec.checks?.livelock ?? defaultChecks.livelock,
+      stallBoundMs: spec.checks?.stallBoundMs ?? defaultChecks.stallBoundMs,
+      invariants: Array.isArray(inv) ? inv : null,
+    },
+    limits: {
+      maxSteps: spec.limits?.maxSteps ?? defaultLimits.maxSteps,
+      maxTimeMs: spec.limits?.maxTimeMs ?? defaultLimits.maxTimeMs,
+      maxInFlight: spec.limits?.maxInFlight ?? defaultLimits.maxInFlight,
+    },
+  };
+  const e = spec.explore ?? {};
+  return {
+    file,
+    spec,
+    model,
+    variant,
+    config,
+    expect: spec.expect,
+    explore: {
+      strategy: e.strategy ?? 'random',
+      seedStart: e.seedStart ?? 1,
+      seeds: e.seeds ?? 200,
+      seed: e.seed ?? null,
+      maxStates: e.maxStates ?? 1_000_000,
+      maxDepth: e.maxDepth ?? 10_000,
+      faultBudget: e.faultBudget ?? 0,
+    },
+  };
+}

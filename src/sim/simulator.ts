@@ -1,0 +1,1013 @@
+/**
+ * The deterministic simulator: one seed and one config give one run, byte for byte.
+ *
+ * Virtual time is an integer number of milliseconds; events wait in a queue ordered by
+ * (time, sequence). Nodes are role machines stepped purely (see RoleRuntime); the simulator carries
+ * out their effects: messages go through the network model (delay, loss, duplication, reordering,
+ * FIFO connections, partitions), timers go into the queue, prints are checked against the workload.
+ * Faults and workload are data (see config.ts). Nothing here reads the clock, Math.random, timers,
+ * or does I/O: a tidy test enforces it.
+ */
+import type {
+  Effect,
+  GlobalView,
+  InFlightView,
+  ModelVariant,
+  NodeId,
+  NodeStatus,
+  NodeView,
+  Observation,
+  ProtocolMessage,
+} from '../models/types.js';
+import { canonicalJson } from './canonical-json.js';
+import type { Distribution, FaultSpec, LinkConfig, SimConfig } from './config.js';
+import { EventQueue, type Scheduled } from './event-queue.js';
+import type { Finding, NodeDiagnosis } from './finding.js';
+import { Prng } from './prng.js';
+import { RoleRuntime, type StepResult } from './role-runtime.js';
+import type { DerivedOptions, DropReason, EndReason, FindingKind, TraceEvent, TraceHeader } from './trace.js';
+
+/** A model variant with its role runtimes; build once, run many seeds (the caches are shared). */
+export class CompiledModel {
+  readonly protocol: string;
+  readonly variant: ModelVariant;
+  readonly runtimes: ReadonlyMap<string, RoleRuntime>;
+
+  constructor(protocol: string, variant: ModelVariant) {
+    this.protocol = protocol;
+    this.variant = variant;
+    const runtimes = new Map<string, RoleRuntime>();
+    for (const [role, def] of Object.entries(variant.roles)) runtimes.set(role, new RoleRuntime(role, def.machine));
+    this.runtimes = runtimes;
+  }
+
+  get xstateCalls(): number {
+    let n = 0;
+    for (const r of this.runtimes.values()) n += r.xstateCalls;
+    return n;
+  }
+}
+
+export interface RunOptions {
+  /** record every event (needed for reports and replay); off for fast swarm runs */
+  trace: boolean;
+  /** stop at the first finding (default true) */
+  stopAtFirstFinding?: boolean;
+}
+
+export interface RunStats {
+  steps: number;
+  timeMs: number;
+  messagesSent: number;
+  messagesDelivered: number;
+  messagesDropped: number;
+}
+
+export interface RunResult {
+  seed: number;
+  header: TraceHeader;
+  findings: Finding[];
+  endReason: EndReason;
+  stats: RunStats;
+  trace: TraceEvent[];
+}
+
+type SimEvent =
+  | { kind: 'start'; node: NodeId }
+  | { kind: 'deliver'; id: number; from: NodeId; to: NodeId; msg: ProtocolMessage; epoch: number }
+  | { kind: 'conn'; node: NodeId; peer: NodeId; event: 'reset' | 'closed' | 'refused'; epoch: number }
+  | { kind: 'timer'; node: NodeId; id: string; event: { type: string; [k: string]: unknown } }
+  | { kind: 'input'; node: NodeId }
+  | { kind: 'quit'; node: NodeId }
+  | { kind: 'fault'; fault: FaultSpec };
+
+interface SimNode {
+  id: NodeId;
+  role: string;
+  runtime: RoleRuntime;
+  input: Record<string, unknown>;
+  stateId: number;
+  status: NodeStatus;
+  timers: Map<string, Scheduled<SimEvent>>;
+  /** timers pending at a crash, re-armed by a restart that keeps state */
+  savedTimers: { id: string; remainingMs: number; event: { type: string; [k: string]: unknown } }[];
+  /** events that arrived while paused, delivered on resume */
+  inbox: SimEvent[];
+  /** workload cursor */
+  nextMessage: number;
+  messages: string[];
+  think: Distribution | null;
+  quitAfter: boolean;
+  inputPending: boolean;
+  lastSent: NodeDiagnosis['lastSent'];
+  lastReceived: NodeDiagnosis['lastReceived'];
+}
+
+interface MatchRule {
+  kind: 'drop' | 'duplicate';
+  from: NodeId | null;
+  to: NodeId | null;
+  msgType: string | null;
+  remaining: number;
+}
+
+/** Draws an integer delay from a distribution. */
+export function sample(prng: Prng, d: Distribution): number {
+  switch (d.kind) {
+    case 'fixed':
+      return d.ms;
+    case 'uniform':
+      return prng.int(d.minMs, d.maxMs);
+    case 'exponential': {
+      const x = -d.meanMs * Math.log(1 - prng.float());
+      return Math.min(d.maxMs, Math.round(x));
+    }
+  }
+}
+
+/** Everything drawn from the seed before the run starts (printed first, STYLE 2). */
+export function deriveOptions(config: SimConfig, seed: number): DerivedOptions {
+  const startPrng = Prng.derive(seed, 'start');
+  const startAtMs: Record<NodeId, number> = {};
+  for (const n of config.nodes) startAtMs[n.id] = sample(startPrng, n.startAt);
+  const faults: FaultSpec[] = [...config.faults];
+  const rf = config.randomFaults;
+  if (rf && rf.count > 0 && rf.kinds.length > 0) {
+    const prng = Prng.derive(seed, 'faults');
+    const eligible = rf.nodes ?? config.nodes.map((n) => n.id);
+    const all = config.nodes.map((n) => n.id);
+    for (let i = 0; i < rf.count; i++) {
+      const kind = prng.pick(rf.kinds);
+      const atMs = prng.int(rf.windowStartMs, rf.windowEndMs);
+      const node = prng.pick(eligible);
+      switch (kind) {
+        case 'crash':
+          faults.push({ kind: 'crash', atMs, node, mode: prng.chance(0.5) ? 'reset' : 'silent' });
+          break;
+        case 'restart':
+          faults.push({ kind: 'crash', atMs, node, mode: 'reset' });
+          faults.push({ kind: 'restart', atMs: atMs + prng.int(100, 2000), node, state: prng.chance(0.5) ? 'fresh' : 'kept' });
+          break;
+        case 'pause':
+          faults.push({ kind: 'pause', atMs, node });
+          faults.push({ kind: 'resume', atMs: atMs + prng.int(100, 5000), node });
+          break;
+        case 'partition': {
+          const rest = all.filter((x) => x !== node);
+          faults.push({ kind: 'partition', atMs, from: [node], to: rest, direction: prng.chance(0.5) ? 'both' : 'one-way' });
+          faults.push({ kind: 'heal', atMs: atMs + prng.int(100, 5000) });
+          break;
+        }
+        case 'drop':
+        case 'duplicate':
+          faults.push({ kind, atMs, from: node, to: null, msgType: null, count: 1 });
+          break;
+      }
+    }
+  }
+  // Scheduled order is (time, listed order): a stable sort keeps ties as written.
+  faults.sort((a, b) => a.atMs - b.atMs);
+  return { startAtMs, faults };
+}
+
+const linkKey = (from: NodeId, to: NodeId): string => `${from}>${to}`;
+const pairKey = (a: NodeId, b: NodeId): string => (a < b ? `${a}|${b}` : `${b}|${a}`);
+
+/**
+ * One run. Construct, then `run()`. Internal: use `simulate()`.
+ */
+class Simulation {
+  private readonly queue = new EventQueue<SimEvent>();
+  private readonly nodes = new Map<NodeId, SimNode>();
+  private readonly nodeOrder: NodeId[];
+  private readonly nodesByRole: Record<string, NodeId[]> = {};
+  private readonly netPrng: Prng;
+  private readonly workloadPrng: Prng;
+  private readonly links = new Map<string, LinkConfig>();
+  private readonly lastDeliveryMs = new Map<string, number>();
+  private readonly epochs = new Map<string, number>();
+  /** open connections; for `http` transport, the number of requests awaiting a reply */
+  private readonly open = new Map<string, number>();
+  private readonly blocked = new Set<string>();
+  private readonly held = new Map<string, SimEvent[]>();
+  private rules: MatchRule[] = [];
+  private readonly monitors: unknown[];
+  private readonly nodeViews: Record<NodeId, NodeView> = {};
+  private now = 0;
+  private step = 0;
+  private nextMessageId = 1;
+  private lastProgressMs = 0;
+  private lastProgressStep = 0;
+  private readonly trace: TraceEvent[] = [];
+  private readonly findings: Finding[] = [];
+  private readonly stats: RunStats = { steps: 0, timeMs: 0, messagesSent: 0, messagesDelivered: 0, messagesDropped: 0 };
+  private stopped = false;
+  private readonly derived: DerivedOptions;
+  /** pass 2 of a stall: the abstract state after each step from this step on */
+  private readonly keys: string[] = [];
+
+  constructor(
+    private readonly model: CompiledModel,
+    private readonly config: SimConfig,
+    private readonly seed: number,
+    private readonly record: boolean,
+    private readonly stopAtFirstFinding: boolean,
+    /** when set, record abstract state keys from this step on (pass 2 of stall classification) */
+    private readonly recordKeysFrom: number | null,
+    private readonly stopAtStep: number | null,
+  ) {
+    this.netPrng = Prng.derive(seed, 'net');
+    this.workloadPrng = Prng.derive(seed, 'workload');
+    this.derived = deriveOptions(config, seed);
+    this.monitors = model.variant.properties.map((p) => p.initial);
+    this.nodeOrder = config.nodes.map((n) => n.id);
+    for (const n of config.nodes) (this.nodesByRole[n.role] ??= []).push(n.id);
+    for (const n of config.nodes) {
+      const def = model.variant.roles[n.role];
+      const runtime = model.runtimes.get(n.role);
+      if (!def || !runtime) throw new Error(`node ${n.id}: role ${n.role} is not in ${model.protocol}/${model.variant.name}`);
+      const workload = config.workload.find((w) => w.node === n.id);
+      const node: SimNode = {
+        id: n.id,
+        role: n.role,
+        runtime,
+        input: def.input({ self: n.id, nodesByRole: this.nodesByRole, params: n.params }),
+        stateId: -1,
+        status: 'not-started',
+        timers: new Map(),
+        savedTimers: [],
+        inbox: [],
+        nextMessage: 0,
+        messages: workload?.messages ?? [],
+        think: workload?.think ?? null,
+        quitAfter: workload?.quitAfter ?? false,
+        inputPending: false,
+        lastSent: null,
+        lastReceived: null,
+      };
+      this.nodes.set(n.id, node);
+      this.queue.push(this.derived.startAtMs[n.id] ?? 0, { kind: 'start', node: n.id });
+    }
+    for (const f of this.derived.faults) this.queue.push(f.atMs, { kind: 'fault', fault: f });
+    if (config.healAtMs !== null) this.queue.push(config.healAtMs, { kind: 'fault', fault: { kind: 'heal', atMs: config.healAtMs } });
+  }
+
+  get header(): TraceHeader {
+    return { k: 'header', protosim: 1, seed: this.seed, config: this.config, derived: this.derived };
+  }
+
+  run(): { endReason: EndReason; findings: Finding[]; trace: TraceEvent[]; stats: RunStats; stall: { step: number; timeMs: number } | null; keys: string[] } {
+    const { limits, checks } = this.config;
+    let endReason: EndReason = 'quiescent';
+    let stall: { step: number; timeMs: number } | null = null;
+    for (;;) {
+      if (this.stopped) {
+        endReason = 'finding';
+        break;
+      }
+      if (this.stopAtStep !== null && this.step >= this.stopAtStep) {
+        endReason = 'finding';
+        break;
+      }
+      const next = this.queue.peek();
+      if (next === undefined) {
+        endReason = this.onQuiescent();
+        break;
+      }
+      // Liveness: no progress within the bound while someone is unfinished.
+      if (next.timeMs - this.lastProgressMs > checks.stallBoundMs && this.stopAtStep === null) {
+        const verdict = this.onStall();
+        if (verdict === 'settled') {
+          this.now = this.lastProgressMs + checks.stallBoundMs;
+          endReason = 'settled';
+          break;
+        }
+        if (verdict === 'stall') {
+          stall = { step: this.step, timeMs: this.lastProgressMs + checks.stallBoundMs };
+          endReason = 'finding';
+          break;
+        }
+      }
+      if (next.timeMs > limits.maxTimeMs) {
+        endReason = 'limit:maxTimeMs';
+        break;
+      }
+      if (this.step >= limits.maxSteps) {
+        endReason = 'limit:maxSteps';
+        break;
+      }
+      if (this.queue.size > limits.maxInFlight) {
+        endReason = 'limit:maxInFlight';
+        break;
+      }
+      this.queue.pop();
+      this.now = next.timeMs;
+      this.step++;
+      this.process(next.item);
+      if (this.recordKeysFrom !== null && this.step > this.recordKeysFrom) this.keys.push(this.abstractKey());
+    }
+    this.stats.steps = this.step;
+    this.stats.timeMs = this.now;
+    if (this.record) this.trace.push({ k: 'end', t: this.now, reason: endReason });
+    return { endReason, findings: this.findings, trace: this.trace, stats: this.stats, stall, keys: this.keys };
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+
+  private process(ev: SimEvent): void {
+    switch (ev.kind) {
+      case 'start':
+        this.startNode(this.node(ev.node), true);
+        return;
+      case 'deliver':
+        this.deliver(ev);
+        return;
+      case 'conn': {
+        const node = this.node(ev.node);
+        if (node.status === 'paused') {
+          node.inbox.push(ev);
+          return;
+        }
+        if (node.status !== 'running') return;
+        if (this.record) this.trace.push({ k: 'conn', t: this.now, node: ev.node, peer: ev.peer, event: ev.event });
+        this.stepNode(node, { type: `conn.${ev.event}`, peer: ev.peer });
+        return;
+      }
+      case 'timer': {
+        const node = this.node(ev.node);
+        node.timers.delete(ev.id);
+        if (node.status === 'paused') {
+          node.inbox.push(ev);
+          return;
+        }
+        if (node.status !== 'running') return;
+        if (this.record) this.trace.push({ k: 'timer', t: this.now, node: ev.node, event: ev.event.type });
+        this.stepNode(node, ev.event);
+        return;
+      }
+      case 'input': {
+        const node = this.node(ev.node);
+        node.inputPending = false;
+        if (node.status === 'paused') {
+          // The person types into a frozen terminal: the line is read when the program resumes.
+          node.inbox.push(ev);
+          node.inputPending = true;
+          return;
+        }
+        if (node.status !== 'running') return; // the program is gone; the line is not consumed
+        const text = node.messages[node.nextMessage];
+        if (text === undefined) return;
+        node.nextMessage++;
+        if (this.record) this.trace.push({ k: 'input', t: this.now, node: node.id, text });
+        this.stepNode(node, { type: 'user.input', text });
+        return;
+      }
+      case 'quit': {
+        const node = this.node(ev.node);
+        node.inputPending = false;
+        if (node.status !== 'running') return;
+        if (this.record) this.trace.push({ k: 'quit', t: this.now, node: node.id });
+        this.stepNode(node, { type: 'user.quit' });
+        return;
+      }
+      case 'fault':
+        this.applyFault(ev.fault);
+        return;
+    }
+  }
+
+  private node(id: NodeId): SimNode {
+    const n = this.nodes.get(id);
+    if (!n) throw new Error(`unknown node ${id}`);
+    return n;
+  }
+
+  private startNode(node: SimNode, fresh: boolean): void {
+    node.status = 'running';
+    node.inputPending = false;
+    if (fresh) {
+      const result = node.runtime.start(node.input);
+      node.stateId = result.next;
+      this.updateView(node);
+      if (this.record) {
+        const st = node.runtime.state(node.stateId);
+        this.trace.push({ k: 'start', t: this.now, node: node.id, role: node.role, state: st.valueText, fresh: true });
+      }
+      this.applyEffects(node, result);
+    } else {
+      this.updateView(node);
+      if (this.record) {
+        const st = node.runtime.state(node.stateId);
+        this.trace.push({ k: 'start', t: this.now, node: node.id, role: node.role, state: st.valueText, fresh: false });
+      }
+      for (const t of node.savedTimers) {
+        node.timers.set(t.id, this.queue.push(this.now + t.remainingMs, { kind: 'timer', node: node.id, id: t.id, event: t.event }));
+      }
+      node.savedTimers = [];
+      // A person at a restarted program with kept state still sees its prompt.
+      if (node.runtime.state(node.stateId).tags.includes('awaitingUser')) this.scheduleInput(node);
+    }
+    this.checkInvariants();
+  }
+
+  private deliver(ev: Extract<SimEvent, { kind: 'deliver' }>): void {
+    const pk = pairKey(ev.from, ev.to);
+    if ((this.epochs.get(pk) ?? 0) !== ev.epoch) {
+      this.dropped(ev, 'reset');
+      return;
+    }
+    if (this.blocked.has(linkKey(ev.from, ev.to))) {
+      const link = this.link(ev.from, ev.to);
+      if (link.fifo) {
+        // TCP retransmits: the message waits for the partition to heal.
+        const lk = linkKey(ev.from, ev.to);
+        const list = this.held.get(lk) ?? [];
+        list.push(ev);
+        this.held.set(lk, list);
+      } else {
+        this.dropped(ev, 'partition');
+      }
+      return;
+    }
+    const node = this.node(ev.to);
+    if (node.status === 'paused') {
+      node.inbox.push(ev);
+      return;
+    }
+    if (node.status !== 'running') {
+      this.dropped(ev, node.status === 'crashed' ? 'crashed' : node.status === 'done' ? 'closed' : 'not-started');
+      return;
+    }
+    this.stats.messagesDelivered++;
+    if (this.model.variant.transport === 'http' && this.roleIsServer(ev.from)) {
+      // The reply ends the request: the HTTP connection closes.
+      const open = (this.open.get(pk) ?? 0) - 1;
+      if (open <= 0) this.open.delete(pk);
+      else this.open.set(pk, open);
+    }
+    if (this.record) this.trace.push({ k: 'deliver', t: this.now, id: ev.id, from: ev.from, to: ev.to, msg: ev.msg });
+    node.lastReceived = { t: this.now, from: ev.from, msg: ev.msg };
+    this.observe({ kind: 'deliver', from: ev.from, to: ev.to, msg: ev.msg });
+    if (this.stopped) return;
+    this.stepNode(node, { ...ev.msg, from: ev.from });
+  }
+
+  private roleIsServer(id: NodeId): boolean {
+    const role = this.node(id).role;
+    return role === 'store' || role === 'server';
+  }
+
+  private dropped(ev: Extract<SimEvent, { kind: 'deliver' }>, reason: DropReason): void {
+    this.stats.messagesDropped++;
+    if (this.record) this.trace.push({ k: 'drop', t: this.now, id: ev.id, from: ev.from, to: ev.to, msg: ev.msg, reason });
+  }
+
+  // ---- stepping and effects -------------------------------------------------------------------
+
+  private stepNode(node: SimNode, event: { type: string; [k: string]: unknown }): void {
+    const before = node.stateId;
+    const result = node.runtime.step(before, event, canonicalJson(event));
+    node.stateId = result.next;
+    if (result.next !== before) {
+      this.updateView(node);
+      if (this.record) {
+        const text = node.runtime.state(result.next).valueText;
+        // Only changes of the state value are events; context-only changes (store data) are not.
+        if (text !== node.runtime.state(before).valueText) this.trace.push({ k: 'state', t: this.now, node: node.id, state: text });
+      }
+    }
+    this.applyEffects(node, result);
+    if (result.next !== before) this.checkInvariants();
+  }
+
+  private applyEffects(node: SimNode, result: StepResult): void {
+    for (const effect of result.effects) {
+      if (this.stopped) return;
+      this.applyEffect(node, effect);
+    }
+    const st = node.runtime.state(node.stateId);
+    if (st.done && node.status === 'running') {
+      node.status = 'done';
+      this.cancelTimers(node);
+      this.updateView(node);
+      // A program that exits closes its connections.
+      if (this.model.variant.transport === 'tcp') {
+        for (const peer of this.nodeOrder) {
+          if (peer !== node.id && this.open.has(pairKey(node.id, peer))) this.closeConnection(node.id, peer);
+        }
+      }
+    }
+  }
+
+  private applyEffect(node: SimNode, effect: Effect): void {
+    switch (effect.type) {
+      case 'send':
+        this.send(node, effect.to, effect.msg);
+        return;
+      case 'print': {
+        const p = effect.params;
+        if (this.record) this.trace.push({ k: 'print', t: this.now, node: node.id, kind: p.kind, text: p.text });
+        if (this.model.variant.isProgress(node.id, effect)) {
+          this.lastProgressMs = this.now;
+          this.lastProgressStep = this.step;
+        }
+        this.observe({ kind: 'print', node: node.id, params: p });
+        if (p.kind === 'prompt') this.scheduleInput(node);
+        return;
+      }
+      case 'close':
+        this.closeConnection(node.id, effect.peer);
+        return;
+      case 'timer.start': {
+        const existing = node.timers.get(effect.id);
+        if (existing) this.queue.cancel(existing);
+        node.timers.set(effect.id, this.queue.push(this.now + effect.delayMs, { kind: 'timer', node: node.id, id: effect.id, event: effect.event }));
+        return;
+      }
+      case 'timer.cancel': {
+        const existing = node.timers.get(effect.id);
+        if (existing) {
+          this.queue.cancel(existing);
+          node.timers.delete(effect.id);
+        }
+        return;
+      }
+    }
+  }
+
+  private scheduleInput(node: SimNode): void {
+    if (node.inputPending || node.think === null) return;
+    if (node.nextMessage < node.messages.length) {
+      node.inputPending = true;
+      this.queue.push(this.now + sample(this.workloadPrng, node.think), { kind: 'input', node: node.id });
+    } else if (node.quitAfter) {
+      node.inputPending = true;
+      this.queue.push(this.now + sample(this.workloadPrng, node.think), { kind: 'quit', node: node.id });
+    }
+  }
+
+  private link(from: NodeId, to: NodeId): LinkConfig {
+    const key = linkKey(from, to);
+    let link = this.links.get(key);
+    if (!link) {
+      link = { ...this.config.network.default };
+      for (const o of this.config.network.links) {
+        if ((o.from === from || o.from === '*') && (o.to === to || o.to === '*')) {
+          const { from: _f, to: _t, ...rest } = o;
+          link = { ...link, ...rest };
+        }
+      }
+      this.links.set(key, link);
+    }
+    return link;
+  }
+
+  private send(node: SimNode, to: NodeId, msg: ProtocolMessage): void {
+    const id = this.nextMessageId++;
+    const from = node.id;
+    this.stats.messagesSent++;
+    node.lastSent = { t: this.now, to, msg };
+    if (this.record) this.trace.push({ k: 'send', t: this.now, id, from, to, msg });
+    const target = this.nodes.get(to);
+    const pk = pairKey(from, to);
+    const link = this.link(from, to);
+    if (!target) {
+      this.dropped({ kind: 'deliver', id, from, to, msg, epoch: 0 }, 'not-started');
+      return;
+    }
+    // Connecting to a program that is not running: refused (killed) or unanswered (host vanished).
+    const connected = this.open.has(pk);
+    if (!connected && (target.status === 'crashed' || target.status === 'not-started' || target.status === 'done')) {
+      this.dropped({ kind: 'deliver', id, from, to, msg, epoch: 0 }, target.status === 'crashed' ? 'crashed' : 'not-started');
+      if (!(target.status === 'crashed' && this.silentlyCrashed.has(to))) {
+        this.queue.push(this.now + sample(this.netPrng, link.delay), { kind: 'conn', node: from, peer: to, event: 'refused', epoch: this.epochs.get(pk) ?? 0 });
+      }
+      return;
+    }
+    if (this.model.variant.transport === 'http') {
+      if (!this.roleIsServer(from)) this.open.set(pk, (this.open.get(pk) ?? 0) + 1);
+    } else {
+      this.open.set(pk, 1);
+    }
+    const epoch = this.epochs.get(pk) ?? 0;
+    // Scripted drop/duplicate faults match first.
+    let copies = 1;
+    for (const rule of this.rules) {
+      if (rule.remaining <= 0) continue;
+      if ((rule.from === null || rule.from === from) && (rule.to === null || rule.to === to) && (rule.msgType === null || rule.msgType === msg.type)) {
+        rule.remaining--;
+        if (rule.kind === 'drop') {
+          this.dropped({ kind: 'deliver', id, from, to, msg, epoch }, 'fault');
+          this.rules = this.rules.filter((r) => r.remaining > 0);
+          return;
+        }
+        copies = 2;
+        break;
+      }
+    }
+    this.rules = this.rules.filter((r) => r.remaining > 0);
+    if (this.netPrng.chance(link.lossRatio)) {
+      this.dropped({ kind: 'deliver', id, from, to, msg, epoch }, 'loss');
+      return;
+    }
+    if (this.netPrng.chance(link.duplicateRatio)) copies = 2;
+    for (let c = 0; c < copies; c++) {
+      if (c > 0 && this.record) this.trace.push({ k: 'duplicate', t: this.now, id, copy: c, from, to });
+      this.scheduleOnLink(link, from, to, { kind: 'deliver', id, from, to, msg, epoch });
+    }
+  }
+
+  private scheduleOnLink(link: LinkConfig, from: NodeId, to: NodeId, ev: SimEvent): void {
+    let at = this.now + sample(this.netPrng, link.delay);
+    if (link.fifo) {
+      const lk = linkKey(from, to);
+      at = Math.max(at, this.lastDeliveryMs.get(lk) ?? 0);
+      this.lastDeliveryMs.set(lk, at);
+    } else if (this.netPrng.chance(link.reorderRatio)) {
+      at += sample(this.netPrng, link.delay) + 1;
+    }
+    this.queue.push(at, ev);
+  }
+
+  private closeConnection(from: NodeId, peer: NodeId): void {
+    const pk = pairKey(from, peer);
+    if (!this.open.has(pk)) return;
+    this.open.delete(pk);
+    const target = this.nodes.get(peer);
+    if (!target || target.status === 'crashed' || target.status === 'not-started') return;
+    // Delivered after anything already on the link (FIFO), like a FIN.
+    this.scheduleOnLink(this.link(from, peer), from, peer, { kind: 'conn', node: peer, peer: from, event: 'closed', epoch: this.epochs.get(pk) ?? 0 });
+  }
+
+  private cancelTimers(node: SimNode): void {
+    for (const t of node.timers.values()) this.queue.cancel(t);
+    node.timers.clear();
+  }
+
+  // ---- faults ---------------------------------------------------------------------------------
+
+  private readonly silentlyCrashed = new Set<NodeId>();
+
+  private applyFault(fault: FaultSpec): void {
+    if (this.record) this.trace.push({ k: 'fault', t: this.now, fault });
+    switch (fault.kind) {
+      case 'crash': {
+        const node = this.node(fault.node);
+        if (node.status !== 'running' && node.status !== 'paused') return;
+        node.savedTimers = [...node.timers.values()]
+          .filter((t) => !t.cancelled)
+          .map((t) => ({ id: (t.item as { id: string }).id, remainingMs: Math.max(0, t.timeMs - this.now), event: (t.item as { event: { type: string } }).event }));
+        this.cancelTimers(node);
+        node.status = 'crashed';
+        node.inbox = [];
+        node.inputPending = false;
+        this.updateView(node);
+        if (fault.mode === 'silent') this.silentlyCrashed.add(node.id);
+        else this.silentlyCrashed.delete(node.id);
+        this.observe({ kind: 'crash', node: node.id });
+        for (const peer of this.nodeOrder) {
+          if (peer === node.id) continue;
+          const pk = pairKey(node.id, peer);
+          if (!this.open.has(pk)) continue;
+          if (fault.mode === 'reset') {
+            // The kernel resets the dead process's connections; in-flight data is discarded.
+            this.open.delete(pk);
+            const epoch = (this.epochs.get(pk) ?? 0) + 1;
+            this.epochs.set(pk, epoch);
+            this.queue.push(this.now + sample(this.netPrng, this.link(node.id, peer).delay), { kind: 'conn', node: peer, peer: node.id, event: 'reset', epoch });
+          }
+        }
+        this.checkInvariants();
+        return;
+      }
+      case 'restart': {
+        const node = this.node(fault.node);
+        if (node.status !== 'crashed') return;
+        this.silentlyCrashed.delete(node.id);
+        for (const peer of this.nodeOrder) {
+          const pk = pairKey(node.id, peer);
+          if (this.open.has(pk)) {
+            // Peers of a silently vanished host still think they are connected; the new process does not know them.
+            this.open.delete(pk);
+            this.epochs.set(pk, (this.epochs.get(pk) ?? 0) + 1);
+          }
+        }
+        this.observe({ kind: 'restart', node: node.id, fresh: fault.state === 'fresh' });
+        if (fault.state === 'fresh') node.savedTimers = [];
+        this.startNode(node, fault.state === 'fresh');
+        return;
+      }
+      case 'pause': {
+        const node = this.node(fault.node);
+        if (node.status !== 'running') return;
+        node.status = 'paused';
+        this.updateView(node);
+        return;
+      }
+      case 'resume': {
+        const node = this.node(fault.node);
+        if (node.status !== 'paused') return;
+        node.status = 'running';
+        this.updateView(node);
+        const inbox = node.inbox;
+        node.inbox = [];
+        for (const ev of inbox) {
+          if (this.stopped || node.status !== 'running') break;
+          this.process(ev);
+        }
+        return;
+      }
+      case 'partition': {
+        for (const a of fault.from) {
+          for (const b of fault.to) {
+            if (a === b) continue;
+            this.blocked.add(linkKey(a, b));
+            if (fault.direction === 'both') this.blocked.add(linkKey(b, a));
+          }
+        }
+        return;
+      }
+      case 'heal': {
+        this.blocked.clear();
+        for (const [, list] of [...this.held.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+          for (const ev of list) {
+            if (ev.kind !== 'deliver') continue;
+            this.scheduleOnLink(this.link(ev.from, ev.to), ev.from, ev.to, ev);
+          }
+        }
+        this.held.clear();
+        // The heal phase also resumes paused nodes (VOPR: after the safety phase, liveness must hold).
+        if (this.config.healAtMs !== null && this.now >= this.config.healAtMs) {
+          for (const id of this.nodeOrder) {
+            if (this.node(id).status === 'paused') this.applyFault({ kind: 'resume', atMs: this.now, node: id });
+          }
+        }
+        return;
+      }
+      case 'drop':
+      case 'duplicate':
+        this.rules.push({ kind: fault.kind, from: fault.from, to: fault.to, msgType: fault.msgType, remaining: fault.count });
+        return;
+    }
+  }
+
+  // ---- checks ---------------------------------------------------------------------------------
+
+  private updateView(node: SimNode): void {
+    const st = node.stateId >= 0 ? node.runtime.state(node.stateId) : null;
+    this.nodeViews[node.id] = {
+      id: node.id,
+      role: node.role,
+      status: node.status,
+      value: st ? st.snapshot.value : null,
+      context: st ? st.context : {},
+      tags: st ? st.tags : [],
+    };
+  }
+
+  private view(): GlobalView {
+    const queue = this.queue;
+    return {
+      timeMs: this.now,
+      nodes: this.nodeViews,
+      get inFlight(): InFlightView[] {
+        return queue
+          .entries()
+          .filter((e) => e.item.kind === 'deliver')
+          .map((e) => {
+            const d = e.item as Extract<SimEvent, { kind: 'deliver' }>;
+            return { from: d.from, to: d.to, msg: d.msg };
+          });
+      },
+    };
+  }
+
+  private enabled(id: string): boolean {
+    const list = this.config.checks.invariants;
+    return list === null || list.includes(id);
+  }
+
+  private checkInvariants(): void {
+    if (this.stopped) return;
+    const invariants = this.model.variant.invariants;
+    if (invariants.length === 0) return;
+    const view = this.view();
+    for (const inv of invariants) {
+      if (!this.enabled(inv.id)) continue;
+      const reason = inv.check(view);
+      if (reason !== null) {
+        this.addFinding('invariant', `invariant:${inv.id}`, `invariant ${inv.id} (${inv.description}) broken: ${reason}`, null);
+        return;
+      }
+    }
+  }
+
+  private observe(obs: Observation): void {
+    const props = this.model.variant.properties;
+    if (props.length === 0 || this.stopped) return;
+    const view = this.view();
+    for (let i = 0; i < props.length; i++) {
+      const prop = props[i]!;
+      if (!this.enabled(prop.id)) continue;
+      const out = prop.observe(this.monitors[i], obs, view);
+      if ('violation' in out) {
+        this.addFinding('invariant', `invariant:${prop.id}`, `invariant ${prop.id} (${prop.description}) broken: ${out.violation}`, null);
+        return;
+      }
+      this.monitors[i] = out.state;
+    }
+  }
+
+  /** A node is unfinished when it is running (or paused) and not waiting for its person. */
+  private unfinished(): SimNode[] {
+    const out: SimNode[] = [];
+    for (const id of this.nodeOrder) {
+      const n = this.node(id);
+      if (n.status === 'running' || n.status === 'paused') {
+        // Servers (tag `server`) serve for ever by design; they are never "unfinished".
+        const st = n.runtime.state(n.stateId);
+        if (!st.done && !st.tags.includes('server')) out.push(n);
+      }
+    }
+    return out;
+  }
+
+  /** Some live node waits for its person with nothing more to type: the system waits on a human. */
+  private waitingOnPerson(): boolean {
+    for (const id of this.nodeOrder) {
+      const n = this.node(id);
+      if (n.status === 'running' && n.runtime.state(n.stateId).tags.includes('awaitingUser') && !n.inputPending) return true;
+    }
+    return false;
+  }
+
+  private onQuiescent(): EndReason {
+    if (!this.config.checks.deadlock) return 'quiescent';
+    const stuck = this.unfinished();
+    if (stuck.length === 0 || this.waitingOnPerson()) return 'quiescent';
+    this.addFinding(
+      'deadlock',
+      'deadlock',
+      `deadlock: nothing can happen any more, and ${stuck.map((n) => n.id).join(', ')} ${stuck.length === 1 ? 'has' : 'have'} not finished`,
+      null,
+    );
+    return 'finding';
+  }
+
+  /** Returns `settled` (waiting on a person), `stall` (pass 2 will classify), or `ignore`. */
+  private onStall(): 'settled' | 'stall' | 'ignore' {
+    const stuck = this.unfinished();
+    if (stuck.length === 0) return 'ignore';
+    if (this.waitingOnPerson()) return 'settled';
+    if (!this.config.checks.livelock) return 'settled';
+    return 'stall';
+  }
+
+  /** The state without time: node states, timers, in-flight messages, monitors, network. */
+  private abstractKey(): string {
+    const parts: string[] = [];
+    for (const id of this.nodeOrder) {
+      const n = this.node(id);
+      parts.push(`${id}:${n.status}:${n.stateId}:${[...n.timers.keys()].sort().join(',')}:${n.nextMessage}:${n.inputPending ? 1 : 0}:${n.inbox.length}`);
+    }
+    const flight: string[] = [];
+    for (const e of this.queue.entries()) {
+      const item = e.item;
+      if (item.kind === 'deliver') flight.push(`${item.from}>${item.to}:${canonicalJson(item.msg)}`);
+      else if (item.kind === 'conn') flight.push(`${item.peer}>${item.node}:conn.${item.event}`);
+      else if (item.kind === 'fault') flight.push(`fault@${e.timeMs}`);
+      else if (item.kind === 'start') flight.push(`start:${item.node}`);
+    }
+    flight.sort();
+    parts.push(flight.join(';'));
+    parts.push(canonicalJson(this.monitors));
+    parts.push([...this.blocked].sort().join(','));
+    return parts.join('\n');
+  }
+
+  addFinding(kind: FindingKind, id: string, summary: string, cycleStart: number | null): void {
+    const view = this.view();
+    const nodes: NodeDiagnosis[] = this.nodeOrder.map((nid) => {
+      const n = this.node(nid);
+      const st = n.stateId >= 0 ? n.runtime.state(n.stateId) : null;
+      return {
+        id: n.id,
+        role: n.role,
+        status: n.status,
+        state: st ? st.valueText : '(not started)',
+        waitsFor: st && (n.status === 'running' || n.status === 'paused') && !st.done ? st.waitsFor : null,
+        lastSent: n.lastSent,
+        lastReceived: n.lastReceived,
+      };
+    });
+    const diagnosis = this.model.variant.diagnose?.(view, { kind, id }) ?? null;
+    if (this.record) this.trace.push({ k: 'finding', t: this.now, kind, summary });
+    this.findings.push({
+      kind,
+      id,
+      summary,
+      diagnosis,
+      nodes,
+      seed: this.seed,
+      timeMs: this.now,
+      step: this.step,
+      trace: this.record ? [...this.trace] : [],
+      cycleStart,
+      path: null,
+    });
+    if (this.stopAtFirstFinding) this.stopped = true;
+  }
+
+  /** Used by pass 2: records the classification of a stall as a finding at the current step. */
+  classifyStall(cycleStartStep: number | null, stallTimeMs: number): void {
+    // cycleStartStep only decides the kind; the caller maps it to a trace index.
+    const stuck = this.unfinished();
+    const names = stuck.map((n) => n.id).join(', ');
+    if (cycleStartStep === null) {
+      this.addFinding(
+        'liveness',
+        'liveness',
+        `liveness: no progress for ${this.config.checks.stallBoundMs} ms (stallBoundMs) by t=${stallTimeMs} while ${names} had not finished`,
+        null,
+      );
+      return;
+    }
+    const allWaiting = stuck.every((n) => n.runtime.state(n.stateId).tags.includes('waiting'));
+    if (allWaiting) {
+      this.addFinding(
+        'deadlock',
+        'deadlock',
+        `deadlock: ${names} ${stuck.length === 1 ? 'waits' : 'wait'} for ever, polling without progress (the same states repeat with nothing shown to anyone)`,
+        null,
+      );
+    } else {
+      this.addFinding(
+        'livelock',
+        'livelock',
+        `livelock: ${names} keep${stuck.length === 1 ? 's' : ''} running through the same states without progress`,
+        null,
+      );
+    }
+  }
+
+  /** The step of the last progress event so far. */
+  get progressStep(): number {
+    return this.lastProgressStep;
+  }
+}
+
+/**
+ * Runs one seed. A stall (no progress within `stallBoundMs`) is classified by a deterministic
+ * second pass of the same seed that records the untimed global state after each step since the
+ * last progress: a repeated state is a cycle (deadlock by polling when every unfinished node is
+ * waiting, livelock otherwise), and the trace is cut right after the cycle's first full turn.
+ */
+export function simulate(model: CompiledModel, config: SimConfig, seed: number, options: RunOptions): RunResult {
+  const stopAtFirst = options.stopAtFirstFinding ?? true;
+  const first = new Simulation(model, config, seed, options.trace, stopAtFirst, null, null);
+  const header = first.header;
+  const out = first.run();
+  if (out.stall === null) {
+    return { seed, header, findings: out.findings, endReason: out.endReason, stats: out.stats, trace: out.trace };
+  }
+  // Pass 2: from the last progress on, find the first repeated untimed state.
+  const stallStep = out.stall.step;
+  const fromStep = first.progressStep;
+  const probe = new Simulation(model, config, seed, false, stopAtFirst, fromStep, stallStep);
+  const probed = probe.run();
+  const seen = new Map<string, number>();
+  let cycleStart: number | null = null;
+  let cycleEnd: number | null = null;
+  for (let i = 0; i < probed.keys.length; i++) {
+    const key = probed.keys[i]!;
+    const prev = seen.get(key);
+    if (prev !== undefined) {
+      // keys[i] is the state after step fromStep + 1 + i
+      cycleStart = fromStep + 1 + prev;
+      cycleEnd = fromStep + 1 + i;
+      break;
+    }
+    seen.set(key, i);
+  }
+  const stopStep = cycleEnd ?? stallStep;
+  const final = new Simulation(model, config, seed, options.trace, stopAtFirst, null, stopStep);
+  const result = final.run();
+  // Replace the `end` event the stopped run wrote: the finding comes first, then the end.
+  if (options.trace) result.trace.pop();
+  const cycleTraceIndex = options.trace && cycleStart !== null ? traceIndexAfterStep(model, config, seed, cycleStart) : null;
+  final.classifyStall(cycleStart, out.stall.timeMs);
+  const finding = result.findings[result.findings.length - 1]!;
+  finding.cycleStart = cycleTraceIndex;
+  if (options.trace) {
+    result.trace.push({ k: 'end', t: result.stats.timeMs, reason: 'finding' });
+    finding.trace = result.trace.slice(0, -1);
+  }
+  return { seed, header, findings: result.findings, endReason: 'finding', stats: result.stats, trace: result.trace };
+}
+
+/** The index in the recorded trace of the first event after `step` (a re-run to `step`). */
+function traceIndexAfterStep(model: CompiledModel, config: SimConfig, seed: number, step: number): number {
+  const sim = new Simulation(model, config, seed, true, true, null, step);
+  const out = sim.run();
+  return out.trace.length - 1; // minus the `end` event
+}
