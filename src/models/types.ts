@@ -146,14 +146,32 @@ export interface RoleInputContext {
   params: Readonly<Record<string, unknown>>;
 }
 
-/** The default topology and workload for `protosim check <protocol>`. */
+/** A node of a default topology, in scenario terms (plain data). */
+export interface DefaultNode {
+  id: NodeId;
+  role: string;
+  params?: Record<string, unknown>;
+  /** a fixed start time, or a uniform range */
+  startAtMs?: number | { uniform: [number, number] };
+  /** key-value stores: initial keys */
+  data?: Record<string, string>;
+}
+
+/** The default topology and workload for `protosim check <protocol>`, scalable by clients and rounds. */
 export interface ModelDefaults {
-  /** nodes of the default topology: id and role */
-  nodes: { id: NodeId; role: string; params?: Record<string, unknown> }[];
-  /** messages each client types, by node id */
-  workload: Record<NodeId, string[]>;
-  /** initial store contents, for key-value protocols */
-  storeData?: Record<string, string>;
+  /** default client count and messages per client */
+  clients: number;
+  rounds: number;
+  /** builds the topology for `clients` clients, each typing `rounds` messages (texts must be distinct) */
+  topology(scale: { clients: number; rounds: number }): {
+    nodes: DefaultNode[];
+    workload: { node: NodeId; messages: string[]; quitAfter?: boolean }[];
+  };
+  /**
+   * Further scenario fields for the default check, as scenario YAML data (network, faults,
+   * randomFaults, checks, explore): "the default faults" of `protosim check`.
+   */
+  scenario?: Record<string, unknown>;
 }
 
 /** A variant of a protocol model: `faithful` (the seed, flaws included) or `fixed`. */

@@ -92,13 +92,24 @@ export function parseScenario(text: string, file: string): Scenario {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ScenarioError([{ file, line: 1, col: 1, path: '', message: 'expected a mapping with id, title, protocol, expect...' }]);
   }
-  const parsed = scenarioSchema.safeParse(data);
+  const parsed = scenarioSchema.safeParse(data, { reportInput: true });
   const locate = (path: readonly PropertyKey[], key?: string): { line: number; col: number } =>
     positionOf(doc, lineCounter, path, key);
   if (!parsed.success) {
     throw new ScenarioError(parsed.error.issues.map((issue) => zodIssue(issue, file, locate)));
   }
   return resolveScenario(parsed.data, file, locate);
+}
+
+/**
+ * Validates and resolves a scenario given as data (not YAML), e.g. the one `protosim check`
+ * builds from a model's defaults. `origin` names it in error messages.
+ */
+export function scenarioFromData(data: unknown, origin: string): Scenario {
+  const parsed = scenarioSchema.safeParse(data, { reportInput: true });
+  const nowhere = (): { line: number; col: number } => ({ line: 1, col: 1 });
+  if (!parsed.success) throw new ScenarioError(parsed.error.issues.map((issue) => zodIssue(issue, origin, nowhere)));
+  return resolveScenario(parsed.data, origin, nowhere);
 }
 
 function zodIssue(
@@ -281,7 +292,8 @@ function resolveScenario(
     throw new ScenarioError(issues);
   }
   const roleNames = Object.keys(variant.roles);
-  const nodeSpecs = spec.nodes ?? variant.defaults.nodes.map((n) => ({ id: n.id, role: n.role, params: n.params }));
+  const topology = variant.defaults.topology({ clients: variant.defaults.clients, rounds: variant.defaults.rounds });
+  const nodeSpecs = spec.nodes ?? topology.nodes;
   const ids = new Set<string>();
   nodeSpecs.forEach((n, i) => {
     if (ids.has(n.id)) issue(['nodes', i, 'id'], `duplicate node id ${JSON.stringify(n.id)}`);
@@ -352,9 +364,7 @@ function resolveScenario(
   const defaultThink: Distribution = { kind: 'uniform', minMs: 200, maxMs: 2000 };
   const workloadSpecs =
     spec.workload ??
-    Object.entries(variant.defaults.workload)
-      .filter(([node]) => ids.has(node))
-      .map(([node, messages]) => ({ node, messages, thinkMs: undefined, quitAfter: undefined }));
+    topology.workload.filter((w) => ids.has(w.node)).map((w) => ({ node: w.node, messages: w.messages, thinkMs: undefined, quitAfter: w.quitAfter }));
   const faults: FaultSpec[] = (spec.faults ?? []).map((f): FaultSpec => {
     switch (f.kind) {
       case 'crash':

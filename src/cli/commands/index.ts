@@ -3,6 +3,7 @@
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { registerCheckCommand } from './check.js';
 import { registerListCommand } from './list.js';
 import { registerReplayCommand } from './replay.js';
 import { registerRunCommand } from './run.js';
@@ -12,6 +13,7 @@ export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
 
 export const commandRegistrars: CommandRegistrar[] = [
   registerRunCommand,
+  registerCheckCommand,
   registerReplayCommand,
   registerListCommand,
   registerSchemaCommand,

@@ -46,7 +46,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       const cwd = ctx.io.cwd ?? process.cwd();
       const scenario = loadScenarioFile(resolve(cwd, file));
       const displayFile = relative(cwd, scenario.file) || scenario.file;
-      const report = runScenario(scenario, opts, displayFile, cwd);
+      const report = runScenario(scenario, opts, displayFile, cwd, `npx protosim run ${displayFile}`);
       if (opts.format === 'json') ctx.io.stdout(JSON.stringify(report, null, 2) + '\n');
       else ctx.io.stdout(renderRunReport(report, { color: opts.color && (ctx.io.isTTY ?? false) }));
       ctx.exitCode = report.ok ? 0 : 1;
@@ -54,7 +54,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
 }
 
 /** Explores a loaded scenario and builds the run report (writing trace files as asked). */
-export function runScenario(scenario: Scenario, opts: RunOptions, displayFile: string, cwd: string): RunReport {
+export function runScenario(scenario: Scenario, opts: RunOptions, displayFile: string | null, cwd: string, replayBase: string): RunReport {
   let variant = scenario.variant;
   if (opts.variant !== undefined) {
     const v = scenario.model.variants[opts.variant];
@@ -68,7 +68,7 @@ export function runScenario(scenario: Scenario, opts: RunOptions, displayFile: s
   const seeds = pinned !== null && pinned !== undefined ? 1 : (opts.seeds ?? scenario.explore.seeds);
   const result = exploreRandom(compiled, config, { seedStart, seeds, clock: () => performance.now() });
   const expectations = evaluateExpectations(scenario.expect, result.findings);
-  const baseCommand = `npx protosim run ${displayFile}${opts.variant ? ` --variant ${opts.variant}` : ''}`;
+  const baseCommand = `${replayBase}${opts.variant ? ` --variant ${opts.variant}` : ''}`;
   let header: TraceHeader | null = null;
   const findings = result.findings.map((f, index) => {
     const h: TraceHeader = { k: 'header', protosim: 1, seed: f.seed, config, derived: deriveOptions(config, f.seed) };

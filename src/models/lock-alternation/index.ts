@@ -2,7 +2,7 @@
  * lock-alternation: two clients alternate over a key-value store with `connected`, `lock` and
  * `message` keys (seed 000, PROTOCOLS.md section 1).
  */
-import type { Effect, GlobalView, ModelVariant, NodeId, ProtocolModel, RoleDefinition } from '../types.js';
+import type { Effect, GlobalView, ModelDefaults, ModelVariant, NodeId, ProtocolModel, RoleDefinition } from '../types.js';
 import { storeRole } from '../kv-store/store.js';
 import { validateKvMessage } from '../kv-store/messages.js';
 import { lockClientMachine } from './client.js';
@@ -45,13 +45,23 @@ export function diagnose(view: GlobalView, finding: { kind: string; id: string }
   return null;
 }
 
-const defaults = {
-  nodes: [
-    { id: 'store', role: 'store' },
-    { id: 'c1', role: 'client' },
-    { id: 'c2', role: 'client' },
-  ],
-  workload: { c1: ['hello from c1', 'bye from c1'], c2: ['hello from c2', 'bye from c2'] },
+export const defaults: ModelDefaults = {
+  clients: 2,
+  rounds: 2,
+  topology: ({ clients, rounds }) => {
+    const ids = Array.from({ length: clients }, (_, i) => `c${i + 1}`);
+    return {
+      nodes: [
+        { id: 'store', role: 'store' },
+        // Started close together: the seed's race is in play, as a student would start two terminals.
+        ...ids.map((id) => ({ id, role: 'client', startAtMs: { uniform: [0, 50] as [number, number] } })),
+      ],
+      workload: ids.map((id) => ({ node: id, messages: Array.from({ length: rounds }, (_, r) => `${id} message ${r + 1}`) })),
+    };
+  },
+  scenario: {
+    randomFaults: { count: 1, kinds: ['crash', 'restart'], windowMs: [0, 5000] },
+  },
 };
 
 export const faithful: ModelVariant = {

@@ -1,0 +1,67 @@
+/**
+ * `protosim check <protocol>`: explores the protocol's default topology with its default faults,
+ * expecting no finding, and reports in the same formats as `run`.
+ */
+import type { Command } from 'commander';
+import { InputError } from '../../errors.js';
+import { models } from '../../models/index.js';
+import { scenarioFromData, suggest } from '../../scenario/load.js';
+import { renderRunReport } from '../render-run.js';
+import type { CliContext } from '../context.js';
+import { parseIntOption } from '../options.js';
+import { runScenario, type RunOptions } from './run.js';
+
+interface CheckOptions extends RunOptions {
+  clients?: number;
+  rounds?: number;
+}
+
+export function registerCheckCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('check')
+    .description("explore a protocol's default topology with its default faults; exit 1 when anything is found")
+    .argument('<protocol>', `one of: ${Object.keys(models).join(', ')}`)
+    .option('--variant <name>', 'model variant (faithful or fixed)', 'faithful')
+    .option('--clients <n>', 'number of clients', parseIntOption('--clients'))
+    .option('--rounds <n>', 'messages each client types', parseIntOption('--rounds'))
+    .option('--seed <n>', 'run exactly this seed', parseIntOption('--seed'))
+    .option('--seeds <n>', 'number of seeds to explore', parseIntOption('--seeds'))
+    .option('--seed-start <n>', 'first seed of the range', parseIntOption('--seed-start'))
+    .option('--format <format>', 'text or json', 'text')
+    .option('--trace-out <file>', 'where to write the trace of the shortest finding')
+    .option('--no-save-trace', 'do not write the trace file')
+    .option('--no-color', 'no colours even on a terminal')
+    .action((protocol: string, opts: CheckOptions) => {
+      if (opts.format !== 'text' && opts.format !== 'json') throw new InputError(`--format: expected text or json, got ${JSON.stringify(opts.format)}`);
+      const model = models[protocol];
+      if (!model) {
+        const names = Object.keys(models);
+        throw new InputError(`unknown protocol ${JSON.stringify(protocol)}; expected one of ${names.join(', ')}${suggest(protocol, names)}`);
+      }
+      const variant = model.variants[opts.variant ?? 'faithful'];
+      if (!variant) throw new InputError(`--variant: ${protocol} has no variant ${JSON.stringify(opts.variant)}; it has ${Object.keys(model.variants).join(', ')}`);
+      const d = variant.defaults;
+      const clients = opts.clients ?? d.clients;
+      const rounds = opts.rounds ?? d.rounds;
+      if (clients < 1) throw new InputError('--clients must be at least 1');
+      const topology = d.topology({ clients, rounds });
+      const spec = {
+        id: `check/${protocol}`,
+        title: `default check of ${protocol} (${variant.name}): ${clients} clients, ${rounds} rounds`,
+        protocol,
+        variant: variant.name,
+        tags: ['check'],
+        nodes: topology.nodes,
+        workload: topology.workload,
+        ...(d.scenario ?? {}),
+        expect: { violations: 'none' },
+      };
+      const scenario = scenarioFromData(spec, `${protocol} defaults`);
+      const cwd = ctx.io.cwd ?? process.cwd();
+      const scale = `${opts.clients !== undefined ? ` --clients ${clients}` : ''}${opts.rounds !== undefined ? ` --rounds ${rounds}` : ''}`;
+      const report = runScenario(scenario, { ...opts, variant: undefined }, null, cwd, `npx protosim check ${protocol}${variant.name !== 'faithful' ? ` --variant ${variant.name}` : ''}${scale}`);
+      if (opts.format === 'json') ctx.io.stdout(JSON.stringify(report, null, 2) + '\n');
+      else ctx.io.stdout(renderRunReport(report, { color: opts.color && (ctx.io.isTTY ?? false) }));
+      ctx.exitCode = report.ok ? 0 : 1;
+    });
+}
