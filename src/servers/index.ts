@@ -6,6 +6,7 @@ import { InputError, TargetError } from '../errors.js';
 import { assertDefect, parseServerProtocol } from './defectCatalog.js';
 import { startKvServer, kvLimitDefaults } from './kvServer.js';
 import { assertLoopbackHost } from './loopbackHost.js';
+import { startPingLivenessServer } from './pingLivenessServer.js';
 import { resolveLimits, type ServerHandle, type ServerLimits, type ServerOptions, type ServerProtocol } from './serverOptions.js';
 
 export { defectsFor, formatDefectList, parseServerProtocol, type DefectInfo } from './defectCatalog.js';
@@ -59,7 +60,18 @@ function start(name: ServerProtocol, common: CommonConfig, options: ServerOption
   switch (name) {
     case 'kv':
       return startKvServer(common);
+    case 'ping-liveness':
+      return startPingLivenessServer({
+        ...common,
+        heartbeatTimeoutMs: positive('heartbeatTimeoutMs', options.heartbeatTimeoutMs ?? 30_000),
+        accounts: positive('accounts', options.accounts ?? 2),
+      });
     default:
       throw new InputError(`no server for ${name} yet`);
   }
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw new InputError(`${name} must be a positive number, got ${value}`, 'invalid-option');
+  return value;
 }
