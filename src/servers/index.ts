@@ -7,6 +7,7 @@ import { assertDefect, parseServerProtocol } from './defectCatalog.js';
 import { startKvServer, kvLimitDefaults } from './kvServer.js';
 import { assertLoopbackHost } from './loopbackHost.js';
 import { startPingLivenessServer } from './pingLivenessServer.js';
+import { startRegisterExitServer } from './registerExitServer.js';
 import { resolveLimits, type ServerHandle, type ServerLimits, type ServerOptions, type ServerProtocol } from './serverOptions.js';
 
 export { defectsFor, formatDefectList, parseServerProtocol, type DefectInfo } from './defectCatalog.js';
@@ -66,6 +67,8 @@ function start(name: ServerProtocol, common: CommonConfig, options: ServerOption
         heartbeatTimeoutMs: positive('heartbeatTimeoutMs', options.heartbeatTimeoutMs ?? 30_000),
         accounts: positive('accounts', options.accounts ?? 2),
       });
+    case 'register-exit':
+      return startRegisterExitServer({ ...common, codec: options.codec ?? 'json' });
     default:
       throw new InputError(`no server for ${name} yet`);
   }
