@@ -8,6 +8,7 @@ import { startKvServer, kvLimitDefaults } from './kvServer.js';
 import { assertLoopbackHost } from './loopbackHost.js';
 import { startPingLivenessServer } from './pingLivenessServer.js';
 import { startRegisterExitServer } from './registerExitServer.js';
+import { offlineQueueLimitDefaults, startOfflineQueueServer } from './offlineQueueServer.js';
 import { resolveLimits, type ServerHandle, type ServerLimits, type ServerOptions, type ServerProtocol } from './serverOptions.js';
 
 export { defectsFor, formatDefectList, parseServerProtocol, type DefectInfo } from './defectCatalog.js';
@@ -20,7 +21,7 @@ const limitDefaults: Record<ServerProtocol, Partial<ServerLimits>> = {
   kv: kvLimitDefaults,
   'ping-liveness': {},
   'register-exit': {},
-  'offline-queue': {},
+  'offline-queue': offlineQueueLimitDefaults,
 };
 
 /**
@@ -67,10 +68,22 @@ function start(name: ServerProtocol, common: CommonConfig, options: ServerOption
         heartbeatTimeoutMs: positive('heartbeatTimeoutMs', options.heartbeatTimeoutMs ?? 30_000),
         accounts: positive('accounts', options.accounts ?? 2),
       });
-    case 'register-exit':
-      return startRegisterExitServer({ ...common, codec: options.codec ?? 'json' });
-    default:
-      throw new InputError(`no server for ${name} yet`);
+    case 'register-exit': {
+      const codec = options.codec ?? 'json';
+      if (codec !== 'json' && codec !== 'gob') throw new InputError(`codec must be json or gob, got ${JSON.stringify(codec)}`, 'invalid-option');
+      return startRegisterExitServer({ ...common, codec });
+    }
+    case 'offline-queue': {
+      const framing = options.framing ?? 'length-delimited';
+      if (framing !== 'length-delimited' && framing !== 'raw') {
+        throw new InputError(`framing must be length-delimited or raw, got ${JSON.stringify(framing)}`, 'invalid-option');
+      }
+      const deliveryConfirmMs = options.deliveryConfirmMs ?? 2000;
+      if (!Number.isFinite(deliveryConfirmMs) || deliveryConfirmMs < 0) {
+        throw new InputError(`deliveryConfirmMs must be a number >= 0, got ${deliveryConfirmMs}`, 'invalid-option');
+      }
+      return startOfflineQueueServer({ ...common, framing, deliveryConfirmMs });
+    }
   }
 }
 
