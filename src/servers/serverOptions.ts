@@ -73,11 +73,6 @@ export interface ServerOptions {
    * until then a dead connection puts it back in the queue. Default 2000.
    */
   deliveryConfirmMs?: number;
-  /**
-   * Called when a defect makes the server die (crash-on-disconnect). The handle's `closed`
-   * promise rejects as well; the CLI exits non-zero.
-   */
-  onCrash?: (error: Error) => void;
 }
 
 /** A running server. */
