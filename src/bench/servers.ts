@@ -7,8 +7,8 @@
  * latency, peak memory of both processes, and whether any message was lost, duplicated or reordered.
  * Every loop is bounded in count (`--max-messages`) and time (`--duration-ms`, plus a settle limit).
  *
- * Options: --servers kv,ping-liveness,register-exit,offline-queue  --connections 1000
- *          --duration-ms 5000  --window 8 (offline-queue pipelining)  --max-messages 2000000  --json
+ * Options: --servers kv,ping-liveness,register-exit,register-exit-gob,offline-queue  --connections 1000
+ *          --duration-ms 5000  --window 1 (offline-queue requests in flight per connection)  --max-messages 2000000  --json
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -561,7 +561,7 @@ async function main(): Promise<number> {
       servers: { type: 'string', default: 'kv,ping-liveness,register-exit,offline-queue' },
       connections: { type: 'string', default: '1000' },
       'duration-ms': { type: 'string', default: '5000' },
-      window: { type: 'string', default: '8' },
+      window: { type: 'string', default: '1' },
       'max-messages': { type: 'string', default: '2000000' },
       json: { type: 'boolean', default: false },
     },

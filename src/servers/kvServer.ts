@@ -90,9 +90,14 @@ export async function startKvServer(config: KvServerConfig): Promise<ServerHandl
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     req.resume(); // the interface is GET; a body is drained and ignored
-    const url = new URL(req.url ?? '/', 'http://kv.invalid');
-    res.setHeader('Connection', 'keep-alive');
-    send(res, await answer(url.searchParams));
+    let query: URLSearchParams;
+    try {
+      query = new URL(req.url ?? '/', 'http://kv.invalid').searchParams;
+    } catch {
+      send(res, refuse('malformed-url', 'malformed request URL'));
+      return;
+    }
+    send(res, await answer(query));
   }
 
   function send(res: ServerResponse, reply: Reply): void {

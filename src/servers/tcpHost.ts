@@ -151,7 +151,7 @@ export async function startTcpHost(spec: TcpHostSpec): Promise<TcpHost> {
     }
 
     if (limits.idleTimeoutMs > 0) {
-      socket.setTimeout(limits.idleTimeoutMs, () => fail(`idle: nothing received within idleTimeoutMs=${limits.idleTimeoutMs}`));
+      socket.setTimeout(limits.idleTimeoutMs, () => fail(`idle: no traffic within idleTimeoutMs=${limits.idleTimeoutMs}`));
     }
 
     socket.on('data', (chunk: Buffer) => {

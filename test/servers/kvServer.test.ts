@@ -122,6 +122,19 @@ describe('kv server: the IM interface of PROTOCOLS.md section 1', () => {
     expect((await httpGet(address, kvQuery({ action: 'get', key: 'half' }))).body).toBe('\n');
   });
 
+  it('answers a request target that is not a URL with an error line', async () => {
+    const { port } = await serve('kv');
+    const reply = await new Promise<string>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write('GET http://[::1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      let text = '';
+      socket.on('data', (d) => (text += d.toString('latin1')));
+      socket.on('close', () => resolve(text));
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 200/);
+    expect(reply).toMatch(/x-protosim-error: malformed-url/i);
+    expect(reply.endsWith('error: malformed request URL\n')).toBe(true);
+  });
+
   it('closes a request head not finished within readTimeoutMs', async () => {
     const { port } = await serve('kv', { limits: { readTimeoutMs: 300 } });
     const started = Date.now();

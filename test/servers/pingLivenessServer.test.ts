@@ -151,7 +151,7 @@ describe('ping-liveness server', () => {
   it('closes an idle connection after idleTimeoutMs', async () => {
     const { port } = await serve('ping-liveness', { limits: { idleTimeoutMs: 200 } });
     const c = await openJsonClient(port);
-    expect(await c.next()).toMatchObject({ mtype: 5, payload: { message: 'idle: nothing received within idleTimeoutMs=200' } });
+    expect(await c.next()).toMatchObject({ mtype: 5, payload: { message: 'idle: no traffic within idleTimeoutMs=200' } });
     expect(await c.waitClosed()).toBe(true);
   });
 
