@@ -225,11 +225,12 @@ function result(server: string, partial: Omit<BenchResult, 'server' | 'messagesP
 /** kv: N keep-alive connections, each a loop of set(key_i, v_seq) then get(key_i) == v_seq. */
 async function benchKv(config: BenchConfig): Promise<BenchResult> {
   const server = await spawnServer('kv', [], config.connections);
-  const agent = new Agent({ keepAlive: true, maxSockets: config.connections, maxFreeSockets: config.connections });
+  // One keep-alive agent of one socket per client, so every client holds its own connection.
+  const agents = Array.from({ length: config.connections }, () => new Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 }));
   const latencies = new Latencies();
-  const get = (path: string) =>
+  const get = (path: string, client = 0) =>
     new Promise<string>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: server.port, path, agent }, (res) => {
+      const req = request({ host: '127.0.0.1', port: server.port, path, agent: agents[client] }, (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (d: string) => (body += d));
@@ -245,9 +246,11 @@ async function benchKv(config: BenchConfig): Promise<BenchResult> {
   const notes: string[] = [];
   // Ramp up: every client does one set, so every connection is open before the timed phase.
   for (let start = 0; start < config.connections; start += connectBatch) {
-    await Promise.all(Array.from({ length: Math.min(connectBatch, config.connections - start) }, (_, k) => get(`/?action=set&key=k${start + k}&value=v0`)));
+    await Promise.all(Array.from({ length: Math.min(connectBatch, config.connections - start) }, (_, k) => get(`/?action=set&key=k${start + k}&value=v0`, start + k)));
   }
-  held = Object.values(agent.freeSockets).reduce((n, list) => n + (list?.length ?? 0), 0) + Object.values(agent.sockets).reduce((n, list) => n + (list?.length ?? 0), 0);
+  const openSockets = (agent: Agent) =>
+    Object.values(agent.freeSockets).reduce((n, list) => n + (list?.length ?? 0), 0) + Object.values(agent.sockets).reduce((n, list) => n + (list?.length ?? 0), 0);
+  held = agents.reduce((n, agent) => n + openSockets(agent), 0);
   const started = performance.now();
   const deadline = started + config.durationMs;
   await Promise.all(
@@ -255,8 +258,8 @@ async function benchKv(config: BenchConfig): Promise<BenchResult> {
       for (let seq = 1; performance.now() < deadline && messages < config.maxMessages; seq++) {
         const t0 = performance.now();
         try {
-          await get(`/?action=set&key=k${i}&value=v${seq}`);
-          const value = await get(`/?action=get&key=k${i}`);
+          await get(`/?action=set&key=k${i}&value=v${seq}`, i);
+          const value = await get(`/?action=get&key=k${i}`, i);
           if (value !== `v${seq}\n`) lost++;
         } catch {
           lost++;
@@ -273,7 +276,7 @@ async function benchKv(config: BenchConfig): Promise<BenchResult> {
     lost += Math.abs(config.connections - keys.length);
   }
   const serverPeak = peakRssMiB(server.child.pid);
-  agent.destroy();
+  for (const agent of agents) agent.destroy();
   const code = await server.stop();
   if (code !== 0) notes.push(`server exited ${code} on SIGTERM`);
   return result('kv', { connectionsHeld: held, messages, elapsedMs, lost, duplicated: 0, reordered: 0, serverPeakRssMiB: serverPeak, notes }, latencies);
