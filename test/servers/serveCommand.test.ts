@@ -1,9 +1,13 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/program.js';
 import { defectsFor } from '../../src/servers/index.js';
+import { encodeGobMessage, GobDecoder } from '../../src/servers/gob.js';
 import { httpGet, kvQuery } from './httpClient.js';
 
 function capture(): { io: { stdout(s: string): void; stderr(s: string): void }; out: () => string; err: () => string } {
@@ -71,5 +75,67 @@ describe('protosim serve (end to end, the built binary)', () => {
     } finally {
       child.kill('SIGKILL');
     }
+  });
+});
+
+/** Spawns the built binary and resolves with the ready line's port. */
+async function spawnServe(args: string[]): Promise<{ child: ChildProcessByStdio<null, Readable, Readable>; port: number; exited: Promise<number | null>; stderr: () => string }> {
+  const bin = fileURLToPath(new URL('../../bin/protosim.js', import.meta.url));
+  const child = spawn(process.execPath, [bin, 'serve', ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const ready = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`exited ${code} before ready: ${stderr}`)));
+    setTimeout(() => reject(new Error('no ready line within 10 s')), 10_000).unref();
+  });
+  const match = /^protosim \S+ listening on tcp:\/\/127\.0\.0\.1:(\d+)$/.exec(ready);
+  if (match === null) throw new Error(`unexpected ready line ${ready}`);
+  return { child, port: Number(match[1]), exited, stderr: () => stderr };
+}
+
+describe('protosim serve register-exit (end to end)', () => {
+  it('broadcasts Exit in gob to every client on SIGTERM, then exits 0', async () => {
+    const { child, port, exited } = await spawnServe(['register-exit', '--codec', 'gob']);
+    try {
+      const decoder = new GobDecoder(1 << 16);
+      const received: unknown[] = [];
+      const socket = connect(port, '127.0.0.1');
+      socket.on('data', (d: Buffer) => received.push(...decoder.push(d)));
+      await new Promise((r) => socket.once('connect', r));
+      socket.write(encodeGobMessage({ From: 'alice', Register: true }));
+      await new Promise((r) => setTimeout(r, 100));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(received).toEqual([{ kind: 'message', message: { To: '', From: '', Content: '', Register: false, Exit: true } }]);
+      socket.destroy();
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('defect crash-on-disconnect: the process dies (exit 70) when a client vanishes', async () => {
+    const { child, port, exited, stderr } = await spawnServe(['register-exit', '--defect', 'crash-on-disconnect']);
+    try {
+      const socket = connect(port, '127.0.0.1');
+      await new Promise((r) => socket.once('connect', r));
+      socket.write(JSON.stringify({ From: 'bob', Register: true }) + '\n');
+      await new Promise((r) => setTimeout(r, 100));
+      socket.resetAndDestroy();
+      expect(await exited).toBe(70);
+      expect(stderr()).toMatch(/server died: connection #1 \(bob\) vanished without Exit/);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('defect coverage', () => {
+  it('every defect in the catalogue has a test named "defect <name>: ..." in test/servers', () => {
+    const dir = fileURLToPath(new URL('.', import.meta.url));
+    const sources = readdirSync(dir).filter((f) => f.endsWith('.test.ts')).map((f) => readFileSync(`${dir}/${f}`, 'utf8')).join('\n');
+    const missing = defectsFor().filter((d) => !sources.includes(`defect ${d.name}:`)).map((d) => d.name);
+    expect(missing).toEqual([]);
   });
 });
