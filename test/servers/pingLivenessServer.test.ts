@@ -155,6 +155,22 @@ describe('ping-liveness server', () => {
     expect(await c.waitClosed()).toBe(true);
   });
 
+  it('disconnects a client that does not read once maxPendingWriteBytes is exceeded', async () => {
+    const logs: string[] = [];
+    const { port } = await serve('ping-liveness', { limits: { maxPendingWriteBytes: 64 * 1024 }, log: (l) => logs.push(l) });
+    const { client, id } = await loggedIn(port, 'user1', 'pass1');
+    client.socket.pause(); // never read: the echoes pile up in the kernel, then in the server
+    const line = msg(3, { id, message: 'x'.repeat(4000) });
+    for (let i = 0; i < 4000 && !client.closed; i++) {
+      if (!client.socket.write(line)) await new Promise((r) => setTimeout(r, 1));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(logs.some((l) => l.includes('client does not read: limit maxPendingWriteBytes=65536 exceeded'))).toBe(true);
+    const other = await loggedIn(port, 'user2', 'pass2');
+    other.client.write(msg(3, { id: other.id, message: 'unaffected' }));
+    expect(await other.client.next()).toMatchObject({ mtype: 3, payload: { message: 'unaffected' } });
+  });
+
   it('refuses connections beyond maxConnections with an error', async () => {
     const { port } = await serve('ping-liveness', { limits: { maxConnections: 1 } });
     const first = await openJsonClient(port);
