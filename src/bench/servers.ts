@@ -17,8 +17,9 @@ import { connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { encodeGobMessage } from '../servers/gob.js';
-import { decodeServer2Client, delimit, encodeClient2Server } from '../servers/offlineQueueWire.js';
+import { encodeGobMessage, GobDecoder } from '../servers/gob.js';
+import { LineFramer } from '../servers/lineFramer.js';
+import { decodeServer2Client, delimit, encodeClient2Server, LengthDelimitedFramer } from '../servers/offlineQueueWire.js';
 
 interface BenchConfig {
   connections: number;
@@ -144,46 +145,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Splits newline-delimited text per connection. */
-class LineSplitter {
-  private rest = '';
-  push(chunk: Buffer): string[] {
-    const lines = (this.rest + chunk.toString('utf8')).split('\n');
-    this.rest = lines.pop() ?? '';
-    return lines;
-  }
-}
-
-/** Splits varint-delimited frames per connection. */
-class DelimitedSplitter {
-  private buffer: Buffer = Buffer.alloc(0);
-  push(chunk: Buffer): Uint8Array[] {
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
-    const frames: Uint8Array[] = [];
-    let offset = 0;
-    for (;;) {
-      let length = 0;
-      let shift = 1;
-      let i = offset;
-      let complete = false;
-      while (i < this.buffer.length) {
-        const b = this.buffer[i++]!;
-        length += (b & 0x7f) * shift;
-        shift *= 128;
-        if (b < 0x80) {
-          complete = true;
-          break;
-        }
-      }
-      if (!complete || this.buffer.length - i < length) break;
-      frames.push(this.buffer.subarray(i, i + length));
-      offset = i + length;
-    }
-    this.buffer = Buffer.from(this.buffer.subarray(offset));
-    return frames;
-  }
-}
-
 /** Per sender→recipient sequence checker: counts lost, duplicated and reordered messages. */
 class SequenceChecker {
   private readonly next = new Map<string, number>();
@@ -287,13 +248,14 @@ async function benchPing(config: BenchConfig): Promise<BenchResult> {
   const n = config.connections;
   const server = await spawnServer('ping-liveness', ['--accounts', String(n)], n);
   const latencies = new Latencies();
-  const splitters = Array.from({ length: n }, () => new LineSplitter());
+  const splitters = Array.from({ length: n }, () => new LineFramer(1 << 20));
   const waiting: Array<((m: { mtype: number; payload: Record<string, unknown> }) => void) | undefined> = new Array(n);
   const sockets = await openSockets(server.port, n, (i, chunk) => {
-    for (const line of splitters[i]!.push(chunk)) {
+    for (const event of splitters[i]!.push(chunk)) {
+      if (event.kind !== 'line') continue;
       const resolve = waiting[i];
       waiting[i] = undefined;
-      resolve?.(JSON.parse(line) as { mtype: number; payload: Record<string, unknown> });
+      resolve?.(JSON.parse(event.text) as { mtype: number; payload: Record<string, unknown> });
     }
   });
   const ask = (i: number, mtype: number, payload: Record<string, unknown>) =>
@@ -355,9 +317,7 @@ async function benchRegisterExit(config: BenchConfig, codec: 'json' | 'gob'): Pr
   const checker = new SequenceChecker();
   const sentAt = new Map<string, number>();
   const delivered: Array<(() => void) | undefined> = new Array(n);
-  const splitters = Array.from({ length: n }, () => new LineSplitter());
-  // gob replies are decoded with the server's own codec
-  const { GobDecoder } = await import('../servers/gob.js');
+  const splitters = Array.from({ length: n }, () => new LineFramer(1 << 20));
   const gobDecoders = Array.from({ length: codec === 'gob' ? n : 0 }, () => new GobDecoder(1 << 20));
   const onMessage = (content: string, from: string) => {
     const key = `${from}>${content}`;
@@ -378,8 +338,9 @@ async function benchRegisterExit(config: BenchConfig, codec: 'json' | 'gob'): Pr
       for (const e of gobDecoders[i]!.push(chunk)) if (e.kind === 'message' && e.message.From !== 'Error') onMessage(e.message.Content, e.message.From);
       return;
     }
-    for (const line of splitters[i]!.push(chunk)) {
-      const m = JSON.parse(line) as { From: string; Content: string };
+    for (const event of splitters[i]!.push(chunk)) {
+      if (event.kind !== 'line') continue;
+      const m = JSON.parse(event.text) as { From: string; Content: string };
       if (m.From !== 'Error') onMessage(m.Content, m.From);
     }
   });
@@ -438,7 +399,7 @@ async function benchOfflineQueue(config: BenchConfig): Promise<BenchResult> {
   const server = await spawnServer('offline-queue', [], n);
   const latencies = new Latencies();
   const checker = new SequenceChecker();
-  const splitters = Array.from({ length: n }, () => new DelimitedSplitter());
+  const splitters = Array.from({ length: n }, () => new LengthDelimitedFramer(1 << 20));
   const replyWaiters: Array<Array<(op: { opcode: number; msg: string }) => void>> = Array.from({ length: n }, () => []);
   const onPush = (msg: string) => {
     for (const line of msg.split('\n')) {
@@ -448,8 +409,9 @@ async function benchOfflineQueue(config: BenchConfig): Promise<BenchResult> {
     }
   };
   const sockets = await openSockets(server.port, n, (i, chunk) => {
-    for (const frame of splitters[i]!.push(chunk)) {
-      const reply = decodeServer2Client(frame);
+    for (const event of splitters[i]!.push(chunk)) {
+      if (event.kind !== 'frame') continue;
+      const reply = decodeServer2Client(event.bytes);
       if (reply.opcode === 17) onPush(reply.msg);
       else replyWaiters[i]!.shift()?.(reply);
     }

@@ -16,6 +16,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { KvStores, type KvStore } from './kvStores.js';
+import { formatAddress } from './loopbackHost.js';
 import type { ServerHandle, ServerLimits } from './serverOptions.js';
 import { describe } from './tcpHost.js';
 
@@ -179,14 +180,13 @@ export async function startKvServer(config: KvServerConfig): Promise<ServerHandl
   server.on('error', (error) => log(`kv: server error: ${describe(error)}`));
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  const urlHost = config.host.includes(':') ? `[${config.host}]` : config.host;
 
   let closing: Promise<void> | undefined;
   let resolveClosed!: () => void;
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
   return {
     protocol: 'kv',
-    address: `http://${urlHost}:${port}`,
+    address: formatAddress('http', config.host, port),
     host: config.host,
     port,
     defect,

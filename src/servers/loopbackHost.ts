@@ -27,3 +27,8 @@ export function assertLoopbackHost(host: string): void {
     );
   }
 }
+
+/** `scheme://host:port`, with an IPv6 host in brackets. */
+export function formatAddress(scheme: 'http' | 'tcp', host: string, port: number): string {
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}

@@ -36,7 +36,7 @@ import {
   type Framer,
 } from './offlineQueueWire.js';
 import type { ServerHandle, ServerLimits } from './serverOptions.js';
-import { startTcpHost, type TcpConnection } from './tcpHost.js';
+import { startTcpHost, tcpServerHandle, type TcpConnection } from './tcpHost.js';
 import { matchWildcard } from './wildcardPattern.js';
 
 /** The seed's sizes: names at most 25 characters, messages at most 100; one read is 1024 bytes. */
@@ -349,14 +349,5 @@ export async function startOfflineQueueServer(config: OfflineQueueServerConfig):
       clearInterval(sweeper);
     },
   });
-  return {
-    protocol: 'offline-queue',
-    address: `tcp://${config.host.includes(':') ? `[${config.host}]` : config.host}:${host.port}`,
-    host: config.host,
-    port: host.port,
-    defect,
-    connectionCount: host.connectionCount,
-    close: host.close,
-    closed: host.closed,
-  };
+  return tcpServerHandle('offline-queue', host, defect);
 }

@@ -18,7 +18,7 @@
  */
 import { LineFramer } from './lineFramer.js';
 import type { ServerHandle, ServerLimits } from './serverOptions.js';
-import { startTcpHost, type TcpConnection } from './tcpHost.js';
+import { startTcpHost, tcpServerHandle, type TcpConnection } from './tcpHost.js';
 
 /** Message types, as the seed numbers them. */
 export const PingMtype = {
@@ -262,14 +262,5 @@ export async function startPingLivenessServer(config: PingServerConfig): Promise
       for (const session of sessionsById.values()) if (session.heartbeat !== undefined) clearTimeout(session.heartbeat);
     },
   });
-  return {
-    protocol: 'ping-liveness',
-    address: `tcp://${config.host.includes(':') ? `[${config.host}]` : config.host}:${host.port}`,
-    host: config.host,
-    port: host.port,
-    defect,
-    connectionCount: host.connectionCount,
-    close: host.close,
-    closed: host.closed,
-  };
+  return tcpServerHandle('ping-liveness', host, defect);
 }

@@ -15,7 +15,7 @@
  */
 import { gobCodec, jsonCodec, type RegisterExitCodec, type RegisterExitMessage } from './registerExitCodec.js';
 import type { ServerHandle, ServerLimits } from './serverOptions.js';
-import { startTcpHost, type TcpConnection, type TcpHost } from './tcpHost.js';
+import { startTcpHost, tcpServerHandle, type TcpConnection, type TcpHost } from './tcpHost.js';
 
 /** The seed's reply to a message for a name nobody registered. */
 export const notConnectedText = 'That user is not connected to this server';
@@ -167,14 +167,5 @@ export async function startRegisterExitServer(config: RegisterExitServerConfig):
       for (const client of clients) send(client, { Exit: true });
     },
   });
-  return {
-    protocol: 'register-exit',
-    address: `tcp://${config.host.includes(':') ? `[${config.host}]` : config.host}:${host.port}`,
-    host: config.host,
-    port: host.port,
-    defect,
-    connectionCount: host.connectionCount,
-    close: host.close,
-    closed: host.closed,
-  };
+  return tcpServerHandle('register-exit', host, defect);
 }

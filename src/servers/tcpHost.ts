@@ -4,7 +4,8 @@
  * Protocol servers supply a handler per connection and never touch these concerns themselves.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import type { ServerLimits } from './serverOptions.js';
+import { formatAddress } from './loopbackHost.js';
+import type { ServerHandle, ServerLimits, ServerProtocol } from './serverOptions.js';
 
 /** One accepted connection, as protocol code sees it. */
 export interface TcpConnection {
@@ -256,4 +257,18 @@ export async function startTcpHost(spec: TcpHostSpec): Promise<TcpHost> {
 export function describe(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+/** The public handle of a server running on `host`. */
+export function tcpServerHandle(protocol: ServerProtocol, host: TcpHost, defect: string | undefined): ServerHandle {
+  return {
+    protocol,
+    address: formatAddress('tcp', host.host, host.port),
+    host: host.host,
+    port: host.port,
+    defect,
+    connectionCount: host.connectionCount,
+    close: host.close,
+    closed: host.closed,
+  };
 }

@@ -3,6 +3,7 @@ import {
   decodeServer2Client,
   delimit,
   encodeClient2Server,
+  LengthDelimitedFramer,
   splitConcatenatedMessages,
   type Client2Server,
   type Server2Client,
@@ -16,29 +17,17 @@ export type OqClient = StreamClient<Server2Client> & {
   ask(message: Partial<Client2Server>): Promise<Server2Client>;
 };
 
-export const delimitedReplies: StreamDecoder<Server2Client> = (buffer) => {
-  const messages: Server2Client[] = [];
-  let offset = 0;
-  for (;;) {
-    let length = 0;
-    let shift = 1;
-    let i = offset;
-    let complete = false;
-    while (i < buffer.length) {
-      const b = buffer[i++]!;
-      length += (b & 0x7f) * shift;
-      shift *= 128;
-      if (b < 0x80) {
-        complete = true;
-        break;
-      }
-    }
-    if (!complete || buffer.length - i < length) break;
-    messages.push(decodeServer2Client(buffer.subarray(i, i + length)));
-    offset = i + length;
-  }
-  return { messages, consumed: offset };
-};
+/** Length-delimited replies, split with the server's own framer (its byte layout is pinned in the tests). */
+export function delimitedReplies(): StreamDecoder<Server2Client> {
+  const framer = new LengthDelimitedFramer(1 << 20);
+  return (buffer) => ({
+    messages: framer.push(Buffer.from(buffer)).map((event) => {
+      if (event.kind === 'error') throw new Error(event.reason);
+      return decodeServer2Client(event.bytes);
+    }),
+    consumed: buffer.length,
+  });
+}
 
 export const rawReplies: StreamDecoder<Server2Client> = (buffer) => ({
   messages: splitConcatenatedMessages(buffer).map((b) => decodeServer2Client(b)),
@@ -46,7 +35,7 @@ export const rawReplies: StreamDecoder<Server2Client> = (buffer) => ({
 });
 
 export async function openOq(port: number, framing: Framing = 'length-delimited'): Promise<OqClient> {
-  const client = (await StreamClient.open(port, framing === 'raw' ? rawReplies : delimitedReplies)) as OqClient;
+  const client = (await StreamClient.open(port, framing === 'raw' ? rawReplies : delimitedReplies())) as OqClient;
   const encode = (m: Partial<Client2Server>) => (framing === 'raw' ? Buffer.from(encodeClient2Server(m)) : delimit(encodeClient2Server(m)));
   client.request = (m) => client.write(encode(m));
   client.ask = (m) => {
