@@ -40,7 +40,7 @@ const actions = ['get', 'set', 'unset', 'clear', 'keys'] as const;
 type Action = (typeof actions)[number];
 
 /** How long the `nonatomic-kv` defect yields inside a set: wide enough for requests to interleave. */
-const nonatomicYieldMs = 5;
+const nonatomicYieldMs = 20;
 
 interface Reply {
   body: string;
@@ -218,7 +218,7 @@ async function setNonAtomically(store: KvStore, key: string, value: string): Pro
   copy.set(key, value.slice(0, Math.ceil(value.length / 2)));
   store.entries = copy;
   await sleep(nonatomicYieldMs);
-  store.entries.set(key, value);
+  copy.set(key, value); // into its own copy, which a concurrent set may have replaced meanwhile
 }
 
 function sleep(ms: number): Promise<void> {

@@ -168,11 +168,11 @@ describe('kv server: the IM interface of PROTOCOLS.md section 1', () => {
 });
 
 describe('kv server under concurrency', () => {
-  /** 60 concurrent sets of distinct keys: every one lands and `keys` lists them all. */
-  async function concurrentDistinctSets(address: string): Promise<string[]> {
+  /** 60 concurrent sets of distinct keys in a fresh store: every one lands and `keys` lists them all. */
+  async function concurrentDistinctSets(address: string, store = 'concurrent'): Promise<string[]> {
     const keys = Array.from({ length: 60 }, (_, i) => `key${i}`);
-    await Promise.all(keys.map((key) => httpGet(address, kvQuery({ action: 'set', key, value: key.toUpperCase() }))));
-    const listed = (await httpGet(address, kvQuery({ action: 'keys' }))).body;
+    await Promise.all(keys.map((key) => httpGet(address, kvQuery({ store, action: 'set', key, value: key.toUpperCase() }))));
+    const listed = (await httpGet(address, kvQuery({ store, action: 'keys' }))).body;
     return listed.split('\n').filter((k) => k !== '');
   }
 
@@ -211,13 +211,16 @@ describe('kv server under concurrency', () => {
 
   it('defect nonatomic-kv: concurrent sets of distinct keys are lost', async () => {
     const { address } = await serve('kv', { defect: 'nonatomic-kv' });
-    const listed = await concurrentDistinctSets(address);
-    expect(listed.length).toBeLessThan(60);
+    // Losing a write needs two sets to overlap; on a loaded machine give it a few tries.
+    let fewest = 60;
+    for (let round = 0; round < 5 && fewest === 60; round++) fewest = Math.min(fewest, (await concurrentDistinctSets(address, `round${round}`)).length);
+    expect(fewest).toBeLessThan(60);
   });
 
   it('defect nonatomic-kv: a concurrent reader sees a torn value', async () => {
     const { address } = await serve('kv', { defect: 'nonatomic-kv' });
-    const torn = await tornReads(address);
+    let torn: string[] = [];
+    for (let round = 0; round < 5 && torn.length === 0; round++) torn = await tornReads(address);
     expect(torn.length).toBeGreaterThan(0);
     expect(torn[0]).toMatch(/^(A{100}|B{100})$/);
   });

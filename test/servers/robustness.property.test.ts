@@ -84,7 +84,7 @@ describe('robustness properties (real sockets)', () => {
       fc.asyncProperty(fc.array(line, { maxLength: 8 }), fc.boolean(), fc.string({ maxLength: 30 }), async (lines, abrupt, text) => {
         await throwBytes(port, lines, abrupt);
         probe.write(JSON.stringify({ mtype: 3, payload: { id, message: text } }) + '\n');
-        expect(await probe.next()).toMatchObject({ mtype: 3, payload: { id, message: text } });
+        expect(await probe.next(10_000)).toMatchObject({ mtype: 3, payload: { id, message: text } });
       }),
       { numRuns },
     );
@@ -93,7 +93,7 @@ describe('robustness properties (real sockets)', () => {
   it.each(['json', 'gob'] as const)('register-exit (%s): garbage and random messages never break routing between others', async (codec) => {
     const { port } = await serve('register-exit', { codec });
     const encode = (m: Partial<GobMessage>) => (codec === 'gob' ? encodeGobMessage(m) : Buffer.from(JSON.stringify(m) + '\n'));
-    const decode: StreamDecoder<GobMessage> = (() => {
+    const decode = (): StreamDecoder<GobMessage> => {
       if (codec === 'json') {
         return (buffer: Buffer) => {
           const messages: GobMessage[] = [];
@@ -107,26 +107,34 @@ describe('robustness properties (real sockets)', () => {
       }
       const decoder = new GobDecoder(1 << 20);
       return (buffer: Buffer) => ({ messages: decoder.push(Buffer.from(buffer)).flatMap((e) => (e.kind === 'message' ? [e.message] : [])), consumed: buffer.length });
-    })();
+    };
     const open = async (name: string) => {
-      const c = await StreamClient.open(port, decode);
+      const c = await StreamClient.open(port, decode());
       c.write(encode({ From: name, Register: true }));
       return c;
     };
-    const alice = await open('alice');
-    const bob = await open('bob');
     const message = fc.oneof(
-      garbage.map((b) => Buffer.from(b)),
-      fc
-        .record({ To: fc.constantFrom('alice', 'bob', 'x', ''), From: fc.constantFrom('alice', 'bob', 'z'), Content: fc.string({ maxLength: 20 }), Register: fc.boolean(), Exit: fc.boolean() })
-        .map((m) => encode(m)),
+      garbage.map((bytes) => ({ bytes, m: undefined })),
+      fc.record({
+        bytes: fc.constant(undefined),
+        m: fc.record({ To: fc.constantFrom('alice', 'bob', 'x', ''), From: fc.constantFrom('alice', 'bob', 'z'), Content: fc.string({ maxLength: 20 }), Register: fc.boolean(), Exit: fc.boolean() }),
+      }),
     );
     await fc.assert(
       fc.asyncProperty(fc.array(message, { maxLength: 6 }), fc.boolean(), fc.string({ maxLength: 30 }), async (chunks, abrupt, text) => {
-        await throwBytes(port, chunks, abrupt);
-        alice.write(encode({ To: 'bob', Content: text }));
-        const got = await bob.next();
-        expect(got).toMatchObject({ From: 'alice', Content: text });
+        // Fresh names each run, so a run (or a shrink step) never sees another run's leftovers;
+        // the random messages aim at this run's names.
+        const n = run++;
+        const name = (x: string) => (x === 'alice' || x === 'bob' ? `${x}${n}` : x);
+        const alice = await open(name('alice'));
+        const bob = await open(name('bob'));
+        await sleep(5);
+        const bytes = chunks.map((c) => (c.bytes !== undefined ? c.bytes : encode({ ...c.m, To: name(c.m.To), From: name(c.m.From) })));
+        await throwBytes(port, bytes, abrupt);
+        alice.write(encode({ To: `bob${n}`, Content: text }));
+        expect(await bob.next(10_000)).toMatchObject({ From: `alice${n}`, Content: text });
+        alice.end();
+        bob.end();
       }),
       { numRuns },
     );
