@@ -178,6 +178,22 @@ export class LiveConnection {
     });
   }
 
+  /** Resolves when the connection has closed, or after `withinMs`. */
+  async closedWithin(withinMs: number): Promise<boolean> {
+    const started = performance.now();
+    while (this.closedArrival === undefined && performance.now() - started < withinMs) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, withinMs - (performance.now() - started));
+        this.waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.inbox.length = 0;
+    }
+    return this.closedArrival !== undefined;
+  }
+
   /** `close`: FIN and forget; `reset`: RST, as a killed client; `half-close`: FIN, still reading. */
   disconnect(mode: 'close' | 'reset' | 'half-close'): void {
     if (this.socket.destroyed) return;

@@ -54,6 +54,8 @@ export interface SuiteRun {
 export const defaultCaseTimeoutMs = 30_000;
 /** Raw framing: a gap between two writes on one connection so the seed's reads keep them apart. */
 export const rawWriteGapMs = 30;
+/** How long teardown waits for the target to close a connection after the harness's FIN. */
+export const teardownCloseMs = 300;
 /** A command that failed to start this many times in a row is not tried again in this run. */
 export const maxStartAttempts = 2;
 
@@ -214,26 +216,39 @@ class CaseRun {
     const overall = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new StepError('case-timeout', `the case did not finish within timeoutMs=${bound}`)), bound);
     });
+    let outcome: { result: CaseResult; kind: ErrorKind | null };
     try {
       await this.setupProxies();
       await Promise.race([this.steps(), overall]);
       await this.checkCrash();
-      return finish('PASS', `all ${this.c.steps.length} steps held`);
+      outcome = finish('PASS', `all ${this.c.steps.length} steps held`);
     } catch (error) {
       await this.checkCrashQuietly();
       const step = this.stepIndex >= 0 ? this.describeStep(this.stepIndex) : undefined;
       if (this.crash !== undefined) {
-        return finish('ERROR', `the target crashed during ${step ?? 'the case'} (${describeExit(this.crash)})`, { step, observed: this.process!.tails() }, 'crash');
+        outcome = finish('ERROR', `the target crashed during ${step ?? 'the case'} (${describeExit(this.crash)})`, { step, observed: this.process!.tails() }, 'crash');
+      } else if (error instanceof StepFailure) outcome = finish('FAIL', error.reason, { step, expected: error.expected, observed: error.observed });
+      else if (error instanceof StepError) outcome = finish('ERROR', error.reason, { step, expected: error.expected, observed: error.observed }, error.kind);
+      else if (error instanceof StepSkip) outcome = finish('SKIP', error.message, { step });
+      else if (error instanceof EncodeError || error instanceof PatternError) outcome = finish('ERROR', `the case cannot run: ${error.message}`, { step }, 'suite');
+      else {
+        clearTimeout(timer);
+        await this.teardown();
+        throw error;
       }
-      if (error instanceof StepFailure) return finish('FAIL', error.reason, { step, expected: error.expected, observed: error.observed });
-      if (error instanceof StepError) return finish('ERROR', error.reason, { step, expected: error.expected, observed: error.observed }, error.kind);
-      if (error instanceof StepSkip) return finish('SKIP', error.message, { step });
-      if (error instanceof EncodeError || error instanceof PatternError) return finish('ERROR', `the case cannot run: ${error.message}`, { step }, 'suite');
-      throw error;
-    } finally {
-      clearTimeout(timer);
-      await this.teardown();
     }
+    clearTimeout(timer);
+    await this.teardown();
+    // A target that dies when the case's clients leave has crashed in this case too.
+    if ((outcome.result.verdict === 'PASS' || outcome.result.verdict === 'SKIP') && this.process !== undefined) {
+      await sleep(20);
+      const p = this.process;
+      if (!p.running && p.exit !== undefined && !p.exit.expected) this.crash = p.exit;
+      if (this.crash !== undefined) {
+        outcome = finish('ERROR', `the target crashed when the case's clients disconnected (${describeExit(this.crash)})`, { observed: this.process!.tails() }, 'crash');
+      }
+    }
+    return outcome;
   }
 
   /** Gives the exit event of a target that just died a moment to arrive, so a crash is not taken for a failure. */
@@ -263,7 +278,12 @@ class CaseRun {
   }
 
   private async teardown(): Promise<void> {
-    for (const client of this.clients.values()) client.connection?.disconnect('close');
+    // Close every client and give the target a moment to see it (it ends sessions on close), so
+    // the next case does not meet this one's sessions.
+    const open = [...this.clients.values()].map((c) => c.connection).filter((c): c is LiveConnection => c !== undefined && !c.isClosed);
+    for (const connection of open) connection.disconnect('half-close');
+    await Promise.all(open.map((c) => c.closedWithin(teardownCloseMs)));
+    for (const connection of open) connection.disconnect('reset');
     await Promise.all([...this.proxies.values()].map((p) => p.close()));
     if (this.process?.paused) this.process.resume();
     if (this.process !== undefined) this.process.onUnexpectedExit = undefined;
