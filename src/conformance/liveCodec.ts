@@ -173,11 +173,18 @@ function gobSplitter(maxFrameBytes: number): FrameSplitter {
       return frames;
     },
     isMessage(frame) {
-      // The first byte after the length is the signed type id: odd (negative) for a definition.
-      const first = frame[0]!;
-      const header = first < 0x80 ? 1 : 1 + (256 - first);
-      const id = frame[header];
-      return id !== undefined && id % 2 === 0;
+      // After the length comes the signed type id; its low bit is the sign, set for a definition.
+      const readUint = (at: number): { value: number; next: number } | undefined => {
+        const b = frame[at];
+        if (b === undefined) return undefined;
+        if (b < 0x80) return { value: b, next: at + 1 };
+        let value = 0;
+        for (let i = 1; i <= 256 - b; i++) value = value * 256 + (frame[at + i] ?? 0);
+        return { value, next: at + 1 + (256 - b) };
+      };
+      const length = readUint(0);
+      const id = length === undefined ? undefined : readUint(length.next);
+      return id !== undefined && id.value % 2 === 0;
     },
   };
 }

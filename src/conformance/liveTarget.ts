@@ -61,7 +61,8 @@ export function resolveTarget(suite: Suite, overrides: LiveTargetOverrides, cwd:
   }
   if ('command' in file && file.command !== undefined) {
     const command: CommandTargetSpec = {
-      command: file.command.map((a) => (a === '{codec}' ? codec : a === '{framing}' ? framing : a)),
+      // `{codec}` as protosim serve spells it (json, gob), `{framing}` as it is.
+      command: file.command.map((a) => (a === '{codec}' ? (codec === 'json-lines' ? 'json' : codec) : a === '{framing}' ? framing : a)),
       cwd: file.cwd ?? cwd,
       env: file.env,
       ready: file.ready,
