@@ -271,10 +271,9 @@ export class FaultProxy {
     this.drops[direction] += count;
   }
 
-  /** Forward `bytes` more in `direction`, then reset the connection. */
+  /** Forward `bytes` more in `direction` (0: none), then reset the connection when more comes. */
   cutAfter(direction: ProxyDirection, bytes: number): void {
     this.cuts[direction] = bytes;
-    if (bytes === 0) for (const l of [...this.links]) this.resetConnection(l.client, l.target);
   }
 
   /** Resets every connection through the proxy now (RST both ways). */
