@@ -71,8 +71,9 @@ export class ManagedProcess {
 
   constructor(private readonly spec: CommandTargetSpec) {}
 
+  /** Started, ready, and not ended. */
   get running(): boolean {
-    return this.child !== undefined && this.exit === undefined;
+    return this.child !== undefined && this.exit === undefined && this.address !== undefined;
   }
 
   /** The tails of stdout and stderr, for a crash report. */
@@ -89,6 +90,7 @@ export class ManagedProcess {
   async start(): Promise<string> {
     if (this.running) return this.address!;
     this.exit = undefined;
+    this.address = undefined;
     this.paused = false;
     this.expectingExit = false;
     this.stdoutTail.clear();
