@@ -302,7 +302,10 @@ class CaseRun {
     const s = this.c.steps[i]!;
     const parts = Object.entries(s)
       .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : preview(JSON.stringify(v), 100)}`);
+      .map(([k, v]) => {
+        const text = typeof v === 'string' ? v : JSON.stringify(v);
+        return `${k}: ${text.length > 120 ? `${text.slice(0, 120)}...` : text}`;
+      });
     return `step ${i + 1} (${parts.join(', ')})`;
   }
 
