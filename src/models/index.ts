@@ -3,9 +3,11 @@
  */
 import type { ProtocolModel } from './types.js';
 import { lockAlternation } from './lock-alternation/index.js';
+import { pingLiveness } from './ping-liveness/index.js';
 
 export const models: Readonly<Record<string, ProtocolModel>> = {
   [lockAlternation.name]: lockAlternation,
+  [pingLiveness.name]: pingLiveness,
 };
 
 export type * from './types.js';

@@ -287,6 +287,10 @@ class Simulation {
           endReason = 'finding';
           break;
         }
+        // Nothing was stuck (nobody unfinished, or a node still to start or a fault still to come
+        // may change everything): the stall clock starts again from here.
+        this.lastProgressMs = next.timeMs;
+        this.lastProgressStep = this.step;
       }
       if (next.timeMs > limits.maxTimeMs) {
         endReason = 'limit:maxTimeMs';
@@ -856,11 +860,18 @@ class Simulation {
 
   /** Returns `settled` (waiting on a person), `stall` (pass 2 will classify), or `ignore`. */
   private onStall(): 'settled' | 'stall' | 'ignore' {
+    if (this.externalPending()) return 'ignore';
     const stuck = this.unfinished();
     if (stuck.length === 0) return 'ignore';
     if (this.waitingOnPerson()) return 'settled';
     if (!this.config.checks.livelock) return 'settled';
     return 'stall';
+  }
+
+  /** A node still to start or a scheduled fault (or heal) is waiting in the queue. */
+  private externalPending(): boolean {
+    for (const e of this.queue.entries()) if (e.item.kind === 'start' || e.item.kind === 'fault') return true;
+    return false;
   }
 
   /** The state without time: node states, timers, in-flight messages, monitors, network. */
