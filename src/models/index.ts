@@ -4,10 +4,12 @@
 import type { ProtocolModel } from './types.js';
 import { lockAlternation } from './lock-alternation/index.js';
 import { pingLiveness } from './ping-liveness/index.js';
+import { registerExit } from './register-exit/index.js';
 
 export const models: Readonly<Record<string, ProtocolModel>> = {
   [lockAlternation.name]: lockAlternation,
   [pingLiveness.name]: pingLiveness,
+  [registerExit.name]: registerExit,
 };
 
 export type * from './types.js';
