@@ -3,6 +3,7 @@
  */
 import type { ProtocolModel } from './types.js';
 import { lockAlternation } from './lock-alternation/index.js';
+import { offlineQueue } from './offline-queue/index.js';
 import { pingLiveness } from './ping-liveness/index.js';
 import { registerExit } from './register-exit/index.js';
 
@@ -10,6 +11,7 @@ export const models: Readonly<Record<string, ProtocolModel>> = {
   [lockAlternation.name]: lockAlternation,
   [pingLiveness.name]: pingLiveness,
   [registerExit.name]: registerExit,
+  [offlineQueue.name]: offlineQueue,
 };
 
 export type * from './types.js';

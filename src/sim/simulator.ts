@@ -581,8 +581,11 @@ class Simulation {
     }
     // Connecting to a program that is not running: refused (killed) or unanswered (host vanished).
     const connected = this.open.has(pk);
-    if (!connected && (target.status === 'crashed' || target.status === 'not-started' || target.status === 'done')) {
-      this.dropped({ kind: 'deliver', id, from, to, msg, epoch: 0 }, target.status === 'crashed' ? 'crashed' : 'not-started');
+    // A server cannot open a connection to a client, only write on the one the client opened: with
+    // none open (the client was killed, or restarted since), the write fails like one to a dead peer.
+    const noConnection = !connected && this.roleIsServer(from) && !this.roleIsServer(to);
+    if (!connected && (noConnection || target.status === 'crashed' || target.status === 'not-started' || target.status === 'done')) {
+      this.dropped({ kind: 'deliver', id, from, to, msg, epoch: 0 }, target.status === 'crashed' ? 'crashed' : target.status === 'running' || target.status === 'paused' ? 'reset' : 'not-started');
       if (!(target.status === 'crashed' && this.silentlyCrashed.has(to))) {
         this.queue.push(this.now + sample(this.netPrng, link.delay), { kind: 'conn', node: from, peer: to, event: 'refused', epoch: this.epochs.get(pk) ?? 0 });
       }
