@@ -891,6 +891,9 @@ class Simulation {
       else if (item.kind === 'conn') flight.push(`${item.peer}>${item.node}:conn.${item.event}`);
       else if (item.kind === 'fault') flight.push(`fault@${e.timeMs}`);
       else if (item.kind === 'start') flight.push(`start:${item.node}`);
+      // Something from outside is still to come (a person typing, a node starting, a fault): the
+      // system is not going round in circles yet, so this state matches no other.
+      if (item.kind === 'input' || item.kind === 'quit' || item.kind === 'start' || item.kind === 'fault') flight.push(`outside-event-pending#${this.step}`);
     }
     flight.sort();
     parts.push(flight.join(';'));
