@@ -871,9 +871,12 @@ class Simulation {
     return 'stall';
   }
 
-  /** A node still to start or a scheduled fault (or heal) is waiting in the queue. */
+  /** A node still to start, a person still to type, or a scheduled fault (or heal) is in the queue. */
   private externalPending(): boolean {
-    for (const e of this.queue.entries()) if (e.item.kind === 'start' || e.item.kind === 'fault') return true;
+    for (const e of this.queue.entries()) {
+      const k = e.item.kind;
+      if (k === 'start' || k === 'fault' || k === 'input' || k === 'quit') return true;
+    }
     return false;
   }
 
