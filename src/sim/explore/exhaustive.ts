@@ -24,7 +24,7 @@ import type { SimConfig } from '../config.js';
 import type { Finding } from '../finding.js';
 import type { CompiledModel } from '../simulator.js';
 import type { FindingKind } from '../trace.js';
-import { edgeSource, fairNonProgressComponents, progressBit, shortestCycleThrough, type StateGraph } from './fair-cycles.js';
+import { edgeSource, fairCycleThrough, fairNonProgressComponents, progressBit, type StateGraph } from './fair-cycles.js';
 import { noClock, type Clock, type ExploreResult } from './result.js';
 import { StateTable } from './state-table.js';
 import { LABEL_FAULT, UntimedSystem } from './untimed-system.js';
@@ -275,14 +275,17 @@ export function exploreExhaustive(model: CompiledModel, config: SimConfig, optio
   };
 }
 
-/** The lasso of a fair component: a shortest path to an entry state, then a shortest cycle back. */
+/**
+ * The lasso of a fair component: a shortest path to an entry state, then a fair cycle back to it
+ * (one that steps every process enabled throughout the component). The entry is the one among the
+ * component's shallowest states that gives the shortest lasso.
+ */
 function shortestLasso(
   graph: StateGraph,
   members: readonly number[],
   pathTo: (s: number) => number[],
   levels: readonly number[],
 ): { entry: number; path: number[]; cycleAt: number } | null {
-  const set = new Set(members);
   const depthOf = (s: number): number => {
     let lo = 0;
     let hi = levels.length - 1;
@@ -298,7 +301,7 @@ function shortestLasso(
   for (const v of members.slice(0, 16)) {
     const d = depthOf(v);
     if (best !== null && d >= best.length) break;
-    const edges = shortestCycleThrough(graph, set, v);
+    const edges = fairCycleThrough(graph, members, v);
     if (edges === null) continue;
     if (best === null || d + edges.length < best.length) best = { entry: v, edges, length: d + edges.length };
   }

@@ -182,3 +182,94 @@ export function edgeSource(graph: StateGraph, e: number): number {
   while (lo + 1 < graph.expanded && graph.edgeStart[lo + 1]! <= e) lo++;
   return lo;
 }
+
+/**
+ * A fair cycle through `from` inside the component `members`: it takes a step of every process
+ * that is enabled in every state of the component (so the trace does not suggest that, say, a
+ * message in flight is never delivered), then returns to `from`. Edge indices in order, or null.
+ */
+export function fairCycleThrough(graph: StateGraph, members: readonly number[], from: number): number[] | null {
+  const { edgeStart, edgeTo, edgeLabel } = graph;
+  const set = new Set(members);
+  const inside = (e: number): boolean => (edgeLabel[e]! & progressBit) === 0 && set.has(edgeTo[e]!);
+  // processes enabled in every state of the component
+  const enabledIn = new Map<number, number>();
+  for (const v of members) {
+    const seen = new Set<number>();
+    for (let e = edgeStart[v]!; e < edgeStart[v + 1]!; e++) {
+      const label = edgeLabel[e]! & ~progressBit;
+      if (label === graph.faultLabel || seen.has(label)) continue;
+      seen.add(label);
+      enabledIn.set(label, (enabledIn.get(label) ?? 0) + 1);
+    }
+  }
+  const required = new Set([...enabledIn.entries()].filter(([, n]) => n === members.length).map(([label]) => label));
+  // Breadth-first inside the component from `start` to the first edge that `goal` accepts.
+  const walk = (start: number, goal: (e: number) => boolean): number[] | null => {
+    const via = new Map<number, number>();
+    const queue = [start];
+    const seen = new Set([start]);
+    for (let qi = 0; qi < queue.length; qi++) {
+      const v = queue[qi]!;
+      for (let e = edgeStart[v]!; e < edgeStart[v + 1]!; e++) {
+        if (!inside(e)) continue;
+        if (goal(e)) {
+          const out = [e];
+          let x = v;
+          while (x !== start) {
+            const pe = via.get(x)!;
+            out.push(pe);
+            x = edgeSource(graph, pe);
+          }
+          return out.reverse();
+        }
+        const w = edgeTo[e]!;
+        if (seen.has(w)) continue;
+        seen.add(w);
+        via.set(w, e);
+        queue.push(w);
+      }
+    }
+    return null;
+  };
+  // A cycle that steps every required process; then, if some process is enabled all along that
+  // cycle without stepping (weak fairness of the cycle itself), require it too and build again.
+  for (let round = 0; round <= graph.processCount; round++) {
+    const edges: number[] = [];
+    const taken = new Set<number>();
+    let at = from;
+    for (const label of [...required].sort((a, b) => a - b)) {
+      if (taken.has(label)) continue;
+      const part = walk(at, (e) => (edgeLabel[e]! & ~progressBit) === label);
+      if (part === null) return null;
+      for (const e of part) {
+        edges.push(e);
+        taken.add(edgeLabel[e]! & ~progressBit);
+      }
+      at = edgeTo[part[part.length - 1]!]!;
+    }
+    if (at !== from || edges.length === 0) {
+      const back = walk(at, (e) => edgeTo[e] === from);
+      if (back === null) return null;
+      for (const e of back) {
+        edges.push(e);
+        taken.add(edgeLabel[e]! & ~progressBit);
+      }
+    }
+    const counts = new Map<number, number>();
+    const states = new Set(edges.map((e) => edgeSource(graph, e)));
+    for (const v of states) {
+      const seen = new Set<number>();
+      for (let e = edgeStart[v]!; e < edgeStart[v + 1]!; e++) {
+        const label = edgeLabel[e]! & ~progressBit;
+        if (label === graph.faultLabel || seen.has(label)) continue;
+        seen.add(label);
+        counts.set(label, (counts.get(label) ?? 0) + 1);
+      }
+    }
+    const missing = [...counts.entries()].filter(([label, n]) => n === states.size && !taken.has(label)).map(([label]) => label);
+    if (missing.length === 0) return edges;
+    for (const label of missing) required.add(label);
+  }
+  return null;
+}
