@@ -26,7 +26,7 @@ export interface RandomOptions {
 /** What the untraced runs of some seeds found: mergeable across workers and shards. */
 export interface SeedSummary {
   runs: number;
-  /** simulated events */
+  /** simulated events (every pass of every run) */
   transitions: number;
   /** longest run, in events */
   depth: number;
@@ -55,7 +55,7 @@ export function summarizeSeeds(
     const seed = seedStart + i * stride;
     const result = simulate(model, config, seed, { trace: false });
     out.runs++;
-    out.transitions += result.stats.steps;
+    out.transitions += result.stats.eventsSimulated;
     if (result.stats.steps > out.depth) out.depth = result.stats.steps;
     for (const f of result.findings) {
       out.runsWithFinding[f.id] = (out.runsWithFinding[f.id] ?? 0) + 1;
