@@ -43,7 +43,10 @@ export function mergeReports(reports: readonly RunReport[], names: readonly stri
   return {
     ...first,
     ok: expectations.every((e) => e.ok),
-    seeds: { start: Math.min(...starts), count: reports.reduce((n, r) => n + r.seeds.count, 0), pinned: null },
+    // Shards of one range each name the whole range; reports of different ranges add up.
+    seeds: reports.every((r) => r.shard && r.seeds.start === first.seeds.start && r.seeds.count === first.seeds.count)
+      ? { ...first.seeds }
+      : { start: Math.min(...starts), count: reports.reduce((n, r) => n + r.seeds.count, 0), pinned: null },
     expectations,
     findings,
     stats: {
