@@ -42,6 +42,9 @@ export interface RunOptions {
   path?: number[];
 }
 
+/** Below this many seeds, the default is to run them in this thread (see `--workers`). */
+export const swarmThresholdSeeds = 1000;
+
 /** `--shard K/N`, 1 <= K <= N. */
 export function parseShard(value: string): Shard {
   const m = /^(\d+)\/(\d+)$/.exec(value);
@@ -65,7 +68,7 @@ export function addExploreOptions(command: Command): Command {
     .option('--max-states <n>', 'exhaustive: stop after this many distinct states (maxStates)', parseIntOption('--max-states'))
     .option('--max-depth <n>', 'exhaustive: do not go deeper than this many steps (maxDepth)', parseIntOption('--max-depth'))
     .option('--fault-budget <n>', 'exhaustive: faults the search may inject; pbt: most faults in a plan', parseIntOption('--fault-budget'))
-    .option('--workers <n>', 'random: worker threads (default: every core)', parseIntOption('--workers'))
+    .option('--workers <n>', `random: worker threads (default: every core from ${1000} seeds on, else 1)`, parseIntOption('--workers'))
     .option('--shard <K/N>', 'random: explore only the K-th of N interleaved parts of the seed range (merge the reports with protosim merge)', parseShard)
     .option('--save-counterexample <file>', 'pbt: write the shrunk counterexample as a scenario file that reproduces it')
     .option('--check-determinism', 'run every seed twice and fail on any difference in the trace')
@@ -155,7 +158,8 @@ export async function runScenario(scenario: Scenario, opts: RunOptions, displayF
   } else if (strategy === 'pbt') {
     result = explorePbt(compiled, config, { seed: seedStart, runs: seeds, faultBudget: opts.faultBudget ?? scenario.spec.explore?.faultBudget ?? 0, clock });
   } else {
-    const workers = pinned !== null && pinned !== undefined ? 1 : (opts.workers ?? defaultWorkers());
+    // Threads take ~100 ms to start and load the models: small ranges run faster in this thread.
+    const workers = pinned !== null && pinned !== undefined ? 1 : (opts.workers ?? (seeds >= swarmThresholdSeeds ? defaultWorkers() : 1));
     result = await exploreSwarm({ model: compiled, config, seedStart, seeds, workers, shard });
   }
 
