@@ -11,11 +11,12 @@ import { exploreRandom } from '../../sim/explore/random.js';
 import { CompiledModel, deriveOptions, simulate } from '../../sim/simulator.js';
 import { traceToJsonl, type TraceHeader } from '../../sim/trace.js';
 import type { RunReport } from '../../report/run-report.js';
-import { renderRunReport } from '../render-run.js';
+import { renderRunReport, type RenderRunOptions } from '../render-run.js';
 import type { CliContext } from '../context.js';
 import { parseIntOption } from '../options.js';
+import { addReportOptions, progressFor, writeReportsFor, type ReportOptions } from '../reports.js';
 
-export interface RunOptions {
+export interface RunOptions extends Partial<ReportOptions> {
   seed?: number;
   seeds?: number;
   seedStart?: number;
@@ -27,8 +28,8 @@ export interface RunOptions {
 }
 
 export function registerRunCommand(program: Command, ctx: CliContext): void {
-  program
-    .command('run')
+  // The report options come first in the chain so that options added later merge cleanly.
+  addReportOptions(program.command('run'))
     .description('explore a scenario file and check what it expects (exit 0 when every expectation holds, 1 when one fails)')
     .argument('<scenario>', 'scenario YAML file')
     .option('--seed <n>', 'run exactly this seed', parseIntOption('--seed'))
@@ -46,15 +47,21 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       const cwd = ctx.io.cwd ?? process.cwd();
       const scenario = loadScenarioFile(resolve(cwd, file));
       const displayFile = relative(cwd, scenario.file) || scenario.file;
-      const report = runScenario(scenario, opts, displayFile, cwd, `npx protosim run ${displayFile}`);
+      const report = runScenario(scenario, opts, displayFile, cwd, `npx protosim run ${displayFile}`, ctx);
       if (opts.format === 'json') ctx.io.stdout(JSON.stringify(report, null, 2) + '\n');
-      else ctx.io.stdout(renderRunReport(report, { color: opts.color && (ctx.io.isTTY ?? false) }));
+      else ctx.io.stdout(renderRunReport(report, renderOptions(ctx, opts)));
+      writeReportsFor(ctx, report, opts.report ?? []);
       ctx.exitCode = report.ok ? 0 : 1;
     });
 }
 
+/** How `run` and `check` print a report on the terminal. */
+export function renderOptions(ctx: CliContext, opts: RunOptions): RenderRunOptions {
+  return { color: opts.color && (ctx.io.isTTY ?? false), traceStyle: opts.traceStyle ?? 'diagram', width: ctx.io.columns ?? 100 };
+}
+
 /** Explores a loaded scenario and builds the run report (writing trace files as asked). */
-export function runScenario(scenario: Scenario, opts: RunOptions, displayFile: string | null, cwd: string, replayBase: string): RunReport {
+export function runScenario(scenario: Scenario, opts: RunOptions, displayFile: string | null, cwd: string, replayBase: string, ctx?: CliContext): RunReport {
   let variant = scenario.variant;
   if (opts.variant !== undefined) {
     const v = scenario.model.variants[opts.variant];
@@ -66,7 +73,14 @@ export function runScenario(scenario: Scenario, opts: RunOptions, displayFile: s
   const pinned = opts.seed ?? scenario.explore.seed;
   const seedStart = pinned ?? opts.seedStart ?? scenario.explore.seedStart;
   const seeds = pinned !== null && pinned !== undefined ? 1 : (opts.seeds ?? scenario.explore.seeds);
-  const result = exploreRandom(compiled, config, { seedStart, seeds, clock: () => performance.now() });
+  const progress = ctx ? progressFor(ctx, { progress: opts.progress ?? true }, 'seeds') : null;
+  const result = exploreRandom(compiled, config, {
+    seedStart,
+    seeds,
+    clock: () => performance.now(),
+    ...(progress ? { onProgress: (done: number, total: number, info: { transitions: number }) => progress.update(done, total, { states: info.transitions }), progressEvery: 10 } : {}),
+  });
+  progress?.finish();
   const expectations = evaluateExpectations(scenario.expect, result.findings);
   const baseCommand = `${replayBase}${opts.variant ? ` --variant ${opts.variant}` : ''}`;
   let header: TraceHeader | null = null;
@@ -95,6 +109,8 @@ export function runScenario(scenario: Scenario, opts: RunOptions, displayFile: s
       protocol: scenario.model.name,
       variant: variant.name,
       tags: scenario.spec.tags ?? [],
+      ...(scenario.spec.points !== undefined ? { points: scenario.spec.points } : {}),
+      ...(scenario.spec.level !== undefined ? { level: scenario.spec.level } : {}),
     },
     strategy: 'random',
     seeds: { start: seedStart, count: seeds, pinned: pinned ?? null },

@@ -11,8 +11,8 @@ export interface RandomOptions {
   seedStart: number;
   seeds: number;
   clock?: Clock;
-  /** called every `progressEvery` seeds (progress display) */
-  onProgress?: (done: number, total: number) => void;
+  /** called every `progressEvery` seeds (progress display), with the events simulated so far */
+  onProgress?: (done: number, total: number, info: { transitions: number }) => void;
   progressEvery?: number;
 }
 
@@ -34,7 +34,7 @@ export function exploreRandom(model: CompiledModel, config: SimConfig, options: 
       const prev = best.get(f.id);
       if (!prev || f.step < prev.steps) best.set(f.id, { seed, steps: f.step });
     }
-    if (options.onProgress && (i + 1) % every === 0) options.onProgress(i + 1, options.seeds);
+    if (options.onProgress && ((i + 1) % every === 0 || i + 1 === options.seeds)) options.onProgress(i + 1, options.seeds, { transitions });
   }
   const findings: Finding[] = [];
   for (const [id, { seed }] of [...best.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
