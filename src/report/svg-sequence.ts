@@ -16,7 +16,7 @@ export interface SvgSequenceOptions extends SequenceOptions {
   maxRows?: number;
 }
 
-const rowHeight = 28;
+const rowHeight = 30;
 const headerHeight = 56;
 const gutter = 78;
 const fontSize = 12;
@@ -27,7 +27,7 @@ const noteStyle: Record<NoteTone, { fill: string; stroke: string; text: string; 
   shown: { fill: '#dcfce7', stroke: '#4ade80', text: '#14532d', icon: '', box: true },
   error: { fill: '#fee2e2', stroke: '#f87171', text: '#7f1d1d', icon: '', box: true },
   input: { fill: '#f3e8ff', stroke: '#c084fc', text: '#581c87', icon: '', box: true },
-  timer: { fill: 'none', stroke: 'none', text: '#64748b', icon: '⏱ ', box: false },
+  timer: { fill: 'none', stroke: 'none', text: '#64748b', icon: 'timer: ', box: false },
   state: { fill: 'none', stroke: 'none', text: '#64748b', icon: '→ ', box: false },
   conn: { fill: '#fef3c7', stroke: '#f59e0b', text: '#78350f', icon: '', box: true },
   left: { fill: '#fef3c7', stroke: '#f59e0b', text: '#78350f', icon: '', box: true },
@@ -40,14 +40,25 @@ const laneStroke: Record<LaneStatus, { color: string; dash: string; width: numbe
   absent: { color: '#e2e8f0', dash: '2 5', width: 1.5 },
 };
 
+interface Box {
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+}
+
+function overlaps(a: Box, b: Box): boolean {
+  return a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2;
+}
+
 /** Renders the trace as an `<svg class="sequence">` element (no XML prolog; for inline HTML). */
 export function renderSequenceSvg(trace: readonly TraceEvent[], options: SvgSequenceOptions = {}): string {
   const seq = buildSequence(trace, options);
   const n = Math.max(1, seq.nodes.length);
   const longestLabel = seq.rows.reduce((m, r) => (r.k === 'message' ? Math.max(m, r.label.length) : m), 12);
   // Wide enough for most messages between neighbours, not so wide that the page scrolls for 3 nodes.
-  const spacing = Math.max(170, Math.min(300, Math.round(longestLabel * fontSize * 0.61 + 40)));
-  const rightMargin = 230;
+  const spacing = Math.max(200, Math.min(320, Math.round(longestLabel * fontSize * 0.61 + 50)));
+  const rightMargin = 300;
   const xOf = seq.nodes.map((_, i) => gutter + 70 + i * spacing);
   const width = gutter + 70 + (n - 1) * spacing + rightMargin;
   const column = new Map(seq.nodes.map((node, i) => [node, i]));
@@ -74,17 +85,23 @@ export function renderSequenceSvg(trace: readonly TraceEvent[], options: SvgSequ
   const back: string[] = [];
   const lines: string[] = [];
   const front: string[] = [];
+  const cycleTab: string[] = [];
+  /** boxes of labels and notes drawn so far, so later labels can move out of their way */
+  const placed: Box[] = [];
 
   // The repeating cycle: a loop frame behind its rows.
   if (seq.cycleRow !== null && seq.rows.length > 0) {
     const y0 = yOfRow(seq.cycleRow) - rowHeight / 2 - 2;
     const label = `loop: ${cycleMarkerText}`;
     const tabWidth = textWidthPx(label, 11) + 16;
-    back.push(
-      `<g class="cycle"><rect x="${px(gutter - 6)}" y="${px(y0)}" width="${px(width - gutter - 4)}" height="${px(bottom - y0)}" rx="6" fill="#fffbeb" stroke="#f59e0b" stroke-dasharray="6 4"/>` +
-        `<path d="M${px(gutter - 6)},${px(y0 + 18)} L${px(gutter - 6)},${px(y0 + 6)} Q${px(gutter - 6)},${px(y0)} ${px(gutter)},${px(y0)} L${px(gutter - 6 + tabWidth)},${px(y0)} L${px(gutter - 6 + tabWidth)},${px(y0 + 12)} L${px(gutter - 6 + tabWidth - 8)},${px(y0 + 18)} Z" fill="#f59e0b"/>` +
-        `<text x="${px(gutter + 2)}" y="${px(y0 + 13)}" font-size="11" fill="#fff" font-weight="700">${escapeXml(label)}</text></g>`,
+    back.push(`<rect class="cycle" x="${px(gutter - 6)}" y="${px(y0)}" width="${px(width - gutter - 4)}" height="${px(bottom - y0)}" rx="6" fill="#fffbeb" stroke="#f59e0b" stroke-dasharray="6 4"/>`);
+    // The tab hangs from the frame's top right corner, right of the last lifeline, where arrows do not go.
+    const right = width - 10;
+    cycleTab.push(
+      `<g class="cycle-label"><path d="M${px(right)},${px(y0 + 18)} L${px(right)},${px(y0 + 6)} Q${px(right)},${px(y0)} ${px(right - 6)},${px(y0)} L${px(right - tabWidth)},${px(y0)} L${px(right - tabWidth)},${px(y0 + 12)} L${px(right - tabWidth + 8)},${px(y0 + 18)} Z" fill="#f59e0b"/>` +
+        `<text x="${px(right - tabWidth + 10)}" y="${px(y0 + 13)}" font-size="11" fill="#fff" font-weight="700">${escapeXml(label)}</text></g>`,
     );
+    placed.push({ x1: right - tabWidth, y1: y0, x2: right, y2: y0 + 18 });
   }
 
   // Lifelines: one segment per run of rows with the same status.
@@ -152,7 +169,10 @@ export function renderSequenceSvg(trace: readonly TraceEvent[], options: SvgSequ
         const x1 = xOf[a]!;
         const x2full = xOf[b]!;
         const dir = x2full > x1 ? 1 : -1;
-        const y1 = Math.min(y - 2, yOfRow(row.sendAfterRow) + rowHeight / 2);
+        // Horizontal when nothing happened between send and arrival; sloped from the send when the
+        // message was in flight across other rows, so overtaking and crossing messages show.
+        const inFlightAcross = row.sendAfterRow < i - 1 && slotOf.get(row.sendAfterRow + 1) !== slotOf.get(i);
+        const y1 = inFlightAcross ? Math.min(y - 2, yOfRow(row.sendAfterRow) + rowHeight / 2) : y;
         // A lost message stops short of the receiver, where a cross marks the loss.
         const x2 = dropped ? x2full - dir * 26 : x2full - dir * 2;
         const y2 = y;
@@ -164,8 +184,18 @@ export function renderSequenceSvg(trace: readonly TraceEvent[], options: SvgSequ
         };
         const span = Math.abs(x2full - x1) - 24;
         const label = fitText(full, span, fontSize);
-        const mx = (x1 + x2) / 2;
-        const my = (y1 + y2) / 2 - 5;
+        // On a sloped arrow the label sits toward the receiver, where arrows on different rows part.
+        const labelWidth = textWidthPx(label, fontSize);
+        const positionAt = (at: number): Box & { mx: number; my: number } => {
+          const mx = Math.max(Math.min(x1, x2) + labelWidth / 2 + 4, Math.min(Math.max(x1, x2) - labelWidth / 2 - 4, x1 + (x2 - x1) * at));
+          const my = y1 + (y2 - y1) * at - 5;
+          return { mx, my, x1: mx - labelWidth / 2, x2: mx + labelWidth / 2, y1: my - fontSize + 2, y2: my + 3 };
+        };
+        // The first spot along the arrow that overlaps no label drawn before, else the middle.
+        const tries = inFlightAcross ? [0.62, 0.75, 0.5, 0.85, 0.38, 0.25] : [0.5, 0.3, 0.7, 0.2, 0.8];
+        const spot = tries.map(positionAt).find((b) => !placed.some((p) => overlaps(p, b))) ?? positionAt(tries[0]!);
+        placed.push(spot);
+        const { mx, my } = spot;
         let g = `<g class="msg${dropped ? ' dropped' : ''}" data-from="${escapeXml(row.from)}" data-to="${escapeXml(row.to)}">`;
         g += `<line x1="${px(x1)}" y1="${px(y1)}" x2="${px(x2)}" y2="${px(y2)}" stroke="${color}" stroke-width="1.6"${dropped ? ' stroke-dasharray="5 3"' : ''}/>`;
         if (dropped) {
@@ -173,7 +203,7 @@ export function renderSequenceSvg(trace: readonly TraceEvent[], options: SvgSequ
         } else {
           g += `<polygon class="head" points="${head(10, 0.38)}" fill="${color}"/>`;
         }
-        g += `<text x="${px(mx)}" y="${px(my)}" text-anchor="middle" font-size="${fontSize}" fill="${color}" class="label">${escapeXml(label)}</text>`;
+        g += `<text x="${px(mx)}" y="${px(my)}" text-anchor="middle" font-size="${fontSize}" fill="${color}" class="label" paint-order="stroke" stroke="#fff" stroke-width="4" stroke-linejoin="round">${escapeXml(label)}</text>`;
         g += `<title>${escapeXml(title)}</title></g>`;
         front.push(g);
         break;
@@ -181,9 +211,10 @@ export function renderSequenceSvg(trace: readonly TraceEvent[], options: SvgSequ
       case 'note': {
         const x = xOf[column.get(row.node) ?? 0]!;
         const st = noteStyle[row.tone];
-        const text = fitText(`${st.icon}${row.text}`, Math.max(spacing, rightMargin) + 40, 11.5);
+        const text = fitText(`${st.icon}${row.text}`, Math.min(Math.max(spacing, rightMargin) + 40, width - x - 30), 11.5);
         const w = textWidthPx(text, 11.5) + 14;
         const title = `${row.node} at ${row.t} ms: ${row.text}`;
+        placed.push({ x1: x + 8, y1: y - 10, x2: x + 8 + w, y2: y + 10 });
         if (st.box) {
           front.push(
             `<g class="note ${row.tone}"><rect x="${px(x + 8)}" y="${px(y - 10)}" width="${px(w)}" height="20" rx="4" fill="${st.fill}" stroke="${st.stroke}"/>` +
@@ -197,6 +228,7 @@ export function renderSequenceSvg(trace: readonly TraceEvent[], options: SvgSequ
       case 'fault': {
         const label = fitText(row.text, width - gutter - 60, 12);
         back.push(`<rect x="${px(gutter - 4)}" y="${px(y - 11)}" width="${px(width - gutter - 8)}" height="22" rx="4" fill="#fee2e2" stroke="#fca5a5"/>`);
+        placed.push({ x1: gutter, y1: y - 11, x2: gutter + 24 + textWidthPx(label, 12), y2: y + 11 });
         let g = `<g class="fault">${boltPath(gutter + 4, y - 8, 16)}<text x="${px(gutter + 24)}" y="${px(y + 4)}" font-size="12" font-weight="700" fill="#991b1b">${escapeXml(label)}</text>`;
         for (const node of row.nodes) {
           const c = column.get(node);
@@ -224,6 +256,7 @@ export function renderSequenceSvg(trace: readonly TraceEvent[], options: SvgSequ
     back.join('') +
     lines.join('') +
     front.join('') +
+    cycleTab.join('') +
     `</svg>`
   );
 }
