@@ -45,7 +45,7 @@ export function renderMermaid(trace: readonly TraceEvent[], options: MermaidOpti
   const maxLabel = options.maxLabel ?? 70;
   const lines = ['sequenceDiagram'];
   if (seq.nodes.length === 0) {
-    lines.push('  participant protosim', '  Note over protosim: the trace is empty');
+    lines.push('  participant n0 as protosim', '  Note over n0: nothing to draw (no trace)');
     return lines.join('\n') + '\n';
   }
   const alias = new Map(seq.nodes.map((n, i) => [n, `n${i}`]));
