@@ -52,7 +52,7 @@ th { font-size: 12px; text-transform: uppercase; letter-spacing:.05em; color: va
 .replay button { background:#334155; color:#fff; border:0; border-radius:6px; padding:4px 10px; cursor:pointer; font-size:12px; }
 .replay button:hover { background:#475569; }
 .diagram { overflow-x:auto; border:1px solid var(--line); border-radius: 8px; background:#fff; padding: 6px; }
-.diagram svg { display:block; }
+.diagram svg { display:block; max-width: 100%; height: auto; }
 .legend { color: var(--muted); font-size: 12.5px; margin: 6px 0 0; }
 .legend b { color:#334155; }
 .waits td:first-child { font-weight:700; }
@@ -176,8 +176,10 @@ function diagrams(trace: CaseResult['trace'], cycleStart: number | null, ids: { 
 function caseList(cases: readonly CaseResult[], showPoints: boolean, ids: { next: number }, withDiagrams: boolean): string {
   if (cases.length === 0) return `<p class="empty">No cases.</p>`;
   const out: string[] = [`<div class="cases"><div class="case-head"><span>verdict</span><span>case</span><span class="num">${showPoints ? 'points' : 'level'}</span><span class="num">time</span></div>`];
+  // The first few failures are open, so the page shows a diagram without a click; the rest are one click away.
+  const opened = new Set(cases.filter((c) => c.verdict === 'FAIL' || c.verdict === 'ERROR').slice(0, 3));
   for (const c of cases) {
-    const open = withDiagrams && c.verdict !== 'PASS' && cases.length <= 3;
+    const open = withDiagrams && opened.has(c);
     out.push(
       `<details class="case" data-verdict="${c.verdict}"${open ? ' open' : ''}><summary><span><span class="pill ${c.verdict}">${c.verdict}</span></span>` +
         `<span class="case-title">${esc(c.title)}<small>${esc(c.id)}${c.verdict !== 'PASS' ? ` — ${esc(c.reason)}` : ''}</small></span>` +
