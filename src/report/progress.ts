@@ -38,7 +38,7 @@ export function createProgress(options: ProgressOptions): ProgressReporter {
   const everyPercent = options.everyPercent ?? 10;
   const quietMs = options.quietMs ?? 1000;
   let lastDrawMs = -Infinity;
-  let lastStep = -1;
+  let lastStep = 0; // the first plain line comes after the first step, not at 0%
   let shown = false;
   let last: { done: number; total: number; counters: Record<string, number> } | null = null;
 

@@ -4,10 +4,12 @@
  * across all columns). The terminal, Mermaid and SVG renderers all draw from this one model, so
  * they agree on what a trace shows.
  */
-import type { NodeId } from '../models/types.js';
 import type { DropReason, TraceEvent } from '../sim/trace.js';
 import { formatFault, formatMessage } from './format.js';
 import { oneLine } from './text-width.js';
+
+/** A node id, as traces name nodes (reports read traces only, not models). */
+export type NodeId = Extract<TraceEvent, { k: 'start' }>['node'];
 
 /** What a node's lifeline shows at a row: not yet started, running, crashed, or paused. */
 export type LaneStatus = 'absent' | 'running' | 'down' | 'paused';

@@ -4,10 +4,9 @@
  * marker at the time it was made. Time runs left to right on a compressed axis: quiet gaps (a
  * 500 ms poll interval) are shortened so the busy first milliseconds stay legible.
  */
-import type { NodeId } from '../models/types.js';
 import type { TraceEvent } from '../sim/trace.js';
 import { formatFault } from './format.js';
-import { sequenceNodes } from './sequence.js';
+import { sequenceNodes, type NodeId } from './sequence.js';
 import { boltPath, escapeXml, fitText, monoFont, px, stateFill, textWidthPx } from './svg.js';
 
 export interface SvgTimelineOptions {
