@@ -86,7 +86,7 @@ async function expectDiagram(page: Page, arrows: number): Promise<void> {
   expect(box!.height).toBeGreaterThan(300);
   expect(await svg.locator('g.msg').count()).toBe(arrows);
   // each arrow's shaft has a length on screen
-  const lengths = await svg.locator('g.msg line').evaluateAll((lines) => lines.map((l) => (l as SVGLineElement).getTotalLength()));
+  const lengths = await svg.locator('g.msg line').evaluateAll((lines) => lines.map((l) => (l as unknown as { getTotalLength(): number }).getTotalLength()));
   expect(lengths.every((n) => n > 20)).toBe(true);
   expect(await page.locator('svg.timeline g.segment').count()).toBeGreaterThan(3);
 }

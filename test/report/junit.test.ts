@@ -4,6 +4,15 @@ import { renderJunit } from '../../src/report/junit.js';
 import { makeSuiteReport } from '../../src/report/case-result.js';
 import { runReport, suite, trace } from './fixtures.js';
 
+/** The part of the DOM the parse-back reads (the tests have no DOM lib; xmlbuilder2 has a DOM). */
+interface Element {
+  nodeName: string;
+  nodeType: number;
+  textContent: string | null;
+  attributes: ArrayLike<{ name: string; value: string }>;
+  childNodes: ArrayLike<Element>;
+}
+
 /** Attributes and the elements under a parsed element, read through the DOM so entities decode. */
 interface Xml {
   [key: string]: string | Xml | undefined;
