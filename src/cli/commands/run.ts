@@ -45,7 +45,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
         throw new InputError(`--format: expected text or json, got ${JSON.stringify(opts.format)}`);
       }
       const cwd = ctx.io.cwd ?? process.cwd();
-      const scenario = loadScenarioFile(resolve(cwd, file));
+      const scenario = loadScenarioFile(resolve(cwd, file), file);
       const displayFile = relative(cwd, scenario.file) || scenario.file;
       const report = runScenario(scenario, opts, displayFile, cwd, `npx protosim run ${displayFile}`, ctx);
       if (opts.format === 'json') ctx.io.stdout(JSON.stringify(report, null, 2) + '\n');
