@@ -17,7 +17,7 @@ export interface ProgressOptions {
   throttleMs?: number;
   /** without a terminal: a line each time this many percent more are done (default 10) */
   everyPercent?: number;
-  /** print nothing before this many ms have passed (default 1000): short runs stay quiet */
+  /** print nothing before this many ms have passed (default 1000 on a terminal, 3000 otherwise): short runs stay quiet */
   quietMs?: number;
 }
 
@@ -36,7 +36,7 @@ export function createProgress(options: ProgressOptions): ProgressReporter {
   const started = clock();
   const throttleMs = options.throttleMs ?? 100;
   const everyPercent = options.everyPercent ?? 10;
-  const quietMs = options.quietMs ?? 1000;
+  const quietMs = options.quietMs ?? (options.isTTY ? 1000 : 3000);
   let lastDrawMs = -Infinity;
   let lastStep = 0; // the first plain line comes after the first step, not at 0%
   let shown = false;
