@@ -28,8 +28,9 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'protosim-html-'));
   mkdirSync(screenshots, { recursive: true });
   // The run report comes from the real pipeline: `protosim run ... --report html=FILE`.
-  const io = { stdout: () => {}, stderr: () => {}, cwd: dir };
-  const code = await runCli(['run', join(root, 'scenarios', 'deadlock.yaml'), '--seed', '2', '--no-save-trace', '--report', 'html=run.html'], io);
+  // Run from the project root, as a user would, so the report names scenarios/deadlock.yaml.
+  const io = { stdout: () => {}, stderr: () => {}, cwd: root };
+  const code = await runCli(['run', 'scenarios/deadlock.yaml', '--seed', '2', '--no-save-trace', '--report', `html=${join(dir, 'run.html')}`], io);
   expect(code).toBe(0);
   writeFileSync(join(dir, 'suite.html'), renderHtmlReport(suite));
   server = createServer((req, res) => {
@@ -103,11 +104,12 @@ describe('HTML report in headless Chromium', () => {
     expect(runArrows()).toBeGreaterThan(10);
     await expectDiagram(page, runArrows());
     await expect.poll(() => page.locator('.cycle-label').count()).toBe(1);
+    expect(await page.locator('.scenario').innerText()).toContain('scenarios/deadlock.yaml');
+    await page.screenshot({ path: join(screenshots, 'run-deadlock.png'), fullPage: true });
+    await page.locator('svg.sequence').first().screenshot({ path: join(screenshots, 'run-deadlock-diagram.png') });
     // the copy button works without an error (clipboard or selection fallback)
     await page.locator('.finding button[data-copy]').first().click({ timeout: 5000 });
     await expect.poll(() => page.locator('.finding button[data-copy]').first().innerText()).toMatch(/copied|selected/);
-    await page.screenshot({ path: join(screenshots, 'run-deadlock.png'), fullPage: true });
-    await page.locator('svg.sequence').first().screenshot({ path: join(screenshots, 'run-deadlock-diagram.png') });
     expect(errors).toEqual([]);
     await page.close();
   });
