@@ -8,6 +8,7 @@ import { registerListCommand } from './list.js';
 import { registerReplayCommand } from './replay.js';
 import { registerRunCommand } from './run.js';
 import { registerSchemaCommand } from './schema.js';
+import { registerServeCommand } from './serve.js';
 
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
 
@@ -17,4 +18,5 @@ export const commandRegistrars: CommandRegistrar[] = [
   registerReplayCommand,
   registerListCommand,
   registerSchemaCommand,
+  registerServeCommand,
 ];
