@@ -5,8 +5,19 @@
 import type { RunReport } from '../report/run-report.js';
 import { palette } from '../report/format.js';
 import { renderTrace, renderWaits } from '../report/text.js';
+import { renderSequenceText } from '../report/terminal-sequence.js';
 
-export function renderRunReport(report: RunReport, options: { color: boolean; maxEvents?: number }): string {
+export interface RenderRunOptions {
+  color: boolean;
+  /** at most this many trace lines (list) or diagram rows; the middle is elided */
+  maxEvents?: number;
+  /** `diagram` (default): a sequence diagram; `list`: one line per event */
+  traceStyle?: 'diagram' | 'list';
+  /** terminal columns the diagram fits (default 100) */
+  width?: number;
+}
+
+export function renderRunReport(report: RunReport, options: RenderRunOptions): string {
   const p = palette(options.color);
   const out: string[] = [];
   const s = report.scenario;
@@ -73,7 +84,12 @@ export function renderRunReport(report: RunReport, options: { color: boolean; ma
           : `  shortest trace found (${f.trace.length} events, seed ${f.seed}):`,
       ),
     );
-    out.push(renderTrace(f.trace, { color: options.color, cycleStart: f.cycleStart, maxEvents: options.maxEvents ?? 80 }));
+    if (options.traceStyle === 'list') {
+      out.push(renderTrace(f.trace, { color: options.color, cycleStart: f.cycleStart, maxEvents: options.maxEvents ?? 80 }));
+    } else {
+      const diagram = renderSequenceText(f.trace, { color: options.color, cycleStart: f.cycleStart, maxRows: options.maxEvents ?? 80, width: (options.width ?? 100) - 2 });
+      out.push(diagram.replace(/^/gm, '  '));
+    }
     out.push('');
     out.push(`  replay: ${p.cyan(f.replay.command)}`);
     if (f.replay.traceFile) out.push(`      or: ${p.cyan(`npx protosim replay ${f.replay.traceFile}`)}`);

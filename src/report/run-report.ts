@@ -23,6 +23,10 @@ export interface RunReport {
     protocol: string;
     variant: string;
     tags: string[];
+    /** what the scenario is worth when graded (scenario `points`, default 1) */
+    points?: number;
+    /** scenario `level`, default required */
+    level?: 'required' | 'recommended';
   };
   strategy: Strategy;
   seeds: { start: number; count: number; pinned: number | null };

@@ -997,8 +997,9 @@ class Simulation {
       const item = e.item;
       if (item.kind === 'deliver') flight.push(`${item.from}>${item.to}:${messageKey(item.msg)}`);
       else if (item.kind === 'conn') flight.push(`${item.peer}>${item.node}:conn.${item.event}`);
-      else if (item.kind === 'fault') flight.push(`fault@${e.timeMs}`);
-      else if (item.kind === 'start') flight.push(`start:${item.node}`);
+      // A scheduled start or fault is still to come: the untimed state cannot be a cycle that
+      // lasts for ever, so the key is made unique (it never matches another step).
+      else if (item.kind === 'fault' || item.kind === 'start') return `pending-schedule@${this.step}`;
     }
     flight.sort();
     parts.push(flight.join(';'));

@@ -9,6 +9,7 @@ import { registerMergeCommand } from './merge.js';
 import { registerReplayCommand } from './replay.js';
 import { registerRunCommand } from './run.js';
 import { registerSchemaCommand } from './schema.js';
+import { registerServeCommand } from './serve.js';
 
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
 
@@ -19,4 +20,5 @@ export const commandRegistrars: CommandRegistrar[] = [
   registerListCommand,
   registerSchemaCommand,
   registerMergeCommand,
+  registerServeCommand,
 ];

@@ -17,11 +17,12 @@ import type { RunReport } from '../../report/run-report.js';
 import { renderTrace } from '../../report/text.js';
 import { defaultWorkers, exploreSwarm, shardSeeds, type Shard } from '../../runner/swarm.js';
 import { counterexampleYaml } from '../counterexample-yaml.js';
-import { renderRunReport } from '../render-run.js';
+import { renderRunReport, type RenderRunOptions } from '../render-run.js';
+import { addReportOptions, progressFor, writeReportsFor, type ReportOptions } from '../reports.js';
 import type { CliContext } from '../context.js';
 import { parseIntOption } from '../options.js';
 
-export interface RunOptions {
+export interface RunOptions extends Partial<ReportOptions> {
   seed?: number;
   seeds?: number;
   seedStart?: number;
@@ -76,8 +77,8 @@ export function addExploreOptions(command: Command): Command {
 }
 
 export function registerRunCommand(program: Command, ctx: CliContext): void {
-  const command = program
-    .command('run')
+  // The report options come first in the chain so that options added later merge cleanly.
+  const command = addReportOptions(program.command('run'))
     .description('explore a scenario file and check what it expects (exit 0 when every expectation holds, 1 when one fails)')
     .argument('<scenario>', 'scenario YAML file')
     .option('--seed <n>', 'run exactly this seed', parseIntOption('--seed'))
@@ -93,17 +94,23 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       throw new InputError(`--format: expected text or json, got ${JSON.stringify(opts.format)}`);
     }
     const cwd = ctx.io.cwd ?? process.cwd();
-    const scenario = loadScenarioFile(resolve(cwd, file));
+    const scenario = loadScenarioFile(resolve(cwd, file), file);
     const displayFile = relative(cwd, scenario.file) || scenario.file;
     if (opts.path !== undefined) {
       ctx.io.stdout(replayExhaustivePath(scenario, opts, ctx));
       return;
     }
-    const report = await runScenario(scenario, opts, displayFile, cwd, `npx protosim run ${displayFile}`);
+    const report = await runScenario(scenario, opts, displayFile, cwd, `npx protosim run ${displayFile}`, ctx);
     if (opts.format === 'json') ctx.io.stdout(JSON.stringify(report, null, 2) + '\n');
-    else ctx.io.stdout(renderRunReport(report, { color: opts.color && (ctx.io.isTTY ?? false) }));
+    else ctx.io.stdout(renderRunReport(report, renderOptions(ctx, opts)));
+    writeReportsFor(ctx, report, opts.report ?? []);
     ctx.exitCode = report.ok ? 0 : 1;
   });
+}
+
+/** How `run` and `check` print a report on the terminal. */
+export function renderOptions(ctx: CliContext, opts: RunOptions): RenderRunOptions {
+  return { color: opts.color && (ctx.io.isTTY ?? false), traceStyle: opts.traceStyle ?? 'diagram', width: ctx.io.columns ?? 100 };
 }
 
 /** `--path`: the trace of an exhaustive choice path. */
@@ -133,7 +140,14 @@ function faultBudgetOf(scenario: Scenario, opts: RunOptions): number {
 }
 
 /** Explores a loaded scenario and builds the run report (writing trace files as asked). */
-export async function runScenario(scenario: Scenario, opts: RunOptions, displayFile: string | null, cwd: string, replayBase: string): Promise<RunReport> {
+export async function runScenario(
+  scenario: Scenario,
+  opts: RunOptions,
+  displayFile: string | null,
+  cwd: string,
+  replayBase: string,
+  ctx?: CliContext,
+): Promise<RunReport> {
   const variant = pickVariant(scenario, opts.variant);
   const config = { ...scenario.config, variant: variant.name };
   const compiled = new CompiledModel(scenario.model.name, variant);
@@ -160,7 +174,18 @@ export async function runScenario(scenario: Scenario, opts: RunOptions, displayF
   } else {
     // Threads take ~100 ms to start and load the models: small ranges run faster in this thread.
     const workers = pinned !== null && pinned !== undefined ? 1 : (opts.workers ?? (seeds >= swarmThresholdSeeds ? defaultWorkers() : 1));
-    result = await exploreSwarm({ model: compiled, config, seedStart, seeds, workers, shard });
+    const progress = ctx ? progressFor(ctx, { progress: opts.progress ?? true }, 'seeds') : null;
+    const range = shardSeeds(seedStart, seeds, shard);
+    result = await exploreSwarm({
+      model: compiled,
+      config,
+      seedStart,
+      seeds,
+      workers,
+      shard,
+      ...(progress ? { onProgress: (done: number, info: { transitions: number }) => progress.update(done, range.count, { states: info.transitions }), progressEvery: 10 } : {}),
+    });
+    progress?.finish();
   }
 
   let determinism: RunReport['determinism'] = null;
@@ -236,6 +261,8 @@ export async function runScenario(scenario: Scenario, opts: RunOptions, displayF
       protocol: scenario.model.name,
       variant: variant.name,
       tags: scenario.spec.tags ?? [],
+      ...(scenario.spec.points !== undefined ? { points: scenario.spec.points } : {}),
+      ...(scenario.spec.level !== undefined ? { level: scenario.spec.level } : {}),
     },
     strategy,
     seeds: strategy === 'exhaustive' ? { start: 0, count: 0, pinned: null } : { start: seedStart, count: seeds, pinned: pinned ?? null },

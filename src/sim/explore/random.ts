@@ -18,8 +18,8 @@ export interface RandomOptions {
   /** distance between consecutive seeds (shards: seedStart = start + K - 1, stride = N) */
   stride?: number;
   clock?: Clock;
-  /** called every `progressEvery` seeds (progress display) */
-  onProgress?: (done: number, total: number) => void;
+  /** called every `progressEvery` seeds (progress display), with the events simulated so far */
+  onProgress?: (done: number, total: number, info: { transitions: number }) => void;
   progressEvery?: number;
 }
 
@@ -47,7 +47,7 @@ export function summarizeSeeds(
   seedStart: number,
   count: number,
   stride = 1,
-  onProgress?: (done: number) => void,
+  onProgress?: (done: number, info: { transitions: number }) => void,
   progressEvery = 100,
 ): SeedSummary {
   const out = emptySummary();
@@ -61,7 +61,7 @@ export function summarizeSeeds(
       out.runsWithFinding[f.id] = (out.runsWithFinding[f.id] ?? 0) + 1;
       keepBest(out.best, f.id, seed, f.step);
     }
-    if (onProgress && (i + 1) % progressEvery === 0) onProgress(i + 1);
+    if (onProgress && ((i + 1) % progressEvery === 0 || i + 1 === count)) onProgress(i + 1, { transitions: out.transitions });
   }
   return out;
 }
@@ -128,7 +128,7 @@ export function exploreRandom(model: CompiledModel, config: SimConfig, options: 
     options.seedStart,
     options.seeds,
     options.stride ?? 1,
-    progress ? (done) => progress(done, options.seeds) : undefined,
+    progress ? (done, info) => progress(done, options.seeds, info) : undefined,
     options.progressEvery ?? 100,
   );
   const findings = findingsOf(model, config, summary);
