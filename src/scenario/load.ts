@@ -64,16 +64,19 @@ export interface Scenario {
   explore: ExploreSettings;
 }
 
-/** Reads and loads a scenario file. Throws ScenarioError (exit 2) with positions. */
-export function loadScenarioFile(file: string): Scenario {
+/**
+ * Reads and loads a scenario file. Throws ScenarioError (exit 2) with positions. `shownAs` is the
+ * name used in messages (the path as the user typed it); it defaults to `file`.
+ */
+export function loadScenarioFile(file: string, shownAs: string = file): Scenario {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new ScenarioError([{ file, line: 1, col: 1, path: '', message: `cannot read the scenario: ${reason}` }]);
+    throw new ScenarioError([{ file: shownAs, line: 1, col: 1, path: '', message: `cannot read the scenario: ${reason}` }]);
   }
-  return parseScenario(text, file);
+  return { ...parseScenario(text, shownAs), file };
 }
 
 /** Parses scenario text; `file` is used in error positions. */

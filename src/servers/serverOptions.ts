@@ -1,0 +1,108 @@
+/**
+ * Options and named limits shared by every reference server. Every limit has a finite default
+ * (STYLE 5) and every error that a limit causes names the limit and its value.
+ */
+
+import { InputError } from '../errors.js';
+
+/** The protocols that have a reference server, in PROTOCOLS.md order (kv serves protocols 1 and 2). */
+export const serverProtocols = ['kv', 'ping-liveness', 'register-exit', 'offline-queue'] as const;
+export type ServerProtocol = (typeof serverProtocols)[number];
+
+/** Limits every server enforces. Sizes are in bytes or characters as their names say. */
+export interface ServerLimits {
+  /** Connections held at once; further connections are closed at once and logged. */
+  maxConnections: number;
+  /** Largest frame (a JSON line, a gob message, a protobuf message, an HTTP request head). */
+  maxFrameBytes: number;
+  /** A connection that sends nothing for this long is closed. 0 disables. */
+  idleTimeoutMs: number;
+  /** A frame (or HTTP request head) that is started but not finished within this long closes the connection. */
+  readTimeoutMs: number;
+  /** Bytes queued for a client that does not read; beyond it the client is disconnected. */
+  maxPendingWriteBytes: number;
+  /** Longest user, account or store name, in characters. */
+  maxNameChars: number;
+  /** Longest chat message or stored value, in characters. */
+  maxMessageChars: number;
+  /** Longest list pattern (offline-queue), in characters. */
+  maxPatternChars: number;
+  /** Most accounts, registered names, keys per store, or stores a server keeps. */
+  maxEntries: number;
+  /** Most messages queued for one offline account (offline-queue). */
+  maxQueuedMessages: number;
+}
+
+/** Defaults sized for the load target (1,000 concurrent connections) with room to spare. */
+export const defaultLimits: Readonly<ServerLimits> = {
+  maxConnections: 4096,
+  maxFrameBytes: 64 * 1024,
+  idleTimeoutMs: 10 * 60_000,
+  readTimeoutMs: 10_000,
+  maxPendingWriteBytes: 1024 * 1024,
+  maxNameChars: 64,
+  maxMessageChars: 4096,
+  maxPatternChars: 64,
+  maxEntries: 100_000,
+  maxQueuedMessages: 10_000,
+};
+
+/** Options of `startServer`. Everything is optional; defaults are the seed's behaviour, hardened. */
+export interface ServerOptions {
+  /** Loopback host to bind: 127.x.x.x, ::1 or localhost. Default 127.0.0.1. */
+  host?: string;
+  /** Port; 0 (the default) picks a free one. */
+  port?: number;
+  /** Start with one named flaw (see `defectsFor`). */
+  defect?: string;
+  /** One line per connection and per error (no trailing newline). Default: silent. */
+  log?: (line: string) => void;
+  /** Limits; unspecified ones take `defaultLimits` (or the protocol's own default). */
+  limits?: Partial<ServerLimits>;
+  /** ping-liveness: a session not heard from for this long is dropped. Default 30000. */
+  heartbeatTimeoutMs?: number;
+  /** ping-liveness: accounts user1..userN with passwords pass1..passN. Default 2, as the seed. */
+  accounts?: number;
+  /** register-exit: `json` lines (default) or Go `gob`, byte-compatible with the seed. */
+  codec?: 'json' | 'gob';
+  /** offline-queue: `length-delimited` (default, varint prefix) or `raw` (one message per read, as the seed). */
+  framing?: 'length-delimited' | 'raw';
+  /**
+   * offline-queue: a message pushed to an online recipient counts as delivered once the recipient
+   * sends anything afterwards, closes cleanly, or this long passes without a connection error;
+   * until then a dead connection puts it back in the queue. Default 2000.
+   */
+  deliveryConfirmMs?: number;
+}
+
+/** A running server. */
+export interface ServerHandle {
+  protocol: ServerProtocol;
+  /** `http://127.0.0.1:PORT` for kv, `tcp://127.0.0.1:PORT` for the others. */
+  address: string;
+  host: string;
+  port: number;
+  /** The defect it runs with, if any. */
+  defect: string | undefined;
+  /** Connections open now. */
+  connectionCount(): number;
+  /** Stops listening, tells clients where the protocol says so, closes every connection. Idempotent. */
+  close(): Promise<void>;
+  /** Settles when the server has stopped: resolves after `close()`, rejects if a defect crashed it. */
+  closed: Promise<void>;
+}
+
+/** Merges user limits over the protocol's defaults, refusing non-finite or negative values. */
+export function resolveLimits(
+  overrides: Partial<ServerLimits> | undefined,
+  protocolDefaults: Partial<ServerLimits> = {},
+): ServerLimits {
+  const limits: ServerLimits = { ...defaultLimits, ...protocolDefaults };
+  for (const [name, value] of Object.entries(overrides ?? {})) {
+    if (value === undefined) continue;
+    if (!(name in defaultLimits)) throw new InputError(`unknown limit ${name}; known limits: ${Object.keys(defaultLimits).join(', ')}`, 'unknown-limit');
+    if (!Number.isFinite(value) || value < 0) throw new InputError(`limit ${name} must be a finite number >= 0, got ${value}`, 'invalid-limit');
+    (limits as unknown as Record<string, number>)[name] = value;
+  }
+  return limits;
+}
