@@ -154,42 +154,42 @@ export function createQueueClient(options: { confirm: boolean }) {
             target: 'answered',
             actions: [
               enqueueActions(({ context, event, enqueue }) => {
-              if (event.type !== 'REPLY') return;
-              const asked = context.outbox[0];
-              switch (event.opcode) {
-                case Reply.created:
-                  enqueue({ type: 'print', params: { kind: 'status', text: `account ${event.msg} created` } });
-                  return;
-                case Reply.sent:
-                  enqueue({ type: 'print', params: { kind: 'status', text: `sent to ${event.msg}` } });
-                  return;
-                case Reply.unread:
-                case Reply.deleted: {
-                  for (const l of parseLetters(event.msg)) {
-                    enqueue({ type: 'print', params: { kind: 'message', text: l.text, author: l.sender, data: { account: context.user } } });
+                if (event.type !== 'REPLY') return;
+                const asked = context.outbox[0];
+                switch (event.opcode) {
+                  case Reply.created:
+                    enqueue({ type: 'print', params: { kind: 'status', text: `account ${event.msg} created` } });
+                    return;
+                  case Reply.sent:
+                    enqueue({ type: 'print', params: { kind: 'status', text: `sent to ${event.msg}` } });
+                    return;
+                  case Reply.unread:
+                  case Reply.deleted: {
+                    for (const l of parseLetters(event.msg)) {
+                      enqueue({ type: 'print', params: { kind: 'message', text: l.text, author: l.sender, data: { account: context.user } } });
+                    }
+                    const deleted = event.opcode === Reply.deleted;
+                    enqueue({ type: 'print', params: { kind: 'status', text: deleted ? `account ${context.user} deleted` : 'no more unread messages', data: { event: deleted ? 'deleted' : 'checked', account: context.user } } });
+                    if (deleted) enqueue.assign({ user: '' });
+                    return;
                   }
-                  const deleted = event.opcode === Reply.deleted;
-                  enqueue({ type: 'print', params: { kind: 'status', text: deleted ? `account ${context.user} deleted` : 'no more unread messages', data: { event: deleted ? 'deleted' : 'checked', account: context.user } } });
-                  if (deleted) enqueue.assign({ user: '' });
-                  return;
+                  case Reply.listResult:
+                    enqueue({ type: 'print', params: { kind: 'status', text: `accounts: ${event.msg.split('\n').filter(Boolean).join(', ') || '(none)'}` } });
+                    return;
+                  case Reply.loggedOut:
+                    enqueue({ type: 'print', params: { kind: 'status', text: 'logged out' } });
+                    enqueue.assign({ user: '' });
+                    return;
+                  case Reply.loggedIn:
+                  case Reply.alreadyLoggedIn:
+                  case Reply.switched:
+                    enqueue({ type: 'print', params: { kind: 'status', text: `logged in as ${event.msg}`, data: { event: 'logged-in', account: event.msg } } });
+                    enqueue.assign({ user: event.msg || (asked?.msg ?? '') });
+                    return;
+                  default:
+                    enqueue({ type: 'print', params: { kind: 'error', text: `${errorText[event.opcode] ?? `error ${event.opcode}`}${event.msg ? `: ${event.msg}` : ''}`, data: { opcode: event.opcode } } });
                 }
-                case Reply.listResult:
-                  enqueue({ type: 'print', params: { kind: 'status', text: `accounts: ${event.msg.split('\n').filter(Boolean).join(', ') || '(none)'}` } });
-                  return;
-                case Reply.loggedOut:
-                  enqueue({ type: 'print', params: { kind: 'status', text: 'logged out' } });
-                  enqueue.assign({ user: '' });
-                  return;
-                case Reply.loggedIn:
-                case Reply.alreadyLoggedIn:
-                case Reply.switched:
-                  enqueue({ type: 'print', params: { kind: 'status', text: `logged in as ${event.msg}`, data: { event: 'logged-in', account: event.msg } } });
-                  enqueue.assign({ user: event.msg || (asked?.msg ?? '') });
-                  return;
-                default:
-                  enqueue({ type: 'print', params: { kind: 'error', text: `${errorText[event.opcode] ?? `error ${event.opcode}`}${event.msg ? `: ${event.msg}` : ''}`, data: { opcode: event.opcode } } });
-              }
-            }),
+              }),
               assign({ lastOp: ({ context }) => context.outbox[0]?.opcode ?? 0, outbox: ({ context }) => context.outbox.slice(1) }),
             ],
           },
