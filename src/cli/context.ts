@@ -4,6 +4,10 @@ export interface CliIo {
   stderr(text: string): void;
   /** True when stdout is a terminal (colour, progress bars); false for pipes and tests. */
   isTTY?: boolean;
+  /** True when stderr is a terminal (progress lines are rewritten in place). */
+  stderrIsTTY?: boolean;
+  /** Terminal width for diagrams; default 100. */
+  columns?: number;
   /** Working directory for relative paths; defaults to process.cwd(). */
   cwd?: string;
 }

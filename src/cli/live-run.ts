@@ -3,13 +3,12 @@
  * target and prints a verdict per case. Exit 0 when every required case passes, 1 when one fails or
  * errs, 2 for bad input, 3 when the target could not be started or reached at all.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { ExitCode, InputError } from '../errors.js';
 import { runSuite } from '../conformance/runSuite.js';
 import type { CaseResult, SuiteReport } from '../report/case-result.js';
-import { renderSuiteJson, renderSuiteJunit } from '../report/suite-reports.js';
+import type { ReportSpec } from '../report/report-format.js';
+import { writeReportsFor } from './reports.js';
 import type { Suite } from '../scenario/load-suite.js';
 import type { CliContext } from './context.js';
 
@@ -20,7 +19,8 @@ export interface LiveRunOptions {
   case?: string[];
   tag?: string[];
   var?: string[];
-  report?: string[];
+  /** `--report FORMAT=FILE`, parsed by the report options */
+  report: ReportSpec[];
   replyTimeoutMs?: number;
   format: string;
   color: boolean;
@@ -29,18 +29,6 @@ export interface LiveRunOptions {
 /** Collects a repeatable option. */
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
-}
-
-const reportFormats = ['junit', 'json'] as const;
-
-function parseReports(specs: readonly string[]): { format: (typeof reportFormats)[number]; file: string }[] {
-  return specs.map((spec) => {
-    const m = /^([a-z]+)=(.+)$/.exec(spec);
-    if (m === null || !(reportFormats as readonly string[]).includes(m[1]!)) {
-      throw new InputError(`--report: expected FORMAT=FILE with FORMAT one of ${reportFormats.join(', ')}, got ${JSON.stringify(spec)}`);
-    }
-    return { format: m[1] as (typeof reportFormats)[number], file: m[2]! };
-  });
 }
 
 function parseVars(specs: readonly string[]): Record<string, string | number> {
@@ -75,7 +63,6 @@ export function renderSuiteSummary(report: SuiteReport): string {
 
 export async function runLiveSuite(ctx: CliContext, suite: Suite, opts: LiveRunOptions): Promise<void> {
   const cwd = ctx.io.cwd ?? process.cwd();
-  const reports = parseReports(opts.report ?? []);
   const json = opts.format === 'json';
   const run = await runSuite(suite, {
     target: opts.target,
@@ -89,18 +76,9 @@ export async function runLiveSuite(ctx: CliContext, suite: Suite, opts: LiveRunO
     onCase: json ? undefined : (c) => ctx.io.stdout(renderCaseLine(c, opts.color && (ctx.io.isTTY ?? false))),
   });
   const { report } = run;
-  if (json) ctx.io.stdout(renderSuiteJson(report));
+  if (json) ctx.io.stdout(`${JSON.stringify(report, null, 2)}\n`);
   else ctx.io.stdout(renderSuiteSummary(report));
-  for (const { format, file } of reports) {
-    const path = resolve(cwd, file);
-    try {
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, format === 'junit' ? renderSuiteJunit(report) : renderSuiteJson(report));
-    } catch (error) {
-      throw new InputError(`--report ${format}=${file}: cannot write the file: ${(error as Error).message}`);
-    }
-    ctx.io.stderr(`protosim: wrote ${format} report ${relative(cwd, path) || path}\n`);
-  }
+  writeReportsFor(ctx, report, opts.report);
   if (run.unreachable) {
     ctx.io.stderr(`protosim: the target could not be started or reached: ${report.cases[0]?.reason ?? ''}\n`);
     ctx.exitCode = ExitCode.targetError;

@@ -1,0 +1,262 @@
+/**
+ * The sequence diagram of a trace as inline SVG, for the HTML report: node boxes on top (and at
+ * the bottom), lifelines that turn red and dashed while a node is down, messages as arrows that
+ * slope from the moment they were sent down to the row they arrived (so crossing messages show as
+ * crossing arrows), lost messages ending in a red cross, notes beside lifelines, faults as red
+ * bands across, and the repeating cycle framed as a loop. Every arrow has a tooltip with the full
+ * message. Drawn here, from the trace alone: the report must open without any network.
+ */
+import type { TraceEvent } from '../sim/trace.js';
+import { buildSequence, elideRows, type LaneStatus, type NoteTone, type SequenceOptions } from './sequence.js';
+import { cycleMarkerText } from './terminal-sequence.js';
+import { boltPath, escapeXml, fitText, monoFont, px, textWidthPx } from './svg.js';
+
+export interface SvgSequenceOptions extends SequenceOptions {
+  /** at most this many rows; the middle is elided (default 400) */
+  maxRows?: number;
+}
+
+const rowHeight = 30;
+const headerHeight = 56;
+const gutter = 78;
+const fontSize = 12;
+
+const noteStyle: Record<NoteTone, { fill: string; stroke: string; text: string; icon: string; box: boolean }> = {
+  start: { fill: '#f8fafc', stroke: '#cbd5e1', text: '#334155', icon: '▶ ', box: true },
+  print: { fill: '#eff6ff', stroke: '#93c5fd', text: '#1e3a8a', icon: '', box: true },
+  shown: { fill: '#dcfce7', stroke: '#4ade80', text: '#14532d', icon: '', box: true },
+  error: { fill: '#fee2e2', stroke: '#f87171', text: '#7f1d1d', icon: '', box: true },
+  input: { fill: '#f3e8ff', stroke: '#c084fc', text: '#581c87', icon: '', box: true },
+  timer: { fill: 'none', stroke: 'none', text: '#64748b', icon: 'timer: ', box: false },
+  state: { fill: 'none', stroke: 'none', text: '#64748b', icon: '→ ', box: false },
+  conn: { fill: '#fef3c7', stroke: '#f59e0b', text: '#78350f', icon: '', box: true },
+  left: { fill: '#fef3c7', stroke: '#f59e0b', text: '#78350f', icon: '', box: true },
+};
+
+const laneStroke: Record<LaneStatus, { color: string; dash: string; width: number }> = {
+  running: { color: '#94a3b8', dash: '', width: 2 },
+  down: { color: '#dc2626', dash: '4 4', width: 2 },
+  paused: { color: '#d97706', dash: '2 4', width: 2 },
+  absent: { color: '#e2e8f0', dash: '2 5', width: 1.5 },
+};
+
+interface Box {
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+}
+
+function overlaps(a: Box, b: Box): boolean {
+  return a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2;
+}
+
+/** Renders the trace as an `<svg class="sequence">` element (no XML prolog; for inline HTML). */
+export function renderSequenceSvg(trace: readonly TraceEvent[], options: SvgSequenceOptions = {}): string {
+  const seq = buildSequence(trace, options);
+  const n = Math.max(1, seq.nodes.length);
+  const longestLabel = seq.rows.reduce((m, r) => (r.k === 'message' ? Math.max(m, r.label.length) : m), 12);
+  // Wide enough for most messages between neighbours, not so wide that the page scrolls for 3 nodes.
+  const spacing = Math.max(200, Math.min(320, Math.round(longestLabel * fontSize * 0.61 + 50)));
+  const rightMargin = 300;
+  const xOf = seq.nodes.map((_, i) => gutter + 70 + i * spacing);
+  const width = gutter + 70 + (n - 1) * spacing + rightMargin;
+  const column = new Map(seq.nodes.map((node, i) => [node, i]));
+
+  const plan = elideRows(seq.rows.length, options.maxRows ?? 400, seq.cycleRow);
+  // Visible rows with their slot numbers (an elision takes one slot).
+  const slotOf = new Map<number, number>();
+  let slots = 0;
+  let elisionSlot: { slot: number; hidden: number } | null = null;
+  seq.rows.forEach((_, i) => {
+    if (plan && i >= plan.head && i < plan.tailStart) {
+      if (i === plan.head) elisionSlot = { slot: slots++, hidden: plan.tailStart - plan.head };
+      slotOf.set(i, elisionSlot!.slot);
+      return;
+    }
+    slotOf.set(i, slots++);
+  });
+  const top = headerHeight + 14;
+  const yOfSlot = (s: number): number => top + s * rowHeight + rowHeight / 2;
+  const yOfRow = (i: number): number => (i < 0 ? top - 4 : yOfSlot(slotOf.get(i) ?? 0));
+  const bottom = top + slots * rowHeight + 10;
+  const height = bottom + headerHeight;
+
+  const back: string[] = [];
+  const lines: string[] = [];
+  const front: string[] = [];
+  const cycleTab: string[] = [];
+  /** boxes of labels and notes drawn so far, so later labels can move out of their way */
+  const placed: Box[] = [];
+
+  // The repeating cycle: a loop frame behind its rows.
+  if (seq.cycleRow !== null && seq.rows.length > 0) {
+    const y0 = yOfRow(seq.cycleRow) - rowHeight / 2 - 2;
+    const label = `loop: ${cycleMarkerText}`;
+    const tabWidth = textWidthPx(label, 11) + 16;
+    back.push(`<rect class="cycle" x="${px(gutter - 6)}" y="${px(y0)}" width="${px(width - gutter - 4)}" height="${px(bottom - y0)}" rx="6" fill="#fffbeb" stroke="#f59e0b" stroke-dasharray="6 4"/>`);
+    // The tab hangs from the frame's top right corner, right of the last lifeline, where arrows do not go.
+    const right = width - 10;
+    cycleTab.push(
+      `<g class="cycle-label"><path d="M${px(right)},${px(y0 + 18)} L${px(right)},${px(y0 + 6)} Q${px(right)},${px(y0)} ${px(right - 6)},${px(y0)} L${px(right - tabWidth)},${px(y0)} L${px(right - tabWidth)},${px(y0 + 12)} L${px(right - tabWidth + 8)},${px(y0 + 18)} Z" fill="#f59e0b"/>` +
+        `<text x="${px(right - tabWidth + 10)}" y="${px(y0 + 13)}" font-size="11" fill="#fff" font-weight="700">${escapeXml(label)}</text></g>`,
+    );
+    placed.push({ x1: right - tabWidth, y1: y0, x2: right, y2: y0 + 18 });
+  }
+
+  // Lifelines: one segment per run of rows with the same status.
+  seq.nodes.forEach((_, i) => {
+    let start = top - 6;
+    let status: LaneStatus = seq.rows[0]?.lanes[i] ?? 'running';
+    const flush = (end: number): void => {
+      const st = laneStroke[status];
+      lines.push(`<line class="lifeline ${status}" x1="${px(xOf[i]!)}" y1="${px(start)}" x2="${px(xOf[i]!)}" y2="${px(end)}" stroke="${st.color}" stroke-width="${st.width}"${st.dash ? ` stroke-dasharray="${st.dash}"` : ''}/>`);
+    };
+    seq.rows.forEach((row, r) => {
+      const s = row.lanes[i]!;
+      if (s !== status) {
+        const y = yOfRow(r) - rowHeight / 2;
+        flush(y);
+        start = y;
+        status = s;
+      }
+    });
+    flush(bottom);
+  });
+
+  // Node boxes, top and bottom.
+  seq.nodes.forEach((node, i) => {
+    const label = fitText(node, spacing - 30, 13);
+    const w = Math.max(64, textWidthPx(label, 13) + 24);
+    for (const y of [10, bottom + 6]) {
+      front.push(
+        `<g class="participant"><rect x="${px(xOf[i]! - w / 2)}" y="${y}" width="${px(w)}" height="34" rx="6" fill="#1e293b"/>` +
+          `<text x="${px(xOf[i]!)}" y="${y + 22}" text-anchor="middle" font-size="13" font-weight="700" fill="#fff">${escapeXml(label)}</text><title>${escapeXml(node)}</title></g>`,
+      );
+    }
+  });
+
+  let lastT: number | null = null;
+  seq.rows.forEach((row, i) => {
+    if (plan && i >= plan.head && i < plan.tailStart) {
+      if (i === plan.head && elisionSlot) {
+        const y = yOfSlot(elisionSlot.slot);
+        front.push(`<text class="elided" x="${px(gutter + 20)}" y="${px(y + 4)}" font-size="12" fill="#64748b" font-style="italic">⋯ ${elisionSlot.hidden} more rows not shown ⋯</text>`);
+        lastT = null;
+      }
+      return;
+    }
+    const y = yOfRow(i);
+    if (row.t !== lastT) front.push(`<text class="time" x="${px(gutter - 12)}" y="${px(y + 4)}" text-anchor="end" font-size="11" fill="#64748b">${row.t} ms</text>`);
+    lastT = row.t;
+    switch (row.k) {
+      case 'message': {
+        const a = column.get(row.from) ?? 0;
+        const b = column.get(row.to) ?? 0;
+        const dropped = row.fate === 'dropped';
+        const color = dropped ? '#dc2626' : '#0f172a';
+        const full = `${row.label}${dropped ? ` — lost (${row.reason ?? 'dropped'})` : ''}`;
+        const sent = row.sendT !== null ? `sent at ${row.sendT} ms, ` : '';
+        const title = `${row.from} → ${row.to}: ${full} (${sent}${dropped ? 'lost' : 'arrived'} at ${row.t} ms)`;
+        if (a === b) {
+          const x = xOf[a]!;
+          front.push(
+            `<g class="msg self" data-from="${escapeXml(row.from)}" data-to="${escapeXml(row.to)}"><path d="M${px(x)},${px(y - 8)} h30 v16 h-26" fill="none" stroke="${color}" stroke-width="1.5"/>` +
+              `<text x="${px(x + 36)}" y="${px(y + 4)}" font-size="${fontSize}" fill="${color}">${escapeXml(fitText(full, rightMargin, fontSize))}</text><title>${escapeXml(title)}</title></g>`,
+          );
+          break;
+        }
+        const x1 = xOf[a]!;
+        const x2full = xOf[b]!;
+        const dir = x2full > x1 ? 1 : -1;
+        // Horizontal when nothing happened between send and arrival; sloped from the send when the
+        // message was in flight across other rows, so overtaking and crossing messages show.
+        const inFlightAcross = row.sendAfterRow < i - 1 && slotOf.get(row.sendAfterRow + 1) !== slotOf.get(i);
+        const y1 = inFlightAcross ? Math.min(y - 2, yOfRow(row.sendAfterRow) + rowHeight / 2) : y;
+        // A lost message stops short of the receiver, where a cross marks the loss.
+        const x2 = dropped ? x2full - dir * 26 : x2full - dir * 2;
+        const y2 = y;
+        const angle = Math.atan2(y2 - y1, x2 - x1);
+        const head = (len: number, spread: number): string => {
+          const p1 = [x2 - len * Math.cos(angle - spread), y2 - len * Math.sin(angle - spread)];
+          const p2 = [x2 - len * Math.cos(angle + spread), y2 - len * Math.sin(angle + spread)];
+          return `${px(x2)},${px(y2)} ${px(p1[0]!)},${px(p1[1]!)} ${px(p2[0]!)},${px(p2[1]!)}`;
+        };
+        const span = Math.abs(x2full - x1) - 24;
+        const label = fitText(full, span, fontSize);
+        // On a sloped arrow the label sits toward the receiver, where arrows on different rows part.
+        const labelWidth = textWidthPx(label, fontSize);
+        const positionAt = (at: number): Box & { mx: number; my: number } => {
+          const mx = Math.max(Math.min(x1, x2) + labelWidth / 2 + 4, Math.min(Math.max(x1, x2) - labelWidth / 2 - 4, x1 + (x2 - x1) * at));
+          const my = y1 + (y2 - y1) * at - 5;
+          return { mx, my, x1: mx - labelWidth / 2, x2: mx + labelWidth / 2, y1: my - fontSize + 2, y2: my + 3 };
+        };
+        // The first spot along the arrow that overlaps no label drawn before, else the middle.
+        const tries = inFlightAcross ? [0.62, 0.75, 0.5, 0.85, 0.38, 0.25] : [0.5, 0.3, 0.7, 0.2, 0.8];
+        const spot = tries.map(positionAt).find((b) => !placed.some((p) => overlaps(p, b))) ?? positionAt(tries[0]!);
+        placed.push(spot);
+        const { mx, my } = spot;
+        let g = `<g class="msg${dropped ? ' dropped' : ''}" data-from="${escapeXml(row.from)}" data-to="${escapeXml(row.to)}">`;
+        g += `<line x1="${px(x1)}" y1="${px(y1)}" x2="${px(x2)}" y2="${px(y2)}" stroke="${color}" stroke-width="1.6"${dropped ? ' stroke-dasharray="5 3"' : ''}/>`;
+        if (dropped) {
+          g += `<path class="lost" d="M${px(x2 - 6)},${px(y2 - 6)} L${px(x2 + 6)},${px(y2 + 6)} M${px(x2 - 6)},${px(y2 + 6)} L${px(x2 + 6)},${px(y2 - 6)}" stroke="#dc2626" stroke-width="3" stroke-linecap="round"/>`;
+        } else {
+          g += `<polygon class="head" points="${head(10, 0.38)}" fill="${color}"/>`;
+        }
+        g += `<text x="${px(mx)}" y="${px(my)}" text-anchor="middle" font-size="${fontSize}" fill="${color}" class="label" paint-order="stroke" stroke="#fff" stroke-width="4" stroke-linejoin="round">${escapeXml(label)}</text>`;
+        g += `<title>${escapeXml(title)}</title></g>`;
+        front.push(g);
+        break;
+      }
+      case 'note': {
+        const x = xOf[column.get(row.node) ?? 0]!;
+        const st = noteStyle[row.tone];
+        const text = fitText(`${st.icon}${row.text}`, Math.min(Math.max(spacing, rightMargin) + 40, width - x - 30), 11.5);
+        const w = textWidthPx(text, 11.5) + 14;
+        const title = `${row.node} at ${row.t} ms: ${row.text}`;
+        placed.push({ x1: x + 8, y1: y - 10, x2: x + 8 + w, y2: y + 10 });
+        if (st.box) {
+          front.push(
+            `<g class="note ${row.tone}"><rect x="${px(x + 8)}" y="${px(y - 10)}" width="${px(w)}" height="20" rx="4" fill="${st.fill}" stroke="${st.stroke}"/>` +
+              `<text x="${px(x + 15)}" y="${px(y + 4)}" font-size="11.5" fill="${st.text}">${escapeXml(text)}</text><title>${escapeXml(title)}</title></g>`,
+          );
+        } else {
+          front.push(`<g class="note ${row.tone}"><text x="${px(x + 10)}" y="${px(y + 4)}" font-size="11" fill="${st.text}" font-style="italic">${escapeXml(text)}</text><title>${escapeXml(title)}</title></g>`);
+        }
+        break;
+      }
+      case 'fault': {
+        const label = fitText(row.text, width - gutter - 60, 12);
+        back.push(`<rect x="${px(gutter - 4)}" y="${px(y - 11)}" width="${px(width - gutter - 8)}" height="22" rx="4" fill="#fee2e2" stroke="#fca5a5"/>`);
+        placed.push({ x1: gutter, y1: y - 11, x2: gutter + 24 + textWidthPx(label, 12), y2: y + 11 });
+        let g = `<g class="fault">${boltPath(gutter + 4, y - 8, 16)}<text x="${px(gutter + 24)}" y="${px(y + 4)}" font-size="12" font-weight="700" fill="#991b1b">${escapeXml(label)}</text>`;
+        for (const node of row.nodes) {
+          const c = column.get(node);
+          if (c !== undefined) g += `<circle cx="${px(xOf[c]!)}" cy="${px(y)}" r="6" fill="#dc2626" stroke="#fff" stroke-width="2"/>`;
+        }
+        front.push(`${g}<title>${escapeXml(`fault at ${row.t} ms: ${row.text}`)}</title></g>`);
+        break;
+      }
+      case 'finding': {
+        const label = fitText(`✖ ${row.text}`, width - gutter - 20, 12);
+        back.push(`<rect x="${px(gutter - 4)}" y="${px(y - 11)}" width="${px(width - gutter - 8)}" height="22" rx="4" fill="#b91c1c"/>`);
+        front.push(`<g class="finding"><text x="${px(gutter + 6)}" y="${px(y + 4)}" font-size="12" font-weight="700" fill="#fff">${escapeXml(label)}</text><title>${escapeXml(row.text)}</title></g>`);
+        break;
+      }
+      case 'end':
+        front.push(`<text class="end" x="${px(gutter + 6)}" y="${px(y + 4)}" font-size="11" fill="#64748b">${escapeXml(row.text)}</text>`);
+        break;
+    }
+  });
+
+  return (
+    `<svg class="sequence" role="img" aria-label="sequence diagram: ${seq.nodes.length} nodes, ${seq.rows.filter((r) => r.k === 'message').length} messages" ` +
+    `viewBox="0 0 ${px(width)} ${px(height)}" width="${px(width)}" height="${px(height)}" font-family="${escapeXml(monoFont)}">` +
+    `<rect width="100%" height="100%" fill="#fff"/>` +
+    back.join('') +
+    lines.join('') +
+    front.join('') +
+    cycleTab.join('') +
+    `</svg>`
+  );
+}
