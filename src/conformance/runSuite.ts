@@ -22,6 +22,7 @@ import { InputError, TargetError } from '../errors.js';
 import { FaultProxy, type ProxyDirection } from './faultProxy.js';
 import { kvQuery, kvRequest, type KvOutcome, type KvWireReply } from './imHttpClient.js';
 import { isModelRequest, KvModelOracle, type KvOp } from './kvModelOracle.js';
+import { RegisterExitModelOracle, type StreamModelOracle } from './registerExitModelOracle.js';
 import { EncodeError, liveCodecFor, preview, type LiveCodec } from './liveCodec.js';
 import { ConnectError, defaultConnectionLimits, LiveConnection, type Arrival, type ConnectionLimits } from './liveConnection.js';
 import { resolveTarget, type LiveTargetOverrides, type ResolvedTarget } from './liveTarget.js';
@@ -54,6 +55,8 @@ export interface SuiteRun {
 export const defaultCaseTimeoutMs = 30_000;
 /** Raw framing: a gap between two writes on one connection so the seed's reads keep them apart. */
 export const rawWriteGapMs = 30;
+/** After `expect: model`, how long each client must stay quiet (nothing the model did not send). */
+export const modelQuietMs = 50;
 /** How long teardown waits for the target to close a connection after the harness's FIN. */
 export const teardownCloseMs = 300;
 /** A command that failed to start this many times in a row is not tried again in this run. */
@@ -164,6 +167,8 @@ interface ClientState {
   connection?: LiveConnection;
   lastWriteMs: number;
   store?: string;
+  /** the case disconnected it itself */
+  left?: boolean;
   /** kv: requests sent and not yet checked, oldest first */
   pending: { request: unknown; outcome: Promise<KvOutcome> }[];
 }
@@ -176,6 +181,10 @@ class CaseRun {
   private readonly proxies = new Map<string, FaultProxy>();
   private readonly captures: Captures = new Map();
   private readonly oracle = new KvModelOracle();
+  /** the server model stepped alongside a stream protocol's cases, where there is one */
+  private readonly streamOracle: StreamModelOracle | undefined;
+  /** clients whose connection the model closed */
+  private readonly modelClosed = new Set<string>();
   private readonly vars: Record<string, string | number>;
   private crash: ExitInfo | undefined;
   private stepIndex = -1;
@@ -201,6 +210,7 @@ class CaseRun {
     this.port = Number(parsed.port);
     this.path = target.address?.path ?? '/';
     this.replyTimeoutMs = target.replyTimeoutMs;
+    this.streamOracle = suite.spec.protocol === 'register-exit' ? new RegisterExitModelOracle() : undefined;
   }
 
   async execute(caseTimeoutMs: number): Promise<{ result: CaseResult; kind: ErrorKind | null }> {
@@ -333,11 +343,13 @@ class CaseRun {
     if (s.connect !== undefined) {
       for (const name of typeof s.connect === 'string' ? [s.connect] : s.connect) await this.connect(name, s.store);
     } else if (s.send !== undefined) await this.send(s.send, s);
-    else if (s.expect === 'model') await this.expectModel();
+    else if (s.expect === 'model') await (this.codec === null ? this.expectModel() : this.expectStreamModel(this.ms(s.withinMs, this.replyTimeoutMs)));
     else if (s.expect !== undefined) await this.expect(s.expect, s);
     else if (s.disconnect !== undefined) {
       const c = this.client(s.disconnect);
       c.connection?.disconnect(s.mode ?? 'close');
+      c.left = true;
+      this.streamOracle?.onDisconnect(c.name, s.mode === 'reset' ? 'reset' : 'closed');
     } else if (s.fault !== undefined) await this.fault(s);
     else if (s.wait !== undefined) await sleep(this.ms(s.wait, 0));
   }
@@ -346,7 +358,11 @@ class CaseRun {
     const state: ClientState = { name, lastWriteMs: 0, pending: [], store: store === undefined ? undefined : fillTemplate(store, this.captures, this.vars) as string };
     if (this.codec !== null) {
       const { host, port } = this.endpoint(name);
-      this.clients.get(name)?.connection?.disconnect('close');
+      const previous = this.clients.get(name)?.connection;
+      if (previous !== undefined && !previous.isClosed) {
+        previous.disconnect('close');
+        this.streamOracle?.onDisconnect(name, 'closed');
+      }
       try {
         state.connection = await LiveConnection.open(name, host, port, this.codec, this.limits, this.replyTimeoutMs);
       } catch (error) {
@@ -377,9 +393,10 @@ class CaseRun {
       bytes = Buffer.alloc(unit.length * (s.raw.repeat ?? 1));
       for (let i = 0; i < (s.raw.repeat ?? 1); i++) unit.copy(bytes, i * unit.length);
     } else {
-      const msgs = s.msgs ?? [s.msg];
+      const msgs = (s.msgs ?? [s.msg]).map((m) => fillTemplate(m, this.captures, this.vars));
       // Several messages go out in one write: back to back, as a hostile or hasty client sends them.
-      bytes = Buffer.concat(msgs.map((m) => this.codec!.encode(fillTemplate(m, this.captures, this.vars))));
+      bytes = Buffer.concat(msgs.map((m) => this.codec!.encode(m)));
+      for (const m of msgs) this.streamOracle?.onSend(name, m);
     }
     if (this.codec.oneInFlight) {
       const gap = c.lastWriteMs + rawWriteGapMs - performance.now();
@@ -414,6 +431,7 @@ class CaseRun {
       const arrivals: unknown[] = [];
       for (let i = 0; i < patterns.length; i++) arrivals.push(await this.nextMessage(conn, patterns, withinMs, s.maybe === true, i));
       this.matchAnyOrder(patterns, arrivals);
+      for (let i = 0; i < arrivals.length; i++) this.streamOracle?.consumed(name);
     } else {
       for (let i = 0; i < patterns.length; i++) {
         const msg = await this.nextMessage(conn, patterns, withinMs, s.maybe === true, i);
@@ -427,6 +445,7 @@ class CaseRun {
           );
         }
         for (const [k, v] of outcome.bound) this.captures.set(k, v);
+        this.streamOracle?.consumed(name);
       }
     }
     if (s.closed === true) {
@@ -542,6 +561,48 @@ class CaseRun {
     if (ops.length === 0) throw new PatternError('expect: model with no request in flight (send one first)');
     const verdict = this.oracle.check(ops);
     if (!verdict.ok) throw new StepFailure(verdict.reason, verdict.expected, verdict.observed);
+  }
+
+  /**
+   * Stream protocols: every client receives what the server model sent it since the last check,
+   * in order, and nothing more (each quiet for `quietMs`).
+   */
+  private async expectStreamModel(withinMs: number): Promise<void> {
+    const oracle = this.streamOracle!;
+    const expected = oracle.drain();
+    for (const [c, q] of expected) if (q.some((e) => e.kind === 'close')) this.modelClosed.add(c);
+    for (const [client, queue] of [...expected].sort(([a], [b]) => a.localeCompare(b))) {
+      const conn = this.clients.get(client)?.connection;
+      if (conn === undefined) continue;
+      for (const [i, e] of queue.entries()) {
+        const which = queue.length > 1 ? ` (${i + 1} of ${queue.length})` : '';
+        const got = await conn.next(withinMs);
+        if (e.kind === 'close') {
+          if (got.kind === 'closed') continue;
+          if (got.kind === 'timeout') throw new StepError('timeout', `timeout: the ${oracle.name} closes ${client}'s connection here${which}; it stayed open for ${withinMs} ms`, oracle.describe(e), 'still open');
+          throw new StepFailure(`the ${oracle.name} closes ${client}'s connection here${which}`, oracle.describe(e), this.describeArrival(got));
+        }
+        if (got.kind === 'timeout') throw new StepError('timeout', `timeout: the ${oracle.name} sends ${client} a message here${which}; nothing arrived within ${withinMs} ms`, oracle.describe(e), 'nothing');
+        if (got.kind !== 'message') {
+          await this.checkCrashQuietly();
+          throw new StepFailure(`the ${oracle.name} sends ${client} a message here${which}`, oracle.describe(e), this.describeArrival(got));
+        }
+        const why = oracle.mismatch(e, got.msg);
+        if (why !== null) throw new StepFailure(`${client} got what the ${oracle.name} does not send${which}: ${why}`, oracle.describe(e), show(got.msg));
+      }
+    }
+    for (const [name, c] of [...this.clients].sort(([a], [b]) => a.localeCompare(b))) {
+      const conn = c.connection;
+      if (conn === undefined || c.left === true || this.modelClosed.has(name)) continue;
+      const got = await conn.next(modelQuietMs);
+      if (got.kind === 'message' || got.kind === 'invalid') {
+        throw new StepFailure(`${name} got a message the ${oracle.name} does not send`, 'nothing', this.describeArrival(got));
+      }
+      if (got.kind === 'closed') {
+        await this.checkCrashQuietly();
+        throw new StepFailure(`the server closed ${name}'s connection; the ${oracle.name} keeps it open`, 'the connection open', this.describeArrival(got));
+      }
+    }
   }
 
   private async fault(s: StepFile): Promise<void> {

@@ -27,6 +27,9 @@ export const protocolCodecs: Record<SuiteProtocol, readonly CodecName[]> = {
   'offline-queue': ['protobuf'],
 };
 
+/** Protocols whose server model the harness steps as the oracle (`expect: model`). */
+export const modelOracleProtocols: readonly SuiteProtocol[] = ['kv', 'register-exit'];
+
 /** True when the text is a suite (a mapping with `cases:`) rather than a model scenario. */
 export function looksLikeSuite(text: string): boolean {
   return /^cases\s*:/m.test(text);
@@ -135,7 +138,9 @@ function checkCase(spec: SuiteFile, c: CaseFile, index: number, issue: IssueAt):
     if (step.send !== undefined) checkClient(j, 'send', step.send);
     if (step.expect !== undefined) {
       if (step.expect === 'model') {
-        if (spec.protocol !== 'kv') issue(at(j, 'expect'), `expect: model needs a model of the server role; ${spec.protocol} cases write the expected message (msg:) instead`);
+        if (!modelOracleProtocols.includes(spec.protocol)) {
+          issue(at(j, 'expect'), `expect: model needs a model of the server role as oracle (${modelOracleProtocols.join(', ')}); ${spec.protocol} cases write the expected message (msg:) instead`);
+        }
       } else checkClient(j, 'expect', step.expect);
     }
     if (step.disconnect !== undefined) checkClient(j, 'disconnect', step.disconnect);
