@@ -37,6 +37,9 @@ const noFaults: LinkFaults = { latencyMs: 0, jitterMs: 0, bytesPerSecond: 0, slo
 /** Bytes one direction may hold (delayed, paced or partitioned) before it stops reading. */
 export const maxHeldBytes = 1024 * 1024;
 
+/** How long a cut waits after the last forwarded bytes before its RST. */
+const resetAfterDataMs = 20;
+
 interface Scheduled {
   data: Buffer;
   atMs: number;
@@ -93,7 +96,8 @@ class Pipe {
     const now = performance.now();
     let atMs = now + faults.latencyMs + (faults.jitterMs > 0 ? this.random() * faults.jitterMs : 0);
     atMs = Math.max(atMs, this.lastReleaseMs); // jitter never reorders a byte stream
-    if (faults.bytesPerSecond > 0) atMs = Math.max(atMs, this.lastReleaseMs + (data.length * 1000) / faults.bytesPerSecond);
+    // A narrow link: the chunk leaves after the previous one has, taking its own time on the wire.
+    if (faults.bytesPerSecond > 0) atMs = Math.max(atMs, this.lastReleaseMs) + (data.length * 1000) / faults.bytesPerSecond;
     this.lastReleaseMs = atMs;
     if (data.length > 0) {
       this.queue.push({ data: Buffer.from(data), atMs });
@@ -116,7 +120,10 @@ class Pipe {
       const head = this.queue[0]!;
       if (head.atMs === -1) {
         this.queue.shift();
-        this.proxy.resetConnection(this.source, this.dest);
+        // After what was forwarded has reached the peer: a reset right behind fresh data is seen
+        // on Linux as a plain close, not an RST.
+        if (this.dest.destroyed || this.dest.bytesWritten === 0) this.proxy.resetConnection(this.source, this.dest);
+        else this.dest.write(Buffer.alloc(0), () => setTimeout(() => this.proxy.resetConnection(this.source, this.dest), resetAfterDataMs));
         return;
       }
       if (head.atMs > now) {
@@ -209,15 +216,13 @@ export class FaultProxy {
     }
     const target = connect({ host: this.options.targetHost, port: this.options.targetPort, allowHalfOpen: true, noDelay: true });
     target.on('error', () => undefined);
-    client.pause();
     const link = { client, target, pipes: [] as Pipe[] };
     this.links.add(link);
     const random = this.options.random ?? Math.random;
-    target.once('connect', () => {
-      link.pipes.push(new Pipe(this, 'to-target', client, target, this.options.splitter?.('to-target'), random));
-      link.pipes.push(new Pipe(this, 'from-target', target, client, this.options.splitter?.('from-target'), random));
-      client.resume();
-    });
+    // Both pipes listen at once, so no byte and no FIN of the client is missed; what is written
+    // to the target before it has connected waits in its socket.
+    link.pipes.push(new Pipe(this, 'to-target', client, target, this.options.splitter?.('to-target'), random));
+    link.pipes.push(new Pipe(this, 'from-target', target, client, this.options.splitter?.('from-target'), random));
     const forget = (): void => {
       if (client.destroyed && target.destroyed) this.links.delete(link);
     };
