@@ -114,6 +114,7 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions = {}): Pro
   const results: CaseResult[] = [];
   const kinds: (ErrorKind | null)[] = [];
   let startFailures = 0;
+  let lastAddress: string | undefined;
   let startFailure: string | undefined;
   try {
     for (const c of cases) {
@@ -143,6 +144,7 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions = {}): Pro
           continue;
         }
       } else if (managed !== undefined) address = managed.address;
+      lastAddress = address;
       const run = new CaseRun(suite, c, target, codec, vars, limits, managed, address!);
       ({ result, kind } = await run.execute(options.caseTimeoutMs ?? defaultCaseTimeoutMs));
       results.push(result);
@@ -152,7 +154,12 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions = {}): Pro
   } finally {
     await managed?.stop();
   }
-  const report = makeSuiteReport(target.description, results, Math.round(performance.now() - started), suite.spec.suite);
+  // A started command is named by where it listened, and how it was started.
+  const shownTarget =
+    managed !== undefined && lastAddress !== undefined
+      ? `${lastAddress} (started: ${target.command!.command.map((a) => (a === '{protosim}' ? 'protosim' : a.replaceAll('{port}', String(new URL(lastAddress).port)))).join(' ')})`
+      : target.description;
+  const report = makeSuiteReport(shownTarget, results, Math.round(performance.now() - started), suite.spec.suite);
   const reached = kinds.some((k) => k !== 'unreachable' && k !== 'start');
   return { report, unreachable: cases.length > 0 && !reached && results.every((r) => r.verdict === 'ERROR' || r.verdict === 'SKIP') && kinds.some((k) => k !== null) };
 }

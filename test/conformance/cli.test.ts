@@ -88,6 +88,15 @@ describe('protosim run SUITE (live mode)', () => {
     expect(model.err).toMatch(/is a model scenario \(no cases:\); --target is for conformance suites/);
   });
 
+  it('exits 2 for a model scenario with a target (it cannot run live; running the model would look like a pass)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'protosim-conf-'));
+    const file = join(dir, 'model.yaml');
+    (await import('node:fs')).writeFileSync(file, 'id: t/m\ntitle: m\nprotocol: lock-alternation\nexpect: { deadlock: found }\ntarget: http://127.0.0.1:8112/IMserver.php\n');
+    const { code, err } = await cli(['run', file]);
+    expect(code).toBe(2);
+    expect(err).toMatch(/target: live mode runs conformance suites/);
+  });
+
   it('exits 2 with file:line:col for a bad suite file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'protosim-conf-'));
     const file = join(dir, 'bad.yaml');

@@ -116,6 +116,10 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     }
     const scenario = loadScenarioFile(resolve(cwd, file), file);
     const displayFile = relative(cwd, scenario.file) || scenario.file;
+    if (scenario.spec.target !== undefined) {
+      // Running the model and saying "ok" would read as a pass of the live target.
+      throw new InputError(`${displayFile}: target: live mode runs conformance suites (files with cases:, see docs/conformance.md); a model scenario with a target cannot run live yet. Remove target: to explore the model.`);
+    }
     if (opts.path !== undefined) {
       ctx.io.stdout(replayExhaustivePath(scenario, opts, ctx));
       return;
