@@ -23,20 +23,50 @@ export function renderRunReport(report: RunReport, options: RenderRunOptions): s
   const s = report.scenario;
   out.push(`${p.bold(s.id)} — ${s.title}`);
   out.push(p.dim(`protocol ${s.protocol} (${s.variant})${s.file ? `, scenario ${s.file}` : ''}`));
-  const seeds = report.seeds.pinned !== null ? `seed=${report.seeds.pinned}` : `seeds=${report.seeds.start}..${report.seeds.start + report.seeds.count - 1}`;
-  out.push(`${seeds} strategy=${report.strategy}`);
   const st = report.stats;
   const counts = Object.entries(st.runsWithFinding).map(([id, n]) => `${id} in ${n}`).join(', ');
-  out.push(
-    p.dim(
-      `explored ${st.runs} run${st.runs === 1 ? '' : 's'} (${st.transitions} events, ${st.states} distinct node states) in ${st.elapsedMs} ms` +
-        (counts ? `; found ${counts} run${st.runs === 1 ? '' : 's'}` : '; nothing found'),
-    ),
-  );
+  if (report.strategy === 'exhaustive') {
+    out.push(`strategy=exhaustive`);
+    const rate = st.elapsedMs > 0 ? `, ${Math.round((st.states / st.elapsedMs) * 1000).toLocaleString('en-US')} states/s` : '';
+    const how = st.complete
+      ? 'complete: every reachable state within the bounds was explored'
+      : st.limitHit !== null
+        ? `incomplete: stopped at the limit ${st.limitHit}`
+        : 'stopped at the first finding (--all explores everything)';
+    out.push(p.dim(`explored ${st.states.toLocaleString('en-US')} distinct states (${st.transitions.toLocaleString('en-US')} transitions, depth ${st.depth}) in ${st.elapsedMs} ms${rate}; ${how}`));
+  } else {
+    const seeds = report.seeds.pinned !== null ? `seed=${report.seeds.pinned}` : `seeds=${report.seeds.start}..${report.seeds.start + report.seeds.count - 1}`;
+    const shard = report.shard ? ` shard=${report.shard.index}/${report.shard.count}` : '';
+    out.push(`${seeds}${shard} strategy=${report.strategy}`);
+    out.push(
+      p.dim(
+        `explored ${st.runs} run${st.runs === 1 ? '' : 's'} (${st.transitions} events, ${st.states} distinct node states) in ${st.elapsedMs} ms` +
+          (counts ? `; found ${counts} run${st.runs === 1 ? '' : 's'}` : '; nothing found'),
+      ),
+    );
+  }
+  if (report.determinism) {
+    const d = report.determinism;
+    out.push(
+      d.difference === null
+        ? p.dim(`determinism: ${d.checked} seed${d.checked === 1 ? '' : 's'} run twice, identical traces`)
+        : p.red(`NONDETERMINISTIC: seed ${d.difference.seed} gave different traces at line ${d.difference.line}:\n  first:  ${d.difference.first}\n  second: ${d.difference.second}`),
+    );
+  }
+  if (report.counterexample) {
+    const cx = report.counterexample;
+    out.push(
+      `shrunk counterexample: seed ${cx.seed}, ${cx.faults.length} fault${cx.faults.length === 1 ? '' : 's'}, ${cx.workload.reduce((n, w) => n + w.length, 0)} typed line(s) -> ${cx.findingId}` +
+        (cx.file ? `; saved as ${cx.file}` : ''),
+    );
+  }
   for (const f of report.findings) {
     out.push('');
-    const h = report.header && report.header.seed === f.seed ? report.header : null;
-    out.push(p.red(p.bold(`FOUND ${f.kind}`)) + ` (${f.id}) at seed=${f.seed}, step ${f.step}, t=${f.timeMs} ms`);
+    const h = report.strategy !== 'exhaustive' && report.header && report.header.seed === f.seed ? report.header : null;
+    out.push(
+      p.red(p.bold(`FOUND ${f.kind}`)) +
+        (report.strategy === 'exhaustive' ? ` (${f.id}) after ${f.step} steps (shortest)` : ` (${f.id}) at seed=${f.seed}, step ${f.step}, t=${f.timeMs} ms`),
+    );
     if (h) {
       const starts = Object.entries(h.derived.startAtMs).map(([n, t]) => `${n}@${t}ms`).join(' ');
       out.push(p.dim(`  derived from seed ${f.seed}: starts ${starts}${h.derived.faults.length ? `; ${h.derived.faults.length} fault(s)` : ''}`));
@@ -47,7 +77,13 @@ export function renderRunReport(report: RunReport, options: RenderRunOptions): s
     out.push(p.bold('  who waits for what:'));
     out.push(renderWaits(f, options.color));
     out.push('');
-    out.push(p.bold(`  shortest trace found (${f.trace.length} events, seed ${f.seed}):`));
+    out.push(
+      p.bold(
+        report.strategy === 'exhaustive'
+          ? `  shortest trace (${f.step} steps; times are step numbers, the search is untimed):`
+          : `  shortest trace found (${f.trace.length} events, seed ${f.seed}):`,
+      ),
+    );
     if (options.traceStyle === 'list') {
       out.push(renderTrace(f.trace, { color: options.color, cycleStart: f.cycleStart, maxEvents: options.maxEvents ?? 80 }));
     } else {

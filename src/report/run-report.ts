@@ -35,6 +35,12 @@ export interface RunReport {
   stats: ExploreStats;
   /** the header of the shortest finding's trace (config and derived options), when there is one */
   header: TraceHeader | null;
+  /** `--shard K/N`: which part of the seed range this report covers (random strategy) */
+  shard?: { index: number; count: number } | null;
+  /** `--check-determinism`: seeds run twice, and the first difference in their traces */
+  determinism?: { checked: number; difference: { seed: number; line: number; first: string; second: string } | null } | null;
+  /** pbt: the shrunk counterexample, and the scenario file it was saved to */
+  counterexample?: { seed: number; faults: unknown[]; workload: string[][]; findingId: string; file: string | null } | null;
 }
 
 export interface ReplayHint {

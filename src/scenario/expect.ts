@@ -17,7 +17,9 @@ export function evaluateExpectations(expect: Expectation, findings: readonly Fin
   const checks: ExpectationCheck[] = [];
   const ofKind = (kind: string): Finding[] => findings.filter((f) => f.kind === kind);
   const describe = (list: Finding[]): string =>
-    list.length === 0 ? 'none' : `found (${[...new Set(list.map((f) => f.id))].join(', ')}; seed ${list[0]!.seed})`;
+    list.length === 0
+      ? 'none'
+      : `found (${[...new Set(list.map((f) => f.id))].join(', ')}; ${list[0]!.path !== null ? `${list[0]!.step} steps` : `seed ${list[0]!.seed}`})`;
   for (const kind of ['deadlock', 'livelock', 'liveness'] as const) {
     const want = expect[kind];
     if (want === undefined) continue;

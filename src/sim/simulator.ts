@@ -27,6 +27,60 @@ import { Prng } from './prng.js';
 import { RoleRuntime, type StepResult } from './role-runtime.js';
 import type { DerivedOptions, DropReason, EndReason, FindingKind, TraceEvent, TraceHeader } from './trace.js';
 
+const statusCodes: Record<NodeStatus, number> = { 'not-started': 0, running: 1, done: 2, crashed: 3, paused: 4 };
+
+/**
+ * Canonical keys of the events machines receive, cached by object: effects are cached by the role
+ * runtimes, so the same message and timer-event objects come back run after run, and their
+ * canonical JSON (the transition cache key) is computed once rather than on every step.
+ */
+const deliveryEvents = new WeakMap<ProtocolMessage, Map<NodeId, { event: { type: string; [k: string]: unknown }; key: string }>>();
+const eventKeys = new WeakMap<object, string>();
+const messageKeys = new WeakMap<ProtocolMessage, string>();
+const inputKeys = new Map<string, string>();
+
+function deliveryEvent(msg: ProtocolMessage, from: NodeId): { event: { type: string; [k: string]: unknown }; key: string } {
+  let perFrom = deliveryEvents.get(msg);
+  if (perFrom === undefined) {
+    perFrom = new Map();
+    deliveryEvents.set(msg, perFrom);
+  }
+  let entry = perFrom.get(from);
+  if (entry === undefined) {
+    const event = { ...msg, from };
+    entry = { event, key: canonicalJson(event) };
+    perFrom.set(from, entry);
+  }
+  return entry;
+}
+
+function eventKey(event: object): string {
+  let key = eventKeys.get(event);
+  if (key === undefined) {
+    key = canonicalJson(event);
+    eventKeys.set(event, key);
+  }
+  return key;
+}
+
+function messageKey(msg: ProtocolMessage): string {
+  let key = messageKeys.get(msg);
+  if (key === undefined) {
+    key = canonicalJson(msg);
+    messageKeys.set(msg, key);
+  }
+  return key;
+}
+
+function inputKey(text: string): string {
+  let key = inputKeys.get(text);
+  if (key === undefined) {
+    key = canonicalJson({ type: 'user.input', text });
+    if (inputKeys.size < 100_000) inputKeys.set(text, key);
+  }
+  return key;
+}
+
 /** A model variant with its role runtimes; build once, run many seeds (the caches are shared). */
 export class CompiledModel {
   readonly protocol: string;
@@ -39,6 +93,26 @@ export class CompiledModel {
     const runtimes = new Map<string, RoleRuntime>();
     for (const [role, def] of Object.entries(variant.roles)) runtimes.set(role, new RoleRuntime(role, def.machine));
     this.runtimes = runtimes;
+  }
+
+  /** Node views per node, status and interned state (shared by every run of this model). */
+  private readonly views = new Map<NodeId, Map<number, NodeView>>();
+
+  /** The (immutable) view of a node in a status and state; built once, then shared. */
+  nodeView(id: NodeId, role: string, status: NodeStatus, runtime: RoleRuntime, stateId: number): NodeView {
+    let perNode = this.views.get(id);
+    if (perNode === undefined) {
+      perNode = new Map();
+      this.views.set(id, perNode);
+    }
+    const key = (stateId + 1) * 8 + statusCodes[status];
+    let view = perNode.get(key);
+    if (view === undefined) {
+      const st = stateId >= 0 ? runtime.state(stateId) : null;
+      view = { id, role, status, value: st ? st.snapshot.value : null, context: st ? st.context : {}, tags: st ? st.tags : [] };
+      perNode.set(key, view);
+    }
+    return view;
   }
 
   get xstateCalls(): number {
@@ -57,6 +131,8 @@ export interface RunOptions {
 
 export interface RunStats {
   steps: number;
+  /** events simulated in all passes (a stall is classified by re-running the seed) */
+  eventsSimulated: number;
   timeMs: number;
   messagesSent: number;
   messagesDelivered: number;
@@ -170,8 +246,38 @@ export function deriveOptions(config: SimConfig, seed: number): DerivedOptions {
   return { startAtMs, faults };
 }
 
-const linkKey = (from: NodeId, to: NodeId): string => `${from}>${to}`;
-const pairKey = (a: NodeId, b: NodeId): string => (a < b ? `${a}|${b}` : `${b}|${a}`);
+const linkKeys = new Map<NodeId, Map<NodeId, string>>();
+const pairKeys = new Map<NodeId, Map<NodeId, string>>();
+
+/** `from>to`, memoized: built on every send and delivery otherwise. */
+function linkKey(from: NodeId, to: NodeId): string {
+  let m = linkKeys.get(from);
+  if (m === undefined) {
+    m = new Map();
+    linkKeys.set(from, m);
+  }
+  let k = m.get(to);
+  if (k === undefined) {
+    k = `${from}>${to}`;
+    m.set(to, k);
+  }
+  return k;
+}
+
+/** `a|b` with a < b, memoized. */
+function pairKey(a: NodeId, b: NodeId): string {
+  let m = pairKeys.get(a);
+  if (m === undefined) {
+    m = new Map();
+    pairKeys.set(a, m);
+  }
+  let k = m.get(b);
+  if (k === undefined) {
+    k = a < b ? `${a}|${b}` : `${b}|${a}`;
+    m.set(b, k);
+  }
+  return k;
+}
 
 /**
  * One run. Construct, then `run()`. Internal: use `simulate()`.
@@ -200,11 +306,14 @@ class Simulation {
   private lastProgressStep = 0;
   private readonly trace: TraceEvent[] = [];
   private readonly findings: Finding[] = [];
-  private readonly stats: RunStats = { steps: 0, timeMs: 0, messagesSent: 0, messagesDelivered: 0, messagesDropped: 0 };
+  private readonly stats: RunStats = { steps: 0, eventsSimulated: 0, timeMs: 0, messagesSent: 0, messagesDelivered: 0, messagesDropped: 0 };
   private stopped = false;
   private readonly derived: DerivedOptions;
   /** pass 2 of a stall: the abstract state after each step from this step on */
   private readonly keys: string[] = [];
+  private readonly keySeen = new Map<string, number>();
+  /** canonical JSON of the monitor states, kept until one of them changes */
+  private monitorsKey: string | null = null;
 
   constructor(
     private readonly model: CompiledModel,
@@ -304,9 +413,19 @@ class Simulation {
       this.now = next.timeMs;
       this.step++;
       this.process(next.item);
-      if (this.recordKeysFrom !== null && this.step > this.recordKeysFrom) this.keys.push(this.abstractKey());
+      if (this.recordKeysFrom !== null && this.step > this.recordKeysFrom) {
+        // Pass 2 looks for the first repeated untimed state; once found, the rest is not needed.
+        const key = this.abstractKey();
+        if (this.keySeen.has(key)) {
+          this.keys.push(key);
+          break;
+        }
+        this.keySeen.set(key, this.keys.length);
+        this.keys.push(key);
+      }
     }
     this.stats.steps = this.step;
+    this.stats.eventsSimulated = this.step;
     this.stats.timeMs = this.now;
     if (this.record) this.trace.push({ k: 'end', t: this.now, reason: endReason });
     return { endReason, findings: this.findings, trace: this.trace, stats: this.stats, stall, keys: this.keys };
@@ -330,7 +449,8 @@ class Simulation {
         }
         if (node.status !== 'running') return;
         if (this.record) this.trace.push({ k: 'conn', t: this.now, node: ev.node, peer: ev.peer, event: ev.event });
-        this.stepNode(node, { type: `conn.${ev.event}`, peer: ev.peer });
+        const connEvent = { type: `conn.${ev.event}`, peer: ev.peer };
+        this.stepNode(node, connEvent, canonicalJson(connEvent));
         return;
       }
       case 'timer': {
@@ -359,7 +479,7 @@ class Simulation {
         if (text === undefined) return;
         node.nextMessage++;
         if (this.record) this.trace.push({ k: 'input', t: this.now, node: node.id, text });
-        this.stepNode(node, { type: 'user.input', text });
+        this.stepNode(node, { type: 'user.input', text }, inputKey(text));
         return;
       }
       case 'quit': {
@@ -367,7 +487,7 @@ class Simulation {
         node.inputPending = false;
         if (node.status !== 'running') return;
         if (this.record) this.trace.push({ k: 'quit', t: this.now, node: node.id });
-        this.stepNode(node, { type: 'user.quit' });
+        this.stepNode(node, { type: 'user.quit' }, '{"type":"user.quit"}');
         return;
       }
       case 'fault':
@@ -449,7 +569,8 @@ class Simulation {
     node.lastReceived = { t: this.now, from: ev.from, msg: ev.msg };
     this.observe({ kind: 'deliver', from: ev.from, to: ev.to, msg: ev.msg });
     if (this.stopped) return;
-    this.stepNode(node, { ...ev.msg, from: ev.from });
+    const delivery = deliveryEvent(ev.msg, ev.from);
+    this.stepNode(node, delivery.event, delivery.key);
   }
 
   private roleIsServer(id: NodeId): boolean {
@@ -464,9 +585,9 @@ class Simulation {
 
   // ---- stepping and effects -------------------------------------------------------------------
 
-  private stepNode(node: SimNode, event: { type: string; [k: string]: unknown }): void {
+  private stepNode(node: SimNode, event: { type: string; [k: string]: unknown }, key?: string): void {
     const before = node.stateId;
-    const result = node.runtime.step(before, event, canonicalJson(event));
+    const result = node.runtime.step(before, event, key ?? eventKey(event));
     node.stateId = result.next;
     if (result.next !== before) {
       this.updateView(node);
@@ -754,21 +875,20 @@ class Simulation {
   // ---- checks ---------------------------------------------------------------------------------
 
   private updateView(node: SimNode): void {
-    const st = node.stateId >= 0 ? node.runtime.state(node.stateId) : null;
-    this.nodeViews[node.id] = {
-      id: node.id,
-      role: node.role,
-      status: node.status,
-      value: st ? st.snapshot.value : null,
-      context: st ? st.context : {},
-      tags: st ? st.tags : [],
-    };
+    this.nodeViews[node.id] = this.model.nodeView(node.id, node.role, node.status, node.runtime, node.stateId);
   }
 
+  /** One view object per run, reading the live state (built per check, it was a hot allocation). */
+  private globalView: GlobalView | null = null;
+
   private view(): GlobalView {
+    if (this.globalView !== null) return this.globalView;
     const queue = this.queue;
-    return {
-      timeMs: this.now,
+    const sim = this;
+    this.globalView = {
+      get timeMs(): number {
+        return sim.now;
+      },
       nodes: this.nodeViews,
       get inFlight(): InFlightView[] {
         return queue
@@ -780,6 +900,7 @@ class Simulation {
           });
       },
     };
+    return this.globalView;
   }
 
   private enabled(id: string): boolean {
@@ -814,6 +935,7 @@ class Simulation {
         this.addFinding('invariant', `invariant:${prop.id}`, `invariant ${prop.id} (${prop.description}) broken: ${out.violation}`, null);
         return;
       }
+      if (this.monitors[i] !== out.state) this.monitorsKey = null;
       this.monitors[i] = out.state;
     }
   }
@@ -873,7 +995,7 @@ class Simulation {
     const flight: string[] = [];
     for (const e of this.queue.entries()) {
       const item = e.item;
-      if (item.kind === 'deliver') flight.push(`${item.from}>${item.to}:${canonicalJson(item.msg)}`);
+      if (item.kind === 'deliver') flight.push(`${item.from}>${item.to}:${messageKey(item.msg)}`);
       else if (item.kind === 'conn') flight.push(`${item.peer}>${item.node}:conn.${item.event}`);
       // A scheduled start or fault is still to come: the untimed state cannot be a cycle that
       // lasts for ever, so the key is made unique (it never matches another step).
@@ -881,7 +1003,8 @@ class Simulation {
     }
     flight.sort();
     parts.push(flight.join(';'));
-    parts.push(canonicalJson(this.monitors));
+    this.monitorsKey ??= canonicalJson(this.monitors);
+    parts.push(this.monitorsKey);
     parts.push([...this.blocked].sort().join(','));
     return parts.join('\n');
   }
@@ -996,6 +1119,7 @@ export function simulate(model: CompiledModel, config: SimConfig, seed: number, 
   // Replace the `end` event the stopped run wrote: the finding comes first, then the end.
   if (options.trace) result.trace.pop();
   const cycleTraceIndex = options.trace && cycleStart !== null ? traceIndexAfterStep(model, config, seed, cycleStart) : null;
+  result.stats.eventsSimulated = out.stats.steps + probed.stats.steps + result.stats.steps + (cycleTraceIndex !== null ? cycleStart! : 0);
   final.classifyStall(cycleStart, out.stall.timeMs);
   const finding = result.findings[result.findings.length - 1]!;
   finding.cycleStart = cycleTraceIndex;

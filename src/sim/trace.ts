@@ -43,6 +43,11 @@ export interface TraceHeader {
   config: SimConfig;
   /** values drawn from the seed before the run, printed first (STYLE 2) */
   derived: DerivedOptions;
+  /**
+   * Set on traces of the exhaustive explorer: the run is the untimed replay of this choice path
+   * (event times are step numbers), not a seeded simulation.
+   */
+  exhaustive?: { path: number[]; faultBudget: number };
 }
 
 export interface DerivedOptions {

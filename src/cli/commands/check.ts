@@ -9,7 +9,7 @@ import { scenarioFromData, suggest } from '../../scenario/load.js';
 import { renderRunReport } from '../render-run.js';
 import type { CliContext } from '../context.js';
 import { parseIntOption } from '../options.js';
-import { renderOptions, runScenario, type RunOptions } from './run.js';
+import { addExploreOptions, renderOptions, replayExhaustivePath, runScenario, type RunOptions } from './run.js';
 import { addReportOptions, writeReportsFor } from '../reports.js';
 
 interface CheckOptions extends RunOptions {
@@ -19,7 +19,7 @@ interface CheckOptions extends RunOptions {
 
 export function registerCheckCommand(program: Command, ctx: CliContext): void {
   // The report options come first in the chain so that options added later merge cleanly.
-  addReportOptions(program.command('check'))
+  const command = addReportOptions(program.command('check'))
     .description("explore a protocol's default topology with its default faults; exit 1 when anything is found")
     .argument('<protocol>', `one of: ${Object.keys(models).join(', ')}`)
     .option('--variant <name>', 'model variant (faithful or fixed)', 'faithful')
@@ -31,8 +31,8 @@ export function registerCheckCommand(program: Command, ctx: CliContext): void {
     .option('--format <format>', 'text or json', 'text')
     .option('--trace-out <file>', 'where to write the trace of the shortest finding')
     .option('--no-save-trace', 'do not write the trace file')
-    .option('--no-color', 'no colours even on a terminal')
-    .action((protocol: string, opts: CheckOptions) => {
+    .option('--no-color', 'no colours even on a terminal');
+  addExploreOptions(command).action(async (protocol: string, opts: CheckOptions) => {
       if (opts.format !== 'text' && opts.format !== 'json') throw new InputError(`--format: expected text or json, got ${JSON.stringify(opts.format)}`);
       const model = models[protocol];
       if (!model) {
@@ -60,7 +60,11 @@ export function registerCheckCommand(program: Command, ctx: CliContext): void {
       const scenario = scenarioFromData(spec, `${protocol} defaults`);
       const cwd = ctx.io.cwd ?? process.cwd();
       const scale = `${opts.clients !== undefined ? ` --clients ${clients}` : ''}${opts.rounds !== undefined ? ` --rounds ${rounds}` : ''}`;
-      const report = runScenario(scenario, { ...opts, variant: undefined }, null, cwd, `npx protosim check ${protocol}${variant.name !== 'faithful' ? ` --variant ${variant.name}` : ''}${scale}`, ctx);
+      if (opts.path !== undefined) {
+        ctx.io.stdout(replayExhaustivePath(scenario, { ...opts, variant: undefined }, ctx));
+        return;
+      }
+      const report = await runScenario(scenario, { ...opts, variant: undefined }, null, cwd, `npx protosim check ${protocol}${variant.name !== 'faithful' ? ` --variant ${variant.name}` : ''}${scale}`, ctx);
       if (opts.format === 'json') ctx.io.stdout(JSON.stringify(report, null, 2) + '\n');
       else ctx.io.stdout(renderRunReport(report, renderOptions(ctx, opts)));
       writeReportsFor(ctx, report, opts.report ?? []);

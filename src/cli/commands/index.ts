@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { registerCheckCommand } from './check.js';
 import { registerListCommand } from './list.js';
+import { registerMergeCommand } from './merge.js';
 import { registerReplayCommand } from './replay.js';
 import { registerRunCommand } from './run.js';
 import { registerSchemaCommand } from './schema.js';
@@ -18,5 +19,6 @@ export const commandRegistrars: CommandRegistrar[] = [
   registerReplayCommand,
   registerListCommand,
   registerSchemaCommand,
+  registerMergeCommand,
   registerServeCommand,
 ];

@@ -7,8 +7,9 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { models } from '../../models/index.js';
+import { PathError, replayPath } from '../../sim/explore/exhaustive.js';
 import { CompiledModel, simulate } from '../../sim/simulator.js';
-import { traceToJsonl, type TraceHeader } from '../../sim/trace.js';
+import { traceToJsonl, type TraceEvent, type TraceHeader } from '../../sim/trace.js';
 import { renderTrace } from '../../report/text.js';
 import type { CliContext } from '../context.js';
 
@@ -42,11 +43,32 @@ export function registerReplayCommand(program: Command, ctx: CliContext): void {
       if (!model || !variant) {
         throw new InputError(`${file}:1:1: the trace names protocol ${JSON.stringify(header.config.protocol)} variant ${JSON.stringify(header.config.variant)}, which this protosim does not have`);
       }
-      const result = simulate(new CompiledModel(model.name, variant), header.config, header.seed, { trace: true });
-      const replayed = traceToJsonl(result.header, result.trace);
+      const compiled = new CompiledModel(model.name, variant);
+      let replayed: string;
+      let events: TraceEvent[];
+      let ended: string;
+      if (header.exhaustive) {
+        // An exhaustive finding: the untimed replay of its choice path.
+        const { path, faultBudget } = header.exhaustive;
+        let out: ReturnType<typeof replayPath>;
+        try {
+          out = replayPath(compiled, header.config, faultBudget, path);
+        } catch (error) {
+          if (error instanceof PathError) throw new InputError(`${file}:1:1: the trace's choice path does not fit its scenario: ${error.message}`);
+          throw error;
+        }
+        events = [...out.trace, { k: 'end', t: path.length, reason: 'finding' }];
+        replayed = traceToJsonl(header, events);
+        ended = `the end of its ${path.length}-step choice path`;
+      } else {
+        const result = simulate(compiled, header.config, header.seed, { trace: true });
+        events = result.trace;
+        replayed = traceToJsonl(result.header, result.trace);
+        ended = result.endReason;
+      }
       const expectedLines = text.trimEnd().split('\n');
       const gotLines = replayed.trimEnd().split('\n');
-      if (opts.show) ctx.io.stdout(renderTrace(result.trace, { color: opts.color && (ctx.io.isTTY ?? false) }) + '\n');
+      if (opts.show) ctx.io.stdout(renderTrace(events, { color: opts.color && (ctx.io.isTTY ?? false) }) + '\n');
       for (let i = 0; i < Math.max(expectedLines.length, gotLines.length); i++) {
         if (expectedLines[i] !== gotLines[i]) {
           ctx.io.stdout(
@@ -56,7 +78,7 @@ export function registerReplayCommand(program: Command, ctx: CliContext): void {
           return;
         }
       }
-      ctx.io.stdout(`replay identical: ${gotLines.length - 1} events, seed=${header.seed}, ${header.config.protocol} (${header.config.variant}), ended ${result.endReason}\n`);
+      ctx.io.stdout(`replay identical: ${gotLines.length - 1} events, seed=${header.seed}, ${header.config.protocol} (${header.config.variant}), ended ${ended}\n`);
       ctx.exitCode = 0;
     });
 }

@@ -3,18 +3,24 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { loadScenarioFile, type Scenario } from '../../scenario/load.js';
 import { evaluateExpectations } from '../../scenario/expect.js';
-import { exploreRandom } from '../../sim/explore/random.js';
+import { checkDeterminism } from '../../sim/explore/determinism.js';
+import { exploreExhaustive, PathError, replayPath } from '../../sim/explore/exhaustive.js';
+import { configOfPlan, explorePbt } from '../../sim/explore/pbt.js';
+import type { ExploreResult, Strategy } from '../../sim/explore/result.js';
 import { CompiledModel, deriveOptions, simulate } from '../../sim/simulator.js';
 import { traceToJsonl, type TraceHeader } from '../../sim/trace.js';
 import type { RunReport } from '../../report/run-report.js';
+import { renderTrace } from '../../report/text.js';
+import { defaultWorkers, exploreSwarm, shardSeeds, type Shard } from '../../runner/swarm.js';
+import { counterexampleYaml } from '../counterexample-yaml.js';
 import { renderRunReport, type RenderRunOptions } from '../render-run.js';
+import { addReportOptions, progressFor, writeReportsFor, type ReportOptions } from '../reports.js';
 import type { CliContext } from '../context.js';
 import { parseIntOption } from '../options.js';
-import { addReportOptions, progressFor, writeReportsFor, type ReportOptions } from '../reports.js';
 
 export interface RunOptions extends Partial<ReportOptions> {
   seed?: number;
@@ -25,11 +31,54 @@ export interface RunOptions extends Partial<ReportOptions> {
   saveTrace: boolean;
   variant?: string;
   color: boolean;
+  strategy?: Strategy;
+  all?: boolean;
+  maxStates?: number;
+  maxDepth?: number;
+  faultBudget?: number;
+  workers?: number;
+  shard?: Shard;
+  saveCounterexample?: string;
+  checkDeterminism?: boolean;
+  path?: number[];
+}
+
+/** Below this many seeds, the default is to run them in this thread (see `--workers`). */
+export const swarmThresholdSeeds = 1000;
+
+/** `--shard K/N`, 1 <= K <= N. */
+export function parseShard(value: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(value);
+  if (!m) throw new InputError(`--shard expects K/N (e.g. 2/8), got ${JSON.stringify(value)}`);
+  const index = Number(m[1]);
+  const count = Number(m[2]);
+  if (count < 1 || index < 1 || index > count) throw new InputError(`--shard ${value}: K must be between 1 and N, and N at least 1`);
+  return { index, count };
+}
+
+function parsePath(value: string): number[] {
+  if (!/^\d+(\.\d+)*$/.test(value)) throw new InputError(`--path expects choice numbers separated by dots (e.g. 0.2.1), got ${JSON.stringify(value)}`);
+  return value.split('.').map(Number);
+}
+
+/** The exploration options shared by `run` and `check`. */
+export function addExploreOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--strategy <name>', 'random (seeds, on all cores), exhaustive (every state within the bounds) or pbt (shrinking fault plans)').choices(['random', 'exhaustive', 'pbt']))
+    .option('--all', 'exhaustive: explore the whole bounded space and report every distinct finding (default: stop at the first)')
+    .option('--max-states <n>', 'exhaustive: stop after this many distinct states (maxStates)', parseIntOption('--max-states'))
+    .option('--max-depth <n>', 'exhaustive: do not go deeper than this many steps (maxDepth)', parseIntOption('--max-depth'))
+    .option('--fault-budget <n>', 'exhaustive: faults the search may inject; pbt: most faults in a plan', parseIntOption('--fault-budget'))
+    .option('--workers <n>', `random: worker threads (default: every core from ${1000} seeds on, else 1)`, parseIntOption('--workers'))
+    .option('--shard <K/N>', 'random: explore only the K-th of N interleaved parts of the seed range (merge the reports with protosim merge)', parseShard)
+    .option('--save-counterexample <file>', 'pbt: write the shrunk counterexample as a scenario file that reproduces it')
+    .option('--check-determinism', 'run every seed twice and fail on any difference in the trace')
+    .option('--path <choices>', 'exhaustive: replay this choice path (as printed with a finding) and show its trace', parsePath);
 }
 
 export function registerRunCommand(program: Command, ctx: CliContext): void {
   // The report options come first in the chain so that options added later merge cleanly.
-  addReportOptions(program.command('run'))
+  const command = addReportOptions(program.command('run'))
     .description('explore a scenario file and check what it expects (exit 0 when every expectation holds, 1 when one fails)')
     .argument('<scenario>', 'scenario YAML file')
     .option('--seed <n>', 'run exactly this seed', parseIntOption('--seed'))
@@ -39,20 +88,24 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     .option('--format <format>', 'text or json', 'text')
     .option('--trace-out <file>', 'where to write the trace of the shortest finding (default .protosim/traces/...)')
     .option('--no-save-trace', 'do not write the trace file')
-    .option('--no-color', 'no colours even on a terminal')
-    .action((file: string, opts: RunOptions) => {
-      if (opts.format !== 'text' && opts.format !== 'json') {
-        throw new InputError(`--format: expected text or json, got ${JSON.stringify(opts.format)}`);
-      }
-      const cwd = ctx.io.cwd ?? process.cwd();
-      const scenario = loadScenarioFile(resolve(cwd, file), file);
-      const displayFile = relative(cwd, scenario.file) || scenario.file;
-      const report = runScenario(scenario, opts, displayFile, cwd, `npx protosim run ${displayFile}`, ctx);
-      if (opts.format === 'json') ctx.io.stdout(JSON.stringify(report, null, 2) + '\n');
-      else ctx.io.stdout(renderRunReport(report, renderOptions(ctx, opts)));
-      writeReportsFor(ctx, report, opts.report ?? []);
-      ctx.exitCode = report.ok ? 0 : 1;
-    });
+    .option('--no-color', 'no colours even on a terminal');
+  addExploreOptions(command).action(async (file: string, opts: RunOptions) => {
+    if (opts.format !== 'text' && opts.format !== 'json') {
+      throw new InputError(`--format: expected text or json, got ${JSON.stringify(opts.format)}`);
+    }
+    const cwd = ctx.io.cwd ?? process.cwd();
+    const scenario = loadScenarioFile(resolve(cwd, file), file);
+    const displayFile = relative(cwd, scenario.file) || scenario.file;
+    if (opts.path !== undefined) {
+      ctx.io.stdout(replayExhaustivePath(scenario, opts, ctx));
+      return;
+    }
+    const report = await runScenario(scenario, opts, displayFile, cwd, `npx protosim run ${displayFile}`, ctx);
+    if (opts.format === 'json') ctx.io.stdout(JSON.stringify(report, null, 2) + '\n');
+    else ctx.io.stdout(renderRunReport(report, renderOptions(ctx, opts)));
+    writeReportsFor(ctx, report, opts.report ?? []);
+    ctx.exitCode = report.ok ? 0 : 1;
+  });
 }
 
 /** How `run` and `check` print a report on the terminal. */
@@ -60,45 +113,144 @@ export function renderOptions(ctx: CliContext, opts: RunOptions): RenderRunOptio
   return { color: opts.color && (ctx.io.isTTY ?? false), traceStyle: opts.traceStyle ?? 'diagram', width: ctx.io.columns ?? 100 };
 }
 
-/** Explores a loaded scenario and builds the run report (writing trace files as asked). */
-export function runScenario(scenario: Scenario, opts: RunOptions, displayFile: string | null, cwd: string, replayBase: string, ctx?: CliContext): RunReport {
-  let variant = scenario.variant;
-  if (opts.variant !== undefined) {
-    const v = scenario.model.variants[opts.variant];
-    if (!v) throw new InputError(`--variant: ${scenario.model.name} has no variant ${JSON.stringify(opts.variant)}; it has ${Object.keys(scenario.model.variants).join(', ')}`);
-    variant = v;
+/** `--path`: the trace of an exhaustive choice path. */
+export function replayExhaustivePath(scenario: Scenario, opts: RunOptions, ctx: CliContext): string {
+  const variant = pickVariant(scenario, opts.variant);
+  const config = { ...scenario.config, variant: variant.name };
+  try {
+    const out = replayPath(new CompiledModel(scenario.model.name, variant), config, faultBudgetOf(scenario, opts), opts.path!);
+    const trace = renderTrace(out.trace, { color: opts.color && (ctx.io.isTTY ?? false) });
+    return `path ${opts.path!.join('.')} (${opts.path!.length} steps; times are step numbers):\n${trace}\n${out.broken ? `ends in a state where ${out.broken.summary}\n` : ''}`;
+  } catch (error) {
+    if (error instanceof PathError) throw new InputError(`--path: ${error.message}`);
+    throw error;
   }
+}
+
+function pickVariant(scenario: Scenario, name: string | undefined): Scenario['variant'] {
+  if (name === undefined) return scenario.variant;
+  const v = scenario.model.variants[name];
+  if (!v) throw new InputError(`--variant: ${scenario.model.name} has no variant ${JSON.stringify(name)}; it has ${Object.keys(scenario.model.variants).join(', ')}`);
+  return v;
+}
+
+/** The fault budget: the option, else explore.faultBudget, else the scenario's randomFaults.count. */
+function faultBudgetOf(scenario: Scenario, opts: RunOptions): number {
+  return opts.faultBudget ?? scenario.spec.explore?.faultBudget ?? scenario.config.randomFaults?.count ?? 0;
+}
+
+/** Explores a loaded scenario and builds the run report (writing trace files as asked). */
+export async function runScenario(
+  scenario: Scenario,
+  opts: RunOptions,
+  displayFile: string | null,
+  cwd: string,
+  replayBase: string,
+  ctx?: CliContext,
+): Promise<RunReport> {
+  const variant = pickVariant(scenario, opts.variant);
   const config = { ...scenario.config, variant: variant.name };
   const compiled = new CompiledModel(scenario.model.name, variant);
+  const strategy: Strategy = opts.strategy ?? scenario.explore.strategy;
   const pinned = opts.seed ?? scenario.explore.seed;
   const seedStart = pinned ?? opts.seedStart ?? scenario.explore.seedStart;
   const seeds = pinned !== null && pinned !== undefined ? 1 : (opts.seeds ?? scenario.explore.seeds);
-  const progress = ctx ? progressFor(ctx, { progress: opts.progress ?? true }, 'seeds') : null;
-  const result = exploreRandom(compiled, config, {
-    seedStart,
-    seeds,
-    clock: () => performance.now(),
-    ...(progress ? { onProgress: (done: number, total: number, info: { transitions: number }) => progress.update(done, total, { states: info.transitions }), progressEvery: 10 } : {}),
-  });
-  progress?.finish();
+  const shard = opts.shard ?? null;
+  if (shard !== null && strategy !== 'random') throw new InputError(`--shard splits the seed range of the random strategy; it does not apply to ${strategy}`);
+  const faultBudget = faultBudgetOf(scenario, opts);
+  const clock = (): number => performance.now();
+
+  let result: ExploreResult;
+  if (strategy === 'exhaustive') {
+    result = exploreExhaustive(compiled, config, {
+      maxStates: opts.maxStates ?? scenario.explore.maxStates,
+      maxDepth: opts.maxDepth ?? scenario.explore.maxDepth,
+      faultBudget,
+      all: opts.all ?? false,
+      clock,
+    });
+  } else if (strategy === 'pbt') {
+    result = explorePbt(compiled, config, { seed: seedStart, runs: seeds, faultBudget: opts.faultBudget ?? scenario.spec.explore?.faultBudget ?? 0, clock });
+  } else {
+    // Threads take ~100 ms to start and load the models: small ranges run faster in this thread.
+    const workers = pinned !== null && pinned !== undefined ? 1 : (opts.workers ?? (seeds >= swarmThresholdSeeds ? defaultWorkers() : 1));
+    const progress = ctx ? progressFor(ctx, { progress: opts.progress ?? true }, 'seeds') : null;
+    const range = shardSeeds(seedStart, seeds, shard);
+    result = await exploreSwarm({
+      model: compiled,
+      config,
+      seedStart,
+      seeds,
+      workers,
+      shard,
+      ...(progress ? { onProgress: (done: number, info: { transitions: number }) => progress.update(done, range.count, { states: info.transitions }), progressEvery: 10 } : {}),
+    });
+    progress?.finish();
+  }
+
+  let determinism: RunReport['determinism'] = null;
+  if (opts.checkDeterminism) {
+    const range = shardSeeds(seedStart, seeds, shard);
+    const out = checkDeterminism(() => new CompiledModel(scenario.model.name, variant), config, range.start, range.count, range.stride);
+    determinism = out;
+  }
+
+  let counterexample: RunReport['counterexample'] = null;
+  if (result.counterexample) {
+    const cx = result.counterexample;
+    let savedAs: string | null = null;
+    if (opts.saveCounterexample !== undefined) {
+      const target = resolve(cwd, opts.saveCounterexample);
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, counterexampleYaml(scenario, cx, displayFile ?? scenario.spec.id));
+      savedAs = relative(cwd, target) || target;
+    }
+    counterexample = { ...cx, file: savedAs };
+  }
+
   const expectations = evaluateExpectations(scenario.expect, result.findings);
+  if (determinism?.difference) {
+    expectations.push({
+      what: 'determinism',
+      expected: 'every seed gives the same trace twice',
+      observed: `seed ${determinism.difference.seed} differs at trace line ${determinism.difference.line}`,
+      ok: false,
+    });
+  }
   const baseCommand = `${replayBase}${opts.variant ? ` --variant ${opts.variant}` : ''}`;
   let header: TraceHeader | null = null;
   const findings = result.findings.map((f, index) => {
-    const h: TraceHeader = { k: 'header', protosim: 1, seed: f.seed, config, derived: deriveOptions(config, f.seed) };
+    let h: TraceHeader;
+    let jsonl: () => string;
+    let command: string;
+    if (strategy === 'exhaustive') {
+      const path = f.path ?? [];
+      h = { k: 'header', protosim: 1, seed: 0, config, derived: { startAtMs: {}, faults: [] }, exhaustive: { path, faultBudget } };
+      jsonl = () => traceToJsonl(h, [...f.trace.filter((e) => e.k !== 'finding'), { k: 'end', t: f.timeMs, reason: 'finding' }]);
+      command = `${baseCommand} --strategy exhaustive${opts.faultBudget !== undefined ? ` --fault-budget ${faultBudget}` : ''} --path ${path.join('.') || '0'}`;
+    } else if (strategy === 'pbt' && result.counterexample) {
+      const planConfig = configOfPlan(config, result.counterexample);
+      h = { k: 'header', protosim: 1, seed: f.seed, config: planConfig, derived: deriveOptions(planConfig, f.seed) };
+      jsonl = () => traceToJsonl(h, simulate(compiled, planConfig, f.seed, { trace: true }).trace);
+      command = counterexample?.file ? `npx protosim run ${counterexample.file}` : `${baseCommand} --strategy pbt --save-counterexample counterexample.yaml`;
+    } else {
+      h = { k: 'header', protosim: 1, seed: f.seed, config, derived: deriveOptions(config, f.seed) };
+      jsonl = () => traceToJsonl(h, simulate(compiled, config, f.seed, { trace: true }).trace);
+      command = `${baseCommand} --seed ${f.seed}`;
+    }
     if (index === 0) header = h;
     let traceFile: string | null = null;
     if (opts.saveTrace) {
       const target =
         opts.traceOut !== undefined && index === 0
           ? resolve(cwd, opts.traceOut)
-          : join(cwd, '.protosim', 'traces', `${scenario.spec.id.replace(/[^a-z0-9._-]+/gi, '_')}-${f.id.replace(/[^a-z0-9._-]+/gi, '_')}-seed${f.seed}.jsonl`);
+          : join(cwd, '.protosim', 'traces', `${scenario.spec.id.replace(/[^a-z0-9._-]+/gi, '_')}-${f.id.replace(/[^a-z0-9._-]+/gi, '_')}-${strategy === 'exhaustive' ? 'exhaustive' : `seed${f.seed}`}.jsonl`);
       mkdirSync(dirname(target), { recursive: true });
       // The file holds the whole run as `protosim replay` will re-create it.
-      writeFileSync(target, traceToJsonl(h, simulate(compiled, config, f.seed, { trace: true }).trace));
+      writeFileSync(target, jsonl());
       traceFile = relative(cwd, target) || target;
     }
-    return { ...f, replay: { command: `${baseCommand} --seed ${f.seed}`, traceFile } };
+    return { ...f, replay: { command, traceFile } };
   });
   return {
     ok: expectations.every((e) => e.ok),
@@ -112,12 +264,14 @@ export function runScenario(scenario: Scenario, opts: RunOptions, displayFile: s
       ...(scenario.spec.points !== undefined ? { points: scenario.spec.points } : {}),
       ...(scenario.spec.level !== undefined ? { level: scenario.spec.level } : {}),
     },
-    strategy: 'random',
-    seeds: { start: seedStart, count: seeds, pinned: pinned ?? null },
+    strategy,
+    seeds: strategy === 'exhaustive' ? { start: 0, count: 0, pinned: null } : { start: seedStart, count: seeds, pinned: pinned ?? null },
     expectations,
     findings,
     stats: result.stats,
     header,
+    shard,
+    determinism,
+    counterexample,
   };
 }
-

@@ -3,6 +3,7 @@
  * expectations do not care which explorer ran.
  */
 import type { Finding } from '../finding.js';
+import type { FaultSpec } from '../config.js';
 
 export type Strategy = 'random' | 'exhaustive' | 'pbt';
 
@@ -32,6 +33,8 @@ export interface ExploreResult {
   /** what was explored, for the replay command and reports */
   seedStart: number;
   seedCount: number;
+  /** pbt: the shrunk plan that fails (seed, explicit faults, workload lines), when one was found */
+  counterexample?: { seed: number; faults: FaultSpec[]; workload: string[][]; findingId: string } | null;
 }
 
 /** A wall clock injected by the caller (the simulator never reads one itself). */

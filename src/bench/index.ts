@@ -1,0 +1,155 @@
+/**
+ * `npm run bench`: how fast the explorers are on this machine. Prints the machine, then
+ *  - exhaustive: distinct states per second and total time, with the rounds scaled 1, 2, 3, 5, 10
+ *    (lock-alternation with three clients; status-handshake when this build has it);
+ *  - random simulation: simulated events per second on one worker and on every worker;
+ *  - time to first counterexample of every flaw scenario (`scenarios/**` expecting `found`),
+ *    end to end: `node bin/protosim.js run <file>` spawned and timed.
+ * Bounded: every exhaustive search stops at `maxStates`, so the whole bench takes a few minutes at
+ * most. Targets (issue 4): >= 500,000 states/s, >= 500,000 events/s per worker, two workers
+ * >= 1.7x one, every first counterexample < 1 s.
+ */
+import { spawnSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { availableParallelism, cpus } from 'node:os';
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { models } from '../models/index.js';
+import { loadScenarioFile, scenarioFromData, type Scenario } from '../scenario/load.js';
+import { exploreExhaustive } from '../sim/explore/exhaustive.js';
+import { CompiledModel } from '../sim/simulator.js';
+import { summarizeOnWorkers } from '../runner/swarm.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const maxStates = Number(process.env.PROTOSIM_BENCH_MAX_STATES ?? 4_000_000);
+const rows: string[] = [];
+const say = (line: string): void => {
+  process.stdout.write(line + '\n');
+  rows.push(line);
+};
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+/** Every *.yaml under `dir`, sorted (src/cli is off limits to other layers, so not its helper). */
+function findScenarioFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (/\.ya?ml$/.test(name)) out.push(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+function defaultScenario(protocol: string, clients: number, rounds: number): Scenario | null {
+  const model = models[protocol];
+  const variant = model?.variants.faithful;
+  if (!model || !variant) return null;
+  const topology = variant.defaults.topology({ clients, rounds });
+  return scenarioFromData(
+    { id: `bench/${protocol}`, title: `${protocol} ${clients} clients ${rounds} rounds`, protocol, nodes: topology.nodes, workload: topology.workload, expect: { violations: 'none' } },
+    `${protocol} defaults`,
+  );
+}
+
+function benchExhaustive(): void {
+  say('');
+  say(`exhaustive (--all: the whole space up to maxStates=${fmt(maxStates)}, no faults)`);
+  say(`  ${'model'.padEnd(34)} ${'rounds'.padStart(6)} ${'states'.padStart(11)} ${'transitions'.padStart(12)} ${'depth'.padStart(6)} ${'time'.padStart(9)} ${'states/s'.padStart(10)}  outcome`);
+  const cases: [string, number][] = [['lock-alternation', 3], ['status-handshake', 2]];
+  for (const [protocol, clients] of cases) {
+    if (!models[protocol]) {
+      say(`  skipped ${protocol}: this build has no such model yet`);
+      continue;
+    }
+    for (const rounds of [1, 2, 3, 5, 10]) {
+      const scenario = defaultScenario(protocol, clients, rounds)!;
+      const model = new CompiledModel(scenario.model.name, scenario.variant);
+      const r = exploreExhaustive(model, scenario.config, { maxStates, maxDepth: 100_000, faultBudget: 0, all: true, clock: () => performance.now() });
+      const s = r.stats;
+      const outcome = s.complete ? 'complete' : `stopped at ${s.limitHit}`;
+      say(
+        `  ${`${protocol} (${clients} clients)`.padEnd(34)} ${String(rounds).padStart(6)} ${fmt(s.states).padStart(11)} ${fmt(s.transitions).padStart(12)} ${String(s.depth).padStart(6)} ${`${fmt(s.elapsedMs)} ms`.padStart(9)} ${fmt((s.states / Math.max(1, s.elapsedMs)) * 1000).padStart(10)}  ${outcome}; found ${r.findings.map((f) => f.id).join(', ') || 'nothing'}`,
+      );
+    }
+  }
+}
+
+async function benchRandom(): Promise<void> {
+  const file = `${root}scenarios/lock-alternation/started-apart.yaml`;
+  const scenario = loadScenarioFile(file);
+  const cores = availableParallelism();
+  say('');
+  say(`random simulation (${relative(root, file)}, untraced, events of every pass counted)`);
+  const seeds = 12_000;
+  // Best of two: this machine's vCPUs are noisy neighbours; one slow run says little.
+  const measure = async (workers: number): Promise<number> => {
+    let ms = Infinity;
+    let summary = null as Awaited<ReturnType<typeof summarizeOnWorkers>> | null;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const model = new CompiledModel(scenario.model.name, scenario.variant);
+      const started = performance.now();
+      summary = await summarizeOnWorkers({ model, config: scenario.config, workers }, { start: 1, count: seeds, stride: 1 });
+      ms = Math.min(ms, performance.now() - started);
+    }
+    if (summary === null) throw new Error('unreachable');
+    say(`  ${`${workers} worker${workers === 1 ? '' : 's'}`.padEnd(10)} ${fmt(summary.runs)} runs, ${fmt(summary.transitions)} events in ${fmt(ms)} ms: ${fmt((summary.transitions / ms) * 1000)} events/s (${fmt((summary.transitions / ms / workers) * 1000)} per worker)`);
+    return summary.transitions / ms;
+  };
+  const one = await measure(1);
+  const all = await measure(cores);
+  const capacity = await parallelCapacity(cores);
+  say(`  speed-up with ${cores} workers: ${(all / one).toFixed(2)}x (threads start-up included)`);
+  say(`  for scale, a pure arithmetic loop on ${cores} threads runs ${capacity.toFixed(2)}x one thread on this machine (its parallel ceiling)`);
+}
+
+/** How much faster `threads` threads of a trivial CPU loop finish the same total work than one. */
+async function parallelCapacity(threads: number): Promise<number> {
+  const code = `let x = 0; for (let i = 0; i < 2e8; i++) x = (x + i * 7) % 1000003; require('node:worker_threads').parentPort.postMessage(x);`;
+  const time = async (n: number): Promise<number> => {
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: n }, () => new Promise<void>((done) => {
+        const w = new Worker(code, { eval: true });
+        w.once('message', () => void w.terminate().then(() => done()));
+      })),
+    );
+    return performance.now() - started;
+  };
+  const single = Math.min(await time(1), await time(1));
+  const many = Math.min(await time(threads), await time(threads));
+  return (threads * single) / many;
+}
+
+function benchFirstCounterexample(): void {
+  say('');
+  say('time to first counterexample, end to end (node bin/protosim.js run <file> --no-save-trace)');
+  const files = findScenarioFiles(`${root}scenarios`);
+  for (const file of files) {
+    let scenario: Scenario;
+    try {
+      scenario = loadScenarioFile(file);
+    } catch {
+      say(`  ${relative(root, file)}: skipped (does not load)`);
+      continue;
+    }
+    const e = scenario.expect;
+    const wantsFinding = e.deadlock === 'found' || e.livelock === 'found' || e.liveness === 'found' || (e.invariant !== undefined && e.invariant !== 'none');
+    if (!wantsFinding) continue;
+    const started = performance.now();
+    const run = spawnSync(process.execPath, [`${root}bin/protosim.js`, 'run', file, '--no-save-trace', '--no-color'], { encoding: 'utf8', cwd: root });
+    const ms = performance.now() - started;
+    const found = /FOUND (\S+)/.exec(run.stdout)?.[1] ?? 'nothing';
+    say(`  ${relative(root, file).padEnd(56)} ${`${fmt(ms)} ms`.padStart(9)}  exit ${run.status}, found ${found}${ms >= 1000 ? '  (over the 1 s target)' : ''}`);
+  }
+}
+
+say('protosim bench');
+say(`machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, node ${process.version}`);
+benchExhaustive();
+await benchRandom();
+benchFirstCounterexample();

@@ -1,0 +1,1406 @@
+/**
+ * The untimed semantics of a scenario, over compact global states, for the exhaustive explorer.
+ *
+ * Time is abstracted away: in a state, every pending event may be the next one — any node's start
+ * (subject to the start order its start times force), any armed timer, the delivery of the message
+ * at the head of any link (links are FIFO queues: per link, order is kept; non-FIFO links may
+ * deliver any message they hold), any input the person at a node has ready, the next scripted
+ * fault, and, within the fault budget, crashes, restarts, losses and duplications. So a poll timer
+ * may fire before a reply that in timed runs always arrives first: the explorer covers every
+ * ordering a real network and scheduler could produce, including ones a particular delay
+ * distribution makes unlikely.
+ *
+ * A global state is a small vector of integers (see `Layout`): per node an interned "local" state
+ * (status, interned machine state — which for the store includes its data —, armed timers,
+ * workload cursor, whether the person has a line ready), per directed link an interned queue of
+ * interned messages, per node pair the open-connection count, per history property an interned
+ * monitor state, and the scripted-fault cursor, faults used, silent-crash bits, partition and
+ * scripted drop/duplicate rules. Node transitions are computed once per (local state, event) and
+ * cached; monitor transitions once per (monitor state, observation); invariants once per
+ * combination of node views. The hot loop therefore works on integers and cached results.
+ *
+ * The same `apply` records a normal trace (`TraceEvent[]`, `t` = step number) when given a
+ * recorder, so findings render like the random simulator's.
+ */
+import type {
+  Effect,
+  GlobalView,
+  HistoryProperty,
+  InFlightView,
+  Invariant,
+  NodeId,
+  NodeStatus,
+  NodeView,
+  Observation,
+  PrintParams,
+  ProtocolMessage,
+} from '../../models/types.js';
+import { canonicalJson } from '../canonical-json.js';
+import type { Distribution, FaultSpec, SimConfig } from '../config.js';
+import type { NodeDiagnosis } from '../finding.js';
+import type { RoleRuntime, StepResult } from '../role-runtime.js';
+import type { CompiledModel } from '../simulator.js';
+import type { DropReason, TraceEvent } from '../trace.js';
+
+// ---- node status codes ----------------------------------------------------------------------
+const NOT_STARTED = 0;
+const RUNNING = 1;
+const DONE = 2;
+const CRASHED = 3;
+const PAUSED = 4;
+const statusNames: readonly NodeStatus[] = ['not-started', 'running', 'done', 'crashed', 'paused'];
+
+// ---- node-level event kinds (low 4 bits of a node event code) -------------------------------
+const N_START = 0;
+const N_INPUT = 1;
+const N_QUIT = 2;
+const N_CRASH = 3;
+const N_RESTART_FRESH = 4;
+const N_RESTART_KEPT = 5;
+const N_PAUSE = 6;
+const N_RESUME = 7;
+const N_TIMER = 8;
+const N_DELIVER = 9;
+
+// ---- global event types (low 4 bits of an event) --------------------------------------------
+export const E_START = 1;
+export const E_DELIVER = 2;
+export const E_TIMER = 3;
+export const E_INPUT = 4;
+export const E_SCRIPT = 5;
+export const E_CRASH = 6;
+export const E_RESTART = 7;
+export const E_LOSE = 8;
+export const E_DUP = 9;
+export const E_NET_LOSE = 10;
+export const E_NET_DUP = 11;
+
+/** Fairness label of events no process is obliged to take (faults, losses). */
+export const LABEL_FAULT = 0x7fff;
+
+/** Where each part of the global state sits in the vector. */
+export interface Layout {
+  nodes: number;
+  links: number;
+  linkBase: number;
+  openBase: number;
+  monitorBase: number;
+  scriptCursor: number;
+  faultsUsed: number;
+  silentBits: number;
+  blocked: number;
+  rules: number;
+  width: number;
+}
+
+/** A node's local state: everything about it that is not on the network. */
+interface Local {
+  status: number;
+  stateId: number;
+  /** armed timers, sorted by id */
+  timers: TimerRec[];
+  cursor: number;
+  inputPending: boolean;
+  key: string;
+  /** running (or paused), not final, not a server: it still has something to do */
+  unfinished: boolean;
+  /** running, waiting for its person, and the person has nothing ready: the system waits on a human */
+  idleOnPerson: boolean;
+  /** tagged `waiting` (waits for another node) */
+  waiting: boolean;
+  /** its node view's id, once computed (invariants are cached by node views) */
+  viewId: number;
+}
+
+interface TimerRec {
+  id: string;
+  event: { type: string; [k: string]: unknown };
+  eventKey: string;
+}
+
+/** An interned message on a link: a protocol message or a connection event. */
+interface MsgRec {
+  conn: 'reset' | 'closed' | 'refused' | null;
+  from: number;
+  to: number;
+  msg: ProtocolMessage | null;
+  /** the event the receiving machine gets */
+  event: { type: string; [k: string]: unknown };
+  eventKey: string;
+  /** observation id of its delivery (protocol messages) */
+  obs: number;
+}
+
+/** The cached outcome of one node event. */
+interface NodeResult {
+  next: number;
+  /** observation ids, in order */
+  obs: Int32Array;
+  /** network operations, in order: (op, arg) pairs; op 0 = send message id, 1 = close to peer */
+  ops: Int32Array;
+  progress: boolean;
+  becameDone: boolean;
+  /** for recording: effects in order, with the id each maps to (message, observation or peer) */
+  effects: readonly Effect[];
+  refs: Int32Array;
+  /** the new state value text when it changed, for `state` trace events */
+  stateText: string | null;
+  /** the person's line that was consumed, for `input` trace events */
+  text: string | null;
+  /** 1 when the node (re)started fresh, 2 when it restarted with its state kept, else 0 */
+  started: number;
+}
+
+/** Records a path as a normal trace, and what each node last sent and got. */
+export interface Recorder {
+  trace: TraceEvent[];
+  t: number;
+  nextSendId: number;
+  /** per link, the trace send ids of the messages on it (mirrors the queue) */
+  linkIds: number[][];
+  lastSent: NodeDiagnosis['lastSent'][];
+  lastReceived: NodeDiagnosis['lastReceived'][];
+}
+
+interface BudgetKinds {
+  crash: boolean;
+  restart: boolean;
+  drop: boolean;
+  duplicate: boolean;
+}
+
+export interface UntimedOptions {
+  /** faults the search may inject (crash, drop, duplicate; a restart after a crash is free) */
+  faultBudget: number;
+}
+
+const PAIR_NONE = -1;
+
+export class UntimedSystem {
+  readonly layout: Layout;
+  readonly nodeIds: readonly NodeId[];
+  readonly config: SimConfig;
+  readonly model: CompiledModel;
+  private readonly n: number;
+  private readonly roles: string[];
+  private readonly runtimes: RoleRuntime[];
+  private readonly inputs: Record<string, unknown>[];
+  private readonly isServer: boolean[];
+  private readonly messages: string[][];
+  private readonly quitAfter: boolean[];
+  private readonly hasWorkload: boolean[];
+  private readonly http: boolean;
+  private readonly linkFifo: boolean[];
+  private readonly linkLoss: boolean[];
+  private readonly linkDup: boolean[];
+  /** link index of (from, to), or -1 */
+  private readonly linkOf: Int32Array;
+  private readonly linkFrom: Int32Array;
+  private readonly linkTo: Int32Array;
+  private readonly pairOf: Int32Array;
+  /** nodes that must have started before node i may start (their latest start precedes its earliest) */
+  private readonly startAfter: number[][];
+  private readonly scripted: FaultSpec[];
+  /** index in `scripted` of the heal that ends the safety phase (resumes paused nodes), or -1 */
+  private readonly healPhaseIndex: number;
+  private readonly budget: number;
+  private readonly budgetKinds: BudgetKinds;
+  private readonly eligible: boolean[];
+
+  // interned node locals, per node
+  private readonly locals: Local[][] = [];
+  private readonly localByKey: Map<string, number>[] = [];
+  /** per node, per local state: node event code -> outcome */
+  private readonly nodeCache: NodeResult[][][] = [];
+
+  // interned messages and link queues
+  private readonly msgs: MsgRec[] = [];
+  private readonly msgByKey = new Map<string, number>();
+  private readonly queues: Int32Array[] = [new Int32Array(0)];
+  private readonly queueByKey = new Map<string, number>([['', 0]]);
+  /** per queue: message id -> the queue with it appended */
+  private readonly appendCache: number[][] = [[]];
+  private readonly popCache: number[] = [-1];
+
+  // observations and monitors
+  private readonly observations: Observation[] = [];
+  private readonly obsByKey = new Map<string, number>();
+  private readonly props: HistoryProperty<unknown>[];
+  private readonly propEnabled: boolean[];
+  private readonly monStates: unknown[][];
+  private readonly monByKey: Map<string, number>[];
+  /** per property, per monitor state: observation id -> next state + 1, or a violation as -(index + 1) */
+  private readonly monCache: number[][][];
+  private readonly violations: { id: string; summary: string }[] = [];
+  private readonly violationByKey = new Map<string, number>();
+
+  // invariants
+  private readonly invariants: Invariant[];
+  private readonly nodeViewIds: Map<number, number>[] = [];
+  private readonly nodeViews: NodeView[] = [];
+  private readonly invariantCache = new Map<number | string, number>();
+  private invariantsCacheable = true;
+
+  // partition and rule sets
+  private readonly blockedSets: Uint8Array[] = [];
+  private readonly blockedByKey = new Map<string, number>();
+  private readonly ruleSets: { kind: 'drop' | 'duplicate'; from: number; to: number; msgType: string | null; remaining: number }[][] = [[]];
+  private readonly ruleByKey = new Map<string, number>([['', 0]]);
+
+  /** counts for reports: how many node transitions were computed (cache misses) */
+  nodeTransitionsComputed = 0;
+
+  constructor(model: CompiledModel, config: SimConfig, options: UntimedOptions) {
+    this.model = model;
+    this.config = config;
+    const variant = model.variant;
+    const n = config.nodes.length;
+    this.n = n;
+    this.nodeIds = config.nodes.map((x) => x.id);
+    this.roles = config.nodes.map((x) => x.role);
+    const nodesByRole: Record<string, NodeId[]> = {};
+    for (const x of config.nodes) (nodesByRole[x.role] ??= []).push(x.id);
+    this.runtimes = config.nodes.map((x) => {
+      const r = model.runtimes.get(x.role);
+      if (!r) throw new Error(`node ${x.id}: role ${x.role} is not in ${model.protocol}/${variant.name}`);
+      return r;
+    });
+    this.inputs = config.nodes.map((x) => variant.roles[x.role]!.input({ self: x.id, nodesByRole, params: x.params }));
+    this.isServer = this.roles.map((r) => r === 'store' || r === 'server');
+    const workload = config.nodes.map((x) => config.workload.find((w) => w.node === x.id));
+    this.messages = workload.map((w) => w?.messages ?? []);
+    this.quitAfter = workload.map((w) => w?.quitAfter ?? false);
+    this.hasWorkload = workload.map((w) => w !== undefined);
+    this.http = variant.transport === 'http';
+
+    // links: every ordered pair of distinct nodes
+    this.linkOf = new Int32Array(n * n).fill(-1);
+    const from: number[] = [];
+    const to: number[] = [];
+    this.linkFifo = [];
+    this.linkLoss = [];
+    this.linkDup = [];
+    for (let a = 0; a < n; a++) {
+      for (let b = 0; b < n; b++) {
+        if (a === b) continue;
+        this.linkOf[a * n + b] = from.length;
+        from.push(a);
+        to.push(b);
+        const link = linkConfig(config, this.nodeIds[a]!, this.nodeIds[b]!);
+        this.linkFifo.push(link.fifo);
+        this.linkLoss.push(link.lossRatio > 0);
+        this.linkDup.push(link.duplicateRatio > 0);
+      }
+    }
+    this.linkFrom = Int32Array.from(from);
+    this.linkTo = Int32Array.from(to);
+    this.pairOf = new Int32Array(n * n).fill(PAIR_NONE);
+    let pairs = 0;
+    for (let a = 0; a < n; a++) {
+      for (let b = a + 1; b < n; b++) {
+        this.pairOf[a * n + b] = pairs;
+        this.pairOf[b * n + a] = pairs;
+        pairs++;
+      }
+    }
+
+    // start order: node i waits for j when j's latest start is before i's earliest
+    const range = config.nodes.map((x) => startRange(x.startAt));
+    // (equal times start in node order, as the simulator's queue breaks ties by insertion)
+    this.startAfter = range.map(([minI], i) => range.flatMap(([, maxJ], j) => (j !== i && (maxJ < minI || (maxJ === minI && j < i)) ? [j] : [])));
+
+    // scripted faults, in time order (the untimed search keeps their order, not their times)
+    const scripted: { f: FaultSpec; healPhase: boolean }[] = config.faults.map((f) => ({ f, healPhase: false }));
+    if (config.healAtMs !== null) scripted.push({ f: { kind: 'heal', atMs: config.healAtMs }, healPhase: true });
+    scripted.sort((a, b) => a.f.atMs - b.f.atMs);
+    this.scripted = scripted.map((s) => s.f);
+    this.healPhaseIndex = scripted.findIndex((s) => s.healPhase);
+
+    this.budget = options.faultBudget;
+    const kinds = config.randomFaults?.kinds ?? ['crash', 'restart', 'drop'];
+    this.budgetKinds = {
+      crash: kinds.includes('crash') || kinds.includes('restart'),
+      restart: kinds.includes('restart'),
+      drop: kinds.includes('drop'),
+      duplicate: kinds.includes('duplicate'),
+    };
+    const eligibleIds = config.randomFaults?.nodes ?? this.nodeIds;
+    this.eligible = this.nodeIds.map((id) => eligibleIds.includes(id));
+
+    const checked = config.checks.invariants;
+    this.props = variant.properties as HistoryProperty<unknown>[];
+    this.propEnabled = this.props.map((p) => checked === null || checked.includes(p.id));
+    this.monStates = this.props.map((p) => [p.initial]);
+    this.monByKey = this.props.map((p) => new Map([[canonicalJson(p.initial), 0]]));
+    this.monCache = this.props.map(() => []);
+    this.invariants = variant.invariants.filter((inv) => checked === null || checked.includes(inv.id));
+
+    const linkBase = n;
+    const links = from.length;
+    const openBase = linkBase + links;
+    const monitorBase = openBase + pairs;
+    const scriptCursor = monitorBase + this.props.length;
+    this.layout = {
+      nodes: n,
+      links,
+      linkBase,
+      openBase,
+      monitorBase,
+      scriptCursor,
+      faultsUsed: scriptCursor + 1,
+      silentBits: scriptCursor + 2,
+      blocked: scriptCursor + 3,
+      rules: scriptCursor + 4,
+      width: scriptCursor + 5,
+    };
+    if (n > 30) throw new Error(`the exhaustive explorer handles at most 30 nodes, got ${n}`);
+
+    for (let i = 0; i < n; i++) {
+      this.locals.push([]);
+      this.localByKey.push(new Map());
+      this.nodeCache.push([]);
+      this.nodeViewIds.push(new Map());
+      this.internLocal(i, { status: NOT_STARTED, stateId: -1, timers: [], cursor: 0, inputPending: false });
+    }
+    this.internBlocked(new Uint8Array(links));
+  }
+
+  /** Number of fairness labels (processes) events carry; `LABEL_FAULT` is outside this range. */
+  get processCount(): number {
+    return 3 * this.n + this.layout.links + 1;
+  }
+
+  /** The initial global state. */
+  initial(): Int32Array {
+    const vec = new Int32Array(this.layout.width);
+    return vec;
+  }
+
+  // ---- enumeration --------------------------------------------------------------------------
+
+  /**
+   * Writes the events enabled in `vec` into `events` and their fairness labels into `labels`.
+   * Returns how many, and puts the number of non-fault events (those that count for deadlock) in
+   * `this.lastProgressCapable`.
+   */
+  enumerate(vec: Int32Array, events: Int32Array, labels: Int32Array): number {
+    const n = this.n;
+    const L = this.layout;
+    let k = 0;
+    // starts
+    for (let i = 0; i < n; i++) {
+      const loc = this.locals[i]![vec[i]!]!;
+      if (loc.status !== NOT_STARTED) continue;
+      let ok = true;
+      for (const j of this.startAfter[i]!) {
+        if (this.locals[j]![vec[j]!]!.status === NOT_STARTED) {
+          ok = false;
+          break;
+        }
+      }
+      if (!ok) continue;
+      events[k] = E_START | (i << 4);
+      labels[k++] = i;
+    }
+    // deliveries
+    const blocked = this.blockedSets[vec[L.blocked]!]!;
+    for (let l = 0; l < L.links; l++) {
+      const q = vec[L.linkBase + l]!;
+      if (q === 0) continue;
+      const target = this.locals[this.linkTo[l]!]![vec[this.linkTo[l]!]!]!;
+      if (target.status === PAUSED) continue;
+      const fifo = this.linkFifo[l]!;
+      if (fifo && blocked[l] === 1) continue; // TCP holds the data until the partition heals
+      const queue = this.queues[q]!;
+      const count = fifo ? 1 : Math.min(queue.length, 64);
+      for (let pos = 0; pos < count; pos++) {
+        if (!fifo && queue.indexOf(queue[pos]!) !== pos) continue; // same message twice: one choice
+        events[k] = E_DELIVER | (((l << 6) | pos) << 4);
+        labels[k++] = n + l;
+      }
+    }
+    // timers
+    for (let i = 0; i < n; i++) {
+      const loc = this.locals[i]![vec[i]!]!;
+      if (loc.status !== RUNNING) continue;
+      for (let s = 0; s < loc.timers.length; s++) {
+        events[k] = E_TIMER | (((i << 6) | s) << 4);
+        labels[k++] = n + L.links + i;
+      }
+    }
+    // the people's input
+    for (let i = 0; i < n; i++) {
+      const loc = this.locals[i]![vec[i]!]!;
+      if (loc.status !== RUNNING || !loc.inputPending) continue;
+      events[k] = E_INPUT | (i << 4);
+      labels[k++] = 2 * n + L.links + i;
+    }
+    // the next scripted fault
+    if (vec[L.scriptCursor]! < this.scripted.length) {
+      events[k] = E_SCRIPT;
+      labels[k++] = 3 * n + L.links;
+    }
+    this.lastNonFault = k;
+    // faults within the budget
+    if (vec[L.faultsUsed]! < this.budget) {
+      const bk = this.budgetKinds;
+      if (bk.crash) {
+        for (let i = 0; i < n; i++) {
+          if (!this.eligible[i]) continue;
+          const st = this.locals[i]![vec[i]!]!.status;
+          if (st === RUNNING || st === PAUSED) {
+            events[k] = E_CRASH | (i << 4);
+            labels[k++] = LABEL_FAULT;
+          }
+        }
+      }
+      if (bk.drop || bk.duplicate) {
+        for (let l = 0; l < L.links; l++) {
+          const q = vec[L.linkBase + l]!;
+          if (q === 0) continue;
+          const head = this.msgs[this.queues[q]![0]!]!;
+          if (head.conn !== null) continue;
+          if (bk.drop) {
+            events[k] = E_LOSE | ((l << 6) << 4);
+            labels[k++] = LABEL_FAULT;
+          }
+          if (bk.duplicate) {
+            events[k] = E_DUP | ((l << 6) << 4);
+            labels[k++] = LABEL_FAULT;
+          }
+        }
+      }
+    }
+    // a budgeted crash may be followed by a restart (free: the pair is one fault)
+    if (this.budgetKinds.restart) {
+      for (let i = 0; i < n; i++) {
+        if (this.eligible[i] && this.locals[i]![vec[i]!]!.status === CRASHED) {
+          events[k] = E_RESTART | (i << 4);
+          labels[k++] = LABEL_FAULT;
+        }
+      }
+    }
+    // lossy or duplicating links: the network's own choices
+    for (let l = 0; l < L.links; l++) {
+      if (!this.linkLoss[l] && !this.linkDup[l]) continue;
+      const q = vec[L.linkBase + l]!;
+      if (q === 0) continue;
+      if (this.msgs[this.queues[q]![0]!]!.conn !== null) continue;
+      if (this.linkLoss[l]) {
+        events[k] = E_NET_LOSE | ((l << 6) << 4);
+        labels[k++] = LABEL_FAULT;
+      }
+      if (this.linkDup[l]) {
+        events[k] = E_NET_DUP | ((l << 6) << 4);
+        labels[k++] = LABEL_FAULT;
+      }
+    }
+    return k;
+  }
+
+  /** Set by `enumerate`: the events before this index are not faults (they count for deadlock). */
+  lastNonFault = 0;
+
+  /** Upper bound on the number of events one state can enable (for sizing buffers). */
+  get maxEvents(): number {
+    return 64 * (this.n + this.layout.links) * 2 + 16;
+  }
+
+  // ---- applying events ----------------------------------------------------------------------
+
+  /**
+   * Applies `event` to `vec` in place. With a recorder, appends the trace events it causes.
+   * Returns the index of the broken history property's violation (see `violation`), or -1;
+   * `progressFlag` then says whether a progress effect happened. (Numbers, not an object: this
+   * runs millions of times a second and must not allocate.)
+   */
+  apply(vec: Int32Array, event: number, rec: Recorder | null): number {
+    const L = this.layout;
+    const type = event & 15;
+    const arg = event >>> 4;
+    this.progressFlag = false;
+    let violation: number = -1;
+    switch (type) {
+      case E_START: {
+        const i = arg;
+        violation = this.stepNode(vec, i, N_START, rec);
+        break;
+      }
+      case E_DELIVER: {
+        const l = arg >>> 6;
+        const pos = arg & 63;
+        const msgId = this.queues[vec[L.linkBase + l]!]![pos]!;
+        const sendId = this.linkRemoveAt(vec, l, pos, rec);
+        violation = this.deliver(vec, l, msgId, sendId, rec);
+        break;
+      }
+      case E_TIMER: {
+        const i = arg >>> 6;
+        const slot = arg & 63;
+        if (rec) {
+          const timer = this.locals[i]![vec[i]!]!.timers[slot]!;
+          rec.trace.push({ k: 'timer', t: rec.t, node: this.nodeIds[i]!, event: timer.event.type });
+        }
+        violation = this.stepNode(vec, i, N_TIMER | (slot << 4), rec);
+        break;
+      }
+      case E_INPUT: {
+        const i = arg;
+        const loc = this.locals[i]![vec[i]!]!;
+        const quitting = loc.cursor >= this.messages[i]!.length;
+        if (rec) {
+          if (quitting) rec.trace.push({ k: 'quit', t: rec.t, node: this.nodeIds[i]! });
+          else rec.trace.push({ k: 'input', t: rec.t, node: this.nodeIds[i]!, text: this.messages[i]![loc.cursor]! });
+        }
+        violation = this.stepNode(vec, i, quitting ? N_QUIT : N_INPUT, rec);
+        break;
+      }
+      case E_SCRIPT: {
+        const index = vec[L.scriptCursor]!;
+        vec[L.scriptCursor] = index + 1;
+        violation = this.applyFault(vec, this.scripted[index]!, index === this.healPhaseIndex, rec);
+        break;
+      }
+      case E_CRASH: {
+        vec[L.faultsUsed] = vec[L.faultsUsed]! + 1;
+        violation = this.applyFault(vec, { kind: 'crash', atMs: 0, node: this.nodeIds[arg]!, mode: 'reset' }, false, rec);
+        break;
+      }
+      case E_RESTART: {
+        violation = this.applyFault(vec, { kind: 'restart', atMs: 0, node: this.nodeIds[arg]!, state: 'fresh' }, false, rec);
+        break;
+      }
+      case E_LOSE:
+      case E_NET_LOSE: {
+        if (type === E_LOSE) vec[L.faultsUsed] = vec[L.faultsUsed]! + 1;
+        const l = arg >>> 6;
+        const msgId = this.queues[vec[L.linkBase + l]!]![0]!;
+        const sendId = this.linkRemoveAt(vec, l, 0, rec);
+        if (rec) this.recordDrop(rec, msgId, sendId, type === E_LOSE ? 'fault' : 'loss');
+        break;
+      }
+      case E_DUP:
+      case E_NET_DUP: {
+        if (type === E_DUP) vec[L.faultsUsed] = vec[L.faultsUsed]! + 1;
+        const l = arg >>> 6;
+        const q = this.queues[vec[L.linkBase + l]!]!;
+        const copy = Array.from(q);
+        copy.splice(1, 0, q[0]!);
+        vec[L.linkBase + l] = this.internQueue(copy);
+        if (rec) {
+          const ids = rec.linkIds[l]!;
+          ids.splice(1, 0, ids[0]!);
+          const m = this.msgs[q[0]!]!;
+          rec.trace.push({ k: 'duplicate', t: rec.t, id: ids[0]!, copy: 1, from: this.nodeIds[m.from]!, to: this.nodeIds[m.to]! });
+        }
+        break;
+      }
+      default:
+        throw new Error(`unknown event type ${type}`);
+    }
+    return violation;
+  }
+
+  /** The finding id and summary of a violation index returned by `apply`. */
+  violation(index: number): { id: string; summary: string } {
+    return this.violations[index]!;
+  }
+
+  /** Set during `apply` when a progress effect happened. */
+  progressFlag = false;
+
+  private deliver(vec: Int32Array, l: number, msgId: number, sendId: number, rec: Recorder | null): number {
+    const m = this.msgs[msgId]!;
+    const i = m.to;
+    const loc = this.locals[i]![vec[i]!]!;
+    if (m.conn !== null) {
+      if (loc.status !== RUNNING) return -1;
+      if (rec) rec.trace.push({ k: 'conn', t: rec.t, node: this.nodeIds[i]!, peer: this.nodeIds[m.from]!, event: m.conn });
+      return this.stepNode(vec, i, N_DELIVER | (msgId << 4), rec);
+    }
+    if (this.blockedSets[vec[this.layout.blocked]!]![l] === 1) {
+      // a non-FIFO link under partition loses what it carries
+      if (rec) this.recordDrop(rec, msgId, sendId, 'partition');
+      return -1;
+    }
+    if (loc.status !== RUNNING) {
+      if (rec) this.recordDrop(rec, msgId, sendId, loc.status === CRASHED ? 'crashed' : loc.status === DONE ? 'closed' : 'not-started');
+      return -1;
+    }
+    if (this.http && this.isServer[m.from]!) {
+      // the reply ends the request: the HTTP connection closes
+      const p = this.layout.openBase + this.pairOf[m.from * this.n + i]!;
+      if (vec[p]! > 0) vec[p] = vec[p]! - 1;
+    }
+    if (rec) {
+      rec.trace.push({ k: 'deliver', t: rec.t, id: sendId, from: this.nodeIds[m.from]!, to: this.nodeIds[i]!, msg: m.msg! });
+      rec.lastReceived[i] = { t: rec.t, from: this.nodeIds[m.from]!, msg: m.msg! };
+    }
+    const v = this.observe(vec, m.obs);
+    if (v >= 0) return v;
+    return this.stepNode(vec, i, N_DELIVER | (msgId << 4), rec);
+  }
+
+  /** Steps node `i` with a node event and carries out the effects. Returns a violation index or -1. */
+  private stepNode(vec: Int32Array, i: number, code: number, rec: Recorder | null): number {
+    const localId = vec[i]!;
+    let perLocal = this.nodeCache[i]![localId];
+    if (perLocal === undefined) {
+      perLocal = [];
+      this.nodeCache[i]![localId] = perLocal;
+    }
+    let r = perLocal[code];
+    if (r === undefined) {
+      r = this.computeNode(i, localId, code);
+      perLocal[code] = r;
+    }
+    vec[i] = r.next;
+    if (r.progress) this.progressFlag = true;
+    if (rec) return this.applyRecorded(vec, i, localId, r, rec);
+    const obs = r.obs;
+    for (let k = 0; k < obs.length; k++) {
+      const v = this.observe(vec, obs[k]!);
+      if (v >= 0) return v;
+    }
+    const ops = r.ops;
+    for (let k = 0; k < ops.length; k += 2) {
+      if (ops[k] === 0) this.send(vec, i, ops[k + 1]!, null);
+      else this.close(vec, i, ops[k + 1]!, null);
+    }
+    if (r.becameDone && !this.http) this.closeAll(vec, i, null);
+    return -1;
+  }
+
+  /** The same as the fast path of `stepNode`, effect by effect in order, recording as it goes. */
+  private applyRecorded(vec: Int32Array, i: number, before: number, r: NodeResult, rec: Recorder): number {
+    const id = this.nodeIds[i]!;
+    const next = this.locals[i]![r.next]!;
+    if (r.started !== 0 && next.stateId >= 0) {
+      rec.trace.push({ k: 'start', t: rec.t, node: id, role: this.roles[i]!, state: this.runtimes[i]!.state(next.stateId).valueText, fresh: r.started === 1 });
+    } else if (r.stateText !== null) {
+      rec.trace.push({ k: 'state', t: rec.t, node: id, state: r.stateText });
+    }
+    for (let k = 0; k < r.effects.length; k++) {
+      const e = r.effects[k]!;
+      const ref = r.refs[k]!;
+      if (e.type === 'send') this.send(vec, i, ref, rec);
+      else if (e.type === 'close') this.close(vec, i, ref, rec);
+      else if (e.type === 'print') {
+        rec.trace.push({ k: 'print', t: rec.t, node: id, kind: e.params.kind, text: e.params.text });
+        const v = this.observe(vec, ref);
+        if (v >= 0) return v;
+      }
+    }
+    if (r.becameDone && !this.http) this.closeAll(vec, i, rec);
+    return -1;
+  }
+
+  private send(vec: Int32Array, i: number, msgId: number, rec: Recorder | null): void {
+    const L = this.layout;
+    const m = this.msgs[msgId]!;
+    const t = m.to;
+    let sendId = 0;
+    if (rec) {
+      sendId = rec.nextSendId++;
+      rec.trace.push({ k: 'send', t: rec.t, id: sendId, from: this.nodeIds[i]!, to: this.nodeIds[t]!, msg: m.msg! });
+      rec.lastSent[i] = { t: rec.t, to: this.nodeIds[t]!, msg: m.msg! };
+    }
+    const p = L.openBase + this.pairOf[i * this.n + t]!;
+    const target = this.locals[t]![vec[t]!]!.status;
+    if (vec[p] === 0 && (target === CRASHED || target === NOT_STARTED || target === DONE)) {
+      if (rec) this.recordDrop(rec, msgId, sendId, target === CRASHED ? 'crashed' : 'not-started');
+      if (!(target === CRASHED && (vec[L.silentBits]! & (1 << t)) !== 0)) {
+        this.linkAppend(vec, this.linkOf[t * this.n + i]!, this.connMsg(t, i, 'refused'), rec, 0);
+      }
+      return;
+    }
+    if (this.http) {
+      if (!this.isServer[i]) vec[p] = vec[p]! + 1;
+    } else {
+      vec[p] = 1;
+    }
+    let copies = 1;
+    const rulesId = vec[L.rules]!;
+    if (rulesId !== 0) {
+      const rules = this.ruleSets[rulesId]!.map((x) => ({ ...x }));
+      for (const rule of rules) {
+        if (rule.remaining <= 0) continue;
+        if ((rule.from === -1 || rule.from === i) && (rule.to === -1 || rule.to === t) && (rule.msgType === null || rule.msgType === m.msg!.type)) {
+          rule.remaining--;
+          if (rule.kind === 'drop') {
+            vec[L.rules] = this.internRules(rules.filter((x) => x.remaining > 0));
+            if (rec) this.recordDrop(rec, msgId, sendId, 'fault');
+            return;
+          }
+          copies = 2;
+          break;
+        }
+      }
+      vec[L.rules] = this.internRules(rules.filter((x) => x.remaining > 0));
+    }
+    const l = this.linkOf[i * this.n + t]!;
+    for (let c = 0; c < copies; c++) {
+      if (c > 0 && rec) rec.trace.push({ k: 'duplicate', t: rec.t, id: sendId, copy: c, from: this.nodeIds[i]!, to: this.nodeIds[t]! });
+      this.linkAppend(vec, l, msgId, rec, sendId);
+    }
+  }
+
+  private close(vec: Int32Array, i: number, peer: number, rec: Recorder | null): void {
+    const p = this.layout.openBase + this.pairOf[i * this.n + peer]!;
+    if (vec[p] === 0) return;
+    vec[p] = 0;
+    const st = this.locals[peer]![vec[peer]!]!.status;
+    if (st === CRASHED || st === NOT_STARTED) return;
+    this.linkAppend(vec, this.linkOf[i * this.n + peer]!, this.connMsg(i, peer, 'closed'), rec, 0);
+  }
+
+  private closeAll(vec: Int32Array, i: number, rec: Recorder | null): void {
+    for (let peer = 0; peer < this.n; peer++) if (peer !== i) this.close(vec, i, peer, rec);
+  }
+
+  private applyFault(vec: Int32Array, fault: FaultSpec, healPhase: boolean, rec: Recorder | null): number {
+    const L = this.layout;
+    if (rec) rec.trace.push({ k: 'fault', t: rec.t, fault });
+    switch (fault.kind) {
+      case 'crash': {
+        const i = this.nodeIds.indexOf(fault.node);
+        const st = this.locals[i]![vec[i]!]!.status;
+        if (st !== RUNNING && st !== PAUSED) return -1;
+        this.stepNode(vec, i, N_CRASH, rec);
+        if (fault.mode === 'silent') vec[L.silentBits] = vec[L.silentBits]! | (1 << i);
+        else vec[L.silentBits] = vec[L.silentBits]! & ~(1 << i);
+        const v = this.observe(vec, this.internObservation({ kind: 'crash', node: fault.node }));
+        if (v >= 0) return v;
+        for (let peer = 0; peer < this.n; peer++) {
+          if (peer === i) continue;
+          const p = L.openBase + this.pairOf[i * this.n + peer]!;
+          if (vec[p] === 0) continue;
+          if (fault.mode === 'reset') {
+            // The kernel resets the dead process's connections; in-flight data is discarded.
+            vec[p] = 0;
+            this.discardData(vec, i, peer, rec);
+            this.linkAppend(vec, this.linkOf[i * this.n + peer]!, this.connMsg(i, peer, 'reset'), rec, 0);
+          }
+        }
+        return -1;
+      }
+      case 'restart': {
+        const i = this.nodeIds.indexOf(fault.node);
+        if (this.locals[i]![vec[i]!]!.status !== CRASHED) return -1;
+        vec[L.silentBits] = vec[L.silentBits]! & ~(1 << i);
+        for (let peer = 0; peer < this.n; peer++) {
+          if (peer === i) continue;
+          const p = L.openBase + this.pairOf[i * this.n + peer]!;
+          if (vec[p] !== 0) {
+            // Peers of a silently vanished host still think they are connected; the new process does not know them.
+            vec[p] = 0;
+            this.discardData(vec, i, peer, rec);
+          }
+        }
+        const v = this.observe(vec, this.internObservation({ kind: 'restart', node: fault.node, fresh: fault.state === 'fresh' }));
+        if (v >= 0) return v;
+        return this.stepNode(vec, i, fault.state === 'fresh' ? N_RESTART_FRESH : N_RESTART_KEPT, rec);
+      }
+      case 'pause': {
+        const i = this.nodeIds.indexOf(fault.node);
+        if (this.locals[i]![vec[i]!]!.status === RUNNING) this.stepNode(vec, i, N_PAUSE, rec);
+        return -1;
+      }
+      case 'resume': {
+        const i = this.nodeIds.indexOf(fault.node);
+        if (this.locals[i]![vec[i]!]!.status === PAUSED) this.stepNode(vec, i, N_RESUME, rec);
+        return -1;
+      }
+      case 'partition': {
+        const set = Uint8Array.from(this.blockedSets[vec[L.blocked]!]!);
+        for (const a of fault.from) {
+          for (const b of fault.to) {
+            if (a === b) continue;
+            const ia = this.nodeIds.indexOf(a);
+            const ib = this.nodeIds.indexOf(b);
+            set[this.linkOf[ia * this.n + ib]!] = 1;
+            if (fault.direction === 'both') set[this.linkOf[ib * this.n + ia]!] = 1;
+          }
+        }
+        vec[L.blocked] = this.internBlocked(set);
+        return -1;
+      }
+      case 'heal': {
+        vec[L.blocked] = 0;
+        if (healPhase) {
+          for (let i = 0; i < this.n; i++) {
+            if (this.locals[i]![vec[i]!]!.status === PAUSED) this.stepNode(vec, i, N_RESUME, rec);
+          }
+        }
+        return -1;
+      }
+      case 'drop':
+      case 'duplicate': {
+        const rules = this.ruleSets[vec[L.rules]!]!.map((x) => ({ ...x }));
+        rules.push({
+          kind: fault.kind,
+          from: fault.from === null ? -1 : this.nodeIds.indexOf(fault.from),
+          to: fault.to === null ? -1 : this.nodeIds.indexOf(fault.to),
+          msgType: fault.msgType,
+          remaining: fault.count,
+        });
+        vec[L.rules] = this.internRules(rules);
+        return -1;
+      }
+    }
+  }
+
+  /** Removes the protocol messages in flight between a and b, both ways (their epoch ended). */
+  private discardData(vec: Int32Array, a: number, b: number, rec: Recorder | null): void {
+    for (const l of [this.linkOf[a * this.n + b]!, this.linkOf[b * this.n + a]!]) {
+      const q = this.queues[vec[this.layout.linkBase + l]!]!;
+      if (q.length === 0) continue;
+      const keep: number[] = [];
+      const keepIds: number[] = [];
+      for (let k = 0; k < q.length; k++) {
+        const m = this.msgs[q[k]!]!;
+        if (m.conn !== null) {
+          keep.push(q[k]!);
+          if (rec) keepIds.push(rec.linkIds[l]![k]!);
+        } else if (rec) {
+          this.recordDrop(rec, q[k]!, rec.linkIds[l]![k]!, 'reset');
+        }
+      }
+      vec[this.layout.linkBase + l] = this.internQueue(keep);
+      if (rec) rec.linkIds[l] = keepIds;
+    }
+  }
+
+  private recordDrop(rec: Recorder, msgId: number, sendId: number, reason: DropReason): void {
+    const m = this.msgs[msgId]!;
+    if (m.msg === null) return;
+    rec.trace.push({ k: 'drop', t: rec.t, id: sendId, from: this.nodeIds[m.from]!, to: this.nodeIds[m.to]!, msg: m.msg, reason });
+  }
+
+  // ---- links --------------------------------------------------------------------------------
+
+  private linkAppend(vec: Int32Array, l: number, msgId: number, rec: Recorder | null, sendId: number): void {
+    const slot = this.layout.linkBase + l;
+    const q = vec[slot]!;
+    const row = this.appendCache[q]!;
+    let next = row[msgId];
+    if (next === undefined) {
+      const arr = Array.from(this.queues[q]!);
+      arr.push(msgId);
+      next = this.internQueue(arr);
+      row[msgId] = next;
+    }
+    vec[slot] = next;
+    if (rec) rec.linkIds[l]!.push(sendId);
+  }
+
+  /** Removes the message at `pos` of link `l`; returns its trace send id (0 without a recorder). */
+  private linkRemoveAt(vec: Int32Array, l: number, pos: number, rec: Recorder | null): number {
+    const slot = this.layout.linkBase + l;
+    const q = vec[slot]!;
+    if (pos === 0) {
+      let next = this.popCache[q]!;
+      if (next === -1) {
+        next = this.internQueue(Array.from(this.queues[q]!.subarray(1)));
+        this.popCache[q] = next;
+      }
+      vec[slot] = next;
+    } else {
+      const arr = Array.from(this.queues[q]!);
+      arr.splice(pos, 1);
+      vec[slot] = this.internQueue(arr);
+    }
+    if (rec) return rec.linkIds[l]!.splice(pos, 1)[0] ?? 0;
+    return 0;
+  }
+
+  private internQueue(ids: number[]): number {
+    const key = ids.join(',');
+    let q = this.queueByKey.get(key);
+    if (q === undefined) {
+      q = this.queues.length;
+      this.queues.push(Int32Array.from(ids));
+      this.popCache.push(-1);
+      this.appendCache.push([]);
+      this.queueByKey.set(key, q);
+    }
+    return q;
+  }
+
+  private internMsg(from: number, to: number, msg: ProtocolMessage): number {
+    const text = canonicalJson(msg);
+    const key = `${from}>${to}:${text}`;
+    let id = this.msgByKey.get(key);
+    if (id === undefined) {
+      id = this.msgs.length;
+      const event = { ...msg, from: this.nodeIds[from]! };
+      this.msgs.push({ conn: null, from, to, msg, event, eventKey: canonicalJson(event), obs: -1 });
+      this.msgByKey.set(key, id);
+      this.msgs[id]!.obs = this.internObservation({ kind: 'deliver', from: this.nodeIds[from]!, to: this.nodeIds[to]!, msg });
+    }
+    return id;
+  }
+
+  private connMsg(from: number, to: number, conn: 'reset' | 'closed' | 'refused'): number {
+    const key = `${from}>${to}!${conn}`;
+    let id = this.msgByKey.get(key);
+    if (id === undefined) {
+      id = this.msgs.length;
+      const event = { type: `conn.${conn}`, peer: this.nodeIds[from]! };
+      this.msgs.push({ conn, from, to, msg: null, event, eventKey: canonicalJson(event), obs: -1 });
+      this.msgByKey.set(key, id);
+    }
+    return id;
+  }
+
+  private internBlocked(set: Uint8Array): number {
+    const key = set.join('');
+    let id = this.blockedByKey.get(key);
+    if (id === undefined) {
+      id = this.blockedSets.length;
+      this.blockedSets.push(set);
+      this.blockedByKey.set(key, id);
+    }
+    return id;
+  }
+
+  private internRules(rules: UntimedSystem['ruleSets'][number]): number {
+    const key = rules.length === 0 ? '' : canonicalJson(rules);
+    let id = this.ruleByKey.get(key);
+    if (id === undefined) {
+      id = this.ruleSets.length;
+      this.ruleSets.push(rules);
+      this.ruleByKey.set(key, id);
+    }
+    return id;
+  }
+
+  // ---- monitors and invariants --------------------------------------------------------------
+
+  private internObservation(obs: Observation): number {
+    const key = canonicalJson(obs);
+    let id = this.obsByKey.get(key);
+    if (id === undefined) {
+      id = this.observations.length;
+      this.observations.push(obs);
+      this.obsByKey.set(key, id);
+    }
+    return id;
+  }
+
+  /** Feeds an observation to every enabled history property. Returns a violation index or -1. */
+  private observe(vec: Int32Array, obsId: number): number {
+    const base = this.layout.monitorBase;
+    for (let p = 0; p < this.props.length; p++) {
+      if (!this.propEnabled[p]) continue;
+      const ms = vec[base + p]!;
+      let row = this.monCache[p]![ms];
+      if (row === undefined) {
+        row = [];
+        this.monCache[p]![ms] = row;
+      }
+      let r = row[obsId];
+      if (r === undefined) {
+        const probe = this.lazyView(vec);
+        const out = this.props[p]!.observe(this.monStates[p]![ms], this.observations[obsId]!, probe.view);
+        if ('violation' in out) {
+          const prop = this.props[p]!;
+          r = -1 - this.internViolation(`invariant:${prop.id}`, `invariant ${prop.id} (${prop.description}) broken: ${out.violation}`);
+        } else {
+          r = this.internMonitorState(p, out.state);
+        }
+        // A monitor that looked at the global view depends on more than its state: no caching.
+        if (!probe.touched()) row[obsId] = r;
+      }
+      if (r < 0) return -1 - r;
+      vec[base + p] = r;
+    }
+    return -1;
+  }
+
+  private internMonitorState(p: number, state: unknown): number {
+    const key = canonicalJson(state);
+    const map = this.monByKey[p]!;
+    let id = map.get(key);
+    if (id === undefined) {
+      id = this.monStates[p]!.length;
+      this.monStates[p]!.push(state);
+      map.set(key, id);
+    }
+    return id;
+  }
+
+  private internViolation(id: string, summary: string): number {
+    const key = `${id}\n${summary}`;
+    let v = this.violationByKey.get(key);
+    if (v === undefined) {
+      v = this.violations.length;
+      this.violations.push({ id, summary });
+      this.violationByKey.set(key, v);
+    }
+    return v;
+  }
+
+  /** Checks the state invariants in `vec`; returns the broken one, or null. */
+  checkInvariants(vec: Int32Array): { id: string; summary: string } | null {
+    if (this.invariants.length === 0) return null;
+    let key: number | string = 0;
+    if (this.invariantsCacheable) {
+      // The node views decide the verdict: pack their ids into one number while it fits.
+      let packed = 0;
+      let fits = true;
+      for (let i = 0; i < this.n; i++) {
+        const loc = this.locals[i]![vec[i]!]!;
+        const v = loc.viewId >= 0 ? loc.viewId : this.nodeViewId(i, vec[i]!);
+        packed = packed * 4096 + v;
+        if (v >= 4096 || packed > 2 ** 52) fits = false;
+      }
+      if (fits) key = packed;
+      else {
+        let text = '';
+        for (let i = 0; i < this.n; i++) text += `${this.nodeViewId(i, vec[i]!)},`;
+        key = text;
+      }
+      const hit = this.invariantCache.get(key);
+      if (hit !== undefined) return hit < 0 ? null : this.violations[hit]!;
+    }
+    const probe = this.lazyView(vec);
+    let result = -1;
+    for (const inv of this.invariants) {
+      const reason = inv.check(probe.view);
+      if (reason !== null) {
+        result = this.internViolation(`invariant:${inv.id}`, `invariant ${inv.id} (${inv.description}) broken: ${reason}`);
+        break;
+      }
+    }
+    if (probe.touchedNetwork()) this.invariantsCacheable = false;
+    else if (this.invariantsCacheable) this.invariantCache.set(key, result);
+    return result < 0 ? null : this.violations[result]!;
+  }
+
+  private nodeViewId(i: number, localId: number): number {
+    const loc = this.locals[i]![localId]!;
+    if (loc.viewId >= 0) return loc.viewId;
+    const k = loc.status * 1048576 + (loc.stateId + 1);
+    let id = this.nodeViewIds[i]!.get(k);
+    if (id === undefined) {
+      id = this.nodeViews.length;
+      const st = loc.stateId >= 0 ? this.runtimes[i]!.state(loc.stateId) : null;
+      this.nodeViews.push({
+        id: this.nodeIds[i]!,
+        role: this.roles[i]!,
+        status: statusNames[loc.status]!,
+        value: st ? st.snapshot.value : null,
+        context: st ? st.context : {},
+        tags: st ? st.tags : [],
+      });
+      this.nodeViewIds[i]!.set(k, id);
+    }
+    loc.viewId = id;
+    return id;
+  }
+
+  /** The global view of `vec`, built on demand; `touched` says whether a property looked at it. */
+  private lazyView(vec: Int32Array): { view: GlobalView; touched(): boolean; touchedNetwork(): boolean } {
+    let nodesTouched = false;
+    let networkTouched = false;
+    let nodes: Record<NodeId, NodeView> | null = null;
+    // Properties read the view synchronously, while `vec` still holds this state.
+    const snapshot = vec;
+    const self = this;
+    const view: GlobalView = {
+      get timeMs(): number {
+        networkTouched = true;
+        return 0;
+      },
+      get nodes(): Readonly<Record<NodeId, NodeView>> {
+        nodesTouched = true;
+        if (nodes === null) {
+          nodes = {};
+          for (let i = 0; i < self.n; i++) nodes[self.nodeIds[i]!] = self.nodeViews[self.nodeViewId(i, snapshot[i]!)]!;
+        }
+        return nodes;
+      },
+      get inFlight(): readonly InFlightView[] {
+        networkTouched = true;
+        return self.inFlight(snapshot);
+      },
+    };
+    return { view, touched: () => nodesTouched || networkTouched, touchedNetwork: () => networkTouched };
+  }
+
+  private inFlight(vec: Int32Array): InFlightView[] {
+    const out: InFlightView[] = [];
+    for (let l = 0; l < this.layout.links; l++) {
+      for (const id of this.queues[vec[this.layout.linkBase + l]!]!) {
+        const m = this.msgs[id]!;
+        if (m.msg !== null) out.push({ from: this.nodeIds[m.from]!, to: this.nodeIds[m.to]!, msg: m.msg });
+      }
+    }
+    return out;
+  }
+
+  /** The global view of a state, for diagnoses. */
+  view(vec: Int32Array): GlobalView {
+    const nodes: Record<NodeId, NodeView> = {};
+    for (let i = 0; i < this.n; i++) nodes[this.nodeIds[i]!] = this.nodeViews[this.nodeViewId(i, vec[i]!)]!;
+    return { timeMs: 0, nodes, inFlight: this.inFlight(vec) };
+  }
+
+  // ---- per-state facts for the checkers -----------------------------------------------------
+
+  /** Nodes still with something to do (running or paused, not final, not a server). */
+  unfinished(vec: Int32Array): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.n; i++) if (this.locals[i]![vec[i]!]!.unfinished) out.push(i);
+    return out;
+  }
+
+  /** Some running node waits for its person, who has nothing more to type. */
+  waitingOnPerson(vec: Int32Array): boolean {
+    for (let i = 0; i < this.n; i++) if (this.locals[i]![vec[i]!]!.idleOnPerson) return true;
+    return false;
+  }
+
+  /** The system is stuck unless something happens: some node unfinished, nobody waiting on a person. */
+  stalled(vec: Int32Array): boolean {
+    let unfinished = false;
+    for (let i = 0; i < this.n; i++) {
+      const loc = this.locals[i]![vec[i]!]!;
+      if (loc.idleOnPerson) return false;
+      if (loc.unfinished) unfinished = true;
+    }
+    return unfinished;
+  }
+
+  /** Every unfinished node is tagged `waiting` (polling or blocked on another node). */
+  allUnfinishedWaiting(vec: Int32Array): boolean {
+    for (let i = 0; i < this.n; i++) {
+      const loc = this.locals[i]![vec[i]!]!;
+      if (loc.unfinished && !loc.waiting) return false;
+    }
+    return true;
+  }
+
+  nodeName(i: number): NodeId {
+    return this.nodeIds[i]!;
+  }
+
+  /** Per node, what it is doing in `vec` (for findings). */
+  diagnoses(vec: Int32Array, rec: Recorder): NodeDiagnosis[] {
+    return this.nodeIds.map((id, i) => {
+      const loc = this.locals[i]![vec[i]!]!;
+      const st = loc.stateId >= 0 ? this.runtimes[i]!.state(loc.stateId) : null;
+      return {
+        id,
+        role: this.roles[i]!,
+        status: statusNames[loc.status]!,
+        state: st ? st.valueText : '(not started)',
+        waitsFor: st && (loc.status === RUNNING || loc.status === PAUSED) && !st.done ? st.waitsFor : null,
+        lastSent: rec.lastSent[i] ?? null,
+        lastReceived: rec.lastReceived[i] ?? null,
+      };
+    });
+  }
+
+  newRecorder(): Recorder {
+    return {
+      trace: [],
+      t: 0,
+      nextSendId: 1,
+      linkIds: Array.from({ length: this.layout.links }, () => []),
+      lastSent: this.nodeIds.map(() => null),
+      lastReceived: this.nodeIds.map(() => null),
+    };
+  }
+
+  /** Distinct node-local states interned so far (all nodes). */
+  get localStateCount(): number {
+    let c = 0;
+    for (const l of this.locals) c += l.length;
+    return c;
+  }
+
+  // ---- node locals and their cached transitions ---------------------------------------------
+
+  private internLocal(i: number, l: { status: number; stateId: number; timers: TimerRec[]; cursor: number; inputPending: boolean }): number {
+    const key = `${l.status}|${l.stateId}|${l.timers.map((t) => t.id).join(',')}|${l.cursor}|${l.inputPending ? 1 : 0}`;
+    const map = this.localByKey[i]!;
+    let id = map.get(key);
+    if (id === undefined) {
+      id = this.locals[i]!.length;
+      const st = l.stateId >= 0 ? this.runtimes[i]!.state(l.stateId) : null;
+      const live = l.status === RUNNING || l.status === PAUSED;
+      this.locals[i]!.push({
+        ...l,
+        key,
+        unfinished: live && st !== null && !st.done && !st.tags.includes('server'),
+        idleOnPerson: l.status === RUNNING && st !== null && st.tags.includes('awaitingUser') && !l.inputPending,
+        waiting: st !== null && st.tags.includes('waiting'),
+        viewId: -1,
+      });
+      map.set(key, id);
+    }
+    return id;
+  }
+
+  /** Computes a node event's outcome from scratch (xstate through the role runtime's own caches). */
+  private computeNode(i: number, localId: number, code: number): NodeResult {
+    this.nodeTransitionsComputed++;
+    const loc = this.locals[i]![localId]!;
+    const kind = code & 15;
+    const arg = code >>> 4;
+    const runtime = this.runtimes[i]!;
+    let status = loc.status;
+    let stateId = loc.stateId;
+    let timers = loc.timers;
+    let cursor = loc.cursor;
+    let inputPending = loc.inputPending;
+    let step: StepResult | null = null;
+    let text: string | null = null;
+    const scheduleInput = (): void => {
+      if (inputPending || !this.hasWorkload[i]) return;
+      if (cursor < this.messages[i]!.length || this.quitAfter[i]) inputPending = true;
+    };
+    switch (kind) {
+      case N_START:
+      case N_RESTART_FRESH:
+        step = runtime.start(this.inputs[i]!);
+        status = RUNNING;
+        timers = [];
+        inputPending = false;
+        break;
+      case N_RESTART_KEPT:
+        status = RUNNING;
+        inputPending = false;
+        if (runtime.state(stateId).tags.includes('awaitingUser')) scheduleInput();
+        break;
+      case N_CRASH:
+        // Timers stay with the local state: they are the ones a restart with kept state re-arms.
+        status = CRASHED;
+        inputPending = false;
+        break;
+      case N_PAUSE:
+        status = PAUSED;
+        break;
+      case N_RESUME:
+        status = RUNNING;
+        break;
+      case N_INPUT:
+        inputPending = false;
+        text = this.messages[i]![cursor]!;
+        cursor++;
+        step = runtime.step(stateId, { type: 'user.input', text } as { type: string }, canonicalJson({ type: 'user.input', text }));
+        break;
+      case N_QUIT:
+        inputPending = false;
+        step = runtime.step(stateId, { type: 'user.quit' }, '{"type":"user.quit"}');
+        break;
+      case N_TIMER: {
+        const timer = timers[arg]!;
+        timers = timers.filter((_, k) => k !== arg);
+        step = runtime.step(stateId, timer.event, timer.eventKey);
+        break;
+      }
+      case N_DELIVER: {
+        const m = this.msgs[arg]!;
+        step = runtime.step(stateId, m.event, m.eventKey);
+        break;
+      }
+      default:
+        throw new Error(`unknown node event ${kind}`);
+    }
+    const obs: number[] = [];
+    const ops: number[] = [];
+    const refs: number[] = [];
+    let progress = false;
+    let stateText: string | null = null;
+    const effects = step?.effects ?? [];
+    if (step !== null) {
+      const before = stateId;
+      stateId = step.next;
+      if (kind !== N_START && kind !== N_RESTART_FRESH && before >= 0) {
+        const now = runtime.state(stateId).valueText;
+        if (stateId !== before && now !== runtime.state(before).valueText) stateText = now;
+      }
+      for (const e of effects) {
+        switch (e.type) {
+          case 'send': {
+            const to = this.nodeIds.indexOf(e.to);
+            if (to < 0) throw new Error(`node ${this.nodeIds[i]} sent to unknown node ${e.to}`);
+            const id = this.internMsg(i, to, e.msg);
+            ops.push(0, id);
+            refs.push(id);
+            break;
+          }
+          case 'close': {
+            const peer = this.nodeIds.indexOf(e.peer);
+            ops.push(1, peer);
+            refs.push(peer);
+            break;
+          }
+          case 'print': {
+            const id = this.internObservation({ kind: 'print', node: this.nodeIds[i]!, params: e.params as PrintParams });
+            obs.push(id);
+            refs.push(id);
+            if (this.model.variant.isProgress(this.nodeIds[i]!, e)) progress = true;
+            if (e.params.kind === 'prompt') scheduleInput();
+            break;
+          }
+          case 'timer.start': {
+            const eventKey = canonicalJson(e.event);
+            timers = [...timers.filter((t) => t.id !== e.id), { id: e.id, event: e.event, eventKey }].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+            refs.push(-1);
+            break;
+          }
+          case 'timer.cancel':
+            timers = timers.filter((t) => t.id !== e.id);
+            refs.push(-1);
+            break;
+        }
+      }
+    }
+    let becameDone = false;
+    if (status === RUNNING && stateId >= 0 && runtime.state(stateId).done) {
+      status = DONE;
+      timers = [];
+      inputPending = false;
+      becameDone = true;
+    }
+    const next = this.internLocal(i, { status, stateId, timers, cursor, inputPending });
+    return {
+      next,
+      obs: Int32Array.from(obs),
+      ops: Int32Array.from(ops),
+      progress,
+      becameDone,
+      effects,
+      refs: Int32Array.from(refs),
+      stateText,
+      text,
+      started: kind === N_START || kind === N_RESTART_FRESH ? 1 : kind === N_RESTART_KEPT ? 2 : 0,
+    };
+  }
+}
+
+function linkConfig(config: SimConfig, from: NodeId, to: NodeId): { fifo: boolean; lossRatio: number; duplicateRatio: number } {
+  let link = { ...config.network.default };
+  for (const o of config.network.links) {
+    if ((o.from === from || o.from === '*') && (o.to === to || o.to === '*')) {
+      const { from: _f, to: _t, ...rest } = o;
+      link = { ...link, ...rest };
+    }
+  }
+  return link;
+}
+
+function startRange(d: Distribution): [number, number] {
+  switch (d.kind) {
+    case 'fixed':
+      return [d.ms, d.ms];
+    case 'uniform':
+      return [d.minMs, d.maxMs];
+    case 'exponential':
+      return [0, d.maxMs];
+  }
+}
