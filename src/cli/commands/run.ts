@@ -17,6 +17,7 @@ import type { RunReport } from '../../report/run-report.js';
 import { renderTrace } from '../../report/text.js';
 import { defaultWorkers, exploreSwarm, shardSeeds, type Shard } from '../../runner/swarm.js';
 import { counterexampleYaml } from '../counterexample-yaml.js';
+import { addClientRunOptions, isClientSuiteFile, runClientSuiteCommand, type ClientRunOptions } from '../client-run.js';
 import { renderRunReport, type RenderRunOptions } from '../render-run.js';
 import { addReportOptions, progressFor, writeReportsFor, type ReportOptions } from '../reports.js';
 import type { CliContext } from '../context.js';
@@ -89,11 +90,12 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     .option('--trace-out <file>', 'where to write the trace of the shortest finding (default .protosim/traces/...)')
     .option('--no-save-trace', 'do not write the trace file')
     .option('--no-color', 'no colours even on a terminal');
-  addExploreOptions(command).action(async (file: string, opts: RunOptions) => {
+  addClientRunOptions(addExploreOptions(command)).action(async (file: string, opts: RunOptions) => {
     if (opts.format !== 'text' && opts.format !== 'json') {
       throw new InputError(`--format: expected text or json, got ${JSON.stringify(opts.format)}`);
     }
     const cwd = ctx.io.cwd ?? process.cwd();
+    if (isClientSuiteFile(resolve(cwd, file))) return runClientSuiteCommand(ctx, file, opts as RunOptions & ClientRunOptions);
     const scenario = loadScenarioFile(resolve(cwd, file), file);
     const displayFile = relative(cwd, scenario.file) || scenario.file;
     if (opts.path !== undefined) {
