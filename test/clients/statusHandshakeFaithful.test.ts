@@ -17,7 +17,10 @@ describe('status-handshake suite, faithful example client', () => {
       'stale-in-use': 'FAIL',
       'whitespace-message': 'FAIL',
     });
-    expect(byName['simultaneous-start']!.reason).toMatch(/c1 and c2 both keep polling GET status .* and nothing changes/);
+    // The model's client, stepped alongside each live client, says what both wait for.
+    expect(byName['simultaneous-start']!.reason).toMatch(/c1 and c2 both wait for status=two \(a second user to connect\), polling GET status .* and nothing changes/);
+    expect(byName['simultaneous-start']!.observed).toMatch(/check-then-set race/);
+    expect(byName['whitespace-message']!.observed).toMatch(/strips it before checking/);
     expect(byName['simultaneous-start']!.observed).toMatch(/GET status ×\d+ \(answer "one"\)/);
     expect(byName['own-message']!.reason).toMatch(/expected no message on c1 .*got "Other user: only for c2"/);
     expect(byName['stale-in-use']!.reason).toMatch(/got "The server is currently in use; try again later"/);
