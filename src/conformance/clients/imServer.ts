@@ -81,6 +81,11 @@ export class ImServer {
   private readonly listeners = new Set<(record: ImRequestRecord, phase: 'arrived' | 'held' | 'replied') => void>();
   private readonly startedAtMs = performance.now();
   private together: PendingStart | undefined;
+  /**
+   * Decides when an arrived request may be applied (live replay orders requests as a trace did):
+   * undefined lets it through at once, a promise holds it until it settles.
+   */
+  gate: ((record: ImRequestRecord) => Promise<void> | undefined) | undefined;
   private seq = 0;
 
   constructor(initial: Record<string, string> = {}) {
@@ -236,7 +241,8 @@ export class ImServer {
       this.reply(record, res, 200, imErrorBody(query.text), query.error);
       return;
     }
-    const apply = (): void => this.applyWithFaults(record, res);
+    const gate = this.gate?.(record);
+    const apply = gate === undefined ? (): void => this.applyWithFaults(record, res) : (): void => void gate.then(() => (res.destroyed ? undefined : this.applyWithFaults(record, res)));
     const together = this.together;
     if (together !== undefined && together.clients.has(client)) {
       together.clients.delete(client);

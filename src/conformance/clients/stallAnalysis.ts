@@ -45,17 +45,23 @@ function answerOf(r: ImRequestRecord): string {
 
 /** `GET connected ×42 (answer "1")` for each distinct request, most frequent first. */
 export function summarizeRequests(requests: readonly ImRequestRecord[]): string {
-  const groups = new Map<string, { count: number; answers: Set<string> }>();
+  // Grouped by action and key; a key set to many values (a heartbeat counter) is one group.
+  const groups = new Map<string, { count: number; answers: Set<string>; values: Set<string>; first: ImRequestRecord }>();
   for (const r of requests) {
-    const key = describeImRequest(r);
-    const g = groups.get(key) ?? { count: 0, answers: new Set<string>() };
+    const key = `${r.action} ${r.key ?? ''}`;
+    const g = groups.get(key) ?? { count: 0, answers: new Set<string>(), values: new Set<string>(), first: r };
     g.count += 1;
     if (isRead(r)) g.answers.add(answerOf(r));
+    if (r.value !== undefined) g.values.add(r.value);
     groups.set(key, g);
   }
-  return [...groups.entries()]
-    .sort((a, b) => b[1].count - a[1].count)
-    .map(([key, g]) => `${key} ×${g.count}${g.answers.size > 0 ? ` (answer ${[...g.answers].slice(0, 3).join(' or ')})` : ''}`)
+  return [...groups.values()]
+    .sort((a, b) => b.count - a.count)
+    .map((g) => {
+      const what = g.values.size > 1 ? `${describeImRequest({ action: g.first.action, ...(g.first.key !== undefined ? { key: g.first.key } : {}) }).replace(/^SET/, 'SET')} (${g.values.size} values)` : describeImRequest(g.first);
+      const answers = g.answers.size > 0 ? ` (answer ${[...g.answers].slice(0, 3).join(' or ')}${g.answers.size > 3 ? '...' : ''})` : '';
+      return `${what} ×${g.count}${answers}`;
+    })
     .join(', ');
 }
 
