@@ -93,6 +93,19 @@ export const fixedClientMachine = createLeasedPairClient({
   turn: 'lock',
 });
 
+/**
+ * Explains findings in the fixed variant. Its only known weakness is the lease's: a client whose
+ * lease is not renewed in time (paused, slow, or — in the untimed exhaustive search — simply
+ * outrun by the other's timer) is taken for dead while it still acts.
+ */
+export function diagnoseFixed(view: GlobalView, finding: { kind: string; id: string }): string | null {
+  const live = Object.values(view.nodes).filter((n) => n.role === 'client' && n.status === 'running');
+  if (finding.kind === 'invariant' && live.length >= 2) {
+    return `${live.map((n) => n.id).join(' and ')} are both alive, but a lease check took one for dead (its lease was not renewed in time: a paused or slow client, or, in the untimed exhaustive search, the other's timer firing first) and reset the pair under it; a lease without a fencing token is only safe while no client stalls longer than the lease`;
+  }
+  return null;
+}
+
 export const fixed: ModelVariant = {
   name: 'fixed',
   summary: 'atomic join (compare-and-set on connected), a lease per client so a dead peer is noticed and the pair can be joined again, a clean leave',
@@ -105,7 +118,7 @@ export const fixed: ModelVariant = {
   isProgress: isMessageShown,
   defaults,
   transport: 'http',
-  diagnose,
+  diagnose: diagnoseFixed,
 };
 
 export const lockAlternation: ProtocolModel = {
