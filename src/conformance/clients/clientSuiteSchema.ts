@@ -8,7 +8,7 @@
  * Steps are mappings with exactly one action key and that action's options, as in server suites.
  */
 import { z } from 'zod';
-import { patternKinds } from './adapterSchema.js';
+import { adapterProtocols, patternKinds } from './adapterSchema.js';
 
 const clientId = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'a client name: a letter, then letters, digits, _ or -');
 const kinds = Object.keys(patternKinds) as [keyof typeof patternKinds, ...(keyof typeof patternKinds)[]];
@@ -130,8 +130,24 @@ export const clientSuiteSchema = z.strictObject({
   suite: z.string().regex(/^[a-z0-9][a-z0-9/_.-]*$/, 'a lower-case id like clients/lock-alternation'),
   title: z.string().min(1),
   description: z.string().optional(),
-  /** the client protocol; protosim plays its IM server */
-  protocol: z.enum(['lock-alternation', 'status-handshake']),
+  /** the client protocol; protosim plays its IM server unless `server` names a command */
+  protocol: z.enum(adapterProtocols),
+  /**
+   * A whole live system: the server is this command, started fresh for each case (and killed,
+   * paused, stopped, restarted by steps naming `server`). Without it protosim is the IM server
+   * (key-value protocols only).
+   */
+  server: z
+    .strictObject({
+      /** `{protosim}` is protosim itself, `{port}` a free loopback port */
+      command: z.array(z.string()).min(1),
+      cwd: z.string().optional(),
+      env: z.record(z.string(), z.string()).optional(),
+      /** a regular expression over its stdout lines; group 1, if any, is its address (default: `listening on (\S+)`) */
+      ready: z.string().min(1).default('listening on (\\S+)'),
+      startTimeoutMs: z.number().int().positive().default(10_000),
+    })
+    .optional(),
   /** the default adapter, relative to the suite file (`--adapter` replaces it) */
   adapter: z.string().min(1),
   /** values for the adapter's vars, used when the adapter has them (`--var` overrides): short poll intervals keep suites fast */

@@ -57,6 +57,17 @@ export function parseClientSuite(text: string, shownAs: string, dir: string, fil
   };
   const adapterPath = resolve(dir, spec.adapter);
   if (!existsSync(adapterPath)) issue(['adapter'], `no adapter file at ${adapterPath}`);
+  const system = spec.server !== undefined;
+  if (!system && spec.protocol !== 'lock-alternation' && spec.protocol !== 'status-handshake') {
+    issue(['protocol'], `protosim plays the server only for the key-value protocols; a ${spec.protocol} suite needs server: {command: [...]} (a whole live system)`);
+  }
+  if (spec.server !== undefined) {
+    try {
+      new RegExp(spec.server.ready);
+    } catch (error) {
+      issue(['server', 'ready'], `not a valid regular expression: ${(error as Error).message}`);
+    }
+  }
   const seen = new Map<string, number>();
   spec.cases.forEach((c, i) => {
     const earlier = seen.get(c.id);
@@ -64,7 +75,21 @@ export function parseClientSuite(text: string, shownAs: string, dir: string, fil
     seen.set(c.id, i);
     const started = new Set<string>();
     c.steps.forEach((step, j) => {
-      if (step.start !== undefined) for (const name of Array.isArray(step.start) ? step.start : [step.start]) started.add(name);
+      if (step.start !== undefined) {
+        for (const [k, name] of (Array.isArray(step.start) ? step.start : [step.start]).entries()) {
+          if (name === 'server') issue(['cases', i, 'steps', j, 'start', ...(Array.isArray(step.start) ? [k] : [])], '`server` names the server command; give the client another name');
+          started.add(name);
+        }
+      }
+      if (system) {
+        const imOnly = step.preload !== undefined ? 'preload' : step.fault !== undefined ? 'fault' : step.after !== undefined ? 'after' : step.together === true ? 'together' : undefined;
+        if (imOnly !== undefined) issue(['cases', i, 'steps', j, imOnly], `${imOnly} needs protosim's own IM server; this suite runs the server command (server:)`);
+      }
+      const serverStep = step.kill ?? step.pause ?? step.resume ?? step.restart ?? step.quit;
+      if (serverStep === 'server') {
+        if (!system) issue(['cases', i, 'steps', j], 'this suite has no server command; steps on `server` need server: {command: [...]}');
+        return;
+      }
       if (step.preload !== undefined && started.size > 0) issue(['cases', i, 'steps', j, 'preload'], 'preload must come before the first start (keys left from an earlier session are there when the clients start)');
       for (const k of ['expect', 'type', 'quit', 'kill', 'pause', 'resume', 'restart'] as const) {
         const value = step[k];

@@ -21,6 +21,9 @@ import type { ClientCaseFile, ClientStepFile } from './clientSuiteSchema.js';
 import { describeImRequest, ImServer, type ImRequestRecord } from './imServer.js';
 import type { ClientSuite } from './loadClientSuite.js';
 import { analyzeStall, type StallAnalysis } from './stallAnalysis.js';
+import { describeExit, ManagedProcess } from '../managedProcess.js';
+import { serverProtocolOf } from './referenceServer.js';
+import { dirname, resolve } from 'node:path';
 
 export interface RunClientSuiteOptions {
   adapter: Adapter;
@@ -93,7 +96,12 @@ class StepFailure extends Error {
 
 /** One case, from fresh server and programs to verdict. */
 export class ClientCaseRun {
-  readonly im = new ImServer();
+  /** protosim's IM server (the model's store), unless the suite runs a server command */
+  readonly im: ImServer | undefined;
+  /** the server command of a whole live system */
+  server: ManagedProcess | undefined;
+  private serverAddress = '';
+  private readonly startedAtMs = performance.now();
   readonly sessions = new Map<string, ClientSession>();
   readonly shadows = new Map<string, ClientShadow>();
   readonly trace: TraceEvent[] = [];
@@ -113,7 +121,55 @@ export class ClientCaseRun {
   ) {
     this.variant = models[suite.spec.protocol]?.variants.faithful;
     this.vars = adapterVarsFor(suite, opts.adapter, opts.vars);
-    this.im.onRequest((record, phase) => this.onRequest(record, phase));
+    this.im = suite.spec.server === undefined ? new ImServer() : undefined;
+    this.im?.onRequest((record, phase) => this.onRequest(record, phase));
+  }
+
+  /** ms since the case started. */
+  nowMs(): number {
+    return this.im?.nowMs() ?? Math.round(performance.now() - this.startedAtMs);
+  }
+
+  /** Starts the suite's server command, when it has one; its address is what the clients get. */
+  private async startServer(): Promise<void> {
+    const spec = this.suite.spec.server;
+    if (spec === undefined) return;
+    const launcher = this.opts.protosimLauncher;
+    this.server = new ManagedProcess({
+      command: spec.command.flatMap((a) => (a === '{protosim}' ? [...launcher] : [a])),
+      ...(spec.cwd !== undefined ? { cwd: resolve(dirname(resolve(this.suite.file)), spec.cwd) } : {}),
+      ...(spec.env !== undefined ? { env: spec.env } : {}),
+      ready: { stdout: spec.ready },
+      port: 'auto',
+      startTimeoutMs: spec.startTimeoutMs,
+      scheme: serverProtocolOf(this.suite.spec.protocol) === 'kv' ? 'http' : 'tcp',
+    });
+    const address = await this.server.start();
+    this.serverAddress = serverProtocolOf(this.suite.spec.protocol) === 'kv' && !/\/[^/]+$/.test(address.replace(/^\w+:\/\//, '')) ? `${address}/IMserver.php` : address;
+    this.push({ k: 'start', t: this.nowMs(), node: 'server', role: 'server', state: 'started', fresh: true });
+  }
+
+  /** A process fault or stop on the server command. */
+  private async serverStep(what: 'kill' | 'pause' | 'resume' | 'restart' | 'quit'): Promise<void> {
+    const server = this.server!;
+    const t = this.nowMs();
+    if (what === 'kill') {
+      this.push({ k: 'fault', t, fault: { kind: 'crash', atMs: t, node: 'server', mode: 'reset' } });
+      await server.kill();
+    } else if (what === 'pause') {
+      this.push({ k: 'fault', t, fault: { kind: 'pause', atMs: t, node: 'server' } });
+      server.pause();
+    } else if (what === 'resume') {
+      this.push({ k: 'fault', t, fault: { kind: 'resume', atMs: t, node: 'server' } });
+      server.resume();
+    } else if (what === 'restart') {
+      this.push({ k: 'fault', t, fault: { kind: 'restart', atMs: t, node: 'server', state: 'fresh' } });
+      await server.kill();
+      await server.start();
+    } else {
+      this.push({ k: 'quit', t, node: 'server' });
+      await server.stop();
+    }
   }
 
   private push(e: TraceEvent): void {
@@ -160,7 +216,7 @@ export class ClientCaseRun {
       const bound = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new StepFailure('ERROR', `the case did not finish within timeoutMs=${timeoutMs}`)), timeoutMs);
       });
-      await Promise.race([this.steps(), bound]);
+      await Promise.race([this.startServer().then(() => this.steps()), bound]);
     } catch (error) {
       failedStep = this.stepText;
       if (error instanceof StepFailure) {
@@ -180,7 +236,7 @@ export class ClientCaseRun {
         if (stall.summary !== null) {
           reason = `${reason}: ${stall.summary}`;
           cycleStart = this.cycleIndex(stall);
-          this.push({ k: 'finding', t: this.im.nowMs(), kind: 'deadlock', summary: stall.summary });
+          this.push({ k: 'finding', t: this.nowMs(), kind: 'deadlock', summary: stall.summary });
         }
         observed = [observed, ...stall.details].filter((x) => x !== undefined).join('\n');
         if (this.c.model !== undefined) observed = `${observed ?? ''}\nthe model predicts: ${this.c.model}`.trim();
@@ -191,8 +247,8 @@ export class ClientCaseRun {
       clearTimeout(timer);
       await this.teardown();
     }
-    if (this.traceDropped > 0) this.trace.push({ k: 'end', t: this.im.nowMs(), reason: 'limit:maxSteps' });
-    else this.trace.push({ k: 'end', t: this.im.nowMs(), reason: verdict === 'PASS' ? 'quiescent' : 'finding' });
+    if (this.traceDropped > 0) this.trace.push({ k: 'end', t: this.nowMs(), reason: 'limit:maxSteps' });
+    else this.trace.push({ k: 'end', t: this.nowMs(), reason: verdict === 'PASS' ? 'quiescent' : 'finding' });
     return {
       ...base,
       points: verdict === 'PASS' ? this.c.points : 0,
@@ -209,6 +265,11 @@ export class ClientCaseRun {
 
   /** The stall behind a failure (clients polling, nothing changing), with the model's words when it has them. */
   stall(): StallAnalysis {
+    if (this.im === undefined) {
+      const details = [...this.sessions.values()].map((s) => `${s.name}: ${s.status()}`);
+      if (this.server !== undefined) details.push(`server: ${this.server.running ? (this.server.paused ? 'paused' : 'running') : this.server.exit ? describeExit(this.server.exit) : 'not started'}`);
+      return { summary: null, details, stuck: [], windowStartMs: this.stepStartedMs };
+    }
     return analyzeStall({
       im: this.im,
       sinceMs: this.stepStartedMs,
@@ -226,7 +287,7 @@ export class ClientCaseRun {
   private async steps(): Promise<void> {
     for (const [i, step] of this.c.steps.entries()) {
       this.stepText = `step ${i + 1}: ${describeStep(step)}`;
-      this.stepStartedMs = this.im.nowMs();
+      this.stepStartedMs = this.nowMs();
       await this.step(step);
     }
   }
@@ -284,19 +345,19 @@ export class ClientCaseRun {
   private async step(step: ClientStepFile): Promise<void> {
     const expectMs = step.withinMs ?? this.suite.spec.expectTimeoutMs;
     if (step.preload !== undefined) {
-      this.im.preload(step.preload);
+      this.im!.preload(step.preload);
       return;
     }
     if (step.start !== undefined) {
       const names = Array.isArray(step.start) ? step.start : [step.start];
-      if (step.together) this.im.startTogether(names, togetherTimeoutMs);
+      if (step.together) this.im?.startTogether(names, togetherTimeoutMs);
       const fresh: ClientSession[] = [];
       for (const name of names) {
         if (this.sessions.has(name)) throw new StepFailure('ERROR', `client ${name} is already started (use restart)`);
         const s = new ClientSession({
           adapter: this.opts.adapter,
           name,
-          address: await this.im.urlFor(name),
+          address: this.im !== undefined ? await this.im.urlFor(name) : this.serverAddress,
           vars: this.vars,
           protosimLauncher: this.opts.protosimLauncher,
           ...(this.opts.io ? { io: this.opts.io } : {}),
@@ -306,7 +367,7 @@ export class ClientCaseRun {
         fresh.push(s);
       }
       for (const s of fresh) this.newShadow(s.name);
-      for (const s of fresh) this.push({ k: 'start', t: this.im.nowMs(), node: s.name, role: 'client', state: 'started', fresh: true });
+      for (const s of fresh) this.push({ k: 'start', t: this.nowMs(), node: s.name, role: 'client', state: 'started', fresh: true });
       await Promise.all(fresh.map((s) => s.start()));
       return;
     }
@@ -344,22 +405,28 @@ export class ClientCaseRun {
       else {
         s.typeMessage(step.text!, step.to ?? '');
         this.shadows.get(s.name)?.typedLine(step.text!);
-        this.push({ k: 'input', t: this.im.nowMs(), node: s.name, text: step.text! });
+        this.push({ k: 'input', t: this.nowMs(), node: s.name, text: step.text! });
       }
+      return;
+    }
+    const serverAction = (['kill', 'pause', 'resume', 'restart', 'quit'] as const).find((k) => step[k] === 'server');
+    if (serverAction !== undefined && this.server !== undefined) {
+      await this.serverStep(serverAction);
       return;
     }
     if (step.quit !== undefined) {
       const s = this.session(step.quit);
       s.quit();
-      this.push({ k: 'quit', t: this.im.nowMs(), node: s.name });
+      this.push({ k: 'quit', t: this.nowMs(), node: s.name });
       return;
     }
     if (step.kill !== undefined) {
       const s = this.session(step.kill);
       if (step.after !== undefined) {
         const after = step.after;
+        const im = this.im!;
         const held = new Promise<ImRequestRecord | undefined>((resolveHeld) => {
-          const off = this.im.onRequest((record, phase) => {
+          const off = im.onRequest((record, phase) => {
             if (phase === 'held' && record.client === s.name && (after.value === undefined || record.value === after.value)) {
               off();
               clearTimeout(timer);
@@ -371,41 +438,42 @@ export class ClientCaseRun {
             resolveHeld(undefined);
           }, killAfterTimeoutMs);
         });
-        this.im.addFault({ kind: 'hold', client: s.name, action: after.action, ...(after.key !== undefined ? { key: after.key } : {}), count: 1 });
+        im.addFault({ kind: 'hold', client: s.name, action: after.action, ...(after.key !== undefined ? { key: after.key } : {}), count: 1 });
         const record = await held;
         if (record === undefined) {
           const wanted = describeImRequest({ action: after.action, ...(after.key !== undefined ? { key: after.key } : {}), ...(after.value !== undefined ? { value: after.value } : {}) });
           throw new StepFailure('FAIL', `${s.name} never made the request ${wanted} it was to be killed after (within ${killAfterTimeoutMs} ms)`, wanted, 'no such request');
         }
       }
-      this.push({ k: 'fault', t: this.im.nowMs(), fault: { kind: 'crash', atMs: this.im.nowMs(), node: s.name, mode: 'reset' } });
+      this.push({ k: 'fault', t: this.nowMs(), fault: { kind: 'crash', atMs: this.nowMs(), node: s.name, mode: 'reset' } });
       await s.kill();
       return;
     }
     if (step.pause !== undefined) {
       const s = this.session(step.pause);
       s.pause();
-      this.push({ k: 'fault', t: this.im.nowMs(), fault: { kind: 'pause', atMs: this.im.nowMs(), node: s.name } });
+      this.push({ k: 'fault', t: this.nowMs(), fault: { kind: 'pause', atMs: this.nowMs(), node: s.name } });
       return;
     }
     if (step.resume !== undefined) {
       const s = this.session(step.resume);
       s.resume();
-      this.push({ k: 'fault', t: this.im.nowMs(), fault: { kind: 'resume', atMs: this.im.nowMs(), node: s.name } });
+      this.push({ k: 'fault', t: this.nowMs(), fault: { kind: 'resume', atMs: this.nowMs(), node: s.name } });
       return;
     }
     if (step.restart !== undefined) {
       const s = this.session(step.restart);
-      this.push({ k: 'fault', t: this.im.nowMs(), fault: { kind: 'restart', atMs: this.im.nowMs(), node: s.name, state: 'fresh' } });
+      this.push({ k: 'fault', t: this.nowMs(), fault: { kind: 'restart', atMs: this.nowMs(), node: s.name, state: 'fresh' } });
       this.newShadow(s.name);
       await s.restart();
       return;
     }
     if (step.fault !== undefined) {
       const filter = { ...(step.client !== undefined ? { client: step.client } : {}), ...(step.action !== undefined ? { action: step.action } : {}), ...(step.key !== undefined ? { key: step.key } : {}), ...(step.count !== undefined ? { count: step.count } : {}) };
-      if (step.fault === 'clear') this.im.clearFaults();
-      else if (step.fault === 'slow') this.im.addFault({ kind: 'slow', ms: step.ms!, ...filter });
-      else this.im.addFault({ kind: step.fault, ...filter });
+      const im = this.im!;
+      if (step.fault === 'clear') im.clearFaults();
+      else if (step.fault === 'slow') im.addFault({ kind: 'slow', ms: step.ms!, ...filter });
+      else im.addFault({ kind: step.fault, ...filter });
       return;
     }
     if (step.wait !== undefined) {
@@ -420,14 +488,15 @@ export class ClientCaseRun {
     s.process.onSegment(() => {
       for (; seen < s.events.length; seen++) {
         const e = s.events[seen]!;
-        this.push({ k: 'print', t: this.im.nowMs(), node: s.name, kind: printKindOf[e.kind], text: e.kind === 'message' ? (e.text ?? e.line) : e.line });
+        this.push({ k: 'print', t: this.nowMs(), node: s.name, kind: printKindOf[e.kind], text: e.kind === 'message' ? (e.text ?? e.line) : e.line });
       }
     });
   }
 
   private async teardown(): Promise<void> {
     await Promise.all([...this.sessions.values()].map((s) => s.stop().catch(() => undefined)));
-    await this.im.close();
+    await this.im?.close();
+    await this.server?.stop().catch(() => undefined);
   }
 }
 
