@@ -2,7 +2,7 @@
  * Helpers shared by the model tests: load scenarios, build a model's default check the way
  * `protosim check` does, and explore with the random explorer.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { models } from '../../src/models/index.js';
@@ -15,13 +15,13 @@ import type { SimConfig } from '../../src/sim/config.js';
 
 export const scenariosDir = fileURLToPath(new URL('../../scenarios', import.meta.url));
 
-/** Every scenario file under scenarios/, sorted. */
+/** Every model scenario file under scenarios/, sorted (conformance suites, files with `cases:`, are not). */
 export function allScenarioFiles(dir = scenariosDir): string[] {
   const out: string[] = [];
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) out.push(...allScenarioFiles(p));
-    else if (/\.ya?ml$/.test(name)) out.push(p);
+    else if (/\.ya?ml$/.test(name) && !/^cases\s*:/m.test(readFileSync(p, 'utf8'))) out.push(p);
   }
   return out;
 }
