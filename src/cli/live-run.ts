@@ -27,7 +27,13 @@ export interface LiveRunOptions {
 }
 
 /** Collects a repeatable option. */
+/** Collects a repeatable option; `--case a,b` is the same as `--case a --case b`. */
 export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
+}
+
+/** Collects a repeatable option whose values may contain commas (`--var name=a,b`). */
+export function collectWhole(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 

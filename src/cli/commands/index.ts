@@ -3,6 +3,7 @@
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { registerAdapterCommand } from './adapter.js';
 import { registerCheckCommand } from './check.js';
 import { registerListCommand } from './list.js';
 import { registerMergeCommand } from './merge.js';
@@ -21,4 +22,5 @@ export const commandRegistrars: CommandRegistrar[] = [
   registerSchemaCommand,
   registerMergeCommand,
   registerServeCommand,
+  registerAdapterCommand,
 ];
