@@ -118,14 +118,14 @@ function variant(name: string, summary: string, server: QueueServerOptions, conf
 export const faithful = variant(
   'faithful',
   'the seed as written: sender field trusted, a failed write is the only delivery check, backtracking patterns, limits unenforced',
-  { identityFromLogin: false, confirmDelivery: false, linearPatterns: false, enforceLimits: false, logoutOtherLocation: false, detectDisconnect: false },
+  { identityFromLogin: false, confirmDelivery: false, linearPatterns: false, enforceLimits: false, logoutOtherLocation: false, detectDisconnect: false, keepSenderOrder: false },
   false,
 );
 
 export const fixed = variant(
   'fixed',
   'identity from login, delivery confirmed before a message leaves the queue, linear-time patterns, limits enforced, one location per account',
-  { identityFromLogin: true, confirmDelivery: true, linearPatterns: true, enforceLimits: true, logoutOtherLocation: true, detectDisconnect: true },
+  { identityFromLogin: true, confirmDelivery: true, linearPatterns: true, enforceLimits: true, logoutOtherLocation: true, detectDisconnect: true, keepSenderOrder: true },
   true,
 );
 

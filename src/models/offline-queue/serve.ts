@@ -17,8 +17,11 @@
  *    thread: that connection gets no reply and is served no more.
  *  - `list` turns the wildcard into a regular expression; a backtracking engine can spin on it.
  *  - The name and message limits (25 and 100) are the seed's "assumptions": nothing enforces them.
- *  - Logging in does not deliver the queue (only `check` does), so a message sent later, pushed
- *    at once, overtakes the ones queued before the login. The fixed server pushes the queue at login.
+ *  - Logging in does not deliver the queue (only `check` does, as PROTOCOLS.md says), so a
+ *    message sent later, pushed at once, overtakes the ones queued before the login. The fixed
+ *    server keeps the order the way the reference server does: a message is pushed at once only
+ *    when nothing from the same sender still waits in the recipient's queue; otherwise it is
+ *    queued behind, and `check` returns them all in send order.
  */
 import type { PrintParams, SendParams } from '../types.js';
 import { linearMatch, naiveMatch } from './match.js';
@@ -71,6 +74,8 @@ export interface QueueServerOptions {
   logoutOtherLocation: boolean;
   /** fixed: a reset or closed connection takes its account offline at once */
   detectDisconnect: boolean;
+  /** fixed: a message waits behind queued ones from the same sender instead of overtaking them */
+  keepSenderOrder: boolean;
 }
 
 export type ServeEffect =
@@ -201,22 +206,10 @@ export function serve(ctx: QueueServerContext, conn: string, req: QueueRequest, 
       }
       accounts[name] = { ...accounts[name]!, conn };
       sessions[conn] = { name, inc: acct.inc };
-      let nextRef = ctx.nextRef;
-      if (o.confirmDelivery && accounts[name]!.queue.length > 0) {
-        // Queued letters go out first, in order, so that nothing sent later overtakes them.
-        const pending = [...(unacked[name] ?? [])];
-        for (const letter of accounts[name]!.queue) {
-          send(reply(Reply.pushed, formatLetters([letter]), nextRef), conn);
-          effects.push({ type: 'startAckTimer', ref: nextRef, account: name });
-          pending.push({ ...letter, ref: nextRef++ });
-        }
-        accounts[name] = { ...accounts[name]!, queue: [] };
-        unacked = { ...unacked, [name]: pending };
-      }
       effects.push({ type: 'print', params: log(`${name} logged in on ${conn}${other !== null && other !== conn ? ` (moved from ${other})` : ''}`, { event: 'login', by: conn, account: name, movedFrom: other !== conn ? other : null }) });
       // The reply goes before the queued letters it releases.
       effects.unshift({ type: 'send', params: { to: conn, msg: reply(session !== null && session.name !== name ? Reply.switched : Reply.loggedIn, name) } });
-      return { patch: { accounts, sessions, unacked, nextRef }, effects };
+      return { patch: { accounts, sessions, unacked }, effects };
     }
     case Op.send: {
       if (actingAs === null) {
@@ -233,7 +226,8 @@ export function serve(ctx: QueueServerContext, conn: string, req: QueueRequest, 
         return { patch: {}, effects };
       }
       const letter: Letter = { sender: actingAs, text: req.msg };
-      const online = target.conn;
+      // An earlier letter from this sender still queued: this one waits behind it (fixed).
+      const online = o.keepSenderOrder && target.queue.some((l) => l.sender === actingAs) ? null : target.conn;
       opLog(actingAs, { to: req.receiver, text: req.msg, how: online !== null ? 'push' : 'queue', length: req.msg.length });
       send(reply(Reply.sent, req.receiver));
       if (online === null) {

@@ -49,7 +49,10 @@ export interface PingServerOptions {
   expireSilentSessions: boolean;
   /** fixed: the session is the one this connection logged in, whatever `id` the message names */
   identityFromConnection: boolean;
-  /** fixed: a version offer with nothing in common gets ERROR 5 and a failed VERSION_RESPONSE */
+  /**
+   * fixed: a version offer with nothing in common gets ERROR 5 (PROTOCOLS.md's "unsupported
+   * version"), as the reference server answers; no VERSION_RESPONSE follows it.
+   */
   explicitVersionError: boolean;
   /** fixed: a connection that resets or closes ends its session at once */
   endSessionOnDisconnect: boolean;
@@ -174,10 +177,15 @@ export function createPingServer(options: PingServerOptions) {
             enqueue({ type: 'print', params: log(`no common version with ${event.from} (offered ${event.versions.join(', ') || 'none'})`, { event: 'version-mismatch', by: event.from }) });
             if (options.explicitVersionError) {
               enqueue({ type: 'send', params: { to: event.from, msg: { type: 'ERROR', id: '', code: ErrorCode.unsupportedVersion, message: `unsupported version; this server speaks ${context.versions.join(', ')}` } } });
-              enqueue({ type: 'send', params: { to: event.from, msg: { type: 'VERSION_RESPONSE', selected: null, success: false } } });
             }
           }) },
           LOGIN_REQUEST: { actions: enqueueActions(({ context, event, enqueue }) => {
+            // Fixed: one session per connection; a second login on it is refused, as the
+            // reference server does (the session is the connection's, so it cannot hold two).
+            if (options.identityFromConnection && Object.values(context.sessions).some((s) => s.conn === event.from)) {
+              enqueue({ type: 'send', params: { to: event.from, msg: { type: 'ERROR', id: '', code: ErrorCode.loggedInElsewhere, message: 'this connection is already logged in' } } });
+              return;
+            }
             if (context.accounts[event.username] !== event.password) {
               enqueue({ type: 'send', params: { to: event.from, msg: { type: 'LOGIN_RESPONSE', auth: 1, id: '' } } });
               return;
