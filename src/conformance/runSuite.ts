@@ -22,7 +22,8 @@ import { InputError, TargetError } from '../errors.js';
 import { FaultProxy, type ProxyDirection } from './faultProxy.js';
 import { kvQuery, kvRequest, type KvOutcome, type KvWireReply } from './imHttpClient.js';
 import { isModelRequest, KvModelOracle, type KvOp } from './kvModelOracle.js';
-import { RegisterExitModelOracle, type StreamModelOracle } from './registerExitModelOracle.js';
+import { OracleLimitError, ServerModelOracle } from './serverModelOracle.js';
+import { serverMappingFor } from './serverMappingFor.js';
 import { EncodeError, liveCodecFor, preview, type LiveCodec } from './liveCodec.js';
 import { ConnectError, defaultConnectionLimits, LiveConnection, type Arrival, type ConnectionLimits } from './liveConnection.js';
 import { resolveTarget, type LiveTargetOverrides, type ResolvedTarget } from './liveTarget.js';
@@ -189,9 +190,11 @@ class CaseRun {
   private readonly captures: Captures = new Map();
   private readonly oracle = new KvModelOracle();
   /** the server model stepped alongside a stream protocol's cases, where there is one */
-  private readonly streamOracle: StreamModelOracle | undefined;
-  /** clients whose connection the model closed */
-  private readonly modelClosed = new Set<string>();
+  private readonly streamOracle: ServerModelOracle | undefined;
+  /** clients whose closed connection has been seen (by a step or the model check) */
+  private readonly closedSeen = new Set<string>();
+  /** clients whose link has a fault that may lose what they send */
+  private readonly lossy = new Set<string>();
   private readonly vars: Record<string, string | number>;
   private crash: ExitInfo | undefined;
   private stepIndex = -1;
@@ -217,7 +220,9 @@ class CaseRun {
     this.port = Number(parsed.port);
     this.path = target.address?.path ?? '/';
     this.replyTimeoutMs = target.replyTimeoutMs;
-    this.streamOracle = suite.spec.protocol === 'register-exit' ? new RegisterExitModelOracle() : undefined;
+    const mapping = serverMappingFor(suite.spec.protocol, this.vars);
+    const caseStarted = performance.now();
+    this.streamOracle = mapping === undefined ? undefined : new ServerModelOracle(mapping, () => performance.now() - caseStarted);
   }
 
   async execute(caseTimeoutMs: number): Promise<{ result: CaseResult; kind: ErrorKind | null }> {
@@ -247,6 +252,7 @@ class CaseRun {
       } else if (error instanceof StepFailure) outcome = finish('FAIL', error.reason, { step, expected: error.expected, observed: error.observed });
       else if (error instanceof StepError) outcome = finish('ERROR', error.reason, { step, expected: error.expected, observed: error.observed }, error.kind);
       else if (error instanceof StepSkip) outcome = finish('SKIP', error.message, { step });
+      else if (error instanceof OracleLimitError) outcome = finish('ERROR', `the model oracle cannot judge the case: ${error.message}`, { step }, 'suite');
       else if (error instanceof EncodeError || error instanceof PatternError) outcome = finish('ERROR', `the case cannot run: ${error.message}`, { step }, 'suite');
       else {
         clearTimeout(timer);
@@ -355,8 +361,8 @@ class CaseRun {
     else if (s.disconnect !== undefined) {
       const c = this.client(s.disconnect);
       c.connection?.disconnect(s.mode ?? 'close');
+      if (!this.closedSeen.has(c.name)) this.streamOracle?.disconnect(c.name, s.mode === 'reset' ? 'reset' : 'closed');
       c.left = true;
-      this.streamOracle?.onDisconnect(c.name, s.mode === 'reset' ? 'reset' : 'closed');
     } else if (s.fault !== undefined) await this.fault(s);
     else if (s.wait !== undefined) await sleep(this.ms(s.wait, 0));
   }
@@ -366,10 +372,12 @@ class CaseRun {
     if (this.codec !== null) {
       const { host, port } = this.endpoint(name);
       const previous = this.clients.get(name)?.connection;
-      if (previous !== undefined && !previous.isClosed) {
-        previous.disconnect('close');
-        this.streamOracle?.onDisconnect(name, 'closed');
+      if (previous !== undefined) {
+        if (!previous.isClosed) previous.disconnect('close');
+        if (!this.closedSeen.has(name) && this.clients.get(name)?.left !== true) this.streamOracle?.disconnect(name, 'closed');
       }
+      this.closedSeen.delete(name);
+      this.lossy.delete(name);
       try {
         state.connection = await LiveConnection.open(name, host, port, this.codec, this.limits, this.replyTimeoutMs);
       } catch (error) {
@@ -399,11 +407,12 @@ class CaseRun {
       const unit = s.raw.hex !== undefined ? Buffer.from(s.raw.hex.replace(/\s+/g, ''), 'hex') : Buffer.from(fillTemplate(s.raw.text ?? '', this.captures, this.vars) as string);
       bytes = Buffer.alloc(unit.length * (s.raw.repeat ?? 1));
       for (let i = 0; i < (s.raw.repeat ?? 1); i++) unit.copy(bytes, i * unit.length);
+      this.streamOracle?.sendUnreadable(name);
     } else {
       const msgs = (s.msgs ?? [s.msg]).map((m) => fillTemplate(m, this.captures, this.vars));
       // Several messages go out in one write: back to back, as a hostile or hasty client sends them.
       bytes = Buffer.concat(msgs.map((m) => this.codec!.encode(m)));
-      for (const m of msgs) this.streamOracle?.onSend(name, m);
+      for (const m of msgs) this.streamOracle?.send(name, m, this.lossy.has(name));
     }
     if (this.codec.oneInFlight) {
       const gap = c.lastWriteMs + rawWriteGapMs - performance.now();
@@ -438,7 +447,7 @@ class CaseRun {
       const arrivals: unknown[] = [];
       for (let i = 0; i < patterns.length; i++) arrivals.push(await this.nextMessage(conn, patterns, withinMs, s.maybe === true, i));
       this.matchAnyOrder(patterns, arrivals);
-      for (let i = 0; i < arrivals.length; i++) this.streamOracle?.consumed(name);
+      for (const a of arrivals) if (a !== undefined) this.streamOracle?.skip(name, a);
     } else {
       for (let i = 0; i < patterns.length; i++) {
         const msg = await this.nextMessage(conn, patterns, withinMs, s.maybe === true, i);
@@ -452,12 +461,15 @@ class CaseRun {
           );
         }
         for (const [k, v] of outcome.bound) this.captures.set(k, v);
-        this.streamOracle?.consumed(name);
+        this.streamOracle?.skip(name, msg);
       }
     }
     if (s.closed === true) {
       const got = await conn.next(withinMs);
-      if (got.kind === 'closed') return;
+      if (got.kind === 'closed') {
+        this.sawClosed(name, got.how);
+        return;
+      }
       if (got.kind === 'timeout') throw new StepError('timeout', `timeout: expected the target to close ${name}'s connection within ${withinMs} ms; it stayed open`, 'the connection closed', 'still open');
       throw new StepFailure(`expected the target to close ${name}'s connection`, 'the connection closed', this.describeArrival(got));
     }
@@ -571,44 +583,75 @@ class CaseRun {
   }
 
   /**
-   * Stream protocols: every client receives what the server model sent it since the last check,
-   * in order, and nothing more (each quiet for `quietMs`).
+   * The arrivals so far were all the model sends: only the worlds that expect nothing more stay.
+   * What the model bound becomes a capture named after the model's value (`$s1`: the wire id of
+   * the model's first session), so later steps can use it.
+   */
+  private commitModel(): void {
+    const oracle = this.streamOracle!;
+    oracle.commitSatisfied();
+    for (const [modelValue, wire] of Object.entries(oracle.bindings())) {
+      if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(modelValue) && !this.captures.has(modelValue)) this.captures.set(modelValue, JSON.parse(wire) as unknown);
+    }
+  }
+
+  /** A client's connection was seen closed: the model learns it too (once). */
+  private sawClosed(name: string, how: 'end' | 'reset'): void {
+    if (this.closedSeen.has(name)) return;
+    this.closedSeen.add(name);
+    const c = this.clients.get(name);
+    if (c !== undefined && c.left !== true) this.streamOracle?.disconnect(name, how === 'reset' ? 'reset' : 'closed');
+  }
+
+  /**
+   * Stream protocols: every client receives what the server model sends it, in order, and nothing
+   * more. Arrivals are read as they come and judged against every world the model may be in;
+   * the step ends once some world expects nothing more and every client has been quiet for
+   * `modelQuietMs`, and times out when the model still expects something after `withinMs`.
    */
   private async expectStreamModel(withinMs: number): Promise<void> {
     const oracle = this.streamOracle!;
-    const expected = oracle.drain();
-    for (const [c, q] of expected) if (q.some((e) => e.kind === 'close')) this.modelClosed.add(c);
-    for (const [client, queue] of [...expected].sort(([a], [b]) => a.localeCompare(b))) {
-      const conn = this.clients.get(client)?.connection;
-      if (conn === undefined) continue;
-      for (const [i, e] of queue.entries()) {
-        const which = queue.length > 1 ? ` (${i + 1} of ${queue.length})` : '';
-        const got = await conn.next(withinMs);
-        if (e.kind === 'close') {
-          if (got.kind === 'closed') continue;
-          if (got.kind === 'timeout') throw new StepError('timeout', `timeout: the ${oracle.name} closes ${client}'s connection here${which}; it stayed open for ${withinMs} ms`, oracle.describe(e), 'still open');
-          throw new StepFailure(`the ${oracle.name} closes ${client}'s connection here${which}`, oracle.describe(e), this.describeArrival(got));
+    const started = performance.now();
+    let lastArrival = started;
+    let arrivals = 0;
+    for (;;) {
+      for (const [name, c] of [...this.clients].sort(([a], [b]) => a.localeCompare(b))) {
+        const conn = c.connection;
+        if (conn === undefined || c.left === true || this.closedSeen.has(name)) continue;
+        for (;;) {
+          const got = await conn.next(0);
+          if (got.kind === 'timeout') break;
+          lastArrival = performance.now();
+          arrivals++;
+          if (got.kind === 'invalid') throw new StepFailure(`${name} got bytes that are not a message of the protocol: ${got.reason}`, oracle.outstanding(), got.reason);
+          if (got.kind === 'closed') {
+            this.closedSeen.add(name);
+            const failure = oracle.arrival(name, { kind: 'closed' });
+            if (failure !== null) {
+              await this.checkCrashQuietly();
+              throw new StepFailure(failure.reason, failure.expected, `${failure.observed} (${got.detail})`);
+            }
+            break;
+          }
+          const failure = oracle.arrival(name, { kind: 'message', msg: got.msg });
+          if (failure !== null) throw new StepFailure(failure.reason, failure.expected, failure.observed);
         }
-        if (got.kind === 'timeout') throw new StepError('timeout', `timeout: the ${oracle.name} sends ${client} a message here${which}; nothing arrived within ${withinMs} ms`, oracle.describe(e), 'nothing');
-        if (got.kind !== 'message') {
-          await this.checkCrashQuietly();
-          throw new StepFailure(`the ${oracle.name} sends ${client} a message here${which}`, oracle.describe(e), this.describeArrival(got));
+      }
+      const now = performance.now();
+      if (oracle.satisfied() && now - lastArrival >= modelQuietMs && now - started >= modelQuietMs) {
+        this.commitModel();
+        return;
+      }
+      if (now - started >= withinMs) {
+        if (oracle.satisfied()) {
+          this.commitModel();
+          return;
         }
-        const why = oracle.mismatch(e, got.msg);
-        if (why !== null) throw new StepFailure(`${client} got what the ${oracle.name} does not send${which}: ${why}`, oracle.describe(e), show(got.msg));
-      }
-    }
-    for (const [name, c] of [...this.clients].sort(([a], [b]) => a.localeCompare(b))) {
-      const conn = c.connection;
-      if (conn === undefined || c.left === true || this.modelClosed.has(name)) continue;
-      const got = await conn.next(modelQuietMs);
-      if (got.kind === 'message' || got.kind === 'invalid') {
-        throw new StepFailure(`${name} got a message the ${oracle.name} does not send`, 'nothing', this.describeArrival(got));
-      }
-      if (got.kind === 'closed') {
         await this.checkCrashQuietly();
-        throw new StepFailure(`the server closed ${name}'s connection; the ${oracle.name} keeps it open`, 'the connection open', this.describeArrival(got));
+        const what = arrivals === 0 ? 'expected a message' : `expected ${arrivals} message(s) and more`;
+        throw new StepError('timeout', `timeout: ${what} within ${withinMs} ms; nothing ${arrivals === 0 ? '' : 'more '}arrived (the ${oracle.name} sends it here)`, oracle.outstanding(), arrivals === 0 ? 'nothing' : 'nothing more');
       }
+      await sleep(5);
     }
   }
 
@@ -616,6 +659,10 @@ class CaseRun {
     const kind = s.fault!;
     if ((linkFaultKinds as readonly string[]).includes(kind)) {
       const proxy = this.proxies.get(s.client!)!;
+      // What the model may no longer take for granted on this link.
+      if (kind === 'timeout' || kind === 'partition' || kind === 'cut' || kind === 'drop') this.lossy.add(s.client!);
+      if (kind === 'clear' || kind === 'heal') this.lossy.delete(s.client!);
+      if (kind === 'reset') this.sawClosed(s.client!, 'reset');
       const direction: ProxyDirection = s.direction === 'from-target' ? 'from-target' : 'to-target';
       switch (kind) {
         case 'latency':

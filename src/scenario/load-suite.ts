@@ -28,7 +28,7 @@ export const protocolCodecs: Record<SuiteProtocol, readonly CodecName[]> = {
 };
 
 /** Protocols whose server model the harness steps as the oracle (`expect: model`). */
-export const modelOracleProtocols: readonly SuiteProtocol[] = ['kv', 'register-exit'];
+export const modelOracleProtocols: readonly SuiteProtocol[] = ['kv', 'ping-liveness', 'register-exit', 'offline-queue'];
 
 /** True when the text is a suite (a mapping with `cases:`) rather than a model scenario. */
 export function looksLikeSuite(text: string): boolean {

@@ -1,0 +1,408 @@
+/**
+ * A protocol's server model as the oracle for a live stream server (DESIGN: "the model of the role
+ * under test is the oracle"). The harness tells the oracle every message a client sent, every
+ * disconnect, and every arrival; the oracle steps the server role's machine (the `fixed` variant)
+ * through xstate's pure transition and says whether each arrival is one the model allows.
+ *
+ * Live runs are not deterministic, so the oracle keeps a set of possible worlds (Maelstrom style),
+ * as the kv oracle keeps possible store states:
+ *  - a model timer (a heartbeat sweep) fires live at some moment near its due time: within
+ *    `[dueMs - earlyMs, dueMs + lateMs]` both "fired" and "not yet" are possible; past the window it
+ *    must have fired;
+ *  - a request the model has no message for (a malformed frame, an unknown opcode) may be answered
+ *    with an error or not at all, as the protocol's mapping says;
+ *  - an outcome the harness cannot see (was a push confirmed before the connection dropped?) is
+ *    kept both ways until an arrival decides.
+ * An arrival that no possible world allows is a FAIL, with what the model expected and what came.
+ *
+ * Each world holds the model state, its pending timers, what each client must still receive (in
+ * order), and the protocol mapping's bindings (a model session id `s1` bound to the wire's `7`).
+ */
+import type { ProtocolMessage, RoleDefinition } from '../models/types.js';
+import { canonicalJson } from '../sim/canonical-json.js';
+import { RoleRuntime } from '../sim/role-runtime.js';
+import { show } from './messagePattern.js';
+
+/** What a client must receive next. */
+export type Expectation =
+  /** a message the server model sent */
+  | { kind: 'message'; msg: ProtocolMessage }
+  /** the model closed the connection */
+  | { kind: 'close' }
+  /** a reply the mapping expects where the model has no message (an error to a malformed request) */
+  | { kind: 'wire'; description: string; test: (wire: unknown) => string | null };
+
+/** An event for the server machine (a client request with `from`, or a host event). */
+export type ModelEvent = { type: string; [field: string]: unknown };
+
+/** What a mapping may read and change of one world. */
+export interface WorldView {
+  /** the model's context in this world */
+  readonly context: Record<string, unknown>;
+  /** mapping bindings, model value -> canonical wire value */
+  readonly bind: Readonly<Record<string, string>>;
+  /** free mapping notes (JSON), e.g. pushes the harness saw arrive */
+  readonly notes: Readonly<Record<string, unknown>>;
+}
+
+/** One way a wire message may reach the model: events to step, and replies the mapping adds. */
+export interface Inbound {
+  events: ModelEvent[];
+  /** expected after what the model sends (e.g. an error to a request the model cannot represent) */
+  extra?: Expectation[];
+}
+
+export type Comparison = { ok: true; bind?: Record<string, string>; notes?: Record<string, unknown> } | { ok: false; reason: string };
+
+/** How one protocol's abstract model messages meet its wire messages. */
+export interface WireMapping {
+  /** for messages: `ping-liveness (fixed) server model` */
+  readonly name: string;
+  readonly role: RoleDefinition;
+  /** the server machine's input */
+  readonly input: Record<string, unknown>;
+  /** The ways (alternatives) a wire message from `client` reaches the model in this world. */
+  inbound(client: string, wire: unknown, world: WorldView): Inbound[];
+  /** Alternatives of events stepped before a disconnect of `client` (default: none). */
+  beforeDisconnect?(client: string, how: 'closed' | 'reset', world: WorldView): ModelEvent[][];
+  /** Whether `wire` is the model message `expected`, with the bindings it makes. */
+  compare(expected: ProtocolMessage, wire: unknown, world: WorldView): Comparison;
+  describe(expected: ProtocolMessage, world: WorldView): string;
+}
+
+/** How far from its due time a model timer may fire live. */
+export interface TimerTolerance {
+  earlyMs: number;
+  lateMs: number;
+}
+
+export interface OracleFailure {
+  reason: string;
+  expected: string;
+  observed: string;
+}
+
+/** Most worlds kept possible at once. */
+export const maxPossibleWorlds = 256;
+/** Most timer firings one advance may carry out in one world (a runaway periodic timer). */
+export const maxTimerFiringsPerAdvance = 1000;
+
+interface Timer {
+  dueMs: number;
+  event: ModelEvent;
+}
+
+interface World {
+  state: number;
+  timers: Record<string, Timer>;
+  expected: Record<string, Expectation[]>;
+  bind: Record<string, string>;
+  notes: Record<string, unknown>;
+}
+
+/** The oracle ran out of a named limit: the case must be made more definite. */
+export class OracleLimitError extends Error {}
+
+export class ServerModelOracle {
+  private readonly runtime: RoleRuntime;
+  private worlds: World[];
+  /** clients whose connection the model closed (and the harness saw closed) */
+  readonly closedByModel = new Set<string>();
+
+  constructor(
+    readonly mapping: WireMapping,
+    /** model time now, in ms (the harness maps its clock, scaled if a scenario says so) */
+    private readonly clock: () => number,
+    private readonly tolerance: TimerTolerance = { earlyMs: 100, lateMs: 500 },
+  ) {
+    this.runtime = new RoleRuntime('server', mapping.role.machine);
+    const start = this.runtime.start(mapping.input);
+    const world: World = { state: start.next, timers: {}, expected: {}, bind: {}, notes: {} };
+    this.apply(world, start.effects, clock());
+    this.worlds = [world];
+  }
+
+  get name(): string {
+    return this.mapping.name;
+  }
+
+  /** How many worlds are possible now (for tests and reports). */
+  get possibleWorlds(): number {
+    return this.worlds.length;
+  }
+
+  /** The model context of the first possible world (for reports). */
+  context(): Record<string, unknown> {
+    return this.runtime.state(this.worlds[0]!.state).context;
+  }
+
+  /** A value the mapping bound (model id -> canonical wire value) in some world. */
+  bound(modelValue: string): string | undefined {
+    for (const w of this.worlds) if (w.bind[modelValue] !== undefined) return w.bind[modelValue];
+    return undefined;
+  }
+
+  /** Every binding of the first possible world: model value -> canonical wire value. */
+  bindings(): Readonly<Record<string, string>> {
+    return this.worlds[0]!.bind;
+  }
+
+  /** The model value bound to a canonical wire value in some world. */
+  modelValueOf(wireCanonical: string): string | undefined {
+    for (const w of this.worlds) for (const [k, v] of Object.entries(w.bind)) if (v === wireCanonical) return k;
+    return undefined;
+  }
+
+  private view(w: World): WorldView {
+    return { context: this.runtime.state(w.state).context, bind: w.bind, notes: w.notes };
+  }
+
+  /** Applies effects of a step taken at model time `atMs`. */
+  private apply(w: World, effects: readonly { type: string; [k: string]: unknown }[], atMs: number): void {
+    for (const e of effects) {
+      if (e.type === 'send') {
+        const to = e.to as string;
+        w.expected = { ...w.expected, [to]: [...(w.expected[to] ?? []), { kind: 'message', msg: e.msg as ProtocolMessage }] };
+      } else if (e.type === 'close') {
+        const peer = e.peer as string;
+        w.expected = { ...w.expected, [peer]: [...(w.expected[peer] ?? []), { kind: 'close' }] };
+      } else if (e.type === 'timer.start') {
+        w.timers = { ...w.timers, [e.id as string]: { dueMs: atMs + (e.delayMs as number), event: e.event as ModelEvent } };
+      } else if (e.type === 'timer.cancel') {
+        const { [e.id as string]: _gone, ...rest } = w.timers;
+        w.timers = rest;
+      }
+    }
+  }
+
+  private step(w: World, event: ModelEvent, atMs: number): World {
+    const result = this.runtime.step(w.state, event, canonicalJson(event));
+    const next: World = { ...w, state: result.next };
+    this.apply(next, result.effects as never, atMs);
+    return next;
+  }
+
+  private key(w: World): string {
+    const expected: Record<string, unknown[]> = {};
+    for (const [c, q] of Object.entries(w.expected)) {
+      if (q.length > 0) expected[c] = q.map((e) => (e.kind === 'wire' ? { wire: e.description } : e));
+    }
+    return `${w.state}|${canonicalJson(w.timers)}|${canonicalJson(expected)}|${canonicalJson(w.bind)}|${canonicalJson(w.notes)}`;
+  }
+
+  private setWorlds(worlds: World[]): void {
+    const seen = new Map<string, World>();
+    for (const w of worlds) {
+      const k = this.key(w);
+      if (!seen.has(k)) seen.set(k, w);
+    }
+    if (seen.size > maxPossibleWorlds) {
+      throw new OracleLimitError(`limit maxPossibleWorlds=${maxPossibleWorlds} reached: too many possible model worlds (timers near their due time, indefinite outcomes); make the case more definite`);
+    }
+    this.worlds = [...seen.values()];
+  }
+
+  /** Fires the timers that must have fired by now, and forks on those that may have. */
+  private advance(): void {
+    const now = this.clock();
+    const out: World[] = [];
+    const expand = (w: World, budget: number): void => {
+      let soonest: [string, Timer] | undefined;
+      for (const entry of Object.entries(w.timers)) {
+        if (entry[1].dueMs - this.tolerance.earlyMs <= now && (soonest === undefined || entry[1].dueMs < soonest[1].dueMs)) soonest = entry;
+      }
+      if (soonest === undefined) {
+        out.push(w);
+        return;
+      }
+      if (budget <= 0) throw new OracleLimitError(`limit maxTimerFiringsPerAdvance=${maxTimerFiringsPerAdvance} reached: a model timer keeps firing`);
+      const [id, timer] = soonest;
+      const { [id]: _fired, ...rest } = w.timers;
+      const fired = this.step({ ...w, timers: rest }, timer.event, timer.dueMs);
+      if (timer.dueMs + this.tolerance.lateMs <= now) {
+        expand(fired, budget - 1);
+        return;
+      }
+      // Inside the window: it may or may not have fired yet live.
+      out.push(w);
+      expand(fired, budget - 1);
+    };
+    for (const w of this.worlds) expand(w, maxTimerFiringsPerAdvance);
+    this.setWorlds(out);
+  }
+
+  /**
+   * A client sent `wire` (the harness wrote it to the live server). `indefinite`: it went through
+   * a faulty link and may never have reached the server; both stay possible.
+   */
+  send(client: string, wire: unknown, indefinite = false): void {
+    this.advance();
+    const now = this.clock();
+    const out: World[] = [];
+    for (const w of this.worlds) {
+      if (indefinite) out.push(w);
+      for (const alt of this.mapping.inbound(client, wire, this.view(w))) {
+        let next = w;
+        for (const event of alt.events) next = this.step(next, event, now);
+        if (alt.extra !== undefined && alt.extra.length > 0) next = { ...next, expected: { ...next.expected, [client]: [...(next.expected[client] ?? []), ...alt.extra] } };
+        out.push(next);
+      }
+    }
+    this.setWorlds(out);
+  }
+
+  /**
+   * A client wrote bytes that are not a message of the protocol (a malformed or oversized frame):
+   * the model has nothing to step; the server may ignore them, answer anything, or close the
+   * connection.
+   */
+  sendUnreadable(client: string): void {
+    this.advance();
+    const anything: Expectation = { kind: 'wire', description: 'any reply to bytes that are not a message', test: () => null };
+    const out: World[] = [];
+    for (const w of this.worlds) {
+      const q = w.expected[client] ?? [];
+      for (const extra of [[], [anything], [{ kind: 'close' } as Expectation], [anything, { kind: 'close' } as Expectation]]) {
+        out.push(extra.length === 0 ? w : { ...w, expected: { ...w.expected, [client]: [...q, ...extra] } });
+      }
+    }
+    this.setWorlds(out);
+  }
+
+  /** A client's connection went away (closed by the client, or reset as a killed client). */
+  disconnect(client: string, how: 'closed' | 'reset'): void {
+    this.advance();
+    const now = this.clock();
+    const out: World[] = [];
+    for (const w of this.worlds) {
+      const alts = this.mapping.beforeDisconnect?.(client, how, this.view(w)) ?? [[]];
+      for (const events of alts) {
+        let next = w;
+        for (const event of events) next = this.step(next, event, now);
+        next = this.step(next, { type: how === 'reset' ? 'conn.reset' : 'conn.closed', peer: client }, now);
+        const { [client]: _gone, ...expected } = next.expected;
+        out.push({ ...next, expected });
+      }
+    }
+    this.setWorlds(out);
+  }
+
+  /** The first expectation of `client` in some world, described (for messages). */
+  private describeNext(client: string): string {
+    const descriptions = new Set<string>();
+    for (const w of this.worlds) {
+      const head = w.expected[client]?.[0];
+      descriptions.add(head === undefined ? 'nothing' : this.describeExpectation(head, w));
+    }
+    return [...descriptions].slice(0, 4).join(' or ');
+  }
+
+  private describeExpectation(e: Expectation, w: World): string {
+    if (e.kind === 'close') return 'the connection closed by the server';
+    if (e.kind === 'wire') return e.description;
+    return this.mapping.describe(e.msg, this.view(w));
+  }
+
+  /**
+   * Something arrived for `client`: a message, or its connection closed. Returns null when some
+   * possible world allows it (the worlds that do not are dropped), else why not.
+   */
+  arrival(client: string, arrival: { kind: 'message'; msg: unknown } | { kind: 'closed' }): OracleFailure | null {
+    this.advance();
+    const out: World[] = [];
+    let firstReason: string | undefined;
+    for (const w of this.worlds) {
+      const queue = w.expected[client] ?? [];
+      const head = queue[0];
+      if (head === undefined) {
+        firstReason ??= arrival.kind === 'closed' ? `the server closed ${client}'s connection; the ${this.name} keeps it open` : `${client} got a message the ${this.name} does not send`;
+        continue;
+      }
+      const consumed = (patch: Partial<World> = {}): void => {
+        out.push({ ...w, ...patch, expected: { ...w.expected, [client]: queue.slice(1) } });
+      };
+      if (arrival.kind === 'closed') {
+        if (head.kind === 'close') consumed();
+        else firstReason ??= `the connection closed before the expected message arrived: the ${this.name} sends ${client} ${this.describeExpectation(head, w)} first`;
+        continue;
+      }
+      if (head.kind === 'close') {
+        firstReason ??= `the ${this.name} closes ${client}'s connection here`;
+        continue;
+      }
+      if (head.kind === 'wire') {
+        const why = head.test(arrival.msg);
+        if (why === null) consumed();
+        else firstReason ??= `${client} got what the ${this.name} does not allow: ${why}`;
+        continue;
+      }
+      const c = this.mapping.compare(head.msg, arrival.msg, this.view(w));
+      if (c.ok) consumed({ bind: c.bind ?? w.bind, notes: c.notes ?? w.notes });
+      else firstReason ??= `${client} got what the ${this.name} does not send: ${c.reason}`;
+    }
+    if (out.length === 0) {
+      return {
+        reason: firstReason ?? `${client}: no possible world of the ${this.name} explains this`,
+        expected: this.describeNext(client),
+        observed: arrival.kind === 'closed' ? 'the connection closed' : show(arrival.msg),
+      };
+    }
+    if (arrival.kind === 'closed') this.closedByModel.add(client);
+    this.setWorlds(out);
+    return null;
+  }
+
+  /**
+   * A case checked one of `client`'s messages with its own pattern: in each world the model's next
+   * message for it is taken as seen (bound where it matches, so later ids still line up).
+   */
+  skip(client: string, wire: unknown): void {
+    this.advance();
+    const out: World[] = [];
+    for (const w of this.worlds) {
+      const queue = w.expected[client] ?? [];
+      const head = queue[0];
+      if (head === undefined || head.kind === 'close') {
+        out.push(w);
+        continue;
+      }
+      let patch: Partial<World> = {};
+      if (head.kind === 'message') {
+        const c = this.mapping.compare(head.msg, wire, this.view(w));
+        if (c.ok) patch = { bind: c.bind ?? w.bind, notes: c.notes ?? w.notes };
+      }
+      out.push({ ...w, ...patch, expected: { ...w.expected, [client]: queue.slice(1) } });
+    }
+    this.setWorlds(out);
+  }
+
+  /** True when some possible world expects nothing more for any client (of `clients`, when given). */
+  satisfied(clients?: readonly string[]): boolean {
+    this.advance();
+    return this.worlds.some((w) => Object.entries(w.expected).every(([c, q]) => q.length === 0 || (clients !== undefined && !clients.includes(c))));
+  }
+
+  /** What is still expected, per client, in the world closest to done (for a timeout's message). */
+  outstanding(): string {
+    let best: World | undefined;
+    let bestCount = Infinity;
+    for (const w of this.worlds) {
+      const n = Object.values(w.expected).reduce((a, q) => a + q.length, 0);
+      if (n < bestCount) {
+        best = w;
+        bestCount = n;
+      }
+    }
+    if (best === undefined) return 'nothing';
+    const parts = Object.entries(best.expected)
+      .filter(([, q]) => q.length > 0)
+      .map(([c, q]) => `${c}: ${q.map((e) => this.describeExpectation(e, best!)).join(', ')}`);
+    return parts.length === 0 ? 'nothing' : parts.join('; ');
+  }
+
+  /** Keeps only the worlds that expect nothing more (the arrivals so far were all there is). */
+  commitSatisfied(clients?: readonly string[]): void {
+    const done = this.worlds.filter((w) => Object.entries(w.expected).every(([c, q]) => q.length === 0 || (clients !== undefined && !clients.includes(c))));
+    if (done.length > 0) this.setWorlds(done);
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The server models as oracles, on literal histories (Maelstrom style): what each client must
+ * receive, what is allowed either way, and what no possible world explains.
+ */
+import { describe, expect, it } from 'vitest';
+import { offlineQueueMapping } from '../../src/conformance/offlineQueueMapping.js';
+import { pingLivenessMapping } from '../../src/conformance/pingLivenessMapping.js';
+import { registerExitMapping } from '../../src/conformance/registerExitMapping.js';
+import { ServerModelOracle } from '../../src/conformance/serverModelOracle.js';
+
+/** A clock the test moves by hand. */
+function manualClock(): { now: () => number; advance: (ms: number) => void } {
+  let t = 0;
+  return { now: () => t, advance: (ms) => (t += ms) };
+}
+
+const ping = (mtype: number, payload: Record<string, unknown>, version = '1.0.0') => ({ mtype, payload, version });
+const oq = (opcode: number, fields: Record<string, string> = {}) => ({ version: '0.1', opcode, sender: '', receiver: '', msg: '', ...fields });
+
+describe('register-exit server model as oracle', () => {
+  it('routes with the registered name, whatever From says, to the recipient only', () => {
+    const clock = manualClock();
+    const oracle = new ServerModelOracle(registerExitMapping(), clock.now);
+    oracle.send('a', { From: 'alice', Register: true });
+    oracle.send('b', { From: 'bob', Register: true });
+    oracle.send('a', { To: 'bob', From: 'carol', Content: 'hi' });
+    expect(oracle.satisfied()).toBe(false);
+    const spoofed = oracle.arrival('b', { kind: 'message', msg: { To: 'bob', From: 'carol', Content: 'hi', Register: false, Exit: false } });
+    expect(spoofed?.reason).toBe('b got what the register-exit (fixed) server model does not send: From: expected "alice", got "carol"');
+    expect(oracle.arrival('b', { kind: 'message', msg: { To: 'bob', From: 'alice', Content: 'hi', Register: false, Exit: false } })).toBeNull();
+    expect(oracle.satisfied()).toBe(true);
+    expect(oracle.arrival('a', { kind: 'message', msg: { From: 'x' } })?.reason).toMatch(/a got a message the register-exit \(fixed\) server model does not send/);
+  });
+
+  it('Exit closes only the sender; a vanished client is forgotten', () => {
+    const oracle = new ServerModelOracle(registerExitMapping(), manualClock().now);
+    oracle.send('a', { From: 'alice', Register: true });
+    oracle.send('m', { From: 'mallory', Register: true });
+    oracle.send('m', { From: 'alice', Exit: true });
+    expect(oracle.arrival('m', { kind: 'closed' })).toBeNull();
+    oracle.disconnect('b', 'reset');
+    oracle.send('a', { To: 'mallory', Content: 'x' });
+    expect(oracle.arrival('a', { kind: 'message', msg: { From: 'Error', Content: 'nope' } })?.reason).toMatch(/Content: expected "That user is not connected to this server"/);
+    expect(oracle.arrival('a', { kind: 'message', msg: { From: 'Error', Content: 'That user is not connected to this server' } })).toBeNull();
+  });
+});
+
+describe('ping-liveness server model as oracle', () => {
+  it('binds the model session to the wire id and refuses a session named by another connection', () => {
+    const oracle = new ServerModelOracle(pingLivenessMapping(), manualClock().now);
+    oracle.send('c1', ping(1, { username: 'user1', password: 'pass1' }));
+    expect(oracle.arrival('c1', { kind: 'message', msg: ping(2, { auth: 0, id: 7 }) })).toBeNull();
+    expect(oracle.bindings()).toEqual({ s1: '7' });
+    oracle.send('c2', ping(1, { username: 'user2', password: 'pass2' }));
+    // The same wire id for a second session is not a new session.
+    expect(oracle.arrival('c2', { kind: 'message', msg: ping(2, { auth: 0, id: 7 }) })?.reason).toMatch(/id 7 already names session s1/);
+    expect(oracle.arrival('c2', { kind: 'message', msg: ping(2, { auth: 0, id: 8 }) })).toBeNull();
+    oracle.send('c2', ping(3, { id: 7, time: 1, message: 'I am user1' }));
+    expect(oracle.arrival('c2', { kind: 'message', msg: ping(3, { id: 7, message: 'I am user1' }) })?.reason).toMatch(/mtype: expected 5 \(ERROR\), got 3/);
+    expect(oracle.arrival('c2', { kind: 'message', msg: ping(5, { id: 7, error_code: 1, message: 'no' }) })).toBeNull();
+  });
+
+  it('answers a version offer with nothing in common, and a message of another version, with ERROR 5', () => {
+    const oracle = new ServerModelOracle(pingLivenessMapping(), manualClock().now);
+    oracle.send('c1', ping(7, { supported_versions: ['9.9.9'] }));
+    expect(oracle.satisfied()).toBe(false);
+    expect(oracle.outstanding()).toMatch(/c1: \{mtype: 5, payload: \{error_code: 5\}\}/);
+    expect(oracle.arrival('c1', { kind: 'message', msg: ping(5, { error_code: 5 }) })).toBeNull();
+    oracle.send('c1', ping(1, { username: 'user1', password: 'pass1' }, '0.1.0'));
+    expect(oracle.arrival('c1', { kind: 'message', msg: ping(2, { auth: 0, id: 1 }) })?.reason).toMatch(/expected ERROR 5/);
+  });
+
+  it('a malformed line may be answered with an ERROR or not at all', () => {
+    const oracle = new ServerModelOracle(pingLivenessMapping(), manualClock().now);
+    oracle.send('c1', { mtype: 99, payload: {} });
+    expect(oracle.satisfied()).toBe(true);
+    expect(oracle.arrival('c1', { kind: 'message', msg: ping(5, { error_code: 4 }) })).toBeNull();
+    expect(oracle.satisfied()).toBe(true);
+  });
+
+  it('a silent session may be dropped near the timeout, and must be dropped after it (timers as sets of worlds)', () => {
+    const clock = manualClock();
+    const oracle = new ServerModelOracle(pingLivenessMapping({ heartbeatTimeoutMs: 800 }), clock.now, { earlyMs: 100, lateMs: 300 });
+    oracle.send('c1', ping(1, { username: 'user1', password: 'pass1' }));
+    expect(oracle.arrival('c1', { kind: 'message', msg: ping(2, { auth: 0, id: 1 }) })).toBeNull();
+    clock.advance(500);
+    expect(oracle.satisfied()).toBe(true); // far from the timeout: nothing is due
+    expect(oracle.arrival('c1', { kind: 'message', msg: ping(5, { error_code: 2 }) })?.reason).toMatch(/does not send/);
+    clock.advance(300); // at the timeout: dropped or not yet, both possible
+    expect(oracle.satisfied()).toBe(true);
+    expect(oracle.possibleWorlds).toBeGreaterThan(1);
+    clock.advance(400); // past the window: it must have been dropped
+    expect(oracle.satisfied()).toBe(false);
+    expect(oracle.arrival('c1', { kind: 'message', msg: ping(5, { error_code: 2 }) })).toBeNull();
+    expect(oracle.satisfied()).toBe(true);
+  });
+});
+
+describe('offline-queue server model as oracle', () => {
+  function loggedInPair(): ServerModelOracle {
+    const oracle = new ServerModelOracle(offlineQueueMapping(), manualClock().now);
+    for (const [c, name] of [['a', 'alice'], ['b', 'bob']] as const) {
+      oracle.send(c, oq(1, { msg: name }));
+      expect(oracle.arrival(c, { kind: 'message', msg: { opcode: 1 } })).toBeNull();
+      oracle.send(c, oq(2, { msg: name }));
+      expect(oracle.arrival(c, { kind: 'message', msg: { opcode: 13 } })).toBeNull();
+    }
+    oracle.send('a', oq(3, { receiver: 'bob', msg: 'hi' }));
+    expect(oracle.arrival('a', { kind: 'message', msg: { opcode: 3 } })).toBeNull();
+    return oracle;
+  }
+
+  it('a push the recipient never received is queued again when its connection resets', () => {
+    const oracle = loggedInPair();
+    oracle.disconnect('b', 'reset');
+    oracle.send('c', oq(2, { msg: 'bob' }));
+    oracle.send('c', oq(4));
+    expect(oracle.arrival('c', { kind: 'message', msg: { opcode: 13 } })).toBeNull();
+    expect(oracle.arrival('c', { kind: 'message', msg: { opcode: 6, msg: '' } })?.reason).toMatch(/msg: expected "alice:hi\\n", got ""/);
+  });
+
+  it('a push the recipient received may or may not have been confirmed before it reset: a duplicate or nothing, both allowed', () => {
+    for (const queue of ['', 'alice:hi\n']) {
+      const oracle = loggedInPair();
+      expect(oracle.arrival('b', { kind: 'message', msg: { opcode: 17, msg: 'alice:hi\n' } })).toBeNull();
+      oracle.disconnect('b', 'reset');
+      oracle.send('c', oq(2, { msg: 'bob' }));
+      oracle.send('c', oq(4));
+      expect(oracle.arrival('c', { kind: 'message', msg: { opcode: 13 } })).toBeNull();
+      expect(oracle.arrival('c', { kind: 'message', msg: { opcode: 6, msg: queue } })).toBeNull();
+    }
+  });
+
+  it('a request from the recipient confirms its pushes; login elsewhere is 11 on the wire', () => {
+    const oracle = loggedInPair();
+    expect(oracle.arrival('b', { kind: 'message', msg: { opcode: 17, msg: 'alice:hi\n' } })).toBeNull();
+    oracle.send('b', oq(6, { msg: '*' }));
+    expect(oracle.arrival('b', { kind: 'message', msg: { opcode: 10, msg: 'bob\nalice\n' } })).toBeNull();
+    oracle.send('c', oq(2, { msg: 'bob' }));
+    expect(oracle.arrival('b', { kind: 'message', msg: { opcode: 11 } })).toBeNull();
+    oracle.send('c', oq(4));
+    expect(oracle.arrival('c', { kind: 'message', msg: { opcode: 13 } })).toBeNull();
+    expect(oracle.arrival('c', { kind: 'message', msg: { opcode: 6, msg: 'alice:hi\n' } })?.reason).toMatch(/expected "", got "alice:hi\\n"/);
+  });
+});
