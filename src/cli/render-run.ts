@@ -25,7 +25,13 @@ export function renderRunReport(report: RunReport, options: RenderRunOptions): s
   out.push(p.dim(`protocol ${s.protocol} (${s.variant})${s.file ? `, scenario ${s.file}` : ''}`));
   const st = report.stats;
   const counts = Object.entries(st.runsWithFinding).map(([id, n]) => `${id} in ${n}`).join(', ');
-  if (report.strategy === 'exhaustive') {
+  if (report.live) {
+    const l = report.live;
+    out.push(`live run against ${l.target}: seed=${report.seeds.pinned ?? report.seeds.start}, time scale ${l.timeScale} (real ms per model ms)`);
+    out.push(p.dim(`${l.trace.length} events in ${st.elapsedMs} ms; ended: ${l.endReason}${counts ? `; found ${Object.keys(st.runsWithFinding).join(', ')}` : '; nothing found'}`));
+    for (const note of l.notes) out.push(p.dim(`  note: ${note}`));
+    if (l.unexplained !== null) out.push(p.dim(`  the scenario's own server model stopped explaining the live server: ${l.unexplained}`));
+  } else if (report.strategy === 'exhaustive') {
     out.push(`strategy=exhaustive`);
     const rate = st.elapsedMs > 0 ? `, ${Math.round((st.states / st.elapsedMs) * 1000).toLocaleString('en-US')} states/s` : '';
     const how = st.complete
@@ -65,7 +71,7 @@ export function renderRunReport(report: RunReport, options: RenderRunOptions): s
     const h = report.strategy !== 'exhaustive' && report.header && report.header.seed === f.seed ? report.header : null;
     out.push(
       p.red(p.bold(`FOUND ${f.kind}`)) +
-        (report.strategy === 'exhaustive' ? ` (${f.id}) after ${f.step} steps (shortest)` : ` (${f.id}) at seed=${f.seed}, step ${f.step}, t=${f.timeMs} ms`),
+        (report.strategy === 'exhaustive' ? ` (${f.id}) after ${f.step} steps (shortest)` : ` (${f.id}) at seed=${f.seed}, step ${f.step}, t=${f.timeMs} ms${report.live ? ' (live)' : ''}`),
     );
     if (h) {
       const starts = Object.entries(h.derived.startAtMs).map(([n, t]) => `${n}@${t}ms`).join(' ');
@@ -81,7 +87,9 @@ export function renderRunReport(report: RunReport, options: RenderRunOptions): s
       p.bold(
         report.strategy === 'exhaustive'
           ? `  shortest trace (${f.step} steps; times are step numbers, the search is untimed):`
-          : `  shortest trace found (${f.trace.length} events, seed ${f.seed}):`,
+          : report.live
+            ? `  the live run up to the finding (${f.trace.length} events; times in model ms):`
+            : `  shortest trace found (${f.trace.length} events, seed ${f.seed}):`,
       ),
     );
     if (options.traceStyle === 'list') {

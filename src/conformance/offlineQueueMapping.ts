@@ -26,7 +26,7 @@ import { Op, Reply, type QueueReply } from '../models/offline-queue/messages.js'
 import type { ProtocolMessage } from '../models/types.js';
 import { offlineQueueVersion } from '../wire/offlineQueueWire.js';
 import { show } from './messagePattern.js';
-import type { Comparison, Expectation, Inbound, ModelEvent, WireMapping, WorldView } from './serverModelOracle.js';
+import type { Comparison, Expectation, Inbound, ModelEvent, ServerModelSpec, WireMapping, WorldView } from './serverModelOracle.js';
 
 type Wire = { opcode?: unknown; msg?: unknown; version?: unknown; sender?: unknown; receiver?: unknown };
 
@@ -67,13 +67,13 @@ function unackedOf(client: string, world: WorldView): number[] {
 
 const ack = (client: string, ref: number): ModelEvent => ({ type: 'REQUEST', opcode: Op.ack, sender: '', receiver: '', msg: String(ref), from: client });
 
-export function offlineQueueMapping(): WireMapping {
-  const role = fixed.roles.server!;
+export function offlineQueueMapping(server?: ServerModelSpec): WireMapping {
+  const role = server?.role ?? fixed.roles.server!;
   return {
-    name: 'offline-queue (fixed) server model',
+    name: `offline-queue (${server?.variantName ?? 'fixed'}) server model`,
     role,
     // The model's confirmation timer is not the wire's: confirmations are implicit (see above).
-    input: role.input({ self: 'server', nodesByRole: { server: ['server'] }, params: { ackTimeoutMs: 1e12 } }),
+    input: { ...(server?.input ?? role.input({ self: 'server', nodesByRole: { server: ['server'] }, params: {} })), ackTimeoutMs: 1e12 },
 
     inbound(client: string, wire: unknown, world: WorldView): Inbound[] {
       const w = wire as Wire;

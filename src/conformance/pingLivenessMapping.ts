@@ -22,12 +22,14 @@ import type { ProtocolMessage } from '../models/types.js';
 import { canonicalJson } from '../sim/canonical-json.js';
 import { PingErrorCode, PingMtype, pingSupportedVersions } from '../wire/pingLivenessWire.js';
 import { show } from './messagePattern.js';
-import type { Comparison, Expectation, Inbound, WireMapping, WorldView } from './serverModelOracle.js';
+import type { Comparison, Expectation, Inbound, ServerModelSpec, WireMapping, WorldView } from './serverModelOracle.js';
 
 /** Options of the ping-liveness oracle. */
 export interface PingMappingOptions {
   /** the server's heartbeat timeout (the model drops a silent session after it) */
   heartbeatTimeoutMs?: number;
+  /** another server model than the fixed one with that timeout (a scenario's variant and params) */
+  server?: ServerModelSpec;
 }
 
 type Wire = { mtype?: unknown; payload?: Record<string, unknown>; version?: unknown };
@@ -71,11 +73,11 @@ export function pingLivenessMapping(options: PingMappingOptions = {}): WireMappi
   const timeoutMs = options.heartbeatTimeoutMs ?? 30_000;
   // A sweep a quarter of the timeout: the model drops a silent session between 3/4 and all of it.
   const sweepMs = Math.max(1, Math.round(timeoutMs / 4));
-  const role = fixed.roles.server!;
+  const role = options.server?.role ?? fixed.roles.server!;
   return {
-    name: 'ping-liveness (fixed) server model',
+    name: `ping-liveness (${options.server?.variantName ?? 'fixed'}) server model`,
     role,
-    input: role.input({ self: 'server', nodesByRole: { server: ['server'] }, params: { sweepMs, sessionTimeoutMs: timeoutMs } }),
+    input: options.server?.input ?? role.input({ self: 'server', nodesByRole: { server: ['server'] }, params: { sweepMs, sessionTimeoutMs: timeoutMs } }),
 
     inbound(client: string, wire: unknown, world: WorldView): Inbound[] {
       const w = wire as Wire;

@@ -14,7 +14,7 @@ import { fixed } from '../models/register-exit/index.js';
 import { errorSender, notConnectedText, routeMessage, type RouteMessage } from '../models/register-exit/messages.js';
 import type { ProtocolMessage } from '../models/types.js';
 import { show } from './messagePattern.js';
-import type { Comparison, Inbound, WireMapping } from './serverModelOracle.js';
+import type { Comparison, Inbound, ServerModelSpec, WireMapping } from './serverModelOracle.js';
 
 /** The fields of a model message a wire message is compared on. */
 function wanted(e: RouteMessage): Record<string, unknown> {
@@ -38,12 +38,12 @@ export function routeMessageOfWire(wire: unknown): RouteMessage {
   });
 }
 
-export function registerExitMapping(): WireMapping {
-  const role = fixed.roles.server!;
+export function registerExitMapping(server?: ServerModelSpec): WireMapping {
+  const role = server?.role ?? fixed.roles.server!;
   return {
-    name: 'register-exit (fixed) server model',
+    name: `register-exit (${server?.variantName ?? 'fixed'}) server model`,
     role,
-    input: role.input({ self: 'server', nodesByRole: { server: ['server'] }, params: { timeoutMs: 1e12, sweepMs: 1e11 } }),
+    input: { ...(server?.input ?? role.input({ self: 'server', nodesByRole: { server: ['server'] }, params: {} })), timeoutMs: 1e12, sweepMs: 1e11 },
 
     inbound(client: string, wire: unknown): Inbound[] {
       return [{ events: [{ ...routeMessageOfWire(wire), from: client }] }];

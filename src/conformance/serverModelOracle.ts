@@ -18,7 +18,7 @@
  * Each world holds the model state, its pending timers, what each client must still receive (in
  * order), and the protocol mapping's bindings (a model session id `s1` bound to the wire's `7`).
  */
-import type { ProtocolMessage, RoleDefinition } from '../models/types.js';
+import type { PrintParams, ProtocolMessage, RoleDefinition } from '../models/types.js';
 import { canonicalJson } from '../sim/canonical-json.js';
 import { RoleRuntime } from '../sim/role-runtime.js';
 import { show } from './messagePattern.js';
@@ -53,6 +53,14 @@ export interface Inbound {
 }
 
 export type Comparison = { ok: true; bind?: Record<string, string>; notes?: Record<string, unknown> } | { ok: false; reason: string };
+
+/** Which server model a mapping steps: a variant's server role and its input (default: `fixed`). */
+export interface ServerModelSpec {
+  role: RoleDefinition;
+  input: Record<string, unknown>;
+  /** `faithful`, `fixed`... for messages */
+  variantName: string;
+}
 
 /** How one protocol's abstract model messages meet its wire messages. */
 export interface WireMapping {
@@ -93,6 +101,8 @@ interface Timer {
 }
 
 interface World {
+  /** what the server printed (its console) since the last `takeLog` */
+  log: PrintParams[];
   state: number;
   timers: Record<string, Timer>;
   expected: Record<string, Expectation[]>;
@@ -108,6 +118,8 @@ export class ServerModelOracle {
   private worlds: World[];
   /** clients whose connection the model closed (and the harness saw closed) */
   readonly closedByModel = new Set<string>();
+  /** clients whose host vanished: what the model sends them is never read, so never expected */
+  private readonly ignored = new Set<string>();
 
   constructor(
     readonly mapping: WireMapping,
@@ -117,7 +129,7 @@ export class ServerModelOracle {
   ) {
     this.runtime = new RoleRuntime('server', mapping.role.machine);
     const start = this.runtime.start(mapping.input);
-    const world: World = { state: start.next, timers: {}, expected: {}, bind: {}, notes: {} };
+    const world: World = { log: [], state: start.next, timers: {}, expected: {}, bind: {}, notes: {} };
     this.apply(world, start.effects, clock());
     this.worlds = [world];
   }
@@ -142,6 +154,22 @@ export class ServerModelOracle {
     return undefined;
   }
 
+  /**
+   * What the server printed since the last call, in the first possible world (worlds rarely differ
+   * in what they print; where they do, the first one stands for them all).
+   */
+  takeLog(): PrintParams[] {
+    const log = this.worlds[0]?.log ?? [];
+    if (log.length > 0) this.worlds = this.worlds.map((w) => ({ ...w, log: [] }));
+    return log;
+  }
+
+  /** The server node as invariants see it: the first possible world's state. */
+  serverView(): { value: unknown; context: Record<string, unknown>; tags: readonly string[] } {
+    const st = this.runtime.state(this.worlds[0]!.state);
+    return { value: st.snapshot.value, context: st.context, tags: st.tags };
+  }
+
   /** Every binding of the first possible world: model value -> canonical wire value. */
   bindings(): Readonly<Record<string, string>> {
     return this.worlds[0]!.bind;
@@ -160,12 +188,15 @@ export class ServerModelOracle {
   /** Applies effects of a step taken at model time `atMs`. */
   private apply(w: World, effects: readonly { type: string; [k: string]: unknown }[], atMs: number): void {
     for (const e of effects) {
+      if ((e.type === 'send' && this.ignored.has(e.to as string)) || (e.type === 'close' && this.ignored.has(e.peer as string))) continue;
       if (e.type === 'send') {
         const to = e.to as string;
         w.expected = { ...w.expected, [to]: [...(w.expected[to] ?? []), { kind: 'message', msg: e.msg as ProtocolMessage }] };
       } else if (e.type === 'close') {
         const peer = e.peer as string;
         w.expected = { ...w.expected, [peer]: [...(w.expected[peer] ?? []), { kind: 'close' }] };
+      } else if (e.type === 'print') {
+        w.log = [...w.log, e.params as PrintParams];
       } else if (e.type === 'timer.start') {
         w.timers = { ...w.timers, [e.id as string]: { dueMs: atMs + (e.delayMs as number), event: e.event as ModelEvent } };
       } else if (e.type === 'timer.cancel') {
@@ -285,6 +316,23 @@ export class ServerModelOracle {
       }
     }
     this.setWorlds(out);
+  }
+
+  /**
+   * `client`'s host vanished (a silent crash): the server is not told, and nothing sent to it is
+   * read any more, so nothing is expected for it until it connects again (`heed`).
+   */
+  ignore(client: string): void {
+    this.ignored.add(client);
+    this.worlds = this.worlds.map((w) => {
+      const { [client]: _gone, ...expected } = w.expected;
+      return { ...w, expected };
+    });
+  }
+
+  /** `client` connects again: what the model sends it is expected again. */
+  heed(client: string): void {
+    this.ignored.delete(client);
   }
 
   /** The first expectation of `client` in some world, described (for messages). */

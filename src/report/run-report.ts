@@ -4,7 +4,7 @@
  */
 import type { Finding } from '../sim/finding.js';
 import type { ExploreStats, Strategy } from '../sim/explore/result.js';
-import type { TraceHeader } from '../sim/trace.js';
+import type { EndReason, TraceEvent, TraceHeader } from '../sim/trace.js';
 
 export interface ExpectationResult {
   what: string;
@@ -39,6 +39,20 @@ export interface RunReport {
   shard?: { index: number; count: number } | null;
   /** `--check-determinism`: seeds run twice, and the first difference in their traces */
   determinism?: { checked: number; difference: { seed: number; line: number; first: string; second: string } | null } | null;
+  /** live mode: the run was against a live server, not the model (docs/conformance.md) */
+  live?: {
+    /** the server as reached or started */
+    target: string;
+    /** real ms per model ms */
+    timeScale: number;
+    endReason: EndReason;
+    /** faults that could not be carried out live, and other remarks */
+    notes: string[];
+    /** where the scenario's own server model stopped explaining the live server, if it did */
+    unexplained: string | null;
+    /** the whole live run */
+    trace: TraceEvent[];
+  } | null;
   /** pbt: the shrunk counterexample, and the scenario file it was saved to */
   counterexample?: { seed: number; faults: unknown[]; workload: string[][]; findingId: string; file: string | null } | null;
 }

@@ -148,6 +148,19 @@ export const scenarioSchema = z.strictObject({
   explore: exploreSchema.optional(),
   /** live mode: where the implementation under test is (docs/conformance.md) */
   target: targetSchema.optional(),
+  /** live mode: how the scenario runs against a live target */
+  live: z
+    .strictObject({
+      /** real ms per model ms: 0.05 runs the scenario's times twenty times faster */
+      timeScale: z.number().positive().max(10).optional(),
+      /** how long a request may wait for its reply, real ms */
+      replyTimeoutMs: z.number().int().positive().optional(),
+      /** after everything scheduled is done, how long to watch for more, real ms */
+      settleMs: z.number().int().positive().optional(),
+      /** bound on the whole live run, real ms */
+      maxRunMs: z.number().int().positive().optional(),
+    })
+    .optional(),
 });
 
 export type ScenarioFile = z.infer<typeof scenarioSchema>;

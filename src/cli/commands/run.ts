@@ -24,9 +24,11 @@ import type { CliContext } from '../context.js';
 import { parseIntOption } from '../options.js';
 import { collect, collectWhole, runLiveSuite, type LiveRunOptions } from '../live-run.js';
 import { loadSuiteFile, looksLikeSuite } from '../../scenario/load-suite.js';
+import { isLiveScenario, runScenarioLive } from '../live-scenario.js';
 import { readFileSync } from 'node:fs';
 
 export interface RunOptions extends Partial<ReportOptions>, Partial<Omit<LiveRunOptions, 'format' | 'color' | 'report'>> {
+  timeScale?: number;
   seed?: number;
   seeds?: number;
   seedStart?: number;
@@ -49,6 +51,13 @@ export interface RunOptions extends Partial<ReportOptions>, Partial<Omit<LiveRun
 
 /** Below this many seeds, the default is to run them in this thread (see `--workers`). */
 export const swarmThresholdSeeds = 1000;
+
+/** `--time-scale X`: a positive number, at most 10. */
+export function parseTimeScale(value: string): number {
+  const x = Number(value);
+  if (!Number.isFinite(x) || x <= 0 || x > 10) throw new InputError(`--time-scale expects a number above 0 and at most 10 (real ms per model ms), got ${JSON.stringify(value)}`);
+  return x;
+}
 
 /** `--shard K/N`, 1 <= K <= N. */
 export function parseShard(value: string): Shard {
@@ -99,7 +108,8 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     .option('--case <id>', 'live mode: run only this case (repeatable)', collect)
     .option('--tag <tag>', 'live mode: run only cases with this tag (repeatable)', collect)
     .option('--var <name=value>', 'live mode: set a suite variable (repeatable)', collectWhole)
-    .option('--reply-timeout-ms <n>', 'live mode: how long an expect waits by default', parseIntOption('--reply-timeout-ms'));
+    .option('--reply-timeout-ms <n>', 'live mode: how long an expect waits by default', parseIntOption('--reply-timeout-ms'))
+    .option('--time-scale <x>', 'live mode, model scenarios: real ms per model ms (0.05 runs the scenario twenty times faster)', parseTimeScale);
   addClientRunOptions(addExploreOptions(command)).action(async (file: string, opts: RunOptions) => {
     if (opts.format !== 'text' && opts.format !== 'json') {
       throw new InputError(`--format: expected text or json, got ${JSON.stringify(opts.format)}`);
@@ -113,15 +123,24 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       await runLiveSuite(ctx, suite, { ...opts, format: opts.format, color: opts.color, report: opts.report ?? [] });
       return;
     }
-    const liveOnly = (['target', 'codec', 'framing', 'case', 'tag', 'var', 'replyTimeoutMs'] as const).filter((k) => opts[k] !== undefined);
-    if (liveOnly.length > 0) {
-      throw new InputError(`${file} is a model scenario (no cases:); --${liveOnly[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for conformance suites (files with cases:, see docs/conformance.md and scenarios/conformance/)`);
+    const suiteOnly = (['case', 'tag', 'var'] as const).filter((k) => opts[k] !== undefined);
+    if (suiteOnly.length > 0) {
+      throw new InputError(`${file} is a model scenario (no cases:); --${suiteOnly[0]} is for conformance suites (files with cases:, see docs/conformance.md and scenarios/conformance/)`);
     }
     const scenario = loadScenarioFile(resolve(cwd, file), file);
     const displayFile = relative(cwd, scenario.file) || scenario.file;
-    if (scenario.spec.target !== undefined) {
-      // Running the model and saying "ok" would read as a pass of the live target.
-      throw new InputError(`${displayFile}: target: live mode runs conformance suites (files with cases:, see docs/conformance.md); a model scenario with a target cannot run live yet. Remove target: to explore the model.`);
+    if (isLiveScenario(scenario, opts)) {
+      // Live mode: the scenario's clients are played from their models against the live server.
+      const report = await runScenarioLive(scenario, opts, displayFile, cwd);
+      if (opts.format === 'json') ctx.io.stdout(JSON.stringify(report, null, 2) + '\n');
+      else ctx.io.stdout(renderRunReport(report, renderOptions(ctx, opts)));
+      writeReportsFor(ctx, report, opts.report ?? []);
+      ctx.exitCode = report.ok ? 0 : 1;
+      return;
+    }
+    const liveOnly = (['codec', 'framing', 'replyTimeoutMs', 'timeScale'] as const).filter((k) => opts[k] !== undefined);
+    if (liveOnly.length > 0) {
+      throw new InputError(`${displayFile}: --${liveOnly[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for live mode: give --target (or a target: in the scenario)`);
     }
     if (opts.path !== undefined) {
       ctx.io.stdout(replayExhaustivePath(scenario, opts, ctx));

@@ -1,0 +1,35 @@
+/**
+ * Where a model scenario runs live: its `target` (or `--target`, which overrides it), resolved as a
+ * suite's would be, with the codec its protocol speaks. The key-value protocols (lock-alternation,
+ * status-handshake) share the IM interface (`kv`).
+ */
+import { InputError } from '../errors.js';
+import type { Suite } from '../scenario/load-suite.js';
+import type { Scenario } from '../scenario/load.js';
+import type { SuiteProtocol } from '../scenario/suite-schema.js';
+import { liveCodecFor, type LiveCodec } from './liveCodec.js';
+import { resolveTarget, type LiveTargetOverrides, type ResolvedTarget } from './liveTarget.js';
+
+/** The live protocol (suite protocol) of a model's protocol. */
+export function liveProtocolOf(protocol: string): SuiteProtocol | undefined {
+  if (protocol === 'lock-alternation' || protocol === 'status-handshake') return 'kv';
+  if (protocol === 'ping-liveness' || protocol === 'register-exit' || protocol === 'offline-queue') return protocol;
+  return undefined;
+}
+
+export interface ScenarioTarget extends ResolvedTarget {
+  protocol: SuiteProtocol;
+  /** null for the IM HTTP interface */
+  liveCodec: LiveCodec | null;
+}
+
+export function resolveScenarioTarget(scenario: Scenario, overrides: LiveTargetOverrides, cwd: string): ScenarioTarget {
+  const protocol = liveProtocolOf(scenario.model.name);
+  if (protocol === undefined) throw new InputError(`${scenario.model.name} has no live form (no codec, no reference server)`, 'no-live-form');
+  // A suite-shaped view of the scenario: the target rules are the same.
+  const asSuite = { file: scenario.file, spec: { protocol, target: scenario.spec.target } } as unknown as Suite;
+  const target = resolveTarget(asSuite, overrides, cwd);
+  const liveCodec = protocol === 'kv' ? null : liveCodecFor(protocol, target.codec, target.framing);
+  if (protocol !== 'kv' && liveCodec === null) throw new InputError(`${protocol} has no codec ${target.codec}`);
+  return { ...target, protocol, liveCodec };
+}
