@@ -158,6 +158,9 @@ class LiveRun {
   private readonly lossy = new Set<NodeId>();
   /** clients whose host vanished */
   private readonly vanished = new Set<NodeId>();
+  /** when the shadow models' console lines are due to be shown, real ms */
+  private logDueReal: number | undefined;
+  private readonly confirmQuietMs: number;
 
   constructor(private readonly o: LiveScenarioOptions) {
     this.order = o.config.nodes.map((n) => n.id);
@@ -171,6 +174,7 @@ class LiveRun {
       const d = deriveOptions(o.config, o.seed);
       return { startAtMs: d.startAtMs, faults: d.faults };
     })();
+    this.confirmQuietMs = Math.min(250, Math.max(50, o.replyTimeoutMs / 4));
     this.ids = new SessionIds(() => ({ ...(this.explain?.bindings() ?? {}), ...(this.oracle?.bindings() ?? {}) }));
   }
 
@@ -251,8 +255,18 @@ class LiveRun {
     return this.judging ? this.oracle : undefined;
   }
 
+  /**
+   * What the server model printed is shown (and judged by the properties) only once the live
+   * server confirmed that world: at the next arrival, or when nothing arrived for `confirmQuietMs`
+   * after the request (a reply that contradicts the model would have come by then).
+   */
+  private logSoon(): void {
+    this.logDueReal ??= performance.now() + this.confirmQuietMs;
+  }
+
   /** Emits the server's console lines of the explaining model (and drops the other's). */
   private emitServerLog(): void {
+    this.logDueReal = undefined;
     const source = this.explaining();
     const fromJudge = this.oracle?.takeLog() ?? [];
     const fromOwn = this.explain?.takeLog() ?? [];
@@ -517,7 +531,7 @@ class LiveRun {
       if (node.connection !== undefined && !node.connection.isClosed) {
         node.connection.disconnect('close');
         this.shadows((o) => o.disconnect(node.id, 'closed'));
-        this.emitServerLog();
+        this.logSoon();
       }
     }
   }
@@ -540,7 +554,7 @@ class LiveRun {
         if (node.connection !== undefined && !node.connection.isClosed) {
           node.connection.disconnect('close');
           this.shadows((o) => o.disconnect(node.id, 'closed'));
-          this.emitServerLog();
+          this.logSoon();
         }
         return;
       case 'timer.start': {
@@ -635,7 +649,7 @@ class LiveRun {
     }
     const indefinite = this.lossy.has(node.id) || (node.proxy?.pendingDrops('to-target') ?? 0) > 0;
     this.shadows((o) => o.send(node.id, wire, indefinite));
-    this.emitServerLog();
+    this.logSoon();
     connection.write(bytes).catch(() => {
       /* the close comes through the read loop */
     });
@@ -705,7 +719,7 @@ class LiveRun {
           node.connection?.disconnect('reset');
           if (this.o.codec !== null) {
             this.shadows((o) => o.disconnect(node.id, 'reset'));
-            this.emitServerLog();
+            this.logSoon();
           }
         }
         this.checkInvariants();
@@ -821,7 +835,7 @@ class LiveRun {
       await this.watch(started);
       if (!this.stopped) this.stop(this.endReason);
       // The server owes what the oracle still expects: a reply that never came.
-      if (this.judging && this.oracle !== undefined && !this.oracle.satisfied()) {
+      if (this.endReason !== 'finding' && this.judging && this.oracle !== undefined && !this.oracle.satisfied()) {
         this.stopped = false;
         this.conformanceFinding(`conformance: timeout: the live server never sent what the ${this.oracle.name} sends: ${this.oracle.outstanding()}`);
         this.stopped = true;
@@ -886,13 +900,15 @@ class LiveRun {
     for (;;) {
       await sleep(tickMs);
       if (this.stopped) return;
+      if (this.logDueReal !== undefined && performance.now() >= this.logDueReal) this.emitServerLog();
+      if (this.stopped) return;
       if (performance.now() - started > this.o.maxRunMs) return this.stop('limit:maxTimeMs');
       if (this.now() > maxTimeMs) return this.stop('limit:maxTimeMs');
       if (this.externalPending > 0) continue;
       const unfinished = [...this.clients.values()].filter((n) => (n.status === 'running' || n.status === 'paused') && !n.runtime.state(n.stateId).done);
       const notStarted = this.o.config.nodes.some((n) => n.id !== this.serverId && !this.clients.has(n.id));
       if (notStarted) continue;
-      const quiet = performance.now() - this.lastActivityReal > settleMs;
+      const quiet = performance.now() - this.lastActivityReal > settleMs && this.logDueReal === undefined;
       const waitingOnPerson = unfinished.some((n) => n.status === 'running' && n.runtime.state(n.stateId).tags.includes('awaitingUser') && !n.inputPending);
       if (unfinished.length === 0 || waitingOnPerson) {
         if (quiet) return this.stop(unfinished.length === 0 ? 'quiescent' : 'settled');

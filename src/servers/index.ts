@@ -67,6 +67,7 @@ function start(name: ServerProtocol, common: CommonConfig, options: ServerOption
         ...common,
         heartbeatTimeoutMs: positive('heartbeatTimeoutMs', options.heartbeatTimeoutMs ?? 30_000),
         accounts: positive('accounts', options.accounts ?? 2),
+        extraAccounts: options.extraAccounts ?? {},
       });
     case 'register-exit': {
       const codec = options.codec ?? 'json';

@@ -31,6 +31,8 @@ export interface PingServerConfig {
   defect: string | undefined;
   heartbeatTimeoutMs: number;
   accounts: number;
+  /** further accounts, name -> password */
+  extraAccounts: Record<string, string>;
 }
 
 interface Session {
@@ -52,6 +54,7 @@ export async function startPingLivenessServer(config: PingServerConfig): Promise
   let nextSessionId = 1;
   const passwords = new Map<string, string>();
   for (let i = 1; i <= config.accounts; i++) passwords.set(`user${i}`, `pass${i}`);
+  for (const [name, password] of Object.entries(config.extraAccounts)) passwords.set(name, password);
 
   const send = (client: Client, mtype: number, payload: Record<string, unknown>) =>
     client.connection.write(encodePingMessage(mtype, payload));

@@ -63,6 +63,8 @@ export interface ServerOptions {
   heartbeatTimeoutMs?: number;
   /** ping-liveness: accounts user1..userN with passwords pass1..passN. Default 2, as the seed. */
   accounts?: number;
+  /** ping-liveness: further accounts, name -> password (a scenario's own, such as mallory/secret) */
+  extraAccounts?: Record<string, string>;
   /** register-exit: `json` lines (default) or Go `gob`, byte-compatible with the seed. */
   codec?: 'json' | 'gob';
   /** offline-queue: `length-delimited` (default, varint prefix) or `raw` (one message per read, as the seed). */

@@ -23,6 +23,7 @@ interface ServeFlags {
   listDefects?: boolean;
   heartbeatTimeoutMs?: number;
   accounts?: number;
+  account?: string[];
   codec?: string;
   framing?: string;
   deliveryConfirmMs?: number;
@@ -42,6 +43,7 @@ interface ServeFlags {
 const protocolFlags: Record<string, { protocol: ServerProtocol; flag: string }> = {
   heartbeatTimeoutMs: { protocol: 'ping-liveness', flag: '--heartbeat-timeout-ms' },
   accounts: { protocol: 'ping-liveness', flag: '--accounts' },
+  account: { protocol: 'ping-liveness', flag: '--account' },
   codec: { protocol: 'register-exit', flag: '--codec' },
   framing: { protocol: 'offline-queue', flag: '--framing' },
   deliveryConfirmMs: { protocol: 'offline-queue', flag: '--delivery-confirm-ms' },
@@ -69,6 +71,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     .option('--list-defects', 'list the defects (of the protocol, if given) and exit')
     .option('--heartbeat-timeout-ms <ms>', 'ping-liveness: drop a session silent this long (default 30000)', integer('--heartbeat-timeout-ms', 1))
     .option('--accounts <n>', 'ping-liveness: accounts user1..userN / pass1..passN (default 2)', integer('--accounts', 1, 100_000))
+    .option('--account <name:password>', 'ping-liveness: one more account (repeatable), e.g. mallory:secret', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option('--codec <codec>', 'register-exit: json (default) or gob')
     .option('--framing <framing>', 'offline-queue: length-delimited (default) or raw')
     .option('--delivery-confirm-ms <ms>', 'offline-queue: how long a push stays unconfirmed (default 2000)', integer('--delivery-confirm-ms', 0))
@@ -129,6 +132,15 @@ function toServerOptions(protocol: ServerProtocol, flags: ServeFlags, ctx: CliCo
   if (flags.defect !== undefined) options.defect = flags.defect;
   if (flags.heartbeatTimeoutMs !== undefined) options.heartbeatTimeoutMs = flags.heartbeatTimeoutMs;
   if (flags.accounts !== undefined) options.accounts = flags.accounts;
+  if (flags.account !== undefined) {
+    const extra: Record<string, string> = {};
+    for (const spec of flags.account) {
+      const at = spec.indexOf(':');
+      if (at <= 0) throw new InputError(`--account expects NAME:PASSWORD, got ${JSON.stringify(spec)}`, 'invalid-option');
+      extra[spec.slice(0, at)] = spec.slice(at + 1);
+    }
+    options.extraAccounts = extra;
+  }
   if (flags.codec !== undefined) options.codec = flags.codec as 'json' | 'gob';
   if (flags.framing !== undefined) options.framing = flags.framing as 'length-delimited' | 'raw';
   if (flags.deliveryConfirmMs !== undefined) options.deliveryConfirmMs = flags.deliveryConfirmMs;
