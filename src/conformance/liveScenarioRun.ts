@@ -40,7 +40,7 @@ import type { LiveCodec } from './liveCodec.js';
 import { ConnectError, defaultConnectionLimits, LiveConnection } from './liveConnection.js';
 import { ManagedProcess, type CommandTargetSpec } from './managedProcess.js';
 import { show } from './messagePattern.js';
-import { ServerModelOracle, OracleLimitError, type ServerModelSpec } from './serverModelOracle.js';
+import { ServerModelOracle, OracleLimitError, type ServerModelSpec, type ServerNodeState, type WorldHooks } from './serverModelOracle.js';
 import { serverMappingFor } from './serverMappingFor.js';
 
 /** When things happen in a live run, in model ms. A replay takes them from the trace. */
@@ -121,16 +121,44 @@ interface ClientNode {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** A property violation found in one world, placed in the trace. */
+interface Violation {
+  id: string;
+  summary: string;
+  diagnosis: string | null;
+  pos: number;
+  timeMs: number;
+}
+
+/** What each world follows for the checks: the property monitors and the violations so far. */
+interface LaneExt {
+  monitors: unknown[];
+  violations: Violation[];
+}
+
+interface PlacedFinding {
+  kind: FindingKind;
+  id: string;
+  summary: string;
+  diagnosis: string | null;
+  pos: number;
+  timeMs: number;
+  step: number;
+  nodes: NodeDiagnosis[];
+}
+
 class LiveRun {
   private readonly trace: TraceEvent[] = [];
-  private readonly findings: Finding[] = [];
   private readonly notes: string[] = [];
   private readonly clients = new Map<NodeId, ClientNode>();
   private readonly order: NodeId[];
   private readonly nodesByRole: Record<string, NodeId[]> = {};
   private readonly serverId: NodeId;
   private serverStatus: NodeStatus = 'running';
-  private readonly monitors: unknown[];
+  /** findings of the run itself (deadlock, conformance), placed in the trace */
+  private readonly runFindings: PlacedFinding[] = [];
+  /** the key-value protocols' one lane (no worlds: the store shadow has one view) */
+  private plainExt: LaneExt;
   private readonly prng: Prng;
   private readonly schedule: LiveSchedule;
   private t0 = 0;
@@ -158,9 +186,6 @@ class LiveRun {
   private readonly lossy = new Set<NodeId>();
   /** clients whose host vanished */
   private readonly vanished = new Set<NodeId>();
-  /** when the shadow models' console lines are due to be shown, real ms */
-  private logDueReal: number | undefined;
-  private readonly confirmQuietMs: number;
 
   constructor(private readonly o: LiveScenarioOptions) {
     this.order = o.config.nodes.map((n) => n.id);
@@ -168,13 +193,12 @@ class LiveRun {
     const server = o.config.nodes.find((n) => n.role === 'server' || n.role === 'store');
     if (server === undefined) throw new TargetError(`${o.protocol}: the scenario has no server or store node to stand for the live target`, 'no-server-node');
     this.serverId = server.id;
-    this.monitors = o.variant.properties.map((p) => p.initial);
+    this.plainExt = this.initialExt();
     this.prng = Prng.derive(o.seed, 'workload');
     this.schedule = o.schedule ?? (() => {
       const d = deriveOptions(o.config, o.seed);
       return { startAtMs: d.startAtMs, faults: d.faults };
     })();
-    this.confirmQuietMs = Math.min(250, Math.max(50, o.replyTimeoutMs / 4));
     this.ids = new SessionIds(() => ({ ...(this.explain?.bindings() ?? {}), ...(this.oracle?.bindings() ?? {}) }));
   }
 
@@ -220,11 +244,11 @@ class LiveRun {
     const mapping = serverMappingFor(this.o.protocol, {}, fixedSpec);
     if (mapping === undefined) return;
     // Timers fire live within a tolerance scaled like the rest (model ms).
-    const tolerance = { earlyMs: Math.round(100 / this.o.timeScale), lateMs: Math.round(Math.max(500, this.o.replyTimeoutMs / 2) / this.o.timeScale) };
-    this.oracle = new ServerModelOracle(mapping, clock, tolerance);
+    const tolerance = { earlyMs: Math.round(100 / this.o.timeScale), lateMs: Math.round(300 / this.o.timeScale) };
+    this.oracle = new ServerModelOracle(mapping, clock, tolerance, this.hooks());
     if (this.o.variant.name !== this.o.oracleVariant.name) {
       const own = serverMappingFor(this.o.protocol, {}, this.serverSpec(this.o.variant));
-      if (own !== undefined) this.explain = new ServerModelOracle(own, clock, tolerance);
+      if (own !== undefined) this.explain = new ServerModelOracle(own, clock, tolerance, this.hooks());
     }
   }
 
@@ -249,38 +273,73 @@ class LiveRun {
     }
   }
 
-  /** The model that stands for the live server in views and console lines. */
-  private explaining(): ServerModelOracle | undefined {
-    if (this.explain !== undefined && this.unexplained === null) return this.explain;
-    return this.judging ? this.oracle : undefined;
-  }
-
   /**
-   * What the server model printed is shown (and judged by the properties) only once the live
-   * server confirmed that world: at the next arrival, or when nothing arrived for `confirmQuietMs`
-   * after the request (a reply that contradicts the model would have come by then).
+   * The scenario's properties and invariants are judged in every world of each shadow model (the
+   * server's console lines, which properties read, differ between worlds); the world that stands
+   * for the live server at the end gives the findings. `judge` is the fixed model (the oracle),
+   * `explain` the scenario's own server model: a live server with the seed's flaw is explained by
+   * the seed's model, whose console lines then show the seed's failure.
    */
-  private logSoon(): void {
-    this.logDueReal ??= performance.now() + this.confirmQuietMs;
+  private hooks(): WorldHooks {
+    return {
+      initial: this.initialExt(),
+      onPrints: (ext, prints, server) => {
+        let e = ext as LaneExt;
+        for (const params of prints) e = this.evaluate(e, { kind: 'print', node: this.serverId, params }, server);
+        return this.evaluate(e, null, server);
+      },
+      position: () => this.trace.length,
+    };
   }
 
-  /** Emits the server's console lines of the explaining model (and drops the other's). */
-  private emitServerLog(): void {
-    this.logDueReal = undefined;
-    const source = this.explaining();
-    const fromJudge = this.oracle?.takeLog() ?? [];
-    const fromOwn = this.explain?.takeLog() ?? [];
-    const log = source === undefined ? [] : source === this.oracle ? fromJudge : fromOwn;
-    for (const params of log) {
-      this.record({ k: 'print', t: this.now(), node: this.serverId, kind: params.kind, text: params.text });
-      this.observe({ kind: 'print', node: this.serverId, params });
-      if (this.stopped) return;
+  private initialExt(): LaneExt {
+    return { monitors: this.o.variant.properties.map((p) => p.initial), violations: [] };
+  }
+
+  /** The lanes still judging, as (ext mapper) functions. */
+  private eachLane(fn: (ext: LaneExt, server: ServerNodeState) => LaneExt): void {
+    if (this.o.codec === null) {
+      this.plainExt = fn(this.plainExt, { value: 'serving', context: this.kv?.context() ?? {}, tags: ['server'] });
+      return;
     }
-    this.checkInvariants();
+    this.oracle?.mapExt((ext, server) => fn(ext as LaneExt, server));
+    if (this.explain !== undefined && this.unexplained === null) this.explain.mapExt((ext, server) => fn(ext as LaneExt, server));
+  }
+
+  /** One observation (or none: invariants only) judged in one world. */
+  private evaluate(ext: LaneExt, obs: Observation | null, server: ServerNodeState): LaneExt {
+    const view = this.viewWith(server);
+    let monitors = ext.monitors;
+    let violations = ext.violations;
+    const broken = (id: string): boolean => violations.some((v) => v.id === id);
+    const violate = (id: string, summary: string): void => {
+      violations = [...violations, { id, summary, diagnosis: this.o.variant.diagnose?.(view, { kind: 'invariant', id }) ?? null, pos: this.trace.length, timeMs: this.now() }];
+    };
+    if (obs !== null) {
+      const props = this.o.variant.properties;
+      for (let i = 0; i < props.length; i++) {
+        const prop = props[i]!;
+        const id = `invariant:${prop.id}`;
+        if (!this.enabled(prop.id) || broken(id)) continue;
+        const out = prop.observe(monitors[i], obs, view);
+        if ('violation' in out) violate(id, `invariant ${prop.id} (${prop.description}) broken: ${out.violation}`);
+        else if (out.state !== monitors[i]) {
+          if (monitors === ext.monitors) monitors = [...monitors];
+          monitors[i] = out.state;
+        }
+      }
+    }
+    for (const inv of this.o.variant.invariants) {
+      const id = `invariant:${inv.id}`;
+      if (!this.enabled(inv.id) || broken(id)) continue;
+      const reason = inv.check(view);
+      if (reason !== null) violate(id, `invariant ${inv.id} (${inv.description}) broken: ${reason}`);
+    }
+    return monitors === ext.monitors && violations === ext.violations ? ext : { monitors, violations };
   }
 
   private conformanceFinding(summary: string): void {
-    if (this.findings.some((f) => f.id === conformanceFindingId)) return;
+    if (this.runFindings.some((f) => f.id === conformanceFindingId)) return;
     this.addFinding('invariant', conformanceFindingId, summary, false);
   }
 
@@ -291,13 +350,7 @@ class LiveRun {
     this.touch();
   }
 
-  private nodeView(id: NodeId): NodeView {
-    if (id === this.serverId) {
-      const source = this.explaining();
-      const view = source?.serverView() ?? (this.kv ? { value: 'serving', context: this.kv.context(), tags: ['server'] } : { value: null, context: {}, tags: [] });
-      const role = this.o.config.nodes.find((n) => n.id === id)!.role;
-      return { id, role, status: this.serverStatus, value: view.value, context: view.context, tags: view.tags };
-    }
+  private clientView(id: NodeId): NodeView {
     const n = this.clients.get(id);
     if (n === undefined || n.stateId < 0) {
       const role = this.o.config.nodes.find((x) => x.id === id)!.role;
@@ -307,10 +360,22 @@ class LiveRun {
     return { id, role: n.role, status: n.status, value: st.snapshot.value, context: st.context, tags: st.tags };
   }
 
-  private view(): GlobalView {
+  private viewWith(server: ServerNodeState): GlobalView {
     const nodes: Record<NodeId, NodeView> = {};
-    for (const id of this.order) nodes[id] = this.nodeView(id);
+    for (const id of this.order) {
+      if (id === this.serverId) {
+        const role = this.o.config.nodes.find((n) => n.id === id)!.role;
+        nodes[id] = { id, role, status: this.serverStatus, value: server.value, context: server.context, tags: server.tags };
+      } else nodes[id] = this.clientView(id);
+    }
     return { timeMs: this.now(), nodes, inFlight: [] };
+  }
+
+  /** The global view with the server as the model that stands for it now. */
+  private view(): GlobalView {
+    const source = this.explain !== undefined && this.unexplained === null ? this.explain : this.oracle;
+    const server = source?.serverView() ?? { value: 'serving', context: this.kv?.context() ?? {}, tags: ['server'] };
+    return this.viewWith(server);
   }
 
   private enabled(id: string): boolean {
@@ -320,36 +385,23 @@ class LiveRun {
 
   private checkInvariants(): void {
     if (this.stopped) return;
-    const view = this.view();
-    for (const inv of this.o.variant.invariants) {
-      if (!this.enabled(inv.id)) continue;
-      const reason = inv.check(view);
-      if (reason !== null) {
-        this.addFinding('invariant', `invariant:${inv.id}`, `invariant ${inv.id} (${inv.description}) broken: ${reason}`);
-        return;
-      }
-    }
+    this.eachLane((ext, server) => this.evaluate(ext, null, server));
   }
 
   private observe(obs: Observation): void {
     if (this.stopped) return;
-    const props = this.o.variant.properties;
-    const view = this.view();
-    for (let i = 0; i < props.length; i++) {
-      const prop = props[i]!;
-      if (!this.enabled(prop.id)) continue;
-      const out = prop.observe(this.monitors[i], obs, view);
-      if ('violation' in out) {
-        this.addFinding('invariant', `invariant:${prop.id}`, `invariant ${prop.id} (${prop.description}) broken: ${out.violation}`);
-        return;
-      }
-      this.monitors[i] = out.state;
-    }
+    this.eachLane((ext, server) => this.evaluate(ext, obs, server));
   }
 
+  /** A finding of the run itself (not of a property): a deadlock, a stall, a conformance failure. */
   private addFinding(kind: FindingKind, id: string, summary: string, stops = true): void {
     const view = this.view();
-    const nodes: NodeDiagnosis[] = this.order.map((nid) => {
+    this.runFindings.push({ kind, id, summary, diagnosis: kind === 'invariant' ? null : (this.o.variant.diagnose?.(view, { kind, id }) ?? null), pos: this.trace.length, timeMs: this.now(), step: this.step, nodes: this.diagnoseNodes(view) });
+    if (stops && (this.o.stopAtFirstFinding ?? true)) this.stop('finding');
+  }
+
+  private diagnoseNodes(view: GlobalView): NodeDiagnosis[] {
+    return this.order.map((nid) => {
       const v = view.nodes[nid]!;
       const n = this.clients.get(nid);
       const st = n !== undefined && n.stateId >= 0 ? n.runtime.state(n.stateId) : null;
@@ -363,10 +415,41 @@ class LiveRun {
         lastReceived: n?.lastReceived ?? null,
       };
     });
-    const diagnosis = this.o.variant.diagnose?.(view, { kind, id }) ?? null;
-    this.record({ k: 'finding', t: this.now(), kind, summary });
-    this.findings.push({ kind, id, summary, diagnosis, nodes, seed: this.o.seed, timeMs: this.now(), step: this.step, trace: [...this.trace], cycleStart: null, path: null });
-    if (stops && (this.o.stopAtFirstFinding ?? true)) this.stop('finding');
+  }
+
+  /**
+   * The run's findings: its own, and the property violations of the world that stands for the
+   * live server (the scenario's own model if it explained every reply, else the fixed model's),
+   * each with the trace up to it, the world's console lines put in place.
+   */
+  private finish(): { findings: Finding[]; trace: TraceEvent[] } {
+    const source = this.o.codec === null ? undefined : this.explain !== undefined && this.unexplained === null ? this.explain : this.oracle;
+    const outcome = source?.outcomes()[0];
+    const ext = outcome !== undefined ? (outcome.ext as LaneExt) : this.plainExt;
+    const history = outcome?.history ?? [];
+    const placed: PlacedFinding[] = [
+      ...this.runFindings,
+      ...ext.violations.map((v) => ({ kind: 'invariant' as FindingKind, id: v.id, summary: v.summary, diagnosis: v.diagnosis, pos: v.pos, timeMs: v.timeMs, step: this.step, nodes: this.diagnoseNodes(this.view()) })),
+    ].sort((a, b) => a.pos - b.pos);
+    // Merge: before the event at index i come the console lines and findings placed at i.
+    const merged: TraceEvent[] = [];
+    const at = new Map<PlacedFinding, number>();
+    let h = 0;
+    let f = 0;
+    for (let i = 0; i <= this.trace.length; i++) {
+      while (h < history.length && history[h]!.pos <= i) {
+        const { atMs, params } = history[h++]!;
+        merged.push({ k: 'print', t: atMs, node: this.serverId, kind: params.kind, text: params.text });
+      }
+      while (f < placed.length && placed[f]!.pos <= i) {
+        const p = placed[f++]!;
+        merged.push({ k: 'finding', t: p.timeMs, kind: p.kind, summary: p.summary });
+        at.set(p, merged.length);
+      }
+      if (i < this.trace.length) merged.push(this.trace[i]!);
+    }
+    const findings = placed.map((p) => ({ kind: p.kind, id: p.id, summary: p.summary, diagnosis: p.diagnosis, nodes: p.nodes, seed: this.o.seed, timeMs: p.timeMs, step: p.step, trace: merged.slice(0, at.get(p)!), cycleStart: null, path: null }));
+    return { findings, trace: merged };
   }
 
   private stop(reason: EndReason): void {
@@ -465,7 +548,6 @@ class LiveRun {
         this.judging = false;
       } else this.unexplained = `at t=${this.now()} ${failure.reason} (expected ${failure.expected})`;
     });
-    this.emitServerLog();
     if (this.stopped) return;
     const msg = replyFromWire(this.o.protocol, wire, this.ids);
     if (msg === null) {
@@ -499,7 +581,6 @@ class LiveRun {
         this.judging = false;
       } else this.unexplained = `at t=${this.now()} ${failure.reason}`;
     });
-    this.emitServerLog();
     this.whenRunning(node, () => {
       this.record({ k: 'conn', t: this.now(), node: node.id, peer: this.serverId, event: how });
       this.stepNode(node, { type: `conn.${how}`, peer: this.serverId });
@@ -531,7 +612,6 @@ class LiveRun {
       if (node.connection !== undefined && !node.connection.isClosed) {
         node.connection.disconnect('close');
         this.shadows((o) => o.disconnect(node.id, 'closed'));
-        this.logSoon();
       }
     }
   }
@@ -554,8 +634,7 @@ class LiveRun {
         if (node.connection !== undefined && !node.connection.isClosed) {
           node.connection.disconnect('close');
           this.shadows((o) => o.disconnect(node.id, 'closed'));
-          this.logSoon();
-        }
+          }
         return;
       case 'timer.start': {
         const existing = node.timers.get(effect.id);
@@ -649,7 +728,6 @@ class LiveRun {
     }
     const indefinite = this.lossy.has(node.id) || (node.proxy?.pendingDrops('to-target') ?? 0) > 0;
     this.shadows((o) => o.send(node.id, wire, indefinite));
-    this.logSoon();
     connection.write(bytes).catch(() => {
       /* the close comes through the read loop */
     });
@@ -719,8 +797,7 @@ class LiveRun {
           node.connection?.disconnect('reset');
           if (this.o.codec !== null) {
             this.shadows((o) => o.disconnect(node.id, 'reset'));
-            this.logSoon();
-          }
+              }
         }
         this.checkInvariants();
         return;
@@ -844,9 +921,10 @@ class LiveRun {
       await this.teardown();
     }
     this.trace.push({ k: 'end', t: this.now(), reason: this.endReason });
+    const { findings, trace } = this.finish();
     return {
-      findings: this.findings,
-      trace: this.trace,
+      findings,
+      trace,
       endReason: this.endReason,
       notes: this.notes,
       target: this.targetText,
@@ -900,15 +978,13 @@ class LiveRun {
     for (;;) {
       await sleep(tickMs);
       if (this.stopped) return;
-      if (this.logDueReal !== undefined && performance.now() >= this.logDueReal) this.emitServerLog();
-      if (this.stopped) return;
       if (performance.now() - started > this.o.maxRunMs) return this.stop('limit:maxTimeMs');
       if (this.now() > maxTimeMs) return this.stop('limit:maxTimeMs');
       if (this.externalPending > 0) continue;
       const unfinished = [...this.clients.values()].filter((n) => (n.status === 'running' || n.status === 'paused') && !n.runtime.state(n.stateId).done);
       const notStarted = this.o.config.nodes.some((n) => n.id !== this.serverId && !this.clients.has(n.id));
       if (notStarted) continue;
-      const quiet = performance.now() - this.lastActivityReal > settleMs && this.logDueReal === undefined;
+      const quiet = performance.now() - this.lastActivityReal > settleMs;
       const waitingOnPerson = unfinished.some((n) => n.status === 'running' && n.runtime.state(n.stateId).tags.includes('awaitingUser') && !n.inputPending);
       if (unfinished.length === 0 || waitingOnPerson) {
         if (quiet) return this.stop(unfinished.length === 0 ? 'quiescent' : 'settled');

@@ -74,10 +74,13 @@ export function pingLivenessMapping(options: PingMappingOptions = {}): WireMappi
   // A sweep a quarter of the timeout: the model drops a silent session between 3/4 and all of it.
   const sweepMs = Math.max(1, Math.round(timeoutMs / 4));
   const role = options.server?.role ?? fixed.roles.server!;
+  const input = options.server?.input ?? role.input({ self: 'server', nodesByRole: { server: ['server'] }, params: { sweepMs, sessionTimeoutMs: timeoutMs } });
   return {
+    // The model sweeps every sweepMs; a live server may time each session exactly.
+    timerSlackMs: typeof input.sweepMs === 'number' ? input.sweepMs : 10_000,
     name: `ping-liveness (${options.server?.variantName ?? 'fixed'}) server model`,
     role,
-    input: options.server?.input ?? role.input({ self: 'server', nodesByRole: { server: ['server'] }, params: { sweepMs, sessionTimeoutMs: timeoutMs } }),
+    input,
 
     inbound(client: string, wire: unknown, world: WorldView): Inbound[] {
       const w = wire as Wire;

@@ -76,6 +76,11 @@ export interface WireMapping {
   /** Whether `wire` is the model message `expected`, with the bindings it makes. */
   compare(expected: ProtocolMessage, wire: unknown, world: WorldView): Comparison;
   describe(expected: ProtocolMessage, world: WorldView): string;
+  /**
+   * How far apart the model's timers and the live server's may be by design, in model ms (a sweep
+   * every N ms against a per-session timer); added to the timing tolerance on both sides.
+   */
+  readonly timerSlackMs?: number;
 }
 
 /** How far from its due time a model timer may fire live. */
@@ -88,6 +93,33 @@ export interface OracleFailure {
   reason: string;
   expected: string;
   observed: string;
+}
+
+/** The server node of one world, as checks see it. */
+export interface ServerNodeState {
+  value: unknown;
+  context: Record<string, unknown>;
+  tags: readonly string[];
+}
+
+/**
+ * What a host follows in every world besides the model (the live driver: the scenario's property
+ * monitors and the violations found, which differ between worlds because the server's console
+ * lines do). `ext` must be JSON data; it is part of what tells worlds apart.
+ */
+export interface WorldHooks {
+  initial: unknown;
+  /** the server printed `prints` in a world now in `server` state */
+  onPrints(ext: unknown, prints: readonly PrintParams[], server: ServerNodeState): unknown;
+  /** where the host's trace is now, to place the world's console lines in it */
+  position(): number;
+}
+
+/** A console line of a world, placed in the host's trace. */
+export interface PlacedPrint {
+  pos: number;
+  atMs: number;
+  params: PrintParams;
 }
 
 /** Most worlds kept possible at once. */
@@ -103,6 +135,10 @@ interface Timer {
 interface World {
   /** what the server printed (its console) since the last `takeLog` */
   log: PrintParams[];
+  /** everything it printed, placed in the host's trace (with hooks) */
+  history: PlacedPrint[];
+  /** the host's data (with hooks) */
+  ext: unknown;
   state: number;
   timers: Record<string, Timer>;
   expected: Record<string, Expectation[]>;
@@ -115,6 +151,7 @@ export class OracleLimitError extends Error {}
 
 export class ServerModelOracle {
   private readonly runtime: RoleRuntime;
+  private readonly tolerance: TimerTolerance;
   private worlds: World[];
   /** clients whose connection the model closed (and the harness saw closed) */
   readonly closedByModel = new Set<string>();
@@ -125,11 +162,14 @@ export class ServerModelOracle {
     readonly mapping: WireMapping,
     /** model time now, in ms (the harness maps its clock, scaled if a scenario says so) */
     private readonly clock: () => number,
-    private readonly tolerance: TimerTolerance = { earlyMs: 100, lateMs: 500 },
+    tolerance: TimerTolerance = { earlyMs: 100, lateMs: 500 },
+    private readonly hooks?: WorldHooks,
   ) {
+    const slack = mapping.timerSlackMs ?? 0;
+    this.tolerance = { earlyMs: tolerance.earlyMs + slack, lateMs: tolerance.lateMs + slack };
     this.runtime = new RoleRuntime('server', mapping.role.machine);
     const start = this.runtime.start(mapping.input);
-    const world: World = { log: [], state: start.next, timers: {}, expected: {}, bind: {}, notes: {} };
+    const world: World = { log: [], history: [], ext: hooks?.initial ?? null, state: start.next, timers: {}, expected: {}, bind: {}, notes: {} };
     this.apply(world, start.effects, clock());
     this.worlds = [world];
   }
@@ -210,7 +250,30 @@ export class ServerModelOracle {
     const result = this.runtime.step(w.state, event, canonicalJson(event));
     const next: World = { ...w, state: result.next };
     this.apply(next, result.effects as never, atMs);
+    if (this.hooks !== undefined) {
+      const prints = result.effects.flatMap((e) => (e.type === 'print' ? [e.params] : []));
+      if (prints.length > 0) {
+        const pos = this.hooks.position();
+        next.history = [...next.history, ...prints.map((params) => ({ pos, atMs, params }))];
+      }
+      next.ext = this.hooks.onPrints(next.ext, prints, this.stateOf(next));
+    }
     return next;
+  }
+
+  private stateOf(w: World): ServerNodeState {
+    const st = this.runtime.state(w.state);
+    return { value: st.snapshot.value, context: st.context, tags: st.tags };
+  }
+
+  /** Applies `fn` to the host data of every world (a client-side observation, judged in each world). */
+  mapExt(fn: (ext: unknown, server: ServerNodeState) => unknown): void {
+    this.worlds = this.worlds.map((w) => ({ ...w, ext: fn(w.ext, this.stateOf(w)) }));
+  }
+
+  /** The host data and console lines of every possible world, first world first. */
+  outcomes(): { ext: unknown; history: readonly PlacedPrint[]; server: ServerNodeState }[] {
+    return this.worlds.map((w) => ({ ext: w.ext, history: w.history, server: this.stateOf(w) }));
   }
 
   private key(w: World): string {
@@ -218,7 +281,7 @@ export class ServerModelOracle {
     for (const [c, q] of Object.entries(w.expected)) {
       if (q.length > 0) expected[c] = q.map((e) => (e.kind === 'wire' ? { wire: e.description } : e));
     }
-    return `${w.state}|${canonicalJson(w.timers)}|${canonicalJson(expected)}|${canonicalJson(w.bind)}|${canonicalJson(w.notes)}`;
+    return `${w.state}|${canonicalJson(w.timers)}|${canonicalJson(expected)}|${canonicalJson(w.bind)}|${canonicalJson(w.notes)}|${canonicalJson(w.ext)}`;
   }
 
   private setWorlds(worlds: World[]): void {
@@ -254,9 +317,10 @@ export class ServerModelOracle {
         expand(fired, budget - 1);
         return;
       }
-      // Inside the window: it may or may not have fired yet live.
-      out.push(w);
+      // Inside the window: it may or may not have fired yet live. The timely world comes first:
+      // it is the one that stands for the server in views and console lines.
       expand(fired, budget - 1);
+      out.push(w);
     };
     for (const w of this.worlds) expand(w, maxTimerFiringsPerAdvance);
     this.setWorlds(out);

@@ -173,9 +173,9 @@ export function createRouteServer(options: RouteServerOptions) {
                 const prev = context.conns[event.sender];
                 if (options.identityFromConnection && ((prev !== undefined && prev !== conn) || (own !== null && own !== event.sender))) {
                   enqueue({ type: 'print', params: log(`${conn} refused: ${event.sender} is taken`, { event: 'refuse-register', name: event.sender, by: conn, owner: prev ?? conn }) });
+                  // Refused, and the connection stays open (as the reference server does): the
+                  // client may register another name; until then its messages are refused.
                   enqueue({ type: 'send', params: { to: conn, msg: routeMessage({ sender: errorSender, content: `The name ${event.sender} is already taken` }) } });
-                  enqueue({ type: 'close', params: { peer: conn } });
-                  if (options.detectVanished) enqueue.assign({ missed: without(context.missed, conn) });
                   return;
                 }
                 enqueue.assign({ conns: { ...context.conns, [event.sender]: conn } });
