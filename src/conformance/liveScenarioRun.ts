@@ -419,11 +419,14 @@ class LiveRun {
 
   /**
    * The run's findings: its own, and the property violations of the world that stands for the
-   * live server (the scenario's own model if it explained every reply, else the fixed model's),
+   * live server (the scenario's own model if it explained every reply and the fixed model did
+   * not, else the fixed model's),
    * each with the trace up to it, the world's console lines put in place.
    */
   private finish(): { findings: Finding[]; trace: TraceEvent[] } {
-    const source = this.o.codec === null ? undefined : this.explain !== undefined && this.unexplained === null ? this.explain : this.oracle;
+    // The scenario's own model stands for the live server only when the fixed model does not: a
+    // run the fixed model explains shows nothing a correct server would not do.
+    const source = this.o.codec === null ? undefined : this.explain !== undefined && this.unexplained === null && !this.judging ? this.explain : this.oracle;
     const outcome = source?.outcomes()[0];
     const ext = outcome !== undefined ? (outcome.ext as LaneExt) : this.plainExt;
     const history = outcome?.history ?? [];
