@@ -978,6 +978,7 @@ class LiveRun {
     const stallBoundMs = this.o.config.checks.stallBoundMs;
     const settleMs = this.o.settleMs ?? Math.max(200, this.o.replyTimeoutMs / 4);
     const maxTimeMs = this.o.config.limits.maxTimeMs;
+    let settledSince: number | undefined;
     for (;;) {
       await sleep(tickMs);
       if (this.stopped) return;
@@ -987,13 +988,17 @@ class LiveRun {
       const unfinished = [...this.clients.values()].filter((n) => (n.status === 'running' || n.status === 'paused') && !n.runtime.state(n.stateId).done);
       const notStarted = this.o.config.nodes.some((n) => n.id !== this.serverId && !this.clients.has(n.id));
       if (notStarted) continue;
-      const quiet = performance.now() - this.lastActivityReal > settleMs;
       const waitingOnPerson = unfinished.some((n) => n.status === 'running' && n.runtime.state(n.stateId).tags.includes('awaitingUser') && !n.inputPending);
       if (unfinished.length === 0 || waitingOnPerson) {
-        if (quiet) return this.stop(unfinished.length === 0 ? 'quiescent' : 'settled');
+        // Settled (as the simulator's run ends): watch a little longer for late replies; a program
+        // that polls keeps running, so quiet is not required, only time.
+        settledSince ??= performance.now();
+        const quiet = performance.now() - this.lastActivityReal > settleMs;
+        if (quiet || performance.now() - settledSince > 2 * settleMs) return this.stop(unfinished.length === 0 ? 'quiescent' : 'settled');
         continue;
       }
-      if (this.now() - this.lastProgressMs > stallBoundMs && quiet) {
+      settledSince = undefined;
+      if (this.now() - this.lastProgressMs > stallBoundMs) {
         const names = unfinished.map((n) => n.id).join(', ');
         const allWaiting = unfinished.every((n) => n.runtime.state(n.stateId).tags.includes('waiting'));
         if (allWaiting) {
