@@ -2,7 +2,8 @@
  * `protosim replay <trace> --adapter <file>`: drives live client programs through a model
  * counterexample's steps and faults in the same order and reports whether the live system shows the
  * same failure (exit 0 when it does, 1 when it does not, 2 for bad input, 3 when the programs
- * cannot be started).
+ * cannot be started). `--target`: the same against a live server, its clients played from their
+ * models (every server protocol).
  */
 import { resolve } from 'node:path';
 import { InputError } from '../errors.js';
@@ -12,7 +13,12 @@ import { replayOnClients } from '../conformance/clients/replayOnClients.js';
 import { protosimLauncher } from '../conformance/managedProcess.js';
 import { models } from '../models/index.js';
 import type { TraceEvent, TraceHeader } from '../sim/trace.js';
+import type { FaultSpec } from '../sim/config.js';
+import type { LiveSchedule } from '../conformance/liveScenarioRun.js';
+import type { Scenario } from '../scenario/load.js';
+import type { Expectation } from '../scenario/schema.js';
 import type { CliContext } from './context.js';
+import { runScenarioLive } from './live-scenario.js';
 
 export interface LiveReplayFlags {
   adapter?: string;
@@ -77,4 +83,88 @@ export async function replayLiveOnClients(ctx: CliContext, file: string, header:
     ctx.io.stdout(lines.join('\n') + '\n');
   }
   ctx.exitCode = result.reproduced ? 0 : 1;
+}
+
+/** `protosim replay <trace> --target ...`: options. */
+export interface ServerReplayFlags {
+  target?: string;
+  codec?: string;
+  framing?: string;
+  timeScale?: number;
+  replyTimeoutMs?: number;
+  format?: string;
+}
+
+/** What the trace's finding was, as a scenario expectation and an id. */
+export function expectedFailureOf(events: readonly TraceEvent[]): { id: string; summary: string; expect: Expectation } | null {
+  const finding = events.find((e): e is Extract<TraceEvent, { k: 'finding' }> => e.k === 'finding');
+  if (finding === undefined) return null;
+  if (finding.kind === 'invariant') {
+    const m = /^invariant (\S+) /.exec(finding.summary);
+    if (m === null) return null;
+    return { id: `invariant:${m[1]}`, summary: finding.summary, expect: { invariant: m[1]! } };
+  }
+  return { id: finding.kind, summary: finding.summary, expect: { [finding.kind]: 'found' } as Expectation };
+}
+
+/** The trace's schedule: when each node started, each line was typed, each fault struck. */
+export function scheduleOf(header: TraceHeader, events: readonly TraceEvent[]): LiveSchedule {
+  const startAtMs: Record<string, number> = {};
+  const inputAtMs: Record<string, number[]> = {};
+  const quitAtMs: Record<string, number> = {};
+  const faults: FaultSpec[] = [];
+  for (const e of events) {
+    if (e.k === 'start' && e.fresh && startAtMs[e.node] === undefined) startAtMs[e.node] = e.t;
+    else if (e.k === 'input') (inputAtMs[e.node] ??= []).push(e.t);
+    else if (e.k === 'quit') quitAtMs[e.node] ??= e.t;
+    else if (e.k === 'fault') faults.push({ ...e.fault, atMs: e.t });
+  }
+  // Nodes the trace never started (it ended first) start when the seed said.
+  for (const [node, t] of Object.entries(header.derived.startAtMs)) startAtMs[node] ??= t;
+  // Faults after the trace's end still strike, as the scenario scheduled them.
+  const last = events.length > 0 ? events[events.length - 1]!.t : 0;
+  for (const f of header.derived.faults) if (f.atMs > last) faults.push(f);
+  return { startAtMs, faults, inputAtMs, quitAtMs };
+}
+
+/**
+ * Replays a model counterexample against a live server: the same clients (played from their
+ * models), the same typed lines and faults at the same (scaled) times, and reports whether the live
+ * system shows the same failure. Exit 0 when it does, 1 when it does not.
+ */
+export async function replayLiveOnServer(ctx: CliContext, file: string, header: TraceHeader, text: string, flags: ServerReplayFlags): Promise<void> {
+  const events = traceEvents(text, file);
+  const failure = expectedFailureOf(events);
+  if (failure === null) throw new InputError(`${file}: the trace has no finding to reproduce (it ends ${events[events.length - 1]?.k === 'end' ? (events[events.length - 1] as { reason: string }).reason : 'without one'})`);
+  if (header.exhaustive) throw new InputError(`${file}: an exhaustive trace is untimed (its times are step numbers); replay a trace of a seeded run (protosim run --seed N) against a live server`);
+  const model = models[header.config.protocol]!;
+  const variant = model.variants[header.config.variant]!;
+  const scenario: Scenario = {
+    file,
+    spec: { id: `replay/${header.config.protocol}`, title: `live replay of ${file}`, protocol: header.config.protocol, expect: failure.expect } as Scenario['spec'],
+    model,
+    variant,
+    config: header.config,
+    expect: failure.expect,
+    explore: { strategy: 'random', seedStart: header.seed, seeds: 1, seed: header.seed, maxStates: 0, maxDepth: 0, faultBudget: 0 },
+  };
+  const cwd = ctx.io.cwd ?? process.cwd();
+  const report = await runScenarioLive(scenario, { ...flags, seed: header.seed, saveTrace: false }, file, cwd, scheduleOf(header, events));
+  const found = report.findings.map((f) => f.id);
+  const reproduced = report.ok;
+  if (flags.format === 'json') {
+    ctx.io.stdout(JSON.stringify({ reproduced, expected: failure, observed: report.findings.map((f) => ({ id: f.id, summary: f.summary })), live: { ...report.live, trace: undefined } }, null, 2) + '\n');
+  } else {
+    const lines = [
+      `live replay of ${file} (${header.config.protocol}, ${header.config.variant}, seed ${header.seed}) against ${report.live?.target ?? flags.target}`,
+      `  the model found: ${failure.summary}`,
+      `  the live run (${report.live?.trace.length ?? 0} events, time scale ${report.live?.timeScale}): ${found.length === 0 ? 'nothing found' : found.join(', ')}; ended ${report.live?.endReason}`,
+      ...report.findings.map((f) => `    ${f.id}: ${f.summary}`),
+      ...(report.live?.unexplained ? [`  the ${header.config.variant} server model no longer explains the live server: ${report.live.unexplained}`] : []),
+      ...(report.live?.notes ?? []).map((n) => `  note: ${n}`),
+      reproduced ? 'REPRODUCED: the live system shows the same failure' : `NOT REPRODUCED: the live system does not show ${failure.id}`,
+    ];
+    ctx.io.stdout(lines.join('\n') + '\n');
+  }
+  ctx.exitCode = reproduced ? 0 : 1;
 }

@@ -984,10 +984,14 @@ class LiveRun {
       if (this.stopped) return;
       if (performance.now() - started > this.o.maxRunMs) return this.stop('limit:maxTimeMs');
       if (this.now() > maxTimeMs) return this.stop('limit:maxTimeMs');
-      if (this.externalPending > 0) continue;
-      const unfinished = [...this.clients.values()].filter((n) => (n.status === 'running' || n.status === 'paused') && !n.runtime.state(n.stateId).done);
       const notStarted = this.o.config.nodes.some((n) => n.id !== this.serverId && !this.clients.has(n.id));
-      if (notStarted) continue;
+      if (this.externalPending > 0 || notStarted) {
+        // Something is still to come from outside (a start, a fault, a person typing): as in the
+        // simulator, the stall clock starts again once it has come.
+        this.lastProgressMs = this.now();
+        continue;
+      }
+      const unfinished = [...this.clients.values()].filter((n) => (n.status === 'running' || n.status === 'paused') && !n.runtime.state(n.stateId).done);
       const waitingOnPerson = unfinished.some((n) => n.status === 'running' && n.runtime.state(n.stateId).tags.includes('awaitingUser') && !n.inputPending);
       if (unfinished.length === 0 || waitingOnPerson) {
         // Settled (as the simulator's run ends): watch a little longer for late replies; a program

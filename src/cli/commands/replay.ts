@@ -14,7 +14,8 @@ import { renderTrace } from '../../report/text.js';
 import type { CliContext } from '../context.js';
 import { parseIntOption } from '../options.js';
 import { collectVar, parseIoMode } from './adapter.js';
-import { replayLiveOnClients, type LiveReplayFlags } from '../live-replay.js';
+import { replayLiveOnClients, replayLiveOnServer, type LiveReplayFlags, type ServerReplayFlags } from '../live-replay.js';
+import { parseTimeScale } from './run.js';
 
 export function registerReplayCommand(program: Command, ctx: CliContext): void {
   program
@@ -29,7 +30,12 @@ export function registerReplayCommand(program: Command, ctx: CliContext): void {
     .option('--observe-ms <n>', 'live replay: how long to watch after the last step', parseIntOption('--observe-ms'))
     .option('--step-timeout-ms <n>', 'live replay: how long one step may take live', parseIntOption('--step-timeout-ms'))
     .option('--format <format>', 'live replay: text or json', 'text')
-    .action(async (file: string, opts: { show?: boolean; color: boolean } & LiveReplayFlags) => {
+    .option('--target <address>', 'replay live against this server (tcp://127.0.0.1:PORT, http://127.0.0.1:PORT/path for the key-value protocols), its clients played from their models; exit 0 when the live system shows the same failure')
+    .option('--codec <codec>', 'live replay against a server: json-lines, gob, protobuf or im-http')
+    .option('--framing <framing>', 'live replay against a server, protobuf: length-delimited or raw')
+    .option('--time-scale <x>', 'live replay against a server: real ms per model ms (default 1)', parseTimeScale)
+    .option('--reply-timeout-ms <n>', 'live replay against a server: how long a request may wait for its reply', parseIntOption('--reply-timeout-ms'))
+    .action(async (file: string, opts: { show?: boolean; color: boolean } & LiveReplayFlags & ServerReplayFlags) => {
       const path = resolve(ctx.io.cwd ?? process.cwd(), file);
       let text: string;
       try {
@@ -52,8 +58,13 @@ export function registerReplayCommand(program: Command, ctx: CliContext): void {
       if (!model || !variant) {
         throw new InputError(`${file}:1:1: the trace names protocol ${JSON.stringify(header.config.protocol)} variant ${JSON.stringify(header.config.variant)}, which this protosim does not have`);
       }
+      if (opts.adapter !== undefined && opts.target !== undefined) throw new InputError('--adapter and --target: replay on client programs (--adapter) or against a server (--target), not both');
       if (opts.adapter !== undefined) {
         await replayLiveOnClients(ctx, file, header, text, opts);
+        return;
+      }
+      if (opts.target !== undefined) {
+        await replayLiveOnServer(ctx, file, header, text, opts);
         return;
       }
       const compiled = new CompiledModel(model.name, variant);
