@@ -85,18 +85,25 @@ describe('protosim run SUITE (live mode)', () => {
     const scheme = await cli(['run', 'scenarios/conformance/kv/suite.yaml', '--target', 'tcp://127.0.0.1:8112']);
     expect(scheme.code).toBe(2);
     expect(scheme.err).toMatch(/kv targets are http:\/\/ addresses/);
+    // A model scenario with --target runs live: its protocol's scheme applies; suite options do not.
     const model = await cli(['run', 'scenarios/deadlock.yaml', '--target', 'tcp://127.0.0.1:1']);
     expect(model.code).toBe(2);
-    expect(model.err).toMatch(/is a model scenario \(no cases:\); --target is for conformance suites/);
+    expect(model.err).toMatch(/kv targets are http:\/\/ addresses/);
+    const caseOption = await cli(['run', 'scenarios/deadlock.yaml', '--case', 'x']);
+    expect(caseOption.code).toBe(2);
+    expect(caseOption.err).toMatch(/is a model scenario \(no cases:\); --case is for conformance suites/);
+    const scale = await cli(['run', 'scenarios/deadlock.yaml', '--time-scale', '0.1']);
+    expect(scale.code).toBe(2);
+    expect(scale.err).toMatch(/--time-scale is for live mode: give --target/);
   });
 
-  it('exits 2 for a model scenario with a target (it cannot run live; running the model would look like a pass)', async () => {
+  it('a model scenario with a target runs live (not the model): an unreachable target exits 3', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'protosim-conf-'));
     const file = join(dir, 'model.yaml');
-    (await import('node:fs')).writeFileSync(file, 'id: t/m\ntitle: m\nprotocol: lock-alternation\nexpect: { deadlock: found }\ntarget: http://127.0.0.1:8112/IMserver.php\n');
+    (await import('node:fs')).writeFileSync(file, 'id: t/m\ntitle: m\nprotocol: lock-alternation\nexpect: { deadlock: found }\ntarget: http://127.0.0.1:1/IMserver.php\n');
     const { code, err } = await cli(['run', file]);
-    expect(code).toBe(2);
-    expect(err).toMatch(/target: live mode runs conformance suites/);
+    expect(code).toBe(3);
+    expect(err).toMatch(/did not answer/);
   });
 
   it('exits 2 with file:line:col for a bad suite file', async () => {
