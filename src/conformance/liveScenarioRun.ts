@@ -155,6 +155,8 @@ class LiveRun {
   private readonly nodesByRole: Record<string, NodeId[]> = {};
   private readonly serverId: NodeId;
   private serverStatus: NodeStatus = 'running';
+  /** why the live server process ended by itself, if it did */
+  private serverExit: string | undefined;
   /** findings of the run itself (deadlock, conformance), placed in the trace */
   private readonly runFindings: PlacedFinding[] = [];
   /** the key-value protocols' one lane (no worlds: the store shadow has one view) */
@@ -365,7 +367,8 @@ class LiveRun {
     for (const id of this.order) {
       if (id === this.serverId) {
         const role = this.o.config.nodes.find((n) => n.id === id)!.role;
-        nodes[id] = { id, role, status: this.serverStatus, value: server.value, context: server.context, tags: server.tags };
+        const context = this.serverExit !== undefined ? { ...server.context, exitReason: this.serverExit } : server.context;
+        nodes[id] = { id, role, status: this.serverStatus, value: server.value, context, tags: server.tags };
       } else nodes[id] = this.clientView(id);
     }
     return { timeMs: this.now(), nodes, inFlight: [] };
@@ -940,11 +943,13 @@ class LiveRun {
     if (this.o.command !== undefined) {
       this.process = new ManagedProcess(this.o.command);
       this.process.onUnexpectedExit = (info) => {
-        if (this.serverStatus === 'crashed') return;
-        this.serverStatus = 'crashed';
-        this.notes.push(`the server exited: ${info.code !== null ? `exit code ${info.code}` : `signal ${info.signal}`}`);
-        this.record({ k: 'print', t: this.now(), node: this.serverId, kind: 'error', text: 'the live server process exited' });
-        this.observe({ kind: 'crash', node: this.serverId });
+        if (this.serverStatus === 'crashed' || this.serverStatus === 'done') return;
+        // The program ended by itself (not killed by a fault): to the checks, a server that is done.
+        this.serverStatus = 'done';
+        this.serverExit = info.code !== null ? `the live server process exited with code ${info.code}` : `the live server process died of ${info.signal}`;
+        this.notes.push(this.serverExit);
+        this.record({ k: 'print', t: this.now(), node: this.serverId, kind: 'error', text: this.serverExit });
+        this.checkInvariants();
       };
       const address = await this.process.start();
       const parsed = new URL(address);

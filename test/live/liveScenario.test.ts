@@ -5,11 +5,14 @@
  * server with the matching defect; the key-value race deadlocks live as in the model; the codecs
  * (gob, raw protobuf framing) and the CLI's exit codes and renderers work on live runs.
  */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderRunReport } from '../../src/cli/render-run.js';
 import { conformanceFindingId } from '../../src/conformance/liveScenarioRun.js';
 import { startServer } from '../../src/servers/index.js';
-import { cli, runLive, serverOptionsFor, summary } from './liveFixture.js';
+import { cli, repoRoot, runLive, serverOptionsFor, summary } from './liveFixture.js';
 
 describe('fixed twins: violations none against the reference server, a finding against the defect', () => {
   const cases = [
@@ -87,5 +90,24 @@ describe('protosim run SCENARIO --target', () => {
       await good.close();
       await bad.close();
     }
+  });
+});
+
+describe('a command target: protosim starts the server the scenario names', () => {
+  it('a server that dies when a killed client is written to breaks server-survives-clients live (--defect crash-on-disconnect), the reference server does not', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'protosim-live-'));
+    const original = readFileSync(join(repoRoot, 'scenarios/register-exit/killed-client-kills-server.yaml'), 'utf8');
+    const withTarget = (defect: string): string => {
+      const file = join(dir, `kks-${defect || 'none'}.yaml`);
+      const command = ['{protosim}', 'serve', 'register-exit', '--port', '{port}', ...(defect ? ['--defect', defect] : [])].map((a) => `'${a}'`).join(', ');
+      writeFileSync(file, `${original}\ntarget:\n  command: [${command}]\n  port: auto\n  ready: { stdout: 'listening on (\\S+)' }\nlive: { timeScale: 0.2 }\n`);
+      return file;
+    };
+    const crashed = await cli(['run', withTarget('crash-on-disconnect'), '--no-save-trace', '--no-color']);
+    expect(crashed.code, crashed.out + crashed.err).toBe(0);
+    expect(crashed.out).toMatch(/the server went down \(the live server process exited with code 70\)/);
+    const survived = await cli(['run', withTarget(''), '--no-save-trace', '--no-color']);
+    expect(survived.code, survived.out).toBe(1);
+    expect(survived.out).toMatch(/✘ expected invariant: server-survives-clients broken; observed: none/);
   });
 });
