@@ -15,7 +15,12 @@ import type { ClientProgramSpec, IoMode } from './clientProcess.js';
 import type { OutputSegment } from './outputLog.js';
 
 /** Placeholders protosim fills in itself (besides the adapter's `vars`). */
-export const builtinPlaceholders = ['url', 'address', 'host', 'port', 'name', 'node', 'protosim', 'adapterDir'] as const;
+export const builtinPlaceholders = ['url', 'address', 'host', 'port', 'name', 'index', 'node', 'protosim', 'adapterDir'] as const;
+
+/** `{index}`: the number in a client's name (c2 -> 2; alice -> 1), for per-client accounts (user{index}). */
+export function clientIndex(name: string): string {
+  return /(\d+)$/.exec(name)?.[1] ?? '1';
+}
 
 export interface Adapter {
   /** the path it was read from ('' for adapters given as data) */
@@ -132,6 +137,7 @@ export function placeholderValues(adapter: Adapter, ctx: ProgramContext, protosi
     host: m?.[1]?.replace(/^\[|\]$/g, '') ?? '127.0.0.1',
     port: m?.[2] ?? '',
     name: ctx.name,
+    index: clientIndex(ctx.name),
     node: process.execPath,
     protosim: protosimLauncher.join(' '),
     adapterDir: adapter.dir,

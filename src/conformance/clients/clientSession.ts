@@ -4,7 +4,7 @@
  * kind of line (`prompt`, `message`...), type a message, quit as its person would, kill, pause,
  * restart. Every meaningful line is kept as an event with its time, for verdicts and reports.
  */
-import { classify, messageKeys, programSpec, type Adapter, type Classified, type ProgramContext } from './adapter.js';
+import { classify, clientIndex, messageKeys, programSpec, type Adapter, type Classified, type ProgramContext } from './adapter.js';
 import type { PatternKind } from './adapterSchema.js';
 import { ClientProcess, describeProcessExit, type IoMode, type ProcessExit, type WaitResult } from './clientProcess.js';
 import type { OutputSegment } from './outputLog.js';
@@ -78,7 +78,7 @@ export class ClientSession {
     for (const line of this.adapter.spec.input.login ?? []) {
       const prompt = await this.waitFor('prompt', this.adapter.spec.startTimeoutMs);
       if (!prompt.ok) return;
-      this.process.type(line.replaceAll('{name}', this.name));
+      this.process.type(line.replaceAll('{name}', this.name).replaceAll('{index}', clientIndex(this.name)));
     }
   }
 
