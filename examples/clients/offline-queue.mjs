@@ -54,10 +54,13 @@ function request(opcode, fields = {}) {
 
 // Output starts on a line of its own, also after a prompt answered by lines typed ahead.
 let atPrompt = false;
+/** the question on screen, asked again after a message pushed in between */
+let shownPrompt = '';
 const prompt = (text) => {
   if (atPrompt) process.stdout.write('\n');
   process.stdout.write(text);
   atPrompt = true;
+  shownPrompt = text;
 };
 const say = (text) => {
   if (atPrompt) process.stdout.write('\n');
@@ -93,6 +96,7 @@ function onReply(reply) {
   switch (reply.opcode) {
     case 17: // pushed to us while online
       showLetters(msg);
+      if (asking !== null) prompt(shownPrompt);
       return;
     case 1:
       say(`Account ${msg} created.`);

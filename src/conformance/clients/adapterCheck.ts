@@ -98,10 +98,16 @@ export async function checkAdapter(opts: AdapterCheckOptions): Promise<AdapterCh
       if (!r.ok) problems.push(`${s.name} printed nothing within startTimeoutMs=${adapter.spec.startTimeoutMs} (${r.reason === 'exited' ? s.status() : 'still running'})`);
       return r.ok;
     };
+    // Chat clients: a message reaches only a client that has joined (logged in, registered).
+    const joined = async (s: ClientSession): Promise<void> => {
+      if (!kv && adapter.patterns.joined) await s.waitFor('joined', replyMs, { keepCursor: true });
+    };
     const c1 = await open('c1');
     if (await firstOutput(c1)) {
+      await joined(c1);
       const c2 = await open('c2');
       await firstOutput(c2);
+      await joined(c2);
       await exchange(c1, c2, 'adapter check one', protocol, replyMs, problems);
       if (kv) {
         const c3 = await open('c3');
