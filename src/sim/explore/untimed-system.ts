@@ -41,6 +41,7 @@ import type { NodeDiagnosis } from '../finding.js';
 import type { RoleRuntime, StepResult } from '../role-runtime.js';
 import type { CompiledModel } from '../simulator.js';
 import type { DropReason, TraceEvent } from '../trace.js';
+import { TupleInterner } from './tuple-interner.js';
 
 // ---- node status codes ----------------------------------------------------------------------
 const NOT_STARTED = 0;
@@ -78,20 +79,30 @@ export const E_NET_DUP = 11;
 /** Fairness label of events no process is obliged to take (faults, losses). */
 export const LABEL_FAULT = 0x7fff;
 
-/** Where each part of the global state sits in the vector. */
+/**
+ * Where each part of the global state sits in the vector: `nodes` node locals from 0, then one
+ * channel per node pair from `chanBase` (the interned tuple of its two link queues and its
+ * open-connection count), then one interned monitor state per history property from
+ * `monitorBase`, then at `misc` the interned tuple of the fault bookkeeping (scripted-fault
+ * cursor, faults used, silent-crash bits, partition, drop/duplicate rules), which rarely changes.
+ */
 export interface Layout {
   nodes: number;
   links: number;
-  linkBase: number;
-  openBase: number;
+  pairs: number;
+  chanBase: number;
   monitorBase: number;
-  scriptCursor: number;
-  faultsUsed: number;
-  silentBits: number;
-  blocked: number;
-  rules: number;
+  misc: number;
   width: number;
 }
+
+// fields of the misc tuple
+const K_SCRIPT = 0;
+const K_FAULTS = 1;
+const K_SILENT = 2;
+const K_BLOCKED = 3;
+const K_RULES = 4;
+const MISC_WIDTH = 5;
 
 /** A node's local state: everything about it that is not on the network. */
 interface Local {
@@ -110,6 +121,9 @@ interface Local {
   waiting: boolean;
   /** its node view's id, once computed (invariants are cached by node views) */
   viewId: number;
+  /** cached outcomes of node events: deliveries by message id, other events by event code */
+  delivered: NodeResult[];
+  other: NodeResult[];
 }
 
 interface TimerRec {
@@ -210,8 +224,26 @@ export class UntimedSystem {
   // interned node locals, per node
   private readonly locals: Local[][] = [];
   private readonly localByKey: Map<string, number>[] = [];
-  /** per node, per local state: node event code -> outcome */
-  private readonly nodeCache: NodeResult[][][] = [];
+
+  /** per link: its pair, and its direction in the pair's channel (0 when from < to) */
+  private readonly linkPair: Int32Array;
+  private readonly linkDir: Int32Array;
+  /** channels: (queue of the lower node's link, queue of the higher node's link, open count) */
+  private readonly chans = new TupleInterner(3, 1024);
+  private readonly chanScratch = new Int32Array(3);
+  /**
+   * While `apply` runs, the channels it changes are kept decoded here (per pair: two queues, open
+   * count; valid when `chanStamp[p] === epoch`) and interned once at its end.
+   */
+  private readonly chanQueues: Int32Array;
+  private readonly chanOpen: Int32Array;
+  private readonly chanStamp: Int32Array;
+  private readonly dirtyPairs: Int32Array;
+  private dirtyCount = 0;
+  private epoch = 1;
+  /** misc tuples: K_SCRIPT, K_FAULTS, K_SILENT, K_BLOCKED, K_RULES */
+  private readonly miscs = new TupleInterner(MISC_WIDTH);
+  private readonly miscScratch = new Int32Array(MISC_WIDTH);
 
   // interned messages and link queues
   private readonly msgs: MsgRec[] = [];
@@ -246,6 +278,10 @@ export class UntimedSystem {
   private readonly blockedByKey = new Map<string, number>();
   private readonly ruleSets: { kind: 'drop' | 'duplicate'; from: number; to: number; msgType: string | null; remaining: number }[][] = [[]];
   private readonly ruleByKey = new Map<string, number>([['', 0]]);
+
+  /** global views handed to monitors and invariants, reused (they read them synchronously) */
+  private readonly monitorProbe = new ViewProbe(this);
+  private readonly invariantProbe = new ViewProbe(this);
 
   /** counts for reports: how many node transitions were computed (cache misses) */
   nodeTransitionsComputed = 0;
@@ -335,30 +371,29 @@ export class UntimedSystem {
     this.monCache = this.props.map(() => []);
     this.invariants = variant.invariants.filter((inv) => checked === null || checked.includes(inv.id));
 
-    const linkBase = n;
     const links = from.length;
-    const openBase = linkBase + links;
-    const monitorBase = openBase + pairs;
-    const scriptCursor = monitorBase + this.props.length;
-    this.layout = {
-      nodes: n,
-      links,
-      linkBase,
-      openBase,
-      monitorBase,
-      scriptCursor,
-      faultsUsed: scriptCursor + 1,
-      silentBits: scriptCursor + 2,
-      blocked: scriptCursor + 3,
-      rules: scriptCursor + 4,
-      width: scriptCursor + 5,
-    };
+    const m = this.props.length;
+    this.layout = { nodes: n, links, pairs, chanBase: n, monitorBase: n + pairs, misc: n + pairs + m, width: n + pairs + m + 1 };
+    this.chanQueues = new Int32Array(2 * pairs);
+    this.chanOpen = new Int32Array(pairs);
+    this.chanStamp = new Int32Array(pairs);
+    this.dirtyPairs = new Int32Array(pairs);
+    this.linkPair = new Int32Array(links);
+    this.linkDir = new Int32Array(links);
+    for (let l = 0; l < links; l++) {
+      const a = from[l]!;
+      const b = to[l]!;
+      this.linkPair[l] = this.pairOf[a * n + b]!;
+      this.linkDir[l] = a < b ? 0 : 1;
+    }
+    // the empty channel and the initial misc tuple are id 0: the initial state is all zeros
+    this.chans.intern(this.chanScratch);
+    this.miscs.intern(this.miscScratch);
     if (n > 30) throw new Error(`the exhaustive explorer handles at most 30 nodes, got ${n}`);
 
     for (let i = 0; i < n; i++) {
       this.locals.push([]);
       this.localByKey.push(new Map());
-      this.nodeCache.push([]);
       this.nodeViewIds.push(new Map());
       this.internLocal(i, { status: NOT_STARTED, stateId: -1, timers: [], cursor: 0, inputPending: false });
     }
@@ -403,9 +438,9 @@ export class UntimedSystem {
       labels[k++] = i;
     }
     // deliveries
-    const blocked = this.blockedSets[vec[L.blocked]!]!;
+    const blocked = this.blockedSets[this.mget(vec, K_BLOCKED)]!;
     for (let l = 0; l < L.links; l++) {
-      const q = vec[L.linkBase + l]!;
+      const q = this.q(vec, l);
       if (q === 0) continue;
       const target = this.locals[this.linkTo[l]!]![vec[this.linkTo[l]!]!]!;
       if (target.status === PAUSED) continue;
@@ -436,13 +471,13 @@ export class UntimedSystem {
       labels[k++] = 2 * n + L.links + i;
     }
     // the next scripted fault
-    if (vec[L.scriptCursor]! < this.scripted.length) {
+    if (this.mget(vec, K_SCRIPT) < this.scripted.length) {
       events[k] = E_SCRIPT;
       labels[k++] = 3 * n + L.links;
     }
     this.lastNonFault = k;
     // faults within the budget
-    if (vec[L.faultsUsed]! < this.budget) {
+    if (this.mget(vec, K_FAULTS) < this.budget) {
       const bk = this.budgetKinds;
       if (bk.crash) {
         for (let i = 0; i < n; i++) {
@@ -456,7 +491,7 @@ export class UntimedSystem {
       }
       if (bk.drop || bk.duplicate) {
         for (let l = 0; l < L.links; l++) {
-          const q = vec[L.linkBase + l]!;
+          const q = this.q(vec, l);
           if (q === 0) continue;
           const head = this.msgs[this.queues[q]![0]!]!;
           if (head.conn !== null) continue;
@@ -483,7 +518,7 @@ export class UntimedSystem {
     // lossy or duplicating links: the network's own choices
     for (let l = 0; l < L.links; l++) {
       if (!this.linkLoss[l] && !this.linkDup[l]) continue;
-      const q = vec[L.linkBase + l]!;
+      const q = this.q(vec, l);
       if (q === 0) continue;
       if (this.msgs[this.queues[q]![0]!]!.conn !== null) continue;
       if (this.linkLoss[l]) {
@@ -519,6 +554,7 @@ export class UntimedSystem {
     const type = event & 15;
     const arg = event >>> 4;
     this.progressFlag = false;
+    this.beginPairs();
     let violation: number = -1;
     switch (type) {
       case E_START: {
@@ -529,7 +565,7 @@ export class UntimedSystem {
       case E_DELIVER: {
         const l = arg >>> 6;
         const pos = arg & 63;
-        const msgId = this.queues[vec[L.linkBase + l]!]![pos]!;
+        const msgId = this.queues[this.q(vec, l)]![pos]!;
         const sendId = this.linkRemoveAt(vec, l, pos, rec);
         violation = this.deliver(vec, l, msgId, sendId, rec);
         break;
@@ -556,13 +592,13 @@ export class UntimedSystem {
         break;
       }
       case E_SCRIPT: {
-        const index = vec[L.scriptCursor]!;
-        vec[L.scriptCursor] = index + 1;
+        const index = this.mget(vec, K_SCRIPT);
+        this.mset(vec, K_SCRIPT, index + 1);
         violation = this.applyFault(vec, this.scripted[index]!, index === this.healPhaseIndex, rec);
         break;
       }
       case E_CRASH: {
-        vec[L.faultsUsed] = vec[L.faultsUsed]! + 1;
+        this.mset(vec, K_FAULTS, this.mget(vec, K_FAULTS) + 1);
         violation = this.applyFault(vec, { kind: 'crash', atMs: 0, node: this.nodeIds[arg]!, mode: 'reset' }, false, rec);
         break;
       }
@@ -572,21 +608,21 @@ export class UntimedSystem {
       }
       case E_LOSE:
       case E_NET_LOSE: {
-        if (type === E_LOSE) vec[L.faultsUsed] = vec[L.faultsUsed]! + 1;
+        if (type === E_LOSE) this.mset(vec, K_FAULTS, this.mget(vec, K_FAULTS) + 1);
         const l = arg >>> 6;
-        const msgId = this.queues[vec[L.linkBase + l]!]![0]!;
+        const msgId = this.queues[this.q(vec, l)]![0]!;
         const sendId = this.linkRemoveAt(vec, l, 0, rec);
         if (rec) this.recordDrop(rec, msgId, sendId, type === E_LOSE ? 'fault' : 'loss');
         break;
       }
       case E_DUP:
       case E_NET_DUP: {
-        if (type === E_DUP) vec[L.faultsUsed] = vec[L.faultsUsed]! + 1;
+        if (type === E_DUP) this.mset(vec, K_FAULTS, this.mget(vec, K_FAULTS) + 1);
         const l = arg >>> 6;
-        const q = this.queues[vec[L.linkBase + l]!]!;
+        const q = this.queues[this.q(vec, l)]!;
         const copy = Array.from(q);
         copy.splice(1, 0, q[0]!);
-        vec[L.linkBase + l] = this.internQueue(copy);
+        this.setQ(vec, l, this.internQueue(copy));
         if (rec) {
           const ids = rec.linkIds[l]!;
           ids.splice(1, 0, ids[0]!);
@@ -598,6 +634,7 @@ export class UntimedSystem {
       default:
         throw new Error(`unknown event type ${type}`);
     }
+    this.flushPairs(vec);
     return violation;
   }
 
@@ -618,7 +655,7 @@ export class UntimedSystem {
       if (rec) rec.trace.push({ k: 'conn', t: rec.t, node: this.nodeIds[i]!, peer: this.nodeIds[m.from]!, event: m.conn });
       return this.stepNode(vec, i, N_DELIVER | (msgId << 4), rec);
     }
-    if (this.blockedSets[vec[this.layout.blocked]!]![l] === 1) {
+    if (this.blockedSets[this.mget(vec, K_BLOCKED)]![l] === 1) {
       // a non-FIFO link under partition loses what it carries
       if (rec) this.recordDrop(rec, msgId, sendId, 'partition');
       return -1;
@@ -629,8 +666,9 @@ export class UntimedSystem {
     }
     if (this.http && this.isServer[m.from]!) {
       // the reply ends the request: the HTTP connection closes
-      const p = this.layout.openBase + this.pairOf[m.from * this.n + i]!;
-      if (vec[p]! > 0) vec[p] = vec[p]! - 1;
+      const p = this.pairOf[m.from * this.n + i]!;
+      const open = this.open(vec, p);
+      if (open > 0) this.setOpen(vec, p, open - 1);
     }
     if (rec) {
       rec.trace.push({ k: 'deliver', t: rec.t, id: sendId, from: this.nodeIds[m.from]!, to: this.nodeIds[i]!, msg: m.msg! });
@@ -644,15 +682,15 @@ export class UntimedSystem {
   /** Steps node `i` with a node event and carries out the effects. Returns a violation index or -1. */
   private stepNode(vec: Int32Array, i: number, code: number, rec: Recorder | null): number {
     const localId = vec[i]!;
-    let perLocal = this.nodeCache[i]![localId];
-    if (perLocal === undefined) {
-      perLocal = [];
-      this.nodeCache[i]![localId] = perLocal;
-    }
-    let r = perLocal[code];
+    const loc = this.locals[i]![localId]!;
+    // Deliveries are keyed by message id on their own: codes of deliveries are large and sparse.
+    const delivery = (code & 15) === N_DELIVER;
+    const row = delivery ? loc.delivered : loc.other;
+    const key = delivery ? code >>> 4 : code;
+    let r = row[key];
     if (r === undefined) {
       r = this.computeNode(i, localId, code);
-      perLocal[code] = r;
+      row[key] = r;
     }
     vec[i] = r.next;
     if (r.progress) this.progressFlag = true;
@@ -705,22 +743,23 @@ export class UntimedSystem {
       rec.trace.push({ k: 'send', t: rec.t, id: sendId, from: this.nodeIds[i]!, to: this.nodeIds[t]!, msg: m.msg! });
       rec.lastSent[i] = { t: rec.t, to: this.nodeIds[t]!, msg: m.msg! };
     }
-    const p = L.openBase + this.pairOf[i * this.n + t]!;
+    const p = this.pairOf[i * this.n + t]!;
     const target = this.locals[t]![vec[t]!]!.status;
-    if (vec[p] === 0 && (target === CRASHED || target === NOT_STARTED || target === DONE)) {
+    const open = this.open(vec, p);
+    if (open === 0 && (target === CRASHED || target === NOT_STARTED || target === DONE)) {
       if (rec) this.recordDrop(rec, msgId, sendId, target === CRASHED ? 'crashed' : 'not-started');
-      if (!(target === CRASHED && (vec[L.silentBits]! & (1 << t)) !== 0)) {
+      if (!(target === CRASHED && (this.mget(vec, K_SILENT) & (1 << t)) !== 0)) {
         this.linkAppend(vec, this.linkOf[t * this.n + i]!, this.connMsg(t, i, 'refused'), rec, 0);
       }
       return;
     }
     if (this.http) {
-      if (!this.isServer[i]) vec[p] = vec[p]! + 1;
+      if (!this.isServer[i]) this.setOpen(vec, p, open + 1);
     } else {
-      vec[p] = 1;
+      this.setOpen(vec, p, 1);
     }
     let copies = 1;
-    const rulesId = vec[L.rules]!;
+    const rulesId = this.mget(vec, K_RULES);
     if (rulesId !== 0) {
       const rules = this.ruleSets[rulesId]!.map((x) => ({ ...x }));
       for (const rule of rules) {
@@ -728,7 +767,7 @@ export class UntimedSystem {
         if ((rule.from === -1 || rule.from === i) && (rule.to === -1 || rule.to === t) && (rule.msgType === null || rule.msgType === m.msg!.type)) {
           rule.remaining--;
           if (rule.kind === 'drop') {
-            vec[L.rules] = this.internRules(rules.filter((x) => x.remaining > 0));
+            this.mset(vec, K_RULES, this.internRules(rules.filter((x) => x.remaining > 0)));
             if (rec) this.recordDrop(rec, msgId, sendId, 'fault');
             return;
           }
@@ -736,7 +775,7 @@ export class UntimedSystem {
           break;
         }
       }
-      vec[L.rules] = this.internRules(rules.filter((x) => x.remaining > 0));
+      this.mset(vec, K_RULES, this.internRules(rules.filter((x) => x.remaining > 0)));
     }
     const l = this.linkOf[i * this.n + t]!;
     for (let c = 0; c < copies; c++) {
@@ -746,9 +785,9 @@ export class UntimedSystem {
   }
 
   private close(vec: Int32Array, i: number, peer: number, rec: Recorder | null): void {
-    const p = this.layout.openBase + this.pairOf[i * this.n + peer]!;
-    if (vec[p] === 0) return;
-    vec[p] = 0;
+    const p = this.pairOf[i * this.n + peer]!;
+    if (this.open(vec, p) === 0) return;
+    this.setOpen(vec, p, 0);
     const st = this.locals[peer]![vec[peer]!]!.status;
     if (st === CRASHED || st === NOT_STARTED) return;
     this.linkAppend(vec, this.linkOf[i * this.n + peer]!, this.connMsg(i, peer, 'closed'), rec, 0);
@@ -767,17 +806,17 @@ export class UntimedSystem {
         const st = this.locals[i]![vec[i]!]!.status;
         if (st !== RUNNING && st !== PAUSED) return -1;
         this.stepNode(vec, i, N_CRASH, rec);
-        if (fault.mode === 'silent') vec[L.silentBits] = vec[L.silentBits]! | (1 << i);
-        else vec[L.silentBits] = vec[L.silentBits]! & ~(1 << i);
+        if (fault.mode === 'silent') this.mset(vec, K_SILENT, this.mget(vec, K_SILENT) | (1 << i));
+        else this.mset(vec, K_SILENT, this.mget(vec, K_SILENT) & ~(1 << i));
         const v = this.observe(vec, this.internObservation({ kind: 'crash', node: fault.node }));
         if (v >= 0) return v;
         for (let peer = 0; peer < this.n; peer++) {
           if (peer === i) continue;
-          const p = L.openBase + this.pairOf[i * this.n + peer]!;
-          if (vec[p] === 0) continue;
+          const p = this.pairOf[i * this.n + peer]!;
+          if (this.open(vec, p) === 0) continue;
           if (fault.mode === 'reset') {
             // The kernel resets the dead process's connections; in-flight data is discarded.
-            vec[p] = 0;
+            this.setOpen(vec, p, 0);
             this.discardData(vec, i, peer, rec);
             this.linkAppend(vec, this.linkOf[i * this.n + peer]!, this.connMsg(i, peer, 'reset'), rec, 0);
           }
@@ -787,13 +826,13 @@ export class UntimedSystem {
       case 'restart': {
         const i = this.nodeIds.indexOf(fault.node);
         if (this.locals[i]![vec[i]!]!.status !== CRASHED) return -1;
-        vec[L.silentBits] = vec[L.silentBits]! & ~(1 << i);
+        this.mset(vec, K_SILENT, this.mget(vec, K_SILENT) & ~(1 << i));
         for (let peer = 0; peer < this.n; peer++) {
           if (peer === i) continue;
-          const p = L.openBase + this.pairOf[i * this.n + peer]!;
-          if (vec[p] !== 0) {
+          const p = this.pairOf[i * this.n + peer]!;
+          if (this.open(vec, p) !== 0) {
             // Peers of a silently vanished host still think they are connected; the new process does not know them.
-            vec[p] = 0;
+            this.setOpen(vec, p, 0);
             this.discardData(vec, i, peer, rec);
           }
         }
@@ -812,7 +851,7 @@ export class UntimedSystem {
         return -1;
       }
       case 'partition': {
-        const set = Uint8Array.from(this.blockedSets[vec[L.blocked]!]!);
+        const set = Uint8Array.from(this.blockedSets[this.mget(vec, K_BLOCKED)]!);
         for (const a of fault.from) {
           for (const b of fault.to) {
             if (a === b) continue;
@@ -822,11 +861,11 @@ export class UntimedSystem {
             if (fault.direction === 'both') set[this.linkOf[ib * this.n + ia]!] = 1;
           }
         }
-        vec[L.blocked] = this.internBlocked(set);
+        this.mset(vec, K_BLOCKED, this.internBlocked(set));
         return -1;
       }
       case 'heal': {
-        vec[L.blocked] = 0;
+        this.mset(vec, K_BLOCKED, 0);
         if (healPhase) {
           for (let i = 0; i < this.n; i++) {
             if (this.locals[i]![vec[i]!]!.status === PAUSED) this.stepNode(vec, i, N_RESUME, rec);
@@ -836,7 +875,7 @@ export class UntimedSystem {
       }
       case 'drop':
       case 'duplicate': {
-        const rules = this.ruleSets[vec[L.rules]!]!.map((x) => ({ ...x }));
+        const rules = this.ruleSets[this.mget(vec, K_RULES)]!.map((x) => ({ ...x }));
         rules.push({
           kind: fault.kind,
           from: fault.from === null ? -1 : this.nodeIds.indexOf(fault.from),
@@ -844,7 +883,7 @@ export class UntimedSystem {
           msgType: fault.msgType,
           remaining: fault.count,
         });
-        vec[L.rules] = this.internRules(rules);
+        this.mset(vec, K_RULES, this.internRules(rules));
         return -1;
       }
     }
@@ -853,7 +892,7 @@ export class UntimedSystem {
   /** Removes the protocol messages in flight between a and b, both ways (their epoch ended). */
   private discardData(vec: Int32Array, a: number, b: number, rec: Recorder | null): void {
     for (const l of [this.linkOf[a * this.n + b]!, this.linkOf[b * this.n + a]!]) {
-      const q = this.queues[vec[this.layout.linkBase + l]!]!;
+      const q = this.queues[this.q(vec, l)]!;
       if (q.length === 0) continue;
       const keep: number[] = [];
       const keepIds: number[] = [];
@@ -866,7 +905,7 @@ export class UntimedSystem {
           this.recordDrop(rec, q[k]!, rec.linkIds[l]![k]!, 'reset');
         }
       }
-      vec[this.layout.linkBase + l] = this.internQueue(keep);
+      this.setQ(vec, l, this.internQueue(keep));
       if (rec) rec.linkIds[l] = keepIds;
     }
   }
@@ -877,11 +916,89 @@ export class UntimedSystem {
     rec.trace.push({ k: 'drop', t: rec.t, id: sendId, from: this.nodeIds[m.from]!, to: this.nodeIds[m.to]!, msg: m.msg, reason });
   }
 
+  // ---- the packed parts of the vector --------------------------------------------------------
+
+  /** The queue of link `l`. */
+  private q(vec: Int32Array, l: number): number {
+    const p = this.linkPair[l]!;
+    if (this.chanStamp[p] === this.epoch) return this.chanQueues[2 * p + this.linkDir[l]!]!;
+    return this.chans.data[vec[this.layout.chanBase + p]! * 3 + this.linkDir[l]!]!;
+  }
+
+  private setQ(vec: Int32Array, l: number, q: number): void {
+    const p = this.linkPair[l]!;
+    this.decodePair(vec, p);
+    this.chanQueues[2 * p + this.linkDir[l]!] = q;
+  }
+
+  /** The open-connection count of pair `p`. */
+  private open(vec: Int32Array, p: number): number {
+    if (this.chanStamp[p] === this.epoch) return this.chanOpen[p]!;
+    return this.chans.data[vec[this.layout.chanBase + p]! * 3 + 2]!;
+  }
+
+  private setOpen(vec: Int32Array, p: number, v: number): void {
+    this.decodePair(vec, p);
+    this.chanOpen[p] = v;
+  }
+
+  /** Makes pair `p` writable for this `apply`: decoded into the scratch arrays, interned at the end. */
+  private decodePair(vec: Int32Array, p: number): void {
+    if (this.chanStamp[p] === this.epoch) return;
+    const at = vec[this.layout.chanBase + p]! * 3;
+    const d = this.chans.data;
+    this.chanQueues[2 * p] = d[at]!;
+    this.chanQueues[2 * p + 1] = d[at + 1]!;
+    this.chanOpen[p] = d[at + 2]!;
+    this.chanStamp[p] = this.epoch;
+    this.dirtyPairs[this.dirtyCount++] = p;
+  }
+
+  /** Starts a scratch epoch: no pair is decoded. */
+  private beginPairs(): void {
+    this.dirtyCount = 0;
+    if (++this.epoch >= 0x3fffffff) {
+      this.chanStamp.fill(0);
+      this.epoch = 1;
+    }
+  }
+
+  /** Interns the pairs this `apply` changed into `vec`, and ends the scratch epoch. */
+  private flushPairs(vec: Int32Array): void {
+    const t = this.chanScratch;
+    const base = this.layout.chanBase;
+    for (let k = 0; k < this.dirtyCount; k++) {
+      const p = this.dirtyPairs[k]!;
+      t[0] = this.chanQueues[2 * p]!;
+      t[1] = this.chanQueues[2 * p + 1]!;
+      t[2] = this.chanOpen[p]!;
+      vec[base + p] = this.chans.intern(t);
+    }
+    this.beginPairs();
+  }
+
+  /** Field `k` of the misc tuple (K_SCRIPT, K_FAULTS, K_SILENT, K_BLOCKED, K_RULES). */
+  private mget(vec: Int32Array, k: number): number {
+    const m = this.miscs;
+    return m.data[vec[this.layout.misc]! * m.width + k]!;
+  }
+
+  private mset(vec: Int32Array, k: number, v: number): void {
+    const m = this.miscs;
+    const w = m.width;
+    const at = vec[this.layout.misc]! * w;
+    const d = m.data;
+    if (d[at + k] === v) return;
+    const t = this.miscScratch;
+    for (let j = 0; j < w; j++) t[j] = d[at + j]!;
+    t[k] = v;
+    vec[this.layout.misc] = m.intern(t);
+  }
+
   // ---- links --------------------------------------------------------------------------------
 
   private linkAppend(vec: Int32Array, l: number, msgId: number, rec: Recorder | null, sendId: number): void {
-    const slot = this.layout.linkBase + l;
-    const q = vec[slot]!;
+    const q = this.q(vec, l);
     const row = this.appendCache[q]!;
     let next = row[msgId];
     if (next === undefined) {
@@ -890,25 +1007,24 @@ export class UntimedSystem {
       next = this.internQueue(arr);
       row[msgId] = next;
     }
-    vec[slot] = next;
+    this.setQ(vec, l, next);
     if (rec) rec.linkIds[l]!.push(sendId);
   }
 
   /** Removes the message at `pos` of link `l`; returns its trace send id (0 without a recorder). */
   private linkRemoveAt(vec: Int32Array, l: number, pos: number, rec: Recorder | null): number {
-    const slot = this.layout.linkBase + l;
-    const q = vec[slot]!;
+    const q = this.q(vec, l);
     if (pos === 0) {
       let next = this.popCache[q]!;
       if (next === -1) {
         next = this.internQueue(Array.from(this.queues[q]!.subarray(1)));
         this.popCache[q] = next;
       }
-      vec[slot] = next;
+      this.setQ(vec, l, next);
     } else {
       const arr = Array.from(this.queues[q]!);
       arr.splice(pos, 1);
-      vec[slot] = this.internQueue(arr);
+      this.setQ(vec, l, this.internQueue(arr));
     }
     if (rec) return rec.linkIds[l]!.splice(pos, 1)[0] ?? 0;
     return 0;
@@ -990,10 +1106,9 @@ export class UntimedSystem {
 
   /** Feeds an observation to every enabled history property. Returns a violation index or -1. */
   private observe(vec: Int32Array, obsId: number): number {
-    const base = this.layout.monitorBase;
     for (let p = 0; p < this.props.length; p++) {
       if (!this.propEnabled[p]) continue;
-      const ms = vec[base + p]!;
+      const ms = vec[this.layout.monitorBase + p]!;
       let row = this.monCache[p]![ms];
       if (row === undefined) {
         row = [];
@@ -1001,19 +1116,21 @@ export class UntimedSystem {
       }
       let r = row[obsId];
       if (r === undefined) {
-        const probe = this.lazyView(vec);
-        const out = this.props[p]!.observe(this.monStates[p]![ms], this.observations[obsId]!, probe.view);
+        const probe = this.monitorProbe.reset(vec);
+        const before = this.monStates[p]![ms];
+        const out = this.props[p]!.observe(before, this.observations[obsId]!, probe.view);
         if ('violation' in out) {
           const prop = this.props[p]!;
           r = -1 - this.internViolation(`invariant:${prop.id}`, `invariant ${prop.id} (${prop.description}) broken: ${out.violation}`);
         } else {
-          r = this.internMonitorState(p, out.state);
+          // most observations leave a monitor as it was: the same object needs no canonical text
+          r = out.state === before ? ms : this.internMonitorState(p, out.state);
         }
         // A monitor that looked at the global view depends on more than its state: no caching.
         if (!probe.touched()) row[obsId] = r;
       }
       if (r < 0) return -1 - r;
-      vec[base + p] = r;
+      vec[this.layout.monitorBase + p] = r;
     }
     return -1;
   }
@@ -1064,7 +1181,7 @@ export class UntimedSystem {
       const hit = this.invariantCache.get(key);
       if (hit !== undefined) return hit < 0 ? null : this.violations[hit]!;
     }
-    const probe = this.lazyView(vec);
+    const probe = this.invariantProbe.reset(vec);
     let result = -1;
     for (const inv of this.invariants) {
       const reason = inv.check(probe.view);
@@ -1100,39 +1217,42 @@ export class UntimedSystem {
     return id;
   }
 
-  /** The global view of `vec`, built on demand; `touched` says whether a property looked at it. */
-  private lazyView(vec: Int32Array): { view: GlobalView; touched(): boolean; touchedNetwork(): boolean } {
-    let nodesTouched = false;
-    let networkTouched = false;
-    let nodes: Record<NodeId, NodeView> | null = null;
-    // Properties read the view synchronously, while `vec` still holds this state.
-    const snapshot = vec;
-    const self = this;
-    const view: GlobalView = {
-      get timeMs(): number {
-        networkTouched = true;
-        return 0;
-      },
-      get nodes(): Readonly<Record<NodeId, NodeView>> {
-        nodesTouched = true;
-        if (nodes === null) {
-          nodes = {};
-          for (let i = 0; i < self.n; i++) nodes[self.nodeIds[i]!] = self.nodeViews[self.nodeViewId(i, snapshot[i]!)]!;
-        }
-        return nodes;
-      },
-      get inFlight(): readonly InFlightView[] {
-        networkTouched = true;
-        return self.inFlight(snapshot);
-      },
-    };
-    return { view, touched: () => nodesTouched || networkTouched, touchedNetwork: () => networkTouched };
+  /** Node views of `vec`, by node id (for the global view). */
+  nodesOf(vec: Int32Array): Record<NodeId, NodeView> {
+    const nodes: Record<NodeId, NodeView> = {};
+    for (let i = 0; i < this.n; i++) nodes[this.nodeIds[i]!] = this.nodeViews[this.nodeViewId(i, vec[i]!)]!;
+    return nodes;
+  }
+
+  /** Messages in flight in `vec`, for the global view. */
+  inFlightOf(vec: Int32Array): InFlightView[] {
+    return this.inFlight(vec);
+  }
+
+  /**
+   * Whether the invariants' verdict on `b` is the one on `a` without evaluating them: every node
+   * has the same view in both, and no invariant has read more than the node views (the verdict is
+   * then cached by the node views, so this is what `checkInvariants` would find).
+   */
+  sameInvariantInputs(a: Int32Array, b: Int32Array): boolean {
+    if (!this.invariantsCacheable) return false;
+    for (let i = 0; i < this.n; i++) {
+      const x = a[i]!;
+      const y = b[i]!;
+      if (x === y) continue;
+      const lx = this.locals[i]![x]!;
+      const ly = this.locals[i]![y]!;
+      const vx = lx.viewId >= 0 ? lx.viewId : this.nodeViewId(i, x);
+      const vy = ly.viewId >= 0 ? ly.viewId : this.nodeViewId(i, y);
+      if (vx !== vy) return false;
+    }
+    return true;
   }
 
   private inFlight(vec: Int32Array): InFlightView[] {
     const out: InFlightView[] = [];
     for (let l = 0; l < this.layout.links; l++) {
-      for (const id of this.queues[vec[this.layout.linkBase + l]!]!) {
+      for (const id of this.queues[this.q(vec, l)]!) {
         const m = this.msgs[id]!;
         if (m.msg !== null) out.push({ from: this.nodeIds[m.from]!, to: this.nodeIds[m.to]!, msg: m.msg });
       }
@@ -1238,6 +1358,8 @@ export class UntimedSystem {
         idleOnPerson: l.status === RUNNING && st !== null && st.tags.includes('awaitingUser') && !l.inputPending,
         waiting: st !== null && st.tags.includes('waiting'),
         viewId: -1,
+        delivered: [],
+        other: [],
       });
       map.set(key, id);
     }
@@ -1380,6 +1502,54 @@ export class UntimedSystem {
       text,
       started: kind === N_START || kind === N_RESTART_FRESH ? 1 : kind === N_RESTART_KEPT ? 2 : 0,
     };
+  }
+}
+
+/**
+ * The global view of a state, built on demand for a property or invariant, which records whether it
+ * looked at the nodes or the network (what it read decides whether its verdict can be cached).
+ * One per use site, reset for each state: properties read their view synchronously.
+ */
+class ViewProbe {
+  private vec: Int32Array = new Int32Array(0);
+  private nodesTouched = false;
+  private networkTouched = false;
+  private nodes: Record<NodeId, NodeView> | null = null;
+  readonly view: GlobalView;
+
+  constructor(sys: UntimedSystem) {
+    const probe = this;
+    this.view = {
+      get timeMs(): number {
+        probe.networkTouched = true;
+        return 0;
+      },
+      get nodes(): Readonly<Record<NodeId, NodeView>> {
+        probe.nodesTouched = true;
+        if (probe.nodes === null) probe.nodes = sys.nodesOf(probe.vec);
+        return probe.nodes;
+      },
+      get inFlight(): readonly InFlightView[] {
+        probe.networkTouched = true;
+        return sys.inFlightOf(probe.vec);
+      },
+    };
+  }
+
+  reset(vec: Int32Array): this {
+    this.vec = vec;
+    this.nodesTouched = false;
+    this.networkTouched = false;
+    this.nodes = null;
+    return this;
+  }
+
+  touched(): boolean {
+    return this.nodesTouched || this.networkTouched;
+  }
+
+  touchedNetwork(): boolean {
+    return this.networkTouched;
   }
 }
 
