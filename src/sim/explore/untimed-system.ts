@@ -213,7 +213,10 @@ export class UntimedSystem {
   private readonly linkTo: Int32Array;
   private readonly pairOf: Int32Array;
   /** nodes that must have started before node i may start (their latest start precedes its earliest) */
-  private readonly startAfter: number[][];
+  private readonly startAfter: Int32Array[];
+  /** some link loses or duplicates on its own */
+  private readonly anyLossy: boolean;
+  private readonly statusScratch: Int32Array;
   private readonly scripted: FaultSpec[];
   /** index in `scripted` of the heal that ends the safety phase (resumes paused nodes), or -1 */
   private readonly healPhaseIndex: number;
@@ -270,7 +273,10 @@ export class UntimedSystem {
   private readonly invariants: Invariant[];
   private readonly nodeViewIds: Map<number, number>[] = [];
   private readonly nodeViews: NodeView[] = [];
-  private readonly invariantCache = new Map<number | string, number>();
+  /** interned tuples of node view ids, and the invariants' verdict per tuple (violation index or -1) */
+  private readonly viewTuples: TupleInterner;
+  private readonly viewScratch: Int32Array;
+  private readonly invariantCache: number[] = [];
   private invariantsCacheable = true;
 
   // partition and rule sets
@@ -343,7 +349,11 @@ export class UntimedSystem {
     // start order: node i waits for j when j's latest start is before i's earliest
     const range = config.nodes.map((x) => startRange(x.startAt));
     // (equal times start in node order, as the simulator's queue breaks ties by insertion)
-    this.startAfter = range.map(([minI], i) => range.flatMap(([, maxJ], j) => (j !== i && (maxJ < minI || (maxJ === minI && j < i)) ? [j] : [])));
+    this.startAfter = range.map(([minI], i) => Int32Array.from(range.flatMap(([, maxJ], j) => (j !== i && (maxJ < minI || (maxJ === minI && j < i)) ? [j] : []))));
+    this.anyLossy = this.linkLoss.some((x) => x) || this.linkDup.some((x) => x);
+    this.viewTuples = new TupleInterner(n, 1024);
+    this.viewScratch = new Int32Array(n);
+    this.statusScratch = new Int32Array(n);
 
     // scripted faults, in time order (the untimed search keeps their order, not their times)
     const scripted: { f: FaultSpec; healPhase: boolean }[] = config.faults.map((f) => ({ f, healPhase: false }));
@@ -420,15 +430,18 @@ export class UntimedSystem {
    */
   enumerate(vec: Int32Array, events: Int32Array, labels: Int32Array): number {
     const n = this.n;
-    const L = this.layout;
+    const links = this.layout.links;
+    const locals = this.locals;
+    const status = this.statusScratch;
+    for (let i = 0; i < n; i++) status[i] = locals[i]![vec[i]!]!.status;
     let k = 0;
     // starts
     for (let i = 0; i < n; i++) {
-      const loc = this.locals[i]![vec[i]!]!;
-      if (loc.status !== NOT_STARTED) continue;
+      if (status[i] !== NOT_STARTED) continue;
       let ok = true;
-      for (const j of this.startAfter[i]!) {
-        if (this.locals[j]![vec[j]!]!.status === NOT_STARTED) {
+      const after = this.startAfter[i]!;
+      for (let a = 0; a < after.length; a++) {
+        if (status[after[a]!] === NOT_STARTED) {
           ok = false;
           break;
         }
@@ -437,47 +450,54 @@ export class UntimedSystem {
       events[k] = E_START | (i << 4);
       labels[k++] = i;
     }
-    // deliveries
-    const blocked = this.blockedSets[this.mget(vec, K_BLOCKED)]!;
-    for (let l = 0; l < L.links; l++) {
-      const q = this.q(vec, l);
+    // deliveries (enumerate runs outside `apply`: the channels are read straight from the vector)
+    const blockedId = this.mget(vec, K_BLOCKED);
+    const blocked = this.blockedSets[blockedId]!;
+    const chans = this.chans.data;
+    const chanBase = this.layout.chanBase;
+    for (let l = 0; l < links; l++) {
+      const c = vec[chanBase + this.linkPair[l]!]!;
+      if (c === 0) continue; // the empty channel
+      const q = chans[c * 3 + this.linkDir[l]!]!;
       if (q === 0) continue;
-      const target = this.locals[this.linkTo[l]!]![vec[this.linkTo[l]!]!]!;
-      if (target.status === PAUSED) continue;
-      const fifo = this.linkFifo[l]!;
-      if (fifo && blocked[l] === 1) continue; // TCP holds the data until the partition heals
+      if (status[this.linkTo[l]!] === PAUSED) continue;
+      if (this.linkFifo[l]!) {
+        if (blockedId !== 0 && blocked[l] === 1) continue; // TCP holds the data until the partition heals
+        events[k] = E_DELIVER | ((l << 6) << 4);
+        labels[k++] = n + l;
+        continue;
+      }
       const queue = this.queues[q]!;
-      const count = fifo ? 1 : Math.min(queue.length, 64);
+      const count = Math.min(queue.length, 64);
       for (let pos = 0; pos < count; pos++) {
-        if (!fifo && queue.indexOf(queue[pos]!) !== pos) continue; // same message twice: one choice
+        if (queue.indexOf(queue[pos]!) !== pos) continue; // same message twice: one choice
         events[k] = E_DELIVER | (((l << 6) | pos) << 4);
         labels[k++] = n + l;
       }
     }
     // timers
     for (let i = 0; i < n; i++) {
-      const loc = this.locals[i]![vec[i]!]!;
-      if (loc.status !== RUNNING) continue;
-      for (let s = 0; s < loc.timers.length; s++) {
+      if (status[i] !== RUNNING) continue;
+      const timers = locals[i]![vec[i]!]!.timers.length;
+      for (let s = 0; s < timers; s++) {
         events[k] = E_TIMER | (((i << 6) | s) << 4);
-        labels[k++] = n + L.links + i;
+        labels[k++] = n + links + i;
       }
     }
     // the people's input
     for (let i = 0; i < n; i++) {
-      const loc = this.locals[i]![vec[i]!]!;
-      if (loc.status !== RUNNING || !loc.inputPending) continue;
+      if (status[i] !== RUNNING || !locals[i]![vec[i]!]!.inputPending) continue;
       events[k] = E_INPUT | (i << 4);
-      labels[k++] = 2 * n + L.links + i;
+      labels[k++] = 2 * n + links + i;
     }
     // the next scripted fault
     if (this.mget(vec, K_SCRIPT) < this.scripted.length) {
       events[k] = E_SCRIPT;
-      labels[k++] = 3 * n + L.links;
+      labels[k++] = 3 * n + links;
     }
     this.lastNonFault = k;
     // faults within the budget
-    if (this.mget(vec, K_FAULTS) < this.budget) {
+    if (this.budget > 0 && this.mget(vec, K_FAULTS) < this.budget) {
       const bk = this.budgetKinds;
       if (bk.crash) {
         for (let i = 0; i < n; i++) {
@@ -490,7 +510,7 @@ export class UntimedSystem {
         }
       }
       if (bk.drop || bk.duplicate) {
-        for (let l = 0; l < L.links; l++) {
+        for (let l = 0; l < links; l++) {
           const q = this.q(vec, l);
           if (q === 0) continue;
           const head = this.msgs[this.queues[q]![0]!]!;
@@ -516,7 +536,7 @@ export class UntimedSystem {
       }
     }
     // lossy or duplicating links: the network's own choices
-    for (let l = 0; l < L.links; l++) {
+    for (let l = 0; this.anyLossy && l < links; l++) {
       if (!this.linkLoss[l] && !this.linkDup[l]) continue;
       const q = this.q(vec, l);
       if (q === 0) continue;
@@ -1161,24 +1181,16 @@ export class UntimedSystem {
   /** Checks the state invariants in `vec`; returns the broken one, or null. */
   checkInvariants(vec: Int32Array): { id: string; summary: string } | null {
     if (this.invariants.length === 0) return null;
-    let key: number | string = 0;
+    let key = -1;
     if (this.invariantsCacheable) {
-      // The node views decide the verdict: pack their ids into one number while it fits.
-      let packed = 0;
-      let fits = true;
+      // The node views decide the verdict: the tuple of their ids is the cache key.
+      const t = this.viewScratch;
       for (let i = 0; i < this.n; i++) {
         const loc = this.locals[i]![vec[i]!]!;
-        const v = loc.viewId >= 0 ? loc.viewId : this.nodeViewId(i, vec[i]!);
-        packed = packed * 4096 + v;
-        if (v >= 4096 || packed > 2 ** 52) fits = false;
+        t[i] = loc.viewId >= 0 ? loc.viewId : this.nodeViewId(i, vec[i]!);
       }
-      if (fits) key = packed;
-      else {
-        let text = '';
-        for (let i = 0; i < this.n; i++) text += `${this.nodeViewId(i, vec[i]!)},`;
-        key = text;
-      }
-      const hit = this.invariantCache.get(key);
+      key = this.viewTuples.intern(t);
+      const hit = this.invariantCache[key];
       if (hit !== undefined) return hit < 0 ? null : this.violations[hit]!;
     }
     const probe = this.invariantProbe.reset(vec);
@@ -1191,7 +1203,7 @@ export class UntimedSystem {
       }
     }
     if (probe.touchedNetwork()) this.invariantsCacheable = false;
-    else if (this.invariantsCacheable) this.invariantCache.set(key, result);
+    else if (this.invariantsCacheable) this.invariantCache[key] = result;
     return result < 0 ? null : this.violations[result]!;
   }
 
