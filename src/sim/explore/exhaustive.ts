@@ -38,6 +38,8 @@ export interface ExhaustiveOptions {
   faultBudget: number;
   /** explore the whole bounded space and report every distinct finding (default: stop at the first) */
   all?: boolean;
+  /** remember common steps by their footprint (default true; false is for tests that compare) */
+  memo?: boolean;
   clock?: Clock;
 }
 
@@ -59,7 +61,7 @@ interface RawFinding {
 export function exploreExhaustive(model: CompiledModel, config: SimConfig, options: ExhaustiveOptions): ExploreResult {
   const clock = options.clock ?? noClock;
   const started = clock();
-  const sys = new UntimedSystem(model, config, { faultBudget: options.faultBudget });
+  const sys = new UntimedSystem(model, config, { faultBudget: options.faultBudget, memo: options.memo ?? true });
   const W = sys.layout.width;
   const table = new StateTable(W);
   const wantCycles = config.checks.livelock;

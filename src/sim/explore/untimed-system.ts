@@ -41,6 +41,7 @@ import type { NodeDiagnosis } from '../finding.js';
 import type { RoleRuntime, StepResult } from '../role-runtime.js';
 import type { CompiledModel } from '../simulator.js';
 import type { DropReason, TraceEvent } from '../trace.js';
+import { StepCache } from './step-cache.js';
 import { TupleInterner } from './tuple-interner.js';
 
 // ---- node status codes ----------------------------------------------------------------------
@@ -186,9 +187,14 @@ interface BudgetKinds {
 export interface UntimedOptions {
   /** faults the search may inject (crash, drop, duplicate; a restart after a crash is free) */
   faultBudget: number;
+  /** remember common steps by their footprint (default true; false computes every step, for tests) */
+  memo?: boolean;
 }
 
 const PAIR_NONE = -1;
+
+/** Most peers a memoised step may involve (more: computed directly each time). */
+const MEMO_PEERS = 3;
 
 export class UntimedSystem {
   readonly layout: Layout;
@@ -264,8 +270,8 @@ export class UntimedSystem {
   private readonly propEnabled: boolean[];
   private readonly monStates: unknown[][];
   private readonly monByKey: Map<string, number>[];
-  /** per property, per monitor state: observation id -> next state + 1, or a violation as -(index + 1) */
-  private readonly monCache: number[][][];
+  /** per property: (monitor state, observation id) -> next monitor state, or a violation as -(index + 1) */
+  private readonly monCache: StepCache[];
   private readonly violations: { id: string; summary: string }[] = [];
   private readonly violationByKey = new Map<string, number>();
 
@@ -284,6 +290,27 @@ export class UntimedSystem {
   private readonly blockedByKey = new Map<string, number>();
   private readonly ruleSets: { kind: 'drop' | 'duplicate'; from: number; to: number; msgType: string | null; remaining: number }[][] = [[]];
   private readonly ruleByKey = new Map<string, number>([['', 0]]);
+
+  // the transition memo (see applyMemo)
+  private memoOn = true;
+  private readonly memo1 = new TupleInterner(4, 4096);
+  private readonly memoKey1 = new Int32Array(4);
+  /** per first-level key: the peers involved, or null when the step is not memoised */
+  private readonly memoPeers: (Int32Array | null)[] = [];
+  private readonly memo2 = new TupleInterner(1 + 2 * MEMO_PEERS, 4096);
+  private readonly memoKey2 = new Int32Array(1 + 2 * MEMO_PEERS);
+  /** per second-level key: offset of its entry in `memoPool`, or -1 */
+  private memoAt = new Int32Array(0);
+  private memoPool = new Int32Array(1 << 16);
+  private memoUsed = 0;
+  private readonly memoBefore: Int32Array;
+  private readonly monitorUndo: Int32Array;
+  /** while computing a memo entry: observations are collected here instead of stepping monitors */
+  private deferObs = false;
+  private readonly deferred: number[] = [];
+  private lastNodeResult: NodeResult | null = null;
+  /** how often a monitor read the global view (its verdict is then not cached, nor memoised) */
+  private monitorViewReads = 0;
 
   /** global views handed to monitors and invariants, reused (they read them synchronously) */
   private readonly monitorProbe = new ViewProbe(this);
@@ -363,6 +390,7 @@ export class UntimedSystem {
     this.healPhaseIndex = scripted.findIndex((s) => s.healPhase);
 
     this.budget = options.faultBudget;
+    this.memoOn = options.memo ?? true;
     const kinds = config.randomFaults?.kinds ?? ['crash', 'restart', 'drop'];
     this.budgetKinds = {
       crash: kinds.includes('crash') || kinds.includes('restart'),
@@ -378,12 +406,14 @@ export class UntimedSystem {
     this.propEnabled = this.props.map((p) => checked === null || checked.includes(p.id));
     this.monStates = this.props.map((p) => [p.initial]);
     this.monByKey = this.props.map((p) => new Map([[canonicalJson(p.initial), 0]]));
-    this.monCache = this.props.map(() => []);
+    this.monCache = this.props.map(() => new StepCache(64, 64));
     this.invariants = variant.invariants.filter((inv) => checked === null || checked.includes(inv.id));
 
     const links = from.length;
     const m = this.props.length;
     this.layout = { nodes: n, links, pairs, chanBase: n, monitorBase: n + pairs, misc: n + pairs + m, width: n + pairs + m + 1 };
+    this.memoBefore = new Int32Array(this.layout.width);
+    this.monitorUndo = new Int32Array(m);
     this.chanQueues = new Int32Array(2 * pairs);
     this.chanOpen = new Int32Array(pairs);
     this.chanStamp = new Int32Array(pairs);
@@ -570,6 +600,15 @@ export class UntimedSystem {
    * runs millions of times a second and must not allocate.)
    */
   apply(vec: Int32Array, event: number, rec: Recorder | null): number {
+    if (rec === null && this.memoOn) {
+      const type = event & 15;
+      if (type === E_DELIVER || type === E_TIMER || type === E_INPUT || type === E_START) return this.applyMemo(vec, event);
+    }
+    return this.applyDirect(vec, event, rec);
+  }
+
+  /** `apply` step by step, without the memo. */
+  private applyDirect(vec: Int32Array, event: number, rec: Recorder | null): number {
     const L = this.layout;
     const type = event & 15;
     const arg = event >>> 4;
@@ -658,6 +697,183 @@ export class UntimedSystem {
     return violation;
   }
 
+  // ---- the transition memo ------------------------------------------------------------------
+  //
+  // A node's start, timer, input or delivery reads and writes little of the global state: the
+  // acting node's local state, the channel of the delivering link, the fault bookkeeping (misc),
+  // and for each peer the node sends to or closes (or every peer, when a TCP node finishes) that
+  // peer's status and their channel. The monitors only see the observations the step makes. So
+  // such a step is computed once per distinct footprint and remembered as the slots it writes and
+  // the observations it makes; the monitors then step through the observations as usual.
+  //
+  // The footprint is found in two levels: (event, acting local, link channel, misc) decides the
+  // node's outcome and so which peers matter; their (status, channel) pairs complete the key. A
+  // step computed for the memo runs the ordinary code with the observations set aside (so it runs
+  // to its end even where a monitor would stop it; the state is then discarded by the caller, as
+  // it is on a violation anyway). Should a monitor ever read the global view (its verdict then
+  // depends on more than the observations), the step is redone without the memo, which is off
+  // from then on.
+
+  private applyMemo(vec: Int32Array, event: number): number {
+    const type = event & 15;
+    const arg = event >>> 4;
+    let i: number;
+    let chan = 0;
+    if (type === E_DELIVER) {
+      const l = arg >>> 6;
+      i = this.linkTo[l]!;
+      chan = vec[this.layout.chanBase + this.linkPair[l]!]!;
+    } else {
+      i = type === E_TIMER ? arg >>> 6 : arg;
+    }
+    const k1 = this.memoKey1;
+    k1[0] = event;
+    k1[1] = vec[i]!;
+    k1[2] = chan;
+    k1[3] = vec[this.layout.misc]!;
+    const id1 = this.memo1.intern(k1);
+    let peers = this.memoPeers[id1];
+    if (peers === undefined) {
+      // The first step of this kind: compute it, then learn which peers its outcome involves.
+      const at = this.computeMemo(vec, event);
+      peers = this.peersOf(type, arg, i, this.lastNodeResult);
+      this.memoPeers[id1] = peers;
+      if (peers !== null) {
+        const id2 = this.memo2.intern(this.memoKey2Of(this.memoBefore, id1, i, peers));
+        this.setMemoAt(id2, at);
+      }
+      return this.finishMemo(vec, event, at, false);
+    }
+    if (peers === null) return this.applyDirect(vec, event, null);
+    const id2 = this.memo2.intern(this.memoKey2Of(vec, id1, i, peers));
+    const at = id2 < this.memoAt.length ? this.memoAt[id2]! : -1;
+    if (at < 0) {
+      const computed = this.computeMemo(vec, event);
+      this.setMemoAt(id2, computed);
+      return this.finishMemo(vec, event, computed, false);
+    }
+    // replay: [progress, writes, (slot, value)..., observations, obs...], keeping what it overwrites
+    const pool = this.memoPool;
+    const undo = this.memoBefore;
+    this.progressFlag = pool[at] === 1;
+    const writes = pool[at + 1]!;
+    for (let w = 0, x = at + 2; w < writes; w++, x += 2) {
+      const slot = pool[x]!;
+      undo[w] = vec[slot]!;
+      vec[slot] = pool[x + 1]!;
+    }
+    return this.finishMemo(vec, event, at, true);
+  }
+
+  /**
+   * Steps the monitors through a memo entry's observations; redoes the step directly if one of
+   * them reads the global view. `replayed`: `memoBefore` holds the overwritten values of the
+   * entry's writes, in order (else the whole vector before the step).
+   */
+  private finishMemo(vec: Int32Array, event: number, at: number, replayed: boolean): number {
+    const pool = this.memoPool;
+    const writes = pool[at + 1]!;
+    const obsAt = at + 2 + 2 * writes;
+    const count = pool[obsAt]!;
+    const reads = this.monitorViewReads;
+    const monitors = this.layout.monitorBase;
+    const monitorUndo = this.monitorUndo;
+    for (let p = 0; p < monitorUndo.length; p++) monitorUndo[p] = vec[monitors + p]!;
+    for (let k = 0; k < count; k++) {
+      const v = this.observe(vec, pool[obsAt + 1 + k]!);
+      if (this.monitorViewReads !== reads) {
+        this.memoOn = false;
+        const before = this.memoBefore;
+        if (replayed) {
+          for (let w = 0, x = at + 2; w < writes; w++, x += 2) vec[pool[x]!] = before[w]!;
+          for (let p = 0; p < monitorUndo.length; p++) vec[monitors + p] = monitorUndo[p]!;
+        } else {
+          const W = this.layout.width;
+          for (let y = 0; y < W; y++) vec[y] = before[y]!;
+        }
+        // undo the monitor steps taken so far, then the whole step without the memo
+        return this.applyDirect(vec, event, null);
+      }
+      if (v >= 0) return v;
+    }
+    return -1;
+  }
+
+  /** Runs a step with the observations set aside and stores its writes; returns its pool offset. */
+  private computeMemo(vec: Int32Array, event: number): number {
+    const W = this.layout.width;
+    for (let x = 0; x < W; x++) this.memoBefore[x] = vec[x]!;
+    this.deferObs = true;
+    this.deferred.length = 0;
+    this.lastNodeResult = null;
+    try {
+      this.applyDirect(vec, event, null);
+    } finally {
+      this.deferObs = false;
+    }
+    const before = this.memoBefore;
+    const monitors = this.layout.monitorBase;
+    const misc = this.layout.misc;
+    let writes = 0;
+    for (let x = 0; x < W; x++) if (vec[x] !== before[x]) writes++;
+    const size = 3 + 2 * writes + this.deferred.length;
+    if (this.memoUsed + size > this.memoPool.length) {
+      const bigger = new Int32Array(Math.max(this.memoPool.length * 2, this.memoUsed + size));
+      bigger.set(this.memoPool);
+      this.memoPool = bigger;
+    }
+    const pool = this.memoPool;
+    const at = this.memoUsed;
+    pool[at] = this.progressFlag ? 1 : 0;
+    pool[at + 1] = writes;
+    let y = at + 2;
+    for (let x = 0; x < W; x++) {
+      if (vec[x] === before[x]) continue;
+      // monitors are stepped from the observations, never written by a deferred step
+      if (x >= monitors && x < misc) throw new Error('memo: a deferred step wrote a monitor');
+      pool[y++] = x;
+      pool[y++] = vec[x]!;
+    }
+    pool[y++] = this.deferred.length;
+    for (const obs of this.deferred) pool[y++] = obs;
+    this.memoUsed = y;
+    return at;
+  }
+
+  private setMemoAt(id2: number, at: number): void {
+    if (id2 >= this.memoAt.length) {
+      const bigger = new Int32Array(Math.max(1024, this.memoAt.length * 2, id2 + 1)).fill(-1);
+      bigger.set(this.memoAt);
+      this.memoAt = bigger;
+    }
+    this.memoAt[id2] = at;
+  }
+
+  /** The peers whose status and channel a step with node outcome `r` reads (sorted), or null when too many. */
+  private peersOf(type: number, arg: number, i: number, r: NodeResult | null): Int32Array | null {
+    const set = new Set<number>();
+    if (type === E_DELIVER) set.add(this.linkFrom[arg >>> 6]!);
+    if (r !== null) {
+      for (let k = 0; k < r.ops.length; k += 2) set.add(r.ops[k] === 0 ? this.msgs[r.ops[k + 1]!]!.to : r.ops[k + 1]!);
+      if (r.becameDone && !this.http) for (let p = 0; p < this.n; p++) if (p !== i) set.add(p);
+    }
+    if (set.size > MEMO_PEERS) return null;
+    return Int32Array.from([...set].sort((a, b) => a - b));
+  }
+
+  private memoKey2Of(vec: Int32Array, id1: number, i: number, peers: Int32Array): Int32Array {
+    const k2 = this.memoKey2;
+    k2[0] = id1;
+    let x = 1;
+    for (let k = 0; k < peers.length; k++) {
+      const t = peers[k]!;
+      k2[x++] = this.locals[t]![vec[t]!]!.status;
+      k2[x++] = vec[this.layout.chanBase + this.pairOf[i * this.n + t]!]!;
+    }
+    while (x < k2.length) k2[x++] = -1;
+    return k2;
+  }
+
   /** The finding id and summary of a violation index returned by `apply`. */
   violation(index: number): { id: string; summary: string } {
     return this.violations[index]!;
@@ -712,6 +928,7 @@ export class UntimedSystem {
       r = this.computeNode(i, localId, code);
       row[key] = r;
     }
+    this.lastNodeResult = r;
     vec[i] = r.next;
     if (r.progress) this.progressFlag = true;
     if (rec) return this.applyRecorded(vec, i, localId, r, rec);
@@ -1126,16 +1343,16 @@ export class UntimedSystem {
 
   /** Feeds an observation to every enabled history property. Returns a violation index or -1. */
   private observe(vec: Int32Array, obsId: number): number {
+    if (this.deferObs) {
+      this.deferred.push(obsId);
+      return -1;
+    }
     for (let p = 0; p < this.props.length; p++) {
       if (!this.propEnabled[p]) continue;
       const ms = vec[this.layout.monitorBase + p]!;
-      let row = this.monCache[p]![ms];
-      if (row === undefined) {
-        row = [];
-        this.monCache[p]![ms] = row;
-      }
-      let r = row[obsId];
-      if (r === undefined) {
+      const cache = this.monCache[p]!;
+      let r = cache.get(ms, obsId);
+      if (r === StepCache.MISSING) {
         const probe = this.monitorProbe.reset(vec);
         const before = this.monStates[p]![ms];
         const out = this.props[p]!.observe(before, this.observations[obsId]!, probe.view);
@@ -1147,7 +1364,8 @@ export class UntimedSystem {
           r = out.state === before ? ms : this.internMonitorState(p, out.state);
         }
         // A monitor that looked at the global view depends on more than its state: no caching.
-        if (!probe.touched()) row[obsId] = r;
+        if (!probe.touched()) cache.set(ms, obsId, r);
+        else this.monitorViewReads++;
       }
       if (r < 0) return -1 - r;
       vec[this.layout.monitorBase + p] = r;
