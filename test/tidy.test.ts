@@ -52,12 +52,13 @@ const allowed: Record<string, { layers: string[]; packages: RegExp }> = {
   models: { layers: ['models'], packages: /^xstate$/ },
   sim: { layers: ['sim', 'models'], packages: /^(xstate|fast-check)$/ },
   scenario: { layers: ['scenario', 'models', 'sim'], packages: /^(yaml|zod|node:fs|node:path)$/ },
-  conformance: { layers: ['conformance', 'models', 'sim', 'scenario', 'report'], packages: /^(node:.*|protobufjs|@lydell\/node-pty|yaml|zod|xstate)$/ },
-  servers: { layers: ['servers', 'models'], packages: /^(node:.*|protobufjs)$/ },
+  wire: { layers: ['wire', 'models'], packages: /^(node:.*|protobufjs)$/ },
+  conformance: { layers: ['conformance', 'models', 'sim', 'scenario', 'report', 'wire'], packages: /^(node:.*|protobufjs|@lydell\/node-pty|yaml|zod|xstate)$/ },
+  servers: { layers: ['servers', 'models', 'wire'], packages: /^(node:.*|protobufjs)$/ },
   report: { layers: ['report', 'sim', 'models'], packages: /^(node:.*|xmlbuilder2)$/ },
   runner: { layers: ['runner', 'sim', 'models', 'scenario'], packages: /^(node:.*)$/ },
-  bench: { layers: ['bench', 'sim', 'models', 'scenario', 'servers', 'conformance', 'runner', 'report'], packages: /^(node:.*|xstate|protobufjs)$/ },
-  cli: { layers: ['cli', 'models', 'sim', 'scenario', 'conformance', 'servers', 'report', 'runner'], packages: /^(node:.*|commander|yaml|zod|xstate|playwright-core)$/ },
+  bench: { layers: ['bench', 'sim', 'models', 'scenario', 'servers', 'conformance', 'runner', 'report', 'wire'], packages: /^(node:.*|xstate|protobufjs)$/ },
+  cli: { layers: ['cli', 'models', 'sim', 'scenario', 'conformance', 'servers', 'report', 'runner', 'wire'], packages: /^(node:.*|commander|yaml|zod|xstate|playwright-core)$/ },
 };
 
 function layerOf(file: string): string | null {

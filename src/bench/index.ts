@@ -11,13 +11,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism, cpus } from 'node:os';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { models } from '../models/index.js';
 import { loadScenarioFile, scenarioFromData, type Scenario } from '../scenario/load.js';
+import { looksLikeSuite } from '../scenario/load-suite.js';
 import { exploreExhaustive } from '../sim/explore/exhaustive.js';
 import { CompiledModel } from '../sim/simulator.js';
 import { summarizeOnWorkers } from '../runner/swarm.js';
@@ -38,7 +39,7 @@ function findScenarioFiles(dir: string): string[] {
     for (const name of readdirSync(d).sort()) {
       const p = join(d, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (/\.ya?ml$/.test(name)) out.push(p);
+      else if (/\.ya?ml$/.test(name) && !looksLikeSuite(readFileSync(p, 'utf8'))) out.push(p); // suites are live, not model runs
     }
   };
   walk(dir);

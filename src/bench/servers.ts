@@ -17,9 +17,9 @@ import { connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { encodeGobMessage, GobDecoder } from '../servers/gob.js';
-import { LineFramer } from '../servers/lineFramer.js';
-import { decodeServer2Client, delimit, encodeClient2Server, LengthDelimitedFramer } from '../servers/offlineQueueWire.js';
+import { encodeGobMessage, GobDecoder } from '../wire/gob.js';
+import { LineFramer } from '../wire/lineFramer.js';
+import { decodeServer2Client, delimit, encodeClient2Server, LengthDelimitedFramer } from '../wire/offlineQueueWire.js';
 
 interface BenchConfig {
   connections: number;

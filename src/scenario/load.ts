@@ -115,16 +115,18 @@ export function scenarioFromData(data: unknown, origin: string): Scenario {
   return resolveScenario(parsed.data, origin, nowhere);
 }
 
-function zodIssue(
+/** One zod issue as a positioned scenario issue; `schema` is walked to list the fields allowed where a key is unknown. */
+export function zodIssue(
   issue: z.core.$ZodIssue,
   file: string,
   locate: (path: readonly PropertyKey[], key?: string) => { line: number; col: number },
+  schema: unknown = scenarioSchema,
 ): ScenarioIssue {
   const path = issue.path;
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
     const pos = locate(path, key);
-    const known = knownKeysAt(path);
+    const known = knownKeysAt(path, schema);
     const hint = known.length ? `; expected one of ${known.join(', ')}${suggest(key, known)}` : '';
     return { file, ...pos, path: formatPath([...path, key]), message: `unknown field ${JSON.stringify(key)}${hint}` };
   }
@@ -168,9 +170,9 @@ function describeValue(v: unknown): string {
   return `${typeof v} ${JSON.stringify(v)}`;
 }
 
-function knownKeysAt(path: readonly PropertyKey[]): string[] {
+function knownKeysAt(path: readonly PropertyKey[], root: unknown): string[] {
   // Walk the zod schema along the path to list the fields allowed there.
-  let schema: unknown = scenarioSchema;
+  let schema: unknown = root;
   for (const seg of path) {
     schema = unwrap(schema);
     const def = (schema as { def?: { type?: string; shape?: Record<string, unknown>; element?: unknown } }).def;
@@ -229,7 +231,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-function positionOf(
+/** The line and column of the deepest YAML node along `path` (of `key` itself when given). */
+export function positionOf(
   doc: Document,
   lineCounter: LineCounter,
   path: readonly PropertyKey[],

@@ -4,6 +4,7 @@
  * The same schema is written out as JSON Schema (`schema/scenario.schema.json`) for editors.
  */
 import { z } from 'zod';
+import { targetSchema } from './target-schema.js';
 
 const ms = z.number().int().nonnegative();
 
@@ -145,8 +146,8 @@ export const scenarioSchema = z.strictObject({
     .optional(),
   expect: expectSchema,
   explore: exploreSchema.optional(),
-  /** live mode: where the implementation under test is (see the conformance docs) */
-  target: z.unknown().optional(),
+  /** live mode: where the implementation under test is (docs/conformance.md) */
+  target: targetSchema.optional(),
 });
 
 export type ScenarioFile = z.infer<typeof scenarioSchema>;

@@ -34,7 +34,7 @@ import {
   ServerOp,
   type Client2Server,
   type Framer,
-} from './offlineQueueWire.js';
+} from '../wire/offlineQueueWire.js';
 import type { ServerHandle, ServerLimits } from './serverOptions.js';
 import { startTcpHost, tcpServerHandle, type TcpConnection } from './tcpHost.js';
 import { matchWildcard } from './wildcardPattern.js';

@@ -16,33 +16,12 @@
  *  - ERROR code 4 is protosim's own: a message that is not valid JSON of this protocol, or a limit.
  *  - `sz` is the UTF-8 byte length of the serialized payload.
  */
-import { LineFramer } from './lineFramer.js';
+import { LineFramer } from '../wire/lineFramer.js';
+import { encodePingMessage, PingErrorCode, PingMtype, pingSupportedVersions } from '../wire/pingLivenessWire.js';
 import type { ServerHandle, ServerLimits } from './serverOptions.js';
 import { startTcpHost, tcpServerHandle, type TcpConnection } from './tcpHost.js';
 
-/** Message types, as the seed numbers them. */
-export const PingMtype = {
-  loginRequest: 1,
-  loginResponse: 2,
-  chatMessage: 3,
-  logout: 4,
-  error: 5,
-  ping: 6,
-  versionRequest: 7,
-  versionResponse: 8,
-} as const;
-
-/** ERROR codes: the seed's 1, 2, 3 and 5, and protosim's 4 (bad request). */
-export const PingErrorCode = {
-  sessionNotFound: 1,
-  timeout: 2,
-  loggedInElsewhere: 3,
-  badRequest: 4,
-  unsupportedVersion: 5,
-} as const;
-
-/** Versions this server speaks, best first. */
-export const pingSupportedVersions = ['1.0.0'] as const;
+export { encodePingMessage, PingErrorCode, PingMtype, pingSupportedVersions } from '../wire/pingLivenessWire.js';
 
 export interface PingServerConfig {
   host: string;
@@ -64,12 +43,6 @@ interface Session {
 interface Client {
   connection: TcpConnection;
   session: Session | undefined;
-}
-
-/** Encodes one message as a JSON line. */
-export function encodePingMessage(mtype: number, payload: Record<string, unknown>): string {
-  const body = JSON.stringify(payload);
-  return `${JSON.stringify({ mtype, payload, version: pingSupportedVersions[0], sz: Buffer.byteLength(body) })}\n`;
 }
 
 export async function startPingLivenessServer(config: PingServerConfig): Promise<ServerHandle> {

@@ -13,7 +13,7 @@
  *  - sending before registering is refused with an error message;
  *  - a client that vanishes (closes or resets without Exit) is forgotten at once.
  */
-import { gobCodec, jsonCodec, type RegisterExitCodec, type RegisterExitMessage } from './registerExitCodec.js';
+import { gobCodec, jsonCodec, type RegisterExitCodec, type RegisterExitMessage } from '../wire/registerExitCodec.js';
 import type { ServerHandle, ServerLimits } from './serverOptions.js';
 import { startTcpHost, tcpServerHandle, type TcpConnection, type TcpHost } from './tcpHost.js';
 

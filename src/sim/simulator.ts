@@ -396,6 +396,10 @@ class Simulation {
           endReason = 'finding';
           break;
         }
+        // Nothing was stuck (nobody unfinished, or a node still to start or a fault still to come
+        // may change everything): the stall clock starts again from here.
+        this.lastProgressMs = next.timeMs;
+        this.lastProgressStep = this.step;
       }
       if (next.timeMs > limits.maxTimeMs) {
         endReason = 'limit:maxTimeMs';
@@ -698,8 +702,11 @@ class Simulation {
     }
     // Connecting to a program that is not running: refused (killed) or unanswered (host vanished).
     const connected = this.open.has(pk);
-    if (!connected && (target.status === 'crashed' || target.status === 'not-started' || target.status === 'done')) {
-      this.dropped({ kind: 'deliver', id, from, to, msg, epoch: 0 }, target.status === 'crashed' ? 'crashed' : 'not-started');
+    // A server cannot open a connection to a client, only write on the one the client opened: with
+    // none open (the client was killed, or restarted since), the write fails like one to a dead peer.
+    const noConnection = !connected && this.roleIsServer(from) && !this.roleIsServer(to);
+    if (!connected && (noConnection || target.status === 'crashed' || target.status === 'not-started' || target.status === 'done')) {
+      this.dropped({ kind: 'deliver', id, from, to, msg, epoch: 0 }, target.status === 'crashed' ? 'crashed' : target.status === 'running' || target.status === 'paused' ? 'reset' : 'not-started');
       if (!(target.status === 'crashed' && this.silentlyCrashed.has(to))) {
         this.queue.push(this.now + sample(this.netPrng, link.delay), { kind: 'conn', node: from, peer: to, event: 'refused', epoch: this.epochs.get(pk) ?? 0 });
       }
@@ -978,11 +985,21 @@ class Simulation {
 
   /** Returns `settled` (waiting on a person), `stall` (pass 2 will classify), or `ignore`. */
   private onStall(): 'settled' | 'stall' | 'ignore' {
+    if (this.externalPending()) return 'ignore';
     const stuck = this.unfinished();
     if (stuck.length === 0) return 'ignore';
     if (this.waitingOnPerson()) return 'settled';
     if (!this.config.checks.livelock) return 'settled';
     return 'stall';
+  }
+
+  /** A node still to start, a person still to type, or a scheduled fault (or heal) is in the queue. */
+  private externalPending(): boolean {
+    for (const e of this.queue.entries()) {
+      const k = e.item.kind;
+      if (k === 'start' || k === 'fault' || k === 'input' || k === 'quit') return true;
+    }
+    return false;
   }
 
   /** The state without time: node states, timers, in-flight messages, monitors, network. */
@@ -997,9 +1014,9 @@ class Simulation {
       const item = e.item;
       if (item.kind === 'deliver') flight.push(`${item.from}>${item.to}:${messageKey(item.msg)}`);
       else if (item.kind === 'conn') flight.push(`${item.peer}>${item.node}:conn.${item.event}`);
-      // A scheduled start or fault is still to come: the untimed state cannot be a cycle that
-      // lasts for ever, so the key is made unique (it never matches another step).
-      else if (item.kind === 'fault' || item.kind === 'start') return `pending-schedule@${this.step}`;
+      // Something from outside is still to come (a scheduled start or fault, a person typing): the
+      // untimed state cannot be a cycle that lasts for ever, so the key is made unique.
+      else if (item.kind === 'fault' || item.kind === 'start' || item.kind === 'input' || item.kind === 'quit') return `pending-schedule@${this.step}`;
     }
     flight.sort();
     parts.push(flight.join(';'));

@@ -13,7 +13,7 @@ import {
   writeGobInt,
   writeGobUint,
   type GobMessage,
-} from '../../src/servers/gob.js';
+} from '../../src/wire/gob.js';
 
 const hex = (s: string) => s.replace(/\s+/g, '');
 const ascii = (s: string) => Buffer.from(s, 'latin1').toString('hex');

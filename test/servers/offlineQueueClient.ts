@@ -7,7 +7,7 @@ import {
   splitConcatenatedMessages,
   type Client2Server,
   type Server2Client,
-} from '../../src/servers/offlineQueueWire.js';
+} from '../../src/wire/offlineQueueWire.js';
 import { StreamClient, type StreamDecoder } from './streamClient.js';
 
 export type Framing = 'length-delimited' | 'raw';

@@ -6,8 +6,8 @@
 import { connect } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeGobMessage, GobDecoder, type GobMessage } from '../../src/servers/gob.js';
-import { delimit, encodeClient2Server } from '../../src/servers/offlineQueueWire.js';
+import { encodeGobMessage, GobDecoder, type GobMessage } from '../../src/wire/gob.js';
+import { delimit, encodeClient2Server } from '../../src/wire/offlineQueueWire.js';
 import { httpGet, kvQuery } from './httpClient.js';
 import { loggedInOq, openOq } from './offlineQueueClient.js';
 import { serve, sleep } from './serverFixture.js';

@@ -6,7 +6,8 @@ import type { Command } from 'commander';
 import { models } from '../../models/index.js';
 import { loadScenarioFile, ScenarioError } from '../../scenario/load.js';
 import type { CliContext } from '../context.js';
-import { bundledScenariosDir, findScenarioFiles } from '../scenario-files.js';
+import { bundledScenariosDir, findScenarioFiles, findSuiteFiles } from '../scenario-files.js';
+import { loadSuiteFile } from '../../scenario/load-suite.js';
 
 export function registerListCommand(program: Command, ctx: CliContext): void {
   program
@@ -33,8 +34,18 @@ export function registerListCommand(program: Command, ctx: CliContext): void {
           return { file: shown, id: null, title: null, protocol: null, variant: null, tags: [], error: message };
         }
       });
+      const suites = findSuiteFiles(dir).map((file) => {
+        const shown = relative(cwd, file) || file;
+        try {
+          const s = loadSuiteFile(file);
+          return { file: shown, id: s.spec.suite, title: s.spec.title, protocol: s.spec.protocol, cases: s.spec.cases.length, error: null };
+        } catch (error) {
+          const message = error instanceof ScenarioError ? error.message.split('\n')[0]! : String(error);
+          return { file: shown, id: null, title: null, protocol: null, cases: 0, error: message };
+        }
+      });
       if (opts.format === 'json') {
-        ctx.io.stdout(JSON.stringify({ protocols, scenarios }, null, 2) + '\n');
+        ctx.io.stdout(JSON.stringify({ protocols, scenarios, suites }, null, 2) + '\n');
         return;
       }
       const lines: string[] = ['Protocols:'];
@@ -47,6 +58,13 @@ export function registerListCommand(program: Command, ctx: CliContext): void {
       for (const s of scenarios) {
         if (s.error) lines.push(`  ${s.file}: INVALID: ${s.error}`);
         else lines.push(`  ${s.id!.padEnd(width)}  ${s.title}  [${s.protocol}/${s.variant}]${s.tags.length ? ` {${s.tags.join(', ')}}` : ''}`);
+      }
+      if (suites.length > 0) {
+        lines.push('', 'Conformance suites (protosim run SUITE --target ADDRESS):');
+        for (const s of suites) {
+          if (s.error) lines.push(`  ${s.file}: INVALID: ${s.error}`);
+          else lines.push(`  ${s.file}  ${s.title}  [${s.protocol}, ${s.cases} cases]`);
+        }
       }
       ctx.io.stdout(lines.join('\n') + '\n');
     });

@@ -21,8 +21,11 @@ import { renderRunReport, type RenderRunOptions } from '../render-run.js';
 import { addReportOptions, progressFor, writeReportsFor, type ReportOptions } from '../reports.js';
 import type { CliContext } from '../context.js';
 import { parseIntOption } from '../options.js';
+import { collect, runLiveSuite, type LiveRunOptions } from '../live-run.js';
+import { loadSuiteFile, looksLikeSuite } from '../../scenario/load-suite.js';
+import { readFileSync } from 'node:fs';
 
-export interface RunOptions extends Partial<ReportOptions> {
+export interface RunOptions extends Partial<ReportOptions>, Partial<Omit<LiveRunOptions, 'format' | 'color' | 'report'>> {
   seed?: number;
   seeds?: number;
   seedStart?: number;
@@ -88,14 +91,35 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     .option('--format <format>', 'text or json', 'text')
     .option('--trace-out <file>', 'where to write the trace of the shortest finding (default .protosim/traces/...)')
     .option('--no-save-trace', 'do not write the trace file')
-    .option('--no-color', 'no colours even on a terminal');
+    .option('--no-color', 'no colours even on a terminal')
+    .option('--target <address>', 'live mode: the server under test (tcp://127.0.0.1:PORT, http://127.0.0.1:PORT/path for kv); overrides the suite\'s target')
+    .option('--codec <codec>', 'live mode: json-lines, gob, protobuf or im-http (default: the suite\'s)')
+    .option('--framing <framing>', 'live mode, protobuf: length-delimited or raw')
+    .option('--case <id>', 'live mode: run only this case (repeatable)', collect)
+    .option('--tag <tag>', 'live mode: run only cases with this tag (repeatable)', collect)
+    .option('--var <name=value>', 'live mode: set a suite variable (repeatable)', collect)
+    .option('--reply-timeout-ms <n>', 'live mode: how long an expect waits by default', parseIntOption('--reply-timeout-ms'));
   addExploreOptions(command).action(async (file: string, opts: RunOptions) => {
     if (opts.format !== 'text' && opts.format !== 'json') {
       throw new InputError(`--format: expected text or json, got ${JSON.stringify(opts.format)}`);
     }
     const cwd = ctx.io.cwd ?? process.cwd();
+    if (isSuiteFile(resolve(cwd, file))) {
+      // Live mode: a conformance suite (a file with cases:) against a live target.
+      const suite = loadSuiteFile(resolve(cwd, file), file);
+      await runLiveSuite(ctx, suite, { ...opts, format: opts.format, color: opts.color, report: opts.report ?? [] });
+      return;
+    }
+    const liveOnly = (['target', 'codec', 'framing', 'case', 'tag', 'var', 'replyTimeoutMs'] as const).filter((k) => opts[k] !== undefined);
+    if (liveOnly.length > 0) {
+      throw new InputError(`${file} is a model scenario (no cases:); --${liveOnly[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for conformance suites (files with cases:, see docs/conformance.md and scenarios/conformance/)`);
+    }
     const scenario = loadScenarioFile(resolve(cwd, file), file);
     const displayFile = relative(cwd, scenario.file) || scenario.file;
+    if (scenario.spec.target !== undefined) {
+      // Running the model and saying "ok" would read as a pass of the live target.
+      throw new InputError(`${displayFile}: target: live mode runs conformance suites (files with cases:, see docs/conformance.md); a model scenario with a target cannot run live yet. Remove target: to explore the model.`);
+    }
     if (opts.path !== undefined) {
       ctx.io.stdout(replayExhaustivePath(scenario, opts, ctx));
       return;
@@ -106,6 +130,15 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     writeReportsFor(ctx, report, opts.report ?? []);
     ctx.exitCode = report.ok ? 0 : 1;
   });
+}
+
+/** True when the file is a conformance suite (it has `cases:`); unreadable files go the model way and get its error. */
+function isSuiteFile(path: string): boolean {
+  try {
+    return looksLikeSuite(readFileSync(path, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 /** How `run` and `check` print a report on the terminal. */

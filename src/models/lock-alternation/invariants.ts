@@ -26,6 +26,8 @@ export const noOverwriteBeforeShown: HistoryProperty<OverwriteState> = {
   description: 'no message is overwritten before it is shown',
   initial: { pending: null },
   observe(state, obs: Observation) {
+    // Withdrawing an unread message (the fixed client does when its reader is gone) is not overwriting it.
+    if (obs.kind === 'deliver' && ((obs.msg.type === 'UNSET' && obs.msg.key === 'message') || obs.msg.type === 'CLEAR')) return { state: { pending: null } };
     if (obs.kind === 'deliver' && obs.msg.type === 'SET' && obs.msg.key === 'message') {
       const text = String(obs.msg.value);
       if (state.pending !== null) {

@@ -1,0 +1,86 @@
+/**
+ * `protosim run SUITE.yaml [--target ADDRESS]`: live mode. Runs a conformance suite against a live
+ * target and prints a verdict per case. Exit 0 when every required case passes, 1 when one fails or
+ * errs, 2 for bad input, 3 when the target could not be started or reached at all.
+ */
+import { InvalidArgumentError } from 'commander';
+import { ExitCode, InputError } from '../errors.js';
+import { runSuite } from '../conformance/runSuite.js';
+import type { CaseResult, SuiteReport } from '../report/case-result.js';
+import type { ReportSpec } from '../report/report-format.js';
+import { writeReportsFor } from './reports.js';
+import type { Suite } from '../scenario/load-suite.js';
+import type { CliContext } from './context.js';
+
+export interface LiveRunOptions {
+  target?: string;
+  codec?: string;
+  framing?: string;
+  case?: string[];
+  tag?: string[];
+  var?: string[];
+  /** `--report FORMAT=FILE`, parsed by the report options */
+  report: ReportSpec[];
+  replyTimeoutMs?: number;
+  format: string;
+  color: boolean;
+}
+
+/** Collects a repeatable option. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function parseVars(specs: readonly string[]): Record<string, string | number> {
+  const vars: Record<string, string | number> = {};
+  for (const spec of specs) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(spec);
+    if (m === null) throw new InvalidArgumentError(`--var: expected NAME=VALUE, got ${JSON.stringify(spec)}`);
+    vars[m[1]!] = /^-?\d+(\.\d+)?$/.test(m[2]!) ? Number(m[2]) : m[2]!;
+  }
+  return vars;
+}
+
+const verdictColour: Record<CaseResult['verdict'], string> = { PASS: '32', FAIL: '31', ERROR: '35', SKIP: '33' };
+
+/** One case as a terminal line, with its details when it did not pass. */
+export function renderCaseLine(c: CaseResult, color: boolean): string {
+  const tag = color ? `\u001b[${verdictColour[c.verdict]}m${c.verdict.padEnd(5)}\u001b[0m` : c.verdict.padEnd(5);
+  const lines = [`${tag} ${c.id}  ${c.title}  (${c.durationMs} ms${c.level === 'recommended' ? ', recommended' : ''})`];
+  if (c.verdict !== 'PASS') {
+    lines.push(`      ${c.reason}`);
+    if (c.step !== undefined) lines.push(`      at ${c.step}`);
+    if (c.expected !== undefined) lines.push(`      expected: ${c.expected}`);
+    if (c.observed !== undefined) lines.push(`      observed: ${c.observed.split('\n').join('\n                ')}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function renderSuiteSummary(report: SuiteReport): string {
+  const n = (v: string): number => report.cases.filter((c) => c.verdict === v).length;
+  return `\n${report.name ?? 'suite'} against ${report.target}: ${n('PASS')} passed, ${n('FAIL')} failed, ${n('ERROR')} errors, ${n('SKIP')} skipped; score ${report.score}/${report.maxScore}; ${report.ok ? 'every required case passed' : 'a required case did not pass'} (${report.durationMs} ms)\n`;
+}
+
+export async function runLiveSuite(ctx: CliContext, suite: Suite, opts: LiveRunOptions): Promise<void> {
+  const cwd = ctx.io.cwd ?? process.cwd();
+  const json = opts.format === 'json';
+  const run = await runSuite(suite, {
+    target: opts.target,
+    codec: opts.codec,
+    framing: opts.framing,
+    caseIds: opts.case ?? [],
+    tags: opts.tag ?? [],
+    vars: parseVars(opts.var ?? []),
+    replyTimeoutMs: opts.replyTimeoutMs,
+    cwd,
+    onCase: json ? undefined : (c) => ctx.io.stdout(renderCaseLine(c, opts.color && (ctx.io.isTTY ?? false))),
+  });
+  const { report } = run;
+  if (json) ctx.io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+  else ctx.io.stdout(renderSuiteSummary(report));
+  writeReportsFor(ctx, report, opts.report);
+  if (run.unreachable) {
+    ctx.io.stderr(`protosim: the target could not be started or reached: ${report.cases[0]?.reason ?? ''}\n`);
+    ctx.exitCode = ExitCode.targetError;
+  } else ctx.exitCode = report.ok ? ExitCode.ok : ExitCode.expectationFailed;
+}

@@ -1,0 +1,306 @@
+/**
+ * The codecs the harness speaks to stream targets: how a case's message (plain JSON data in the
+ * suite file) becomes bytes, how the target's bytes become messages again, and how the fault proxy
+ * finds message boundaries. The byte formats themselves live in src/wire, shared with the servers.
+ *
+ *  - ping-liveness, `json-lines`: `{mtype, payload, version, sz}` per line; `version` and `sz` are
+ *    filled in when a case leaves them out (so a case can also send them wrong on purpose);
+ *  - register-exit, `json-lines` or `gob`: `{To, From, Content, Register, Exit}`, gob byte-compatible
+ *    with the seed (type definition before every value);
+ *  - offline-queue, `protobuf`: Client2Server `{opcode, sender, receiver, msg, version}` out,
+ *    Server2Client `{opcode, msg, version}` back, `length-delimited` or `raw` framing.
+ */
+import { encodeGobMessage, GobDecoder, type GobMessage } from '../wire/gob.js';
+import { LineFramer } from '../wire/lineFramer.js';
+import {
+  decodeServer2Client,
+  delimit,
+  encodeClient2Server,
+  LengthDelimitedFramer,
+  RawFramer,
+  splitConcatenatedMessages,
+  type Client2Server,
+  type Framer,
+} from '../wire/offlineQueueWire.js';
+import { pingSupportedVersions } from '../wire/pingLivenessWire.js';
+import { encodeJsonMessage } from '../wire/registerExitCodec.js';
+import type { SuiteProtocol } from '../scenario/suite-schema.js';
+import type { CodecName, FramingName } from '../scenario/target-schema.js';
+import type { FrameSplitter, ProxyDirection } from './faultProxy.js';
+
+/** A message the target sent, or bytes that are not one. */
+export type Decoded = { kind: 'message'; msg: unknown } | { kind: 'invalid'; reason: string; fatal: boolean };
+
+export interface StreamDecoder {
+  push(chunk: Buffer): Decoded[];
+}
+
+/** A message in a case cannot be encoded by this codec (a mistake in the suite file). */
+export class EncodeError extends Error {}
+
+export interface LiveCodec {
+  /** `json-lines`, `gob`, `protobuf/raw`... for reports */
+  name: string;
+  encode(msg: unknown): Buffer;
+  decoder(maxFrameBytes: number): StreamDecoder;
+  /** for the proxy's codec-aware drop */
+  splitter(direction: ProxyDirection, maxFrameBytes: number): FrameSplitter | undefined;
+  /** raw framing: one request may be in flight at a time (PROTOCOLS.md section 5) */
+  oneInFlight: boolean;
+}
+
+function asRecord(msg: unknown, what: string): Record<string, unknown> {
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) throw new EncodeError(`${what} must be a mapping, got ${JSON.stringify(msg)}`);
+  return msg as Record<string, unknown>;
+}
+
+/** Newline splitter for the proxy; a line over the limit is passed on as it is. */
+function lineSplitter(maxFrameBytes: number): FrameSplitter {
+  let partial: Buffer = Buffer.alloc(0);
+  return {
+    push(chunk) {
+      const data = partial.length ? Buffer.concat([partial, chunk]) : chunk;
+      const frames: Buffer[] = [];
+      let start = 0;
+      for (let nl = data.indexOf(0x0a); nl !== -1; nl = data.indexOf(0x0a, start)) {
+        frames.push(data.subarray(start, nl + 1));
+        start = nl + 1;
+      }
+      partial = Buffer.from(data.subarray(start));
+      if (partial.length > maxFrameBytes) {
+        frames.push(partial);
+        partial = Buffer.alloc(0);
+      }
+      return frames;
+    },
+  };
+}
+
+const pingCodec: LiveCodec = {
+  name: 'json-lines',
+  oneInFlight: false,
+  encode(msg) {
+    const m = { ...asRecord(msg, 'a ping-liveness message') };
+    if (m.payload === undefined) m.payload = {};
+    if (!('version' in m)) m.version = pingSupportedVersions[0];
+    if (!('sz' in m)) m.sz = Buffer.byteLength(JSON.stringify(m.payload));
+    const ordered = { mtype: m.mtype, payload: m.payload, version: m.version, sz: m.sz, ...m };
+    return Buffer.from(`${JSON.stringify(ordered)}\n`);
+  },
+  decoder(maxFrameBytes) {
+    return jsonLineDecoder(maxFrameBytes);
+  },
+  splitter: (_direction, maxFrameBytes) => lineSplitter(maxFrameBytes),
+};
+
+function jsonLineDecoder(maxFrameBytes: number): StreamDecoder {
+  const framer = new LineFramer(maxFrameBytes);
+  let failed = false;
+  return {
+    push(chunk) {
+      if (failed) return [];
+      const out: Decoded[] = [];
+      for (const event of framer.push(chunk)) {
+        if (event.kind === 'too-long') {
+          failed = true;
+          out.push({ kind: 'invalid', reason: `a line longer than maxFrameBytes=${maxFrameBytes} (${event.bytes} bytes without a newline)`, fatal: true });
+          break;
+        }
+        if (event.text.trim() === '') continue;
+        try {
+          out.push({ kind: 'message', msg: JSON.parse(event.text) as unknown });
+        } catch {
+          out.push({ kind: 'invalid', reason: `a line that is not JSON: ${preview(event.text)}`, fatal: false });
+        }
+      }
+      return out;
+    },
+  };
+}
+
+const gobFields = { To: 'string', From: 'string', Content: 'string', Register: 'boolean', Exit: 'boolean' } as const;
+
+function registerExitMessage(msg: unknown): Partial<GobMessage> {
+  const m = asRecord(msg, 'a register-exit message');
+  for (const [key, value] of Object.entries(m)) {
+    const type = (gobFields as Record<string, string>)[key];
+    if (type === undefined) throw new EncodeError(`register-exit messages have To, From, Content, Register, Exit; not ${key}`);
+    if (typeof value !== type) throw new EncodeError(`register-exit field ${key} must be a ${type}, got ${JSON.stringify(value)}`);
+  }
+  return m as Partial<GobMessage>;
+}
+
+const registerExitJsonCodec: LiveCodec = {
+  name: 'json-lines',
+  oneInFlight: false,
+  encode: (msg) => Buffer.from(encodeJsonMessage(registerExitMessage(msg))),
+  decoder: jsonLineDecoder,
+  splitter: (_direction, maxFrameBytes) => lineSplitter(maxFrameBytes),
+};
+
+/** gob messages by their length prefix; type definitions are not messages for drop. */
+function gobSplitter(maxFrameBytes: number): FrameSplitter {
+  let partial: Buffer = Buffer.alloc(0);
+  return {
+    push(chunk) {
+      let data = partial.length ? Buffer.concat([partial, chunk]) : chunk;
+      const frames: Buffer[] = [];
+      for (;;) {
+        if (data.length === 0) break;
+        const first = data[0]!;
+        let length: number;
+        let header: number;
+        if (first < 0x80) {
+          length = first;
+          header = 1;
+        } else {
+          const count = 256 - first;
+          if (count <= 8 && data.length < 1 + count) break;
+          length = count > 8 ? Infinity : 0;
+          for (let i = 0; i < count && count <= 8; i++) length = length * 256 + data[1 + i]!;
+          header = 1 + count;
+        }
+        if (length > maxFrameBytes) {
+          frames.push(data); // not gob: pass it on and stop framing this read
+          data = Buffer.alloc(0);
+          break;
+        }
+        if (data.length < header + length) break;
+        frames.push(data.subarray(0, header + length));
+        data = data.subarray(header + length);
+      }
+      partial = Buffer.from(data);
+      return frames;
+    },
+    isMessage(frame) {
+      // After the length comes the signed type id; its low bit is the sign, set for a definition.
+      const readUint = (at: number): { value: number; next: number } | undefined => {
+        const b = frame[at];
+        if (b === undefined) return undefined;
+        if (b < 0x80) return { value: b, next: at + 1 };
+        let value = 0;
+        for (let i = 1; i <= 256 - b; i++) value = value * 256 + (frame[at + i] ?? 0);
+        return { value, next: at + 1 + (256 - b) };
+      };
+      const length = readUint(0);
+      const id = length === undefined ? undefined : readUint(length.next);
+      return id !== undefined && id.value % 2 === 0;
+    },
+  };
+}
+
+const gobLiveCodec: LiveCodec = {
+  name: 'gob',
+  oneInFlight: false,
+  encode: (msg) => encodeGobMessage(registerExitMessage(msg)),
+  decoder(maxFrameBytes) {
+    const decoder = new GobDecoder(maxFrameBytes);
+    return {
+      push: (chunk) =>
+        decoder.push(chunk).map((e): Decoded => (e.kind === 'message' ? { kind: 'message', msg: e.message } : { kind: 'invalid', reason: `bad gob stream: ${e.reason}`, fatal: true })),
+    };
+  },
+  splitter: (_direction, maxFrameBytes) => gobSplitter(maxFrameBytes),
+};
+
+const clientFields = { version: 'string', opcode: 'number', sender: 'string', receiver: 'string', msg: 'string' } as const;
+
+function client2Server(msg: unknown): Partial<Client2Server> {
+  const m = asRecord(msg, 'an offline-queue request');
+  for (const [key, value] of Object.entries(m)) {
+    const type = (clientFields as Record<string, string>)[key];
+    if (type === undefined) throw new EncodeError(`offline-queue requests have version, opcode, sender, receiver, msg; not ${key}`);
+    if (typeof value !== type) throw new EncodeError(`offline-queue field ${key} must be a ${type}, got ${JSON.stringify(value)}`);
+  }
+  return m as Partial<Client2Server>;
+}
+
+function protobufCodec(framing: FramingName): LiveCodec {
+  const raw = framing === 'raw';
+  return {
+    name: `protobuf/${framing}`,
+    oneInFlight: raw,
+    encode(msg) {
+      const bytes = encodeClient2Server(client2Server(msg));
+      return raw ? Buffer.from(bytes) : delimit(bytes);
+    },
+    decoder(maxFrameBytes) {
+      const framer: Framer = raw ? new RawFramer(maxFrameBytes) : new LengthDelimitedFramer(maxFrameBytes);
+      return {
+        push(chunk) {
+          const out: Decoded[] = [];
+          for (const event of framer.push(chunk)) {
+            if (event.kind === 'error') {
+              out.push({ kind: 'invalid', reason: event.reason, fatal: event.fatal });
+              continue;
+            }
+            try {
+              const reply = decodeServer2Client(event.bytes);
+              out.push({ kind: 'message', msg: reply });
+            } catch (error) {
+              out.push({ kind: 'invalid', reason: `not a Server2Client message (${(error as Error).message}): ${Buffer.from(event.bytes).toString('hex').slice(0, 80)}`, fatal: false });
+            }
+          }
+          return out;
+        },
+      };
+    },
+    splitter(_direction, maxFrameBytes) {
+      if (raw) return { push: (chunk) => splitConcatenatedMessages(chunk).map((b) => Buffer.from(b)) };
+      let partial: Buffer = Buffer.alloc(0);
+      return {
+        push(chunk) {
+          let data = partial.length ? Buffer.concat([partial, chunk]) : chunk;
+          const frames: Buffer[] = [];
+          for (;;) {
+            let length = 0;
+            let shift = 1;
+            let i = 0;
+            let complete = false;
+            while (i < data.length && i < 5) {
+              const b = data[i++]!;
+              length += (b & 0x7f) * shift;
+              shift *= 0x80;
+              if (b < 0x80) {
+                complete = true;
+                break;
+              }
+            }
+            if (!complete || length > maxFrameBytes) {
+              if (i >= 5 || length > maxFrameBytes) {
+                frames.push(data);
+                data = Buffer.alloc(0);
+              }
+              break;
+            }
+            if (data.length < i + length) break;
+            frames.push(data.subarray(0, i + length));
+            data = data.subarray(i + length);
+          }
+          partial = Buffer.from(data);
+          return frames;
+        },
+      };
+    },
+  };
+}
+
+/** The codec for a protocol, a codec name and a framing; null when the combination does not exist. */
+export function liveCodecFor(protocol: SuiteProtocol, codec: CodecName, framing: FramingName): LiveCodec | null {
+  switch (protocol) {
+    case 'ping-liveness':
+      return codec === 'json-lines' ? pingCodec : null;
+    case 'register-exit':
+      return codec === 'json-lines' ? registerExitJsonCodec : codec === 'gob' ? gobLiveCodec : null;
+    case 'offline-queue':
+      return codec === 'protobuf' ? protobufCodec(framing) : null;
+    case 'kv':
+      return null; // the IM HTTP interface has its own client (imHttpClient.ts)
+  }
+}
+
+/** At most 120 characters of text, printable. */
+export function preview(text: string, max = 120): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return clean.length > max ? `${JSON.stringify(clean.slice(0, max))}... (${text.length} characters)` : JSON.stringify(clean);
+}

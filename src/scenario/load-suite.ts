@@ -1,0 +1,153 @@
+/**
+ * Loads a conformance suite file: YAML with positions, the zod suite schema, then the checks a
+ * schema cannot make (unique case ids, variables that exist, clients used before they connect, a
+ * codec the protocol speaks, a loopback target). Every problem is `file:line:col: path: message`.
+ */
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument } from 'yaml';
+import { formatPath, positionOf, ScenarioError, suggest, zodIssue, type ScenarioIssue } from './load.js';
+import { linkFaultKinds, suiteSchema, type CaseFile, type SuiteFile, type SuiteProtocol } from './suite-schema.js';
+import { parseTargetAddress } from './target-address.js';
+import type { CodecName } from './target-schema.js';
+
+/** A loaded suite. */
+export interface Suite {
+  /** the path it was read from */
+  file: string;
+  spec: SuiteFile;
+  /** positions of each case (for messages that point back at the file) */
+  casePositions: { line: number; col: number }[];
+}
+
+/** The codecs each protocol's servers speak, the first being the default. */
+export const protocolCodecs: Record<SuiteProtocol, readonly CodecName[]> = {
+  kv: ['im-http'],
+  'ping-liveness': ['json-lines'],
+  'register-exit': ['json-lines', 'gob'],
+  'offline-queue': ['protobuf'],
+};
+
+/** Protocols whose server model the harness steps as the oracle (`expect: model`). */
+export const modelOracleProtocols: readonly SuiteProtocol[] = ['kv', 'register-exit'];
+
+/** True when the text is a suite (a mapping with `cases:`) rather than a model scenario. */
+export function looksLikeSuite(text: string): boolean {
+  return /^cases\s*:/m.test(text);
+}
+
+/** Reads and loads a suite file; throws ScenarioError (exit 2) with positions. */
+export function loadSuiteFile(file: string, shownAs: string = file): Suite {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new ScenarioError([{ file: shownAs, line: 1, col: 1, path: '', message: `cannot read the suite: ${reason}` }]);
+  }
+  return { ...parseSuite(text, shownAs), file };
+}
+
+/** Parses suite text; `file` names it in error positions. */
+export function parseSuite(text: string, file: string): Suite {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ScenarioError(
+      doc.errors.map((e) => {
+        const pos = lineCounter.linePos(e.pos[0]);
+        return { file, line: pos.line, col: pos.col, path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` };
+      }),
+    );
+  }
+  const data: unknown = doc.toJS();
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new ScenarioError([{ file, line: 1, col: 1, path: '', message: 'expected a mapping with suite, title, protocol, cases...' }]);
+  }
+  const locate = (path: readonly PropertyKey[], key?: string): { line: number; col: number } => positionOf(doc, lineCounter, path, key);
+  const parsed = suiteSchema.safeParse(data, { reportInput: true });
+  if (!parsed.success) throw new ScenarioError(parsed.error.issues.map((issue) => zodIssue(issue, file, locate, suiteSchema)));
+  const spec = parsed.data;
+  const issues: ScenarioIssue[] = [];
+  const issue = (path: readonly PropertyKey[], message: string): void => {
+    issues.push({ file, ...locate(path), path: formatPath(path), message });
+  };
+  checkTarget(spec, issue);
+  const seen = new Map<string, number>();
+  spec.cases.forEach((c, i) => {
+    const earlier = seen.get(c.id);
+    if (earlier !== undefined) issue(['cases', i, 'id'], `duplicate case id ${JSON.stringify(c.id)} (also cases[${earlier}]); ids must be unique and stable`);
+    seen.set(c.id, i);
+    checkCase(spec, c, i, issue);
+  });
+  if (issues.length > 0) throw new ScenarioError(issues);
+  return { file, spec, casePositions: spec.cases.map((_, i) => locate(['cases', i])) };
+}
+
+type IssueAt = (path: readonly PropertyKey[], message: string) => void;
+
+function checkTarget(spec: SuiteFile, issue: IssueAt): void {
+  const target = spec.target;
+  if (target === undefined) return;
+  if (typeof target === 'string') {
+    const parsed = parseTargetAddress(target);
+    if (typeof parsed === 'string') issue(['target'], parsed);
+    return;
+  }
+  if ((target.address === undefined) === (target.command === undefined)) {
+    issue(['target'], 'a target needs exactly one of address (a server already running) or command (a server protosim starts)');
+  }
+  if (target.address !== undefined) {
+    const parsed = parseTargetAddress(target.address);
+    if (typeof parsed === 'string') issue(['target', 'address'], parsed);
+  }
+  if (target.command !== undefined && target.ready === undefined && target.port === undefined) {
+    issue(['target', 'ready'], 'a command target needs ready: { stdout: PATTERN } or { port: N } so protosim knows when it listens');
+  }
+  if (target.codec !== undefined && !protocolCodecs[spec.protocol].includes(target.codec)) {
+    issue(['target', 'codec'], `${spec.protocol} speaks ${protocolCodecs[spec.protocol].join(' or ')}, not ${target.codec}`);
+  }
+  if (target.framing !== undefined && spec.protocol !== 'offline-queue') {
+    issue(['target', 'framing'], `framing applies to protobuf (offline-queue) only`);
+  }
+}
+
+function checkCase(spec: SuiteFile, c: CaseFile, index: number, issue: IssueAt): void {
+  const vars = spec.vars ?? {};
+  const connected = new Set<string>();
+  const at = (j: number, ...rest: PropertyKey[]): PropertyKey[] => ['cases', index, 'steps', j, ...rest];
+  const checkVar = (j: number, field: string, value: unknown): void => {
+    if (typeof value !== 'string') return;
+    const name = value.slice(1);
+    if (typeof vars[name] !== 'number') {
+      const names = Object.keys(vars);
+      issue(at(j, field), `unknown variable ${value}${names.length ? `; the suite's vars are ${names.map((n) => `$${n}`).join(', ')}${suggest(name, names)}` : '; the suite has no vars'} (a number of ms is expected)`);
+    }
+  };
+  const checkClient = (j: number, field: string, client: string): void => {
+    if (!connected.has(client)) {
+      const names = [...connected];
+      issue(at(j, field), `client ${JSON.stringify(client)} has not connected in this case yet${names.length ? `; connected: ${names.join(', ')}${suggest(client, names)}` : '; add a connect step first'}`);
+    }
+  };
+  c.steps.forEach((step, j) => {
+    for (const field of ['wait', 'nothing', 'withinMs', 'ms'] as const) checkVar(j, field, step[field]);
+    if (step.connect !== undefined) {
+      for (const client of typeof step.connect === 'string' ? [step.connect] : step.connect) connected.add(client);
+      if (step.store !== undefined && spec.protocol !== 'kv') issue(at(j, 'store'), 'store applies to the kv protocol only');
+    }
+    if (step.send !== undefined) checkClient(j, 'send', step.send);
+    if (step.expect !== undefined) {
+      if (step.expect === 'model') {
+        if (!modelOracleProtocols.includes(spec.protocol)) {
+          issue(at(j, 'expect'), `expect: model needs a model of the server role as oracle (${modelOracleProtocols.join(', ')}); ${spec.protocol} cases write the expected message (msg:) instead`);
+        }
+      } else checkClient(j, 'expect', step.expect);
+    }
+    if (step.disconnect !== undefined) checkClient(j, 'disconnect', step.disconnect);
+    if (step.fault !== undefined) {
+      const isLink = (linkFaultKinds as readonly string[]).includes(step.fault);
+      if (isLink && step.client === undefined) issue(at(j, 'fault'), `fault ${step.fault} acts on one client's link; name it with client:`);
+      if (!isLink && step.client !== undefined) issue(at(j, 'client'), `fault ${step.fault} acts on the target process, not a client`);
+    }
+  });
+}

@@ -1,0 +1,151 @@
+/**
+ * The schema of a conformance suite file (`scenarios/conformance/<protocol>/*.yaml`): a target
+ * default and `cases:`, each with a stable id, a level, points, tags and steps. A file with `cases:`
+ * is a suite; `protosim run` runs it against a live target (docs/conformance.md).
+ *
+ * Steps are mappings with exactly one action key (`connect`, `send`, `expect`, `disconnect`,
+ * `fault`, `wait`) and the options of that action; the refinement below names an option that does
+ * not belong to the action, so a typo is reported at its own line.
+ */
+import { z } from 'zod';
+import { targetSchema } from './target-schema.js';
+
+const clientId = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'a client name: a letter, then letters, digits, _ or -');
+/** A duration in ms, or `$name` of a suite variable holding one. */
+const duration = z.union([z.number().int().nonnegative(), z.string().regex(/^\$[A-Za-z_][A-Za-z0-9_]*$/, 'a number of ms or $variable')]);
+
+/** Faults a step can inject: on a client's link (through the proxy) or on the target process. */
+export const linkFaultKinds = ['latency', 'jitter', 'bandwidth', 'slow-close', 'timeout', 'reset', 'cut', 'partition', 'heal', 'drop', 'clear'] as const;
+export const processFaultKinds = ['kill', 'pause', 'resume', 'restart', 'stop'] as const;
+export const faultKinds = [...linkFaultKinds, ...processFaultKinds] as const;
+export type LinkFaultKind = (typeof linkFaultKinds)[number];
+export type ProcessFaultKind = (typeof processFaultKinds)[number];
+
+export const stepActions = ['connect', 'send', 'expect', 'disconnect', 'fault', 'wait'] as const;
+
+/** Which options each action takes (besides its own key). */
+export const stepOptions: Record<(typeof stepActions)[number], readonly string[]> = {
+  connect: ['store'],
+  send: ['msg', 'msgs', 'raw'],
+  expect: ['msg', 'msgs', 'anyOrder', 'nothing', 'closed', 'withinMs', 'maybe'],
+  disconnect: ['mode'],
+  fault: ['client', 'ms', 'bytesPerSecond', 'afterBytes', 'direction', 'count'],
+  wait: [],
+};
+
+/** Raw bytes: text (UTF-8) or hex, optionally repeated. */
+export const rawBytesSchema = z.strictObject({
+  text: z.string().optional(),
+  hex: z.string().regex(/^([0-9a-fA-F]{2}\s*)*$/, 'hex bytes like "0a ff 00"').optional(),
+  repeat: z.number().int().positive().max(64 * 1024 * 1024).optional(),
+});
+
+export const stepSchema = z
+  .strictObject({
+    connect: z.union([clientId, z.array(clientId).min(1)]).optional(),
+    send: clientId.optional(),
+    expect: z.union([clientId, z.literal('model')]).optional(),
+    disconnect: clientId.optional(),
+    fault: z.enum(faultKinds).optional(),
+    wait: duration.optional(),
+    /** connect: the kv store name (protosim's `store=` parameter) */
+    store: z.string().optional(),
+    /** send: one message; expect: the next message must match it */
+    msg: z.unknown().optional(),
+    /** send: several messages written back to back in one write; expect: in this order */
+    msgs: z.array(z.unknown()).min(1).optional(),
+    /** send: bytes as they are (malformed and oversized frames) */
+    raw: rawBytesSchema.optional(),
+    /** expect: the messages may come in any order */
+    anyOrder: z.boolean().optional(),
+    /** expect: nothing may arrive for this long */
+    nothing: duration.optional(),
+    /** expect: the target closes the connection (after the messages, if any) */
+    closed: z.boolean().optional(),
+    withinMs: duration.optional(),
+    /** expect: an indefinite outcome; if a message comes it must match, and none is fine too */
+    maybe: z.boolean().optional(),
+    /** disconnect: `close` (FIN), `reset` (RST, as a killed client), `half-close` (FIN, still reading) */
+    mode: z.enum(['close', 'reset', 'half-close']).optional(),
+    client: clientId.optional(),
+    ms: duration.optional(),
+    bytesPerSecond: z.number().int().positive().optional(),
+    afterBytes: z.number().int().nonnegative().optional(),
+    direction: z.enum(['to-target', 'from-target', 'both']).optional(),
+    count: z.number().int().positive().optional(),
+  })
+  .superRefine((step, ctx) => {
+    const present = stepActions.filter((a) => step[a] !== undefined);
+    if (present.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          present.length === 0
+            ? `a step needs one action: ${stepActions.join(', ')}`
+            : `a step has one action, this one has ${present.join(' and ')}; split it into ${present.length} steps`,
+      });
+      return;
+    }
+    const action = present[0]!;
+    const allowed = stepOptions[action];
+    for (const key of Object.keys(step)) {
+      if (key === action || (step as Record<string, unknown>)[key] === undefined) continue;
+      if (!allowed.includes(key)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `${key} is not an option of ${action}${allowed.length ? `; ${action} takes ${allowed.join(', ')}` : ''}`,
+        });
+      }
+    }
+    if (action === 'send' && [step.msg, step.msgs, step.raw].filter((x) => x !== undefined).length !== 1) {
+      ctx.addIssue({ code: 'custom', message: 'send needs exactly one of msg, msgs (back to back in one write) or raw' });
+    }
+    if (action === 'expect') {
+      const what = [step.msg, step.msgs, step.nothing].filter((x) => x !== undefined).length;
+      if (step.expect === 'model' && what > 0) ctx.addIssue({ code: 'custom', message: 'expect: model takes no msg, msgs or nothing (the model says what must arrive)' });
+      if (step.expect !== 'model' && what === 0 && step.closed !== true) ctx.addIssue({ code: 'custom', message: 'expect needs msg, msgs, nothing or closed: true' });
+      if (step.nothing !== undefined && (step.msg !== undefined || step.msgs !== undefined)) ctx.addIssue({ code: 'custom', path: ['nothing'], message: 'nothing cannot be combined with msg or msgs' });
+    }
+    if (action === 'fault') {
+      const need: Record<string, string | undefined> = { latency: 'ms', jitter: 'ms', 'slow-close': 'ms', bandwidth: 'bytesPerSecond', cut: 'afterBytes' };
+      const field = need[step.fault!];
+      if (field !== undefined && (step as Record<string, unknown>)[field] === undefined) {
+        ctx.addIssue({ code: 'custom', message: `fault ${step.fault} needs ${field}` });
+      }
+    }
+  });
+export type StepFile = z.infer<typeof stepSchema>;
+
+export const caseSchema = z.strictObject({
+  /** stable, e.g. `offline-queue/queue-order`; never renamed, reports and grades key on it */
+  id: z.string().regex(/^[a-z0-9][a-z0-9/_.-]*$/, 'a lower-case id like offline-queue/queue-order'),
+  title: z.string().min(1),
+  description: z.string().optional(),
+  level: z.enum(['required', 'recommended']).default('required'),
+  points: z.number().nonnegative().default(1),
+  tags: z.array(z.string()).default([]),
+  /** the flaw class of PROTOCOLS.md it checks, in words */
+  flaw: z.string().optional(),
+  /** overall bound on the case (every step included) */
+  timeoutMs: z.number().int().positive().optional(),
+  steps: z.array(stepSchema).min(1),
+});
+export type CaseFile = z.infer<typeof caseSchema>;
+
+export const suiteProtocols = ['kv', 'ping-liveness', 'register-exit', 'offline-queue'] as const;
+export type SuiteProtocol = (typeof suiteProtocols)[number];
+
+export const suiteSchema = z.strictObject({
+  /** stable suite id, e.g. `conformance/offline-queue` */
+  suite: z.string().regex(/^[a-z0-9][a-z0-9/_.-]*$/, 'a lower-case id like conformance/offline-queue'),
+  title: z.string().min(1),
+  description: z.string().optional(),
+  /** the server-side protocol under test; `kv` is the store of lock-alternation and status-handshake */
+  protocol: z.enum(suiteProtocols),
+  target: targetSchema.optional(),
+  /** numbers and strings steps refer to as `$name` (override with `--var name=value`) */
+  vars: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.union([z.number(), z.string()])).optional(),
+  cases: z.array(caseSchema).min(1),
+});
+export type SuiteFile = z.infer<typeof suiteSchema>;
