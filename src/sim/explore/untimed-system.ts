@@ -41,6 +41,7 @@ import type { NodeDiagnosis } from '../finding.js';
 import type { RoleRuntime, StepResult } from '../role-runtime.js';
 import type { CompiledModel } from '../simulator.js';
 import type { DropReason, TraceEvent } from '../trace.js';
+import { FlatIntMap } from './flat-int-map.js';
 import { StepCache } from './step-cache.js';
 import { TupleInterner } from './tuple-interner.js';
 
@@ -293,14 +294,14 @@ export class UntimedSystem {
 
   // the transition memo (see applyMemo)
   private memoOn = true;
-  private readonly memo1 = new TupleInterner(4, 4096);
+  /** first level: (event, acting local, link channel, misc) -> index in memoPeers */
+  private readonly memo1 = new FlatIntMap(4, 4096);
   private readonly memoKey1 = new Int32Array(4);
   /** per first-level key: the peers involved, or null when the step is not memoised */
   private readonly memoPeers: (Int32Array | null)[] = [];
-  private readonly memo2 = new TupleInterner(1 + 2 * MEMO_PEERS, 4096);
+  /** second level: (first-level index, then per peer its status and channel) -> offset in memoPool */
+  private readonly memo2 = new FlatIntMap(1 + 2 * MEMO_PEERS, 4096);
   private readonly memoKey2 = new Int32Array(1 + 2 * MEMO_PEERS);
-  /** per second-level key: offset of its entry in `memoPool`, or -1 */
-  private memoAt = new Int32Array(0);
   private memoPool = new Int32Array(1 << 16);
   private memoUsed = 0;
   private readonly memoBefore: Int32Array;
@@ -731,25 +732,23 @@ export class UntimedSystem {
     k1[1] = vec[i]!;
     k1[2] = chan;
     k1[3] = vec[this.layout.misc]!;
-    const id1 = this.memo1.intern(k1);
-    let peers = this.memoPeers[id1];
-    if (peers === undefined) {
+    let id1 = this.memo1.get(k1);
+    if (id1 < 0) {
       // The first step of this kind: compute it, then learn which peers its outcome involves.
       const at = this.computeMemo(vec, event);
-      peers = this.peersOf(type, arg, i, this.lastNodeResult);
-      this.memoPeers[id1] = peers;
-      if (peers !== null) {
-        const id2 = this.memo2.intern(this.memoKey2Of(this.memoBefore, id1, i, peers));
-        this.setMemoAt(id2, at);
-      }
+      const peers = this.peersOf(type, arg, i, this.lastNodeResult);
+      id1 = this.memoPeers.length;
+      this.memoPeers.push(peers);
+      this.memo1.set(k1, id1);
+      if (peers !== null) this.memo2.set(this.memoKey2Of(this.memoBefore, id1, i, peers), at);
       return this.finishMemo(vec, event, at, false);
     }
+    const peers = this.memoPeers[id1]!;
     if (peers === null) return this.applyDirect(vec, event, null);
-    const id2 = this.memo2.intern(this.memoKey2Of(vec, id1, i, peers));
-    const at = id2 < this.memoAt.length ? this.memoAt[id2]! : -1;
+    const at = this.memo2.get(this.memoKey2Of(vec, id1, i, peers));
     if (at < 0) {
       const computed = this.computeMemo(vec, event);
-      this.setMemoAt(id2, computed);
+      this.memo2.set(this.memoKey2Of(this.memoBefore, id1, i, peers), computed);
       return this.finishMemo(vec, event, computed, false);
     }
     // replay: [progress, writes, (slot, value)..., observations, obs...], keeping what it overwrites
@@ -838,15 +837,6 @@ export class UntimedSystem {
     for (const obs of this.deferred) pool[y++] = obs;
     this.memoUsed = y;
     return at;
-  }
-
-  private setMemoAt(id2: number, at: number): void {
-    if (id2 >= this.memoAt.length) {
-      const bigger = new Int32Array(Math.max(1024, this.memoAt.length * 2, id2 + 1)).fill(-1);
-      bigger.set(this.memoAt);
-      this.memoAt = bigger;
-    }
-    this.memoAt[id2] = at;
   }
 
   /** The peers whose status and channel a step with node outcome `r` reads (sorted), or null when too many. */
