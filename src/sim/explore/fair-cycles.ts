@@ -63,11 +63,12 @@ export function fairNonProgressComponents(graph: StateGraph, accept: (states: re
       let e = callEdge[depth]!;
       let descended = false;
       while (e < end) {
-        if (!inGraph(e)) {
+        const w = edgeTo[e]!;
+        // only non-progress edges to expanded states (inGraph, spelled out: this loop is hot)
+        if ((edgeLabel[e]! & progressBit) !== 0 || w >= expanded) {
           e++;
           continue;
         }
-        const w = edgeTo[e]!;
         e++;
         if (index[w] === -1) {
           callEdge[depth] = e;

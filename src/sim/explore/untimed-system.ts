@@ -224,6 +224,7 @@ export class UntimedSystem {
   /** some link loses or duplicates on its own */
   private readonly anyLossy: boolean;
   private readonly statusScratch: Int32Array;
+  private readonly readyScratch: Int32Array;
   private readonly scripted: FaultSpec[];
   /** index in `scripted` of the heal that ends the safety phase (resumes paused nodes), or -1 */
   private readonly healPhaseIndex: number;
@@ -382,6 +383,7 @@ export class UntimedSystem {
     this.viewTuples = new TupleInterner(n, 1024);
     this.viewScratch = new Int32Array(n);
     this.statusScratch = new Int32Array(n);
+    this.readyScratch = new Int32Array(n);
 
     // scripted faults, in time order (the untimed search keeps their order, not their times)
     const scripted: { f: FaultSpec; healPhase: boolean }[] = config.faults.map((f) => ({ f, healPhase: false }));
@@ -464,10 +466,19 @@ export class UntimedSystem {
     const links = this.layout.links;
     const locals = this.locals;
     const status = this.statusScratch;
-    for (let i = 0; i < n; i++) status[i] = locals[i]![vec[i]!]!.status;
+    // per node: its status, and while running its armed timers (low bits) and a ready input (bit 16)
+    const ready = this.readyScratch;
+    let notStarted = false;
+    for (let i = 0; i < n; i++) {
+      const loc = locals[i]![vec[i]!]!;
+      const st = loc.status;
+      status[i] = st;
+      if (st === NOT_STARTED) notStarted = true;
+      ready[i] = st === RUNNING ? loc.timers.length | (loc.inputPending ? 0x10000 : 0) : 0;
+    }
     let k = 0;
     // starts
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; notStarted && i < n; i++) {
       if (status[i] !== NOT_STARTED) continue;
       let ok = true;
       const after = this.startAfter[i]!;
@@ -508,8 +519,7 @@ export class UntimedSystem {
     }
     // timers
     for (let i = 0; i < n; i++) {
-      if (status[i] !== RUNNING) continue;
-      const timers = locals[i]![vec[i]!]!.timers.length;
+      const timers = ready[i]! & 0xffff;
       for (let s = 0; s < timers; s++) {
         events[k] = E_TIMER | (((i << 6) | s) << 4);
         labels[k++] = n + links + i;
@@ -517,7 +527,7 @@ export class UntimedSystem {
     }
     // the people's input
     for (let i = 0; i < n; i++) {
-      if (status[i] !== RUNNING || !locals[i]![vec[i]!]!.inputPending) continue;
+      if ((ready[i]! & 0x10000) === 0) continue;
       events[k] = E_INPUT | (i << 4);
       labels[k++] = 2 * n + links + i;
     }
