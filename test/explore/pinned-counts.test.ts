@@ -183,3 +183,29 @@ describe('exhaustive results pinned on the lock-alternation scenarios', () => {
     });
   });
 });
+
+describe('exhaustive results pinned on status-handshake (a history property that reads the node views)', () => {
+  it('2 clients, rounds 1, no faults, --all', () => {
+    // Counts from the explorer of commit 6fe923f on the models as merged from main (status-handshake
+    // came later): its no-false-rejection monitor reads the global view on every observation.
+    const variant = models['status-handshake']!.variants.faithful!;
+    const t = variant.defaults.topology({ clients: 2, rounds: 1 });
+    const scenario = scenarioFromData({ id: 'pin', title: 'pin', protocol: 'status-handshake', nodes: t.nodes, workload: t.workload, expect: { violations: 'none' } }, 'pinned-counts');
+    expect(explore(scenario, { all: true, faultBudget: 0 })).toEqual({
+      stats: {
+        states: 168328,
+        transitions: 463504,
+        depth: 75,
+        complete: true,
+        limitHit: null,
+        runsWithFinding: { 'invariant:no-false-rejection': 132, 'invariant:one-sender-at-a-time': 4679, 'invariant:no-own-message': 29647, deadlock: 10 },
+      },
+      findings: [
+        ['deadlock', 25, '0.0.0.0.0.0.1.0.2.0.0.0.1.0.2.0.0.1.2.0.0.0.0.1.2', 40, 62],
+        ['invariant:no-false-rejection', 12, '0.0.0.0.0.0.0.1.1.1.2.2', null, 27],
+        ['invariant:no-own-message', 24, '0.0.0.1.1.1.1.2.1.2.2.1.2.2.1.2.1.2.2.1.2.1.2.1', null, 60],
+        ['invariant:one-sender-at-a-time', 19, '0.0.0.0.0.0.1.0.0.0.1.0.2.0.2.1.0.1.0', null, 47],
+      ],
+    });
+  });
+});

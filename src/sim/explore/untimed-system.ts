@@ -274,6 +274,9 @@ export class UntimedSystem {
   private readonly monByKey: Map<string, number>[];
   /** per property: (monitor state, observation id) -> next monitor state, or a violation as -(index + 1) */
   private readonly monCache: StepCache[];
+  /** per property that reads the node views: (monitor state, observation, view tuple) -> verdict, zigzag-coded */
+  private readonly monViewCache: (FlatIntMap | undefined)[] = [];
+  private readonly monViewKey = new Int32Array(3);
   private readonly violations: { id: string; summary: string }[] = [];
   private readonly violationByKey = new Map<string, number>();
 
@@ -1352,6 +1355,19 @@ export class UntimedSystem {
       const ms = vec[this.layout.monitorBase + p]!;
       const cache = this.monCache[p]!;
       let r = cache.get(ms, obsId);
+      const byView = this.monViewCache[p];
+      if (r === StepCache.MISSING && byView !== undefined) {
+        // a monitor that reads the node views: its verdicts are cached by the views too
+        const key = this.monViewKey;
+        key[0] = ms;
+        key[1] = obsId;
+        key[2] = this.viewTupleOf(vec);
+        const z = byView.get(key);
+        if (z >= 0) {
+          r = z & 1 ? -((z + 1) >>> 1) : z >>> 1;
+          this.viewDependent();
+        }
+      }
       if (r === StepCache.MISSING) {
         const probe = this.monitorProbe.reset(vec);
         const before = this.monStates[p]![ms];
@@ -1363,9 +1379,24 @@ export class UntimedSystem {
           // most observations leave a monitor as it was: the same object needs no canonical text
           r = out.state === before ? ms : this.internMonitorState(p, out.state);
         }
-        // A monitor that looked at the global view depends on more than its state: no caching.
+        // A monitor that looked at the global view depends on more than its state: cached by the
+        // node views when it read only those, not at all when it read the messages in flight.
         if (!probe.touched()) cache.set(ms, obsId, r);
-        else this.monitorViewReads++;
+        else {
+          if (!probe.touchedNetwork()) {
+            let map = byView;
+            if (map === undefined) {
+              map = new FlatIntMap(3, 4096);
+              this.monViewCache[p] = map;
+            }
+            const key = this.monViewKey;
+            key[0] = ms;
+            key[1] = obsId;
+            key[2] = this.viewTupleOf(vec);
+            map.set(key, r >= 0 ? 2 * r : -2 * r - 1);
+          }
+          this.viewDependent();
+        }
       }
       if (r < 0) return -1 - r;
       vec[this.layout.monitorBase + p] = r;
@@ -1397,17 +1428,31 @@ export class UntimedSystem {
   }
 
   /** Checks the state invariants in `vec`; returns the broken one, or null. */
+  /**
+   * A monitor's verdict depended on the global view, not only on its state and the observation:
+   * the transition memo (which steps monitors after the whole step) can no longer be used.
+   */
+  private viewDependent(): void {
+    this.monitorViewReads++;
+    this.memoOn = false;
+  }
+
+  /** The interned tuple of the node views of `vec` (what invariants and view-reading monitors see). */
+  private viewTupleOf(vec: Int32Array): number {
+    const t = this.viewScratch;
+    for (let i = 0; i < this.n; i++) {
+      const loc = this.locals[i]![vec[i]!]!;
+      t[i] = loc.viewId >= 0 ? loc.viewId : this.nodeViewId(i, vec[i]!);
+    }
+    return this.viewTuples.intern(t);
+  }
+
   checkInvariants(vec: Int32Array): { id: string; summary: string } | null {
     if (this.invariants.length === 0) return null;
     let key = -1;
     if (this.invariantsCacheable) {
       // The node views decide the verdict: the tuple of their ids is the cache key.
-      const t = this.viewScratch;
-      for (let i = 0; i < this.n; i++) {
-        const loc = this.locals[i]![vec[i]!]!;
-        t[i] = loc.viewId >= 0 ? loc.viewId : this.nodeViewId(i, vec[i]!);
-      }
-      key = this.viewTuples.intern(t);
+      key = this.viewTupleOf(vec);
       const hit = this.invariantCache[key];
       if (hit !== undefined) return hit < 0 ? null : this.violations[hit]!;
     }
@@ -1750,8 +1795,8 @@ class ViewProbe {
   constructor(sys: UntimedSystem) {
     const probe = this;
     this.view = {
+      // Time is abstracted away: always 0 here, so reading it adds no dependence on the state.
       get timeMs(): number {
-        probe.networkTouched = true;
         return 0;
       },
       get nodes(): Readonly<Record<NodeId, NodeView>> {
