@@ -267,6 +267,8 @@ export class UntimedSystem {
 
   // observations and monitors
   private readonly observations: Observation[] = [];
+  /** per node and kind (crash, fresh restart, kept restart): its observation id, once interned */
+  private readonly faultObservations: number[] = [];
   private readonly obsByKey = new Map<string, number>();
   private readonly props: HistoryProperty<unknown>[];
   private readonly propEnabled: boolean[];
@@ -1048,7 +1050,7 @@ export class UntimedSystem {
         this.stepNode(vec, i, N_CRASH, rec);
         if (fault.mode === 'silent') this.mset(vec, K_SILENT, this.mget(vec, K_SILENT) | (1 << i));
         else this.mset(vec, K_SILENT, this.mget(vec, K_SILENT) & ~(1 << i));
-        const v = this.observe(vec, this.internObservation({ kind: 'crash', node: fault.node }));
+        const v = this.observe(vec, this.faultObservation(i, 0));
         if (v >= 0) return v;
         for (let peer = 0; peer < this.n; peer++) {
           if (peer === i) continue;
@@ -1076,7 +1078,7 @@ export class UntimedSystem {
             this.discardData(vec, i, peer, rec);
           }
         }
-        const v = this.observe(vec, this.internObservation({ kind: 'restart', node: fault.node, fresh: fault.state === 'fresh' }));
+        const v = this.observe(vec, this.faultObservation(i, fault.state === 'fresh' ? 1 : 2));
         if (v >= 0) return v;
         return this.stepNode(vec, i, fault.state === 'fresh' ? N_RESTART_FRESH : N_RESTART_KEPT, rec);
       }
@@ -1332,6 +1334,18 @@ export class UntimedSystem {
   }
 
   // ---- monitors and invariants --------------------------------------------------------------
+
+  /** The observation of node i's crash (kind 0) or restart, fresh (1) or with its state kept (2). */
+  private faultObservation(i: number, kind: number): number {
+    const at = 3 * i + kind;
+    let id = this.faultObservations[at];
+    if (id === undefined) {
+      const node = this.nodeIds[i]!;
+      id = this.internObservation(kind === 0 ? { kind: 'crash', node } : { kind: 'restart', node, fresh: kind === 1 });
+      this.faultObservations[at] = id;
+    }
+    return id;
+  }
 
   private internObservation(obs: Observation): number {
     const key = canonicalJson(obs);
