@@ -198,13 +198,18 @@ export async function runScenario(
 
   let result: ExploreResult;
   if (strategy === 'exhaustive') {
+    const maxStates = opts.maxStates ?? scenario.explore.maxStates;
+    // Counted against maxStates: the bound the search stops at if it does not finish first.
+    const progress = ctx ? progressFor(ctx, { progress: opts.progress ?? true }, 'states', { rate: true }) : null;
     result = exploreExhaustive(compiled, config, {
-      maxStates: opts.maxStates ?? scenario.explore.maxStates,
+      maxStates,
       maxDepth: opts.maxDepth ?? scenario.explore.maxDepth,
       faultBudget,
       all: opts.all ?? false,
       clock,
+      ...(progress ? { onProgress: (p: { states: number; transitions: number }) => progress.update(p.states, maxStates, { transitions: p.transitions }) } : {}),
     });
+    progress?.finish();
   } else if (strategy === 'pbt') {
     result = explorePbt(compiled, config, { seed: seedStart, runs: seeds, faultBudget: opts.faultBudget ?? scenario.spec.explore?.faultBudget ?? 0, clock });
   } else {

@@ -39,6 +39,23 @@ export interface ExhaustiveOptions {
   /** explore the whole bounded space and report every distinct finding (default: stop at the first) */
   all?: boolean;
   clock?: Clock;
+  /**
+   * Called every `progressEvery` expanded states with the counts so far (the caller measures the
+   * time: the explorer reads no clock of its own beyond the injected one).
+   */
+  onProgress?: (progress: ExhaustiveProgress) => void;
+  /** expanded states between two onProgress calls (default 4096) */
+  progressEvery?: number;
+}
+
+/** What the explorer has done so far. */
+export interface ExhaustiveProgress {
+  /** distinct states stored */
+  states: number;
+  /** states expanded (their successors enumerated) */
+  expanded: number;
+  transitions: number;
+  depth: number;
 }
 
 interface RawFinding {
@@ -154,7 +171,10 @@ export function exploreExhaustive(model: CompiledModel, config: SimConfig, optio
     }
   };
 
+  const onProgress = options.onProgress;
+  const progressEvery = Math.max(1, options.progressEvery ?? 4096);
   outer: for (let s = 0; !stop && s < table.count; s++) {
+    if (onProgress !== undefined && s > 0 && s % progressEvery === 0) onProgress({ states: table.count, expanded: s, transitions, depth });
     if (s === levelEnd) {
       depth++;
       levels.push(s);
