@@ -11,8 +11,8 @@ import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
-import { ExitCode, ProtosimError } from '../../errors.js';
-import { gradeSubmissions, type GradedSubmission } from '../../conformance/grading/gradeSubmissions.js';
+import { ExitCode, InputError, ProtosimError } from '../../errors.js';
+import { gradeSubmissions, killRunningWorkers, type GradedSubmission } from '../../conformance/grading/gradeSubmissions.js';
 import { loadGradingSuite } from '../../conformance/grading/gradingSuite.js';
 import { loadSubmissions, type Submission } from '../../conformance/grading/loadSubmissions.js';
 import type { SubmissionJob } from '../../conformance/grading/runSubmission.js';
@@ -120,6 +120,11 @@ async function runGrade(ctx: CliContext, dir: string, opts: GradeOptions): Promi
   const worker = gradeWorkerScript();
   if (!existsSync(worker)) throw new ProtosimError('no-worker', `the grading worker ${worker} is missing; run \`npm run build\` in the protosim folder`, ExitCode.internal);
   const outDir = resolve(cwd, opts.out);
+  try {
+    mkdirSync(outDir, { recursive: true });
+  } catch (error) {
+    throw new InputError(`--out ${opts.out}: cannot create the folder: ${(error as Error).message}`);
+  }
   const jobs = opts.jobs ?? availableParallelism();
   const relOut = relative(cwd, outDir);
   const shownOut = relOut === '' ? '.' : relOut.startsWith('..') ? outDir : relOut;
@@ -138,27 +143,41 @@ async function runGrade(ctx: CliContext, dir: string, opts: GradeOptions): Promi
   const streamed = new Map<string, number>();
   const draw = (): void => progress?.update(submissionsDone, submissions.length, { cases: casesDone });
   const started = performance.now();
-  const graded = await gradeSubmissions({
-    submissions,
-    cases: suite.cases,
-    suiteName: suite.name,
-    jobs,
-    timeLimitMs: opts.timeLimitMs,
-    workerCommand: (s) => [process.execPath, worker, JSON.stringify(jobFor(s, suite.file, opts, vars))],
-    onCase: (s) => {
-      casesDone++;
-      streamed.set(s.name, (streamed.get(s.name) ?? 0) + 1);
-      draw();
-    },
-    onSubmissionEnd: (g) => {
-      submissionsDone++;
-      casesDone += g.report.cases.length - (streamed.get(g.submission.name) ?? 0);
-      writeSubmissionReports(outDir, g);
-      progress?.clear();
-      ctx.io.stdout(submissionLine(g, submissionsDone, submissions.length));
-      draw();
-    },
-  });
+  // Interrupted (Ctrl-C, a CI job cancelled): stop every submission's processes before going.
+  const interrupted = (signal: NodeJS.Signals): void => {
+    killRunningWorkers();
+    ctx.io.stderr(`\nprotosim: grading interrupted (${signal}); the submissions' processes were killed\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  let graded: GradedSubmission[];
+  try {
+    graded = await gradeSubmissions({
+      submissions,
+      cases: suite.cases,
+      suiteName: suite.name,
+      jobs,
+      timeLimitMs: opts.timeLimitMs,
+      workerCommand: (s) => [process.execPath, worker, JSON.stringify(jobFor(s, suite.file, opts, vars))],
+      onCase: (s) => {
+        casesDone++;
+        streamed.set(s.name, (streamed.get(s.name) ?? 0) + 1);
+        draw();
+      },
+      onSubmissionEnd: (g) => {
+        submissionsDone++;
+        casesDone += g.report.cases.length - (streamed.get(g.submission.name) ?? 0);
+        writeSubmissionReports(outDir, g);
+        progress?.clear();
+        ctx.io.stdout(submissionLine(g, submissionsDone, submissions.length));
+        draw();
+      },
+    });
+  } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+  }
   progress?.finish();
   const rows = graded.map((g) => ({ name: g.submission.name, report: g.report, outcome: g.outcome }));
   mkdirSync(outDir, { recursive: true });

@@ -54,8 +54,29 @@ export interface GradeOptions {
   onSubmissionEnd?: (graded: GradedSubmission) => void;
 }
 
+/** Process groups of the workers running now: killed if the grader itself ends. */
+const runningWorkers = new Set<number>();
+let exitHookInstalled = false;
+
+/** SIGKILLs every running worker's process group (the grader is interrupted or exits). */
+export function killRunningWorkers(): void {
+  for (const pid of runningWorkers) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  runningWorkers.clear();
+}
+
 /** Grades every submission; resolves with them in the order given. */
 export async function gradeSubmissions(options: GradeOptions): Promise<GradedSubmission[]> {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    // Workers lead process groups of their own, so a Ctrl-C on the grader does not reach them.
+    process.on('exit', killRunningWorkers);
+  }
   const results: GradedSubmission[] = new Array(options.submissions.length);
   let next = 0;
   const lane = async (): Promise<void> => {
@@ -83,6 +104,7 @@ function gradeOne(submission: Submission, options: GradeOptions): Promise<Graded
     // detached: the worker leads a process group of its own, which its servers join; killing the
     // group at the time limit takes every process of this submission with it.
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    if (child.pid !== undefined) runningWorkers.add(child.pid);
     let timedOut = false;
     let partial = '';
     let dropping = false;
@@ -143,6 +165,7 @@ function gradeOne(submission: Submission, options: GradeOptions): Promise<Graded
       clearTimeout(killer);
       // Anything the submission left behind in the group (a server's own children) goes too.
       killGroup('SIGKILL');
+      if (child.pid !== undefined) runningWorkers.delete(child.pid);
       const elapsedMs = Math.round(performance.now() - started);
       const byId = new Map(received.map((r) => [r.id, r]));
       const workerFailed = !timedOut && (spawnError !== undefined || code !== 0);
