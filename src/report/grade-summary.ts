@@ -84,7 +84,18 @@ export function renderSummaryTable(cases: readonly GradeSummaryCase[], rows: rea
     }
   });
   out.push('');
-  out.push(`  cases: ${cases.map((c, i) => `${i + 1} ${c.id} (${c.points} pt${c.points === 1 ? '' : 's'})`).join(' · ')}`);
+  // The legend, wrapped to the width.
+  const width = options.width ?? 100;
+  let legend = '  cases:';
+  for (const [i, c] of cases.entries()) {
+    const item = `${i + 1} ${c.id} (${c.points} pt${c.points === 1 ? '' : 's'})`;
+    const sep = legend.endsWith(':') ? ' ' : ' · ';
+    if (legend.length + sep.length + item.length > width && !legend.endsWith(':')) {
+      out.push(legend + ' ·');
+      legend = `         ${item}`;
+    } else legend += sep + item;
+  }
+  out.push(legend);
   out.push(`  ✓ pass · F fail · E error (hang, crash, time limit, flood...) · - skipped`);
   return out.join('\n') + '\n';
 }

@@ -153,7 +153,7 @@ function gradeOne(submission: Submission, options: GradeOptions): Promise<Graded
         if ('case' in message) {
           received.push(message.case);
           options.onCase?.(submission, message.case);
-        } else if ('done' in message) target = message.done.target;
+        } else if ('done' in message) target = `submission ${submission.name} — ${message.done.target}`;
       }
     });
     child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
