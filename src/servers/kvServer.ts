@@ -15,6 +15,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { imErrorBody, imHeaders, imKeysBody, imOkBody, imValueBody, isImRefusal, parseImRequest } from '../wire/kvHttp.js';
 import { KvStores, type KvStore } from './kvStores.js';
 import { formatAddress } from './loopbackHost.js';
 import type { ServerHandle, ServerLimits } from './serverOptions.js';
@@ -34,10 +35,6 @@ export interface KvServerConfig {
   log: (line: string) => void;
   defect: string | undefined;
 }
-
-/** The actions of the IM server. */
-const actions = ['get', 'set', 'unset', 'clear', 'keys'] as const;
-type Action = (typeof actions)[number];
 
 /** How long the `nonatomic-kv` defect yields inside a set: wide enough for requests to interleave. */
 const nonatomicYieldMs = 20;
@@ -91,81 +88,57 @@ export async function startKvServer(config: KvServerConfig): Promise<ServerHandl
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     req.resume(); // the interface is GET; a body is drained and ignored
-    let query: URLSearchParams;
-    try {
-      query = new URL(req.url ?? '/', 'http://kv.invalid').searchParams;
-    } catch {
-      send(res, refuse('malformed-url', 'malformed request URL'));
-      return;
-    }
-    send(res, await answer(query));
+    send(res, await answer(req.url ?? '/'));
   }
 
   function send(res: ServerResponse, reply: Reply): void {
     let body = reply.body;
     if (defect === 'no-trailing-newline' && body.endsWith('\n')) body = body.slice(0, -1);
-    const headers: Record<string, string | number> = {
-      'Content-Type': 'text/html; charset=UTF-8',
-      'Content-Length': Buffer.byteLength(body),
-    };
-    if (reply.error !== undefined) headers['X-Protosim-Error'] = reply.error;
-    res.writeHead(200, headers);
+    res.writeHead(200, imHeaders(body, reply.error));
     res.end(body);
   }
 
-  /** PHP's `$_GET`: the last occurrence of a parameter wins. */
-  function param(query: URLSearchParams, name: string): string | undefined {
-    const all = query.getAll(name);
-    return all.length === 0 ? undefined : all[all.length - 1];
-  }
-
   function refuse(code: string, text: string): Reply {
-    return { body: `error: ${text}\n`, error: code };
+    return { body: imErrorBody(text), error: code };
   }
 
-  async function answer(query: URLSearchParams): Promise<Reply> {
-    const action = param(query, 'action');
-    if (action === undefined) return refuse('missing-action', `missing action; expected one of ${actions.join(', ')}`);
-    if (!(actions as readonly string[]).includes(action)) {
-      return refuse('unknown-action', `unknown action ${JSON.stringify(action)}; expected one of ${actions.join(', ')}`);
-    }
-    const storeName = defect === 'shared-stores' ? '' : (param(query, 'store') ?? '');
+  async function answer(target: string): Promise<Reply> {
+    const query = parseImRequest(target);
+    if (isImRefusal(query)) return refuse(query.error, query.text);
+    const action = query.action;
+    const storeName = defect === 'shared-stores' ? '' : query.store;
     if ([...storeName].length > limits.maxNameChars) {
       return refuse('limit', `store name longer than maxNameChars=${limits.maxNameChars}`);
     }
     const store = stores.open(storeName, limits.maxEntries);
     if (store === undefined) return refuse('limit', `too many stores: limit maxEntries=${limits.maxEntries} reached`);
 
-    switch (action as Action) {
+    switch (action) {
       case 'clear':
         store.entries.clear();
-        return { body: '\n' };
-      case 'keys': {
-        let body = '';
-        for (const key of store.entries.keys()) body += `${key}\n`;
-        return { body: `${body}\n` };
-      }
+        return { body: imOkBody };
+      case 'keys':
+        return { body: imKeysBody(store.entries.keys()) };
       default:
         break;
     }
-    const key = param(query, 'key');
-    if (key === undefined || key === '') return refuse('missing-key', `action ${action} needs a non-empty key parameter`);
+    const key = query.key!;
     if ([...key].length > limits.maxNameChars) return refuse('limit', `key longer than maxNameChars=${limits.maxNameChars}`);
-    switch (action as Action) {
+    switch (action) {
       case 'get':
-        return { body: `${store.entries.get(key) ?? ''}\n` };
+        return { body: imValueBody(store.entries.get(key)) };
       case 'unset':
         store.entries.delete(key);
-        return { body: '\n' };
+        return { body: imOkBody };
       default: {
-        const value = param(query, 'value') ?? '';
+        const value = query.value ?? '';
         if ([...value].length > limits.maxMessageChars) return refuse('limit', `value longer than maxMessageChars=${limits.maxMessageChars}`);
         if (!store.entries.has(key) && store.entries.size >= limits.maxEntries) {
           return refuse('limit', `store full: limit maxEntries=${limits.maxEntries} reached`);
         }
         if (defect === 'nonatomic-kv') await setNonAtomically(store, key, value);
         else store.entries.set(key, value);
-        return { body: '\n' };
+        return { body: imOkBody };
       }
     }
   }

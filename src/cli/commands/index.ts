@@ -3,7 +3,9 @@
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { registerAdapterCommand } from './adapter.js';
 import { registerCheckCommand } from './check.js';
+import { registerGradeCommand } from './grade.js';
 import { registerListCommand } from './list.js';
 import { registerMergeCommand } from './merge.js';
 import { registerReplayCommand } from './replay.js';
@@ -21,4 +23,6 @@ export const commandRegistrars: CommandRegistrar[] = [
   registerSchemaCommand,
   registerMergeCommand,
   registerServeCommand,
+  registerAdapterCommand,
+  registerGradeCommand,
 ];

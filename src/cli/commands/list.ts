@@ -8,6 +8,8 @@ import { loadScenarioFile, ScenarioError } from '../../scenario/load.js';
 import type { CliContext } from '../context.js';
 import { bundledScenariosDir, findScenarioFiles, findSuiteFiles } from '../scenario-files.js';
 import { loadSuiteFile } from '../../scenario/load-suite.js';
+import { loadClientSuiteFile, looksLikeClientSuite } from '../../conformance/clients/loadClientSuite.js';
+import { readFileSync } from 'node:fs';
 
 export function registerListCommand(program: Command, ctx: CliContext): void {
   program
@@ -37,7 +39,8 @@ export function registerListCommand(program: Command, ctx: CliContext): void {
       const suites = findSuiteFiles(dir).map((file) => {
         const shown = relative(cwd, file) || file;
         try {
-          const s = loadSuiteFile(file);
+          // Client suites drive client programs through an adapter; server suites talk to a target.
+          const s = looksLikeClientSuite(readFileSync(file, 'utf8')) ? loadClientSuiteFile(file) : loadSuiteFile(file);
           return { file: shown, id: s.spec.suite, title: s.spec.title, protocol: s.spec.protocol, cases: s.spec.cases.length, error: null };
         } catch (error) {
           const message = error instanceof ScenarioError ? error.message.split('\n')[0]! : String(error);
@@ -60,7 +63,7 @@ export function registerListCommand(program: Command, ctx: CliContext): void {
         else lines.push(`  ${s.id!.padEnd(width)}  ${s.title}  [${s.protocol}/${s.variant}]${s.tags.length ? ` {${s.tags.join(', ')}}` : ''}`);
       }
       if (suites.length > 0) {
-        lines.push('', 'Conformance suites (protosim run SUITE --target ADDRESS):');
+        lines.push('', 'Conformance suites (protosim run SUITE [--target ADDRESS | --adapter FILE]):');
         for (const s of suites) {
           if (s.error) lines.push(`  ${s.file}: INVALID: ${s.error}`);
           else lines.push(`  ${s.file}  ${s.title}  [${s.protocol}, ${s.cases} cases]`);

@@ -12,6 +12,9 @@ import { CompiledModel, simulate } from '../../sim/simulator.js';
 import { traceToJsonl, type TraceEvent, type TraceHeader } from '../../sim/trace.js';
 import { renderTrace } from '../../report/text.js';
 import type { CliContext } from '../context.js';
+import { parseIntOption } from '../options.js';
+import { collectVar, parseIoMode } from './adapter.js';
+import { replayLiveOnClients, type LiveReplayFlags } from '../live-replay.js';
 
 export function registerReplayCommand(program: Command, ctx: CliContext): void {
   program
@@ -20,7 +23,13 @@ export function registerReplayCommand(program: Command, ctx: CliContext): void {
     .argument('<trace>', 'trace file (JSON lines) written by protosim run')
     .option('--show', 'print the replayed trace')
     .option('--no-color', 'no colours')
-    .action((file: string, opts: { show?: boolean; color: boolean }) => {
+    .option('--adapter <file>', 'replay live on client programs driven through this adapter (key-value protocols); exit 0 when the live system shows the same failure')
+    .option('--var <name=value>', "live replay: set one of the adapter's vars (repeatable)", collectVar)
+    .option('--io <mode>', 'live replay: pty, pipes or auto', parseIoMode)
+    .option('--observe-ms <n>', 'live replay: how long to watch after the last step', parseIntOption('--observe-ms'))
+    .option('--step-timeout-ms <n>', 'live replay: how long one step may take live', parseIntOption('--step-timeout-ms'))
+    .option('--format <format>', 'live replay: text or json', 'text')
+    .action(async (file: string, opts: { show?: boolean; color: boolean } & LiveReplayFlags) => {
       const path = resolve(ctx.io.cwd ?? process.cwd(), file);
       let text: string;
       try {
@@ -42,6 +51,10 @@ export function registerReplayCommand(program: Command, ctx: CliContext): void {
       const variant = model?.variants[header.config.variant];
       if (!model || !variant) {
         throw new InputError(`${file}:1:1: the trace names protocol ${JSON.stringify(header.config.protocol)} variant ${JSON.stringify(header.config.variant)}, which this protosim does not have`);
+      }
+      if (opts.adapter !== undefined) {
+        await replayLiveOnClients(ctx, file, header, text, opts);
+        return;
       }
       const compiled = new CompiledModel(model.name, variant);
       let replayed: string;

@@ -17,11 +17,12 @@ import type { RunReport } from '../../report/run-report.js';
 import { renderTrace } from '../../report/text.js';
 import { defaultWorkers, exploreSwarm, shardSeeds, type Shard } from '../../runner/swarm.js';
 import { counterexampleYaml } from '../counterexample-yaml.js';
+import { addClientRunOptions, isClientSuiteFile, runClientSuiteCommand, type ClientRunOptions } from '../client-run.js';
 import { renderRunReport, type RenderRunOptions } from '../render-run.js';
 import { addReportOptions, progressFor, writeReportsFor, type ReportOptions } from '../reports.js';
 import type { CliContext } from '../context.js';
 import { parseIntOption } from '../options.js';
-import { collect, runLiveSuite, type LiveRunOptions } from '../live-run.js';
+import { collect, collectWhole, runLiveSuite, type LiveRunOptions } from '../live-run.js';
 import { loadSuiteFile, looksLikeSuite } from '../../scenario/load-suite.js';
 import { readFileSync } from 'node:fs';
 
@@ -97,13 +98,15 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     .option('--framing <framing>', 'live mode, protobuf: length-delimited or raw')
     .option('--case <id>', 'live mode: run only this case (repeatable)', collect)
     .option('--tag <tag>', 'live mode: run only cases with this tag (repeatable)', collect)
-    .option('--var <name=value>', 'live mode: set a suite variable (repeatable)', collect)
+    .option('--var <name=value>', 'live mode: set a suite variable (repeatable)', collectWhole)
     .option('--reply-timeout-ms <n>', 'live mode: how long an expect waits by default', parseIntOption('--reply-timeout-ms'));
-  addExploreOptions(command).action(async (file: string, opts: RunOptions) => {
+  addClientRunOptions(addExploreOptions(command)).action(async (file: string, opts: RunOptions) => {
     if (opts.format !== 'text' && opts.format !== 'json') {
       throw new InputError(`--format: expected text or json, got ${JSON.stringify(opts.format)}`);
     }
     const cwd = ctx.io.cwd ?? process.cwd();
+    // Client suites (cases driving client programs through an adapter) first, then server suites.
+    if (isClientSuiteFile(resolve(cwd, file))) return runClientSuiteCommand(ctx, file, opts as RunOptions & ClientRunOptions);
     if (isSuiteFile(resolve(cwd, file))) {
       // Live mode: a conformance suite (a file with cases:) against a live target.
       const suite = loadSuiteFile(resolve(cwd, file), file);
@@ -195,13 +198,18 @@ export async function runScenario(
 
   let result: ExploreResult;
   if (strategy === 'exhaustive') {
+    const maxStates = opts.maxStates ?? scenario.explore.maxStates;
+    // Counted against maxStates: the bound the search stops at if it does not finish first.
+    const progress = ctx ? progressFor(ctx, { progress: opts.progress ?? true }, 'states', { rate: true }) : null;
     result = exploreExhaustive(compiled, config, {
-      maxStates: opts.maxStates ?? scenario.explore.maxStates,
+      maxStates,
       maxDepth: opts.maxDepth ?? scenario.explore.maxDepth,
       faultBudget,
       all: opts.all ?? false,
       clock,
+      ...(progress ? { onProgress: (p: { states: number; transitions: number }) => progress.update(p.states, maxStates, { transitions: p.transitions }) } : {}),
     });
+    progress?.finish();
   } else if (strategy === 'pbt') {
     result = explorePbt(compiled, config, { seed: seedStart, runs: seeds, faultBudget: opts.faultBudget ?? scenario.spec.explore?.faultBudget ?? 0, clock });
   } else {

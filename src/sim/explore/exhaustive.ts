@@ -41,6 +41,23 @@ export interface ExhaustiveOptions {
   /** remember common steps by their footprint (default true; false is for tests that compare) */
   memo?: boolean;
   clock?: Clock;
+  /**
+   * Called every `progressEvery` expanded states with the counts so far (the caller measures the
+   * time: the explorer reads no clock of its own beyond the injected one).
+   */
+  onProgress?: (progress: ExhaustiveProgress) => void;
+  /** expanded states between two onProgress calls (default 4096) */
+  progressEvery?: number;
+}
+
+/** What the explorer has done so far. */
+export interface ExhaustiveProgress {
+  /** distinct states stored */
+  states: number;
+  /** states expanded (their successors enumerated) */
+  expanded: number;
+  transitions: number;
+  depth: number;
 }
 
 interface RawFinding {
@@ -154,6 +171,8 @@ export function exploreExhaustive(model: CompiledModel, config: SimConfig, optio
     }
   };
 
+  const onProgress = options.onProgress;
+  const progressEvery = Math.max(1, options.progressEvery ?? 4096);
   // States are expanded in batches: first every successor of the batch's states is computed and
   // staged in the table (their slot reads overlap, see StateTable#stage), then the states are
   // processed one by one in BFS order exactly as without batching, so that counts, parents and
@@ -202,6 +221,7 @@ export function exploreExhaustive(model: CompiledModel, config: SimConfig, optio
     for (; s < batchEnd; s++) {
       const b = s - batchStart;
       const cur = batch.state(b);
+      if (onProgress !== undefined && s > 0 && s % progressEvery === 0) onProgress({ states: table.count, expanded: s, transitions, depth });
       if (s === levelEnd) {
         depth++;
         levels.push(s);

@@ -1,0 +1,96 @@
+/**
+ * `protosim run <client suite>`: a suite that names an adapter drives client programs (see
+ * docs/clients.md). Prints one line per case, the evidence of each failure, and writes the same
+ * reports as every suite (`--report junit=...`). Exit 0 when every required case passed, 1 when one
+ * failed or errored, 2 for a bad suite or adapter, 3 when no program could be started at all.
+ */
+import { readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { loadAdapterFile } from '../conformance/clients/adapter.js';
+import type { IoMode } from '../conformance/clients/clientProcess.js';
+import { loadClientSuiteFile, looksLikeClientSuite } from '../conformance/clients/loadClientSuite.js';
+import { runClientSuite, selectClientCases } from '../conformance/clients/runClientSuite.js';
+import { protosimLauncher } from '../conformance/managedProcess.js';
+import type { CaseResult, SuiteReport } from '../report/case-result.js';
+import { ExitCode, InputError } from '../errors.js';
+import { collectVar, parseIoMode } from './commands/adapter.js';
+
+import type { CliContext } from './context.js';
+import { progressFor, writeReportsFor, type ReportOptions } from './reports.js';
+
+export interface ClientRunOptions extends Partial<ReportOptions> {
+  adapter?: string;
+  io?: IoMode;
+  /** `name=value` strings, as `run --var` collects them (shared with server suites) */
+  var?: string[];
+  case?: string[];
+  tag?: string[];
+  format: string;
+  color: boolean;
+}
+
+
+/** The options of client suites on `run`. */
+export function addClientRunOptions(command: Command): Command {
+  return command
+    .option('--adapter <file>', 'client suites: the adapter of the program under test (default: the suite\'s own)')
+    .option('--io <mode>', 'client suites: pty, pipes or auto', parseIoMode);
+  // --var, --case and --tag are shared with server suites and declared by `run` itself.
+}
+
+/** True when the file is a client suite (cases and an adapter); unreadable files go the model way and get its error. */
+export function isClientSuiteFile(path: string): boolean {
+  try {
+    return looksLikeClientSuite(readFileSync(path, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+export async function runClientSuiteCommand(ctx: CliContext, file: string, opts: ClientRunOptions): Promise<void> {
+  const cwd = ctx.io.cwd ?? process.cwd();
+  const suite = loadClientSuiteFile(resolve(cwd, file), file);
+  const adapterPath = opts.adapter !== undefined ? resolve(cwd, opts.adapter) : suite.adapterPath;
+  const adapter = loadAdapterFile(adapterPath, opts.adapter ?? (relative(cwd, adapterPath) || adapterPath));
+  if (adapter.spec.protocol !== suite.spec.protocol) {
+    throw new InputError(`--adapter: the adapter ${adapter.spec.adapter} is for ${adapter.spec.protocol}, the suite tests ${suite.spec.protocol}`);
+  }
+  const text = opts.format !== 'json';
+  if (text) ctx.io.stdout(`suite ${suite.spec.suite}: ${suite.spec.title}\nprogram: ${adapter.spec.adapter} (${relative(cwd, adapterPath) || adapterPath})\n`);
+  const total = selectClientCases(suite, opts.case ?? [], opts.tag ?? []).length;
+  const progress = progressFor(ctx, { progress: opts.progress ?? true }, 'cases');
+  let done = 0;
+  const report = await runClientSuite(suite, {
+    adapter,
+    ...(opts.var ? { vars: (opts.var ?? []).reduce<Record<string, string>>((acc, v) => collectVar(v, acc), {}) } : {}),
+    ...(opts.io ? { io: opts.io } : {}),
+    ...(opts.case ? { caseIds: opts.case } : {}),
+    ...(opts.tag ? { tags: opts.tag } : {}),
+    protosimLauncher: protosimLauncher(),
+    onCaseEnd: (r) => {
+      progress?.clear();
+      if (text) ctx.io.stdout(renderCaseLine(r));
+      progress?.update(++done, total);
+    },
+  });
+  progress?.finish();
+  if (opts.format === 'json') ctx.io.stdout(JSON.stringify(report, null, 2) + '\n');
+  else ctx.io.stdout(renderClientSuiteSummary(report));
+  writeReportsFor(ctx, report, opts.report ?? []);
+  const allUnstartable = report.cases.length > 0 && report.cases.every((c) => c.verdict === 'ERROR' && /cannot start/.test(c.reason));
+  ctx.exitCode = allUnstartable ? ExitCode.targetError : report.ok ? ExitCode.ok : ExitCode.expectationFailed;
+}
+
+export function renderCaseLine(r: CaseResult): string {
+  const head = `  ${r.verdict.padEnd(5)} ${r.id}  (${r.points}/${r.maxPoints}${r.level === 'recommended' ? ', recommended' : ''}, ${(r.durationMs / 1000).toFixed(1)} s)`;
+  if (r.verdict === 'PASS' || r.verdict === 'SKIP') return head + '\n';
+  const lines = [head, `        ${r.step ?? ''}`, `        ${r.reason}`];
+  if (r.observed) for (const l of r.observed.split('\n')) lines.push(`          ${l}`);
+  return lines.join('\n') + '\n';
+}
+
+export function renderClientSuiteSummary(report: SuiteReport): string {
+  const count = (v: string): number => report.cases.filter((c) => c.verdict === v).length;
+  return `${report.ok ? 'ok' : 'FAILED'}: ${count('PASS')} passed, ${count('FAIL')} failed, ${count('ERROR')} errors, ${count('SKIP')} skipped; score ${report.score}/${report.maxScore} (${(report.durationMs / 1000).toFixed(1)} s)\n`;
+}

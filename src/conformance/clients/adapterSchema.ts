@@ -1,0 +1,76 @@
+/**
+ * The schema of an adapter file (`adapters/*.yaml`): how to start one client program under test,
+ * what its output lines mean, and how to type into it. A grader writes one per submission style;
+ * protosim ships adapters for its own example clients (docs/clients.md).
+ */
+import { z } from 'zod';
+
+/** The protocols whose client programs protosim can drive. */
+export const adapterProtocols = ['lock-alternation', 'status-handshake', 'ping-liveness', 'register-exit', 'offline-queue'] as const;
+export type AdapterProtocol = (typeof adapterProtocols)[number];
+
+/** A regular expression over one output line (ANSI codes already removed), or several (any matches). */
+const patternSchema = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+
+/**
+ * What output means. Every kind is optional; a case that needs one the adapter lacks is an ERROR
+ * saying so. `prompt` also matches an unfinished line (a prompt waits without a newline).
+ */
+export const patternKinds = {
+  prompt: 'the program waits for the person to type (matched on unfinished lines too)',
+  message: 'a message from another user is shown; group 1 (or a group named `text`) is the text, an optional group named `from` the author',
+  waiting: 'the program waits for a peer (to connect, or to take its turn)',
+  joined: 'the program joined the conversation (connected, paired, logged in)',
+  peerLeft: 'the program says the other user left',
+  serverBusy: 'the program says the server is in use (it was turned away)',
+  serverShutdown: 'the program says the server shut down',
+  refused: 'the program says a request was refused (unknown user, bad password, name taken)',
+  error: 'the program shows an error (a traceback, a connection error)',
+} as const;
+export type PatternKind = keyof typeof patternKinds;
+
+export const adapterSchema = z.strictObject({
+  /** a name for reports: `lock-alternation-example`, `student-42` */
+  adapter: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a name: letters, digits, ., _ or -'),
+  protocol: z.enum(adapterProtocols),
+  description: z.string().optional(),
+  /**
+   * The program and its arguments. Placeholders: `{url}` (the IM server URL for protocols 1 and 2),
+   * `{address}`, `{host}`, `{port}` (the server), `{name}` (the client's node id: c1, c2...),
+   * `{node}` (this Node.js), `{protosim}` (protosim itself), `{adapterDir}`, and `{var}` for each of `vars`.
+   */
+  command: z.array(z.string()).min(1),
+  /** working directory, relative to the adapter file (default: the adapter file's directory) */
+  cwd: z.string().optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  /** `auto`: a pseudo-terminal when one can be started, pipes otherwise */
+  io: z.enum(['auto', 'pty', 'pipes']).default('auto'),
+  /** values for `{name}` placeholders (override with `--var name=value`) */
+  vars: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.union([z.string(), z.number()])).optional(),
+  patterns: z.strictObject({
+    prompt: patternSchema.optional(),
+    message: patternSchema.optional(),
+    waiting: patternSchema.optional(),
+    joined: patternSchema.optional(),
+    peerLeft: patternSchema.optional(),
+    serverBusy: patternSchema.optional(),
+    serverShutdown: patternSchema.optional(),
+    refused: patternSchema.optional(),
+    error: patternSchema.optional(),
+  }),
+  input: z
+    .strictObject({
+      /** what typing a message is: `{text}` the message, `{to}` the recipient (chat protocols) */
+      message: z.string().default('{text}\n'),
+      /** how the person quits: `ctrl-c`, `eof` (Ctrl-D), or a line to type (`EXIT\n`) */
+      quit: z.string().default('ctrl-c'),
+      /** lines typed at start, each after the next prompt (a user name, a password) */
+      login: z.array(z.string()).optional(),
+    })
+    .default({ message: '{text}\n', quit: 'ctrl-c' }),
+  /** how long the program has to print its first line */
+  startTimeoutMs: z.number().int().positive().default(5000),
+  /** how long a case waits for an expected line by default */
+  replyTimeoutMs: z.number().int().positive().default(5000),
+});
+export type AdapterFile = z.infer<typeof adapterSchema>;
