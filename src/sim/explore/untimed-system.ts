@@ -10,14 +10,16 @@
  * ordering a real network and scheduler could produce, including ones a particular delay
  * distribution makes unlikely.
  *
- * A global state is a small vector of integers (see `Layout`): per node an interned "local" state
+ * A global state is a short vector of integers (see `Layout`): per node an interned "local" state
  * (status, interned machine state — which for the store includes its data —, armed timers,
- * workload cursor, whether the person has a line ready), per directed link an interned queue of
- * interned messages, per node pair the open-connection count, per history property an interned
- * monitor state, and the scripted-fault cursor, faults used, silent-crash bits, partition and
- * scripted drop/duplicate rules. Node transitions are computed once per (local state, event) and
- * cached; monitor transitions once per (monitor state, observation); invariants once per
- * combination of node views. The hot loop therefore works on integers and cached results.
+ * workload cursor, whether the person has a line ready), per node pair an interned channel (the
+ * interned queues of interned messages of its two links, and its open-connection count), per
+ * history property an interned monitor state, and one interned tuple of the scripted-fault cursor,
+ * faults used, silent-crash bits, partition and scripted drop/duplicate rules. Node transitions are
+ * computed once per (local state, event) and cached; monitor transitions once per (monitor state,
+ * observation); invariants once per tuple of node views; and common steps are remembered whole by
+ * their footprint (the transition memo, below). The hot loop therefore works on integers and
+ * cached results.
  *
  * The same `apply` records a normal trace (`TraceEvent[]`, `t` = step number) when given a
  * recorder, so findings render like the random simulator's.
