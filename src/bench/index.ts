@@ -121,7 +121,9 @@ async function benchRandom(): Promise<void> {
   const cores = availableParallelism();
   say('');
   say(`random simulation (${relative(root, file)}, untraced, events of every pass counted)`);
-  const seeds = 12_000;
+  // Long enough (several seconds of work) that thread start-up and each worker warming its own
+  // transition caches do not dominate: a swarm is for many seeds.
+  const seeds = 48_000;
   // Best of two: this machine's vCPUs are noisy neighbours; one slow run says little.
   const measure = async (workers: number): Promise<number> => {
     let ms = Infinity;
@@ -192,8 +194,6 @@ if (section === 'case') {
   say(`machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, node ${process.version}`);
   const roundsList = args[1] ? args[1].split(',').map(Number) : [1, 2, 3, 5, 10];
   if (section === undefined || section === 'exhaustive') benchExhaustive(args[0] ?? null, roundsList);
-  if (section === undefined) {
-    await benchRandom();
-    benchFirstCounterexample();
-  }
+  if (section === undefined || section === 'random') await benchRandom();
+  if (section === undefined || section === 'first') benchFirstCounterexample();
 }
