@@ -8,6 +8,12 @@
  * Bounded: every exhaustive search stops at `maxStates`, so the whole bench takes a few minutes at
  * most. Targets (issue 4): >= 500,000 states/s, >= 500,000 events/s per worker, two workers
  * >= 1.7x one, every first counterexample < 1 s.
+ *
+ * `node dist/bench/index.js exhaustive [protocol] [rounds,...]` runs only the exhaustive part (of
+ * one protocol, for some round counts): the quick loop while tuning the explorer.
+ * PROTOSIM_BENCH_MAX_STATES changes the exhaustive bound, PROTOSIM_BENCH_REPEAT=N reports the
+ * fastest of N exhaustive runs per case. Each exhaustive run has a process of its own (`index.js
+ * case ...`), which reports its peak memory.
  */
 import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
@@ -25,6 +31,8 @@ import { summarizeOnWorkers } from '../runner/swarm.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const maxStates = Number(process.env.PROTOSIM_BENCH_MAX_STATES ?? 4_000_000);
+/** exhaustive runs per case, the fastest reported (this machine's shared cores are noisy) */
+const repeat = Math.max(1, Number(process.env.PROTOSIM_BENCH_REPEAT ?? 1));
 const rows: string[] = [];
 const say = (line: string): void => {
   process.stdout.write(line + '\n');
@@ -57,24 +65,51 @@ function defaultScenario(protocol: string, clients: number, rounds: number): Sce
   );
 }
 
-function benchExhaustive(): void {
+/** What one exhaustive run reports back from its own process. */
+interface CaseResult {
+  stats: ReturnType<typeof exploreExhaustive>['stats'];
+  found: string[];
+  /** the process's peak resident memory, bytes */
+  peakRss: number;
+}
+
+/**
+ * One exhaustive run, in this process (`index.js case <protocol> <clients> <rounds>`): prints a
+ * `CaseResult` as JSON. Each run has a process of its own, so its peak memory is its own and no
+ * run inherits another's garbage or compiled code.
+ */
+function runCase(protocol: string, clients: number, rounds: number): void {
+  const scenario = defaultScenario(protocol, clients, rounds)!;
+  const model = new CompiledModel(scenario.model.name, scenario.variant);
+  const r = exploreExhaustive(model, scenario.config, { maxStates, maxDepth: 100_000, faultBudget: 0, all: true, clock: () => performance.now() });
+  const result: CaseResult = { stats: r.stats, found: r.findings.map((f) => f.id), peakRss: process.resourceUsage().maxRSS * 1024 };
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
+
+function benchExhaustive(only: string | null, roundsList: number[]): void {
   say('');
-  say(`exhaustive (--all: the whole space up to maxStates=${fmt(maxStates)}, no faults)`);
-  say(`  ${'model'.padEnd(34)} ${'rounds'.padStart(6)} ${'states'.padStart(11)} ${'transitions'.padStart(12)} ${'depth'.padStart(6)} ${'time'.padStart(9)} ${'states/s'.padStart(10)}  outcome`);
+  say(`exhaustive (--all: the whole space up to maxStates=${fmt(maxStates)}, no faults; each run in a process of its own${repeat > 1 ? `, the fastest of ${repeat}` : ''}; peak: its peak resident memory)`);
+  say(`  ${'model'.padEnd(34)} ${'rounds'.padStart(6)} ${'states'.padStart(11)} ${'transitions'.padStart(12)} ${'depth'.padStart(6)} ${'time'.padStart(9)} ${'states/s'.padStart(10)} ${'peak'.padStart(8)}  outcome`);
   const cases: [string, number][] = [['lock-alternation', 3], ['status-handshake', 2]];
   for (const [protocol, clients] of cases) {
+    if (only !== null && protocol !== only) continue;
     if (!models[protocol]) {
       say(`  skipped ${protocol}: this build has no such model yet`);
       continue;
     }
-    for (const rounds of [1, 2, 3, 5, 10]) {
-      const scenario = defaultScenario(protocol, clients, rounds)!;
-      const model = new CompiledModel(scenario.model.name, scenario.variant);
-      const r = exploreExhaustive(model, scenario.config, { maxStates, maxDepth: 100_000, faultBudget: 0, all: true, clock: () => performance.now() });
-      const s = r.stats;
+    for (const rounds of roundsList) {
+      let best: CaseResult | null = null;
+      for (let run = 0; run < repeat; run++) {
+        const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), 'case', protocol, String(clients), String(rounds)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+        if (child.status !== 0) throw new Error(`exhaustive run of ${protocol} rounds ${rounds} failed: ${child.stderr}`);
+        const result = JSON.parse(child.stdout) as CaseResult;
+        if (best === null || result.stats.elapsedMs < best.stats.elapsedMs) best = result;
+      }
+      if (best === null) throw new Error('unreachable');
+      const s = best.stats;
       const outcome = s.complete ? 'complete' : `stopped at ${s.limitHit}`;
       say(
-        `  ${`${protocol} (${clients} clients)`.padEnd(34)} ${String(rounds).padStart(6)} ${fmt(s.states).padStart(11)} ${fmt(s.transitions).padStart(12)} ${String(s.depth).padStart(6)} ${`${fmt(s.elapsedMs)} ms`.padStart(9)} ${fmt((s.states / Math.max(1, s.elapsedMs)) * 1000).padStart(10)}  ${outcome}; found ${r.findings.map((f) => f.id).join(', ') || 'nothing'}`,
+        `  ${`${protocol} (${clients} clients)`.padEnd(34)} ${String(rounds).padStart(6)} ${fmt(s.states).padStart(11)} ${fmt(s.transitions).padStart(12)} ${String(s.depth).padStart(6)} ${`${fmt(s.elapsedMs)} ms`.padStart(9)} ${fmt((s.states / Math.max(1, s.elapsedMs)) * 1000).padStart(10)} ${`${fmt(best.peakRss / 2 ** 20)} MB`.padStart(8)}  ${outcome}; found ${best.found.join(', ') || 'nothing'}`,
       );
     }
   }
@@ -86,7 +121,9 @@ async function benchRandom(): Promise<void> {
   const cores = availableParallelism();
   say('');
   say(`random simulation (${relative(root, file)}, untraced, events of every pass counted)`);
-  const seeds = 12_000;
+  // Long enough (several seconds of work) that thread start-up and each worker warming its own
+  // transition caches do not dominate: a swarm is for many seeds.
+  const seeds = 48_000;
   // Best of two: this machine's vCPUs are noisy neighbours; one slow run says little.
   const measure = async (workers: number): Promise<number> => {
     let ms = Infinity;
@@ -149,8 +186,14 @@ function benchFirstCounterexample(): void {
   }
 }
 
-say('protosim bench');
-say(`machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, node ${process.version}`);
-benchExhaustive();
-await benchRandom();
-benchFirstCounterexample();
+const [section, ...args] = process.argv.slice(2);
+if (section === 'case') {
+  runCase(args[0]!, Number(args[1]), Number(args[2]));
+} else {
+  say('protosim bench');
+  say(`machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, node ${process.version}`);
+  const roundsList = args[1] ? args[1].split(',').map(Number) : [1, 2, 3, 5, 10];
+  if (section === undefined || section === 'exhaustive') benchExhaustive(args[0] ?? null, roundsList);
+  if (section === undefined || section === 'random') await benchRandom();
+  if (section === undefined || section === 'first') benchFirstCounterexample();
+}

@@ -10,14 +10,14 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { loadAdapterFile } from '../conformance/clients/adapter.js';
 import type { IoMode } from '../conformance/clients/clientProcess.js';
 import { loadClientSuiteFile, looksLikeClientSuite } from '../conformance/clients/loadClientSuite.js';
-import { runClientSuite } from '../conformance/clients/runClientSuite.js';
+import { runClientSuite, selectClientCases } from '../conformance/clients/runClientSuite.js';
 import { protosimLauncher } from '../conformance/managedProcess.js';
 import type { CaseResult, SuiteReport } from '../report/case-result.js';
 import { ExitCode, InputError } from '../errors.js';
 import { collectVar, parseIoMode } from './commands/adapter.js';
 
 import type { CliContext } from './context.js';
-import { writeReportsFor, type ReportOptions } from './reports.js';
+import { progressFor, writeReportsFor, type ReportOptions } from './reports.js';
 
 export interface ClientRunOptions extends Partial<ReportOptions> {
   adapter?: string;
@@ -58,6 +58,9 @@ export async function runClientSuiteCommand(ctx: CliContext, file: string, opts:
   }
   const text = opts.format !== 'json';
   if (text) ctx.io.stdout(`suite ${suite.spec.suite}: ${suite.spec.title}\nprogram: ${adapter.spec.adapter} (${relative(cwd, adapterPath) || adapterPath})\n`);
+  const total = selectClientCases(suite, opts.case ?? [], opts.tag ?? []).length;
+  const progress = progressFor(ctx, { progress: opts.progress ?? true }, 'cases');
+  let done = 0;
   const report = await runClientSuite(suite, {
     adapter,
     ...(opts.var ? { vars: (opts.var ?? []).reduce<Record<string, string>>((acc, v) => collectVar(v, acc), {}) } : {}),
@@ -66,9 +69,12 @@ export async function runClientSuiteCommand(ctx: CliContext, file: string, opts:
     ...(opts.tag ? { tags: opts.tag } : {}),
     protosimLauncher: protosimLauncher(),
     onCaseEnd: (r) => {
+      progress?.clear();
       if (text) ctx.io.stdout(renderCaseLine(r));
+      progress?.update(++done, total);
     },
   });
+  progress?.finish();
   if (opts.format === 'json') ctx.io.stdout(JSON.stringify(report, null, 2) + '\n');
   else ctx.io.stdout(renderClientSuiteSummary(report));
   writeReportsFor(ctx, report, opts.report ?? []);

@@ -5,10 +5,10 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { ExitCode, InputError } from '../errors.js';
-import { runSuite } from '../conformance/runSuite.js';
+import { runSuite, selectCases } from '../conformance/runSuite.js';
 import type { CaseResult, SuiteReport } from '../report/case-result.js';
 import type { ReportSpec } from '../report/report-format.js';
-import { writeReportsFor } from './reports.js';
+import { progressFor, writeReportsFor } from './reports.js';
 import type { Suite } from '../scenario/load-suite.js';
 import type { CliContext } from './context.js';
 
@@ -24,6 +24,8 @@ export interface LiveRunOptions {
   replyTimeoutMs?: number;
   format: string;
   color: boolean;
+  /** `--no-progress` sets false */
+  progress?: boolean;
 }
 
 /** Collects a repeatable option. */
@@ -70,6 +72,9 @@ export function renderSuiteSummary(report: SuiteReport): string {
 export async function runLiveSuite(ctx: CliContext, suite: Suite, opts: LiveRunOptions): Promise<void> {
   const cwd = ctx.io.cwd ?? process.cwd();
   const json = opts.format === 'json';
+  const total = selectCases(suite, opts.case ?? [], opts.tag ?? []).length;
+  const progress = progressFor(ctx, { progress: opts.progress ?? true }, 'cases');
+  let done = 0;
   const run = await runSuite(suite, {
     target: opts.target,
     codec: opts.codec,
@@ -79,8 +84,13 @@ export async function runLiveSuite(ctx: CliContext, suite: Suite, opts: LiveRunO
     vars: parseVars(opts.var ?? []),
     replyTimeoutMs: opts.replyTimeoutMs,
     cwd,
-    onCase: json ? undefined : (c) => ctx.io.stdout(renderCaseLine(c, opts.color && (ctx.io.isTTY ?? false))),
+    onCase: (c) => {
+      progress?.clear();
+      if (!json) ctx.io.stdout(renderCaseLine(c, opts.color && (ctx.io.isTTY ?? false)));
+      progress?.update(++done, total);
+    },
   });
+  progress?.finish();
   const { report } = run;
   if (json) ctx.io.stdout(`${JSON.stringify(report, null, 2)}\n`);
   else ctx.io.stdout(renderSuiteSummary(report));

@@ -9,7 +9,7 @@ import { InputError } from '../errors.js';
 import type { RunReport } from '../report/run-report.js';
 import type { SuiteReport } from '../report/case-result.js';
 import { describeReportFormats, parseReportSpec, renderReport, type ReportSpec } from '../report/report-format.js';
-import { createProgress, type ProgressReporter } from '../report/progress.js';
+import { createProgress, type ProgressOptions, type ProgressReporter } from '../report/progress.js';
 import type { CliContext } from './context.js';
 
 export interface ReportOptions {
@@ -66,8 +66,8 @@ export function writeReportsFor(ctx: CliContext, report: RunReport | SuiteReport
 }
 
 /** A progress reporter on stderr for an exploration, or none when `--no-progress`. */
-export function progressFor(ctx: CliContext, options: { progress: boolean }, label: string): ProgressReporter | null {
+export function progressFor(ctx: CliContext, options: { progress: boolean }, label: string, extra: Partial<ProgressOptions> = {}): ProgressReporter | null {
   if (!options.progress) return null;
-  return createProgress({ write: (s) => ctx.io.stderr(s), isTTY: ctx.io.stderrIsTTY ?? false, label });
+  return createProgress({ write: (s) => ctx.io.stderr(s), isTTY: ctx.io.stderrIsTTY ?? false, label, ...extra });
 }
 

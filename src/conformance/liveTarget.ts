@@ -15,6 +15,8 @@ export interface LiveTargetOverrides {
   codec?: string;
   framing?: string;
   replyTimeoutMs?: number;
+  /** a command target is killed past this much output (see CommandTargetSpec.maxOutputBytes) */
+  maxOutputBytes?: number;
 }
 
 export interface ResolvedTarget {
@@ -69,6 +71,7 @@ export function resolveTarget(suite: Suite, overrides: LiveTargetOverrides, cwd:
       port: file.port,
       startTimeoutMs: file.startTimeoutMs ?? defaultStartTimeoutMs,
       scheme,
+      ...(overrides.maxOutputBytes !== undefined ? { maxOutputBytes: overrides.maxOutputBytes } : {}),
     };
     return { command, codec, framing, replyTimeoutMs, description: command.command.join(' ') };
   }

@@ -15,9 +15,16 @@ export interface CommandTargetSpec {
   command: string[];
   cwd?: string;
   env?: Record<string, string>;
+  /** how protosim knows it listens; none: the port it was given (`{port}`) accepts a connection */
   ready?: { stdout: string } | { stderr: string } | { port: number };
   port?: 'auto' | number;
   startTimeoutMs: number;
+  /**
+   * Bytes of stdout plus stderr the process may print in one run (from start to exit); past it the
+   * process is killed, as a crash whose reason says so (a submission that floods its output).
+   * Unlimited when absent.
+   */
+  maxOutputBytes?: number;
   /** `http` for the kv protocol; the scheme of the address built from a port */
   scheme: 'tcp' | 'http';
 }
@@ -28,6 +35,8 @@ export interface ExitInfo {
   signal: NodeJS.Signals | null;
   /** true when protosim ended it (stop, kill fault) */
   expected: boolean;
+  /** why protosim killed it when it was not asked to (a limit) */
+  reason?: string;
 }
 
 /** Bytes of stdout and stderr kept for crash reports. */
@@ -60,6 +69,9 @@ export class ManagedProcess {
   private readonly stdoutTail = new TailBuffer(maxTailBytes);
   private readonly stderrTail = new TailBuffer(maxTailBytes);
   private expectingExit = false;
+  /** bytes printed since the last start, against maxOutputBytes */
+  private outputBytes = 0;
+  private outputLimitHit = false;
   private port: number | undefined;
   /** the address the target listens on, once ready */
   address: string | undefined;
@@ -95,6 +107,8 @@ export class ManagedProcess {
     this.expectingExit = false;
     this.stdoutTail.clear();
     this.stderrTail.clear();
+    this.outputBytes = 0;
+    this.outputLimitHit = false;
     if (this.port === undefined) this.port = this.spec.port === 'auto' ? await freeLoopbackPort() : this.spec.port;
     const port = this.port;
     const substitute = (s: string): string => (port === undefined ? s : s.replaceAll('{port}', String(port)));
@@ -142,6 +156,7 @@ export class ManagedProcess {
         let partial = '';
         return (chunk: Buffer): void => {
           tail.push(chunk);
+          this.countOutput(child, chunk.length);
           if (pattern === undefined || settled) return;
           const text = partial + chunk.toString('utf8');
           const lines = text.split('\n');
@@ -162,7 +177,12 @@ export class ManagedProcess {
         finish(new TargetError(`cannot start ${argv.join(' ')}: ${error.message}`, 'start-failed'));
       });
       child.on('exit', (code, signal) => {
-        const info: ExitInfo = { code, signal, expected: this.expectingExit };
+        const info: ExitInfo = {
+          code,
+          signal,
+          expected: this.expectingExit,
+          ...(this.outputLimitHit ? { reason: `it printed more than maxOutputBytes=${this.spec.maxOutputBytes} bytes of output` } : {}),
+        };
         this.exit = info;
         if (!settled) {
           finish(new TargetError(`the target exited before it was ready (${describeExit(info)})\n${this.tails()}`, 'died-at-start'));
@@ -173,8 +193,9 @@ export class ManagedProcess {
       const timer = setTimeout(() => {
         finish(new TargetError(`the target was not ready within startTimeoutMs=${this.spec.startTimeoutMs}\n${this.tails()}`, 'start-timeout'));
       }, this.spec.startTimeoutMs);
-      if (this.spec.ready !== undefined && 'port' in this.spec.ready) {
-        const probePort = this.spec.ready.port;
+      // No ready pattern: ready when the port it was given accepts a connection.
+      const probePort = this.spec.ready === undefined ? port : 'port' in this.spec.ready ? this.spec.ready.port : undefined;
+      if (probePort !== undefined) {
         const probe = (): void => {
           if (settled) return;
           const socket = connect({ host: '127.0.0.1', port: probePort });
@@ -190,6 +211,16 @@ export class ManagedProcess {
         probe();
       }
     });
+  }
+
+  /** Counts output against maxOutputBytes; a process past it is killed (not expected: a crash with a reason). */
+  private countOutput(child: ChildProcess, bytes: number): void {
+    const limit = this.spec.maxOutputBytes;
+    if (limit === undefined || this.outputLimitHit || child !== this.child) return;
+    this.outputBytes += bytes;
+    if (this.outputBytes <= limit) return;
+    this.outputLimitHit = true;
+    child.kill('SIGKILL');
   }
 
   /** SIGKILL, as a crash; resolves when the process is gone. */
@@ -247,5 +278,6 @@ export class ManagedProcess {
 
 /** `exit code 70` / `killed by SIGKILL`. */
 export function describeExit(info: ExitInfo): string {
-  return info.signal !== null ? `killed by ${info.signal}` : `exit code ${info.code}`;
+  const how = info.signal !== null ? `killed by ${info.signal}` : `exit code ${info.code}`;
+  return info.reason !== undefined ? `${how}: ${info.reason}` : how;
 }

@@ -44,6 +44,9 @@ export interface SuiteReport {
   score: number;
   maxScore: number;
   durationMs: number;
+  /** wall-clock start and end (ISO 8601), when the run recorded them (grading does) */
+  startedAt?: string;
+  finishedAt?: string;
 }
 
 /** Sums points into a suite report; `ok` when no required case failed or errored. */

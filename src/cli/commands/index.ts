@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { registerAdapterCommand } from './adapter.js';
 import { registerCheckCommand } from './check.js';
+import { registerGradeCommand } from './grade.js';
 import { registerListCommand } from './list.js';
 import { registerMergeCommand } from './merge.js';
 import { registerReplayCommand } from './replay.js';
@@ -23,4 +24,5 @@ export const commandRegistrars: CommandRegistrar[] = [
   registerMergeCommand,
   registerServeCommand,
   registerAdapterCommand,
+  registerGradeCommand,
 ];

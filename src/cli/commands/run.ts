@@ -217,15 +217,23 @@ export async function runScenario(
 
   let result: ExploreResult;
   if (strategy === 'exhaustive') {
+    const maxStates = opts.maxStates ?? scenario.explore.maxStates;
+    // Counted against maxStates: the bound the search stops at if it does not finish first.
+    const progress = ctx ? progressFor(ctx, { progress: opts.progress ?? true }, 'states', { rate: true }) : null;
     result = exploreExhaustive(compiled, config, {
-      maxStates: opts.maxStates ?? scenario.explore.maxStates,
+      maxStates,
       maxDepth: opts.maxDepth ?? scenario.explore.maxDepth,
       faultBudget,
       all: opts.all ?? false,
       clock,
+      ...(progress ? { onProgress: (p: { states: number; transitions: number }) => progress.update(p.states, maxStates, { transitions: p.transitions }) } : {}),
     });
+    progress?.finish();
   } else if (strategy === 'pbt') {
-    result = explorePbt(compiled, config, { seed: seedStart, runs: seeds, faultBudget: opts.faultBudget ?? scenario.spec.explore?.faultBudget ?? 0, clock });
+    // A scenario's pinned seed pins one simulation run; pbt searches plans, so it takes the seed
+    // count (plans to try) and uses --seed, if given, as fast-check's seed.
+    const plans = opts.seeds ?? scenario.spec.explore?.seeds ?? 200;
+    result = explorePbt(compiled, config, { seed: opts.seed ?? opts.seedStart ?? scenario.explore.seedStart, runs: plans, faultBudget: opts.faultBudget ?? scenario.spec.explore?.faultBudget ?? 0, clock });
   } else {
     // Threads take ~100 ms to start and load the models: small ranges run faster in this thread.
     const workers = pinned !== null && pinned !== undefined ? 1 : (opts.workers ?? (seeds >= swarmThresholdSeeds ? defaultWorkers() : 1));

@@ -36,6 +36,8 @@ export interface RunClientSuiteOptions {
   /** called as each case starts and ends (progress) */
   onCaseStart?: (c: ClientCaseFile) => void;
   onCaseEnd?: (r: CaseResult) => void;
+  /** a case's overall bound when it sets no timeoutMs (default defaultClientCaseTimeoutMs) */
+  caseTimeoutMs?: number;
 }
 
 /** A case's overall bound when it sets none. */
@@ -204,7 +206,7 @@ export class ClientCaseRun {
   async run(): Promise<CaseResult> {
     const begun = performance.now();
     const base = { id: this.c.id, title: this.c.title, level: this.c.level, maxPoints: this.c.points };
-    const timeoutMs = this.c.timeoutMs ?? defaultClientCaseTimeoutMs;
+    const timeoutMs = this.c.timeoutMs ?? this.opts.caseTimeoutMs ?? defaultClientCaseTimeoutMs;
     let verdict: CaseResult['verdict'] = 'PASS';
     let reason = 'every step as expected';
     let expected: string | undefined;

@@ -2,29 +2,14 @@
  * lock-alternation: two clients alternate over a key-value store with `connected`, `lock` and
  * `message` keys (seed 000, PROTOCOLS.md section 1).
  */
-import type { Effect, GlobalView, ModelDefaults, ModelVariant, NodeId, ProtocolModel, RoleDefinition } from '../types.js';
+import type { GlobalView, ModelDefaults, ModelVariant, ProtocolModel } from '../types.js';
 import { storeRole } from '../kv-store/store.js';
+import { isMessageShown, kvClientRole } from '../kv-store/client-role.js';
 import { validateKvMessage } from '../kv-store/messages.js';
 import { createLeasedPairClient } from '../kv-store/leased-pair-client.js';
 import { lockClientMachine } from './client.js';
 import { noMessageShownTwice, noOverwriteBeforeShown, singleSender } from './invariants.js';
 
-const isMessageShown = (_node: NodeId, effect: Effect): boolean =>
-  effect.type === 'print' && effect.params.kind === 'message';
-
-function clientRole(machine: RoleDefinition['machine'], description: string): RoleDefinition {
-  return {
-    machine,
-    description,
-    input: ({ self, nodesByRole, params }) => ({
-      self,
-      store: nodesByRole.store?.[0] ?? 'store',
-      pollMs: typeof params.pollMs === 'number' ? params.pollMs : 500,
-      ...(typeof params.leaseMs === 'number' ? { leaseMs: params.leaseMs } : {}),
-      ...(typeof params.heartbeatMs === 'number' ? { heartbeatMs: params.heartbeatMs } : {}),
-    }),
-  };
-}
 
 /** Explains a finding in the seed's own terms. */
 export function diagnose(view: GlobalView, finding: { kind: string; id: string }): string | null {
@@ -73,7 +58,7 @@ export const faithful: ModelVariant = {
   summary: 'the seed as written: check-then-set join, polling, no rejoin',
   roles: {
     store: storeRole(false),
-    client: clientRole(lockClientMachine, 'a person at a terminal running the seed client'),
+    client: kvClientRole(lockClientMachine, 'a person at a terminal running the seed client'),
   },
   invariants: [singleSender],
   properties: [noOverwriteBeforeShown, noMessageShownTwice],
@@ -111,7 +96,7 @@ export const fixed: ModelVariant = {
   summary: 'atomic join (compare-and-set on connected), a lease per client so a dead peer is noticed and the pair can be joined again, a clean leave',
   roles: {
     store: storeRole(true),
-    client: clientRole(fixedClientMachine, 'a person at a terminal running the repaired client'),
+    client: kvClientRole(fixedClientMachine, 'a person at a terminal running the repaired client'),
   },
   invariants: [singleSender],
   properties: [noOverwriteBeforeShown, noMessageShownTwice],

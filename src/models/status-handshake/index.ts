@@ -2,29 +2,15 @@
  * status-handshake: the first client sends, the second waits, a third is turned away; one
  * `received` flag and one `message` key between them (seed 001, PROTOCOLS.md section 2).
  */
-import type { Effect, GlobalView, ModelDefaults, ModelVariant, NodeId, ProtocolModel, RoleDefinition } from '../types.js';
+import type { GlobalView, ModelDefaults, ModelVariant, ProtocolModel } from '../types.js';
 import { createLeasedPairClient } from '../kv-store/leased-pair-client.js';
 import { validateKvMessage } from '../kv-store/messages.js';
 import { storeRole } from '../kv-store/store.js';
+import { isMessageShown, kvClientRole } from '../kv-store/client-role.js';
 import { noMessageShownTwice } from '../lock-alternation/invariants.js';
 import { statusClientMachine } from './client.js';
 import { noFalseRejection, noOwnMessage, oneSenderAtATime } from './properties.js';
 
-const isMessageShown = (_node: NodeId, effect: Effect): boolean => effect.type === 'print' && effect.params.kind === 'message';
-
-function clientRole(machine: RoleDefinition['machine'], description: string): RoleDefinition {
-  return {
-    machine,
-    description,
-    input: ({ self, nodesByRole, params }) => ({
-      self,
-      store: nodesByRole.store?.[0] ?? 'store',
-      pollMs: typeof params.pollMs === 'number' ? params.pollMs : 500,
-      ...(typeof params.leaseMs === 'number' ? { leaseMs: params.leaseMs } : {}),
-      ...(typeof params.heartbeatMs === 'number' ? { heartbeatMs: params.heartbeatMs } : {}),
-    }),
-  };
-}
 
 /** Explains a finding in the seed's terms. */
 export function diagnose(view: GlobalView, finding: { kind: string; id: string }): string | null {
@@ -83,7 +69,7 @@ export const faithful: ModelVariant = {
   summary: 'the seed as written: check-then-set on status, one received flag for both directions, strip-then-check, status left at two by a killed client',
   roles: {
     store: storeRole(false),
-    client: clientRole(statusClientMachine, 'a person at a terminal running the seed client'),
+    client: kvClientRole(statusClientMachine, 'a person at a terminal running the seed client'),
   },
   invariants: [oneSenderAtATime],
   properties: [noOwnMessage, noFalseRejection, noMessageShownTwice],
@@ -108,7 +94,7 @@ export const fixed: ModelVariant = {
   summary: 'compare-and-set on status, a flag and a message key per direction (the flag, not the text, says a message is there), leases so a dead peer frees the chat',
   roles: {
     store: storeRole(true),
-    client: clientRole(fixedClientMachine, 'a person at a terminal running the repaired client'),
+    client: kvClientRole(fixedClientMachine, 'a person at a terminal running the repaired client'),
   },
   invariants: [oneSenderAtATime],
   properties: [noOwnMessage, noFalseRejection, noMessageShownTwice],

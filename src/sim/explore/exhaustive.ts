@@ -38,7 +38,26 @@ export interface ExhaustiveOptions {
   faultBudget: number;
   /** explore the whole bounded space and report every distinct finding (default: stop at the first) */
   all?: boolean;
+  /** remember common steps by their footprint (default true; false is for tests that compare) */
+  memo?: boolean;
   clock?: Clock;
+  /**
+   * Called every `progressEvery` expanded states with the counts so far (the caller measures the
+   * time: the explorer reads no clock of its own beyond the injected one).
+   */
+  onProgress?: (progress: ExhaustiveProgress) => void;
+  /** expanded states between two onProgress calls (default 4096) */
+  progressEvery?: number;
+}
+
+/** What the explorer has done so far. */
+export interface ExhaustiveProgress {
+  /** distinct states stored */
+  states: number;
+  /** states expanded (their successors enumerated) */
+  expanded: number;
+  transitions: number;
+  depth: number;
 }
 
 interface RawFinding {
@@ -59,7 +78,7 @@ interface RawFinding {
 export function exploreExhaustive(model: CompiledModel, config: SimConfig, options: ExhaustiveOptions): ExploreResult {
   const clock = options.clock ?? noClock;
   const started = clock();
-  const sys = new UntimedSystem(model, config, { faultBudget: options.faultBudget });
+  const sys = new UntimedSystem(model, config, { faultBudget: options.faultBudget, memo: options.memo ?? true });
   const W = sys.layout.width;
   const table = new StateTable(W);
   const wantCycles = config.checks.livelock;
@@ -92,8 +111,6 @@ export function exploreExhaustive(model: CompiledModel, config: SimConfig, optio
     return out.reverse();
   };
 
-  const cur = new Int32Array(W);
-  const next = new Int32Array(W);
   const events = new Int32Array(sys.maxEvents);
   const labels = new Int32Array(sys.maxEvents);
   const levels: number[] = [0];
@@ -154,102 +171,156 @@ export function exploreExhaustive(model: CompiledModel, config: SimConfig, optio
     }
   };
 
-  outer: for (let s = 0; !stop && s < table.count; s++) {
-    if (s === levelEnd) {
-      depth++;
-      levels.push(s);
-      levelEnd = table.count;
-      if (wantCycles && stopAtFirst && expanded >= nextCycleCheck) {
-        lookForCycles();
-        nextCycleCheck = expanded * 2;
-        if (found.size > 0 && stopAtFirst) break;
-      }
-    }
-    table.read(s, cur);
-    if (s >= edgeStart.length - 1) {
-      edgeStart = grow32(edgeStart);
-    }
-    edgeStart[s] = edgeCount;
-    if (terminal[s] === 1) {
-      expanded = s + 1;
-      edgesDone = edgeCount;
-      continue;
-    }
-    const n = sys.enumerate(cur, events, labels);
-    if (depth >= options.maxDepth) {
-      if (n > 0) {
-        limitHit = `maxDepth=${options.maxDepth}`;
-        break;
-      }
-      expanded = s + 1;
-      edgesDone = edgeCount;
-      continue;
-    }
-    if (sys.lastNonFault === 0 && config.checks.deadlock && sys.stalled(cur)) {
-      const names = sys.unfinished(cur).map((i) => sys.nodeName(i));
-      record({
-        kind: 'deadlock',
-        id: 'deadlock',
-        summary: `deadlock: nothing can happen any more, and ${names.join(', ')} ${names.length === 1 ? 'has' : 'have'} not finished`,
-        path: null,
-        at: s,
-        choice: -1,
-        cycleAt: null,
-      });
-      if (stopAtFirst) break;
-    }
-    for (let k = 0; k < n; k++) {
-      for (let x = 0; x < W; x++) next[x] = cur[x]!;
-      const broke = sys.apply(next, events[k]!, null);
-      const progress = sys.progressFlag;
-      transitions++;
-      if (broke >= 0) {
-        const v = sys.violation(broke);
-        record({ kind: 'invariant', id: v.id, summary: v.summary, path: null, at: s, choice: k, cycleAt: null });
-        if (stopAtFirst) {
-          stop = true;
-          break outer;
-        }
+  const onProgress = options.onProgress;
+  const progressEvery = Math.max(1, options.progressEvery ?? 4096);
+  // States are expanded in batches: first every successor of the batch's states is computed and
+  // staged in the table (their slot reads overlap, see StateTable#stage), then the states are
+  // processed one by one in BFS order exactly as without batching, so that counts, parents and
+  // findings do not depend on the batch size. Work done for states after a stop is discarded.
+  const batch = new Batch(W);
+  let s = 0;
+  outer: while (!stop && s < table.count) {
+    const batchStart = s;
+    const batchEnd = Math.min(table.count, s + BATCH_STATES);
+    let m = 0;
+    for (let t = s; t < batchEnd; t++) {
+      const j = t - s;
+      const state = batch.state(j);
+      table.read(t, state);
+      batch.first[j] = m;
+      if (terminal[t] === 1) {
+        batch.count[j] = 0;
         continue;
       }
-      const before = table.count;
-      const id = table.insert(next);
-      if (id === before) {
-        if (id >= parent.length) {
-          parent = grow32(parent);
-          choice = grow16(choice);
-          const t = new Uint8Array(parent.length);
-          t.set(terminal);
-          terminal = t;
+      // states from levelEnd on are one level deeper than those before it
+      const tDepth = t < levelEnd ? depth : depth + 1;
+      const n = sys.enumerate(state, events, labels);
+      batch.count[j] = n;
+      batch.lastNonFault[j] = sys.lastNonFault;
+      if (tDepth >= options.maxDepth) continue;
+      batch.reserve(m + n);
+      for (let k = 0; k < n; k++, m++) {
+        const succ = batch.successor(m);
+        for (let x = 0; x < W; x++) succ[x] = state[x]!;
+        batch.broke[m] = sys.apply(succ, events[k]!, null);
+        batch.label[m] = (labels[k]! & 0x7fff) | (sys.progressFlag ? progressBit : 0);
+      }
+    }
+    // stage the successors that are states (not broken), again from the start after a widening
+    for (let staged = false; !staged; ) {
+      staged = true;
+      for (let x = 0; x < m; x++) {
+        if (batch.broke[x]! < 0 && !table.stage(batch.successor(x), x)) {
+          staged = false;
+          break;
         }
-        parent[id] = s;
-        choice[id] = k;
-        const broken = sys.checkInvariants(next);
-        if (broken !== null) {
-          terminal[id] = 1;
-          record({ kind: 'invariant', id: broken.id, summary: broken.summary, path: null, at: s, choice: k, cycleAt: null });
+      }
+    }
+    table.touchStaged(m);
+
+    for (; s < batchEnd; s++) {
+      const b = s - batchStart;
+      const cur = batch.state(b);
+      if (onProgress !== undefined && s > 0 && s % progressEvery === 0) onProgress({ states: table.count, expanded: s, transitions, depth });
+      if (s === levelEnd) {
+        depth++;
+        levels.push(s);
+        levelEnd = table.count;
+        if (wantCycles && stopAtFirst && expanded >= nextCycleCheck) {
+          lookForCycles();
+          nextCycleCheck = expanded * 2;
+          if (found.size > 0 && stopAtFirst) break outer;
+        }
+      }
+      const curChecked = s !== 0 || initialBroken === null;
+      if (s >= edgeStart.length - 1) {
+        edgeStart = grow32(edgeStart);
+      }
+      edgeStart[s] = edgeCount;
+      if (terminal[s] === 1) {
+        expanded = s + 1;
+        edgesDone = edgeCount;
+        continue;
+      }
+      const n = batch.count[b]!;
+      if (depth >= options.maxDepth) {
+        if (n > 0) {
+          limitHit = `maxDepth=${options.maxDepth}`;
+          break outer;
+        }
+        expanded = s + 1;
+        edgesDone = edgeCount;
+        continue;
+      }
+      if (batch.lastNonFault[b] === 0 && config.checks.deadlock && sys.stalled(cur)) {
+        const names = sys.unfinished(cur).map((i) => sys.nodeName(i));
+        record({
+          kind: 'deadlock',
+          id: 'deadlock',
+          summary: `deadlock: nothing can happen any more, and ${names.join(', ')} ${names.length === 1 ? 'has' : 'have'} not finished`,
+          path: null,
+          at: s,
+          choice: -1,
+          cycleAt: null,
+        });
+        if (stopAtFirst) break outer;
+      }
+      const first = batch.first[b]!;
+      for (let k = 0; k < n; k++) {
+        const x = first + k;
+        const broke = batch.broke[x]!;
+        transitions++;
+        if (broke >= 0) {
+          const v = sys.violation(broke);
+          record({ kind: 'invariant', id: v.id, summary: v.summary, path: null, at: s, choice: k, cycleAt: null });
           if (stopAtFirst) {
             stop = true;
             break outer;
           }
+          continue;
         }
-        if (table.count >= options.maxStates) {
-          limitHit = `maxStates=${options.maxStates}`;
-          break outer;
+        const next = batch.successor(x);
+        const before = table.count;
+        const id = table.insertStaged(x);
+        if (id === before) {
+          if (id >= parent.length) {
+            parent = grow32(parent);
+            choice = grow16(choice);
+            const t = new Uint8Array(parent.length);
+            t.set(terminal);
+            terminal = t;
+          }
+          parent[id] = s;
+          choice[id] = k;
+          // A state whose node views are its parent's has its parent's verdict: none broken (a
+          // broken state is not expanded; the initial one is checked on its own below).
+          const broken = curChecked && sys.sameInvariantInputs(cur, next) ? null : sys.checkInvariants(next);
+          if (broken !== null) {
+            terminal[id] = 1;
+            record({ kind: 'invariant', id: broken.id, summary: broken.summary, path: null, at: s, choice: k, cycleAt: null });
+            if (stopAtFirst) {
+              stop = true;
+              break outer;
+            }
+          }
+          if (table.count >= options.maxStates) {
+            limitHit = `maxStates=${options.maxStates}`;
+            break outer;
+          }
+        }
+        if (wantCycles) {
+          if (edgeCount >= edgeTo.length) {
+            edgeTo = grow32(edgeTo);
+            edgeLabel = grow16(edgeLabel);
+          }
+          edgeTo[edgeCount] = id;
+          edgeLabel[edgeCount] = batch.label[x]!;
+          edgeCount++;
         }
       }
-      if (wantCycles) {
-        if (edgeCount >= edgeTo.length) {
-          edgeTo = grow32(edgeTo);
-          edgeLabel = grow16(edgeLabel);
-        }
-        edgeTo[edgeCount] = id;
-        edgeLabel[edgeCount] = (labels[k]! & 0x7fff) | (progress ? progressBit : 0);
-        edgeCount++;
-      }
+      expanded = s + 1;
+      edgesDone = edgeCount;
     }
-    expanded = s + 1;
-    edgesDone = edgeCount;
   }
   if (wantCycles && !(stopAtFirst && found.size > 0)) lookForCycles();
 
@@ -364,6 +435,50 @@ export function replayPath(model: CompiledModel, config: SimConfig, faultBudget:
   const sys = new UntimedSystem(model, config, { faultBudget });
   const { vec, rec } = replayChoices(sys, path, null);
   return { trace: rec.trace, broken: sys.checkInvariants(vec) };
+}
+
+/** States expanded per batch: enough successors for their table reads to overlap. */
+const BATCH_STATES = 16;
+
+/** Reused buffers for one batch: the states expanded, and their successors with what `apply` said. */
+class Batch {
+  private readonly width: number;
+  private readonly states: Int32Array[];
+  private readonly successors: Int32Array[] = [];
+  /** per state of the batch: its first successor, its event count, its non-fault event count */
+  readonly first = new Int32Array(BATCH_STATES);
+  readonly count = new Int32Array(BATCH_STATES);
+  readonly lastNonFault = new Int32Array(BATCH_STATES);
+  /** per successor: the broken property's violation index or -1, and its edge label */
+  broke = new Int32Array(64);
+  label = new Uint16Array(64);
+
+  constructor(width: number) {
+    this.width = width;
+    this.states = Array.from({ length: BATCH_STATES }, () => new Int32Array(width));
+  }
+
+  state(j: number): Int32Array {
+    return this.states[j]!;
+  }
+
+  successor(m: number): Int32Array {
+    return this.successors[m]!;
+  }
+
+  /** Makes room for `n` successors. */
+  reserve(n: number): void {
+    while (this.successors.length < n) this.successors.push(new Int32Array(this.width));
+    if (this.broke.length < n) {
+      const size = Math.max(n, this.broke.length * 2);
+      const broke = new Int32Array(size);
+      broke.set(this.broke);
+      this.broke = broke;
+      const label = new Uint16Array(size);
+      label.set(this.label);
+      this.label = label;
+    }
+  }
 }
 
 function grow32(a: Int32Array): Int32Array<ArrayBuffer> {

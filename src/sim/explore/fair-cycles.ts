@@ -63,11 +63,12 @@ export function fairNonProgressComponents(graph: StateGraph, accept: (states: re
       let e = callEdge[depth]!;
       let descended = false;
       while (e < end) {
-        if (!inGraph(e)) {
+        const w = edgeTo[e]!;
+        // only non-progress edges to expanded states (inGraph, spelled out: this loop is hot)
+        if ((edgeLabel[e]! & progressBit) !== 0 || w >= expanded) {
           e++;
           continue;
         }
-        const w = edgeTo[e]!;
         e++;
         if (index[w] === -1) {
           callEdge[depth] = e;
@@ -85,7 +86,13 @@ export function fairNonProgressComponents(graph: StateGraph, accept: (states: re
       }
       if (descended) continue;
       callEdge[depth] = e;
-      if (low[v] === index[v]) {
+      if (low[v] === index[v] && stack[sp - 1] === v && !selfLoop(v)) {
+        // A single state without a non-progress edge to itself has no cycle: most components
+        // are such, and need no member list.
+        sp--;
+        onStack[v] = 0;
+        comp[v] = compCount++;
+      } else if (low[v] === index[v]) {
         const members: number[] = [];
         let w: number;
         do {
@@ -105,6 +112,11 @@ export function fairNonProgressComponents(graph: StateGraph, accept: (states: re
     }
   }
   return out;
+
+  function selfLoop(v: number): boolean {
+    for (let e = edgeStart[v]!; e < edgeStart[v + 1]!; e++) if (edgeTo[e] === v && inGraph(e)) return true;
+    return false;
+  }
 
   function hasCycle(members: number[], c: number): boolean {
     if (members.length > 1) return true;

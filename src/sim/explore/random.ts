@@ -131,23 +131,5 @@ export function exploreRandom(model: CompiledModel, config: SimConfig, options: 
     progress ? (done, info) => progress(done, options.seeds, info) : undefined,
     options.progressEvery ?? 100,
   );
-  const findings = findingsOf(model, config, summary);
-  let states = 0;
-  for (const r of model.runtimes.values()) states += r.stateCount;
-  return {
-    strategy: 'random',
-    findings,
-    stats: {
-      states,
-      transitions: summary.transitions,
-      depth: summary.depth,
-      elapsedMs: Math.round(clock() - started),
-      complete: false,
-      runs: summary.runs,
-      limitHit: null,
-      runsWithFinding: summary.runsWithFinding,
-    },
-    seedStart: options.seedStart,
-    seedCount: options.seeds,
-  };
+  return resultOf(model, config, summary, Math.round(clock() - started), options.seedStart, options.seeds);
 }

@@ -32,6 +32,11 @@ export class StateTable {
   private mask = (1 << 12) - 1;
   private n = 0;
   private readonly key: Int32Array;
+  /** staged vectors (packed as stored) and their hashes */
+  private staged = new Int32Array(0);
+  private stagedHash = new Int32Array(0);
+  /** what the touching reads saw (kept so that they are not optimised away) */
+  private sink = 0;
 
   constructor(width: number) {
     if (width < 1) throw new Error('StateTable: width must be at least 1');
@@ -60,31 +65,102 @@ export class StateTable {
    * A new vector gets index `count - 1` after the call, which is how callers tell new from seen.
    */
   insert(vec: Int32Array): number {
+    if (!this.pack(vec, this.key, 0)) {
+      this.widen();
+      return this.insert(vec);
+    }
+    return this.insertKey(this.key, 0, hashAt(this.key, 0, this.stride));
+  }
+
+  /**
+   * Prepares `vec` as staged vector `j` for `insertStaged(j)`: packs it, hashes it, and reads its
+   * home slot. A search stages a batch of successors before inserting them one by one in order:
+   * the slot reads of the batch, which mostly miss the cache in a big table, then overlap instead
+   * of stalling one after the other. Returns false when the table had to switch to wide storage
+   * (a value did not fit in 16 bits): the vectors staged before are void, stage them again.
+   */
+  stage(vec: Int32Array, j: number): boolean {
+    const stride = this.stride;
+    if ((j + 1) * stride > this.staged.length) {
+      const bigger = new Int32Array(Math.max(64 * stride, (j + 1) * stride * 2));
+      bigger.set(this.staged);
+      this.staged = bigger;
+      const hashes = new Int32Array(bigger.length / stride);
+      hashes.set(this.stagedHash.subarray(0, Math.min(this.stagedHash.length, hashes.length)));
+      this.stagedHash = hashes;
+    }
+    const off = j * stride;
+    if (!this.pack(vec, this.staged, off)) {
+      this.widen();
+      return false;
+    }
+    this.stagedHash[j] = hashAt(this.staged, off, stride);
+    return true;
+  }
+
+  /**
+   * Reads the home slots of staged vectors 0..count-1, then the stored vectors they most likely
+   * equal (the first in the home slot with the same hash), in two tight loops: the reads are
+   * independent of each other, so the processor overlaps their cache misses, and the inserts that
+   * follow find what they compare in the cache. (Vectors that were not staged are read harmlessly.)
+   */
+  touchStaged(count: number): void {
+    const slots = this.slots;
+    const mask = this.mask;
+    const hashes = this.stagedHash;
+    count = Math.min(count, hashes.length);
+    let sink = 0;
+    for (let j = 0; j < count; j++) sink += slots[2 * (hashes[j]! & mask)]!;
+    const stride = this.stride;
+    for (let j = 0; j < count; j++) {
+      const h = hashes[j]!;
+      const at = 2 * (h & mask);
+      const s = slots[at]!;
+      if (s === 0 || slots[at + 1] !== h) continue;
+      const index = s - 1;
+      sink += this.chunks[index >>> chunkBits]![(index & chunkMask) * stride]!;
+    }
+    this.sink ^= sink;
+  }
+
+  /** `insert` for staged vector `j` (staged since the last switch to wide storage). */
+  insertStaged(j: number): number {
+    return this.insertKey(this.staged, j * this.stride, this.stagedHash[j]!);
+  }
+
+  /** Packs `vec` into `out` at `off` in the current storage; false when a value does not fit. */
+  private pack(vec: Int32Array, out: Int32Array, off: number): boolean {
     const w = this.width;
-    const key = this.key;
     if (this.packed) {
-      let k = 0;
-      for (let j = 0; j < w; j += 2) {
+      let k = off;
+      let j = 0;
+      for (; j + 1 < w; j += 2) {
         const a = vec[j]!;
-        const b = j + 1 < w ? vec[j + 1]! : 0;
-        if ((a | b) >>> 16 !== 0 || a < 0 || b < 0) {
-          this.widen();
-          return this.insert(vec);
-        }
-        key[k++] = a | (b << 16);
+        const b = vec[j + 1]!;
+        // negative values have high bits set too
+        if ((a | b) >>> 16 !== 0) return false;
+        out[k++] = a | (b << 16);
+      }
+      if (j < w) {
+        const a = vec[j]!;
+        if (a >>> 16 !== 0) return false;
+        out[k] = a;
       }
     } else {
-      for (let j = 0; j < w; j++) key[j] = vec[j]!;
+      for (let j = 0; j < w; j++) out[off + j] = vec[j]!;
     }
+    return true;
+  }
+
+  private insertKey(key: Int32Array, off: number, h: number): number {
     const stride = this.stride;
-    const h = hashVector(key, stride);
     const slots = this.slots;
     const mask = this.mask;
     let i = h & mask;
     for (;;) {
       const s = slots[2 * i]!;
       if (s === 0) break;
-      if (slots[2 * i + 1] === h && this.equals(s - 1, key)) return s - 1;
+      if (slots[2 * i + 1] === h && this.equals(s - 1, key, off)) return s - 1;
       i = (i + 1) & mask;
     }
     const index = this.n;
@@ -95,7 +171,7 @@ export class StateTable {
       this.chunks.push(chunk);
     }
     const start = (index & chunkMask) * stride;
-    for (let k = 0; k < stride; k++) chunk[start + k] = key[k]!;
+    for (let k = 0; k < stride; k++) chunk[start + k] = key[off + k]!;
     slots[2 * i] = index + 1;
     slots[2 * i + 1] = h;
     this.n = index + 1;
@@ -104,29 +180,32 @@ export class StateTable {
     return index;
   }
 
-  /** Copies vector `index` into `out`. */
-  read(index: number, out: Int32Array): void {
+  /** Copies vector `index` into `out` (from `outOff`). */
+  read(index: number, out: Int32Array, outOff = 0): void {
     const w = this.width;
     const stride = this.stride;
     const chunk = this.chunks[index >>> chunkBits]!;
     const start = (index & chunkMask) * stride;
     // Plain loops: TypedArray#set and subarray cost more than copying a few dozen ints.
     if (this.packed) {
-      for (let k = 0, j = 0; j < w; k++, j += 2) {
-        const v = chunk[start + k]!;
-        out[j] = v & 0xffff;
-        if (j + 1 < w) out[j + 1] = v >>> 16;
+      let j = 0;
+      let k = start;
+      for (; j + 1 < w; j += 2) {
+        const v = chunk[k++]!;
+        out[outOff + j] = v & 0xffff;
+        out[outOff + j + 1] = v >>> 16;
       }
+      if (j < w) out[outOff + j] = chunk[k]! & 0xffff;
     } else {
-      for (let k = 0; k < w; k++) out[k] = chunk[start + k]!;
+      for (let k = 0; k < w; k++) out[outOff + k] = chunk[start + k]!;
     }
   }
 
-  private equals(index: number, key: Int32Array): boolean {
+  private equals(index: number, key: Int32Array, off: number): boolean {
     const stride = this.stride;
     const chunk = this.chunks[index >>> chunkBits]!;
     const start = (index & chunkMask) * stride;
-    for (let k = 0; k < stride; k++) if (chunk[start + k] !== key[k]) return false;
+    for (let k = 0; k < stride; k++) if (chunk[start + k] !== key[off + k]) return false;
     return true;
   }
 
@@ -175,9 +254,13 @@ export class StateTable {
 
 /** MurmurHash3-style mixing of the first `width` entries. */
 export function hashVector(vec: Int32Array, width: number): number {
+  return hashAt(vec, 0, width);
+}
+
+function hashAt(vec: Int32Array, off: number, width: number): number {
   let h = 0x9747b28c ^ width;
   for (let k = 0; k < width; k++) {
-    let x = Math.imul(vec[k]!, 0xcc9e2d51);
+    let x = Math.imul(vec[off + k]!, 0xcc9e2d51);
     x = (x << 15) | (x >>> 17);
     x = Math.imul(x, 0x1b873593);
     h ^= x;

@@ -10,14 +10,16 @@
  * ordering a real network and scheduler could produce, including ones a particular delay
  * distribution makes unlikely.
  *
- * A global state is a small vector of integers (see `Layout`): per node an interned "local" state
+ * A global state is a short vector of integers (see `Layout`): per node an interned "local" state
  * (status, interned machine state — which for the store includes its data —, armed timers,
- * workload cursor, whether the person has a line ready), per directed link an interned queue of
- * interned messages, per node pair the open-connection count, per history property an interned
- * monitor state, and the scripted-fault cursor, faults used, silent-crash bits, partition and
- * scripted drop/duplicate rules. Node transitions are computed once per (local state, event) and
- * cached; monitor transitions once per (monitor state, observation); invariants once per
- * combination of node views. The hot loop therefore works on integers and cached results.
+ * workload cursor, whether the person has a line ready), per node pair an interned channel (the
+ * interned queues of interned messages of its two links, and its open-connection count), per
+ * history property an interned monitor state, and one interned tuple of the scripted-fault cursor,
+ * faults used, silent-crash bits, partition and scripted drop/duplicate rules. Node transitions are
+ * computed once per (local state, event) and cached; monitor transitions once per (monitor state,
+ * observation); invariants once per tuple of node views; and common steps are remembered whole by
+ * their footprint (the transition memo, below). The hot loop therefore works on integers and
+ * cached results.
  *
  * The same `apply` records a normal trace (`TraceEvent[]`, `t` = step number) when given a
  * recorder, so findings render like the random simulator's.
@@ -41,6 +43,9 @@ import type { NodeDiagnosis } from '../finding.js';
 import type { RoleRuntime, StepResult } from '../role-runtime.js';
 import type { CompiledModel } from '../simulator.js';
 import type { DropReason, TraceEvent } from '../trace.js';
+import { FlatIntMap } from './flat-int-map.js';
+import { StepCache } from './step-cache.js';
+import { TupleInterner } from './tuple-interner.js';
 
 // ---- node status codes ----------------------------------------------------------------------
 const NOT_STARTED = 0;
@@ -78,20 +83,30 @@ export const E_NET_DUP = 11;
 /** Fairness label of events no process is obliged to take (faults, losses). */
 export const LABEL_FAULT = 0x7fff;
 
-/** Where each part of the global state sits in the vector. */
+/**
+ * Where each part of the global state sits in the vector: `nodes` node locals from 0, then one
+ * channel per node pair from `chanBase` (the interned tuple of its two link queues and its
+ * open-connection count), then one interned monitor state per history property from
+ * `monitorBase`, then at `misc` the interned tuple of the fault bookkeeping (scripted-fault
+ * cursor, faults used, silent-crash bits, partition, drop/duplicate rules), which rarely changes.
+ */
 export interface Layout {
   nodes: number;
   links: number;
-  linkBase: number;
-  openBase: number;
+  pairs: number;
+  chanBase: number;
   monitorBase: number;
-  scriptCursor: number;
-  faultsUsed: number;
-  silentBits: number;
-  blocked: number;
-  rules: number;
+  misc: number;
   width: number;
 }
+
+// fields of the misc tuple
+const K_SCRIPT = 0;
+const K_FAULTS = 1;
+const K_SILENT = 2;
+const K_BLOCKED = 3;
+const K_RULES = 4;
+const MISC_WIDTH = 5;
 
 /** A node's local state: everything about it that is not on the network. */
 interface Local {
@@ -110,6 +125,9 @@ interface Local {
   waiting: boolean;
   /** its node view's id, once computed (invariants are cached by node views) */
   viewId: number;
+  /** cached outcomes of node events: deliveries by message id, other events by event code */
+  delivered: NodeResult[];
+  other: NodeResult[];
 }
 
 interface TimerRec {
@@ -172,9 +190,14 @@ interface BudgetKinds {
 export interface UntimedOptions {
   /** faults the search may inject (crash, drop, duplicate; a restart after a crash is free) */
   faultBudget: number;
+  /** remember common steps by their footprint (default true; false computes every step, for tests) */
+  memo?: boolean;
 }
 
 const PAIR_NONE = -1;
+
+/** Most peers a memoised step may involve (more: computed directly each time). */
+const MEMO_PEERS = 3;
 
 export class UntimedSystem {
   readonly layout: Layout;
@@ -199,7 +222,11 @@ export class UntimedSystem {
   private readonly linkTo: Int32Array;
   private readonly pairOf: Int32Array;
   /** nodes that must have started before node i may start (their latest start precedes its earliest) */
-  private readonly startAfter: number[][];
+  private readonly startAfter: Int32Array[];
+  /** some link loses or duplicates on its own */
+  private readonly anyLossy: boolean;
+  private readonly statusScratch: Int32Array;
+  private readonly readyScratch: Int32Array;
   private readonly scripted: FaultSpec[];
   /** index in `scripted` of the heal that ends the safety phase (resumes paused nodes), or -1 */
   private readonly healPhaseIndex: number;
@@ -210,8 +237,26 @@ export class UntimedSystem {
   // interned node locals, per node
   private readonly locals: Local[][] = [];
   private readonly localByKey: Map<string, number>[] = [];
-  /** per node, per local state: node event code -> outcome */
-  private readonly nodeCache: NodeResult[][][] = [];
+
+  /** per link: its pair, and its direction in the pair's channel (0 when from < to) */
+  private readonly linkPair: Int32Array;
+  private readonly linkDir: Int32Array;
+  /** channels: (queue of the lower node's link, queue of the higher node's link, open count) */
+  private readonly chans = new TupleInterner(3, 1024);
+  private readonly chanScratch = new Int32Array(3);
+  /**
+   * While `apply` runs, the channels it changes are kept decoded here (per pair: two queues, open
+   * count; valid when `chanStamp[p] === epoch`) and interned once at its end.
+   */
+  private readonly chanQueues: Int32Array;
+  private readonly chanOpen: Int32Array;
+  private readonly chanStamp: Int32Array;
+  private readonly dirtyPairs: Int32Array;
+  private dirtyCount = 0;
+  private epoch = 1;
+  /** misc tuples: K_SCRIPT, K_FAULTS, K_SILENT, K_BLOCKED, K_RULES */
+  private readonly miscs = new TupleInterner(MISC_WIDTH);
+  private readonly miscScratch = new Int32Array(MISC_WIDTH);
 
   // interned messages and link queues
   private readonly msgs: MsgRec[] = [];
@@ -224,13 +269,18 @@ export class UntimedSystem {
 
   // observations and monitors
   private readonly observations: Observation[] = [];
+  /** per node and kind (crash, fresh restart, kept restart): its observation id, once interned */
+  private readonly faultObservations: number[] = [];
   private readonly obsByKey = new Map<string, number>();
   private readonly props: HistoryProperty<unknown>[];
   private readonly propEnabled: boolean[];
   private readonly monStates: unknown[][];
   private readonly monByKey: Map<string, number>[];
-  /** per property, per monitor state: observation id -> next state + 1, or a violation as -(index + 1) */
-  private readonly monCache: number[][][];
+  /** per property: (monitor state, observation id) -> next monitor state, or a violation as -(index + 1) */
+  private readonly monCache: StepCache[];
+  /** per property that reads the node views: (monitor state, observation, view tuple) -> verdict, zigzag-coded */
+  private readonly monViewCache: (FlatIntMap | undefined)[] = [];
+  private readonly monViewKey = new Int32Array(3);
   private readonly violations: { id: string; summary: string }[] = [];
   private readonly violationByKey = new Map<string, number>();
 
@@ -238,7 +288,10 @@ export class UntimedSystem {
   private readonly invariants: Invariant[];
   private readonly nodeViewIds: Map<number, number>[] = [];
   private readonly nodeViews: NodeView[] = [];
-  private readonly invariantCache = new Map<number | string, number>();
+  /** interned tuples of node view ids, and the invariants' verdict per tuple (violation index or -1) */
+  private readonly viewTuples: TupleInterner;
+  private readonly viewScratch: Int32Array;
+  private readonly invariantCache: number[] = [];
   private invariantsCacheable = true;
 
   // partition and rule sets
@@ -246,6 +299,31 @@ export class UntimedSystem {
   private readonly blockedByKey = new Map<string, number>();
   private readonly ruleSets: { kind: 'drop' | 'duplicate'; from: number; to: number; msgType: string | null; remaining: number }[][] = [[]];
   private readonly ruleByKey = new Map<string, number>([['', 0]]);
+
+  // the transition memo (see applyMemo)
+  private memoOn = true;
+  /** first level: (event, acting local, link channel, misc) -> index in memoPeers */
+  private readonly memo1 = new FlatIntMap(4, 4096);
+  private readonly memoKey1 = new Int32Array(4);
+  /** per first-level key: the peers involved, or null when the step is not memoised */
+  private readonly memoPeers: (Int32Array | null)[] = [];
+  /** second level: (first-level index, then per peer its status and channel) -> offset in memoPool */
+  private readonly memo2 = new FlatIntMap(1 + 2 * MEMO_PEERS, 4096);
+  private readonly memoKey2 = new Int32Array(1 + 2 * MEMO_PEERS);
+  private memoPool = new Int32Array(1 << 16);
+  private memoUsed = 0;
+  private readonly memoBefore: Int32Array;
+  private readonly monitorUndo: Int32Array;
+  /** while computing a memo entry: observations are collected here instead of stepping monitors */
+  private deferObs = false;
+  private readonly deferred: number[] = [];
+  private lastNodeResult: NodeResult | null = null;
+  /** how often a monitor read the global view (its verdict is then not cached, nor memoised) */
+  private monitorViewReads = 0;
+
+  /** global views handed to monitors and invariants, reused (they read them synchronously) */
+  private readonly monitorProbe = new ViewProbe(this);
+  private readonly invariantProbe = new ViewProbe(this);
 
   /** counts for reports: how many node transitions were computed (cache misses) */
   nodeTransitionsComputed = 0;
@@ -307,7 +385,12 @@ export class UntimedSystem {
     // start order: node i waits for j when j's latest start is before i's earliest
     const range = config.nodes.map((x) => startRange(x.startAt));
     // (equal times start in node order, as the simulator's queue breaks ties by insertion)
-    this.startAfter = range.map(([minI], i) => range.flatMap(([, maxJ], j) => (j !== i && (maxJ < minI || (maxJ === minI && j < i)) ? [j] : [])));
+    this.startAfter = range.map(([minI], i) => Int32Array.from(range.flatMap(([, maxJ], j) => (j !== i && (maxJ < minI || (maxJ === minI && j < i)) ? [j] : []))));
+    this.anyLossy = this.linkLoss.some((x) => x) || this.linkDup.some((x) => x);
+    this.viewTuples = new TupleInterner(n, 1024);
+    this.viewScratch = new Int32Array(n);
+    this.statusScratch = new Int32Array(n);
+    this.readyScratch = new Int32Array(n);
 
     // scripted faults, in time order (the untimed search keeps their order, not their times)
     const scripted: { f: FaultSpec; healPhase: boolean }[] = config.faults.map((f) => ({ f, healPhase: false }));
@@ -317,6 +400,7 @@ export class UntimedSystem {
     this.healPhaseIndex = scripted.findIndex((s) => s.healPhase);
 
     this.budget = options.faultBudget;
+    this.memoOn = options.memo ?? true;
     const kinds = config.randomFaults?.kinds ?? ['crash', 'restart', 'drop'];
     this.budgetKinds = {
       crash: kinds.includes('crash') || kinds.includes('restart'),
@@ -332,33 +416,34 @@ export class UntimedSystem {
     this.propEnabled = this.props.map((p) => checked === null || checked.includes(p.id));
     this.monStates = this.props.map((p) => [p.initial]);
     this.monByKey = this.props.map((p) => new Map([[canonicalJson(p.initial), 0]]));
-    this.monCache = this.props.map(() => []);
+    this.monCache = this.props.map(() => new StepCache(64, 64));
     this.invariants = variant.invariants.filter((inv) => checked === null || checked.includes(inv.id));
 
-    const linkBase = n;
     const links = from.length;
-    const openBase = linkBase + links;
-    const monitorBase = openBase + pairs;
-    const scriptCursor = monitorBase + this.props.length;
-    this.layout = {
-      nodes: n,
-      links,
-      linkBase,
-      openBase,
-      monitorBase,
-      scriptCursor,
-      faultsUsed: scriptCursor + 1,
-      silentBits: scriptCursor + 2,
-      blocked: scriptCursor + 3,
-      rules: scriptCursor + 4,
-      width: scriptCursor + 5,
-    };
+    const m = this.props.length;
+    this.layout = { nodes: n, links, pairs, chanBase: n, monitorBase: n + pairs, misc: n + pairs + m, width: n + pairs + m + 1 };
+    this.memoBefore = new Int32Array(this.layout.width);
+    this.monitorUndo = new Int32Array(m);
+    this.chanQueues = new Int32Array(2 * pairs);
+    this.chanOpen = new Int32Array(pairs);
+    this.chanStamp = new Int32Array(pairs);
+    this.dirtyPairs = new Int32Array(pairs);
+    this.linkPair = new Int32Array(links);
+    this.linkDir = new Int32Array(links);
+    for (let l = 0; l < links; l++) {
+      const a = from[l]!;
+      const b = to[l]!;
+      this.linkPair[l] = this.pairOf[a * n + b]!;
+      this.linkDir[l] = a < b ? 0 : 1;
+    }
+    // the empty channel and the initial misc tuple are id 0: the initial state is all zeros
+    this.chans.intern(this.chanScratch);
+    this.miscs.intern(this.miscScratch);
     if (n > 30) throw new Error(`the exhaustive explorer handles at most 30 nodes, got ${n}`);
 
     for (let i = 0; i < n; i++) {
       this.locals.push([]);
       this.localByKey.push(new Map());
-      this.nodeCache.push([]);
       this.nodeViewIds.push(new Map());
       this.internLocal(i, { status: NOT_STARTED, stateId: -1, timers: [], cursor: 0, inputPending: false });
     }
@@ -385,15 +470,27 @@ export class UntimedSystem {
    */
   enumerate(vec: Int32Array, events: Int32Array, labels: Int32Array): number {
     const n = this.n;
-    const L = this.layout;
+    const links = this.layout.links;
+    const locals = this.locals;
+    const status = this.statusScratch;
+    // per node: its status, and while running its armed timers (low bits) and a ready input (bit 16)
+    const ready = this.readyScratch;
+    let notStarted = false;
+    for (let i = 0; i < n; i++) {
+      const loc = locals[i]![vec[i]!]!;
+      const st = loc.status;
+      status[i] = st;
+      if (st === NOT_STARTED) notStarted = true;
+      ready[i] = st === RUNNING ? loc.timers.length | (loc.inputPending ? 0x10000 : 0) : 0;
+    }
     let k = 0;
     // starts
-    for (let i = 0; i < n; i++) {
-      const loc = this.locals[i]![vec[i]!]!;
-      if (loc.status !== NOT_STARTED) continue;
+    for (let i = 0; notStarted && i < n; i++) {
+      if (status[i] !== NOT_STARTED) continue;
       let ok = true;
-      for (const j of this.startAfter[i]!) {
-        if (this.locals[j]![vec[j]!]!.status === NOT_STARTED) {
+      const after = this.startAfter[i]!;
+      for (let a = 0; a < after.length; a++) {
+        if (status[after[a]!] === NOT_STARTED) {
           ok = false;
           break;
         }
@@ -402,47 +499,53 @@ export class UntimedSystem {
       events[k] = E_START | (i << 4);
       labels[k++] = i;
     }
-    // deliveries
-    const blocked = this.blockedSets[vec[L.blocked]!]!;
-    for (let l = 0; l < L.links; l++) {
-      const q = vec[L.linkBase + l]!;
+    // deliveries (enumerate runs outside `apply`: the channels are read straight from the vector)
+    const blockedId = this.mget(vec, K_BLOCKED);
+    const blocked = this.blockedSets[blockedId]!;
+    const chans = this.chans.data;
+    const chanBase = this.layout.chanBase;
+    for (let l = 0; l < links; l++) {
+      const c = vec[chanBase + this.linkPair[l]!]!;
+      if (c === 0) continue; // the empty channel
+      const q = chans[c * 3 + this.linkDir[l]!]!;
       if (q === 0) continue;
-      const target = this.locals[this.linkTo[l]!]![vec[this.linkTo[l]!]!]!;
-      if (target.status === PAUSED) continue;
-      const fifo = this.linkFifo[l]!;
-      if (fifo && blocked[l] === 1) continue; // TCP holds the data until the partition heals
+      if (status[this.linkTo[l]!] === PAUSED) continue;
+      if (this.linkFifo[l]!) {
+        if (blockedId !== 0 && blocked[l] === 1) continue; // TCP holds the data until the partition heals
+        events[k] = E_DELIVER | ((l << 6) << 4);
+        labels[k++] = n + l;
+        continue;
+      }
       const queue = this.queues[q]!;
-      const count = fifo ? 1 : Math.min(queue.length, 64);
+      const count = Math.min(queue.length, 64);
       for (let pos = 0; pos < count; pos++) {
-        if (!fifo && queue.indexOf(queue[pos]!) !== pos) continue; // same message twice: one choice
+        if (queue.indexOf(queue[pos]!) !== pos) continue; // same message twice: one choice
         events[k] = E_DELIVER | (((l << 6) | pos) << 4);
         labels[k++] = n + l;
       }
     }
     // timers
     for (let i = 0; i < n; i++) {
-      const loc = this.locals[i]![vec[i]!]!;
-      if (loc.status !== RUNNING) continue;
-      for (let s = 0; s < loc.timers.length; s++) {
+      const timers = ready[i]! & 0xffff;
+      for (let s = 0; s < timers; s++) {
         events[k] = E_TIMER | (((i << 6) | s) << 4);
-        labels[k++] = n + L.links + i;
+        labels[k++] = n + links + i;
       }
     }
     // the people's input
     for (let i = 0; i < n; i++) {
-      const loc = this.locals[i]![vec[i]!]!;
-      if (loc.status !== RUNNING || !loc.inputPending) continue;
+      if ((ready[i]! & 0x10000) === 0) continue;
       events[k] = E_INPUT | (i << 4);
-      labels[k++] = 2 * n + L.links + i;
+      labels[k++] = 2 * n + links + i;
     }
     // the next scripted fault
-    if (vec[L.scriptCursor]! < this.scripted.length) {
+    if (this.mget(vec, K_SCRIPT) < this.scripted.length) {
       events[k] = E_SCRIPT;
-      labels[k++] = 3 * n + L.links;
+      labels[k++] = 3 * n + links;
     }
     this.lastNonFault = k;
     // faults within the budget
-    if (vec[L.faultsUsed]! < this.budget) {
+    if (this.budget > 0 && this.mget(vec, K_FAULTS) < this.budget) {
       const bk = this.budgetKinds;
       if (bk.crash) {
         for (let i = 0; i < n; i++) {
@@ -455,8 +558,8 @@ export class UntimedSystem {
         }
       }
       if (bk.drop || bk.duplicate) {
-        for (let l = 0; l < L.links; l++) {
-          const q = vec[L.linkBase + l]!;
+        for (let l = 0; l < links; l++) {
+          const q = this.q(vec, l);
           if (q === 0) continue;
           const head = this.msgs[this.queues[q]![0]!]!;
           if (head.conn !== null) continue;
@@ -481,9 +584,9 @@ export class UntimedSystem {
       }
     }
     // lossy or duplicating links: the network's own choices
-    for (let l = 0; l < L.links; l++) {
+    for (let l = 0; this.anyLossy && l < links; l++) {
       if (!this.linkLoss[l] && !this.linkDup[l]) continue;
-      const q = vec[L.linkBase + l]!;
+      const q = this.q(vec, l);
       if (q === 0) continue;
       if (this.msgs[this.queues[q]![0]!]!.conn !== null) continue;
       if (this.linkLoss[l]) {
@@ -515,10 +618,20 @@ export class UntimedSystem {
    * runs millions of times a second and must not allocate.)
    */
   apply(vec: Int32Array, event: number, rec: Recorder | null): number {
+    if (rec === null && this.memoOn) {
+      const type = event & 15;
+      if (type === E_DELIVER || type === E_TIMER || type === E_INPUT || type === E_START) return this.applyMemo(vec, event);
+    }
+    return this.applyDirect(vec, event, rec);
+  }
+
+  /** `apply` step by step, without the memo. */
+  private applyDirect(vec: Int32Array, event: number, rec: Recorder | null): number {
     const L = this.layout;
     const type = event & 15;
     const arg = event >>> 4;
     this.progressFlag = false;
+    this.beginPairs();
     let violation: number = -1;
     switch (type) {
       case E_START: {
@@ -529,7 +642,7 @@ export class UntimedSystem {
       case E_DELIVER: {
         const l = arg >>> 6;
         const pos = arg & 63;
-        const msgId = this.queues[vec[L.linkBase + l]!]![pos]!;
+        const msgId = this.queues[this.q(vec, l)]![pos]!;
         const sendId = this.linkRemoveAt(vec, l, pos, rec);
         violation = this.deliver(vec, l, msgId, sendId, rec);
         break;
@@ -556,13 +669,13 @@ export class UntimedSystem {
         break;
       }
       case E_SCRIPT: {
-        const index = vec[L.scriptCursor]!;
-        vec[L.scriptCursor] = index + 1;
+        const index = this.mget(vec, K_SCRIPT);
+        this.mset(vec, K_SCRIPT, index + 1);
         violation = this.applyFault(vec, this.scripted[index]!, index === this.healPhaseIndex, rec);
         break;
       }
       case E_CRASH: {
-        vec[L.faultsUsed] = vec[L.faultsUsed]! + 1;
+        this.mset(vec, K_FAULTS, this.mget(vec, K_FAULTS) + 1);
         violation = this.applyFault(vec, { kind: 'crash', atMs: 0, node: this.nodeIds[arg]!, mode: 'reset' }, false, rec);
         break;
       }
@@ -572,21 +685,21 @@ export class UntimedSystem {
       }
       case E_LOSE:
       case E_NET_LOSE: {
-        if (type === E_LOSE) vec[L.faultsUsed] = vec[L.faultsUsed]! + 1;
+        if (type === E_LOSE) this.mset(vec, K_FAULTS, this.mget(vec, K_FAULTS) + 1);
         const l = arg >>> 6;
-        const msgId = this.queues[vec[L.linkBase + l]!]![0]!;
+        const msgId = this.queues[this.q(vec, l)]![0]!;
         const sendId = this.linkRemoveAt(vec, l, 0, rec);
         if (rec) this.recordDrop(rec, msgId, sendId, type === E_LOSE ? 'fault' : 'loss');
         break;
       }
       case E_DUP:
       case E_NET_DUP: {
-        if (type === E_DUP) vec[L.faultsUsed] = vec[L.faultsUsed]! + 1;
+        if (type === E_DUP) this.mset(vec, K_FAULTS, this.mget(vec, K_FAULTS) + 1);
         const l = arg >>> 6;
-        const q = this.queues[vec[L.linkBase + l]!]!;
+        const q = this.queues[this.q(vec, l)]!;
         const copy = Array.from(q);
         copy.splice(1, 0, q[0]!);
-        vec[L.linkBase + l] = this.internQueue(copy);
+        this.setQ(vec, l, this.internQueue(copy));
         if (rec) {
           const ids = rec.linkIds[l]!;
           ids.splice(1, 0, ids[0]!);
@@ -598,7 +711,174 @@ export class UntimedSystem {
       default:
         throw new Error(`unknown event type ${type}`);
     }
+    this.flushPairs(vec);
     return violation;
+  }
+
+  // ---- the transition memo ------------------------------------------------------------------
+  //
+  // A node's start, timer, input or delivery reads and writes little of the global state: the
+  // acting node's local state, the channel of the delivering link, the fault bookkeeping (misc),
+  // and for each peer the node sends to or closes (or every peer, when a TCP node finishes) that
+  // peer's status and their channel. The monitors only see the observations the step makes. So
+  // such a step is computed once per distinct footprint and remembered as the slots it writes and
+  // the observations it makes; the monitors then step through the observations as usual.
+  //
+  // The footprint is found in two levels: (event, acting local, link channel, misc) decides the
+  // node's outcome and so which peers matter; their (status, channel) pairs complete the key. A
+  // step computed for the memo runs the ordinary code with the observations set aside (so it runs
+  // to its end even where a monitor would stop it; the state is then discarded by the caller, as
+  // it is on a violation anyway). Should a monitor ever read the global view (its verdict then
+  // depends on more than the observations), the step is redone without the memo, which is off
+  // from then on.
+
+  private applyMemo(vec: Int32Array, event: number): number {
+    const type = event & 15;
+    const arg = event >>> 4;
+    let i: number;
+    let chan = 0;
+    if (type === E_DELIVER) {
+      const l = arg >>> 6;
+      i = this.linkTo[l]!;
+      chan = vec[this.layout.chanBase + this.linkPair[l]!]!;
+    } else {
+      i = type === E_TIMER ? arg >>> 6 : arg;
+    }
+    const k1 = this.memoKey1;
+    k1[0] = event;
+    k1[1] = vec[i]!;
+    k1[2] = chan;
+    k1[3] = vec[this.layout.misc]!;
+    let id1 = this.memo1.get(k1);
+    if (id1 < 0) {
+      // The first step of this kind: compute it, then learn which peers its outcome involves.
+      const at = this.computeMemo(vec, event);
+      const peers = this.peersOf(type, arg, i, this.lastNodeResult);
+      id1 = this.memoPeers.length;
+      this.memoPeers.push(peers);
+      this.memo1.set(k1, id1);
+      if (peers !== null) this.memo2.set(this.memoKey2Of(this.memoBefore, id1, i, peers), at);
+      return this.finishMemo(vec, event, at, false);
+    }
+    const peers = this.memoPeers[id1]!;
+    if (peers === null) return this.applyDirect(vec, event, null);
+    const at = this.memo2.get(this.memoKey2Of(vec, id1, i, peers));
+    if (at < 0) {
+      const computed = this.computeMemo(vec, event);
+      this.memo2.set(this.memoKey2Of(this.memoBefore, id1, i, peers), computed);
+      return this.finishMemo(vec, event, computed, false);
+    }
+    // replay: [progress, writes, (slot, value)..., observations, obs...], keeping what it overwrites
+    const pool = this.memoPool;
+    const undo = this.memoBefore;
+    this.progressFlag = pool[at] === 1;
+    const writes = pool[at + 1]!;
+    for (let w = 0, x = at + 2; w < writes; w++, x += 2) {
+      const slot = pool[x]!;
+      undo[w] = vec[slot]!;
+      vec[slot] = pool[x + 1]!;
+    }
+    return this.finishMemo(vec, event, at, true);
+  }
+
+  /**
+   * Steps the monitors through a memo entry's observations; redoes the step directly if one of
+   * them reads the global view. `replayed`: `memoBefore` holds the overwritten values of the
+   * entry's writes, in order (else the whole vector before the step).
+   */
+  private finishMemo(vec: Int32Array, event: number, at: number, replayed: boolean): number {
+    const pool = this.memoPool;
+    const writes = pool[at + 1]!;
+    const obsAt = at + 2 + 2 * writes;
+    const count = pool[obsAt]!;
+    const reads = this.monitorViewReads;
+    const monitors = this.layout.monitorBase;
+    const monitorUndo = this.monitorUndo;
+    for (let p = 0; p < monitorUndo.length; p++) monitorUndo[p] = vec[monitors + p]!;
+    for (let k = 0; k < count; k++) {
+      const v = this.observe(vec, pool[obsAt + 1 + k]!);
+      if (this.monitorViewReads !== reads) {
+        this.memoOn = false;
+        const before = this.memoBefore;
+        if (replayed) {
+          for (let w = 0, x = at + 2; w < writes; w++, x += 2) vec[pool[x]!] = before[w]!;
+          for (let p = 0; p < monitorUndo.length; p++) vec[monitors + p] = monitorUndo[p]!;
+        } else {
+          const W = this.layout.width;
+          for (let y = 0; y < W; y++) vec[y] = before[y]!;
+        }
+        // undo the monitor steps taken so far, then the whole step without the memo
+        return this.applyDirect(vec, event, null);
+      }
+      if (v >= 0) return v;
+    }
+    return -1;
+  }
+
+  /** Runs a step with the observations set aside and stores its writes; returns its pool offset. */
+  private computeMemo(vec: Int32Array, event: number): number {
+    const W = this.layout.width;
+    for (let x = 0; x < W; x++) this.memoBefore[x] = vec[x]!;
+    this.deferObs = true;
+    this.deferred.length = 0;
+    this.lastNodeResult = null;
+    try {
+      this.applyDirect(vec, event, null);
+    } finally {
+      this.deferObs = false;
+    }
+    const before = this.memoBefore;
+    const monitors = this.layout.monitorBase;
+    const misc = this.layout.misc;
+    let writes = 0;
+    for (let x = 0; x < W; x++) if (vec[x] !== before[x]) writes++;
+    const size = 3 + 2 * writes + this.deferred.length;
+    if (this.memoUsed + size > this.memoPool.length) {
+      const bigger = new Int32Array(Math.max(this.memoPool.length * 2, this.memoUsed + size));
+      bigger.set(this.memoPool);
+      this.memoPool = bigger;
+    }
+    const pool = this.memoPool;
+    const at = this.memoUsed;
+    pool[at] = this.progressFlag ? 1 : 0;
+    pool[at + 1] = writes;
+    let y = at + 2;
+    for (let x = 0; x < W; x++) {
+      if (vec[x] === before[x]) continue;
+      // monitors are stepped from the observations, never written by a deferred step
+      if (x >= monitors && x < misc) throw new Error('memo: a deferred step wrote a monitor');
+      pool[y++] = x;
+      pool[y++] = vec[x]!;
+    }
+    pool[y++] = this.deferred.length;
+    for (const obs of this.deferred) pool[y++] = obs;
+    this.memoUsed = y;
+    return at;
+  }
+
+  /** The peers whose status and channel a step with node outcome `r` reads (sorted), or null when too many. */
+  private peersOf(type: number, arg: number, i: number, r: NodeResult | null): Int32Array | null {
+    const set = new Set<number>();
+    if (type === E_DELIVER) set.add(this.linkFrom[arg >>> 6]!);
+    if (r !== null) {
+      for (let k = 0; k < r.ops.length; k += 2) set.add(r.ops[k] === 0 ? this.msgs[r.ops[k + 1]!]!.to : r.ops[k + 1]!);
+      if (r.becameDone && !this.http) for (let p = 0; p < this.n; p++) if (p !== i) set.add(p);
+    }
+    if (set.size > MEMO_PEERS) return null;
+    return Int32Array.from([...set].sort((a, b) => a - b));
+  }
+
+  private memoKey2Of(vec: Int32Array, id1: number, i: number, peers: Int32Array): Int32Array {
+    const k2 = this.memoKey2;
+    k2[0] = id1;
+    let x = 1;
+    for (let k = 0; k < peers.length; k++) {
+      const t = peers[k]!;
+      k2[x++] = this.locals[t]![vec[t]!]!.status;
+      k2[x++] = vec[this.layout.chanBase + this.pairOf[i * this.n + t]!]!;
+    }
+    while (x < k2.length) k2[x++] = -1;
+    return k2;
   }
 
   /** The finding id and summary of a violation index returned by `apply`. */
@@ -618,7 +898,7 @@ export class UntimedSystem {
       if (rec) rec.trace.push({ k: 'conn', t: rec.t, node: this.nodeIds[i]!, peer: this.nodeIds[m.from]!, event: m.conn });
       return this.stepNode(vec, i, N_DELIVER | (msgId << 4), rec);
     }
-    if (this.blockedSets[vec[this.layout.blocked]!]![l] === 1) {
+    if (this.blockedSets[this.mget(vec, K_BLOCKED)]![l] === 1) {
       // a non-FIFO link under partition loses what it carries
       if (rec) this.recordDrop(rec, msgId, sendId, 'partition');
       return -1;
@@ -629,8 +909,9 @@ export class UntimedSystem {
     }
     if (this.http && this.isServer[m.from]!) {
       // the reply ends the request: the HTTP connection closes
-      const p = this.layout.openBase + this.pairOf[m.from * this.n + i]!;
-      if (vec[p]! > 0) vec[p] = vec[p]! - 1;
+      const p = this.pairOf[m.from * this.n + i]!;
+      const open = this.open(vec, p);
+      if (open > 0) this.setOpen(vec, p, open - 1);
     }
     if (rec) {
       rec.trace.push({ k: 'deliver', t: rec.t, id: sendId, from: this.nodeIds[m.from]!, to: this.nodeIds[i]!, msg: m.msg! });
@@ -644,16 +925,17 @@ export class UntimedSystem {
   /** Steps node `i` with a node event and carries out the effects. Returns a violation index or -1. */
   private stepNode(vec: Int32Array, i: number, code: number, rec: Recorder | null): number {
     const localId = vec[i]!;
-    let perLocal = this.nodeCache[i]![localId];
-    if (perLocal === undefined) {
-      perLocal = [];
-      this.nodeCache[i]![localId] = perLocal;
-    }
-    let r = perLocal[code];
+    const loc = this.locals[i]![localId]!;
+    // Deliveries are keyed by message id on their own: codes of deliveries are large and sparse.
+    const delivery = (code & 15) === N_DELIVER;
+    const row = delivery ? loc.delivered : loc.other;
+    const key = delivery ? code >>> 4 : code;
+    let r = row[key];
     if (r === undefined) {
       r = this.computeNode(i, localId, code);
-      perLocal[code] = r;
+      row[key] = r;
     }
+    this.lastNodeResult = r;
     vec[i] = r.next;
     if (r.progress) this.progressFlag = true;
     if (rec) return this.applyRecorded(vec, i, localId, r, rec);
@@ -705,22 +987,23 @@ export class UntimedSystem {
       rec.trace.push({ k: 'send', t: rec.t, id: sendId, from: this.nodeIds[i]!, to: this.nodeIds[t]!, msg: m.msg! });
       rec.lastSent[i] = { t: rec.t, to: this.nodeIds[t]!, msg: m.msg! };
     }
-    const p = L.openBase + this.pairOf[i * this.n + t]!;
+    const p = this.pairOf[i * this.n + t]!;
     const target = this.locals[t]![vec[t]!]!.status;
-    if (vec[p] === 0 && (target === CRASHED || target === NOT_STARTED || target === DONE)) {
+    const open = this.open(vec, p);
+    if (open === 0 && (target === CRASHED || target === NOT_STARTED || target === DONE)) {
       if (rec) this.recordDrop(rec, msgId, sendId, target === CRASHED ? 'crashed' : 'not-started');
-      if (!(target === CRASHED && (vec[L.silentBits]! & (1 << t)) !== 0)) {
+      if (!(target === CRASHED && (this.mget(vec, K_SILENT) & (1 << t)) !== 0)) {
         this.linkAppend(vec, this.linkOf[t * this.n + i]!, this.connMsg(t, i, 'refused'), rec, 0);
       }
       return;
     }
     if (this.http) {
-      if (!this.isServer[i]) vec[p] = vec[p]! + 1;
+      if (!this.isServer[i]) this.setOpen(vec, p, open + 1);
     } else {
-      vec[p] = 1;
+      this.setOpen(vec, p, 1);
     }
     let copies = 1;
-    const rulesId = vec[L.rules]!;
+    const rulesId = this.mget(vec, K_RULES);
     if (rulesId !== 0) {
       const rules = this.ruleSets[rulesId]!.map((x) => ({ ...x }));
       for (const rule of rules) {
@@ -728,7 +1011,7 @@ export class UntimedSystem {
         if ((rule.from === -1 || rule.from === i) && (rule.to === -1 || rule.to === t) && (rule.msgType === null || rule.msgType === m.msg!.type)) {
           rule.remaining--;
           if (rule.kind === 'drop') {
-            vec[L.rules] = this.internRules(rules.filter((x) => x.remaining > 0));
+            this.mset(vec, K_RULES, this.internRules(rules.filter((x) => x.remaining > 0)));
             if (rec) this.recordDrop(rec, msgId, sendId, 'fault');
             return;
           }
@@ -736,7 +1019,7 @@ export class UntimedSystem {
           break;
         }
       }
-      vec[L.rules] = this.internRules(rules.filter((x) => x.remaining > 0));
+      this.mset(vec, K_RULES, this.internRules(rules.filter((x) => x.remaining > 0)));
     }
     const l = this.linkOf[i * this.n + t]!;
     for (let c = 0; c < copies; c++) {
@@ -746,9 +1029,9 @@ export class UntimedSystem {
   }
 
   private close(vec: Int32Array, i: number, peer: number, rec: Recorder | null): void {
-    const p = this.layout.openBase + this.pairOf[i * this.n + peer]!;
-    if (vec[p] === 0) return;
-    vec[p] = 0;
+    const p = this.pairOf[i * this.n + peer]!;
+    if (this.open(vec, p) === 0) return;
+    this.setOpen(vec, p, 0);
     const st = this.locals[peer]![vec[peer]!]!.status;
     if (st === CRASHED || st === NOT_STARTED) return;
     this.linkAppend(vec, this.linkOf[i * this.n + peer]!, this.connMsg(i, peer, 'closed'), rec, 0);
@@ -767,17 +1050,17 @@ export class UntimedSystem {
         const st = this.locals[i]![vec[i]!]!.status;
         if (st !== RUNNING && st !== PAUSED) return -1;
         this.stepNode(vec, i, N_CRASH, rec);
-        if (fault.mode === 'silent') vec[L.silentBits] = vec[L.silentBits]! | (1 << i);
-        else vec[L.silentBits] = vec[L.silentBits]! & ~(1 << i);
-        const v = this.observe(vec, this.internObservation({ kind: 'crash', node: fault.node }));
+        if (fault.mode === 'silent') this.mset(vec, K_SILENT, this.mget(vec, K_SILENT) | (1 << i));
+        else this.mset(vec, K_SILENT, this.mget(vec, K_SILENT) & ~(1 << i));
+        const v = this.observe(vec, this.faultObservation(i, 0));
         if (v >= 0) return v;
         for (let peer = 0; peer < this.n; peer++) {
           if (peer === i) continue;
-          const p = L.openBase + this.pairOf[i * this.n + peer]!;
-          if (vec[p] === 0) continue;
+          const p = this.pairOf[i * this.n + peer]!;
+          if (this.open(vec, p) === 0) continue;
           if (fault.mode === 'reset') {
             // The kernel resets the dead process's connections; in-flight data is discarded.
-            vec[p] = 0;
+            this.setOpen(vec, p, 0);
             this.discardData(vec, i, peer, rec);
             this.linkAppend(vec, this.linkOf[i * this.n + peer]!, this.connMsg(i, peer, 'reset'), rec, 0);
           }
@@ -787,17 +1070,17 @@ export class UntimedSystem {
       case 'restart': {
         const i = this.nodeIds.indexOf(fault.node);
         if (this.locals[i]![vec[i]!]!.status !== CRASHED) return -1;
-        vec[L.silentBits] = vec[L.silentBits]! & ~(1 << i);
+        this.mset(vec, K_SILENT, this.mget(vec, K_SILENT) & ~(1 << i));
         for (let peer = 0; peer < this.n; peer++) {
           if (peer === i) continue;
-          const p = L.openBase + this.pairOf[i * this.n + peer]!;
-          if (vec[p] !== 0) {
+          const p = this.pairOf[i * this.n + peer]!;
+          if (this.open(vec, p) !== 0) {
             // Peers of a silently vanished host still think they are connected; the new process does not know them.
-            vec[p] = 0;
+            this.setOpen(vec, p, 0);
             this.discardData(vec, i, peer, rec);
           }
         }
-        const v = this.observe(vec, this.internObservation({ kind: 'restart', node: fault.node, fresh: fault.state === 'fresh' }));
+        const v = this.observe(vec, this.faultObservation(i, fault.state === 'fresh' ? 1 : 2));
         if (v >= 0) return v;
         return this.stepNode(vec, i, fault.state === 'fresh' ? N_RESTART_FRESH : N_RESTART_KEPT, rec);
       }
@@ -812,7 +1095,7 @@ export class UntimedSystem {
         return -1;
       }
       case 'partition': {
-        const set = Uint8Array.from(this.blockedSets[vec[L.blocked]!]!);
+        const set = Uint8Array.from(this.blockedSets[this.mget(vec, K_BLOCKED)]!);
         for (const a of fault.from) {
           for (const b of fault.to) {
             if (a === b) continue;
@@ -822,11 +1105,11 @@ export class UntimedSystem {
             if (fault.direction === 'both') set[this.linkOf[ib * this.n + ia]!] = 1;
           }
         }
-        vec[L.blocked] = this.internBlocked(set);
+        this.mset(vec, K_BLOCKED, this.internBlocked(set));
         return -1;
       }
       case 'heal': {
-        vec[L.blocked] = 0;
+        this.mset(vec, K_BLOCKED, 0);
         if (healPhase) {
           for (let i = 0; i < this.n; i++) {
             if (this.locals[i]![vec[i]!]!.status === PAUSED) this.stepNode(vec, i, N_RESUME, rec);
@@ -836,7 +1119,7 @@ export class UntimedSystem {
       }
       case 'drop':
       case 'duplicate': {
-        const rules = this.ruleSets[vec[L.rules]!]!.map((x) => ({ ...x }));
+        const rules = this.ruleSets[this.mget(vec, K_RULES)]!.map((x) => ({ ...x }));
         rules.push({
           kind: fault.kind,
           from: fault.from === null ? -1 : this.nodeIds.indexOf(fault.from),
@@ -844,7 +1127,7 @@ export class UntimedSystem {
           msgType: fault.msgType,
           remaining: fault.count,
         });
-        vec[L.rules] = this.internRules(rules);
+        this.mset(vec, K_RULES, this.internRules(rules));
         return -1;
       }
     }
@@ -853,7 +1136,7 @@ export class UntimedSystem {
   /** Removes the protocol messages in flight between a and b, both ways (their epoch ended). */
   private discardData(vec: Int32Array, a: number, b: number, rec: Recorder | null): void {
     for (const l of [this.linkOf[a * this.n + b]!, this.linkOf[b * this.n + a]!]) {
-      const q = this.queues[vec[this.layout.linkBase + l]!]!;
+      const q = this.queues[this.q(vec, l)]!;
       if (q.length === 0) continue;
       const keep: number[] = [];
       const keepIds: number[] = [];
@@ -866,7 +1149,7 @@ export class UntimedSystem {
           this.recordDrop(rec, q[k]!, rec.linkIds[l]![k]!, 'reset');
         }
       }
-      vec[this.layout.linkBase + l] = this.internQueue(keep);
+      this.setQ(vec, l, this.internQueue(keep));
       if (rec) rec.linkIds[l] = keepIds;
     }
   }
@@ -877,11 +1160,89 @@ export class UntimedSystem {
     rec.trace.push({ k: 'drop', t: rec.t, id: sendId, from: this.nodeIds[m.from]!, to: this.nodeIds[m.to]!, msg: m.msg, reason });
   }
 
+  // ---- the packed parts of the vector --------------------------------------------------------
+
+  /** The queue of link `l`. */
+  private q(vec: Int32Array, l: number): number {
+    const p = this.linkPair[l]!;
+    if (this.chanStamp[p] === this.epoch) return this.chanQueues[2 * p + this.linkDir[l]!]!;
+    return this.chans.data[vec[this.layout.chanBase + p]! * 3 + this.linkDir[l]!]!;
+  }
+
+  private setQ(vec: Int32Array, l: number, q: number): void {
+    const p = this.linkPair[l]!;
+    this.decodePair(vec, p);
+    this.chanQueues[2 * p + this.linkDir[l]!] = q;
+  }
+
+  /** The open-connection count of pair `p`. */
+  private open(vec: Int32Array, p: number): number {
+    if (this.chanStamp[p] === this.epoch) return this.chanOpen[p]!;
+    return this.chans.data[vec[this.layout.chanBase + p]! * 3 + 2]!;
+  }
+
+  private setOpen(vec: Int32Array, p: number, v: number): void {
+    this.decodePair(vec, p);
+    this.chanOpen[p] = v;
+  }
+
+  /** Makes pair `p` writable for this `apply`: decoded into the scratch arrays, interned at the end. */
+  private decodePair(vec: Int32Array, p: number): void {
+    if (this.chanStamp[p] === this.epoch) return;
+    const at = vec[this.layout.chanBase + p]! * 3;
+    const d = this.chans.data;
+    this.chanQueues[2 * p] = d[at]!;
+    this.chanQueues[2 * p + 1] = d[at + 1]!;
+    this.chanOpen[p] = d[at + 2]!;
+    this.chanStamp[p] = this.epoch;
+    this.dirtyPairs[this.dirtyCount++] = p;
+  }
+
+  /** Starts a scratch epoch: no pair is decoded. */
+  private beginPairs(): void {
+    this.dirtyCount = 0;
+    if (++this.epoch >= 0x3fffffff) {
+      this.chanStamp.fill(0);
+      this.epoch = 1;
+    }
+  }
+
+  /** Interns the pairs this `apply` changed into `vec`, and ends the scratch epoch. */
+  private flushPairs(vec: Int32Array): void {
+    const t = this.chanScratch;
+    const base = this.layout.chanBase;
+    for (let k = 0; k < this.dirtyCount; k++) {
+      const p = this.dirtyPairs[k]!;
+      t[0] = this.chanQueues[2 * p]!;
+      t[1] = this.chanQueues[2 * p + 1]!;
+      t[2] = this.chanOpen[p]!;
+      vec[base + p] = this.chans.intern(t);
+    }
+    this.beginPairs();
+  }
+
+  /** Field `k` of the misc tuple (K_SCRIPT, K_FAULTS, K_SILENT, K_BLOCKED, K_RULES). */
+  private mget(vec: Int32Array, k: number): number {
+    const m = this.miscs;
+    return m.data[vec[this.layout.misc]! * m.width + k]!;
+  }
+
+  private mset(vec: Int32Array, k: number, v: number): void {
+    const m = this.miscs;
+    const w = m.width;
+    const at = vec[this.layout.misc]! * w;
+    const d = m.data;
+    if (d[at + k] === v) return;
+    const t = this.miscScratch;
+    for (let j = 0; j < w; j++) t[j] = d[at + j]!;
+    t[k] = v;
+    vec[this.layout.misc] = m.intern(t);
+  }
+
   // ---- links --------------------------------------------------------------------------------
 
   private linkAppend(vec: Int32Array, l: number, msgId: number, rec: Recorder | null, sendId: number): void {
-    const slot = this.layout.linkBase + l;
-    const q = vec[slot]!;
+    const q = this.q(vec, l);
     const row = this.appendCache[q]!;
     let next = row[msgId];
     if (next === undefined) {
@@ -890,25 +1251,24 @@ export class UntimedSystem {
       next = this.internQueue(arr);
       row[msgId] = next;
     }
-    vec[slot] = next;
+    this.setQ(vec, l, next);
     if (rec) rec.linkIds[l]!.push(sendId);
   }
 
   /** Removes the message at `pos` of link `l`; returns its trace send id (0 without a recorder). */
   private linkRemoveAt(vec: Int32Array, l: number, pos: number, rec: Recorder | null): number {
-    const slot = this.layout.linkBase + l;
-    const q = vec[slot]!;
+    const q = this.q(vec, l);
     if (pos === 0) {
       let next = this.popCache[q]!;
       if (next === -1) {
         next = this.internQueue(Array.from(this.queues[q]!.subarray(1)));
         this.popCache[q] = next;
       }
-      vec[slot] = next;
+      this.setQ(vec, l, next);
     } else {
       const arr = Array.from(this.queues[q]!);
       arr.splice(pos, 1);
-      vec[slot] = this.internQueue(arr);
+      this.setQ(vec, l, this.internQueue(arr));
     }
     if (rec) return rec.linkIds[l]!.splice(pos, 1)[0] ?? 0;
     return 0;
@@ -977,6 +1337,18 @@ export class UntimedSystem {
 
   // ---- monitors and invariants --------------------------------------------------------------
 
+  /** The observation of node i's crash (kind 0) or restart, fresh (1) or with its state kept (2). */
+  private faultObservation(i: number, kind: number): number {
+    const at = 3 * i + kind;
+    let id = this.faultObservations[at];
+    if (id === undefined) {
+      const node = this.nodeIds[i]!;
+      id = this.internObservation(kind === 0 ? { kind: 'crash', node } : { kind: 'restart', node, fresh: kind === 1 });
+      this.faultObservations[at] = id;
+    }
+    return id;
+  }
+
   private internObservation(obs: Observation): number {
     const key = canonicalJson(obs);
     let id = this.obsByKey.get(key);
@@ -990,30 +1362,60 @@ export class UntimedSystem {
 
   /** Feeds an observation to every enabled history property. Returns a violation index or -1. */
   private observe(vec: Int32Array, obsId: number): number {
-    const base = this.layout.monitorBase;
+    if (this.deferObs) {
+      this.deferred.push(obsId);
+      return -1;
+    }
     for (let p = 0; p < this.props.length; p++) {
       if (!this.propEnabled[p]) continue;
-      const ms = vec[base + p]!;
-      let row = this.monCache[p]![ms];
-      if (row === undefined) {
-        row = [];
-        this.monCache[p]![ms] = row;
+      const ms = vec[this.layout.monitorBase + p]!;
+      const cache = this.monCache[p]!;
+      let r = cache.get(ms, obsId);
+      const byView = this.monViewCache[p];
+      if (r === StepCache.MISSING && byView !== undefined) {
+        // a monitor that reads the node views: its verdicts are cached by the views too
+        const key = this.monViewKey;
+        key[0] = ms;
+        key[1] = obsId;
+        key[2] = this.viewTupleOf(vec);
+        const z = byView.get(key);
+        if (z >= 0) {
+          r = z & 1 ? -((z + 1) >>> 1) : z >>> 1;
+          this.viewDependent();
+        }
       }
-      let r = row[obsId];
-      if (r === undefined) {
-        const probe = this.lazyView(vec);
-        const out = this.props[p]!.observe(this.monStates[p]![ms], this.observations[obsId]!, probe.view);
+      if (r === StepCache.MISSING) {
+        const probe = this.monitorProbe.reset(vec);
+        const before = this.monStates[p]![ms];
+        const out = this.props[p]!.observe(before, this.observations[obsId]!, probe.view);
         if ('violation' in out) {
           const prop = this.props[p]!;
           r = -1 - this.internViolation(`invariant:${prop.id}`, `invariant ${prop.id} (${prop.description}) broken: ${out.violation}`);
         } else {
-          r = this.internMonitorState(p, out.state);
+          // most observations leave a monitor as it was: the same object needs no canonical text
+          r = out.state === before ? ms : this.internMonitorState(p, out.state);
         }
-        // A monitor that looked at the global view depends on more than its state: no caching.
-        if (!probe.touched()) row[obsId] = r;
+        // A monitor that looked at the global view depends on more than its state: cached by the
+        // node views when it read only those, not at all when it read the messages in flight.
+        if (!probe.touched()) cache.set(ms, obsId, r);
+        else {
+          if (!probe.touchedNetwork()) {
+            let map = byView;
+            if (map === undefined) {
+              map = new FlatIntMap(3, 4096);
+              this.monViewCache[p] = map;
+            }
+            const key = this.monViewKey;
+            key[0] = ms;
+            key[1] = obsId;
+            key[2] = this.viewTupleOf(vec);
+            map.set(key, r >= 0 ? 2 * r : -2 * r - 1);
+          }
+          this.viewDependent();
+        }
       }
       if (r < 0) return -1 - r;
-      vec[base + p] = r;
+      vec[this.layout.monitorBase + p] = r;
     }
     return -1;
   }
@@ -1042,29 +1444,35 @@ export class UntimedSystem {
   }
 
   /** Checks the state invariants in `vec`; returns the broken one, or null. */
+  /**
+   * A monitor's verdict depended on the global view, not only on its state and the observation:
+   * the transition memo (which steps monitors after the whole step) can no longer be used.
+   */
+  private viewDependent(): void {
+    this.monitorViewReads++;
+    this.memoOn = false;
+  }
+
+  /** The interned tuple of the node views of `vec` (what invariants and view-reading monitors see). */
+  private viewTupleOf(vec: Int32Array): number {
+    const t = this.viewScratch;
+    for (let i = 0; i < this.n; i++) {
+      const loc = this.locals[i]![vec[i]!]!;
+      t[i] = loc.viewId >= 0 ? loc.viewId : this.nodeViewId(i, vec[i]!);
+    }
+    return this.viewTuples.intern(t);
+  }
+
   checkInvariants(vec: Int32Array): { id: string; summary: string } | null {
     if (this.invariants.length === 0) return null;
-    let key: number | string = 0;
+    let key = -1;
     if (this.invariantsCacheable) {
-      // The node views decide the verdict: pack their ids into one number while it fits.
-      let packed = 0;
-      let fits = true;
-      for (let i = 0; i < this.n; i++) {
-        const loc = this.locals[i]![vec[i]!]!;
-        const v = loc.viewId >= 0 ? loc.viewId : this.nodeViewId(i, vec[i]!);
-        packed = packed * 4096 + v;
-        if (v >= 4096 || packed > 2 ** 52) fits = false;
-      }
-      if (fits) key = packed;
-      else {
-        let text = '';
-        for (let i = 0; i < this.n; i++) text += `${this.nodeViewId(i, vec[i]!)},`;
-        key = text;
-      }
-      const hit = this.invariantCache.get(key);
+      // The node views decide the verdict: the tuple of their ids is the cache key.
+      key = this.viewTupleOf(vec);
+      const hit = this.invariantCache[key];
       if (hit !== undefined) return hit < 0 ? null : this.violations[hit]!;
     }
-    const probe = this.lazyView(vec);
+    const probe = this.invariantProbe.reset(vec);
     let result = -1;
     for (const inv of this.invariants) {
       const reason = inv.check(probe.view);
@@ -1074,7 +1482,7 @@ export class UntimedSystem {
       }
     }
     if (probe.touchedNetwork()) this.invariantsCacheable = false;
-    else if (this.invariantsCacheable) this.invariantCache.set(key, result);
+    else if (this.invariantsCacheable) this.invariantCache[key] = result;
     return result < 0 ? null : this.violations[result]!;
   }
 
@@ -1100,39 +1508,42 @@ export class UntimedSystem {
     return id;
   }
 
-  /** The global view of `vec`, built on demand; `touched` says whether a property looked at it. */
-  private lazyView(vec: Int32Array): { view: GlobalView; touched(): boolean; touchedNetwork(): boolean } {
-    let nodesTouched = false;
-    let networkTouched = false;
-    let nodes: Record<NodeId, NodeView> | null = null;
-    // Properties read the view synchronously, while `vec` still holds this state.
-    const snapshot = vec;
-    const self = this;
-    const view: GlobalView = {
-      get timeMs(): number {
-        networkTouched = true;
-        return 0;
-      },
-      get nodes(): Readonly<Record<NodeId, NodeView>> {
-        nodesTouched = true;
-        if (nodes === null) {
-          nodes = {};
-          for (let i = 0; i < self.n; i++) nodes[self.nodeIds[i]!] = self.nodeViews[self.nodeViewId(i, snapshot[i]!)]!;
-        }
-        return nodes;
-      },
-      get inFlight(): readonly InFlightView[] {
-        networkTouched = true;
-        return self.inFlight(snapshot);
-      },
-    };
-    return { view, touched: () => nodesTouched || networkTouched, touchedNetwork: () => networkTouched };
+  /** Node views of `vec`, by node id (for the global view). */
+  nodesOf(vec: Int32Array): Record<NodeId, NodeView> {
+    const nodes: Record<NodeId, NodeView> = {};
+    for (let i = 0; i < this.n; i++) nodes[this.nodeIds[i]!] = this.nodeViews[this.nodeViewId(i, vec[i]!)]!;
+    return nodes;
+  }
+
+  /** Messages in flight in `vec`, for the global view. */
+  inFlightOf(vec: Int32Array): InFlightView[] {
+    return this.inFlight(vec);
+  }
+
+  /**
+   * Whether the invariants' verdict on `b` is the one on `a` without evaluating them: every node
+   * has the same view in both, and no invariant has read more than the node views (the verdict is
+   * then cached by the node views, so this is what `checkInvariants` would find).
+   */
+  sameInvariantInputs(a: Int32Array, b: Int32Array): boolean {
+    if (!this.invariantsCacheable) return false;
+    for (let i = 0; i < this.n; i++) {
+      const x = a[i]!;
+      const y = b[i]!;
+      if (x === y) continue;
+      const lx = this.locals[i]![x]!;
+      const ly = this.locals[i]![y]!;
+      const vx = lx.viewId >= 0 ? lx.viewId : this.nodeViewId(i, x);
+      const vy = ly.viewId >= 0 ? ly.viewId : this.nodeViewId(i, y);
+      if (vx !== vy) return false;
+    }
+    return true;
   }
 
   private inFlight(vec: Int32Array): InFlightView[] {
     const out: InFlightView[] = [];
     for (let l = 0; l < this.layout.links; l++) {
-      for (const id of this.queues[vec[this.layout.linkBase + l]!]!) {
+      for (const id of this.queues[this.q(vec, l)]!) {
         const m = this.msgs[id]!;
         if (m.msg !== null) out.push({ from: this.nodeIds[m.from]!, to: this.nodeIds[m.to]!, msg: m.msg });
       }
@@ -1238,6 +1649,8 @@ export class UntimedSystem {
         idleOnPerson: l.status === RUNNING && st !== null && st.tags.includes('awaitingUser') && !l.inputPending,
         waiting: st !== null && st.tags.includes('waiting'),
         viewId: -1,
+        delivered: [],
+        other: [],
       });
       map.set(key, id);
     }
@@ -1380,6 +1793,54 @@ export class UntimedSystem {
       text,
       started: kind === N_START || kind === N_RESTART_FRESH ? 1 : kind === N_RESTART_KEPT ? 2 : 0,
     };
+  }
+}
+
+/**
+ * The global view of a state, built on demand for a property or invariant, which records whether it
+ * looked at the nodes or the network (what it read decides whether its verdict can be cached).
+ * One per use site, reset for each state: properties read their view synchronously.
+ */
+class ViewProbe {
+  private vec: Int32Array = new Int32Array(0);
+  private nodesTouched = false;
+  private networkTouched = false;
+  private nodes: Record<NodeId, NodeView> | null = null;
+  readonly view: GlobalView;
+
+  constructor(sys: UntimedSystem) {
+    const probe = this;
+    this.view = {
+      // Time is abstracted away: always 0 here, so reading it adds no dependence on the state.
+      get timeMs(): number {
+        return 0;
+      },
+      get nodes(): Readonly<Record<NodeId, NodeView>> {
+        probe.nodesTouched = true;
+        if (probe.nodes === null) probe.nodes = sys.nodesOf(probe.vec);
+        return probe.nodes;
+      },
+      get inFlight(): readonly InFlightView[] {
+        probe.networkTouched = true;
+        return sys.inFlightOf(probe.vec);
+      },
+    };
+  }
+
+  reset(vec: Int32Array): this {
+    this.vec = vec;
+    this.nodesTouched = false;
+    this.networkTouched = false;
+    this.nodes = null;
+    return this;
+  }
+
+  touched(): boolean {
+    return this.nodesTouched || this.networkTouched;
+  }
+
+  touchedNetwork(): boolean {
+    return this.networkTouched;
   }
 }
 
