@@ -648,8 +648,12 @@ class CaseRun {
           return;
         }
         await this.checkCrashQuietly();
-        const what = arrivals === 0 ? 'expected a message' : `expected ${arrivals} message(s) and more`;
-        throw new StepError('timeout', `timeout: ${what} within ${withinMs} ms; nothing ${arrivals === 0 ? '' : 'more '}arrived (the ${oracle.name} sends it here)`, oracle.outstanding(), arrivals === 0 ? 'nothing' : 'nothing more');
+        throw new StepError(
+          'timeout',
+          `timeout: the ${oracle.name} sends ${arrivals === 0 ? 'a message' : 'more'} here; nothing ${arrivals === 0 ? '' : 'more '}arrived within ${withinMs} ms`,
+          oracle.outstanding(),
+          arrivals === 0 ? 'nothing' : 'nothing more',
+        );
       }
       await sleep(5);
     }

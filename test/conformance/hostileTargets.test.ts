@@ -49,7 +49,7 @@ describe('hostile targets', () => {
     const { run } = await againstHostile('silent');
     expect(run.report.cases.map((c) => c.verdict)).toEqual(['ERROR', 'ERROR', 'ERROR']);
     for (const c of run.report.cases) {
-      expect(c.reason).toMatch(/^timeout: expected a message within 400 ms; nothing arrived/);
+      expect(c.reason).toMatch(/^timeout: .*nothing arrived within 400 ms/);
       expect(c.step).toMatch(/^step \d+ \(expect: (c1|model)/);
     }
     expect(run.unreachable).toBe(false);
