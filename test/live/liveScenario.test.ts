@@ -47,7 +47,7 @@ describe('the key-value protocols over HTTP', () => {
   });
 
   it('a happy path over the live IM server passes (violations none)', async () => {
-    const report = await runLive({ file: 'status-handshake/happy-path.yaml', protocol: 'kv', timeScale: 0.1 });
+    const report = await runLive({ file: 'status-handshake/happy-path.yaml', protocol: 'kv', timeScale: 0.2 });
     expect(report.ok, summary(report)).toBe(true);
     expect(report.live!.trace.some((e) => e.k === 'print' && e.kind === 'message')).toBe(true);
   });
