@@ -159,6 +159,8 @@ class LiveRun {
   private serverExit: string | undefined;
   /** findings of the run itself (deadlock, conformance), placed in the trace */
   private readonly runFindings: PlacedFinding[] = [];
+  /** the shadow models' outcomes before each server restart */
+  private readonly carried: { judge: ReturnType<ServerModelOracle['outcomes']>[number] | undefined; explain: ReturnType<ServerModelOracle['outcomes']>[number] | undefined; judging: boolean }[] = [];
   /** the key-value protocols' one lane (no worlds: the store shadow has one view) */
   private plainExt: LaneExt;
   private readonly prng: Prng;
@@ -432,10 +434,13 @@ class LiveRun {
     const source = this.o.codec === null ? undefined : this.explain !== undefined && this.unexplained === null && !this.judging ? this.explain : this.oracle;
     const outcome = source?.outcomes()[0];
     const ext = outcome !== undefined ? (outcome.ext as LaneExt) : this.plainExt;
-    const history = outcome?.history ?? [];
+    // Earlier server processes (before a restart), each from the lane chosen the same way.
+    const earlier = this.carried.map((c) => (c.explain !== undefined && !c.judging ? c.explain : c.judge)).filter((o) => o !== undefined);
+    const history = [...earlier.flatMap((o) => o.history), ...(outcome?.history ?? [])];
+    const violations = [...earlier.flatMap((o) => (o.ext as LaneExt).violations), ...ext.violations];
     const placed: PlacedFinding[] = [
       ...this.runFindings,
-      ...ext.violations.map((v) => ({ kind: 'invariant' as FindingKind, id: v.id, summary: v.summary, diagnosis: v.diagnosis, pos: v.pos, timeMs: v.timeMs, step: this.step, nodes: this.diagnoseNodes(this.view()) })),
+      ...violations.map((v) => ({ kind: 'invariant' as FindingKind, id: v.id, summary: v.summary, diagnosis: v.diagnosis, pos: v.pos, timeMs: v.timeMs, step: this.step, nodes: this.diagnoseNodes(this.view()) })),
     ].sort((a, b) => a.pos - b.pos);
     // Merge: before the event at index i come the console lines and findings placed at i.
     const merged: TraceEvent[] = [];
@@ -817,7 +822,10 @@ class LiveRun {
           this.port = Number(parsed.port);
           for (const n of this.clients.values()) n.proxy?.retarget(this.host, this.port);
           this.serverStatus = 'running';
-          // A fresh server process: the shadow models start afresh too.
+          // A fresh server process: the shadow models start afresh too; what they found and
+          // printed before the restart is kept for the end.
+          this.carried.push({ judge: this.oracle?.outcomes()[0], explain: this.unexplained === null ? this.explain?.outcomes()[0] : undefined, judging: this.judging });
+          this.judging = true;
           this.startOracles();
           this.observe({ kind: 'restart', node: fault.node, fresh: true });
           return;
