@@ -46,8 +46,10 @@ describe('the key-value protocols over HTTP', () => {
     expect(report.findings.some((f) => f.id === conformanceFindingId), summary(report)).toBe(false);
   });
 
+  // (status-handshake's happy path is no good here: live timing can make its faithful clients
+  // show the one-flag flaw, two senders at once, which the model's seed 3 happens to avoid.)
   it('a happy path over the live IM server passes (violations none)', async () => {
-    const report = await runLive({ file: 'status-handshake/happy-path.yaml', protocol: 'kv', timeScale: 0.2 });
+    const report = await runLive({ file: 'lock-alternation/started-apart.yaml', protocol: 'kv', timeScale: 0.2 });
     expect(report.ok, summary(report)).toBe(true);
     expect(report.live!.trace.some((e) => e.k === 'print' && e.kind === 'message')).toBe(true);
   });
