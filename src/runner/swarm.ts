@@ -9,7 +9,6 @@
  * import it.
  */
 import { availableParallelism } from 'node:os';
-import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { SimConfig } from '../sim/config.js';
 import { mergeSummaries, resultOf, summarizeSeeds, type SeedSummary } from '../sim/explore/random.js';
@@ -67,10 +66,6 @@ export async function summarizeOnWorkers(
   range: { start: number; count: number; stride: number },
 ): Promise<SeedSummary> {
   const workers = Math.min(options.workers, range.count);
-  // With a simulation thread on every core, V8's parallel GC helper threads have no idle core to
-  // run on and steal time from the workers (measured: 2 workers 1.6x one with them, 1.95x and a
-  // higher total without). One swarm per process, so the switch is made once, before the workers.
-  if (workers > 1 && workers >= availableParallelism()) setFlagsFromString('--single-threaded-gc');
   const chunkSize = options.chunkSize ?? Math.max(1, Math.ceil(range.count / (workers * 16)));
   const chunks: ChunkRequest[] = [];
   for (let i = 0, id = 0; i < range.count; i += chunkSize, id++) {
