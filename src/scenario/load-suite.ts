@@ -4,8 +4,7 @@
  * codec the protocol speaks, a loopback target). Every problem is `file:line:col: path: message`.
  */
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
-import { formatPath, positionOf, ScenarioError, suggest, zodIssue, type ScenarioIssue } from './load.js';
+import { formatPath, parseYamlMapping, ScenarioError, suggest, zodIssue, type ScenarioIssue } from './load.js';
 import { linkFaultKinds, suiteSchema, type CaseFile, type SuiteFile, type SuiteProtocol } from './suite-schema.js';
 import { parseTargetAddress } from './target-address.js';
 import type { CodecName } from './target-schema.js';
@@ -49,21 +48,7 @@ export function loadSuiteFile(file: string, shownAs: string = file): Suite {
 
 /** Parses suite text; `file` names it in error positions. */
 export function parseSuite(text: string, file: string): Suite {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ScenarioError(
-      doc.errors.map((e) => {
-        const pos = lineCounter.linePos(e.pos[0]);
-        return { file, line: pos.line, col: pos.col, path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` };
-      }),
-    );
-  }
-  const data: unknown = doc.toJS();
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new ScenarioError([{ file, line: 1, col: 1, path: '', message: 'expected a mapping with suite, title, protocol, cases...' }]);
-  }
-  const locate = (path: readonly PropertyKey[], key?: string): { line: number; col: number } => positionOf(doc, lineCounter, path, key);
+  const { data, locate } = parseYamlMapping(text, file, 'expected a mapping with suite, title, protocol, cases...');
   const parsed = suiteSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ScenarioError(parsed.error.issues.map((issue) => zodIssue(issue, file, locate, suiteSchema)));
   const spec = parsed.data;

@@ -81,23 +81,8 @@ export function loadScenarioFile(file: string, shownAs: string = file): Scenario
 
 /** Parses scenario text; `file` is used in error positions. */
 export function parseScenario(text: string, file: string): Scenario {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ScenarioError(
-      doc.errors.map((e) => {
-        const pos = lineCounter.linePos(e.pos[0]);
-        return { file, line: pos.line, col: pos.col, path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` };
-      }),
-    );
-  }
-  const data: unknown = doc.toJS();
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new ScenarioError([{ file, line: 1, col: 1, path: '', message: 'expected a mapping with id, title, protocol, expect...' }]);
-  }
+  const { data, locate } = parseYamlMapping(text, file, 'expected a mapping with id, title, protocol, expect...');
   const parsed = scenarioSchema.safeParse(data, { reportInput: true });
-  const locate = (path: readonly PropertyKey[], key?: string): { line: number; col: number } =>
-    positionOf(doc, lineCounter, path, key);
   if (!parsed.success) {
     throw new ScenarioError(parsed.error.issues.map((issue) => zodIssue(issue, file, locate)));
   }
@@ -232,6 +217,33 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 /** The line and column of the deepest YAML node along `path` (of `key` itself when given). */
+/**
+ * Parses YAML text that must be a mapping, keeping source positions: YAML syntax errors and a
+ * non-mapping document become ScenarioErrors at their position; `locate` maps a field path to its
+ * line and column. Every YAML file protosim reads (scenarios, suites, adapters, manifests) uses it.
+ */
+export function parseYamlMapping(
+  text: string,
+  shownAs: string,
+  notAMapping: string,
+): { data: Record<string, unknown>; doc: Document; locate: (path: readonly PropertyKey[], key?: string) => { line: number; col: number } } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ScenarioError(
+      doc.errors.map((e) => {
+        const pos = lineCounter.linePos(e.pos[0]);
+        return { file: shownAs, line: pos.line, col: pos.col, path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` };
+      }),
+    );
+  }
+  const data: unknown = doc.toJS();
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new ScenarioError([{ file: shownAs, line: 1, col: 1, path: '', message: notAMapping }]);
+  }
+  return { data: data as Record<string, unknown>, doc, locate: (path, key) => positionOf(doc, lineCounter, path, key) };
+}
+
 export function positionOf(
   doc: Document,
   lineCounter: LineCounter,

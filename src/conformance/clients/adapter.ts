@@ -7,9 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { InputError } from '../../errors.js';
-import { formatPath, positionOf, ScenarioError, suggest, zodIssue, type ScenarioIssue } from '../../scenario/load.js';
+import { formatPath, parseYamlMapping, ScenarioError, suggest, zodIssue, type ScenarioIssue } from '../../scenario/load.js';
 import { adapterSchema, patternKinds, type AdapterFile, type PatternKind } from './adapterSchema.js';
 import type { ClientProgramSpec, IoMode } from './clientProcess.js';
 import type { OutputSegment } from './outputLog.js';
@@ -66,21 +65,7 @@ export function loadAdapterFile(file: string, shownAs: string = file): Adapter {
 
 /** Parses adapter YAML; `shownAs` names it in error positions, `dir` anchors relative paths. */
 export function parseAdapter(text: string, shownAs: string, dir: string, file = shownAs): Adapter {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ScenarioError(
-      doc.errors.map((e) => {
-        const pos = lineCounter.linePos(e.pos[0]);
-        return { file: shownAs, line: pos.line, col: pos.col, path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` };
-      }),
-    );
-  }
-  const data: unknown = doc.toJS();
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new ScenarioError([{ file: shownAs, line: 1, col: 1, path: '', message: 'expected a mapping with adapter, protocol, command, patterns...' }]);
-  }
-  const locate = (path: readonly PropertyKey[], key?: string): { line: number; col: number } => positionOf(doc, lineCounter, path, key);
+  const { data, locate } = parseYamlMapping(text, shownAs, 'expected a mapping with adapter, protocol, command, patterns...');
   const parsed = adapterSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ScenarioError(parsed.error.issues.map((issue) => zodIssue(issue, shownAs, locate, adapterSchema)));
   const spec = parsed.data;

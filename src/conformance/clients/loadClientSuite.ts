@@ -5,8 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
-import { formatPath, positionOf, ScenarioError, zodIssue, type ScenarioIssue } from '../../scenario/load.js';
+import { formatPath, parseYamlMapping, ScenarioError, zodIssue, type ScenarioIssue } from '../../scenario/load.js';
 import { clientSuiteSchema, type ClientSuiteFile } from './clientSuiteSchema.js';
 
 export interface ClientSuite {
@@ -33,21 +32,7 @@ export function loadClientSuiteFile(file: string, shownAs: string = file): Clien
 }
 
 export function parseClientSuite(text: string, shownAs: string, dir: string, file = shownAs): ClientSuite {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ScenarioError(
-      doc.errors.map((e) => {
-        const pos = lineCounter.linePos(e.pos[0]);
-        return { file: shownAs, line: pos.line, col: pos.col, path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` };
-      }),
-    );
-  }
-  const data: unknown = doc.toJS();
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new ScenarioError([{ file: shownAs, line: 1, col: 1, path: '', message: 'expected a mapping with suite, title, protocol, adapter, cases...' }]);
-  }
-  const locate = (path: readonly PropertyKey[], key?: string): { line: number; col: number } => positionOf(doc, lineCounter, path, key);
+  const { data, locate } = parseYamlMapping(text, shownAs, 'expected a mapping with suite, title, protocol, adapter, cases...');
   const parsed = clientSuiteSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ScenarioError(parsed.error.issues.map((issue) => zodIssue(issue, shownAs, locate, clientSuiteSchema)));
   const spec = parsed.data;

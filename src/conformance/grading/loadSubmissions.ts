@@ -7,9 +7,8 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { InputError } from '../../errors.js';
-import { formatPath, positionOf, ScenarioError, zodIssue, type ScenarioIssue } from '../../scenario/load.js';
+import { formatPath, parseYamlMapping, ScenarioError, zodIssue, type ScenarioIssue } from '../../scenario/load.js';
 import { loadAdapterFile, parseAdapter, type Adapter } from '../clients/adapter.js';
 import type { IoMode } from '../clients/clientProcess.js';
 import { manifestFileNames, submissionManifestSchema, type ServerSubmission } from './submissionManifestSchema.js';
@@ -86,21 +85,7 @@ export function loadSubmissions(dir: string, shownDir: string = dir, cwd: string
 
 /** Parses one manifest; `shownAs` names it in errors, `dir` is the submission's folder, `folder` its default name. */
 export function parseManifest(text: string, shownAs: string, dir: string, folder: string = basename(dir), cwd: string = process.cwd()): Submission {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ScenarioError(
-      doc.errors.map((e) => {
-        const pos = lineCounter.linePos(e.pos[0]);
-        return { file: shownAs, line: pos.line, col: pos.col, path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` };
-      }),
-    );
-  }
-  const data: unknown = doc.toJS();
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new ScenarioError([{ file: shownAs, line: 1, col: 1, path: '', message: 'expected a mapping with name and server: {command: [...]} or client: {adapter: ...}' }]);
-  }
-  const locate = (path: readonly PropertyKey[], key?: string): { line: number; col: number } => positionOf(doc, lineCounter, path, key);
+  const { data, doc, locate } = parseYamlMapping(text, shownAs, 'expected a mapping with name and server: {command: [...]} or client: {adapter: ...}');
   const parsed = submissionManifestSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ScenarioError(parsed.error.issues.map((issue) => zodIssue(issue, shownAs, locate, submissionManifestSchema)));
   const spec = parsed.data;
