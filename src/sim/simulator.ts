@@ -164,7 +164,11 @@ interface SimNode {
   input: Record<string, unknown>;
   stateId: number;
   status: NodeStatus;
-  timers: Map<string, Scheduled<SimEvent>>;
+  /**
+   * armed timers by id; a fired or cancelled one is kept as `null` rather than deleted (the ids are
+   * few and recur, and deleting from a small Map reallocates it: the swarm's hot path)
+   */
+  timers: Map<string, Scheduled<SimEvent> | null>;
   /** timers pending at a crash, re-armed by a restart that keeps state */
   savedTimers: { id: string; remainingMs: number; event: { type: string; [k: string]: unknown } }[];
   /** events that arrived while paused, delivered on resume */
@@ -292,8 +296,15 @@ class Simulation {
   private readonly links = new Map<string, LinkConfig>();
   private readonly lastDeliveryMs = new Map<string, number>();
   private readonly epochs = new Map<string, number>();
-  /** open connections; for `http` transport, the number of requests awaiting a reply */
+  /**
+   * open connections (1 open, 0 closed); for `http` transport, the number of requests awaiting a
+   * reply. Closing sets 0 rather than deleting: the pairs are few and open and close all the time,
+   * and deleting from a small Map reallocates it (the swarm's hot path).
+   */
   private readonly open = new Map<string, number>();
+  private isOpen(pk: string): boolean {
+    return (this.open.get(pk) ?? 0) > 0;
+  }
   private readonly blocked = new Set<string>();
   private readonly held = new Map<string, SimEvent[]>();
   private rules: MatchRule[] = [];
@@ -459,7 +470,7 @@ class Simulation {
       }
       case 'timer': {
         const node = this.node(ev.node);
-        node.timers.delete(ev.id);
+        node.timers.set(ev.id, null);
         if (node.status === 'paused') {
           node.inbox.push(ev);
           return;
@@ -565,12 +576,17 @@ class Simulation {
     this.stats.messagesDelivered++;
     if (this.model.variant.transport === 'http' && this.roleIsServer(ev.from)) {
       // The reply ends the request: the HTTP connection closes.
-      const open = (this.open.get(pk) ?? 0) - 1;
-      if (open <= 0) this.open.delete(pk);
-      else this.open.set(pk, open);
+      this.open.set(pk, Math.max(0, (this.open.get(pk) ?? 0) - 1));
     }
     if (this.record) this.trace.push({ k: 'deliver', t: this.now, id: ev.id, from: ev.from, to: ev.to, msg: ev.msg });
-    node.lastReceived = { t: this.now, from: ev.from, msg: ev.msg };
+    // Updated in place (one object per node, copied into a finding's diagnosis): the hot path.
+    const received = node.lastReceived;
+    if (received === null) node.lastReceived = { t: this.now, from: ev.from, msg: ev.msg };
+    else {
+      received.t = this.now;
+      received.from = ev.from;
+      received.msg = ev.msg;
+    }
     this.observe({ kind: 'deliver', from: ev.from, to: ev.to, msg: ev.msg });
     if (this.stopped) return;
     const delivery = deliveryEvent(ev.msg, ev.from);
@@ -618,7 +634,7 @@ class Simulation {
       // A program that exits closes its connections.
       if (this.model.variant.transport === 'tcp') {
         for (const peer of this.nodeOrder) {
-          if (peer !== node.id && this.open.has(pairKey(node.id, peer))) this.closeConnection(node.id, peer);
+          if (peer !== node.id && this.isOpen(pairKey(node.id, peer))) this.closeConnection(node.id, peer);
         }
       }
     }
@@ -653,7 +669,7 @@ class Simulation {
         const existing = node.timers.get(effect.id);
         if (existing) {
           this.queue.cancel(existing);
-          node.timers.delete(effect.id);
+          node.timers.set(effect.id, null);
         }
         return;
       }
@@ -691,7 +707,13 @@ class Simulation {
     const id = this.nextMessageId++;
     const from = node.id;
     this.stats.messagesSent++;
-    node.lastSent = { t: this.now, to, msg };
+    const sent = node.lastSent;
+    if (sent === null) node.lastSent = { t: this.now, to, msg };
+    else {
+      sent.t = this.now;
+      sent.to = to;
+      sent.msg = msg;
+    }
     if (this.record) this.trace.push({ k: 'send', t: this.now, id, from, to, msg });
     const target = this.nodes.get(to);
     const pk = pairKey(from, to);
@@ -701,7 +723,7 @@ class Simulation {
       return;
     }
     // Connecting to a program that is not running: refused (killed) or unanswered (host vanished).
-    const connected = this.open.has(pk);
+    const connected = this.isOpen(pk);
     // A server cannot open a connection to a client, only write on the one the client opened: with
     // none open (the client was killed, or restarted since), the write fails like one to a dead peer.
     const noConnection = !connected && this.roleIsServer(from) && !this.roleIsServer(to);
@@ -720,20 +742,8 @@ class Simulation {
     const epoch = this.epochs.get(pk) ?? 0;
     // Scripted drop/duplicate faults match first.
     let copies = 1;
-    for (const rule of this.rules) {
-      if (rule.remaining <= 0) continue;
-      if ((rule.from === null || rule.from === from) && (rule.to === null || rule.to === to) && (rule.msgType === null || rule.msgType === msg.type)) {
-        rule.remaining--;
-        if (rule.kind === 'drop') {
-          this.dropped({ kind: 'deliver', id, from, to, msg, epoch }, 'fault');
-          this.rules = this.rules.filter((r) => r.remaining > 0);
-          return;
-        }
-        copies = 2;
-        break;
-      }
-    }
-    this.rules = this.rules.filter((r) => r.remaining > 0);
+    if (this.rules.length > 0) copies = this.matchRules(from, to, msg, id, epoch);
+    if (copies === 0) return;
     if (this.netPrng.chance(link.lossRatio)) {
       this.dropped({ kind: 'deliver', id, from, to, msg, epoch }, 'loss');
       return;
@@ -743,6 +753,26 @@ class Simulation {
       if (c > 0 && this.record) this.trace.push({ k: 'duplicate', t: this.now, id, copy: c, from, to });
       this.scheduleOnLink(link, from, to, { kind: 'deliver', id, from, to, msg, epoch });
     }
+  }
+
+  /** Scripted drop/duplicate faults: the copies to send (0 dropped, 2 duplicated, 1 untouched). */
+  private matchRules(from: NodeId, to: NodeId, msg: ProtocolMessage, id: number, epoch: number): number {
+    let copies = 1;
+    for (const rule of this.rules) {
+      if (rule.remaining <= 0) continue;
+      if ((rule.from === null || rule.from === from) && (rule.to === null || rule.to === to) && (rule.msgType === null || rule.msgType === msg.type)) {
+        rule.remaining--;
+        if (rule.kind === 'drop') {
+          this.dropped({ kind: 'deliver', id, from, to, msg, epoch }, 'fault');
+          copies = 0;
+        } else {
+          copies = 2;
+        }
+        break;
+      }
+    }
+    this.rules = this.rules.filter((r) => r.remaining > 0);
+    return copies;
   }
 
   private scheduleOnLink(link: LinkConfig, from: NodeId, to: NodeId, ev: SimEvent): void {
@@ -759,8 +789,8 @@ class Simulation {
 
   private closeConnection(from: NodeId, peer: NodeId): void {
     const pk = pairKey(from, peer);
-    if (!this.open.has(pk)) return;
-    this.open.delete(pk);
+    if (!this.isOpen(pk)) return;
+    this.open.set(pk, 0);
     const target = this.nodes.get(peer);
     if (!target || target.status === 'crashed' || target.status === 'not-started') return;
     // Delivered after anything already on the link (FIFO), like a FIN.
@@ -768,7 +798,7 @@ class Simulation {
   }
 
   private cancelTimers(node: SimNode): void {
-    for (const t of node.timers.values()) this.queue.cancel(t);
+    for (const t of node.timers.values()) if (t !== null) this.queue.cancel(t);
     node.timers.clear();
   }
 
@@ -783,7 +813,7 @@ class Simulation {
         const node = this.node(fault.node);
         if (node.status !== 'running' && node.status !== 'paused') return;
         node.savedTimers = [...node.timers.values()]
-          .filter((t) => !t.cancelled)
+          .filter((t): t is Scheduled<SimEvent> => t !== null && !t.cancelled)
           .map((t) => ({ id: (t.item as { id: string }).id, remainingMs: Math.max(0, t.timeMs - this.now), event: (t.item as { event: { type: string } }).event }));
         this.cancelTimers(node);
         node.status = 'crashed';
@@ -796,10 +826,10 @@ class Simulation {
         for (const peer of this.nodeOrder) {
           if (peer === node.id) continue;
           const pk = pairKey(node.id, peer);
-          if (!this.open.has(pk)) continue;
+          if (!this.isOpen(pk)) continue;
           if (fault.mode === 'reset') {
             // The kernel resets the dead process's connections; in-flight data is discarded.
-            this.open.delete(pk);
+            this.open.set(pk, 0);
             const epoch = (this.epochs.get(pk) ?? 0) + 1;
             this.epochs.set(pk, epoch);
             this.queue.push(this.now + sample(this.netPrng, this.link(node.id, peer).delay), { kind: 'conn', node: peer, peer: node.id, event: 'reset', epoch });
@@ -814,9 +844,9 @@ class Simulation {
         this.silentlyCrashed.delete(node.id);
         for (const peer of this.nodeOrder) {
           const pk = pairKey(node.id, peer);
-          if (this.open.has(pk)) {
+          if (this.isOpen(pk)) {
             // Peers of a silently vanished host still think they are connected; the new process does not know them.
-            this.open.delete(pk);
+            this.open.set(pk, 0);
             this.epochs.set(pk, (this.epochs.get(pk) ?? 0) + 1);
           }
         }
@@ -1007,7 +1037,7 @@ class Simulation {
     const parts: string[] = [];
     for (const id of this.nodeOrder) {
       const n = this.node(id);
-      parts.push(`${id}:${n.status}:${n.stateId}:${[...n.timers.keys()].sort().join(',')}:${n.nextMessage}:${n.inputPending ? 1 : 0}:${n.inbox.length}`);
+      parts.push(`${id}:${n.status}:${n.stateId}:${[...n.timers].filter(([, t]) => t !== null).map(([k]) => k).sort().join(',')}:${n.nextMessage}:${n.inputPending ? 1 : 0}:${n.inbox.length}`);
     }
     const flight: string[] = [];
     for (const e of this.queue.entries()) {
@@ -1037,8 +1067,8 @@ class Simulation {
         status: n.status,
         state: st ? st.valueText : '(not started)',
         waitsFor: st && (n.status === 'running' || n.status === 'paused') && !st.done ? st.waitsFor : null,
-        lastSent: n.lastSent,
-        lastReceived: n.lastReceived,
+        lastSent: n.lastSent && { ...n.lastSent },
+        lastReceived: n.lastReceived && { ...n.lastReceived },
       };
     });
     const diagnosis = this.model.variant.diagnose?.(view, { kind, id }) ?? null;

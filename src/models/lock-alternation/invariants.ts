@@ -8,8 +8,13 @@ export const singleSender: Invariant = {
   id: 'single-sender',
   description: 'at most one client believes it may send',
   check(view: GlobalView): string | null {
+    // Counted without building arrays first: this runs after every state change of every run.
+    let count = 0;
+    for (const n of Object.values(view.nodes)) {
+      if (n.status === 'running' && n.tags.includes('maySend')) count++;
+    }
+    if (count <= 1) return null;
     const senders = Object.values(view.nodes).filter((n) => n.status === 'running' && n.tags.includes('maySend'));
-    if (senders.length <= 1) return null;
     const who = senders.map((n) => `${n.id} (client ${String(n.context.myNo)})`).join(' and ');
     return `${who} both believe they may send`;
   },
