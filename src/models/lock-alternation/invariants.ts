@@ -10,7 +10,8 @@ export const singleSender: Invariant = {
   check(view: GlobalView): string | null {
     // Counted without building arrays first: this runs after every state change of every run.
     let count = 0;
-    for (const n of Object.values(view.nodes)) {
+    for (const id in view.nodes) {
+      const n = view.nodes[id]!;
       if (n.status === 'running' && n.tags.includes('maySend')) count++;
     }
     if (count <= 1) return null;
