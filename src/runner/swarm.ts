@@ -66,7 +66,7 @@ export async function summarizeOnWorkers(
   range: { start: number; count: number; stride: number },
 ): Promise<SeedSummary> {
   const workers = Math.min(options.workers, range.count);
-  const chunkSize = options.chunkSize ?? Math.max(1, Math.ceil(range.count / (workers * 16)));
+  const chunkSize = options.chunkSize ?? Math.max(1, Math.ceil(range.count / (workers * 64)));
   const chunks: ChunkRequest[] = [];
   for (let i = 0, id = 0; i < range.count; i += chunkSize, id++) {
     chunks.push({ id, seedStart: range.start + i * range.stride, count: Math.min(chunkSize, range.count - i), stride: range.stride });
