@@ -284,10 +284,10 @@ function pairKey(a: NodeId, b: NodeId): string {
 }
 
 /**
- * A run's global view: reads the live run. A class, with its getters on the prototype: an object
- * literal with getter closures gave every run its own hidden class, which kept every finished run
- * reachable to the young-generation GC (each one promoted, then collected by a full GC; most of the
- * swarm's GC time).
+ * A run's global view: reads the live run. A class, with its getters on the prototype: as an object
+ * literal with getter closures over the run, it kept every finished run reachable to the
+ * young-generation GC until a full GC (each run copied and promoted: most of the swarm's GC time;
+ * test/sim/young-gc.test.ts).
  */
 class LiveView implements GlobalView {
   constructor(private readonly sim: Simulation) {}
