@@ -19,6 +19,9 @@ import type { Scenario } from '../scenario/load.js';
 import type { Expectation } from '../scenario/schema.js';
 import type { CliContext } from './context.js';
 import { runScenarioLive } from './live-scenario.js';
+import { liveProtocolOf } from '../conformance/scenarioTarget.js';
+import { loadTargetFile } from '../scenario/load-suite.js';
+import type { TargetFile } from '../scenario/target-schema.js';
 
 export interface LiveReplayFlags {
   adapter?: string;
@@ -139,9 +142,24 @@ export async function replayLiveOnServer(ctx: CliContext, file: string, header: 
   if (header.exhaustive) throw new InputError(`${file}: an exhaustive trace is untimed (its times are step numbers); replay a trace of a seeded run (protosim run --seed N) against a live server`);
   const model = models[header.config.protocol]!;
   const variant = model.variants[header.config.variant]!;
+  // `--target` is an address (tcp://..., http://...), or a target file: a suite's `target:` mapping
+  // on its own, for a server protosim starts (a command on a port it picks) or one already running.
+  let targetFile: TargetFile | undefined;
+  if (flags.target !== undefined && !flags.target.includes('://')) {
+    const protocol = liveProtocolOf(header.config.protocol);
+    if (protocol === undefined) throw new InputError(`${file}: ${header.config.protocol} has no live form (no codec, no reference server)`, 'no-live-form');
+    targetFile = loadTargetFile(resolve(ctx.io.cwd ?? process.cwd(), flags.target), flags.target, protocol);
+    flags = { ...flags, target: undefined };
+  }
   const scenario: Scenario = {
     file,
-    spec: { id: `replay/${header.config.protocol}`, title: `live replay of ${file}`, protocol: header.config.protocol, expect: failure.expect } as Scenario['spec'],
+    spec: {
+      id: `replay/${header.config.protocol}`,
+      title: `live replay of ${file}`,
+      protocol: header.config.protocol,
+      expect: failure.expect,
+      ...(targetFile !== undefined ? { target: targetFile } : {}),
+    } as Scenario['spec'],
     model,
     variant,
     config: header.config,

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { formatPath, parseYamlMapping, ScenarioError, suggest, zodIssue, type ScenarioIssue } from './load.js';
 import { linkFaultKinds, suiteSchema, type CaseFile, type SuiteFile, type SuiteProtocol } from './suite-schema.js';
 import { parseTargetAddress } from './target-address.js';
-import type { CodecName } from './target-schema.js';
+import { targetMappingSchema, type CodecName, type TargetFile } from './target-schema.js';
 
 /** A loaded suite. */
 export interface Suite {
@@ -71,29 +71,54 @@ export function parseSuite(text: string, file: string): Suite {
 type IssueAt = (path: readonly PropertyKey[], message: string) => void;
 
 function checkTarget(spec: SuiteFile, issue: IssueAt): void {
-  const target = spec.target;
-  if (target === undefined) return;
+  if (spec.target !== undefined) checkTargetAt(spec.target, spec.protocol, ['target'], issue);
+}
+
+/** Checks a target (a suite's `target:`, or a target file's whole mapping at `at` = []). */
+function checkTargetAt(target: TargetFile, protocol: SuiteProtocol, at: readonly PropertyKey[], issue: IssueAt): void {
   if (typeof target === 'string') {
     const parsed = parseTargetAddress(target);
-    if (typeof parsed === 'string') issue(['target'], parsed);
+    if (typeof parsed === 'string') issue(at, parsed);
     return;
   }
   if ((target.address === undefined) === (target.command === undefined)) {
-    issue(['target'], 'a target needs exactly one of address (a server already running) or command (a server protosim starts)');
+    issue(at, 'a target needs exactly one of address (a server already running) or command (a server protosim starts)');
   }
   if (target.address !== undefined) {
     const parsed = parseTargetAddress(target.address);
-    if (typeof parsed === 'string') issue(['target', 'address'], parsed);
+    if (typeof parsed === 'string') issue([...at, 'address'], parsed);
   }
   if (target.command !== undefined && target.ready === undefined && target.port === undefined) {
-    issue(['target', 'ready'], 'a command target needs ready: { stdout: PATTERN } or { port: N } so protosim knows when it listens');
+    issue([...at, 'ready'], 'a command target needs ready: { stdout: PATTERN } or { port: N } so protosim knows when it listens');
   }
-  if (target.codec !== undefined && !protocolCodecs[spec.protocol].includes(target.codec)) {
-    issue(['target', 'codec'], `${spec.protocol} speaks ${protocolCodecs[spec.protocol].join(' or ')}, not ${target.codec}`);
+  if (target.codec !== undefined && !protocolCodecs[protocol].includes(target.codec)) {
+    issue([...at, 'codec'], `${protocol} speaks ${protocolCodecs[protocol].join(' or ')}, not ${target.codec}`);
   }
-  if (target.framing !== undefined && spec.protocol !== 'offline-queue') {
-    issue(['target', 'framing'], `framing applies to protobuf (offline-queue) only`);
+  if (target.framing !== undefined && protocol !== 'offline-queue') {
+    issue([...at, 'framing'], `framing applies to protobuf (offline-queue) only`);
   }
+}
+
+/**
+ * A target file: the `target:` mapping of a suite on its own (`address:`, or `command:` with
+ * `port:`/`ready:`, `codec:`...), for commands that take a target but no suite (`protosim replay
+ * TRACE --target FILE`). Errors name the file, line and column.
+ */
+export function loadTargetFile(file: string, shownAs: string, protocol: SuiteProtocol): TargetFile & object {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new ScenarioError([{ file: shownAs, line: 1, col: 1, path: '', message: `cannot read the target file: ${reason}` }]);
+  }
+  const { data, locate } = parseYamlMapping(text, shownAs, 'expected a target mapping: address: tcp://127.0.0.1:PORT, or command: [...] with port: auto and ready: {...}');
+  const parsed = targetMappingSchema.safeParse(data, { reportInput: true });
+  if (!parsed.success) throw new ScenarioError(parsed.error.issues.map((issue) => zodIssue(issue, shownAs, locate, targetMappingSchema)));
+  const issues: ScenarioIssue[] = [];
+  checkTargetAt(parsed.data, protocol, [], (path, message) => issues.push({ file: shownAs, ...locate(path), path: formatPath(path), message }));
+  if (issues.length > 0) throw new ScenarioError(issues);
+  return parsed.data;
 }
 
 function checkCase(spec: SuiteFile, c: CaseFile, index: number, issue: IssueAt): void {

@@ -40,6 +40,9 @@ const targetFields = {
   replyTimeoutMs: z.number().int().positive().optional(),
 };
 
+/** A target as a mapping (also the whole of a target file). */
+export const targetMappingSchema = z.strictObject(targetFields);
+
 /** A target: an address string, or a mapping. */
-export const targetSchema = z.union([z.string().min(1), z.strictObject(targetFields)]);
+export const targetSchema = z.union([z.string().min(1), targetMappingSchema]);
 export type TargetFile = z.infer<typeof targetSchema>;

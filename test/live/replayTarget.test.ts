@@ -3,7 +3,7 @@
  * server reproduce against the reference server started with the matching defect (exit 0), and do
  * not against the reference server without it (exit 1, saying what happened instead).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -56,6 +56,51 @@ describe('model counterexamples replayed against live servers', () => {
       expect(good.out).toMatch(/the live run \(\d+ events, time scale [\d.]+\): /);
     });
   }
+
+  it('a target file starts the server itself: reproduces against the defect, not against the reference server', async () => {
+    const trace = await counterexample('register-exit/spoofed-from.yaml');
+    const targetFile = (defect: string[]): string => {
+      const file = join(dir, `target-${defect.join('-').replace(/\W+/g, '') || 'reference'}.yaml`);
+      const command = ['{protosim}', 'serve', 'register-exit', '--port', '{port}', ...defect].map((a) => JSON.stringify(a)).join(', ');
+      writeFileSync(file, `command: [${command}]\nport: auto\nready: { stdout: 'listening on (\\S+)' }\n`);
+      return file;
+    };
+    const bad = await cli(['replay', trace, '--target', targetFile(['--defect', 'trust-sender-field']), '--time-scale', '0.2']);
+    expect(bad.code, bad.out + bad.err).toBe(0);
+    expect(bad.out).toMatch(/against tcp:\/\/127\.0\.0\.1:\d+ \(started: protosim serve register-exit --port \d+ --defect trust-sender-field\)/);
+    expect(bad.out).toMatch(/REPRODUCED: the live system shows the same failure/);
+    const good = await cli(['replay', trace, '--target', targetFile([]), '--time-scale', '0.2']);
+    expect(good.code, good.out + good.err).toBe(1);
+    expect(good.out).toContain('NOT REPRODUCED: the live system does not show invariant:sender-is-authentic');
+    // A counterexample in which the server itself dies needs a server protosim owns: with a target
+    // file it replays too (against an address, protosim could not tell a crash from a closed port).
+    const crash = await counterexample('register-exit/killed-client-kills-server.yaml');
+    const crashing = await cli(['replay', crash, '--target', targetFile(['--defect', 'crash-on-disconnect']), '--time-scale', '0.2']);
+    expect(crashing.code, crashing.out + crashing.err).toBe(0);
+    expect(crashing.out).toContain('invariant:server-survives-clients: ');
+    expect(crashing.out).toMatch(/the live server process exited with code \d+/);
+    const surviving = await cli(['replay', crash, '--target', targetFile([]), '--time-scale', '0.2']);
+    expect(surviving.code, surviving.out + surviving.err).toBe(1);
+    expect(surviving.out).toContain('NOT REPRODUCED: the live system does not show invariant:server-survives-clients');
+  });
+
+  it('a bad target file is refused with its file, line and column, exit 2', async () => {
+    const trace = await counterexample('register-exit/spoofed-from.yaml');
+    const typo = join(dir, 'typo.yaml');
+    writeFileSync(typo, 'command: [node, server.js]\nport: auto\ncodc: gob\n');
+    const r1 = await cli(['replay', trace, '--target', typo]);
+    expect(r1.code).toBe(2);
+    expect(r1.err).toContain(`${typo}:3:1: codc: unknown field "codc"`);
+    expect(r1.err).toContain('did you mean "codec"?');
+    const missing = await cli(['replay', trace, '--target', join(dir, 'nowhere.yaml')]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/nowhere\.yaml:1:1: cannot read the target file: no such file/);
+    const remote = join(dir, 'remote.yaml');
+    writeFileSync(remote, 'address: tcp://10.0.0.1:9000\n');
+    const r2 = await cli(['replay', trace, '--target', remote]);
+    expect(r2.code).toBe(2);
+    expect(r2.err).toMatch(/remote\.yaml:1:10: address: only loopback addresses/);
+  });
 
   it('a non-loopback target, or --target with --adapter, is refused with exit 2', async () => {
     const trace = await counterexample('register-exit/spoofed-from.yaml');

@@ -30,7 +30,7 @@ export function registerReplayCommand(program: Command, ctx: CliContext): void {
     .option('--observe-ms <n>', 'live replay: how long to watch after the last step', parseIntOption('--observe-ms'))
     .option('--step-timeout-ms <n>', 'live replay: how long one step may take live', parseIntOption('--step-timeout-ms'))
     .option('--format <format>', 'live replay: text or json', 'text')
-    .option('--target <address>', 'replay live against this server (tcp://127.0.0.1:PORT, http://127.0.0.1:PORT/path for the key-value protocols), its clients played from their models; exit 0 when the live system shows the same failure')
+    .option('--target <address|file>', 'replay live against this server (tcp://127.0.0.1:PORT, http://127.0.0.1:PORT/path for the key-value protocols), or against the server a target file starts (YAML: command: [...], port: auto, ready: {...}, as a suite\'s target:); its clients played from their models; exit 0 when the live system shows the same failure')
     .option('--codec <codec>', 'live replay against a server: json-lines, gob, protobuf or im-http')
     .option('--framing <framing>', 'live replay against a server, protobuf: length-delimited or raw')
     .option('--time-scale <x>', 'live replay against a server: real ms per model ms (default 1)', parseTimeScale)
