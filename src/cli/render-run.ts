@@ -81,7 +81,8 @@ export function renderRunReport(report: RunReport, options: RenderRunOptions): s
     if (f.diagnosis) out.push(`  ${p.yellow('why:')} ${f.diagnosis}`);
     out.push('');
     out.push(p.bold('  who waits for what:'));
-    out.push(renderWaits(f, options.color));
+    const steps = report.strategy === 'exhaustive';
+    out.push(renderWaits(f, options.color, steps));
     out.push('');
     out.push(
       p.bold(
@@ -93,9 +94,9 @@ export function renderRunReport(report: RunReport, options: RenderRunOptions): s
       ),
     );
     if (options.traceStyle === 'list') {
-      out.push(renderTrace(f.trace, { color: options.color, cycleStart: f.cycleStart, maxEvents: options.maxEvents ?? 80 }));
+      out.push(renderTrace(f.trace, { color: options.color, cycleStart: f.cycleStart, maxEvents: options.maxEvents ?? 80, steps }));
     } else {
-      const diagram = renderSequenceText(f.trace, { color: options.color, cycleStart: f.cycleStart, maxRows: options.maxEvents ?? 80, width: (options.width ?? 100) - 2 });
+      const diagram = renderSequenceText(f.trace, { color: options.color, cycleStart: f.cycleStart, maxRows: options.maxEvents ?? 80, width: (options.width ?? 100) - 2, steps });
       out.push(diagram.replace(/^/gm, '  '));
     }
     out.push('');

@@ -13,6 +13,7 @@ import { suiteFromRun } from './suite-from-run.js';
 import { escapeXml as esc } from './svg.js';
 import { renderSequenceSvg } from './svg-sequence.js';
 import { renderTimelineSvg } from './svg-timeline.js';
+import { timeText } from './time-label.js';
 
 export interface HtmlOptions {
   /** shown in the footer (`protosim 0.1.0`) */
@@ -124,7 +125,7 @@ function runBody(run: RunReport, ids: { next: number }): string {
       `</dl></section>`,
   );
   out.push(`<section class="card expectations"><h2>Expectations</h2>${caseList(suiteFromRun(run).cases, false, ids, false)}</section>`);
-  run.findings.forEach((f, i) => out.push(findingSection(f, i, run.findings.length, ids)));
+  run.findings.forEach((f, i) => out.push(findingSection(f, i, run.findings.length, ids, run.strategy === 'exhaustive')));
   if (run.findings.length === 0) out.push(`<section class="card"><h2>Findings</h2><p class="empty">Nothing was found in ${st.runs} run${st.runs === 1 ? '' : 's'}: there is no counterexample to draw.</p></section>`);
   return out.join('\n');
 }
@@ -138,12 +139,14 @@ function replayBox(command: string, ids: { next: number }): string {
   return `<div class="replay"><code id="${id}">${esc(command)}</code><button type="button" data-copy="${id}">copy</button></div>`;
 }
 
-function findingSection(f: Finding & { replay: { command: string; traceFile: string | null } }, i: number, count: number, ids: { next: number }): string {
+function findingSection(f: Finding & { replay: { command: string; traceFile: string | null } }, i: number, count: number, ids: { next: number }, steps: boolean): string {
   const out: string[] = [];
   out.push(`<section class="card finding" id="finding-${i + 1}">`);
   out.push(`<h2>${count > 1 ? `Finding ${i + 1} of ${count}: ` : 'Finding: '}${esc(f.kind)} <small class="mono">(${esc(f.id)})</small></h2>`);
   out.push(`<p class="summary">${esc(f.summary)}</p>`);
-  out.push(`<p class="legend">seed ${f.seed}, step ${f.step}, at t=${f.timeMs} ms; trace of ${f.trace.length} events</p>`);
+  out.push(
+    `<p class="legend">${steps ? `the shortest: ${f.step} steps of the untimed search (times below are step numbers)` : `seed ${f.seed}, step ${f.step}, at t=${f.timeMs} ms`}; trace of ${f.trace.length} events</p>`,
+  );
   if (f.diagnosis) out.push(`<p class="why"><b>Why:</b> ${esc(f.diagnosis)}</p>`);
   out.push(`<h3>Replay</h3>${replayBox(f.replay.command, ids)}`);
   if (f.replay.traceFile) out.push(replayBox(`npx protosim replay ${f.replay.traceFile}`, ids));
@@ -152,23 +155,23 @@ function findingSection(f: Finding & { replay: { command: string; traceFile: str
     out.push(
       `<tr><td>${esc(n.id)}</td><td>${esc(n.role)}</td><td class="status-${esc(n.status)}">${esc(n.status)}</td><td><code>${esc(n.state)}</code></td>` +
         `<td>${n.waitsFor ? esc(n.waitsFor) : n.status === 'done' ? 'has exited' : '—'}</td>` +
-        `<td>${n.lastSent ? `<code>${esc(formatMessage(n.lastSent.msg))}</code> to ${esc(n.lastSent.to)} at ${n.lastSent.t} ms` : '—'}</td>` +
-        `<td>${n.lastReceived ? `<code>${esc(formatMessage(n.lastReceived.msg))}</code> from ${esc(n.lastReceived.from)} at ${n.lastReceived.t} ms` : '—'}</td></tr>`,
+        `<td>${n.lastSent ? `<code>${esc(formatMessage(n.lastSent.msg))}</code> to ${esc(n.lastSent.to)} at ${timeText(n.lastSent.t, steps)}` : '—'}</td>` +
+        `<td>${n.lastReceived ? `<code>${esc(formatMessage(n.lastReceived.msg))}</code> from ${esc(n.lastReceived.from)} at ${timeText(n.lastReceived.t, steps)}` : '—'}</td></tr>`,
     );
   }
   out.push(`</tbody></table>`);
-  out.push(diagrams(f.trace, f.cycleStart, ids));
+  out.push(diagrams(f.trace, f.cycleStart, ids, steps));
   out.push(`</section>`);
   return out.join('');
 }
 
-function diagrams(trace: CaseResult['trace'], cycleStart: number | null, ids: { next: number }): string {
+function diagrams(trace: CaseResult['trace'], cycleStart: number | null, ids: { next: number }, steps = false): string {
   if (!trace || trace.length === 0) return '';
   return (
-    `<h3>Sequence diagram</h3><div class="diagram">${renderSequenceSvg(trace, { cycleStart })}</div>` +
+    `<h3>Sequence diagram</h3><div class="diagram">${renderSequenceSvg(trace, { cycleStart, steps })}</div>` +
     `<p class="legend"><b>Arrows</b> go from the moment a message was sent down to when it arrived; a <b style="color:#dc2626">red cross</b> marks a lost message, ` +
     `<b style="color:#dc2626">red bands</b> the faults, a <b style="color:#dc2626">dashed red lifeline</b> a crashed node, and the <b style="color:#d97706">amber frame</b> the states that repeat for ever. Hover for details.</p>` +
-    `<h3>Timeline of node states and faults</h3><div class="diagram">${renderTimelineSvg(trace, { idPrefix: `tl${ids.next++}` })}</div>`
+    `<h3>Timeline of node states and faults</h3><div class="diagram">${renderTimelineSvg(trace, { idPrefix: `tl${ids.next++}`, steps })}</div>`
   );
 }
 

@@ -71,7 +71,7 @@ export function renderMermaid(trace: readonly TraceEvent[], options: MermaidOpti
       return;
     }
     if (seq.cycleRow === i && !loopOpen) openLoop();
-    const at = `${row.t}ms · `;
+    const at = options.steps ? `step ${row.t} · ` : `${row.t}ms · `;
     switch (row.k) {
       case 'message': {
         const from = alias.get(row.from)!;
@@ -113,7 +113,7 @@ export function renderMermaidReport(report: RunReport | SuiteReport, markdown: b
   const diagrams = traced(report);
   if (!markdown) {
     const d = diagrams[0];
-    return d ? renderMermaid(d.trace, { cycleStart: d.cycleStart }) : renderMermaid([]);
+    return d ? renderMermaid(d.trace, { cycleStart: d.cycleStart, steps: d.steps }) : renderMermaid([]);
   }
   const out: string[] = [];
   if (isSuiteReport(report)) {
@@ -126,7 +126,7 @@ export function renderMermaidReport(report: RunReport | SuiteReport, markdown: b
   }
   if (diagrams.length === 0) out.push('Nothing to draw: no finding and no failing case has a trace.', '');
   for (const d of diagrams) {
-    out.push(`## ${d.title}`, '', d.summary, '', '```mermaid', renderMermaid(d.trace, { cycleStart: d.cycleStart }).trimEnd(), '```', '');
+    out.push(`## ${d.title}`, '', d.summary, '', '```mermaid', renderMermaid(d.trace, { cycleStart: d.cycleStart, steps: d.steps }).trimEnd(), '```', '');
     if (d.replay) out.push(`Replay: \`${d.replay}\``, '');
   }
   return out.join('\n');
@@ -138,6 +138,8 @@ interface TracedItem {
   trace: readonly TraceEvent[];
   cycleStart: number | null;
   replay: string | null;
+  /** untimed (exhaustive): times are step numbers */
+  steps: boolean;
 }
 
 /** The traces a report holds: each finding of a run; each case of a suite that has one. */
@@ -145,13 +147,15 @@ function traced(report: RunReport | SuiteReport): TracedItem[] {
   if (isSuiteReport(report)) {
     return report.cases
       .filter((c) => c.trace && c.trace.length > 0)
-      .map((c) => ({ title: `${c.verdict} ${c.id}`, summary: `${c.title}: ${c.reason}`, trace: c.trace!, cycleStart: c.cycleStart ?? null, replay: c.replay ?? null }));
+      .map((c) => ({ title: `${c.verdict} ${c.id}`, summary: `${c.title}: ${c.reason}`, trace: c.trace!, cycleStart: c.cycleStart ?? null, replay: c.replay ?? null, steps: false }));
   }
+  const steps = report.strategy === 'exhaustive';
   return report.findings.map((f) => ({
-    title: `${f.kind} (${f.id}) at seed ${f.seed}`,
+    title: steps ? `${f.kind} (${f.id}) after ${f.step} steps (shortest; times are step numbers)` : `${f.kind} (${f.id}) at seed ${f.seed}`,
     summary: f.summary + (f.diagnosis ? ` Why: ${f.diagnosis}` : ''),
     trace: f.trace,
     cycleStart: f.cycleStart,
     replay: f.replay.command,
+    steps,
   }));
 }

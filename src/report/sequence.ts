@@ -66,6 +66,8 @@ export interface SequenceOptions {
   timers?: boolean;
   /** a note for prompts (default false: every typed line has one) */
   prompts?: boolean;
+  /** the trace is untimed (exhaustive): its times are step numbers, not ms */
+  steps?: boolean;
 }
 
 /** The participants in order: as they start, then as they first appear. */

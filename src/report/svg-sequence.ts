@@ -10,6 +10,7 @@ import type { TraceEvent } from '../sim/trace.js';
 import { buildSequence, elideRows, type LaneStatus, type NoteTone, type SequenceOptions } from './sequence.js';
 import { cycleMarkerText } from './terminal-sequence.js';
 import { boltPath, escapeXml, fitText, monoFont, px, textWidthPx } from './svg.js';
+import { timeText } from './time-label.js';
 
 export interface SvgSequenceOptions extends SequenceOptions {
   /** at most this many rows; the middle is elided (default 400) */
@@ -147,7 +148,7 @@ export function renderSequenceSvg(trace: readonly TraceEvent[], options: SvgSequ
       return;
     }
     const y = yOfRow(i);
-    if (row.t !== lastT) front.push(`<text class="time" x="${px(gutter - 12)}" y="${px(y + 4)}" text-anchor="end" font-size="11" fill="#64748b">${row.t} ms</text>`);
+    if (row.t !== lastT) front.push(`<text class="time" x="${px(gutter - 12)}" y="${px(y + 4)}" text-anchor="end" font-size="11" fill="#64748b">${escapeXml(options.steps ? `#${row.t}` : `${row.t} ms`)}</text>`);
     lastT = row.t;
     switch (row.k) {
       case 'message': {
@@ -156,8 +157,8 @@ export function renderSequenceSvg(trace: readonly TraceEvent[], options: SvgSequ
         const dropped = row.fate === 'dropped';
         const color = dropped ? '#dc2626' : '#0f172a';
         const full = `${row.label}${dropped ? ` — lost (${row.reason ?? 'dropped'})` : ''}`;
-        const sent = row.sendT !== null ? `sent at ${row.sendT} ms, ` : '';
-        const title = `${row.from} → ${row.to}: ${full} (${sent}${dropped ? 'lost' : 'arrived'} at ${row.t} ms)`;
+        const sent = row.sendT !== null ? `sent at ${timeText(row.sendT, options.steps)}, ` : '';
+        const title = `${row.from} → ${row.to}: ${full} (${sent}${dropped ? 'lost' : 'arrived'} at ${timeText(row.t, options.steps)})`;
         if (a === b) {
           const x = xOf[a]!;
           front.push(
@@ -213,7 +214,7 @@ export function renderSequenceSvg(trace: readonly TraceEvent[], options: SvgSequ
         const st = noteStyle[row.tone];
         const text = fitText(`${st.icon}${row.text}`, Math.min(Math.max(spacing, rightMargin) + 40, width - x - 30), 11.5);
         const w = textWidthPx(text, 11.5) + 14;
-        const title = `${row.node} at ${row.t} ms: ${row.text}`;
+        const title = `${row.node} at ${timeText(row.t, options.steps)}: ${row.text}`;
         placed.push({ x1: x + 8, y1: y - 10, x2: x + 8 + w, y2: y + 10 });
         if (st.box) {
           front.push(
@@ -234,7 +235,7 @@ export function renderSequenceSvg(trace: readonly TraceEvent[], options: SvgSequ
           const c = column.get(node);
           if (c !== undefined) g += `<circle cx="${px(xOf[c]!)}" cy="${px(y)}" r="6" fill="#dc2626" stroke="#fff" stroke-width="2"/>`;
         }
-        front.push(`${g}<title>${escapeXml(`fault at ${row.t} ms: ${row.text}`)}</title></g>`);
+        front.push(`${g}<title>${escapeXml(`fault at ${timeText(row.t, options.steps)}: ${row.text}`)}</title></g>`);
         break;
       }
       case 'finding': {

@@ -8,12 +8,15 @@ import type { TraceEvent } from '../sim/trace.js';
 import { formatFault } from './format.js';
 import { sequenceNodes, type NodeId } from './sequence.js';
 import { boltPath, escapeXml, fitText, monoFont, px, stateFill, textWidthPx } from './svg.js';
+import { timeText } from './time-label.js';
 
 export interface SvgTimelineOptions {
   /** drawing width in px (default 1000) */
   widthPx?: number;
   /** prefix for the SVG pattern ids, unique per page (a pattern inside a hidden SVG does not paint) */
   idPrefix?: string;
+  /** the trace is untimed (exhaustive): its times are step numbers, not ms */
+  steps?: boolean;
 }
 
 interface Segment {
@@ -120,7 +123,7 @@ export function renderTimelineSvg(trace: readonly TraceEvent[], options: SvgTime
     out.push(
       `<g class="segment ${s.kind}"><rect x="${px(x1)}" y="${px(y)}" width="${px(w)}" height="${laneHeight - 8}" rx="3" fill="${fill}" stroke="${stroke}" stroke-width="0.8"/>` +
         (label ? `<text x="${px(x1 + 4)}" y="${px(y + 15)}" font-size="11" fill="#0f172a">${escapeXml(label)}</text>` : '') +
-        `<title>${escapeXml(`${s.node}: ${s.label} from ${s.fromMs} ms to ${s.toMs} ms`)}</title></g>`,
+        `<title>${escapeXml(`${s.node}: ${s.label} from ${timeText(s.fromMs, options.steps)} to ${timeText(s.toMs, options.steps)}`)}</title></g>`,
     );
   }
   const markers = [
@@ -141,7 +144,7 @@ export function renderTimelineSvg(trace: readonly TraceEvent[], options: SvgTime
         `<rect x="${px(lx)}" y="${px(ty)}" width="${px(tw)}" height="17" rx="3" fill="${m.kind === 'fault' ? '#fee2e2' : '#b91c1c'}" stroke="${m.color}" stroke-width="0.8"/>` +
         (m.kind === 'fault' ? boltPath(lx + 4, ty + 2.5, 12) : '') +
         `<text x="${px(lx + (m.kind === 'fault' ? 20 : 6))}" y="${px(ty + 12.5)}" font-size="11" fill="${m.kind === 'fault' ? '#991b1b' : '#fff'}" font-weight="700">${escapeXml(text)}</text>` +
-        `<title>${escapeXml(`${m.t} ms: ${m.text}`)}</title></g>`,
+        `<title>${escapeXml(`${timeText(m.t, options.steps)}: ${m.text}`)}</title></g>`,
     );
   });
   // Axis: a tick at event times, labelled where there is room.
@@ -151,13 +154,13 @@ export function renderTimelineSvg(trace: readonly TraceEvent[], options: SvgTime
   for (const t of tickTimes) {
     const tx = x(t);
     out.push(`<line x1="${px(tx)}" y1="${px(lanesBottom)}" x2="${px(tx)}" y2="${px(lanesBottom + 4)}" stroke="#475569"/>`);
-    const label = `${t} ms`;
+    const label = options.steps ? `#${t}` : `${t} ms`;
     if (tx - lastLabel > textWidthPx(label, 10) + 10) {
       out.push(`<text class="tick" x="${px(tx)}" y="${px(lanesBottom + 16)}" text-anchor="middle" font-size="10" fill="#475569">${label}</text>`);
       lastLabel = tx;
     }
   }
-  out.push(`<text x="${px(labelWidth + plotWidth)}" y="${px(lanesBottom + 30)}" text-anchor="end" font-size="10" fill="#94a3b8" font-style="italic">time axis compressed: quiet gaps are shortened</text>`);
+  out.push(`<text x="${px(labelWidth + plotWidth)}" y="${px(lanesBottom + 30)}" text-anchor="end" font-size="10" fill="#94a3b8" font-style="italic">${options.steps ? 'steps of the untimed search (no time)' : 'time axis compressed: quiet gaps are shortened'}</text>`);
   return (
     `<svg class="timeline" role="img" aria-label="timeline of node states and faults" viewBox="0 0 ${px(width)} ${px(height)}" width="${px(width)}" height="${px(height)}" font-family="${escapeXml(monoFont)}">` +
     out.join('') +

@@ -8,6 +8,7 @@ import type { TraceEvent } from '../sim/trace.js';
 import { palette, type Palette } from './format.js';
 import { buildSequence, elideRows, type LaneStatus, type NoteTone, type Sequence, type SequenceOptions, type SequenceRow } from './sequence.js';
 import { charWidth, displayWidth, truncateToWidth, wrapToWidth } from './text-width.js';
+import { timeColumn } from './time-label.js';
 
 export interface TerminalSequenceOptions extends SequenceOptions {
   color: boolean;
@@ -113,7 +114,7 @@ export function drawSequenceText(seq: Sequence, options: TerminalSequenceOptions
   const width = Math.max(40, options.width ?? 100);
   const maxT = seq.rows.reduce((m, r) => Math.max(m, r.t), 0);
   const timeWidth = Math.max(2, String(maxT).length);
-  // gutter: cycle bracket, time, " ms "
+  // gutter: cycle bracket, time, " ms " (or "#" and the step)
   const gutter = 1 + timeWidth + 4;
   const n = Math.max(1, seq.nodes.length);
   // The first lifeline sits just right of the gutter; the last leaves a margin for notes (which
@@ -152,7 +153,7 @@ export function drawSequenceText(seq: Sequence, options: TerminalSequenceOptions
   const inCycle = (rowIndex: number): boolean => seq.cycleRow !== null && rowIndex >= seq.cycleRow;
   const gutterOf = (line: Line, row: SequenceRow, rowIndex: number): void => {
     if (inCycle(rowIndex)) line.put(0, '┃', 'yellow');
-    if (row.t !== lastT) line.put(1, `${String(row.t).padStart(timeWidth)} ms`, 'dim');
+    if (row.t !== lastT) line.put(1, timeColumn(row.t, timeWidth, options.steps), 'dim');
     lastT = row.t;
   };
   const fullWidth = (text: string, style: Style, rule: string, rowIndex: number, row: SequenceRow | null): void => {

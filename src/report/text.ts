@@ -4,6 +4,7 @@
 import type { Finding } from '../sim/finding.js';
 import type { TraceEvent } from '../sim/trace.js';
 import { formatFault, formatMessage, palette, type Palette } from './format.js';
+import { timeColumn, timeText } from './time-label.js';
 
 export interface TextOptions {
   color: boolean;
@@ -11,6 +12,8 @@ export interface TextOptions {
   states?: boolean;
   /** at most this many events; the middle is elided */
   maxEvents?: number;
+  /** the trace is untimed (exhaustive): its times are step numbers, not ms */
+  steps?: boolean;
 }
 
 /** One line per event; null for events not worth a line in this view. */
@@ -60,7 +63,7 @@ export function renderTrace(trace: readonly TraceEvent[], options: TextOptions &
     }
     const text = formatTraceEvent(e, p, options.states ?? false);
     if (text === null) return;
-    lines.push(`${String(e.t).padStart(7)} ms  ${text}`);
+    lines.push(`${timeColumn(e.t, 7, options.steps)}  ${text}`);
   });
   const max = options.maxEvents ?? Infinity;
   if (lines.length > max) {
@@ -72,7 +75,7 @@ export function renderTrace(trace: readonly TraceEvent[], options: TextOptions &
 }
 
 /** What deadlocked and why: each unfinished node and what it waits for. */
-export function renderWaits(f: Finding, color: boolean): string {
+export function renderWaits(f: Finding, color: boolean, steps = false): string {
   const p = palette(color);
   const lines: string[] = [];
   for (const n of f.nodes) {
@@ -81,8 +84,8 @@ export function renderWaits(f: Finding, color: boolean): string {
     else if (n.waitsFor) line += `: waits for ${n.waitsFor}`;
     else if (n.status === 'done') line += ': has exited';
     const details: string[] = [];
-    if (n.lastSent) details.push(`last sent ${formatMessage(n.lastSent.msg)} to ${n.lastSent.to} at ${n.lastSent.t} ms`);
-    if (n.lastReceived) details.push(`last got ${formatMessage(n.lastReceived.msg)} from ${n.lastReceived.from} at ${n.lastReceived.t} ms`);
+    if (n.lastSent) details.push(`last sent ${formatMessage(n.lastSent.msg)} to ${n.lastSent.to} at ${timeText(n.lastSent.t, steps)}`);
+    if (n.lastReceived) details.push(`last got ${formatMessage(n.lastReceived.msg)} from ${n.lastReceived.from} at ${timeText(n.lastReceived.t, steps)}`);
     lines.push(line);
     if (details.length) lines.push(p.dim(`      ${details.join('; ')}`));
   }

@@ -44,6 +44,21 @@ describe('protosim binary', () => {
     expect(pinned.stdout).toMatch(new RegExp(`FOUND deadlock .* seed=${replay![2]}`));
   });
 
+  it('an exhaustive finding reads in steps, not milliseconds (the search is untimed)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'protosim-e2e-'));
+    const r = protosim(['check', 'lock-alternation', '--strategy', 'exhaustive', '--report', `mermaid=${join(dir, 'cx.md')}`], dir);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/shortest trace \(\d+ steps; times are step numbers/);
+    expect(r.stdout).toMatch(/last sent .* at step \d+/);
+    expect(r.stdout).toMatch(/^ +#\d+ +│/m);
+    // Only the search's own wall time is in ms.
+    expect(r.stdout.split('\n').filter((l) => /\d ms\b/.test(l) && !l.startsWith('explored '))).toEqual([]);
+    const mermaid = readFileSync(join(dir, 'cx.md'), 'utf8');
+    expect(mermaid).toMatch(/after \d+ steps \(shortest; times are step numbers\)/);
+    expect(mermaid).toMatch(/: step \d+ · /);
+    expect(mermaid).not.toMatch(/\d+ms · /);
+  });
+
   it('a tampered trace does not replay (exit 1, first difference shown)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'protosim-e2e-'));
     const out = join(dir, 't.jsonl');

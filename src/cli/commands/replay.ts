@@ -92,7 +92,7 @@ export function registerReplayCommand(program: Command, ctx: CliContext): void {
       }
       const expectedLines = text.trimEnd().split('\n');
       const gotLines = replayed.trimEnd().split('\n');
-      if (opts.show) ctx.io.stdout(renderTrace(events, { color: opts.color && (ctx.io.isTTY ?? false) }) + '\n');
+      if (opts.show) ctx.io.stdout(renderTrace(events, { color: opts.color && (ctx.io.isTTY ?? false), steps: header.exhaustive !== undefined }) + '\n');
       for (let i = 0; i < Math.max(expectedLines.length, gotLines.length); i++) {
         if (expectedLines[i] !== gotLines[i]) {
           ctx.io.stdout(

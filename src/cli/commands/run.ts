@@ -174,7 +174,7 @@ export function replayExhaustivePath(scenario: Scenario, opts: RunOptions, ctx: 
   const config = { ...scenario.config, variant: variant.name };
   try {
     const out = replayPath(new CompiledModel(scenario.model.name, variant), config, faultBudgetOf(scenario, opts), opts.path!);
-    const trace = renderTrace(out.trace, { color: opts.color && (ctx.io.isTTY ?? false) });
+    const trace = renderTrace(out.trace, { color: opts.color && (ctx.io.isTTY ?? false), steps: true });
     return `path ${opts.path!.join('.')} (${opts.path!.length} steps; times are step numbers):\n${trace}\n${out.broken ? `ends in a state where ${out.broken.summary}\n` : ''}`;
   } catch (error) {
     if (error instanceof PathError) throw new InputError(`--path: ${error.message}`);
