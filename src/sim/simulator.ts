@@ -169,6 +169,12 @@ interface SimNode {
    * few and recur, and deleting from a small Map reallocates it: the swarm's hot path)
    */
   timers: Map<string, Scheduled<SimEvent> | null>;
+  /**
+   * when each timer id was last armed from unarmed (a counter): the order a crash saves pending
+   * timers in, as when fired timers were deleted and re-armed ones went to the end of the Map
+   */
+  timerArmedAt: Map<string, number>;
+  timerClock: number;
   /** timers pending at a crash, re-armed by a restart that keeps state */
   savedTimers: { id: string; remainingMs: number; event: { type: string; [k: string]: unknown } }[];
   /** events that arrived while paused, delivered on resume */
@@ -374,6 +380,8 @@ class Simulation {
         stateId: -1,
         status: 'not-started',
         timers: new Map(),
+        timerArmedAt: new Map(),
+        timerClock: 0,
         savedTimers: [],
         inbox: [],
         nextMessage: 0,
@@ -385,9 +393,6 @@ class Simulation {
         lastReceived: null,
       };
       this.nodes.set(n.id, node);
-      // Every node is in the view from the start (not started yet), in the scenario's order, as in
-      // the exhaustive explorer's view: the object keeps one shape, so iterating it allocates nothing.
-      this.updateView(node);
       this.queue.push(this.derived.startAtMs[n.id] ?? 0, { kind: 'start', node: n.id });
     }
     for (const f of this.derived.faults) this.queue.push(f.atMs, { kind: 'fault', fault: f });
@@ -558,7 +563,7 @@ class Simulation {
         this.trace.push({ k: 'start', t: this.now, node: node.id, role: node.role, state: st.valueText, fresh: false });
       }
       for (const t of node.savedTimers) {
-        node.timers.set(t.id, this.queue.push(this.now + t.remainingMs, { kind: 'timer', node: node.id, id: t.id, event: t.event }));
+        this.armTimer(node, t.id, this.now + t.remainingMs, t.event);
       }
       node.savedTimers = [];
       // A person at a restarted program with kept state still sees its prompt.
@@ -684,7 +689,7 @@ class Simulation {
       case 'timer.start': {
         const existing = node.timers.get(effect.id);
         if (existing) this.queue.cancel(existing);
-        node.timers.set(effect.id, this.queue.push(this.now + effect.delayMs, { kind: 'timer', node: node.id, id: effect.id, event: effect.event }));
+        this.armTimer(node, effect.id, this.now + effect.delayMs, effect.event);
         return;
       }
       case 'timer.cancel': {
@@ -696,6 +701,12 @@ class Simulation {
         return;
       }
     }
+  }
+
+  /** Arms (or re-arms) a node's timer; the caller has cancelled an armed one with the same id. */
+  private armTimer(node: SimNode, id: string, atMs: number, event: { type: string; [k: string]: unknown }): void {
+    if ((node.timers.get(id) ?? null) === null) node.timerArmedAt.set(id, node.timerClock++);
+    node.timers.set(id, this.queue.push(atMs, { kind: 'timer', node: node.id, id, event }));
   }
 
   private scheduleInput(node: SimNode): void {
@@ -834,8 +845,10 @@ class Simulation {
       case 'crash': {
         const node = this.node(fault.node);
         if (node.status !== 'running' && node.status !== 'paused') return;
-        node.savedTimers = [...node.timers.values()]
-          .filter((t): t is Scheduled<SimEvent> => t !== null && !t.cancelled)
+        node.savedTimers = [...node.timers]
+          .filter((e): e is [string, Scheduled<SimEvent>] => e[1] !== null && !e[1].cancelled)
+          .sort((a, b) => node.timerArmedAt.get(a[0])! - node.timerArmedAt.get(b[0])!)
+          .map(([, t]) => t)
           .map((t) => ({ id: (t.item as { id: string }).id, remainingMs: Math.max(0, t.timeMs - this.now), event: (t.item as { event: { type: string } }).event }));
         this.cancelTimers(node);
         node.status = 'crashed';
