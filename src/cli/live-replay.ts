@@ -5,6 +5,7 @@
  * cannot be started). `--target`: the same against a live server, its clients played from their
  * models (every server protocol).
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import { loadAdapterFile } from '../conformance/clients/adapter.js';
@@ -148,7 +149,12 @@ export async function replayLiveOnServer(ctx: CliContext, file: string, header: 
   if (flags.target !== undefined && !flags.target.includes('://')) {
     const protocol = liveProtocolOf(header.config.protocol);
     if (protocol === undefined) throw new InputError(`${file}: ${header.config.protocol} has no live form (no codec, no reference server)`, 'no-live-form');
-    targetFile = loadTargetFile(resolve(ctx.io.cwd ?? process.cwd(), flags.target), flags.target, protocol);
+    const path = resolve(ctx.io.cwd ?? process.cwd(), flags.target);
+    if (!existsSync(path)) {
+      const example = protocol === 'kv' ? 'http://127.0.0.1:PORT/IMserver.php' : 'tcp://127.0.0.1:PORT';
+      throw new InputError(`--target: expected an address (${example}) or a target file (YAML: command: [...], port: auto, ready: {...}); ${JSON.stringify(flags.target)} is neither (no such file)`, 'bad-target');
+    }
+    targetFile = loadTargetFile(path, flags.target, protocol);
     flags = { ...flags, target: undefined };
   }
   const scenario: Scenario = {

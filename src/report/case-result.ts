@@ -29,6 +29,8 @@ export interface CaseResult {
   trace?: TraceEvent[];
   /** index into `trace` where a repeating cycle starts, when there is one */
   cycleStart?: number | null;
+  /** the trace is untimed (an exhaustive search's): its times are step numbers, not ms */
+  steps?: boolean;
   /** the command that replays this case, when there is one */
   replay?: string;
 }

@@ -189,7 +189,7 @@ function caseList(cases: readonly CaseResult[], showPoints: boolean, ids: { next
         `<span class="num">${showPoints ? `${c.points} / ${c.maxPoints}` : esc(c.level)}</span><span class="num">${formatDuration(c.durationMs)}</span></summary><div class="body">` +
         `<dl class="facts">${fact('reason', esc(c.reason))}${c.expected !== undefined ? fact('expected', esc(c.expected)) : ''}${c.observed !== undefined ? fact('observed', esc(c.observed)) : ''}${c.step !== undefined ? fact('where', esc(c.step)) : ''}${fact('level', esc(c.level))}</dl>` +
         (c.replay ? replayBox(c.replay, ids) : '') +
-        (withDiagrams ? diagrams(c.trace, c.cycleStart ?? null, ids) : c.trace && c.trace.length ? `<p class="legend">The trace is drawn in the finding below.</p>` : '') +
+        (withDiagrams ? diagrams(c.trace, c.cycleStart ?? null, ids, c.steps ?? false) : c.trace && c.trace.length ? `<p class="legend">The trace is drawn in the finding below.</p>` : '') +
         `</div></details>`,
     );
   }

@@ -37,8 +37,10 @@ export function suiteFromRun(run: RunReport): SuiteReport {
       durationMs,
     };
     if (f) {
-      c.step = `step ${f.step} at t=${f.timeMs} ms, seed ${f.seed}`;
+      const untimed = run.strategy === 'exhaustive';
+      c.step = untimed ? `after ${f.step} steps (the shortest; the exhaustive search is untimed)` : `step ${f.step} at t=${f.timeMs} ms, seed ${f.seed}`;
       c.trace = f.trace;
+      if (untimed) c.steps = true;
       c.cycleStart = f.cycleStart;
       if (f.replay) c.replay = f.replay.command;
     }

@@ -12,7 +12,7 @@ export function caseSummary(c: CaseResult, options: { maxEvents?: number } = {})
   if (c.step !== undefined) out.push(`at: ${c.step}`);
   if (c.trace && c.trace.length > 0) {
     out.push('', `trace (${c.trace.length} events):`);
-    out.push(renderTrace(c.trace, { color: false, cycleStart: c.cycleStart ?? null, maxEvents: options.maxEvents ?? 60 }));
+    out.push(renderTrace(c.trace, { color: false, cycleStart: c.cycleStart ?? null, maxEvents: options.maxEvents ?? 60, steps: c.steps ?? false }));
   }
   if (c.replay) out.push('', `replay: ${c.replay}`);
   return out.join('\n');

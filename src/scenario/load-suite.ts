@@ -76,20 +76,28 @@ function checkTarget(spec: SuiteFile, issue: IssueAt): void {
 
 /** Checks a target (a suite's `target:`, or a target file's whole mapping at `at` = []). */
 function checkTargetAt(target: TargetFile, protocol: SuiteProtocol, at: readonly PropertyKey[], issue: IssueAt): void {
-  if (typeof target === 'string') {
-    const parsed = parseTargetAddress(target);
-    if (typeof parsed === 'string') issue(at, parsed);
-    return;
-  }
-  if ((target.address === undefined) === (target.command === undefined)) {
+  if (typeof target !== 'string' && (target.address === undefined) === (target.command === undefined)) {
     issue(at, 'a target needs exactly one of address (a server already running) or command (a server protosim starts)');
   }
-  if (target.address !== undefined) {
-    const parsed = parseTargetAddress(target.address);
-    if (typeof parsed === 'string') issue([...at, 'address'], parsed);
-  }
+  const scheme = protocol === 'kv' ? 'http' : 'tcp';
+  const checkScheme = (address: string, path: readonly PropertyKey[]): void => {
+    const parsed = parseTargetAddress(address);
+    if (typeof parsed === 'string') issue(path, parsed);
+    else if (parsed.scheme !== scheme) issue(path, `${protocol} targets are ${scheme}:// addresses (${scheme === 'http' ? 'the IM HTTP interface' : 'a TCP stream'}), got ${address}`);
+  };
+  if (typeof target === 'string') return checkScheme(target, at);
+  if (target.address !== undefined) checkScheme(target.address, [...at, 'address']);
   if (target.command !== undefined && target.ready === undefined && target.port === undefined) {
     issue([...at, 'ready'], 'a command target needs ready: { stdout: PATTERN } or { port: N } so protosim knows when it listens');
+  }
+  if (target.ready !== undefined && !('port' in target.ready)) {
+    const stream = 'stdout' in target.ready ? 'stdout' : 'stderr';
+    const pattern = 'stdout' in target.ready ? target.ready.stdout : target.ready.stderr;
+    try {
+      new RegExp(pattern);
+    } catch (error) {
+      issue([...at, 'ready', stream], `not a valid regular expression: ${(error as Error).message.replace(/^Invalid regular expression: /, '')}`);
+    }
   }
   if (target.codec !== undefined && !protocolCodecs[protocol].includes(target.codec)) {
     issue([...at, 'codec'], `${protocol} speaks ${protocolCodecs[protocol].join(' or ')}, not ${target.codec}`);
