@@ -12,7 +12,7 @@
  * `node dist/bench/index.js exhaustive [protocol] [rounds,...]` runs only the exhaustive part (of
  * one protocol, for some round counts): the quick loop while tuning the explorer.
  * PROTOSIM_BENCH_MAX_STATES changes the exhaustive bound, PROTOSIM_BENCH_REPEAT=N reports the
- * fastest of N exhaustive runs per case. Each exhaustive run has a process of its own (`index.js
+ * fastest of N exhaustive runs per case (default 3: the shared vCPUs are noisy). Each exhaustive run has a process of its own (`index.js
  * case ...`), which reports its peak memory.
  */
 import { spawnSync } from 'node:child_process';
@@ -32,7 +32,7 @@ import { summarizeOnWorkers } from '../runner/swarm.js';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const maxStates = Number(process.env.PROTOSIM_BENCH_MAX_STATES ?? 4_000_000);
 /** exhaustive runs per case, the fastest reported (this machine's shared cores are noisy) */
-const repeat = Math.max(1, Number(process.env.PROTOSIM_BENCH_REPEAT ?? 1));
+const repeat = Math.max(1, Number(process.env.PROTOSIM_BENCH_REPEAT ?? 3));
 const rows: string[] = [];
 const say = (line: string): void => {
   process.stdout.write(line + '\n');
