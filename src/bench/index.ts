@@ -12,8 +12,8 @@
  * `node dist/bench/index.js exhaustive [protocol] [rounds,...]` runs only the exhaustive part (of
  * one protocol, for some round counts): the quick loop while tuning the explorer.
  * PROTOSIM_BENCH_MAX_STATES changes the exhaustive bound, PROTOSIM_BENCH_REPEAT=N reports the
- * fastest of N exhaustive runs per case (default 3: the shared vCPUs are noisy). Each exhaustive run has a process of its own (`index.js
- * case ...`), which reports its peak memory.
+ * fastest of N exhaustive runs per case (default 3: the shared vCPUs are noisy). Each exhaustive
+ * run has a process of its own (`index.js case ...`), which reports its peak memory.
  */
 import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
