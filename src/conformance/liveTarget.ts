@@ -5,7 +5,7 @@
  */
 import { InputError } from '../errors.js';
 import { protocolCodecs, type Suite } from '../scenario/load-suite.js';
-import { parseTargetAddress, type TargetAddress } from '../scenario/target-address.js';
+import { parseTargetAddress, schemeProblem, targetScheme, type TargetAddress } from '../scenario/target-address.js';
 import { codecNames, framingNames, type CodecName, type FramingName } from '../scenario/target-schema.js';
 import type { CommandTargetSpec } from './managedProcess.js';
 
@@ -51,14 +51,13 @@ export function resolveTarget(suite: Suite, overrides: LiveTargetOverrides, cwd:
   const framing = (overrides.framing ?? ('framing' in file ? file.framing : undefined) ?? 'length-delimited') as FramingName;
   if (overrides.framing !== undefined && protocol !== 'offline-queue') throw new InputError(`--framing applies to offline-queue (protobuf) only`);
   const replyTimeoutMs = overrides.replyTimeoutMs ?? ('replyTimeoutMs' in file ? file.replyTimeoutMs : undefined) ?? defaultReplyTimeoutMs;
-  const scheme = protocol === 'kv' ? 'http' : 'tcp';
+  const scheme = targetScheme(protocol);
   const addressText = overrides.target ?? ('address' in file ? file.address : undefined);
   if (addressText !== undefined) {
     const address = parseTargetAddress(addressText);
     if (typeof address === 'string') throw new InputError(`${overrides.target !== undefined ? '--target' : `${suite.file}: target`}: ${address}`, 'bad-target');
-    if (address.scheme !== scheme) {
-      throw new InputError(`${protocol} targets are ${scheme}:// addresses (${scheme === 'http' ? 'the IM HTTP interface' : 'a TCP stream'}), got ${addressText}`, 'bad-target');
-    }
+    const wrongScheme = schemeProblem(protocol, address);
+    if (wrongScheme !== null) throw new InputError(wrongScheme, 'bad-target');
     return { address, codec, framing, replyTimeoutMs, description: address.text };
   }
   if ('command' in file && file.command !== undefined) {

@@ -10,7 +10,7 @@ import type { TraceEvent } from '../sim/trace.js';
 import { buildSequence, elideRows, type LaneStatus, type NoteTone, type SequenceOptions } from './sequence.js';
 import { cycleMarkerText } from './terminal-sequence.js';
 import { boltPath, escapeXml, fitText, monoFont, px, textWidthPx } from './svg.js';
-import { timeText } from './time-label.js';
+import { timeText, timeTick } from './time-label.js';
 
 export interface SvgSequenceOptions extends SequenceOptions {
   /** at most this many rows; the middle is elided (default 400) */
@@ -148,7 +148,7 @@ export function renderSequenceSvg(trace: readonly TraceEvent[], options: SvgSequ
       return;
     }
     const y = yOfRow(i);
-    if (row.t !== lastT) front.push(`<text class="time" x="${px(gutter - 12)}" y="${px(y + 4)}" text-anchor="end" font-size="11" fill="#64748b">${escapeXml(options.steps ? `#${row.t}` : `${row.t} ms`)}</text>`);
+    if (row.t !== lastT) front.push(`<text class="time" x="${px(gutter - 12)}" y="${px(y + 4)}" text-anchor="end" font-size="11" fill="#64748b">${escapeXml(timeTick(row.t, options.steps))}</text>`);
     lastT = row.t;
     switch (row.k) {
       case 'message': {

@@ -8,7 +8,7 @@ import type { TraceEvent } from '../sim/trace.js';
 import { formatFault } from './format.js';
 import { sequenceNodes, type NodeId } from './sequence.js';
 import { boltPath, escapeXml, fitText, monoFont, px, stateFill, textWidthPx } from './svg.js';
-import { timeText } from './time-label.js';
+import { timeText, timeTick } from './time-label.js';
 
 export interface SvgTimelineOptions {
   /** drawing width in px (default 1000) */
@@ -154,7 +154,7 @@ export function renderTimelineSvg(trace: readonly TraceEvent[], options: SvgTime
   for (const t of tickTimes) {
     const tx = x(t);
     out.push(`<line x1="${px(tx)}" y1="${px(lanesBottom)}" x2="${px(tx)}" y2="${px(lanesBottom + 4)}" stroke="#475569"/>`);
-    const label = options.steps ? `#${t}` : `${t} ms`;
+    const label = timeTick(t, options.steps);
     if (tx - lastLabel > textWidthPx(label, 10) + 10) {
       out.push(`<text class="tick" x="${px(tx)}" y="${px(lanesBottom + 16)}" text-anchor="middle" font-size="10" fill="#475569">${label}</text>`);
       lastLabel = tx;

@@ -8,7 +8,12 @@ export function timeText(t: number, steps: boolean | undefined): string {
   return steps ? `step ${t}` : `${t} ms`;
 }
 
+/** A diagram's tick label: `12 ms`, or `#12` for a step. */
+export function timeTick(t: number, steps: boolean | undefined): string {
+  return steps ? `#${t}` : `${t} ms`;
+}
+
 /** The short form for a diagram's time column: `12 ms`, or `#12`, right-aligned to `width + 3`. */
 export function timeColumn(t: number, width: number, steps: boolean | undefined): string {
-  return steps ? `#${t}`.padStart(width + 3) : `${String(t).padStart(width)} ms`;
+  return steps ? timeTick(t, true).padStart(width + 3) : `${String(t).padStart(width)} ms`;
 }

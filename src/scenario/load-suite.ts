@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { formatPath, parseYamlMapping, ScenarioError, suggest, zodIssue, type ScenarioIssue } from './load.js';
 import { linkFaultKinds, suiteSchema, type CaseFile, type SuiteFile, type SuiteProtocol } from './suite-schema.js';
-import { parseTargetAddress } from './target-address.js';
+import { parseTargetAddress, schemeProblem } from './target-address.js';
 import { targetMappingSchema, type CodecName, type TargetFile } from './target-schema.js';
 
 /** A loaded suite. */
@@ -79,11 +79,10 @@ function checkTargetAt(target: TargetFile, protocol: SuiteProtocol, at: readonly
   if (typeof target !== 'string' && (target.address === undefined) === (target.command === undefined)) {
     issue(at, 'a target needs exactly one of address (a server already running) or command (a server protosim starts)');
   }
-  const scheme = protocol === 'kv' ? 'http' : 'tcp';
   const checkScheme = (address: string, path: readonly PropertyKey[]): void => {
     const parsed = parseTargetAddress(address);
-    if (typeof parsed === 'string') issue(path, parsed);
-    else if (parsed.scheme !== scheme) issue(path, `${protocol} targets are ${scheme}:// addresses (${scheme === 'http' ? 'the IM HTTP interface' : 'a TCP stream'}), got ${address}`);
+    const problem = typeof parsed === 'string' ? parsed : schemeProblem(protocol, parsed);
+    if (problem !== null) issue(path, problem);
   };
   if (typeof target === 'string') return checkScheme(target, at);
   if (target.address !== undefined) checkScheme(target.address, [...at, 'address']);

@@ -35,3 +35,15 @@ export function parseTargetAddress(text: string): TargetAddress | string {
   }
   return { scheme: m[1] as 'tcp' | 'http', host, port, path: m[4] ?? '/', text };
 }
+
+/** The scheme a protocol's targets use: the key-value store is HTTP, the others a TCP stream. */
+export function targetScheme(protocol: string): 'tcp' | 'http' {
+  return protocol === 'kv' ? 'http' : 'tcp';
+}
+
+/** An address of the wrong scheme for `protocol`, in words; null when it fits. */
+export function schemeProblem(protocol: string, address: TargetAddress): string | null {
+  const scheme = targetScheme(protocol);
+  if (address.scheme === scheme) return null;
+  return `${protocol} targets are ${scheme}:// addresses (${scheme === 'http' ? 'the IM HTTP interface' : 'a TCP stream'}), got ${address.text}`;
+}

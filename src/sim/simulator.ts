@@ -848,8 +848,7 @@ class Simulation {
         node.savedTimers = [...node.timers]
           .filter((e): e is [string, Scheduled<SimEvent>] => e[1] !== null && !e[1].cancelled)
           .sort((a, b) => node.timerArmedAt.get(a[0])! - node.timerArmedAt.get(b[0])!)
-          .map(([, t]) => t)
-          .map((t) => ({ id: (t.item as { id: string }).id, remainingMs: Math.max(0, t.timeMs - this.now), event: (t.item as { event: { type: string } }).event }));
+          .map(([id, t]) => ({ id, remainingMs: Math.max(0, t.timeMs - this.now), event: (t.item as { event: { type: string } }).event }));
         this.cancelTimers(node);
         node.status = 'crashed';
         node.inbox = [];
