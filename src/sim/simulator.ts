@@ -24,6 +24,7 @@ import type { Distribution, FaultSpec, LinkConfig, SimConfig } from './config.js
 import { EventQueue, type Scheduled } from './event-queue.js';
 import type { Finding, NodeDiagnosis } from './finding.js';
 import { Prng } from './prng.js';
+import { PrngChoices, sample, type ChoiceSource } from './kernel/choice.js';
 import { RoleRuntime, type StepResult } from './role-runtime.js';
 import type { DerivedOptions, DropReason, EndReason, FindingKind, TraceEvent, TraceHeader } from './trace.js';
 
@@ -122,11 +123,22 @@ export class CompiledModel {
   }
 }
 
-export interface RunOptions {
+export interface RunOptions extends RunControl {
   /** record every event (needed for reports and replay); off for fast swarm runs */
   trace: boolean;
   /** stop at the first finding (default true) */
   stopAtFirstFinding?: boolean;
+}
+
+/**
+ * Who makes a run's choices. By default the seed does (its PRNG streams, and the start times and
+ * fault plan drawn from it); a controlled run is given its choices instead, to replay or impose a
+ * schedule. `choices` is a factory: a run may be simulated more than once (a stall is classified
+ * by re-running it), and every pass must be given the same answers.
+ */
+export interface RunControl {
+  choices?: () => ChoiceSource;
+  derived?: DerivedOptions;
 }
 
 export interface RunStats {
@@ -197,19 +209,7 @@ interface MatchRule {
   remaining: number;
 }
 
-/** Draws an integer delay from a distribution. */
-export function sample(prng: Prng, d: Distribution): number {
-  switch (d.kind) {
-    case 'fixed':
-      return d.ms;
-    case 'uniform':
-      return prng.int(d.minMs, d.maxMs);
-    case 'exponential': {
-      const x = -d.meanMs * Math.log(1 - prng.float());
-      return Math.min(d.maxMs, Math.round(x));
-    }
-  }
-}
+export { sample };
 
 /** Everything drawn from the seed before the run starts (printed first, STYLE 2). */
 export function deriveOptions(config: SimConfig, seed: number): DerivedOptions {
@@ -316,8 +316,8 @@ class Simulation {
   private readonly nodes = new Map<NodeId, SimNode>();
   private readonly nodeOrder: NodeId[];
   private readonly nodesByRole: Record<string, NodeId[]> = {};
-  private readonly netPrng: Prng;
-  private readonly workloadPrng: Prng;
+  /** who answers what the world leaves open: delays, losses, think times (see kernel/choice.ts) */
+  private readonly choices: ChoiceSource;
   private readonly links = new Map<string, LinkConfig>();
   private readonly lastDeliveryMs = new Map<string, number>();
   private readonly epochs = new Map<string, number>();
@@ -360,10 +360,10 @@ class Simulation {
     /** when set, record abstract state keys from this step on (pass 2 of stall classification) */
     private readonly recordKeysFrom: number | null,
     private readonly stopAtStep: number | null,
+    control: RunControl,
   ) {
-    this.netPrng = Prng.derive(seed, 'net');
-    this.workloadPrng = Prng.derive(seed, 'workload');
-    this.derived = deriveOptions(config, seed);
+    this.choices = control.choices?.() ?? new PrngChoices(seed);
+    this.derived = control.derived ?? deriveOptions(config, seed);
     this.monitors = model.variant.properties.map((p) => p.initial);
     this.nodeOrder = config.nodes.map((n) => n.id);
     for (const n of config.nodes) (this.nodesByRole[n.role] ??= []).push(n.id);
@@ -713,10 +713,10 @@ class Simulation {
     if (node.inputPending || node.think === null) return;
     if (node.nextMessage < node.messages.length) {
       node.inputPending = true;
-      this.queue.push(this.now + sample(this.workloadPrng, node.think), { kind: 'input', node: node.id });
+      this.queue.push(this.now + this.choices.sample('think', node.think), { kind: 'input', node: node.id });
     } else if (node.quitAfter) {
       node.inputPending = true;
-      this.queue.push(this.now + sample(this.workloadPrng, node.think), { kind: 'quit', node: node.id });
+      this.queue.push(this.now + this.choices.sample('think', node.think), { kind: 'quit', node: node.id });
     }
   }
 
@@ -763,7 +763,7 @@ class Simulation {
     if (!connected && (noConnection || target.status === 'crashed' || target.status === 'not-started' || target.status === 'done')) {
       this.dropped({ kind: 'deliver', id, from, to, msg, epoch: 0 }, target.status === 'crashed' ? 'crashed' : target.status === 'running' || target.status === 'paused' ? 'reset' : 'not-started');
       if (!(target.status === 'crashed' && this.silentlyCrashed.has(to))) {
-        this.queue.push(this.now + sample(this.netPrng, link.delay), { kind: 'conn', node: from, peer: to, event: 'refused', epoch: this.epochs.get(pk) ?? 0 });
+        this.queue.push(this.now + this.choices.sample('delay', link.delay), { kind: 'conn', node: from, peer: to, event: 'refused', epoch: this.epochs.get(pk) ?? 0 });
       }
       return;
     }
@@ -777,11 +777,11 @@ class Simulation {
     let copies = 1;
     if (this.rules.length > 0) copies = this.matchRules(from, to, msg, id, epoch);
     if (copies === 0) return;
-    if (this.netPrng.chance(link.lossRatio)) {
+    if (this.choices.chance('loss', link.lossRatio)) {
       this.dropped({ kind: 'deliver', id, from, to, msg, epoch }, 'loss');
       return;
     }
-    if (this.netPrng.chance(link.duplicateRatio)) copies = 2;
+    if (this.choices.chance('duplicate', link.duplicateRatio)) copies = 2;
     for (let c = 0; c < copies; c++) {
       if (c > 0 && this.record) this.trace.push({ k: 'duplicate', t: this.now, id, copy: c, from, to });
       this.scheduleOnLink(link, from, to, { kind: 'deliver', id, from, to, msg, epoch });
@@ -809,13 +809,13 @@ class Simulation {
   }
 
   private scheduleOnLink(link: LinkConfig, from: NodeId, to: NodeId, ev: SimEvent): void {
-    let at = this.now + sample(this.netPrng, link.delay);
+    let at = this.now + this.choices.sample('delay', link.delay);
     if (link.fifo) {
       const lk = linkKey(from, to);
       at = Math.max(at, this.lastDeliveryMs.get(lk) ?? 0);
       this.lastDeliveryMs.set(lk, at);
-    } else if (this.netPrng.chance(link.reorderRatio)) {
-      at += sample(this.netPrng, link.delay) + 1;
+    } else if (this.choices.chance('reorder', link.reorderRatio)) {
+      at += this.choices.sample('reorder-delay', link.delay) + 1;
     }
     this.queue.push(at, ev);
   }
@@ -866,7 +866,7 @@ class Simulation {
             this.open.set(pk, 0);
             const epoch = (this.epochs.get(pk) ?? 0) + 1;
             this.epochs.set(pk, epoch);
-            this.queue.push(this.now + sample(this.netPrng, this.link(node.id, peer).delay), { kind: 'conn', node: peer, peer: node.id, event: 'reset', epoch });
+            this.queue.push(this.now + this.choices.sample('delay', this.link(node.id, peer).delay), { kind: 'conn', node: peer, peer: node.id, event: 'reset', epoch });
           }
         }
         this.checkInvariants();
@@ -1170,7 +1170,7 @@ class Simulation {
  */
 export function simulate(model: CompiledModel, config: SimConfig, seed: number, options: RunOptions): RunResult {
   const stopAtFirst = options.stopAtFirstFinding ?? true;
-  const first = new Simulation(model, config, seed, options.trace, stopAtFirst, null, null);
+  const first = new Simulation(model, config, seed, options.trace, stopAtFirst, null, null, options);
   const header = first.header;
   const out = first.run();
   if (out.stall === null) {
@@ -1179,7 +1179,7 @@ export function simulate(model: CompiledModel, config: SimConfig, seed: number, 
   // Pass 2: from the last progress on, find the first repeated untimed state.
   const stallStep = out.stall.step;
   const fromStep = first.progressStep;
-  const probe = new Simulation(model, config, seed, false, stopAtFirst, fromStep, stallStep);
+  const probe = new Simulation(model, config, seed, false, stopAtFirst, fromStep, stallStep, options);
   const probed = probe.run();
   const seen = new Map<string, number>();
   let cycleStart: number | null = null;
@@ -1196,11 +1196,11 @@ export function simulate(model: CompiledModel, config: SimConfig, seed: number, 
     seen.set(key, i);
   }
   const stopStep = cycleEnd ?? stallStep;
-  const final = new Simulation(model, config, seed, options.trace, stopAtFirst, null, stopStep);
+  const final = new Simulation(model, config, seed, options.trace, stopAtFirst, null, stopStep, options);
   const result = final.run();
   // Replace the `end` event the stopped run wrote: the finding comes first, then the end.
   if (options.trace) result.trace.pop();
-  const cycleTraceIndex = options.trace && cycleStart !== null ? traceIndexAfterStep(model, config, seed, cycleStart) : null;
+  const cycleTraceIndex = options.trace && cycleStart !== null ? traceIndexAfterStep(model, config, seed, cycleStart, options) : null;
   result.stats.eventsSimulated = out.stats.steps + probed.stats.steps + result.stats.steps + (cycleTraceIndex !== null ? cycleStart! : 0);
   final.classifyStall(cycleStart, out.stall.timeMs);
   const finding = result.findings[result.findings.length - 1]!;
@@ -1213,8 +1213,8 @@ export function simulate(model: CompiledModel, config: SimConfig, seed: number, 
 }
 
 /** The index in the recorded trace of the first event after `step` (a re-run to `step`). */
-function traceIndexAfterStep(model: CompiledModel, config: SimConfig, seed: number, step: number): number {
-  const sim = new Simulation(model, config, seed, true, true, null, step);
+function traceIndexAfterStep(model: CompiledModel, config: SimConfig, seed: number, step: number, control: RunControl): number {
+  const sim = new Simulation(model, config, seed, true, true, null, step, control);
   const out = sim.run();
   return out.trace.length - 1; // minus the `end` event
 }
