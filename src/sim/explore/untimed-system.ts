@@ -881,6 +881,15 @@ export class UntimedSystem {
     return k2;
   }
 
+  /**
+   * The effects (sends, prints, timers armed or cancelled, closes) of the last node step `apply`
+   * took, in order, when it ran with a recorder (without one, a remembered step may not run the node
+   * at all). For the timed realisation of a path: which step armed which timer.
+   */
+  lastNodeEffects(): readonly Effect[] | null {
+    return this.lastNodeResult?.effects ?? null;
+  }
+
   /** The finding id and summary of a violation index returned by `apply`. */
   violation(index: number): { id: string; summary: string } {
     return this.violations[index]!;
