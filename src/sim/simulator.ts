@@ -25,10 +25,32 @@ import { EventQueue, type Scheduled } from './event-queue.js';
 import type { Finding, NodeDiagnosis } from './finding.js';
 import { Prng } from './prng.js';
 import { PrngChoices, sample, type ChoiceSource } from './kernel/choice.js';
+import {
+  applyRules,
+  arrival,
+  closeAll,
+  closeConnection,
+  crashConnections,
+  findingText,
+  isIdleOnPerson,
+  isServerRole,
+  isUnfinished,
+  isWaiting,
+  openAfterDelivery,
+  openAfterSend,
+  partitionLinks,
+  partitionedArrival,
+  refusalNotifies,
+  restartConnections,
+  ruleOf,
+  sendRefusal,
+  statusCodes,
+  type Connections,
+  type MessageRule,
+} from './kernel/world-rules.js';
 import { RoleRuntime, type StepResult } from './role-runtime.js';
 import type { DerivedOptions, DropReason, EndReason, FindingKind, TraceEvent, TraceHeader } from './trace.js';
 
-const statusCodes: Record<NodeStatus, number> = { 'not-started': 0, running: 1, done: 2, crashed: 3, paused: 4 };
 
 /**
  * Canonical keys of the events machines receive, cached by object: effects are cached by the role
@@ -201,13 +223,6 @@ interface SimNode {
   lastReceived: NodeDiagnosis['lastReceived'];
 }
 
-interface MatchRule {
-  kind: 'drop' | 'duplicate';
-  from: NodeId | null;
-  to: NodeId | null;
-  msgType: string | null;
-  remaining: number;
-}
 
 export { sample };
 
@@ -311,7 +326,7 @@ class LiveView implements GlobalView {
 /**
  * One run. Construct, then `run()`. Internal: use `simulate()`.
  */
-class Simulation {
+class Simulation implements Connections {
   private readonly queue = new EventQueue<SimEvent>();
   private readonly nodes = new Map<NodeId, SimNode>();
   private readonly nodeOrder: NodeId[];
@@ -327,12 +342,10 @@ class Simulation {
    * and deleting from a small Map reallocates it (the swarm's hot path).
    */
   private readonly open = new Map<string, number>();
-  private isOpen(pk: string): boolean {
-    return (this.open.get(pk) ?? 0) > 0;
-  }
+  private readonly nodeIndex = new Map<NodeId, number>();
   private readonly blocked = new Set<string>();
   private readonly held = new Map<string, SimEvent[]>();
-  private rules: MatchRule[] = [];
+  private rules: MessageRule<NodeId>[] = [];
   private readonly monitors: unknown[];
   private readonly nodeViews: Record<NodeId, NodeView> = {};
   private now = 0;
@@ -366,6 +379,7 @@ class Simulation {
     this.derived = control.derived ?? deriveOptions(config, seed);
     this.monitors = model.variant.properties.map((p) => p.initial);
     this.nodeOrder = config.nodes.map((n) => n.id);
+    this.nodeOrder.forEach((id, i) => this.nodeIndex.set(id, i));
     for (const n of config.nodes) (this.nodesByRole[n.role] ??= []).push(n.id);
     for (const n of config.nodes) {
       const def = model.variant.roles[n.role];
@@ -579,8 +593,7 @@ class Simulation {
       return;
     }
     if (this.blocked.has(linkKey(ev.from, ev.to))) {
-      const link = this.link(ev.from, ev.to);
-      if (link.fifo) {
+      if (partitionedArrival(this.link(ev.from, ev.to).fifo) === 'hold') {
         // TCP retransmits: the message waits for the partition to heal.
         const lk = linkKey(ev.from, ev.to);
         const list = this.held.get(lk) ?? [];
@@ -592,19 +605,19 @@ class Simulation {
       return;
     }
     const node = this.node(ev.to);
-    if (node.status === 'paused') {
+    const fate = arrival(statusCodes[node.status]);
+    if (fate === 'wait') {
       node.inbox.push(ev);
       return;
     }
-    if (node.status !== 'running') {
-      this.dropped(ev, node.status === 'crashed' ? 'crashed' : node.status === 'done' ? 'closed' : 'not-started');
+    if (fate !== 'deliver') {
+      this.dropped(ev, fate);
       return;
     }
     this.stats.messagesDelivered++;
-    if (this.model.variant.transport === 'http' && this.roleIsServer(ev.from)) {
-      // The reply ends the request: the HTTP connection closes.
-      this.open.set(pk, Math.max(0, (this.open.get(pk) ?? 0) - 1));
-    }
+    const open = this.open.get(pk) ?? 0;
+    const after = openAfterDelivery(this.model.variant.transport === 'http', this.roleIsServer(ev.from), open);
+    if (after !== open) this.open.set(pk, after);
     if (this.record) this.trace.push({ k: 'deliver', t: this.now, id: ev.id, from: ev.from, to: ev.to, msg: ev.msg });
     // Updated in place (one object per node, copied into a finding's diagnosis): the hot path.
     const received = node.lastReceived;
@@ -621,8 +634,7 @@ class Simulation {
   }
 
   private roleIsServer(id: NodeId): boolean {
-    const role = this.node(id).role;
-    return role === 'store' || role === 'server';
+    return isServerRole(this.node(id).role);
   }
 
   private dropped(ev: Extract<SimEvent, { kind: 'deliver' }>, reason: DropReason): void {
@@ -659,11 +671,7 @@ class Simulation {
       this.cancelTimers(node);
       this.updateView(node);
       // A program that exits closes its connections.
-      if (this.model.variant.transport === 'tcp') {
-        for (const peer of this.nodeOrder) {
-          if (peer !== node.id && this.isOpen(pairKey(node.id, peer))) this.closeConnection(node.id, peer);
-        }
-      }
+      if (this.model.variant.transport === 'tcp') closeAll(this, this.indexOf(node.id));
     }
   }
 
@@ -684,7 +692,7 @@ class Simulation {
         return;
       }
       case 'close':
-        this.closeConnection(node.id, effect.peer);
+        closeConnection(this, this.indexOf(node.id), this.indexOf(effect.peer));
         return;
       case 'timer.start': {
         const existing = node.timers.get(effect.id);
@@ -755,28 +763,31 @@ class Simulation {
       this.dropped({ kind: 'deliver', id, from, to, msg, epoch: 0 }, 'not-started');
       return;
     }
-    // Connecting to a program that is not running: refused (killed) or unanswered (host vanished).
-    const connected = this.isOpen(pk);
-    // A server cannot open a connection to a client, only write on the one the client opened: with
-    // none open (the client was killed, or restarted since), the write fails like one to a dead peer.
-    const noConnection = !connected && this.roleIsServer(from) && !this.roleIsServer(to);
-    if (!connected && (noConnection || target.status === 'crashed' || target.status === 'not-started' || target.status === 'done')) {
-      this.dropped({ kind: 'deliver', id, from, to, msg, epoch: 0 }, target.status === 'crashed' ? 'crashed' : target.status === 'running' || target.status === 'paused' ? 'reset' : 'not-started');
-      if (!(target.status === 'crashed' && this.silentlyCrashed.has(to))) {
+    const open = this.open.get(pk) ?? 0;
+    const fromServer = this.roleIsServer(from);
+    const targetStatus = statusCodes[target.status];
+    const refused = sendRefusal(open > 0, fromServer, this.roleIsServer(to), targetStatus);
+    if (refused !== null) {
+      this.dropped({ kind: 'deliver', id, from, to, msg, epoch: 0 }, refused);
+      if (refusalNotifies(targetStatus, this.silentlyCrashed.has(to))) {
         this.queue.push(this.now + this.choices.sample('delay', link.delay), { kind: 'conn', node: from, peer: to, event: 'refused', epoch: this.epochs.get(pk) ?? 0 });
       }
       return;
     }
-    if (this.model.variant.transport === 'http') {
-      if (!this.roleIsServer(from)) this.open.set(pk, (this.open.get(pk) ?? 0) + 1);
-    } else {
-      this.open.set(pk, 1);
-    }
+    const opened = openAfterSend(this.model.variant.transport === 'http', fromServer, open);
+    if (opened !== open) this.open.set(pk, opened);
     const epoch = this.epochs.get(pk) ?? 0;
     // Scripted drop/duplicate faults match first.
     let copies = 1;
-    if (this.rules.length > 0) copies = this.matchRules(from, to, msg, id, epoch);
-    if (copies === 0) return;
+    if (this.rules.length > 0) {
+      const applied = applyRules(this.rules, from, to, msg.type);
+      this.rules = applied.rules;
+      copies = applied.copies;
+      if (copies === 0) {
+        this.dropped({ kind: 'deliver', id, from, to, msg, epoch }, 'fault');
+        return;
+      }
+    }
     if (this.choices.chance('loss', link.lossRatio)) {
       this.dropped({ kind: 'deliver', id, from, to, msg, epoch }, 'loss');
       return;
@@ -786,26 +797,6 @@ class Simulation {
       if (c > 0 && this.record) this.trace.push({ k: 'duplicate', t: this.now, id, copy: c, from, to });
       this.scheduleOnLink(link, from, to, { kind: 'deliver', id, from, to, msg, epoch });
     }
-  }
-
-  /** Scripted drop/duplicate faults: the copies to send (0 dropped, 2 duplicated, 1 untouched). */
-  private matchRules(from: NodeId, to: NodeId, msg: ProtocolMessage, id: number, epoch: number): number {
-    let copies = 1;
-    for (const rule of this.rules) {
-      if (rule.remaining <= 0) continue;
-      if ((rule.from === null || rule.from === from) && (rule.to === null || rule.to === to) && (rule.msgType === null || rule.msgType === msg.type)) {
-        rule.remaining--;
-        if (rule.kind === 'drop') {
-          this.dropped({ kind: 'deliver', id, from, to, msg, epoch }, 'fault');
-          copies = 0;
-        } else {
-          copies = 2;
-        }
-        break;
-      }
-    }
-    this.rules = this.rules.filter((r) => r.remaining > 0);
-    return copies;
   }
 
   private scheduleOnLink(link: LinkConfig, from: NodeId, to: NodeId, ev: SimEvent): void {
@@ -820,14 +811,44 @@ class Simulation {
     this.queue.push(at, ev);
   }
 
-  private closeConnection(from: NodeId, peer: NodeId): void {
-    const pk = pairKey(from, peer);
-    if (!this.isOpen(pk)) return;
-    this.open.set(pk, 0);
-    const target = this.nodes.get(peer);
-    if (!target || target.status === 'crashed' || target.status === 'not-started') return;
-    // Delivered after anything already on the link (FIFO), like a FIN.
-    this.scheduleOnLink(this.link(from, peer), from, peer, { kind: 'conn', node: peer, peer: from, event: 'closed', epoch: this.epochs.get(pk) ?? 0 });
+  // ---- the connections, as the kernel's rules see them (kernel/world-rules.ts) ----------------
+
+  get nodeCount(): number {
+    return this.nodeOrder.length;
+  }
+
+  status(i: number): number {
+    return statusCodes[this.node(this.nodeOrder[i]!).status];
+  }
+
+  isOpen(a: number, b: number): boolean {
+    return (this.open.get(pairKey(this.nodeOrder[a]!, this.nodeOrder[b]!)) ?? 0) > 0;
+  }
+
+  setClosed(a: number, b: number): void {
+    this.open.set(pairKey(this.nodeOrder[a]!, this.nodeOrder[b]!), 0);
+  }
+
+  /** The connection's epoch ends: what is in flight on it is dropped when it arrives (`reset`). */
+  discardData(a: number, b: number): void {
+    const pk = pairKey(this.nodeOrder[a]!, this.nodeOrder[b]!);
+    this.epochs.set(pk, (this.epochs.get(pk) ?? 0) + 1);
+  }
+
+  notify(to: number, from: number, event: 'reset' | 'closed'): void {
+    const toId = this.nodeOrder[to]!;
+    const fromId = this.nodeOrder[from]!;
+    const epoch = this.epochs.get(pairKey(fromId, toId)) ?? 0;
+    const ev: SimEvent = { kind: 'conn', node: toId, peer: fromId, event, epoch };
+    // A FIN comes after anything already on the link (FIFO); a reset comes when it comes.
+    if (event === 'closed') this.scheduleOnLink(this.link(fromId, toId), fromId, toId, ev);
+    else this.queue.push(this.now + this.choices.sample('delay', this.link(fromId, toId).delay), ev);
+  }
+
+  private indexOf(id: NodeId): number {
+    const i = this.nodeIndex.get(id);
+    if (i === undefined) throw new Error(`unknown node ${id}`);
+    return i;
   }
 
   private cancelTimers(node: SimNode): void {
@@ -857,18 +878,7 @@ class Simulation {
         if (fault.mode === 'silent') this.silentlyCrashed.add(node.id);
         else this.silentlyCrashed.delete(node.id);
         this.observe({ kind: 'crash', node: node.id });
-        for (const peer of this.nodeOrder) {
-          if (peer === node.id) continue;
-          const pk = pairKey(node.id, peer);
-          if (!this.isOpen(pk)) continue;
-          if (fault.mode === 'reset') {
-            // The kernel resets the dead process's connections; in-flight data is discarded.
-            this.open.set(pk, 0);
-            const epoch = (this.epochs.get(pk) ?? 0) + 1;
-            this.epochs.set(pk, epoch);
-            this.queue.push(this.now + this.choices.sample('delay', this.link(node.id, peer).delay), { kind: 'conn', node: peer, peer: node.id, event: 'reset', epoch });
-          }
-        }
+        crashConnections(this, this.indexOf(node.id), fault.mode);
         this.checkInvariants();
         return;
       }
@@ -876,14 +886,7 @@ class Simulation {
         const node = this.node(fault.node);
         if (node.status !== 'crashed') return;
         this.silentlyCrashed.delete(node.id);
-        for (const peer of this.nodeOrder) {
-          const pk = pairKey(node.id, peer);
-          if (this.isOpen(pk)) {
-            // Peers of a silently vanished host still think they are connected; the new process does not know them.
-            this.open.set(pk, 0);
-            this.epochs.set(pk, (this.epochs.get(pk) ?? 0) + 1);
-          }
-        }
+        restartConnections(this, this.indexOf(node.id));
         this.observe({ kind: 'restart', node: node.id, fresh: fault.state === 'fresh' });
         if (fault.state === 'fresh') node.savedTimers = [];
         this.startNode(node, fault.state === 'fresh');
@@ -910,13 +913,7 @@ class Simulation {
         return;
       }
       case 'partition': {
-        for (const a of fault.from) {
-          for (const b of fault.to) {
-            if (a === b) continue;
-            this.blocked.add(linkKey(a, b));
-            if (fault.direction === 'both') this.blocked.add(linkKey(b, a));
-          }
-        }
+        for (const [a, b] of partitionLinks(fault, (id) => this.indexOf(id))) this.blocked.add(linkKey(this.nodeOrder[a]!, this.nodeOrder[b]!));
         return;
       }
       case 'heal': {
@@ -938,7 +935,7 @@ class Simulation {
       }
       case 'drop':
       case 'duplicate':
-        this.rules.push({ kind: fault.kind, from: fault.from, to: fault.to, msgType: fault.msgType, remaining: fault.count });
+        this.rules = [...this.rules, ruleOf(fault, (id) => id)];
         return;
     }
   }
@@ -989,7 +986,7 @@ class Simulation {
       if (!this.enabled(inv.id)) continue;
       const reason = inv.check(view);
       if (reason !== null) {
-        this.addFinding('invariant', `invariant:${inv.id}`, `invariant ${inv.id} (${inv.description}) broken: ${reason}`, null);
+        this.addFinding('invariant', `invariant:${inv.id}`, findingText.invariant(inv.id, inv.description, reason), null);
         return;
       }
     }
@@ -1004,7 +1001,7 @@ class Simulation {
       if (!this.enabled(prop.id)) continue;
       const out = prop.observe(this.monitors[i], obs, view);
       if ('violation' in out) {
-        this.addFinding('invariant', `invariant:${prop.id}`, `invariant ${prop.id} (${prop.description}) broken: ${out.violation}`, null);
+        this.addFinding('invariant', `invariant:${prop.id}`, findingText.invariant(prop.id, prop.description, out.violation), null);
         return;
       }
       if (this.monitors[i] !== out.state) this.monitorsKey = null;
@@ -1017,11 +1014,7 @@ class Simulation {
     const out: SimNode[] = [];
     for (const id of this.nodeOrder) {
       const n = this.node(id);
-      if (n.status === 'running' || n.status === 'paused') {
-        // Servers (tag `server`) serve for ever by design; they are never "unfinished".
-        const st = n.runtime.state(n.stateId);
-        if (!st.done && !st.tags.includes('server')) out.push(n);
-      }
+      if (n.stateId >= 0 && isUnfinished(statusCodes[n.status], n.runtime.state(n.stateId))) out.push(n);
     }
     return out;
   }
@@ -1030,7 +1023,7 @@ class Simulation {
   private waitingOnPerson(): boolean {
     for (const id of this.nodeOrder) {
       const n = this.node(id);
-      if (n.status === 'running' && n.runtime.state(n.stateId).tags.includes('awaitingUser') && !n.inputPending) return true;
+      if (n.stateId >= 0 && isIdleOnPerson(statusCodes[n.status], n.runtime.state(n.stateId), n.inputPending)) return true;
     }
     return false;
   }
@@ -1039,12 +1032,7 @@ class Simulation {
     if (!this.config.checks.deadlock) return 'quiescent';
     const stuck = this.unfinished();
     if (stuck.length === 0 || this.waitingOnPerson()) return 'quiescent';
-    this.addFinding(
-      'deadlock',
-      'deadlock',
-      `deadlock: nothing can happen any more, and ${stuck.map((n) => n.id).join(', ')} ${stuck.length === 1 ? 'has' : 'have'} not finished`,
-      null,
-    );
+    this.addFinding('deadlock', 'deadlock', findingText.quiescentDeadlock(stuck.map((n) => n.id)), null);
     return 'finding';
   }
 
@@ -1128,32 +1116,13 @@ class Simulation {
   classifyStall(cycleStartStep: number | null, stallTimeMs: number): void {
     // cycleStartStep only decides the kind; the caller maps it to a trace index.
     const stuck = this.unfinished();
-    const names = stuck.map((n) => n.id).join(', ');
+    const ids = stuck.map((n) => n.id);
     if (cycleStartStep === null) {
-      this.addFinding(
-        'liveness',
-        'liveness',
-        `liveness: no progress for ${this.config.checks.stallBoundMs} ms (stallBoundMs) by t=${stallTimeMs} while ${names} had not finished`,
-        null,
-      );
+      this.addFinding('liveness', 'liveness', findingText.liveness(ids, this.config.checks.stallBoundMs, stallTimeMs), null);
       return;
     }
-    const allWaiting = stuck.every((n) => n.runtime.state(n.stateId).tags.includes('waiting'));
-    if (allWaiting) {
-      this.addFinding(
-        'deadlock',
-        'deadlock',
-        `deadlock: ${names} ${stuck.length === 1 ? 'waits' : 'wait'} for ever, polling without progress (the same states repeat with nothing shown to anyone)`,
-        null,
-      );
-    } else {
-      this.addFinding(
-        'livelock',
-        'livelock',
-        `livelock: ${names} keep${stuck.length === 1 ? 's' : ''} running through the same states without progress`,
-        null,
-      );
-    }
+    if (stuck.every((n) => isWaiting(n.runtime.state(n.stateId)))) this.addFinding('deadlock', 'deadlock', findingText.pollingDeadlock(ids), null);
+    else this.addFinding('livelock', 'livelock', findingText.livelock(ids), null);
   }
 
   /** The step of the last progress event so far. */
