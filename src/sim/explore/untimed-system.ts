@@ -43,17 +43,37 @@ import type { NodeDiagnosis } from '../finding.js';
 import type { RoleRuntime, StepResult } from '../role-runtime.js';
 import type { CompiledModel } from '../simulator.js';
 import type { DropReason, TraceEvent } from '../trace.js';
+import {
+  applyRules,
+  arrival,
+  closeAll,
+  closeConnection,
+  crashConnections,
+  CRASHED,
+  isIdleOnPerson,
+  isServerRole,
+  isUnfinished,
+  isWaiting,
+  NOT_STARTED,
+  openAfterDelivery,
+  openAfterSend,
+  partitionedArrival,
+  partitionLinks,
+  PAUSED,
+  refusalNotifies,
+  restartConnections,
+  ruleOf,
+  RUNNING,
+  DONE,
+  sendRefusal,
+  statusNames,
+  type Connections,
+  type MessageRule,
+} from '../kernel/world-rules.js';
 import { FlatIntMap } from './flat-int-map.js';
 import { StepCache } from './step-cache.js';
 import { TupleInterner } from './tuple-interner.js';
 
-// ---- node status codes ----------------------------------------------------------------------
-const NOT_STARTED = 0;
-const RUNNING = 1;
-const DONE = 2;
-const CRASHED = 3;
-const PAUSED = 4;
-const statusNames: readonly NodeStatus[] = ['not-started', 'running', 'done', 'crashed', 'paused'];
 
 // ---- node-level event kinds (low 4 bits of a node event code) -------------------------------
 const N_START = 0;
@@ -199,7 +219,7 @@ const PAIR_NONE = -1;
 /** Most peers a memoised step may involve (more: computed directly each time). */
 const MEMO_PEERS = 3;
 
-export class UntimedSystem {
+export class UntimedSystem implements Connections {
   readonly layout: Layout;
   readonly nodeIds: readonly NodeId[];
   readonly config: SimConfig;
@@ -297,7 +317,7 @@ export class UntimedSystem {
   // partition and rule sets
   private readonly blockedSets: Uint8Array[] = [];
   private readonly blockedByKey = new Map<string, number>();
-  private readonly ruleSets: { kind: 'drop' | 'duplicate'; from: number; to: number; msgType: string | null; remaining: number }[][] = [[]];
+  private readonly ruleSets: MessageRule<number>[][] = [[]];
   private readonly ruleByKey = new Map<string, number>([['', 0]]);
 
   // the transition memo (see applyMemo)
@@ -344,7 +364,7 @@ export class UntimedSystem {
       return r;
     });
     this.inputs = config.nodes.map((x) => variant.roles[x.role]!.input({ self: x.id, nodesByRole, params: x.params }));
-    this.isServer = this.roles.map((r) => r === 'store' || r === 'server');
+    this.isServer = this.roles.map(isServerRole);
     const workload = config.nodes.map((x) => config.workload.find((w) => w.node === x.id));
     this.messages = workload.map((w) => w?.messages ?? []);
     this.quitAfter = workload.map((w) => w?.quitAfter ?? false);
@@ -907,20 +927,22 @@ export class UntimedSystem {
       if (rec) rec.trace.push({ k: 'conn', t: rec.t, node: this.nodeIds[i]!, peer: this.nodeIds[m.from]!, event: m.conn });
       return this.stepNode(vec, i, N_DELIVER | (msgId << 4), rec);
     }
-    if (this.blockedSets[this.mget(vec, K_BLOCKED)]![l] === 1) {
-      // a non-FIFO link under partition loses what it carries
+    // (a FIFO link under partition holds its data: it is not enumerated until the partition heals)
+    if (this.blockedSets[this.mget(vec, K_BLOCKED)]![l] === 1 && partitionedArrival(this.linkFifo[l]!) === 'partition') {
       if (rec) this.recordDrop(rec, msgId, sendId, 'partition');
       return -1;
     }
-    if (loc.status !== RUNNING) {
-      if (rec) this.recordDrop(rec, msgId, sendId, loc.status === CRASHED ? 'crashed' : loc.status === DONE ? 'closed' : 'not-started');
+    // (a paused node's links are not enumerated: it reads nothing until it resumes)
+    const fate = arrival(loc.status);
+    if (fate !== 'deliver' && fate !== 'wait') {
+      if (rec) this.recordDrop(rec, msgId, sendId, fate);
       return -1;
     }
-    if (this.http && this.isServer[m.from]!) {
-      // the reply ends the request: the HTTP connection closes
+    {
       const p = this.pairOf[m.from * this.n + i]!;
       const open = this.open(vec, p);
-      if (open > 0) this.setOpen(vec, p, open - 1);
+      const after = openAfterDelivery(this.http, this.isServer[m.from]!, open);
+      if (after !== open) this.setOpen(vec, p, after);
     }
     if (rec) {
       rec.trace.push({ k: 'deliver', t: rec.t, id: sendId, from: this.nodeIds[m.from]!, to: this.nodeIds[i]!, msg: m.msg! });
@@ -954,11 +976,13 @@ export class UntimedSystem {
       if (v >= 0) return v;
     }
     const ops = r.ops;
+    if (ops.length === 0 && !r.becameDone) return -1;
+    this.enter(vec, null);
     for (let k = 0; k < ops.length; k += 2) {
       if (ops[k] === 0) this.send(vec, i, ops[k + 1]!, null);
-      else this.close(vec, i, ops[k + 1]!, null);
+      else closeConnection(this, i, ops[k + 1]!);
     }
-    if (r.becameDone && !this.http) this.closeAll(vec, i, null);
+    if (r.becameDone && !this.http) closeAll(this, i);
     return -1;
   }
 
@@ -975,14 +999,20 @@ export class UntimedSystem {
       const e = r.effects[k]!;
       const ref = r.refs[k]!;
       if (e.type === 'send') this.send(vec, i, ref, rec);
-      else if (e.type === 'close') this.close(vec, i, ref, rec);
+      else if (e.type === 'close') {
+        this.enter(vec, rec);
+        closeConnection(this, i, ref);
+      }
       else if (e.type === 'print') {
         rec.trace.push({ k: 'print', t: rec.t, node: id, kind: e.params.kind, text: e.params.text });
         const v = this.observe(vec, ref);
         if (v >= 0) return v;
       }
     }
-    if (r.becameDone && !this.http) this.closeAll(vec, i, rec);
+    if (r.becameDone && !this.http) {
+      this.enter(vec, rec);
+      closeAll(this, i);
+    }
     return -1;
   }
 
@@ -999,36 +1029,26 @@ export class UntimedSystem {
     const p = this.pairOf[i * this.n + t]!;
     const target = this.locals[t]![vec[t]!]!.status;
     const open = this.open(vec, p);
-    if (open === 0 && (target === CRASHED || target === NOT_STARTED || target === DONE)) {
-      if (rec) this.recordDrop(rec, msgId, sendId, target === CRASHED ? 'crashed' : 'not-started');
-      if (!(target === CRASHED && (this.mget(vec, K_SILENT) & (1 << t)) !== 0)) {
+    const refused = sendRefusal(open > 0, this.isServer[i]!, this.isServer[t]!, target);
+    if (refused !== null) {
+      if (rec) this.recordDrop(rec, msgId, sendId, refused);
+      if (refusalNotifies(target, (this.mget(vec, K_SILENT) & (1 << t)) !== 0)) {
         this.linkAppend(vec, this.linkOf[t * this.n + i]!, this.connMsg(t, i, 'refused'), rec, 0);
       }
       return;
     }
-    if (this.http) {
-      if (!this.isServer[i]) this.setOpen(vec, p, open + 1);
-    } else {
-      this.setOpen(vec, p, 1);
-    }
+    const opened = openAfterSend(this.http, this.isServer[i]!, open);
+    if (opened !== open) this.setOpen(vec, p, opened);
     let copies = 1;
     const rulesId = this.mget(vec, K_RULES);
     if (rulesId !== 0) {
-      const rules = this.ruleSets[rulesId]!.map((x) => ({ ...x }));
-      for (const rule of rules) {
-        if (rule.remaining <= 0) continue;
-        if ((rule.from === -1 || rule.from === i) && (rule.to === -1 || rule.to === t) && (rule.msgType === null || rule.msgType === m.msg!.type)) {
-          rule.remaining--;
-          if (rule.kind === 'drop') {
-            this.mset(vec, K_RULES, this.internRules(rules.filter((x) => x.remaining > 0)));
-            if (rec) this.recordDrop(rec, msgId, sendId, 'fault');
-            return;
-          }
-          copies = 2;
-          break;
-        }
+      const applied = applyRules(this.ruleSets[rulesId]!, i, t, m.msg!.type);
+      this.mset(vec, K_RULES, this.internRules(applied.rules));
+      copies = applied.copies;
+      if (copies === 0) {
+        if (rec) this.recordDrop(rec, msgId, sendId, 'fault');
+        return;
       }
-      this.mset(vec, K_RULES, this.internRules(rules.filter((x) => x.remaining > 0)));
     }
     const l = this.linkOf[i * this.n + t]!;
     for (let c = 0; c < copies; c++) {
@@ -1037,17 +1057,41 @@ export class UntimedSystem {
     }
   }
 
-  private close(vec: Int32Array, i: number, peer: number, rec: Recorder | null): void {
-    const p = this.pairOf[i * this.n + peer]!;
-    if (this.open(vec, p) === 0) return;
-    this.setOpen(vec, p, 0);
-    const st = this.locals[peer]![vec[peer]!]!.status;
-    if (st === CRASHED || st === NOT_STARTED) return;
-    this.linkAppend(vec, this.linkOf[i * this.n + peer]!, this.connMsg(i, peer, 'closed'), rec, 0);
+  // ---- the connections, as the kernel's rules see them (kernel/world-rules.ts) ----------------
+  //
+  // The rules read and change the state being applied to (`cur`, with `curRec` recording), set by
+  // `enter` before a rule is called: the `Connections` interface speaks of nodes only.
+
+  private cur: Int32Array = new Int32Array(0);
+  private curRec: Recorder | null = null;
+
+  private enter(vec: Int32Array, rec: Recorder | null): void {
+    this.cur = vec;
+    this.curRec = rec;
   }
 
-  private closeAll(vec: Int32Array, i: number, rec: Recorder | null): void {
-    for (let peer = 0; peer < this.n; peer++) if (peer !== i) this.close(vec, i, peer, rec);
+  get nodeCount(): number {
+    return this.n;
+  }
+
+  status(i: number): number {
+    return this.locals[i]![this.cur[i]!]!.status;
+  }
+
+  isOpen(a: number, b: number): boolean {
+    return this.open(this.cur, this.pairOf[a * this.n + b]!) > 0;
+  }
+
+  setClosed(a: number, b: number): void {
+    this.setOpen(this.cur, this.pairOf[a * this.n + b]!, 0);
+  }
+
+  discardData(a: number, b: number): void {
+    this.discardPairData(this.cur, a, b, this.curRec);
+  }
+
+  notify(to: number, from: number, event: 'reset' | 'closed'): void {
+    this.linkAppend(this.cur, this.linkOf[from * this.n + to]!, this.connMsg(from, to, event), this.curRec, 0);
   }
 
   private applyFault(vec: Int32Array, fault: FaultSpec, healPhase: boolean, rec: Recorder | null): number {
@@ -1063,32 +1107,16 @@ export class UntimedSystem {
         else this.mset(vec, K_SILENT, this.mget(vec, K_SILENT) & ~(1 << i));
         const v = this.observe(vec, this.faultObservation(i, 0));
         if (v >= 0) return v;
-        for (let peer = 0; peer < this.n; peer++) {
-          if (peer === i) continue;
-          const p = this.pairOf[i * this.n + peer]!;
-          if (this.open(vec, p) === 0) continue;
-          if (fault.mode === 'reset') {
-            // The kernel resets the dead process's connections; in-flight data is discarded.
-            this.setOpen(vec, p, 0);
-            this.discardData(vec, i, peer, rec);
-            this.linkAppend(vec, this.linkOf[i * this.n + peer]!, this.connMsg(i, peer, 'reset'), rec, 0);
-          }
-        }
+        this.enter(vec, rec);
+        crashConnections(this, i, fault.mode);
         return -1;
       }
       case 'restart': {
         const i = this.nodeIds.indexOf(fault.node);
         if (this.locals[i]![vec[i]!]!.status !== CRASHED) return -1;
         this.mset(vec, K_SILENT, this.mget(vec, K_SILENT) & ~(1 << i));
-        for (let peer = 0; peer < this.n; peer++) {
-          if (peer === i) continue;
-          const p = this.pairOf[i * this.n + peer]!;
-          if (this.open(vec, p) !== 0) {
-            // Peers of a silently vanished host still think they are connected; the new process does not know them.
-            this.setOpen(vec, p, 0);
-            this.discardData(vec, i, peer, rec);
-          }
-        }
+        this.enter(vec, rec);
+        restartConnections(this, i);
         const v = this.observe(vec, this.faultObservation(i, fault.state === 'fresh' ? 1 : 2));
         if (v >= 0) return v;
         return this.stepNode(vec, i, fault.state === 'fresh' ? N_RESTART_FRESH : N_RESTART_KEPT, rec);
@@ -1105,15 +1133,7 @@ export class UntimedSystem {
       }
       case 'partition': {
         const set = Uint8Array.from(this.blockedSets[this.mget(vec, K_BLOCKED)]!);
-        for (const a of fault.from) {
-          for (const b of fault.to) {
-            if (a === b) continue;
-            const ia = this.nodeIds.indexOf(a);
-            const ib = this.nodeIds.indexOf(b);
-            set[this.linkOf[ia * this.n + ib]!] = 1;
-            if (fault.direction === 'both') set[this.linkOf[ib * this.n + ia]!] = 1;
-          }
-        }
+        for (const [a, b] of partitionLinks(fault, (id) => this.nodeIds.indexOf(id))) set[this.linkOf[a * this.n + b]!] = 1;
         this.mset(vec, K_BLOCKED, this.internBlocked(set));
         return -1;
       }
@@ -1128,14 +1148,7 @@ export class UntimedSystem {
       }
       case 'drop':
       case 'duplicate': {
-        const rules = this.ruleSets[this.mget(vec, K_RULES)]!.map((x) => ({ ...x }));
-        rules.push({
-          kind: fault.kind,
-          from: fault.from === null ? -1 : this.nodeIds.indexOf(fault.from),
-          to: fault.to === null ? -1 : this.nodeIds.indexOf(fault.to),
-          msgType: fault.msgType,
-          remaining: fault.count,
-        });
+        const rules = [...this.ruleSets[this.mget(vec, K_RULES)]!, ruleOf(fault, (id) => this.nodeIds.indexOf(id))];
         this.mset(vec, K_RULES, this.internRules(rules));
         return -1;
       }
@@ -1143,7 +1156,7 @@ export class UntimedSystem {
   }
 
   /** Removes the protocol messages in flight between a and b, both ways (their epoch ended). */
-  private discardData(vec: Int32Array, a: number, b: number, rec: Recorder | null): void {
+  private discardPairData(vec: Int32Array, a: number, b: number, rec: Recorder | null): void {
     for (const l of [this.linkOf[a * this.n + b]!, this.linkOf[b * this.n + a]!]) {
       const q = this.queues[this.q(vec, l)]!;
       if (q.length === 0) continue;
@@ -1650,13 +1663,12 @@ export class UntimedSystem {
     if (id === undefined) {
       id = this.locals[i]!.length;
       const st = l.stateId >= 0 ? this.runtimes[i]!.state(l.stateId) : null;
-      const live = l.status === RUNNING || l.status === PAUSED;
       this.locals[i]!.push({
         ...l,
         key,
-        unfinished: live && st !== null && !st.done && !st.tags.includes('server'),
-        idleOnPerson: l.status === RUNNING && st !== null && st.tags.includes('awaitingUser') && !l.inputPending,
-        waiting: st !== null && st.tags.includes('waiting'),
+        unfinished: isUnfinished(l.status, st),
+        idleOnPerson: isIdleOnPerson(l.status, st, l.inputPending),
+        waiting: isWaiting(st),
         viewId: -1,
         delivered: [],
         other: [],
