@@ -1,0 +1,3 @@
+module imserver
+
+go 1.19

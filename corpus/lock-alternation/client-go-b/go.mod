@@ -1,0 +1,3 @@
+module imchat
+
+go 1.19

@@ -1,0 +1,3 @@
+module pingliveness/client
+
+go 1.19

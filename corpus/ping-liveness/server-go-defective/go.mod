@@ -1,0 +1,3 @@
+module pingliveness/server
+
+go 1.19

@@ -1,0 +1,3 @@
+module clientGoA
+
+go 1.19

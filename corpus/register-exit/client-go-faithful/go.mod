@@ -1,0 +1,3 @@
+module distsysmp2
+
+go 1.19

@@ -1,0 +1,3 @@
+module serverGoA
+
+go 1.19
