@@ -99,6 +99,13 @@ export const E_LOSE = 8;
 export const E_DUP = 9;
 export const E_NET_LOSE = 10;
 export const E_NET_DUP = 11;
+/** budget faults the random simulator also draws: pause (resume is free), partition (heal is free) */
+export const E_PAUSE = 12;
+export const E_RESUME = 13;
+export const E_PARTITION = 14;
+export const E_HEAL = 15;
+/** in the argument of E_CRASH (silent), E_RESTART (state kept), E_PARTITION (one-way): the variant bit */
+export const VARIANT_BIT = 32;
 
 /** Fairness label of events no process is obliged to take (faults, losses). */
 export const LABEL_FAULT = 0x7fff;
@@ -200,9 +207,21 @@ export interface Recorder {
   lastReceived: NodeDiagnosis['lastReceived'][];
 }
 
+/**
+ * The fault kinds the search may inject within its budget: those the random simulator draws for the
+ * scenario's `randomFaults.kinds` (config.ts), in every variant it draws them: a crash kills
+ * (connections reset) or vanishes (silent); a restart is a killed node started fresh or with its
+ * state kept; a pause freezes a node until it resumes; a partition cuts a node off from every other,
+ * both ways or one way, until the network heals; a drop or duplicate hits one message.
+ */
 interface BudgetKinds {
+  /** kill a node (connections reset) */
   crash: boolean;
+  /** a node's host vanishes (nothing said to its peers) */
+  silentCrash: boolean;
   restart: boolean;
+  pause: boolean;
+  partition: boolean;
   drop: boolean;
   duplicate: boolean;
 }
@@ -424,7 +443,10 @@ export class UntimedSystem implements Connections {
     const kinds = config.randomFaults?.kinds ?? ['crash', 'restart', 'drop'];
     this.budgetKinds = {
       crash: kinds.includes('crash') || kinds.includes('restart'),
+      silentCrash: kinds.includes('crash'),
       restart: kinds.includes('restart'),
+      pause: kinds.includes('pause'),
+      partition: kinds.includes('partition'),
       drop: kinds.includes('drop'),
       duplicate: kinds.includes('duplicate'),
     };
@@ -577,6 +599,7 @@ export class UntimedSystem implements Connections {
           }
         }
       }
+      k = this.enumerateMoreFaults(vec, events, labels, k);
       if (bk.drop || bk.duplicate) {
         for (let l = 0; l < links; l++) {
           const q = this.q(vec, l);
@@ -600,9 +623,12 @@ export class UntimedSystem implements Connections {
         if (this.eligible[i] && this.locals[i]![vec[i]!]!.status === CRASHED) {
           events[k] = E_RESTART | (i << 4);
           labels[k++] = LABEL_FAULT;
+          events[k] = E_RESTART | ((i | VARIANT_BIT) << 4);
+          labels[k++] = LABEL_FAULT;
         }
       }
     }
+    k = this.enumerateEndsOfFaults(vec, events, labels, k);
     // lossy or duplicating links: the network's own choices
     for (let l = 0; this.anyLossy && l < links; l++) {
       if (!this.linkLoss[l] && !this.linkDup[l]) continue;
@@ -621,12 +647,62 @@ export class UntimedSystem implements Connections {
     return k;
   }
 
+  /**
+   * Budget faults beyond kills, losses and duplications (appended after them, so the enumeration
+   * order of scenarios without these kinds is unchanged): silent crashes, pauses, partitions.
+   */
+  private enumerateMoreFaults(vec: Int32Array, events: Int32Array, labels: Int32Array, k: number): number {
+    const bk = this.budgetKinds;
+    const n = this.n;
+    for (let i = 0; bk.silentCrash && i < n; i++) {
+      const st = this.locals[i]![vec[i]!]!.status;
+      if (this.eligible[i] && (st === RUNNING || st === PAUSED)) {
+        events[k] = E_CRASH | ((i | VARIANT_BIT) << 4);
+        labels[k++] = LABEL_FAULT;
+      }
+    }
+    for (let i = 0; bk.pause && i < n; i++) {
+      if (this.eligible[i] && this.locals[i]![vec[i]!]!.status === RUNNING) {
+        events[k] = E_PAUSE | (i << 4);
+        labels[k++] = LABEL_FAULT;
+      }
+    }
+    for (let i = 0; bk.partition && i < n; i++) {
+      if (!this.eligible[i]) continue;
+      events[k] = E_PARTITION | (i << 4);
+      labels[k++] = LABEL_FAULT;
+      events[k] = E_PARTITION | ((i | VARIANT_BIT) << 4);
+      labels[k++] = LABEL_FAULT;
+    }
+    return k;
+  }
+
+  /**
+   * What ends a budget fault, free of budget (the random simulator always ends them): a paused node
+   * resumes, a partitioned network heals. (They may also end a scripted pause or partition early:
+   * the search then covers more orders than the script, never fewer.)
+   */
+  private enumerateEndsOfFaults(vec: Int32Array, events: Int32Array, labels: Int32Array, k: number): number {
+    const bk = this.budgetKinds;
+    for (let i = 0; bk.pause && i < this.n; i++) {
+      if (this.eligible[i] && this.locals[i]![vec[i]!]!.status === PAUSED) {
+        events[k] = E_RESUME | (i << 4);
+        labels[k++] = LABEL_FAULT;
+      }
+    }
+    if (bk.partition && this.mget(vec, K_BLOCKED) !== 0) {
+      events[k] = E_HEAL;
+      labels[k++] = LABEL_FAULT;
+    }
+    return k;
+  }
+
   /** Set by `enumerate`: the events before this index are not faults (they count for deadlock). */
   lastNonFault = 0;
 
   /** Upper bound on the number of events one state can enable (for sizing buffers). */
   get maxEvents(): number {
-    return 64 * (this.n + this.layout.links) * 2 + 16;
+    return 64 * (this.n + this.layout.links) * 2 + 8 * this.n + 16;
   }
 
   // ---- applying events ----------------------------------------------------------------------
@@ -694,13 +770,14 @@ export class UntimedSystem implements Connections {
         violation = this.applyFault(vec, this.scripted[index]!, index === this.healPhaseIndex, rec);
         break;
       }
-      case E_CRASH: {
-        this.mset(vec, K_FAULTS, this.mget(vec, K_FAULTS) + 1);
-        violation = this.applyFault(vec, { kind: 'crash', atMs: 0, node: this.nodeIds[arg]!, mode: 'reset' }, false, rec);
-        break;
-      }
-      case E_RESTART: {
-        violation = this.applyFault(vec, { kind: 'restart', atMs: 0, node: this.nodeIds[arg]!, state: 'fresh' }, false, rec);
+      case E_CRASH:
+      case E_RESTART:
+      case E_PAUSE:
+      case E_RESUME:
+      case E_PARTITION:
+      case E_HEAL: {
+        if (type === E_CRASH || type === E_PAUSE || type === E_PARTITION) this.mset(vec, K_FAULTS, this.mget(vec, K_FAULTS) + 1);
+        violation = this.applyFault(vec, this.budgetFault(type, arg), false, rec);
         break;
       }
       case E_LOSE:
@@ -1152,6 +1229,28 @@ export class UntimedSystem implements Connections {
         this.mset(vec, K_RULES, this.internRules(rules));
         return -1;
       }
+    }
+  }
+
+  /** The fault a budget event injects, as the random simulator would draw it. */
+  budgetFault(type: number, arg: number): FaultSpec {
+    const node = this.nodeIds[arg & (VARIANT_BIT - 1)]!;
+    const variant = (arg & VARIANT_BIT) !== 0;
+    switch (type) {
+      case E_CRASH:
+        return { kind: 'crash', atMs: 0, node, mode: variant ? 'silent' : 'reset' };
+      case E_RESTART:
+        return { kind: 'restart', atMs: 0, node, state: variant ? 'kept' : 'fresh' };
+      case E_PAUSE:
+        return { kind: 'pause', atMs: 0, node };
+      case E_RESUME:
+        return { kind: 'resume', atMs: 0, node };
+      case E_PARTITION:
+        return { kind: 'partition', atMs: 0, from: [node], to: this.nodeIds.filter((x) => x !== node), direction: variant ? 'one-way' : 'both' };
+      case E_HEAL:
+        return { kind: 'heal', atMs: 0 };
+      default:
+        throw new Error(`not a budget fault: event type ${type}`);
     }
   }
 
