@@ -114,7 +114,19 @@ func late(s *kv, key string) bool {
 
 // join returns 1 or 2, or 0 when the server is busy.
 func join(s *kv, id string) int {
+	lost := 0
+	// backoff waits a few times as long as the last attempt took, so a
+	// competing claimer has time to finish.
+	backoff := func(started time.Time) {
+		lost++
+		if lost > 4 {
+			lost = 4
+		}
+		f := (1 + rand.Float64()) * float64(lost)
+		time.Sleep(time.Duration(float64(time.Since(started)) * f))
+	}
 	for try := 0; try < 100; try++ {
+		started := time.Now()
 		st := s.Get("status")
 		switch {
 		case st == "two":
@@ -142,7 +154,7 @@ func join(s *kv, id string) int {
 		s.Set("claim", id)
 		time.Sleep(time.Duration(300+rand.Intn(300)) * time.Millisecond)
 		if s.Get("claim") != id || s.Get("status") != st {
-			time.Sleep(time.Duration(100+rand.Intn(400)) * time.Millisecond)
+			backoff(started)
 			continue
 		}
 		// get ready, then look one last time before taking the slot
@@ -156,7 +168,7 @@ func join(s *kv, id string) int {
 			if st == "one" {
 				s.Unset("beat_two")
 			}
-			time.Sleep(time.Duration(100+rand.Intn(400)) * time.Millisecond)
+			backoff(started)
 			continue
 		}
 		if st == "one" {

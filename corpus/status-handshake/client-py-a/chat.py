@@ -85,7 +85,9 @@ def doubtful(server, *keys):
 
 def join(server, me):
     """Take slot 'one' or 'two'; None when the server is in use."""
+    lost = 0
     for _ in range(100):
+        started = time.time()
         status = server.get('status')
         if status == 'two':
             if is_stale(server, 'beat_one') or is_stale(server, 'beat_two'):
@@ -110,7 +112,9 @@ def join(server, me):
         server.set('claim', me)
         time.sleep(random.uniform(0.3, 0.6))
         if server.get('claim') != me or server.get('status') != status:
-            time.sleep(random.uniform(0.1, 0.5))
+            # somebody else is claiming: let them finish before trying again
+            lost += 1
+            time.sleep((time.time() - started) * random.uniform(1.0, 2.0) * min(lost, 4))
             continue
         # get ready, then look one last time before taking the slot
         if status == 'one':
@@ -122,7 +126,8 @@ def join(server, me):
         if server.get('claim') != me or server.get('status') != status:
             if status == 'one':
                 server.unset('beat_two')
-            time.sleep(random.uniform(0.1, 0.5))
+            lost += 1
+            time.sleep((time.time() - started) * random.uniform(1.0, 2.0) * min(lost, 4))
             continue
         if status == 'one':
             server.set('status', 'two')
