@@ -29,6 +29,7 @@ import type { Finding, NodeDiagnosis } from '../sim/finding.js';
 import { Prng } from '../sim/prng.js';
 import { RoleRuntime } from '../sim/role-runtime.js';
 import { deriveOptions, sample } from '../sim/simulator.js';
+import { carryOutEffects, type EffectHost } from '../sim/kernel/effects.js';
 import type { EndReason, FindingKind, TraceEvent } from '../sim/trace.js';
 import { canonicalJson } from '../sim/canonical-json.js';
 import { TargetError } from '../errors.js';
@@ -611,10 +612,7 @@ class LiveRun {
   }
 
   private applyEffects(node: ClientNode, effects: readonly Effect[]): void {
-    for (const effect of effects) {
-      if (this.stopped) return;
-      this.applyEffect(node, effect);
-    }
+    if (!carryOutEffects(this.effectHost, node, node.id, this.o.variant, effects)) return;
     const st = node.runtime.state(node.stateId);
     if (st.done && node.status === 'running') {
       node.status = 'done';
@@ -627,54 +625,53 @@ class LiveRun {
     }
   }
 
-  private applyEffect(node: ClientNode, effect: Effect): void {
-    switch (effect.type) {
-      case 'send':
-        if (effect.to === this.serverId) this.send(node, effect.msg);
-        else this.notes.push(`${node.id} sent to ${effect.to}, which is not the live server; dropped`);
-        return;
-      case 'print': {
-        const p = effect.params;
-        this.record({ k: 'print', t: this.now(), node: node.id, kind: p.kind, text: p.text });
-        if (this.o.variant.isProgress(node.id, effect)) this.lastProgressMs = this.now();
-        this.observe({ kind: 'print', node: node.id, params: p });
-        if (p.kind === 'prompt') this.scheduleInput(node);
-        return;
+  /**
+   * The live driver's side of the kernel's effect rules (src/sim/kernel/effects.ts): a send goes to
+   * the live server through the codec, a print is recorded and observed, timers run on the real clock.
+   */
+  private readonly effectHost: EffectHost<ClientNode> = {
+    isStopped: () => this.stopped,
+    send: (node, to, msg) => {
+      if (to === this.serverId) this.send(node, msg);
+      else this.notes.push(`${node.id} sent to ${to}, which is not the live server; dropped`);
+    },
+    print: (node, p, progress) => {
+      this.record({ k: 'print', t: this.now(), node: node.id, kind: p.kind, text: p.text });
+      if (progress) this.lastProgressMs = this.now();
+      this.observe({ kind: 'print', node: node.id, params: p });
+    },
+    promptShown: (node) => this.scheduleInput(node),
+    close: (node) => {
+      if (node.connection !== undefined && !node.connection.isClosed) {
+        node.connection.disconnect('close');
+        this.shadows((o) => o.disconnect(node.id, 'closed'));
       }
-      case 'close':
-        if (node.connection !== undefined && !node.connection.isClosed) {
-          node.connection.disconnect('close');
-          this.shadows((o) => o.disconnect(node.id, 'closed'));
-          }
-        return;
-      case 'timer.start': {
-        const existing = node.timers.get(effect.id);
-        if (existing) clearTimeout(existing);
-        const epoch = node.epoch;
-        node.timers.set(
-          effect.id,
-          this.at(this.now() + effect.delayMs, () => {
-            node.timers.delete(effect.id);
-            if (node.epoch !== epoch) return;
-            this.whenRunning(node, () => {
-              this.record({ k: 'timer', t: this.now(), node: node.id, event: effect.event.type });
-              this.stepNode(node, effect.event);
-            });
-          }),
-        );
-        return;
+    },
+    armTimer: (node, id, delayMs, event) => {
+      const existing = node.timers.get(id);
+      if (existing) clearTimeout(existing);
+      const epoch = node.epoch;
+      node.timers.set(
+        id,
+        this.at(this.now() + delayMs, () => {
+          node.timers.delete(id);
+          if (node.epoch !== epoch) return;
+          this.whenRunning(node, () => {
+            this.record({ k: 'timer', t: this.now(), node: node.id, event: event.type });
+            this.stepNode(node, event);
+          });
+        }),
+      );
+    },
+    cancelTimer: (node, id) => {
+      const existing = node.timers.get(id);
+      if (existing) {
+        clearTimeout(existing);
+        this.pendingTimers.delete(existing);
+        node.timers.delete(id);
       }
-      case 'timer.cancel': {
-        const existing = node.timers.get(effect.id);
-        if (existing) {
-          clearTimeout(existing);
-          this.pendingTimers.delete(existing);
-          node.timers.delete(effect.id);
-        }
-        return;
-      }
-    }
-  }
+    },
+  };
 
   private cancelTimers(node: ClientNode): void {
     for (const t of node.timers.values()) {
