@@ -8,7 +8,8 @@ import { startKvServer, kvLimitDefaults } from './kvServer.js';
 import { assertLoopbackHost } from './loopbackHost.js';
 import { startPingLivenessServer } from './pingLivenessServer.js';
 import { startRegisterExitServer } from './registerExitServer.js';
-import { offlineQueueLimitDefaults, startOfflineQueueServer } from './offlineQueueServer.js';
+import { offlineQueueLimitDefaults, offlineQueueProtocol } from './protocols/offline-queue.js';
+import { startStreamServer } from './streamHost.js';
 import { resolveLimits, type ServerHandle, type ServerLimits, type ServerOptions, type ServerProtocol } from './serverOptions.js';
 
 export { defectsFor, formatDefectList, parseServerProtocol, type DefectInfo } from './defectCatalog.js';
@@ -83,7 +84,7 @@ function start(name: ServerProtocol, common: CommonConfig, options: ServerOption
       if (!Number.isFinite(deliveryConfirmMs) || deliveryConfirmMs < 0) {
         throw new InputError(`deliveryConfirmMs must be a number >= 0, got ${deliveryConfirmMs}`, 'invalid-option');
       }
-      return startOfflineQueueServer({ ...common, framing, deliveryConfirmMs });
+      return startStreamServer(offlineQueueProtocol({ limits: common.limits, defect: common.defect, framing, deliveryConfirmMs }), common);
     }
   }
 }

@@ -1,6 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { matchWildcard } from '../../src/servers/wildcardPattern.js';
+import { linearMatch } from '../../src/models/offline-queue/match.js';
+
+/** The list pattern's one reading: the model's matcher, which the reference server runs. */
+const matchWildcard = (pattern: string, name: string): boolean => linearMatch(pattern, name).matches;
 
 /** Reference semantics for the property: the pattern turned into a fully escaped regex (test only). */
 function reference(pattern: string, name: string): boolean {

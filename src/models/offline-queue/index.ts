@@ -115,17 +115,23 @@ function variant(name: string, summary: string, server: QueueServerOptions, conf
   };
 }
 
+/** The seed's server rules (serve.ts options). */
+export const faithfulServerOptions: QueueServerOptions = { identityFromLogin: false, confirmDelivery: false, linearPatterns: false, enforceLimits: false, logoutOtherLocation: false, detectDisconnect: false, keepSenderOrder: false };
+
+/** The fixed server rules: what the oracle steps and the reference server (src/servers) runs. */
+export const fixedServerOptions: QueueServerOptions = { identityFromLogin: true, confirmDelivery: true, linearPatterns: true, enforceLimits: true, logoutOtherLocation: true, detectDisconnect: true, keepSenderOrder: true };
+
 export const faithful = variant(
   'faithful',
   'the seed as written: sender field trusted, a failed write is the only delivery check, backtracking patterns, limits unenforced',
-  { identityFromLogin: false, confirmDelivery: false, linearPatterns: false, enforceLimits: false, logoutOtherLocation: false, detectDisconnect: false, keepSenderOrder: false },
+  faithfulServerOptions,
   false,
 );
 
 export const fixed = variant(
   'fixed',
   'identity from login, delivery confirmed before a message leaves the queue, linear-time patterns, limits enforced, one location per account',
-  { identityFromLogin: true, confirmDelivery: true, linearPatterns: true, enforceLimits: true, logoutOtherLocation: true, detectDisconnect: true, keepSenderOrder: true },
+  fixedServerOptions,
   true,
 );
 

@@ -6,7 +6,7 @@
 import { enqueueActions, setup } from 'xstate';
 import type { PrintParams, SendParams } from '../types.js';
 import { Reply, reply, type QueueRequest } from './messages.js';
-import { listCost, requeueUnacked, serve, type QueueServerContext, type QueueServerOptions, type ServeEffect } from './serve.js';
+import { disconnect, initialQueueContext, listCost, requeueUnacked, serve, without, type QueueServerContext, type QueueServerOptions, type ServeEffect } from './serve.js';
 
 type ServerEvent =
   | (QueueRequest & { from: string })
@@ -31,22 +31,10 @@ function apply(ctx: QueueServerContext, patch: Partial<QueueServerContext>, effe
   }
 }
 
-function without<T>(record: Record<string, T>, key: string): Record<string, T> {
-  const { [key]: _gone, ...rest } = record;
-  return rest;
-}
-
 /** A connection is gone: its account goes offline, unconfirmed pushes are queued again (fixed). */
-function connectionLost(ctx: QueueServerContext, peer: string, reason: string, enqueue: Enqueue): void {
-  const session = ctx.sessions[peer];
-  if (!session) return;
-  const acct = ctx.accounts[session.name];
-  if (acct && acct.conn === peer) {
-    const r = requeueUnacked(ctx, session.name, reason);
-    apply(ctx, { ...r.patch, sessions: without(ctx.sessions, peer) }, r.effects, enqueue);
-  } else {
-    enqueue.assign({ sessions: without(ctx.sessions, peer) });
-  }
+function connectionLost(ctx: QueueServerContext, peer: string, reason: string, options: QueueServerOptions, enqueue: Enqueue): void {
+  const r = disconnect(ctx, peer, reason, options);
+  apply(ctx, r.patch, r.effects, enqueue);
 }
 
 export function createQueueServer(options: QueueServerOptions) {
@@ -62,17 +50,7 @@ export function createQueueServer(options: QueueServerOptions) {
     },
   }).createMachine({
     id: 'offline-queue-server',
-    context: ({ input }) => ({
-      accounts: {},
-      sessions: {},
-      nextInc: 1,
-      lastPush: {},
-      unacked: {},
-      nextRef: 1,
-      deadThreads: {},
-      ackTimeoutMs: input.ackTimeoutMs ?? 5000,
-      maxMatchSteps: input.maxMatchSteps ?? 100_000,
-    }),
+    context: ({ input }) => initialQueueContext(input),
     initial: 'serving',
     states: {
       serving: {
@@ -104,25 +82,25 @@ export function createQueueServer(options: QueueServerOptions) {
             actions: enqueueActions(({ context, event, enqueue }) => {
               if (!(context.unacked[event.account] ?? []).some((p) => p.ref === event.ref)) return;
               const conn = context.accounts[event.account]?.conn ?? null;
-              const r = requeueUnacked(context, event.account, 'no confirmation in time');
+              const r = requeueUnacked(context, event.account, 'no confirmation in time', options);
               apply(context, { ...r.patch, sessions: conn !== null ? without(context.sessions, conn) : context.sessions }, r.effects, enqueue);
               if (conn !== null) enqueue({ type: 'send', params: { to: conn, msg: reply(Reply.forcedOut, `${event.account}: deliveries were not confirmed`) } });
             }),
           },
           'conn.reset': {
             actions: enqueueActions(({ context, event, enqueue }) => {
-              if (options.detectDisconnect) connectionLost(context, event.peer, 'connection reset', enqueue);
+              if (options.detectDisconnect) connectionLost(context, event.peer, 'connection reset', options, enqueue);
             }),
           },
           'conn.closed': {
             actions: enqueueActions(({ context, event, enqueue }) => {
-              if (options.detectDisconnect) connectionLost(context, event.peer, 'connection closed', enqueue);
+              if (options.detectDisconnect) connectionLost(context, event.peer, 'connection closed', options, enqueue);
             }),
           },
           'conn.refused': {
             actions: enqueueActions(({ context, event, enqueue }) => {
               if (options.detectDisconnect) {
-                connectionLost(context, event.peer, 'write failed', enqueue);
+                connectionLost(context, event.peer, 'write failed', options, enqueue);
                 return;
               }
               // The seed's rule: a write that fails means the client died; queue the message.
