@@ -1,0 +1,65 @@
+/**
+ * Why protosim disagrees with an implementation the manifest calls correct (or with a faithful one
+ * outside its documented flaws): the protosim assumption it legitimately differs from, found by
+ * reading the failing case, the manifest's notes and PROTOCOLS.md. Keyed by case id, optionally
+ * narrowed to implementations. `genuine: true` marks a FAIL where protosim is right and the
+ * implementation has a bug its manifest does not admit. Rendered beside each false FAIL.
+ */
+export const causes = [
+  // kv: protosim's own extensions, not the course's IM interface
+  { case: 'kv/separate-stores', cause: "protosim's extension (a `store` parameter keeps stores apart); the course server, and every corpus server, has one store" },
+  { case: 'kv/unknown-action', cause: 'reply wording: protosim wants an `error: ...` body; PROTOCOLS.md fixes none, the corpus servers answer "\\n"' },
+  { case: 'kv/missing-key', cause: 'reply wording: protosim wants an `error: ...` body for a get without a key; the corpus servers answer "\\n" (an empty value)' },
+  { case: 'kv/oversized-value', cause: "a size limit of protosim's reference server (20000 characters refused); the IM interface has none" },
+  // lock-alternation / status-handshake clients
+  { case: 'lock-alternation/client/happy-path', impl: /client-go-b/, cause: "no prompt: the program starts its turn by printing the message it received; `expect: prompt` after `expect: message` looks for a later line, and there is none (protosim assumes a prompt line after each message)" },
+  { case: 'status-handshake/client/happy-path', impl: /client-py-a/, cause: 'no prompt (same as above): the received message is the only sign of its turn' },
+  { case: 'status-handshake/client/simultaneous-start', impl: /client-py-a/, cause: 'no prompt, and its fix of the join race (claim, wait 300-600 ms, re-check, random back-off) takes longer than the 3000 ms the case waits' },
+  { case: 'lock-alternation/client/peer-killed', impl: /client-(py-a|go-b|py-defective)/, cause: "timing: the program declares a partner dead when its lease is older than 4 s (refreshed every 1 s); the suite waits 3000 ms and assumes protosim's example client's 500 ms lease (adapterVars leaseMs), which this program does not take" },
+  { case: 'lock-alternation/client/rejoin', impl: /client-(py-a|go-b|py-defective)/, cause: 'timing: as peer-killed (4 s lease against a 3000 ms wait)' },
+  { case: 'status-handshake/client/peer-killed', impl: /client-(py-a|go-b|go-defective)/, cause: 'timing: a peer whose heartbeat is older than 5 s is gone; the suite waits 3000 ms (it assumes a 500 ms lease)' },
+  { case: 'status-handshake/client/stale-in-use', impl: /client-(py-a|go-b|go-defective)/, cause: 'timing: the two clients were killed a moment ago, so their heartbeats are fresh and the newcomer is rightly turned away (it resets the session only once the beats are 5 s old); the case allows 1200 ms' },
+  { case: 'lock-alternation/client/server-faults', impl: /client-py-a|client-py-defective/, genuine: true, cause: 'genuine (recommended case): one HTTP 500 raises urllib.error.HTTPError and ends the program; no retry (the manifest calls it correct, but it does not survive a server fault)' },
+  { case: 'lock-alternation/client/server-faults', impl: /client-py-faithful/, cause: "the seed's client has no retry, so one HTTP 500 ends it: the suite counts this among the seed's flaws, the manifest's documented flaws do not list it (a disagreement about the seed, not a wrong verdict)" },
+  // chat clients
+  { case: 'offline-queue/system/offline-then-check', impl: /client-py-a|client-py-defective/, cause: 'the case types raw keys "4\\n" (the seed\'s menu number for check); this program\'s command is `check`: the suite hard-codes the seed\'s menu' },
+  { case: 'ping-liveness/system/server-killed', impl: /client-py-a|client-py-defective/, genuine: true, cause: 'genuine: on a killed server (connection reset) its reader thread dies with ConnectionResetError and the program keeps running without saying the server is gone' },
+  // offline-queue servers
+  { case: 'oq/dead-connection-queues', cause: "delivery rule: protosim's model confirms a push only when the recipient makes a later request; these servers count a push as delivered once the write succeeded on a socket that was still open (peeked), which PROTOCOLS.md's wording (\"a recipient whose connection has silently died\") also allows" },
+  { case: 'oq/error-replies', cause: "protosim's extension (opcode 0 with a reason for a wrong version, an unknown opcode, bad bytes); PROTOCOLS.md has no opcode 0 and these servers ignore the version / the unknown opcode" },
+  { case: 'oq/login-moves', cause: 'notification: PROTOCOLS.md says the other session "is logged out"; protosim expects an opcode 11 pushed to it, these servers log it out silently (its next request gets 4/7)' },
+  { case: 'oq/quit', impl: /server-py-faithful/, cause: "the seed closes the connection after a successful quit (\"we kill the thread\"); protosim's model keeps it open" },
+  // ping-liveness servers
+  { case: 'ping/version-mismatch', cause: 'reply order / extra reply: VERSION_RESPONSE {success:false} then ERROR 5; protosim expects ERROR 5 alone' },
+  { case: 'ping/wrong-version-field', cause: 'a later message with version != 1.0.0: protosim wants ERROR 5; these servers negotiated once and ignore the field afterwards (PROTOCOLS.md does not say)' },
+  { case: 'ping/logout-frees-user', cause: 'LOGOUT handling: the server closes the connection (go-b) or acknowledges with a LOGOUT message (py-a); protosim\'s model keeps the connection open and sends nothing' },
+  { case: 'ping/silent-session-dropped', cause: "after ERROR 2 (timeout) the server closes the connection; protosim's model keeps it open" },
+  { case: 'ping/ping-keeps-alive', cause: 'PING is answered with PING (a pong); protosim\'s model sends nothing back' },
+  { case: 'ping/malformed-line', cause: 'a line that is not JSON gets no reply (or the connection closes); the case waits for some message' },
+  { case: /^ping\/(login|chat-echo|double-login|spoofed-session-logout|logout-frees-user|killed-client-lockout-ends|silent-session-dropped|ping-keeps-alive|slow-link|dropped-message|oversized-frame)$/, impl: /server-py-faithful/, cause: "case-to-case leakage: the seed's server does not end a session when its TCP connection closes (it relies on pings, as PROTOCOLS.md allows), so user1 of the previous case is still logged in when the next case logs in as user1 (ERROR 3); protosim runs cases back to back on one server and assumes a closed connection frees the user" },
+  // register-exit servers
+  { case: 're/unknown-recipient', cause: 'reply wording: "User X is not connected to this server" instead of the seed\'s "That user is not connected to this server"' },
+  { case: 're/exit', impl: /server-py-b/, cause: 'reply wording (as re/unknown-recipient)' },
+  { case: 're/vanished-client-forgotten', impl: /server-py-b/, cause: 'reply wording (as re/unknown-recipient)' },
+  { case: 're/spoofed-exit', cause: "Exit naming another user: the server refuses with an error and keeps the connection; protosim's model takes it as the sender's own exit and closes the sender's connection" },
+  { case: 're/duplicate-name', impl: /server-go-(a|defective)/, cause: "a refused duplicate name: the server closes that connection; protosim's model keeps it open (either is a refusal)" },
+  { case: 're/malformed-frame', impl: /server-go-(a|defective|faithful)/, cause: 'garbage bytes: the server closes only that connection instead of answering Error; the case wants an Error message' },
+  { case: 're/oversized-content', cause: "protosim's reference limit (8000 characters refused); these servers accept up to 64 KiB" },
+  { case: 're/lossy-link', impl: /server-go-(a|defective|faithful)/, cause: "suspected: protosim's gob-aware `drop` removes one gob value from a stream in which every message is a type definition plus a value (a new encoder each); this server reads each message as its own typedef+value chunks and loses sync (json-lines py-b passes the same case)" },
+  { case: /^re\/(route|vanished-client-server-survives|oversized-frame|restart-fresh)$/, impl: /server-go-faithful/, cause: 'the harness sends messages with an empty From (the fixed model fills it in); the seed\'s server forwards From as the client wrote it (flaw spoofed-from). A real seed client fills From with its own name, so honest clients are routed fine' },
+];
+
+export function causeOf(implId, caseId) {
+  for (const c of causes) {
+    const caseHit = typeof c.case === 'string' ? c.case === caseId : c.case.test(caseId);
+    if (caseHit && (c.impl === undefined || c.impl.test(implId))) return c;
+  }
+  return undefined;
+}
+
+/** Why a defective twin went uncaught: what its trigger needs that no case of the suite does. */
+export const missCauses = {
+  'lock-alternation/client-py-defective': "no case types a message with '&', '+', '#' or a non-ASCII character: every text of the suite is letters and spaces, which the unencoded query carries intact",
+  'status-handshake/client-go-defective': "no case types a message with '&', '#', '+' or '%' (the same gap as lock-alternation: the suite's texts are letters and spaces)",
+  'register-exit/server-go-defective': 'every name the suite registers is lower case (alice${run}, bob${run}); the case-folded lookup only fails for a name with a capital letter',
+};
