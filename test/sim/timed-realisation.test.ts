@@ -70,8 +70,8 @@ describe('timed realisation of exhaustive counterexamples', () => {
     const out = realiseFinding(model, scenario.config, faultBudget, f);
     if (!out.realisable) throw new Error(out.why);
     expect(out.findings[0]!.summary).toBe(f.summary);
-    for (const d of out.script.delay ?? []) expect(d >= 1 && d <= 10).toBe(true);
-    for (const t of out.script.think ?? []) expect(t >= 200 && t <= 2000).toBe(true);
+    for (const d of out.script.delay ?? []) expect(typeof d === 'number' && d >= 1 && d <= 10).toBe(true);
+    for (const t of out.script.think ?? []) expect(typeof t === 'number' && t >= 200 && t <= 2000).toBe(true);
     for (const ms of Object.values(out.derived.startAtMs)) expect(ms >= 0 && ms <= 10).toBe(true);
   });
 
