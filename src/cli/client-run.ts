@@ -4,7 +4,6 @@
  * reports as every suite (`--report junit=...`). Exit 0 when every required case passed, 1 when one
  * failed or errored, 2 for a bad suite or adapter, 3 when no program could be started at all.
  */
-import { readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadAdapterFile } from '../conformance/clients/adapter.js';
@@ -14,6 +13,7 @@ import { runClientSuite, selectClientCases } from '../conformance/clients/runCli
 import { protosimLauncher } from '../conformance/managedProcess.js';
 import type { CaseResult, SuiteReport } from '../report/case-result.js';
 import { ExitCode, InputError } from '../errors.js';
+import { tryReadInputFile } from '../scenario/input-file.js';
 import { collectVar, parseIoMode } from './commands/adapter.js';
 
 import type { CliContext } from './context.js';
@@ -41,11 +41,8 @@ export function addClientRunOptions(command: Command): Command {
 
 /** True when the file is a client suite (cases and an adapter); unreadable files go the model way and get its error. */
 export function isClientSuiteFile(path: string): boolean {
-  try {
-    return looksLikeClientSuite(readFileSync(path, 'utf8'));
-  } catch {
-    return false;
-  }
+  const text = tryReadInputFile(path);
+  return text !== null && looksLikeClientSuite(text);
 }
 
 export async function runClientSuiteCommand(ctx: CliContext, file: string, opts: ClientRunOptions): Promise<void> {

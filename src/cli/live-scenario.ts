@@ -4,11 +4,12 @@
  * run's (findings with their traces, the scenario's expectations), so every renderer works on it;
  * the scenario's `expect` decides the exit code.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { InputError } from '../errors.js';
+import { writeOutputFile } from './output-file.js';
 import { runLiveScenario, type LiveSchedule } from '../conformance/liveScenarioRun.js';
-import { resolveScenarioTarget } from '../conformance/scenarioTarget.js';
+import { liveProtocolOf, resolveScenarioTarget } from '../conformance/scenarioTarget.js';
+import { targetFileOf } from './target-flag.js';
 import type { Scenario } from '../scenario/load.js';
 import { evaluateExpectations } from '../scenario/expect.js';
 import type { RunReport } from '../report/run-report.js';
@@ -39,6 +40,14 @@ export function isLiveScenario(scenario: Scenario, flags: LiveScenarioFlags): bo
 export async function runScenarioLive(scenario: Scenario, flags: LiveScenarioFlags, displayFile: string, cwd: string, schedule?: LiveSchedule): Promise<RunReport> {
   const variant = flags.variant === undefined ? scenario.variant : scenario.model.variants[flags.variant];
   if (variant === undefined) throw new InputError(`--variant: ${scenario.model.name} has no variant ${JSON.stringify(flags.variant)}; it has ${Object.keys(scenario.model.variants).join(', ')}`);
+  // --target FILE: the file's target replaces the scenario's.
+  const givenTarget = flags.target;
+  const protocol = liveProtocolOf(scenario.model.name);
+  const targetFile = protocol === undefined ? undefined : targetFileOf(flags.target, protocol, cwd);
+  if (targetFile !== undefined) {
+    scenario = { ...scenario, spec: { ...scenario.spec, target: targetFile } };
+    flags = { ...flags, target: undefined };
+  }
   const target = resolveScenarioTarget(scenario, { target: flags.target, codec: flags.codec, framing: flags.framing, replyTimeoutMs: flags.replyTimeoutMs ?? scenario.spec.live?.replyTimeoutMs }, cwd);
   const seed = flags.seed ?? scenario.explore.seed ?? scenario.explore.seedStart;
   const timeScale = flags.timeScale ?? scenario.spec.live?.timeScale ?? 1;
@@ -60,7 +69,7 @@ export async function runScenarioLive(scenario: Scenario, flags: LiveScenarioFla
   });
   const derived = schedule ?? deriveOptions(config, seed);
   const header: TraceHeader = { k: 'header', protosim: 1, seed, config, derived: { startAtMs: derived.startAtMs, faults: derived.faults } };
-  const targetFlag = flags.target !== undefined ? ` --target ${flags.target}` : '';
+  const targetFlag = givenTarget !== undefined ? ` --target ${givenTarget}` : '';
   const command = `npx protosim run ${displayFile}${targetFlag} --seed ${seed}${flags.timeScale !== undefined ? ` --time-scale ${flags.timeScale}` : ''}`;
   const findings = result.findings.map((f, index) => {
     let traceFile: string | null = null;
@@ -69,8 +78,7 @@ export async function runScenarioLive(scenario: Scenario, flags: LiveScenarioFla
         flags.traceOut !== undefined && index === 0
           ? resolve(cwd, flags.traceOut)
           : join(cwd, '.protosim', 'traces', `${scenario.spec.id.replace(/[^a-z0-9._-]+/gi, '_')}-${f.id.replace(/[^a-z0-9._-]+/gi, '_')}-live.jsonl`);
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, traceToJsonl(header, result.trace));
+      writeOutputFile(file, traceToJsonl(header, result.trace), flags.traceOut !== undefined && index === 0 ? `--trace-out ${flags.traceOut}` : `the trace ${relative(cwd, file) || file} (--no-save-trace to write none)`);
       traceFile = relative(cwd, file) || file;
     }
     return { ...f, replay: { command, traceFile } };

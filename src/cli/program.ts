@@ -20,6 +20,8 @@ export function buildProgram(ctx: CliContext): Command {
     .configureOutput({
       writeOut: (s) => ctx.io.stdout(s),
       writeErr: (s) => ctx.io.stderr(s),
+      // One prefix for every error protosim prints: commander's usage errors too.
+      outputError: (s, write) => write(s.replace(/^error: /, 'protosim: ')),
     });
   for (const register of commandRegistrars) register(program, ctx);
   return program;

@@ -2,8 +2,7 @@
  * The report options `run` and `check` share (`--report FORMAT=FILE`, repeatable; `--trace-style`;
  * `--no-progress`) and the one place that writes report files.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { InputError } from '../errors.js';
 import type { RunReport } from '../report/run-report.js';
@@ -11,6 +10,7 @@ import type { SuiteReport } from '../report/case-result.js';
 import { describeReportFormats, parseReportSpec, renderReport, type ReportSpec } from '../report/report-format.js';
 import { createProgress, type ProgressOptions, type ProgressReporter } from '../report/progress.js';
 import type { CliContext } from './context.js';
+import { writeOutputFile } from './output-file.js';
 
 export interface ReportOptions {
   report: ReportSpec[];
@@ -47,12 +47,7 @@ export function writeReports(report: RunReport | SuiteReport, specs: readonly Re
   for (const spec of specs) {
     const path = resolve(cwd, spec.file);
     const text = renderReport(spec.format, report, spec.file, { generator });
-    try {
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, text);
-    } catch (error) {
-      throw new InputError(`--report ${spec.format}=${spec.file}: cannot write the file: ${(error as Error).message}`);
-    }
+    writeOutputFile(path, text, `--report ${spec.format}=${spec.file}`);
     const rel = relative(cwd, path);
     written.push(rel && !rel.startsWith('..') ? rel : path);
   }

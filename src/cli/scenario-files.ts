@@ -1,7 +1,8 @@
 /**
  * Finding scenario files: the ones shipped with protosim and the ones in the user's folder.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { tryReadInputFile } from '../scenario/input-file.js';
 import { looksLikeSuite } from '../scenario/load-suite.js';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,11 +21,8 @@ export function findSuiteFiles(dir: string): string[] {
 }
 
 function isSuite(file: string): boolean {
-  try {
-    return looksLikeSuite(readFileSync(file, 'utf8'));
-  } catch {
-    return false;
-  }
+  const text = tryReadInputFile(file);
+  return text !== null && looksLikeSuite(text);
 }
 
 function findYamlFiles(dir: string): string[] {
@@ -40,4 +38,22 @@ function findYamlFiles(dir: string): string[] {
   };
   walk(resolve(dir));
   return out;
+}
+
+/**
+ * The file of a scenario or suite given by the id `protosim list` prints (`lock-alternation/deadlock`,
+ * a suite's `suite:` id), searched in the working folder's scenarios/ and then protosim's own; null
+ * when none has that id. Only the `id:`/`suite:` line of each file is read.
+ */
+export function findFileById(id: string, cwd: string): string | null {
+  if (!/^[a-z0-9][a-z0-9/_.-]*$/.test(id)) return null;
+  for (const dir of [join(cwd, 'scenarios'), bundledScenariosDir]) {
+    for (const file of findYamlFiles(dir)) {
+      const text = tryReadInputFile(file);
+      if (text === null) continue;
+      const m = /^(?:id|suite)\s*:\s*['"]?([^'"\s#]+)/m.exec(text);
+      if (m?.[1] === id) return file;
+    }
+  }
+  return null;
 }

@@ -3,10 +3,11 @@
  * (`--target ADDRESS`, `--codec`, `--framing`), into an address or a command to start, with the
  * codec and framing to speak. Problems are InputErrors (exit 2) that say what would be valid.
  */
+import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { InputError } from '../errors.js';
 import { protocolCodecs, type Suite } from '../scenario/load-suite.js';
 import { parseTargetAddress, schemeProblem, targetScheme, type TargetAddress } from '../scenario/target-address.js';
-import { codecNames, framingNames, type CodecName, type FramingName } from '../scenario/target-schema.js';
+import { framingNames, normalizeCodec, type CodecName, type FramingName } from '../scenario/target-schema.js';
 import type { CommandTargetSpec } from './managedProcess.js';
 
 export interface LiveTargetOverrides {
@@ -40,13 +41,14 @@ export function resolveTarget(suite: Suite, overrides: LiveTargetOverrides, cwd:
   const protocol = suite.spec.protocol;
   const file = typeof suite.spec.target === 'string' ? { address: suite.spec.target } : (suite.spec.target ?? {});
   const codecs = protocolCodecs[protocol];
-  if (overrides.codec !== undefined && !(codecNames as readonly string[]).includes(overrides.codec)) {
+  const overrideCodec = overrides.codec !== undefined ? normalizeCodec(overrides.codec) : undefined;
+  if (overrideCodec === null) {
     throw new InputError(`--codec: expected one of ${codecs.join(', ')} for ${protocol}, got ${JSON.stringify(overrides.codec)}`);
   }
   if (overrides.framing !== undefined && !(framingNames as readonly string[]).includes(overrides.framing)) {
     throw new InputError(`--framing: expected ${framingNames.join(' or ')}, got ${JSON.stringify(overrides.framing)}`);
   }
-  const codec = (overrides.codec ?? ('codec' in file ? file.codec : undefined) ?? codecs[0]!) as CodecName;
+  const codec = (overrideCodec ?? ('codec' in file ? file.codec : undefined) ?? codecs[0]!) as CodecName;
   if (!codecs.includes(codec)) throw new InputError(`--codec: ${protocol} speaks ${codecs.join(' or ')}, not ${codec}`);
   const framing = (overrides.framing ?? ('framing' in file ? file.framing : undefined) ?? 'length-delimited') as FramingName;
   if (overrides.framing !== undefined && protocol !== 'offline-queue') throw new InputError(`--framing applies to offline-queue (protobuf) only`);
@@ -62,13 +64,15 @@ export function resolveTarget(suite: Suite, overrides: LiveTargetOverrides, cwd:
   }
   if ('command' in file && file.command !== undefined) {
     const command: CommandTargetSpec = {
-      // `{codec}` as protosim serve spells it (json, gob), `{framing}` as it is.
-      command: file.command.map((a) => (a === '{codec}' ? (codec === 'json-lines' ? 'json' : codec) : a === '{framing}' ? framing : a)),
+      // `{codec}` and `{framing}` as protosim names them everywhere (serve --codec json-lines too).
+      command: file.command.map((a) => (a === '{codec}' ? codec : a === '{framing}' ? framing : a)),
       cwd: file.cwd ?? cwd,
       env: file.env,
       ready: file.ready,
       port: file.port,
       startTimeoutMs: file.startTimeoutMs ?? defaultStartTimeoutMs,
+      ...(file.stdin !== undefined ? { stdin: typeof file.stdin === 'object' ? { file: isAbsolute(file.stdin.file) ? file.stdin.file : resolvePath(file.cwd ?? cwd, file.stdin.file) } : file.stdin } : {}),
+      ...(file.shutdown !== undefined ? { shutdown: file.shutdown } : {}),
       scheme,
       ...(overrides.maxOutputBytes !== undefined ? { maxOutputBytes: overrides.maxOutputBytes } : {}),
     };

@@ -13,7 +13,25 @@
  * and `{$lineSet: [...]}` (the same lines in any order).
  */
 
+import { compileUserPattern } from '../scenario/user-pattern.js';
+
 export type Captures = Map<string, unknown>;
+
+/** `$regex` patterns, compiled once each on the linear-time engine (suites are checked at load time). */
+const regexCache = new Map<string, RegExp>();
+function userRegex(source: string): RegExp {
+  let re = regexCache.get(source);
+  if (re === undefined) {
+    try {
+      re = compileUserPattern(source, 's');
+    } catch (error) {
+      throw new PatternError(`$regex ${JSON.stringify(source)}: ${(error as Error).message}`);
+    }
+    if (regexCache.size > 1000) regexCache.clear();
+    regexCache.set(source, re);
+  }
+  return re;
+}
 
 /** A template or pattern that cannot be used (an unbound capture in a send...). */
 export class PatternError extends Error {}
@@ -101,7 +119,7 @@ export function matchPattern(pattern: unknown, actual: unknown, captures: Captur
   const operator = (record: Record<string, unknown>, a: unknown, path: string): MatchOutcome | null => {
     if ('$regex' in record) {
       if (typeof a !== 'string') return fail(path, `expected text matching /${String(record.$regex)}/, got ${show(a)}`);
-      return new RegExp(String(record.$regex), 's').test(a) ? null : fail(path, `expected text matching /${String(record.$regex)}/, got ${show(a)}`);
+      return userRegex(String(record.$regex)).test(a) ? null : fail(path, `expected text matching /${String(record.$regex)}/, got ${show(a)}`);
     }
     if ('$oneOf' in record) {
       const options = record.$oneOf as unknown[];

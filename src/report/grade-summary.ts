@@ -46,9 +46,15 @@ export function renderSummaryCsv(cases: readonly GradeSummaryCase[], rows: reado
   return lines.join('\r\n') + '\r\n';
 }
 
-/** RFC 4180: quoted when it holds a comma, a quote or a line break. */
+/**
+ * RFC 4180: quoted when it holds a comma, a quote or a line break. A value a spreadsheet would run
+ * as a formula (it starts with =, +, -, @, a tab or a carriage return, as a folder named `=1+1`
+ * may) gets a leading `'`, so it is shown as text (OWASP's CSV injection advice); numbers stay
+ * numbers.
+ */
 export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+  const safe = /^[=+\-@\t\r]/.test(value) && !/^[+-]?\d+(\.\d+)?$/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
 const letter: Record<CaseVerdict, string> = { PASS: '✓', FAIL: 'F', ERROR: 'E', SKIP: '-' };

@@ -32,6 +32,9 @@ export interface SwarmOptions {
   shard: Shard | null;
   /** seeds per chunk handed to a worker (default: enough chunks to balance the load) */
   chunkSize?: number;
+  /** called as seeds finish (every `progressEvery` in this thread, each chunk on workers), with the events simulated so far */
+  onProgress?: (done: number, info: { transitions: number }) => void;
+  progressEvery?: number;
 }
 
 /** The seeds of a shard: `count` seeds from `start`, `stride` apart. */
@@ -55,14 +58,14 @@ export async function exploreSwarm(options: SwarmOptions): Promise<ExploreResult
   const range = shardSeeds(options.seedStart, options.seeds, options.shard);
   const summary =
     options.workers <= 1 || range.count <= 1
-      ? summarizeSeeds(options.model, options.config, range.start, range.count, range.stride)
+      ? summarizeSeeds(options.model, options.config, range.start, range.count, range.stride, options.onProgress, options.progressEvery ?? 100)
       : await summarizeOnWorkers(options, range);
   return resultOf(options.model, options.config, summary, Math.round(performance.now() - started), range.start, range.count);
 }
 
 /** Runs the seeds on worker threads, handing out chunks as workers become free. */
 export async function summarizeOnWorkers(
-  options: Pick<SwarmOptions, 'model' | 'config' | 'workers' | 'chunkSize'>,
+  options: Pick<SwarmOptions, 'model' | 'config' | 'workers' | 'chunkSize' | 'onProgress'>,
   range: { start: number; count: number; stride: number },
 ): Promise<SeedSummary> {
   const workers = Math.min(options.workers, range.count);
@@ -73,6 +76,8 @@ export async function summarizeOnWorkers(
   }
   const parts: SeedSummary[] = [];
   let next = 0;
+  let seedsDone = 0;
+  let transitions = 0;
   const data = { protocol: options.model.protocol, variant: options.model.variant.name, config: options.config };
   const pool = Array.from({ length: workers }, () => new Worker(workerEntry, { workerData: data }));
   try {
@@ -90,6 +95,9 @@ export async function summarizeOnWorkers(
             };
             worker.on('message', (reply: ChunkReply) => {
               parts[reply.id] = reply.summary;
+              seedsDone += reply.summary.runs;
+              transitions += reply.summary.transitions;
+              options.onProgress?.(seedsDone, { transitions });
               feed();
             });
             worker.on('error', reject);

@@ -3,11 +3,11 @@
  * schema cannot make (unique case ids, variables that exist, clients used before they connect, a
  * codec the protocol speaks, a loopback target). Every problem is `file:line:col: path: message`.
  */
-import { readFileSync } from 'node:fs';
-import { formatPath, parseYamlMapping, ScenarioError, suggest, zodIssue, type ScenarioIssue } from './load.js';
+import { formatPath, parseYamlMapping, readYamlInput, ScenarioError, suggest, zodIssue, type ScenarioIssue } from './load.js';
 import { linkFaultKinds, suiteSchema, type CaseFile, type SuiteFile, type SuiteProtocol } from './suite-schema.js';
 import { parseTargetAddress, schemeProblem } from './target-address.js';
 import { targetMappingSchema, type CodecName, type TargetFile } from './target-schema.js';
+import { userPatternProblem } from './user-pattern.js';
 
 /** A loaded suite. */
 export interface Suite {
@@ -36,13 +36,7 @@ export function looksLikeSuite(text: string): boolean {
 
 /** Reads and loads a suite file; throws ScenarioError (exit 2) with positions. */
 export function loadSuiteFile(file: string, shownAs: string = file): Suite {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new ScenarioError([{ file: shownAs, line: 1, col: 1, path: '', message: `cannot read the suite: ${reason}` }]);
-  }
+  const text = readYamlInput(file, shownAs, 'suite');
   return { ...parseSuite(text, shownAs), file };
 }
 
@@ -89,14 +83,17 @@ function checkTargetAt(target: TargetFile, protocol: SuiteProtocol, at: readonly
   if (target.command !== undefined && target.ready === undefined && target.port === undefined) {
     issue([...at, 'ready'], 'a command target needs ready: { stdout: PATTERN } or { port: N } so protosim knows when it listens');
   }
-  if (target.ready !== undefined && !('port' in target.ready)) {
+  if (target.ready !== undefined && ('stdout' in target.ready || 'stderr' in target.ready)) {
     const stream = 'stdout' in target.ready ? 'stdout' : 'stderr';
     const pattern = 'stdout' in target.ready ? target.ready.stdout : target.ready.stderr;
-    try {
-      new RegExp(pattern);
-    } catch (error) {
-      issue([...at, 'ready', stream], `not a valid regular expression: ${(error as Error).message.replace(/^Invalid regular expression: /, '')}`);
-    }
+    const problem = userPatternProblem(pattern);
+    if (problem !== null) issue([...at, 'ready', stream], problem);
+  }
+  for (const field of ['stdin', 'shutdown', 'ready', 'cwd', 'env', 'startTimeoutMs'] as const) {
+    if (target.address !== undefined && target.command === undefined && target[field] !== undefined) issue([...at, field], `${field} applies to a command target (a server protosim starts), not to an address`);
+  }
+  if (target.shutdown !== undefined && 'console' in target.shutdown && target.stdin !== undefined && target.stdin !== 'open') {
+    issue([...at, 'shutdown'], `shutdown: { console: ... } types a line on the target's stdin, which needs stdin: open (it is ${typeof target.stdin === 'string' ? target.stdin : 'a file'})`);
   }
   if (target.codec !== undefined && !protocolCodecs[protocol].includes(target.codec)) {
     issue([...at, 'codec'], `${protocol} speaks ${protocolCodecs[protocol].join(' or ')}, not ${target.codec}`);
@@ -112,13 +109,7 @@ function checkTargetAt(target: TargetFile, protocol: SuiteProtocol, at: readonly
  * TRACE --target FILE`). Errors name the file, line and column.
  */
 export function loadTargetFile(file: string, shownAs: string, protocol: SuiteProtocol): TargetFile & object {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new ScenarioError([{ file: shownAs, line: 1, col: 1, path: '', message: `cannot read the target file: ${reason}` }]);
-  }
+  const text = readYamlInput(file, shownAs, 'target file');
   const { data, locate } = parseYamlMapping(text, shownAs, 'expected a target mapping: address: tcp://127.0.0.1:PORT, or command: [...] with port: auto and ready: {...}');
   const parsed = targetMappingSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ScenarioError(parsed.error.issues.map((issue) => zodIssue(issue, shownAs, locate, targetMappingSchema)));
@@ -126,6 +117,26 @@ export function loadTargetFile(file: string, shownAs: string, protocol: SuitePro
   checkTargetAt(parsed.data, protocol, [], (path, message) => issues.push({ file: shownAs, ...locate(path), path: formatPath(path), message }));
   if (issues.length > 0) throw new ScenarioError(issues);
   return parsed.data;
+}
+
+/** Every `{$regex: ...}` under `value` must run on the linear-time engine; reported at the pattern. */
+function checkRegexes(value: unknown, path: readonly PropertyKey[], issue: IssueAt): void {
+  const stack: { v: unknown; path: readonly PropertyKey[] }[] = [{ v: value, path }];
+  while (stack.length > 0) {
+    const { v, path: p } = stack.pop()!;
+    if (Array.isArray(v)) v.forEach((x, i) => stack.push({ v: x, path: [...p, i] }));
+    else if (typeof v === 'object' && v !== null) {
+      for (const [k, x] of Object.entries(v)) {
+        if (k === '$regex') {
+          if (typeof x !== 'string') issue([...p, k], `$regex needs a pattern as a string, got ${x === null ? 'null' : typeof x}`);
+          else {
+            const problem = userPatternProblem(x, 's');
+            if (problem !== null) issue([...p, k], problem);
+          }
+        } else stack.push({ v: x, path: [...p, k] });
+      }
+    }
+  }
 }
 
 function checkCase(spec: SuiteFile, c: CaseFile, index: number, issue: IssueAt): void {
@@ -147,6 +158,7 @@ function checkCase(spec: SuiteFile, c: CaseFile, index: number, issue: IssueAt):
     }
   };
   c.steps.forEach((step, j) => {
+    checkRegexes(step, at(j), issue);
     for (const field of ['wait', 'nothing', 'withinMs', 'ms'] as const) checkVar(j, field, step[field]);
     if (step.connect !== undefined) {
       for (const client of typeof step.connect === 'string' ? [step.connect] : step.connect) connected.add(client);

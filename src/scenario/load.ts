@@ -3,8 +3,7 @@
  * against the model registry, then resolved into a SimConfig. Every problem becomes an issue with
  * `file:line:col`, the field path, what was expected and what was found (STYLE 9).
  */
-import { readFileSync } from 'node:fs';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import { InputError } from '../errors.js';
 import { models } from '../models/index.js';
@@ -19,10 +18,12 @@ import {
   type LinkOverride,
   type SimConfig,
 } from '../sim/config.js';
+import { InputFileError, readInputFile } from './input-file.js';
 import { scenarioSchema, type Expectation, type ScenarioFile } from './schema.js';
 
 export interface ScenarioIssue {
   file: string;
+  /** 1-based; 0 when the problem has no position in the file (it cannot be read, or it is data) */
   line: number;
   col: number;
   /** field path, e.g. `nodes[1].role` */
@@ -30,17 +31,42 @@ export interface ScenarioIssue {
   message: string;
 }
 
+/** At most this many issues are printed; the rest are counted (every issue stays in `issues`). */
+export const maxIssuesShown = 20;
+
 /** A scenario file that is not valid: every issue found, each with its position. Exit code 2. */
 export class ScenarioError extends InputError {
   readonly issues: ScenarioIssue[];
   constructor(issues: ScenarioIssue[]) {
-    super(issues.map(formatIssue).join('\n'), 'invalid-scenario');
+    const shown = issues.slice(0, maxIssuesShown).map(formatIssue);
+    if (issues.length > maxIssuesShown) shown.push(`... and ${issues.length - maxIssuesShown} more problems in ${issues[maxIssuesShown]!.file}`);
+    super(shown.join('\n'), 'invalid-scenario');
     this.issues = issues;
   }
 }
 
+/** `file:line:col: path: message`, or `file: path: message` when the issue has no position. */
 export function formatIssue(i: ScenarioIssue): string {
-  return `${i.file}:${i.line}:${i.col}: ${i.path ? `${i.path}: ` : ''}${i.message}`;
+  const where = i.line > 0 ? `${i.file}:${i.line}:${i.col}` : i.file;
+  return `${where}: ${i.path ? `${i.path}: ` : ''}${i.message}`;
+}
+
+/** An issue that the file as a whole has (it cannot be read, it is too large): no position. */
+export function fileIssue(file: string, message: string): ScenarioIssue {
+  return { file, line: 0, col: 0, path: '', message };
+}
+
+/**
+ * Reads a YAML input file with the size limit and the text check; any problem becomes a
+ * ScenarioError with one issue naming the file (no made-up position).
+ */
+export function readYamlInput(file: string, shownAs: string, kind: 'scenario' | 'suite' | 'adapter' | 'manifest' | 'target file'): string {
+  try {
+    return readInputFile(file, shownAs, kind);
+  } catch (error) {
+    if (error instanceof InputFileError) throw new ScenarioError([fileIssue(shownAs, error.message.slice(shownAs.length + 2))]);
+    throw error;
+  }
 }
 
 export interface ExploreSettings {
@@ -69,13 +95,7 @@ export interface Scenario {
  * name used in messages (the path as the user typed it); it defaults to `file`.
  */
 export function loadScenarioFile(file: string, shownAs: string = file): Scenario {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new ScenarioError([{ file: shownAs, line: 1, col: 1, path: '', message: `cannot read the scenario: ${reason}` }]);
-  }
+  const text = readYamlInput(file, shownAs, 'scenario');
   return { ...parseScenario(text, shownAs), file };
 }
 
@@ -95,7 +115,7 @@ export function parseScenario(text: string, file: string): Scenario {
  */
 export function scenarioFromData(data: unknown, origin: string): Scenario {
   const parsed = scenarioSchema.safeParse(data, { reportInput: true });
-  const nowhere = (): { line: number; col: number } => ({ line: 1, col: 1 });
+  const nowhere = (): { line: number; col: number } => ({ line: 0, col: 0 });
   if (!parsed.success) throw new ScenarioError(parsed.error.issues.map((issue) => zodIssue(issue, origin, nowhere)));
   return resolveScenario(parsed.data, origin, nowhere);
 }
@@ -152,7 +172,8 @@ function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
-  return `${typeof v} ${JSON.stringify(v)}`;
+  const shown = JSON.stringify(v);
+  return `${typeof v} ${shown.length > 80 ? `${shown.slice(0, 60)}…" (${String(v).length} characters)` : shown}`;
 }
 
 function knownKeysAt(path: readonly PropertyKey[], root: unknown): string[] {
@@ -216,11 +237,21 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-/** The line and column of the deepest YAML node along `path` (of `key` itself when given). */
+/** Named limits on YAML structure, so that no file can make the parser or its users run away. */
+export const yamlLimits = {
+  /** alias expansions (`*a`) counted by the yaml library before it refuses: stops alias bombs */
+  maxAliasCount: 100,
+  /** nesting of mappings and lists */
+  maxYamlDepth: 64,
+  /** YAML syntax errors printed for one file (the rest are counted) */
+  maxSyntaxErrorsShown: 5,
+} as const;
+
 /**
  * Parses YAML text that must be a mapping, keeping source positions: YAML syntax errors and a
  * non-mapping document become ScenarioErrors at their position; `locate` maps a field path to its
  * line and column. Every YAML file protosim reads (scenarios, suites, adapters, manifests) uses it.
+ * Alias bombs (maxAliasCount) and deep nesting (maxYamlDepth) are refused at their position.
  */
 export function parseYamlMapping(
   text: string,
@@ -228,20 +259,77 @@ export function parseYamlMapping(
   notAMapping: string,
 ): { data: Record<string, unknown>; doc: Document; locate: (path: readonly PropertyKey[], key?: string) => { line: number; col: number } } {
   const lineCounter = new LineCounter();
+  const at = (offset: number): { line: number; col: number } => lineCounter.linePos(offset);
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new ScenarioError(
-      doc.errors.map((e) => {
-        const pos = lineCounter.linePos(e.pos[0]);
-        return { file: shownAs, line: pos.line, col: pos.col, path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` };
-      }),
-    );
+    const issues: ScenarioIssue[] = doc.errors.slice(0, yamlLimits.maxSyntaxErrorsShown).map((e) => {
+      const message = /Maximum call stack size/.test(e.message)
+        ? `nested too deeply (over the limit maxYamlDepth=${yamlLimits.maxYamlDepth} levels of mappings and lists)`
+        : `YAML syntax: ${e.message.split('\n')[0]!.slice(0, 200)}`;
+      return { file: shownAs, ...at(e.pos[0]), path: '', message };
+    });
+    const more = doc.errors.length - issues.length;
+    if (more > 0) issues.push({ file: shownAs, ...at(doc.errors[issues.length]!.pos[0]), path: '', message: `and ${more} more YAML syntax error${more === 1 ? '' : 's'}; is this a YAML file?` });
+    throw new ScenarioError(issues);
   }
-  const data: unknown = doc.toJS();
+  const deep = tooDeep(doc.contents, yamlLimits.maxYamlDepth);
+  if (deep !== null) {
+    throw new ScenarioError([{ file: shownAs, ...at(deep.range?.[0] ?? 0), path: '', message: `nested too deeply: over the limit maxYamlDepth=${yamlLimits.maxYamlDepth} levels of mappings and lists` }]);
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: yamlLimits.maxAliasCount });
+  } catch (error) {
+    // The yaml library refuses an alias that expands to too many nodes (a "billion laughs" file).
+    if (!(error instanceof ReferenceError || error instanceof RangeError)) throw error;
+    const alias = firstAlias(doc.contents);
+    const aliasAt = at(alias?.range?.[0] ?? 0);
+    const message =
+      error instanceof ReferenceError && /alias/i.test(error.message)
+        ? `YAML aliases expand to too much data (over the limit maxAliasCount=${yamlLimits.maxAliasCount}); write the values out instead of nesting aliases`
+        : `YAML aliases: ${error.message}`;
+    throw new ScenarioError([{ file: shownAs, ...aliasAt, path: '', message }]);
+  }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new ScenarioError([{ file: shownAs, line: 1, col: 1, path: '', message: notAMapping }]);
+    const start = (doc.contents as YamlNode | null)?.range?.[0] ?? 0;
+    throw new ScenarioError([{ file: shownAs, ...at(start), path: '', message: notAMapping }]);
   }
   return { data: data as Record<string, unknown>, doc, locate: (path, key) => positionOf(doc, lineCounter, path, key) };
+}
+
+/** The first node nested deeper than `max` collections (iterative: the tree may be deep). */
+function tooDeep(root: unknown, max: number): YamlNode | null {
+  const stack: { node: unknown; depth: number }[] = [{ node: root, depth: 1 }];
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop()!;
+    if (isMap(node) || isSeq(node)) {
+      if (depth > max) return node as YamlNode;
+      for (const item of node.items as unknown[]) {
+        if (isPair(item)) {
+          stack.push({ node: item.key, depth: depth + 1 });
+          stack.push({ node: item.value, depth: depth + 1 });
+        } else stack.push({ node: item, depth: depth + 1 });
+      }
+    }
+  }
+  return null;
+}
+
+function firstAlias(root: unknown): YamlNode | null {
+  const stack: unknown[] = [root];
+  let first: YamlNode | null = null;
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isAlias(node)) {
+      if (first === null || (node.range?.[0] ?? 0) < (first.range?.[0] ?? 0)) first = node as YamlNode;
+    } else if (isMap(node) || isSeq(node)) {
+      for (const item of node.items as unknown[]) {
+        if (isPair(item)) stack.push(item.key, item.value);
+        else stack.push(item);
+      }
+    }
+  }
+  return first;
 }
 
 export function positionOf(

@@ -8,6 +8,21 @@ import { z } from 'zod';
 export const codecNames = ['json-lines', 'gob', 'protobuf', 'im-http'] as const;
 export type CodecName = (typeof codecNames)[number];
 
+/**
+ * Other spellings accepted wherever a codec is named (`serve --codec`, `run --codec`, suites,
+ * target files, manifests); protosim itself always prints the name in codecNames.
+ */
+export const codecAliases: Readonly<Record<string, CodecName>> = { json: 'json-lines', jsonl: 'json-lines', 'json-line': 'json-lines' };
+
+/** The codec a name means (an alias becomes its name), or null when it names none. */
+export function normalizeCodec(name: string): CodecName | null {
+  if ((codecNames as readonly string[]).includes(name)) return name as CodecName;
+  return codecAliases[name] ?? null;
+}
+
+/** A codec field of a file: any spelling in, the one name out. */
+export const codecSchema = z.enum([...codecNames, ...(Object.keys(codecAliases) as ['json', 'jsonl', 'json-line'])]).transform((c) => normalizeCodec(c)!);
+
 /** How protobuf messages are delimited: a varint byte count, or one message per write (the seed). */
 export const framingNames = ['length-delimited', 'raw'] as const;
 export type FramingName = (typeof framingNames)[number];
@@ -18,9 +33,21 @@ export const readySchema = z.union([
   z.strictObject({ stdout: z.string().min(1) }),
   /** the same over stderr lines */
   z.strictObject({ stderr: z.string().min(1) }),
-  /** the port accepts connections */
-  z.strictObject({ port: z.number().int().min(1).max(65535) }),
+  /**
+   * the port (default: the target's own) listens: seen in /proc/net/tcp without opening a
+   * connection (probe: listen, the default), or accepting one (probe: connect)
+   */
+  z.strictObject({ port: z.number().int().min(1).max(65535).optional(), probe: z.enum(['listen', 'connect']).optional() }),
 ]);
+
+/** The program's stdin: a pipe protosim holds open (default), at end of file, or a file's contents. */
+export const stdinSchema = z.union([z.literal('open'), z.literal('closed'), z.strictObject({ file: z.string().min(1) })]);
+
+/** Signals a target may be asked to stop with. */
+export const shutdownSignals = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGKILL'] as const;
+
+/** How protosim asks a started target to end: a signal (SIGTERM by default), or a line on its console (stdin). */
+export const shutdownSchema = z.union([z.strictObject({ signal: z.enum(shutdownSignals) }), z.strictObject({ console: z.string().min(1) })]);
 
 const targetFields = {
   /** `tcp://127.0.0.1:9000` or `http://127.0.0.1:8112/IMserver.php`; loopback only */
@@ -34,7 +61,11 @@ const targetFields = {
   port: z.union([z.literal('auto'), z.number().int().min(1).max(65535)]).optional(),
   /** how long a command has to become ready */
   startTimeoutMs: z.number().int().positive().optional(),
-  codec: z.enum(codecNames).optional(),
+  /** a command's stdin: open (default; a pipe protosim holds), closed (at end of file), or { file: PATH } */
+  stdin: stdinSchema.optional(),
+  /** how a command is asked to stop: { signal: SIGTERM } (default) or { console: quit } (a line on its stdin); SIGKILL after 2 s */
+  shutdown: shutdownSchema.optional(),
+  codec: codecSchema.optional(),
   framing: z.enum(framingNames).optional(),
   /** how long an `expect` waits by default */
   replyTimeoutMs: z.number().int().positive().optional(),

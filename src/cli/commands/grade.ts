@@ -6,12 +6,12 @@
  * --fail-under when a submission scored under it), 2 for bad input, 70 on an internal error.
  * docs/grading.md is the grader's guide.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
-import { ExitCode, InputError, ProtosimError } from '../../errors.js';
+import { ExitCode, ProtosimError } from '../../errors.js';
 import { gradeSubmissions, killRunningWorkers, type GradedSubmission } from '../../conformance/grading/gradeSubmissions.js';
 import { loadGradingSuite } from '../../conformance/grading/gradingSuite.js';
 import { loadSubmissions, type Submission } from '../../conformance/grading/loadSubmissions.js';
@@ -24,6 +24,7 @@ import type { CliContext } from '../context.js';
 import { collect, collectWhole } from '../live-run.js';
 import { parseIntOption } from '../options.js';
 import { progressFor } from '../reports.js';
+import { makeOutputDir, writeOutputFile } from '../output-file.js';
 
 export interface GradeOptions {
   suite: string;
@@ -120,11 +121,10 @@ async function runGrade(ctx: CliContext, dir: string, opts: GradeOptions): Promi
   const worker = gradeWorkerScript();
   if (!existsSync(worker)) throw new ProtosimError('no-worker', `the grading worker ${worker} is missing; run \`npm run build\` in the protosim folder`, ExitCode.internal);
   const outDir = resolve(cwd, opts.out);
-  try {
-    mkdirSync(outDir, { recursive: true });
-  } catch (error) {
-    throw new InputError(`--out ${opts.out}: cannot create the folder: ${(error as Error).message}`);
-  }
+  makeOutputDir(outDir, `--out ${opts.out}`);
+  // A folder that exists but takes no files (read-only, not ours) is found now, before grading.
+  writeOutputFile(join(outDir, '.protosim-write-check'), '', `--out ${opts.out}`);
+  rmSync(join(outDir, '.protosim-write-check'), { force: true });
   const jobs = opts.jobs ?? availableParallelism();
   const relOut = relative(cwd, outDir);
   const shownOut = relOut === '' ? '.' : relOut.startsWith('..') ? outDir : relOut;
@@ -180,9 +180,8 @@ async function runGrade(ctx: CliContext, dir: string, opts: GradeOptions): Promi
   }
   progress?.finish();
   const rows = graded.map((g) => ({ name: g.submission.name, report: g.report, outcome: g.outcome }));
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'summary.csv'), renderSummaryCsv(suite.cases, rows));
-  writeFileSync(join(outDir, 'summary.json'), JSON.stringify(summaryJson(suite.name, suite.file, suite.cases, graded, opts.timeLimitMs), null, 2) + '\n');
+  writeOutputFile(join(outDir, 'summary.csv'), renderSummaryCsv(suite.cases, rows), `--out ${opts.out}`);
+  writeOutputFile(join(outDir, 'summary.json'), JSON.stringify(summaryJson(suite.name, suite.file, suite.cases, graded, opts.timeLimitMs), null, 2) + '\n', `--out ${opts.out}`);
   ctx.io.stdout(`\n${renderSummaryTable(suite.cases, rows, { color, width: ctx.io.columns ?? 100 })}\n`);
   const full = graded.filter((g) => g.report.maxScore > 0 && g.report.score === g.report.maxScore).length;
   const errored = graded.filter((g) => g.report.cases.some((c) => c.verdict === 'ERROR')).length;
@@ -228,9 +227,8 @@ function reportOf(g: GradedSubmission): SuiteReport {
 
 function writeSubmissionReports(outDir: string, g: GradedSubmission): void {
   const dir = join(outDir, g.submission.name);
-  mkdirSync(dir, { recursive: true });
   const report = reportOf(g);
-  for (const { format, file } of submissionReportFiles) writeFileSync(join(dir, file), renderReport(format, report, file, { generator: 'protosim 0.1.0 grade' }));
+  for (const { format, file } of submissionReportFiles) writeOutputFile(join(dir, file), renderReport(format, report, file, { generator: 'protosim 0.1.0 grade' }), `--out ${join(outDir, g.submission.name, file)}`);
 }
 
 function submissionLine(g: GradedSubmission, done: number, total: number): string {

@@ -9,7 +9,7 @@ import type { CliContext } from '../context.js';
 import { bundledScenariosDir, findScenarioFiles, findSuiteFiles } from '../scenario-files.js';
 import { loadSuiteFile } from '../../scenario/load-suite.js';
 import { loadClientSuiteFile, looksLikeClientSuite } from '../../conformance/clients/loadClientSuite.js';
-import { readFileSync } from 'node:fs';
+import { tryReadInputFile } from '../../scenario/input-file.js';
 
 export function registerListCommand(program: Command, ctx: CliContext): void {
   program
@@ -40,7 +40,7 @@ export function registerListCommand(program: Command, ctx: CliContext): void {
         const shown = relative(cwd, file) || file;
         try {
           // Client suites drive client programs through an adapter; server suites talk to a target.
-          const s = looksLikeClientSuite(readFileSync(file, 'utf8')) ? loadClientSuiteFile(file) : loadSuiteFile(file);
+          const s = looksLikeClientSuite(tryReadInputFile(file) ?? '') ? loadClientSuiteFile(file) : loadSuiteFile(file);
           return { file: shown, id: s.spec.suite, title: s.spec.title, protocol: s.spec.protocol, cases: s.spec.cases.length, error: null };
         } catch (error) {
           const message = error instanceof ScenarioError ? error.message.split('\n')[0]! : String(error);
@@ -51,12 +51,12 @@ export function registerListCommand(program: Command, ctx: CliContext): void {
         ctx.io.stdout(JSON.stringify({ protocols, scenarios, suites }, null, 2) + '\n');
         return;
       }
-      const lines: string[] = ['Protocols:'];
+      const lines: string[] = ['Protocols (protosim check PROTOCOL[/VARIANT]):'];
       for (const p of protocols) {
         lines.push(`  ${p.name} — ${p.summary}`);
         for (const v of p.variants) lines.push(`    variant ${v.name}: ${v.summary} (roles: ${v.roles.join(', ')})`);
       }
-      lines.push('', `Scenarios (${relative(cwd, dir) || dir}):`);
+      lines.push('', `Scenarios (${relative(cwd, dir) || dir}; protosim run ID or FILE):`);
       const width = Math.max(0, ...scenarios.map((s) => (s.id ?? '').length));
       for (const s of scenarios) {
         if (s.error) lines.push(`  ${s.file}: INVALID: ${s.error}`);

@@ -4,7 +4,7 @@
  * by id keep the shortest run (fewest steps, then lowest seed), counts add up, and the
  * expectations are evaluated again on the merged findings.
  */
-import { readFileSync } from 'node:fs';
+import { readInputFile } from '../../scenario/input-file.js';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
@@ -86,12 +86,7 @@ export function registerMergeCommand(program: Command, ctx: CliContext): void {
       if (opts.format !== 'text' && opts.format !== 'json') throw new InputError(`--format: expected text or json, got ${JSON.stringify(opts.format)}`);
       const cwd = ctx.io.cwd ?? process.cwd();
       const reports = files.map((file) => {
-        let text: string;
-        try {
-          text = readFileSync(resolve(cwd, file), 'utf8');
-        } catch (error) {
-          throw new InputError(`${file}: cannot read the report: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
-        }
+        const text = readInputFile(resolve(cwd, file), file, 'report', 'maxTraceFileBytes');
         let data: unknown;
         try {
           data = JSON.parse(text);

@@ -2,7 +2,7 @@
  * `protosim replay <trace>`: re-runs a recorded trace from its header and confirms the run is
  * byte-identical (exit 0), or shows the first difference (exit 1).
  */
-import { readFileSync } from 'node:fs';
+import { readInputFile } from '../../scenario/input-file.js';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
@@ -37,12 +37,7 @@ export function registerReplayCommand(program: Command, ctx: CliContext): void {
     .option('--reply-timeout-ms <n>', 'live replay against a server: how long a request may wait for its reply', parseIntOption('--reply-timeout-ms'))
     .action(async (file: string, opts: { show?: boolean; color: boolean } & LiveReplayFlags & ServerReplayFlags) => {
       const path = resolve(ctx.io.cwd ?? process.cwd(), file);
-      let text: string;
-      try {
-        text = readFileSync(path, 'utf8');
-      } catch (error) {
-        throw new InputError(`${file}: cannot read the trace: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
-      }
+      const text = readInputFile(path, file, 'trace', 'maxTraceFileBytes');
       const firstLine = text.split('\n', 1)[0] ?? '';
       let header: TraceHeader;
       try {

@@ -1,8 +1,8 @@
 /**
  * `protosim run <scenario>`: explore a scenario and check its expectations.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { loadScenarioFile, type Scenario } from '../../scenario/load.js';
@@ -16,16 +16,19 @@ import { traceToJsonl, type TraceHeader } from '../../sim/trace.js';
 import type { RunReport } from '../../report/run-report.js';
 import { renderTrace } from '../../report/text.js';
 import { defaultWorkers, exploreSwarm, shardSeeds, type Shard } from '../../runner/swarm.js';
+import { shardFromEnv } from '../../runner/shard-env.js';
 import { counterexampleYaml } from '../counterexample-yaml.js';
 import { addClientRunOptions, isClientSuiteFile, runClientSuiteCommand, type ClientRunOptions } from '../client-run.js';
 import { renderRunReport, type RenderRunOptions } from '../render-run.js';
 import { addReportOptions, progressFor, writeReportsFor, type ReportOptions } from '../reports.js';
 import type { CliContext } from '../context.js';
+import { writeOutputFile } from '../output-file.js';
+import { findFileById } from '../scenario-files.js';
 import { parseIntOption } from '../options.js';
 import { collect, collectWhole, runLiveSuite, type LiveRunOptions } from '../live-run.js';
 import { loadSuiteFile, looksLikeSuite } from '../../scenario/load-suite.js';
 import { isLiveScenario, runScenarioLive } from '../live-scenario.js';
-import { readFileSync } from 'node:fs';
+import { tryReadInputFile } from '../../scenario/input-file.js';
 
 export interface RunOptions extends Partial<ReportOptions>, Partial<Omit<LiveRunOptions, 'format' | 'color' | 'report'>> {
   timeScale?: number;
@@ -59,8 +62,12 @@ export function parseTimeScale(value: string): number {
   return x;
 }
 
-/** `--shard K/N`, 1 <= K <= N. */
+/** `--shard K/N`, 1 <= K <= N; `--shard auto`: K and N from the job engine's environment (runner/shard-env.ts). */
 export function parseShard(value: string): Shard {
+  if (value === 'auto') {
+    const { index, count } = shardFromEnv(process.env);
+    return { index, count };
+  }
   const m = /^(\d+)\/(\d+)$/.exec(value);
   if (!m) throw new InputError(`--shard expects K/N (e.g. 2/8), got ${JSON.stringify(value)}`);
   const index = Number(m[1]);
@@ -83,7 +90,7 @@ export function addExploreOptions(command: Command): Command {
     .option('--max-depth <n>', 'exhaustive: do not go deeper than this many steps (maxDepth)', parseIntOption('--max-depth'))
     .option('--fault-budget <n>', 'exhaustive: faults the search may inject; pbt: most faults in a plan', parseIntOption('--fault-budget'))
     .option('--workers <n>', `random: worker threads (default: every core from ${1000} seeds on, else 1)`, parseIntOption('--workers'))
-    .option('--shard <K/N>', 'random: explore only the K-th of N interleaved parts of the seed range (merge the reports with protosim merge)', parseShard)
+    .option('--shard <K/N|auto>', 'random: explore only the K-th of N interleaved parts of the seed range (merge the reports with protosim merge); auto: K and N from a Kubernetes Indexed Job, GitLab parallel or PROTOSIM_SHARD_INDEX/PROTOSIM_SHARD_COUNT', parseShard)
     .option('--save-counterexample <file>', 'pbt: write the shrunk counterexample as a scenario file that reproduces it')
     .option('--check-determinism', 'run every seed twice and fail on any difference in the trace')
     .option('--path <choices>', 'exhaustive: replay this choice path (as printed with a finding) and show its trace', parsePath);
@@ -93,7 +100,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
   // The report options come first in the chain so that options added later merge cleanly.
   const command = addReportOptions(program.command('run'))
     .description('explore a scenario file and check what it expects (exit 0 when every expectation holds, 1 when one fails)')
-    .argument('<scenario>', 'scenario YAML file')
+    .argument('<scenario>', 'scenario or suite YAML file, or a scenario id as `protosim list` prints it (lock-alternation/deadlock)')
     .option('--seed <n>', 'run exactly this seed', parseIntOption('--seed'))
     .option('--seeds <n>', 'number of seeds to explore (default: the scenario\'s explore.seeds, else 200)', parseIntOption('--seeds'))
     .option('--seed-start <n>', 'first seed of the range', parseIntOption('--seed-start'))
@@ -109,12 +116,16 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     .option('--tag <tag>', 'live mode: run only cases with this tag (repeatable)', collect)
     .option('--var <name=value>', 'live mode: set a suite variable (repeatable)', collectWhole)
     .option('--reply-timeout-ms <n>', 'live mode: how long an expect waits by default', parseIntOption('--reply-timeout-ms'))
+    .option('--strict', 'live mode, suites: check everything protosim\'s reference server does, not only what the protocol fixes (reply texts, acks, closing after errors, its own extensions)')
     .option('--time-scale <x>', 'live mode, model scenarios: real ms per model ms (0.05 runs the scenario twenty times faster)', parseTimeScale);
-  addClientRunOptions(addExploreOptions(command)).action(async (file: string, opts: RunOptions) => {
+  addClientRunOptions(addExploreOptions(command)).action(async (given: string, opts: RunOptions) => {
     if (opts.format !== 'text' && opts.format !== 'json') {
       throw new InputError(`--format: expected text or json, got ${JSON.stringify(opts.format)}`);
     }
     const cwd = ctx.io.cwd ?? process.cwd();
+    // An id as `protosim list` prints it (lock-alternation/deadlock) names the file that has it.
+    const byId = existsSync(resolve(cwd, given)) ? null : findFileById(given, cwd);
+    const file = byId ?? given;
     // Client suites (cases driving client programs through an adapter) first, then server suites.
     if (isClientSuiteFile(resolve(cwd, file))) return runClientSuiteCommand(ctx, file, opts as RunOptions & ClientRunOptions);
     if (isSuiteFile(resolve(cwd, file))) {
@@ -127,8 +138,8 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     if (suiteOnly.length > 0) {
       throw new InputError(`${file} is a model scenario (no cases:); --${suiteOnly[0]} is for conformance suites (files with cases:, see docs/conformance.md and scenarios/conformance/)`);
     }
-    const scenario = loadScenarioFile(resolve(cwd, file), file);
-    const displayFile = relative(cwd, scenario.file) || scenario.file;
+    const scenario = loadScenarioFile(resolve(cwd, file), byId !== null ? given : file);
+    const displayFile = byId !== null ? given : relative(cwd, scenario.file) || scenario.file;
     if (isLiveScenario(scenario, opts)) {
       // Live mode: the scenario's clients are played from their models against the live server.
       const report = await runScenarioLive(scenario, opts, displayFile, cwd);
@@ -156,11 +167,8 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
 
 /** True when the file is a conformance suite (it has `cases:`); unreadable files go the model way and get its error. */
 function isSuiteFile(path: string): boolean {
-  try {
-    return looksLikeSuite(readFileSync(path, 'utf8'));
-  } catch {
-    return false;
-  }
+  const text = tryReadInputFile(path);
+  return text !== null && looksLikeSuite(text);
 }
 
 /** How `run` and `check` print a report on the terminal. */
@@ -264,8 +272,7 @@ export async function runScenario(
     let savedAs: string | null = null;
     if (opts.saveCounterexample !== undefined) {
       const target = resolve(cwd, opts.saveCounterexample);
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, counterexampleYaml(scenario, cx, displayFile ?? scenario.spec.id));
+      writeOutputFile(target, counterexampleYaml(scenario, cx, displayFile ?? scenario.spec.id), `--save-counterexample ${opts.saveCounterexample}`);
       savedAs = relative(cwd, target) || target;
     }
     counterexample = { ...cx, file: savedAs };
@@ -308,9 +315,8 @@ export async function runScenario(
         opts.traceOut !== undefined && index === 0
           ? resolve(cwd, opts.traceOut)
           : join(cwd, '.protosim', 'traces', `${scenario.spec.id.replace(/[^a-z0-9._-]+/gi, '_')}-${f.id.replace(/[^a-z0-9._-]+/gi, '_')}-${strategy === 'exhaustive' ? 'exhaustive' : `seed${f.seed}`}.jsonl`);
-      mkdirSync(dirname(target), { recursive: true });
       // The file holds the whole run as `protosim replay` will re-create it.
-      writeFileSync(target, jsonl());
+      writeOutputFile(target, jsonl(), opts.traceOut !== undefined && index === 0 ? `--trace-out ${opts.traceOut}` : `the trace ${relative(cwd, target) || target} (--no-save-trace to write none)`);
       traceFile = relative(cwd, target) || target;
     }
     return { ...f, replay: { command, traceFile } };

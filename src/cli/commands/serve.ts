@@ -15,6 +15,7 @@ import {
   type ServerProtocol,
 } from '../../servers/index.js';
 import type { CliContext } from '../context.js';
+import { normalizeCodec } from '../../scenario/target-schema.js';
 
 interface ServeFlags {
   port: number;
@@ -72,7 +73,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     .option('--heartbeat-timeout-ms <ms>', 'ping-liveness: drop a session silent this long (default 30000)', integer('--heartbeat-timeout-ms', 1))
     .option('--accounts <n>', 'ping-liveness: accounts user1..userN / pass1..passN (default 2)', integer('--accounts', 1, 100_000))
     .option('--account <name:password>', 'ping-liveness: one more account (repeatable), e.g. mallory:secret', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
-    .option('--codec <codec>', 'register-exit: json (default) or gob')
+    .option('--codec <codec>', 'register-exit: json-lines (default; json also accepted) or gob')
     .option('--framing <framing>', 'offline-queue: length-delimited (default) or raw')
     .option('--delivery-confirm-ms <ms>', 'offline-queue: how long a push stays unconfirmed (default 2000)', integer('--delivery-confirm-ms', 0))
     .option('--max-connections <n>', `connections held at once ${limit('maxConnections')}`, integer('--max-connections', 1))
@@ -108,8 +109,10 @@ function toServerOptions(protocol: ServerProtocol, flags: ServeFlags, ctx: CliCo
       throw new InputError(`${flag} applies to ${owner} only, not ${protocol}`, 'invalid-option');
     }
   }
-  if (flags.codec !== undefined && flags.codec !== 'json' && flags.codec !== 'gob') {
-    throw new InputError(`--codec must be json or gob, got ${JSON.stringify(flags.codec)}`, 'invalid-option');
+  // One vocabulary with run, suites and manifests: json-lines (json accepted) or gob.
+  const codec = flags.codec !== undefined ? normalizeCodec(flags.codec) : undefined;
+  if (codec !== undefined && codec !== 'json-lines' && codec !== 'gob') {
+    throw new InputError(`--codec must be json-lines or gob, got ${JSON.stringify(flags.codec)}`, 'invalid-option');
   }
   if (flags.framing !== undefined && flags.framing !== 'length-delimited' && flags.framing !== 'raw') {
     throw new InputError(`--framing must be length-delimited or raw, got ${JSON.stringify(flags.framing)}`, 'invalid-option');
@@ -141,7 +144,7 @@ function toServerOptions(protocol: ServerProtocol, flags: ServeFlags, ctx: CliCo
     }
     options.extraAccounts = extra;
   }
-  if (flags.codec !== undefined) options.codec = flags.codec as 'json' | 'gob';
+  if (codec !== undefined) options.codec = codec === 'json-lines' ? 'json' : 'gob';
   if (flags.framing !== undefined) options.framing = flags.framing as 'length-delimited' | 'raw';
   if (flags.deliveryConfirmMs !== undefined) options.deliveryConfirmMs = flags.deliveryConfirmMs;
   return options;

@@ -5,10 +5,10 @@
  * (exit 2). A loaded adapter classifies output segments by pattern kind and builds the keystrokes of
  * a typed message.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InputError } from '../../errors.js';
-import { formatPath, parseYamlMapping, ScenarioError, suggest, zodIssue, type ScenarioIssue } from '../../scenario/load.js';
+import { formatPath, parseYamlMapping, readYamlInput, ScenarioError, suggest, zodIssue, type ScenarioIssue } from '../../scenario/load.js';
+import { LinearRegExp, userPatternProblem } from '../../scenario/user-pattern.js';
 import { adapterSchema, patternKinds, type AdapterFile, type PatternKind } from './adapterSchema.js';
 import type { ClientProgramSpec, IoMode } from './clientProcess.js';
 import type { OutputSegment } from './outputLog.js';
@@ -53,13 +53,7 @@ export interface Classified {
 
 /** Reads and loads an adapter file; throws ScenarioError (exit 2) with positions. */
 export function loadAdapterFile(file: string, shownAs: string = file): Adapter {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new ScenarioError([{ file: shownAs, line: 1, col: 1, path: '', message: `cannot read the adapter: ${reason}` }]);
-  }
+  const text = readYamlInput(file, shownAs, 'adapter');
   return parseAdapter(text, shownAs, dirname(resolve(file)), file);
 }
 
@@ -80,15 +74,16 @@ export function parseAdapter(text: string, shownAs: string, dir: string, file = 
     const compiled: RegExp[] = [];
     list.forEach((source, i) => {
       const path = Array.isArray(value) ? ['patterns', kind, i] : ['patterns', kind];
-      try {
-        const re = new RegExp(source);
-        if (kind === 'message' && !/\((?!\?[:=!<])|\(\?<text>/.test(source)) {
-          issue(path, 'the message pattern needs a group for the text: (.*) or (?<text>.*)');
-        }
-        compiled.push(re);
-      } catch (error) {
-        issue(path, `not a valid regular expression: ${(error as Error).message.replace(/^Invalid regular expression: /, '')}`);
+      // Linear-time matching (RE2): no pattern can make protosim backtrack for ever on a program's output.
+      const problem = userPatternProblem(source);
+      if (problem !== null) {
+        issue(path, problem);
+        return;
       }
+      if (kind === 'message' && !/\((?!\?[:=!<])|\(\?<text>/.test(source)) {
+        issue(path, 'the message pattern needs a group for the text: (.*) or (?<text>.*)');
+      }
+      compiled.push(new LinearRegExp(source));
     });
     patterns[kind] = compiled;
   }

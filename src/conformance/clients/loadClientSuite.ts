@@ -3,9 +3,10 @@
  * check (unique case ids, clients used before they start, the adapter file exists). Every problem
  * is `file:line:col: path: message` (exit 2).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { formatPath, parseYamlMapping, ScenarioError, zodIssue, type ScenarioIssue } from '../../scenario/load.js';
+import { formatPath, parseYamlMapping, readYamlInput, ScenarioError, zodIssue, type ScenarioIssue } from '../../scenario/load.js';
+import { userPatternProblem } from '../../scenario/user-pattern.js';
 import { clientSuiteSchema, type ClientSuiteFile } from './clientSuiteSchema.js';
 
 export interface ClientSuite {
@@ -21,13 +22,7 @@ export function looksLikeClientSuite(text: string): boolean {
 }
 
 export function loadClientSuiteFile(file: string, shownAs: string = file): ClientSuite {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new ScenarioError([{ file: shownAs, line: 1, col: 1, path: '', message: `cannot read the suite: ${reason}` }]);
-  }
+  const text = readYamlInput(file, shownAs, 'suite');
   return parseClientSuite(text, shownAs, dirname(resolve(file)), file);
 }
 
@@ -47,11 +42,8 @@ export function parseClientSuite(text: string, shownAs: string, dir: string, fil
     issue(['protocol'], `protosim plays the server only for the key-value protocols; a ${spec.protocol} suite needs server: {command: [...]} (a whole live system)`);
   }
   if (spec.server !== undefined) {
-    try {
-      new RegExp(spec.server.ready);
-    } catch (error) {
-      issue(['server', 'ready'], `not a valid regular expression: ${(error as Error).message}`);
-    }
+    const problem = userPatternProblem(spec.server.ready);
+    if (problem !== null) issue(['server', 'ready'], problem);
   }
   const seen = new Map<string, number>();
   spec.cases.forEach((c, i) => {

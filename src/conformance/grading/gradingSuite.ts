@@ -4,9 +4,10 @@
  * names the file, or a protocol's folder (`scenarios/conformance/register-exit/`), in which case the
  * kind of the submissions picks `suite.yaml` or `clients.yaml`.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../../errors.js';
+import { readYamlInput } from '../../scenario/load.js';
 import { loadSuiteFile, looksLikeSuite, type Suite } from '../../scenario/load-suite.js';
 import { loadClientSuiteFile, looksLikeClientSuite, type ClientSuite } from '../clients/loadClientSuite.js';
 import { selectClientCases } from '../clients/runClientSuite.js';
@@ -43,12 +44,7 @@ export function loadGradingSuite(path: string, shownAs: string, submissions: rea
     shownFile = join(shownAs, suiteFileOfKind[kind]);
     if (!existsSync(file)) throw new InputError(`--suite ${shownAs}: no ${suiteFileOfKind[kind]} in that folder (${kind} submissions are graded with ${suiteFileOfKind[kind]})`, 'no-suite');
   }
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new InputError(`--suite ${shownFile}: cannot read it: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`, 'no-suite');
-  }
+  const text = readYamlInput(file, shownFile, 'suite');
   const describe = (c: { id: string; title: string; level: 'required' | 'recommended'; points: number }): GradedCase => ({ id: c.id, title: c.title, level: c.level, points: c.points });
   if (looksLikeClientSuite(text)) {
     const suite = loadClientSuiteFile(file, shownFile);

@@ -5,10 +5,11 @@
  * names). Every problem of every manifest is reported at once, each as `file:line:col: path:
  * message` (exit 2), so a grader fixes them in one pass before anything runs.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { InputError } from '../../errors.js';
-import { formatPath, parseYamlMapping, ScenarioError, zodIssue, type ScenarioIssue } from '../../scenario/load.js';
+import { formatPath, parseYamlMapping, readYamlInput, ScenarioError, zodIssue, type ScenarioIssue } from '../../scenario/load.js';
+import { userPatternProblem } from '../../scenario/user-pattern.js';
 import { loadAdapterFile, parseAdapter, type Adapter } from '../clients/adapter.js';
 import type { IoMode } from '../clients/clientProcess.js';
 import { manifestFileNames, submissionManifestSchema, type ServerSubmission } from './submissionManifestSchema.js';
@@ -63,11 +64,11 @@ export function loadSubmissions(dir: string, shownDir: string = dir, cwd: string
     const subDir = resolve(dir, folder);
     const found = manifestFileNames.map((n) => join(subDir, n)).find((p) => existsSync(p));
     if (found === undefined) {
-      issues.push({ file: shown(cwd, join(subDir, manifestFileNames[0])), line: 1, col: 1, path: '', message: `no manifest: ${shown(cwd, subDir)} has neither ${manifestFileNames.join(' nor ')} (docs/grading.md says what goes in it)` });
+      issues.push({ file: shown(cwd, join(subDir, manifestFileNames[0])), line: 0, col: 0, path: '', message: `no manifest: ${shown(cwd, subDir)} has neither ${manifestFileNames.join(' nor ')} (docs/grading.md says what goes in it)` });
       continue;
     }
     try {
-      submissions.push({ ...parseManifest(readFileSync(found, 'utf8'), shown(cwd, found), subDir, folder, cwd), manifestPath: found });
+      submissions.push({ ...parseManifest(readYamlInput(found, shown(cwd, found), 'manifest'), shown(cwd, found), subDir, folder, cwd), manifestPath: found });
     } catch (error) {
       if (error instanceof ScenarioError) issues.push(...error.issues);
       else throw error;
@@ -76,7 +77,7 @@ export function loadSubmissions(dir: string, shownDir: string = dir, cwd: string
   const byName = new Map<string, Submission>();
   for (const s of submissions) {
     const other = byName.get(s.name);
-    if (other !== undefined) issues.push({ file: s.manifest, line: 1, col: 1, path: 'name', message: `the name ${JSON.stringify(s.name)} is taken by ${other.manifest}; names must be unique (they name the report folders)` });
+    if (other !== undefined) issues.push({ file: s.manifest, line: 0, col: 0, path: 'name', message: `the name ${JSON.stringify(s.name)} is taken by ${other.manifest}; names must be unique (they name the report folders)` });
     byName.set(s.name, s);
   }
   if (issues.length > 0) throw new ScenarioError(issues);
@@ -107,11 +108,8 @@ export function parseManifest(text: string, shownAs: string, dir: string, folder
     }
     if (server.ready !== undefined) {
       const pattern = 'stdout' in server.ready ? server.ready.stdout : server.ready.stderr;
-      try {
-        new RegExp(pattern);
-      } catch (error) {
-        issue(['server', 'ready', 'stdout' in server.ready ? 'stdout' : 'stderr'], `not a valid regular expression: ${(error as Error).message.replace(/^Invalid regular expression: /, '')}`);
-      }
+      const problem = userPatternProblem(pattern);
+      if (problem !== null) issue(['server', 'ready', 'stdout' in server.ready ? 'stdout' : 'stderr'], problem);
     }
     if (issues.length > 0) throw new ScenarioError(issues);
     return { ...base, kind: 'server', server };

@@ -4,9 +4,9 @@
  * client suite. Each case's result is handed on as soon as it has one, so a grader that has to stop
  * the run at the submission's time limit keeps what was done.
  */
-import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { CaseResult } from '../../report/case-result.js';
+import { readYamlInput } from '../../scenario/load.js';
 import { loadSuiteFile } from '../../scenario/load-suite.js';
 import { loadClientSuiteFile } from '../clients/loadClientSuite.js';
 import { runClientSuite } from '../clients/runClientSuite.js';
@@ -38,7 +38,7 @@ export interface SubmissionJob {
 
 /** Runs the job; `onCase` gets each case's result in order. Resolves with what was tested. */
 export async function runSubmission(job: SubmissionJob, onCase: (result: CaseResult) => void): Promise<{ target: string }> {
-  const submission = parseManifest(readFileSync(job.manifestFile, 'utf8'), job.manifestFile, job.dir, job.name);
+  const submission = parseManifest(readYamlInput(job.manifestFile, job.manifestFile, 'manifest'), job.manifestFile, job.dir, job.name);
   if (submission.kind === 'server') {
     const loaded = loadSuiteFile(job.suiteFile);
     const suite = { ...loaded, spec: { ...loaded.spec, target: serverTarget(submission) } };

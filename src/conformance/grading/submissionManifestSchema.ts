@@ -6,7 +6,7 @@
  * read its client program.
  */
 import { z } from 'zod';
-import { codecNames, framingNames } from '../../scenario/target-schema.js';
+import { codecSchema, framingNames } from '../../scenario/target-schema.js';
 
 /** The file names a manifest may have, in the order they are looked for. */
 export const manifestFileNames = ['protosim.yaml', 'submission.yaml'] as const;
@@ -33,7 +33,7 @@ export const serverSubmissionSchema = z.strictObject({
   ready: readySchema.optional(),
   /** how long the server has to become ready */
   startTimeoutMs: z.number().int().positive().optional(),
-  codec: z.enum(codecNames).optional(),
+  codec: codecSchema.optional(),
   framing: z.enum(framingNames).optional(),
   /** how long an `expect` waits by default */
   replyTimeoutMs: z.number().int().positive().optional(),
