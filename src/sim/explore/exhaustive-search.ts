@@ -1,0 +1,321 @@
+/**
+ * The breadth-first search of the exhaustive explorer (exhaustive.ts) over the canonical global
+ * states of the untimed system: the state table with BFS parent pointers, the edges kept for the
+ * cycle check, the findings made so far with the shortest path to each, and the bounds.
+ *
+ * States are expanded in batches: first every successor of the batch's states is computed and
+ * staged in the table (their slot reads overlap, see StateTable#stage), then the states are
+ * processed one by one in BFS order exactly as without batching, so that counts, parents and
+ * findings do not depend on the batch size. Work done for states after a stop is discarded.
+ */
+import type { SimConfig } from '../config.js';
+import type { FindingKind } from '../trace.js';
+import type { ExhaustiveOptions } from './exhaustive.js';
+import { fairNonProgressComponents, progressBit, type StateGraph } from './fair-cycles.js';
+import { shortestLasso } from './lasso.js';
+import { Batch, BATCH_STATES, grow16, grow32 } from './search-batch.js';
+import { StateTable } from './state-table.js';
+import { LABEL_FAULT, type UntimedSystem } from './untimed-system.js';
+
+export interface RawFinding {
+  kind: FindingKind;
+  id: string;
+  summary: string;
+  /** choices from the initial state; null until needed, then from `at` and `choice` */
+  path: number[] | null;
+  /** the state the finding was made in or from (BFS parent pointers give the path) */
+  at: number;
+  /** the choice taken from `at`, or -1 when the finding is about `at` itself */
+  choice: number;
+  /** for lassos: the index in `path` where the cycle starts */
+  cycleAt: number | null;
+}
+
+export class ExhaustiveSearch {
+  readonly table: StateTable;
+  private readonly sys: UntimedSystem;
+  private readonly config: SimConfig;
+  private readonly options: ExhaustiveOptions;
+  private readonly width: number;
+  private readonly wantCycles: boolean;
+  readonly stopAtFirst: boolean;
+  private readonly progressEvery: number;
+
+  private parent = new Int32Array(1 << 16);
+  private choice = new Uint16Array(1 << 16);
+  private edgeStart = new Int32Array(1 << 16);
+  private edgeTo: Int32Array;
+  private edgeLabel: Uint16Array;
+  private edgeCount = 0;
+  /** states whose invariant is broken: reported, not expanded */
+  private terminal = new Uint8Array(1 << 16);
+
+  /** the shortest finding per id, and how often each id was found */
+  readonly found = new Map<string, RawFinding>();
+  readonly occurrences: Record<string, number> = {};
+
+  private readonly events: Int32Array;
+  private readonly labels: Int32Array;
+  /** per depth: the index of its first state */
+  readonly levels: number[] = [0];
+  private readonly initialBroken: { id: string; summary: string } | null;
+  transitions = 0;
+  limitHit: string | null = null;
+  private depth = 0;
+  private levelEnd = 1;
+  expanded = 0;
+  /** edges of the expanded states end here (a state cut short by a bound has no edges yet) */
+  private edgesDone = 0;
+  private nextCycleCheck = 1024;
+  private readonly scratch: Int32Array;
+  private readonly batch: Batch;
+
+  constructor(sys: UntimedSystem, config: SimConfig, options: ExhaustiveOptions) {
+    this.sys = sys;
+    this.config = config;
+    this.options = options;
+    this.width = sys.layout.width;
+    this.table = new StateTable(this.width);
+    this.wantCycles = config.checks.livelock;
+    this.stopAtFirst = !(options.all ?? false);
+    this.progressEvery = Math.max(1, options.progressEvery ?? 4096);
+    this.edgeTo = new Int32Array(this.wantCycles ? 1 << 18 : 0);
+    this.edgeLabel = new Uint16Array(this.wantCycles ? 1 << 18 : 0);
+    this.events = new Int32Array(sys.maxEvents);
+    this.labels = new Int32Array(sys.maxEvents);
+    this.scratch = new Int32Array(this.width);
+    this.batch = new Batch(this.width);
+    this.table.insert(sys.initial());
+    this.initialBroken = sys.checkInvariants(sys.initial());
+    const b = this.initialBroken;
+    if (b) this.record({ kind: 'invariant', id: b.id, summary: b.summary, path: [], at: 0, choice: -1, cycleAt: null });
+  }
+
+  /** Runs the search to its end, a bound, or (without `all`) the first finding. */
+  run(): void {
+    let s = 0;
+    let stop = this.found.size > 0 && this.stopAtFirst;
+    while (!stop && s < this.table.count) {
+      const batchStart = s;
+      const batchEnd = Math.min(this.table.count, s + BATCH_STATES);
+      this.stage(this.expand(s, batchEnd));
+      for (; s < batchEnd; s++) {
+        if (!this.visit(s, s - batchStart)) {
+          stop = true;
+          break;
+        }
+      }
+    }
+    if (this.wantCycles && !(this.stopAtFirst && this.found.size > 0)) this.lookForCycles();
+  }
+
+  /** Computes the successors of the batch's states; returns how many. */
+  private expand(from: number, batchEnd: number): number {
+    const sys = this.sys;
+    const batch = this.batch;
+    const events = this.events;
+    const labels = this.labels;
+    const W = this.width;
+    let m = 0;
+    for (let t = from; t < batchEnd; t++) {
+      const j = t - from;
+      const state = batch.state(j);
+      this.table.read(t, state);
+      batch.first[j] = m;
+      if (this.terminal[t] === 1) {
+        batch.count[j] = 0;
+        continue;
+      }
+      // states from levelEnd on are one level deeper than those before it
+      const tDepth = t < this.levelEnd ? this.depth : this.depth + 1;
+      const n = sys.enumerate(state, events, labels);
+      batch.count[j] = n;
+      batch.lastNonFault[j] = sys.lastNonFault;
+      if (tDepth >= this.options.maxDepth) continue;
+      batch.reserve(m + n);
+      for (let k = 0; k < n; k++, m++) {
+        const succ = batch.successor(m);
+        for (let x = 0; x < W; x++) succ[x] = state[x]!;
+        batch.broke[m] = sys.apply(succ, events[k]!, null);
+        batch.label[m] = (labels[k]! & 0x7fff) | (sys.progressFlag ? progressBit : 0);
+      }
+    }
+    return m;
+  }
+
+  /** Stages the successors that are states (not broken), again from the start after a widening. */
+  private stage(m: number): void {
+    const batch = this.batch;
+    for (let staged = false; !staged; ) {
+      staged = true;
+      for (let x = 0; x < m; x++) {
+        if (batch.broke[x]! < 0 && !this.table.stage(batch.successor(x), x)) {
+          staged = false;
+          break;
+        }
+      }
+    }
+    this.table.touchStaged(m);
+  }
+
+  /** Processes state s (batch entry b) in BFS order; false when the search stops. */
+  private visit(s: number, b: number): boolean {
+    const onProgress = this.options.onProgress;
+    if (onProgress !== undefined && s > 0 && s % this.progressEvery === 0) onProgress({ states: this.table.count, expanded: s, transitions: this.transitions, depth: this.depth });
+    if (s === this.levelEnd && !this.nextLevel(s)) return false;
+    if (s >= this.edgeStart.length - 1) this.edgeStart = grow32(this.edgeStart);
+    this.edgeStart[s] = this.edgeCount;
+    if (this.terminal[s] === 1) return this.done(s);
+    const n = this.batch.count[b]!;
+    if (this.depth >= this.options.maxDepth) {
+      if (n > 0) {
+        this.limitHit = `maxDepth=${this.options.maxDepth}`;
+        return false;
+      }
+      return this.done(s);
+    }
+    const cur = this.batch.state(b);
+    if (this.batch.lastNonFault[b] === 0 && this.config.checks.deadlock && this.sys.stalled(cur)) {
+      const names = this.sys.unfinished(cur).map((i) => this.sys.nodeName(i));
+      const summary = `deadlock: nothing can happen any more, and ${names.join(', ')} ${names.length === 1 ? 'has' : 'have'} not finished`;
+      this.record({ kind: 'deadlock', id: 'deadlock', summary, path: null, at: s, choice: -1, cycleAt: null });
+      if (this.stopAtFirst) return false;
+    }
+    if (!this.successors(s, b, cur, n)) return false;
+    return this.done(s);
+  }
+
+  /** State s is expanded: its edges are complete. */
+  private done(s: number): true {
+    this.expanded = s + 1;
+    this.edgesDone = this.edgeCount;
+    return true;
+  }
+
+  /** A new level of the BFS starts at state s (and, now and then, cycles are looked for); false when the search stops. */
+  private nextLevel(s: number): boolean {
+    this.depth++;
+    this.levels.push(s);
+    this.levelEnd = this.table.count;
+    if (this.wantCycles && this.stopAtFirst && this.expanded >= this.nextCycleCheck) {
+      this.lookForCycles();
+      this.nextCycleCheck = this.expanded * 2;
+      if (this.found.size > 0 && this.stopAtFirst) return false;
+    }
+    return true;
+  }
+
+  /** Takes the n staged successors of state s (batch entry b); false when the search stops. */
+  private successors(s: number, b: number, cur: Int32Array, n: number): boolean {
+    const batch = this.batch;
+    const curChecked = s !== 0 || this.initialBroken === null;
+    const first = batch.first[b]!;
+    for (let k = 0; k < n; k++) {
+      const x = first + k;
+      const broke = batch.broke[x]!;
+      this.transitions++;
+      if (broke >= 0) {
+        const v = this.sys.violation(broke);
+        this.record({ kind: 'invariant', id: v.id, summary: v.summary, path: null, at: s, choice: k, cycleAt: null });
+        if (this.stopAtFirst) return false;
+        continue;
+      }
+      const before = this.table.count;
+      const id = this.table.insertStaged(x);
+      if (id === before && !this.added(s, k, id, cur, batch.successor(x), curChecked)) return false;
+      if (this.wantCycles) {
+        if (this.edgeCount >= this.edgeTo.length) {
+          this.edgeTo = grow32(this.edgeTo);
+          this.edgeLabel = grow16(this.edgeLabel);
+        }
+        this.edgeTo[this.edgeCount] = id;
+        this.edgeLabel[this.edgeCount] = batch.label[x]!;
+        this.edgeCount++;
+      }
+    }
+    return true;
+  }
+
+  /** A new state `id` (`next`), reached from s by choice k: its parent and its invariants; false when the search stops. */
+  private added(s: number, k: number, id: number, cur: Int32Array, next: Int32Array, curChecked: boolean): boolean {
+    if (id >= this.parent.length) {
+      this.parent = grow32(this.parent);
+      this.choice = grow16(this.choice);
+      const t = new Uint8Array(this.parent.length);
+      t.set(this.terminal);
+      this.terminal = t;
+    }
+    this.parent[id] = s;
+    this.choice[id] = k;
+    // A state whose node views are its parent's has its parent's verdict: none broken (a
+    // broken state is not expanded; the initial one is checked on its own).
+    const broken = curChecked && this.sys.sameInvariantInputs(cur, next) ? null : this.sys.checkInvariants(next);
+    if (broken !== null) {
+      this.terminal[id] = 1;
+      this.record({ kind: 'invariant', id: broken.id, summary: broken.summary, path: null, at: s, choice: k, cycleAt: null });
+      if (this.stopAtFirst) return false;
+    }
+    if (this.table.count >= this.options.maxStates) {
+      this.limitHit = `maxStates=${this.options.maxStates}`;
+      return false;
+    }
+    return true;
+  }
+
+  private record(f: RawFinding): void {
+    this.occurrences[f.id] = (this.occurrences[f.id] ?? 0) + 1;
+    const prev = this.found.get(f.id);
+    // BFS finds states in order of depth: the first path per id is a shortest one, except for
+    // lassos, whose length also counts the cycle.
+    if (prev && f.path === null) return;
+    if (f.path === null) f.path = f.choice >= 0 ? [...this.pathTo(f.at), f.choice] : this.pathTo(f.at);
+    if (!prev || f.path.length < prev.path!.length) this.found.set(f.id, f);
+  }
+
+  private pathTo(s: number): number[] {
+    const out: number[] = [];
+    while (s !== 0) {
+      out.push(this.choice[s]!);
+      s = this.parent[s]!;
+    }
+    return out.reverse();
+  }
+
+  private graph(): StateGraph {
+    return { expanded: this.expanded, edgeStart: this.edgeStart, edgeTo: this.edgeTo, edgeLabel: this.edgeLabel, processCount: this.sys.processCount, faultLabel: LABEL_FAULT };
+  }
+
+  /** Reports the fair cycles without progress among the expanded states, each as a lasso. */
+  private lookForCycles(): void {
+    const sys = this.sys;
+    const scratch = this.scratch;
+    this.edgeStart[this.expanded] = this.edgesDone;
+    const g = this.graph();
+    const stalledComponent = (members: readonly number[]): boolean => {
+      for (const v of members) {
+        this.table.read(v, scratch);
+        if (!sys.stalled(scratch)) return false;
+      }
+      return true;
+    };
+    for (const members of fairNonProgressComponents(g, stalledComponent)) {
+      const lasso = shortestLasso(g, members, (s) => this.pathTo(s), this.levels);
+      if (lasso === null) continue;
+      this.table.read(lasso.entry, scratch);
+      const names = sys.unfinished(scratch).map((i) => sys.nodeName(i));
+      const polling = sys.allUnfinishedWaiting(scratch);
+      const list = names.join(', ');
+      this.record({
+        kind: polling ? 'deadlock' : 'livelock',
+        id: polling ? 'deadlock' : 'livelock',
+        summary: polling
+          ? `deadlock: ${list} ${names.length === 1 ? 'waits' : 'wait'} for ever, polling without progress (the same states repeat with nothing shown to anyone)`
+          : `livelock: ${list} keep${names.length === 1 ? 's' : ''} running through the same states without progress`,
+        path: lasso.path,
+        at: -1,
+        choice: -1,
+        cycleAt: lasso.cycleAt,
+      });
+    }
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The history properties of the untimed system: one interned monitor state per property in the
+ * state vector, stepped by interned observations. A monitor transition is computed once per
+ * (monitor state, observation) and cached; one that read the node views is cached by their tuple
+ * too, and one that read the messages in flight is not cached at all. Reading the global view at
+ * all is counted (`viewReads`): the transition memo relies on monitors seeing only observations.
+ */
+import type { HistoryProperty } from '../../models/types.js';
+import { canonicalJson } from '../canonical-json.js';
+import type { SimConfig } from '../config.js';
+import type { CompiledModel } from '../simulator.js';
+import { FlatIntMap } from './flat-int-map.js';
+import type { NodeViews } from './node-views.js';
+import type { Observations } from './observations.js';
+import { StepCache } from './step-cache.js';
+import { ViewProbe, type ViewSource } from './view-probe.js';
+
+export class Monitors {
+  private readonly base: number;
+  private readonly observations: Observations;
+  private readonly views: NodeViews;
+  private readonly props: HistoryProperty<unknown>[];
+  private readonly enabled: boolean[];
+  private readonly states: unknown[][];
+  private readonly stateByKey: Map<string, number>[];
+  /** per property: (monitor state, observation id) -> next monitor state, or a violation as -(index + 1) */
+  private readonly cache: StepCache[];
+  /** per property that reads the node views: (monitor state, observation, view tuple) -> verdict, zigzag-coded */
+  private readonly viewCache: (FlatIntMap | undefined)[] = [];
+  private readonly viewKey = new Int32Array(3);
+  /** the global view handed to monitors, reused (they read it synchronously) */
+  private readonly probe: ViewProbe;
+  /** how often a monitor read the global view (its verdict is then not cached, nor memoised) */
+  viewReads = 0;
+  /** while set, observations are collected in `deferred` instead of stepping monitors */
+  deferring = false;
+  readonly deferred: number[] = [];
+
+  constructor(model: CompiledModel, config: SimConfig, base: number, observations: Observations, views: NodeViews, source: ViewSource) {
+    const checked = config.checks.invariants;
+    this.base = base;
+    this.observations = observations;
+    this.views = views;
+    this.probe = new ViewProbe(source);
+    this.props = model.variant.properties as HistoryProperty<unknown>[];
+    this.enabled = this.props.map((p) => checked === null || checked.includes(p.id));
+    this.states = this.props.map((p) => [p.initial]);
+    this.stateByKey = this.props.map((p) => new Map([[canonicalJson(p.initial), 0]]));
+    this.cache = this.props.map(() => new StepCache(64, 64));
+  }
+
+  get count(): number {
+    return this.props.length;
+  }
+
+  /** Feeds an observation to every enabled history property. Returns a violation index or -1. */
+  observe(vec: Int32Array, obsId: number): number {
+    if (this.deferring) {
+      this.deferred.push(obsId);
+      return -1;
+    }
+    for (let p = 0; p < this.props.length; p++) {
+      if (!this.enabled[p]) continue;
+      const ms = vec[this.base + p]!;
+      let r = this.cache[p]!.get(ms, obsId);
+      if (r === StepCache.MISSING && this.viewCache[p] !== undefined) r = this.byView(p, vec, ms, obsId);
+      if (r === StepCache.MISSING) r = this.step(p, vec, ms, obsId);
+      if (r < 0) return -1 - r;
+      vec[this.base + p] = r;
+    }
+    return -1;
+  }
+
+  /** A monitor that reads the node views: its verdicts are cached by the views too. */
+  private byView(p: number, vec: Int32Array, ms: number, obsId: number): number {
+    const key = this.viewKey;
+    key[0] = ms;
+    key[1] = obsId;
+    key[2] = this.views.tupleOf(vec);
+    const z = this.viewCache[p]!.get(key);
+    if (z < 0) return StepCache.MISSING;
+    this.viewReads++;
+    return z & 1 ? -((z + 1) >>> 1) : z >>> 1;
+  }
+
+  /** Steps monitor p from scratch, and caches the verdict as far as what it read allows. */
+  private step(p: number, vec: Int32Array, ms: number, obsId: number): number {
+    const probe = this.probe.reset(vec);
+    const prop = this.props[p]!;
+    const before = this.states[p]![ms];
+    const out = prop.observe(before, this.observations.list[obsId]!, probe.view);
+    let r: number;
+    if ('violation' in out) {
+      r = -1 - this.observations.internViolation(`invariant:${prop.id}`, `invariant ${prop.id} (${prop.description}) broken: ${out.violation}`);
+    } else {
+      // most observations leave a monitor as it was: the same object needs no canonical text
+      r = out.state === before ? ms : this.internState(p, out.state);
+    }
+    // A monitor that looked at the global view depends on more than its state: cached by the
+    // node views when it read only those, not at all when it read the messages in flight.
+    if (!probe.touched()) {
+      this.cache[p]!.set(ms, obsId, r);
+      return r;
+    }
+    if (!probe.touchedNetwork()) {
+      let map = this.viewCache[p];
+      if (map === undefined) {
+        map = new FlatIntMap(3, 4096);
+        this.viewCache[p] = map;
+      }
+      const key = this.viewKey;
+      key[0] = ms;
+      key[1] = obsId;
+      key[2] = this.views.tupleOf(vec);
+      map.set(key, r >= 0 ? 2 * r : -2 * r - 1);
+    }
+    this.viewReads++;
+    return r;
+  }
+
+  private internState(p: number, state: unknown): number {
+    const key = canonicalJson(state);
+    const map = this.stateByKey[p]!;
+    let id = map.get(key);
+    if (id === undefined) {
+      id = this.states[p]!.length;
+      this.states[p]!.push(state);
+      map.set(key, id);
+    }
+    return id;
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * Node locals of the untimed system: per node, its interned local states (status, interned machine
+ * state, armed timers, workload cursor, whether the person has a line ready), and the outcome of
+ * each node event from each local state, computed once (through the role runtime's own caches)
+ * and kept in the local.
+ */
+import type { Effect, NodeId, PrintParams } from '../../models/types.js';
+import { canonicalJson } from '../canonical-json.js';
+import type { SimConfig } from '../config.js';
+import { CRASHED, DONE, isIdleOnPerson, isServerRole, isUnfinished, isWaiting, PAUSED, RUNNING } from '../kernel/world-rules.js';
+import type { RoleRuntime, StepResult } from '../role-runtime.js';
+import type { CompiledModel } from '../simulator.js';
+import type { ChannelStore } from './channel-store.js';
+import type { Observations } from './observations.js';
+import {
+  N_CRASH,
+  N_DELIVER,
+  N_INPUT,
+  N_PAUSE,
+  N_QUIT,
+  N_RESTART_FRESH,
+  N_RESTART_KEPT,
+  N_RESUME,
+  N_START,
+  N_TIMER,
+  type Local,
+  type NodeResult,
+  type TimerRec,
+} from './untimed-model.js';
+
+/** What a local state is interned from. */
+interface LocalFields {
+  status: number;
+  stateId: number;
+  timers: TimerRec[];
+  cursor: number;
+  inputPending: boolean;
+}
+
+/** A node event's outcome while it is computed: the new local fields, and what the event did. */
+interface Draft extends LocalFields {
+  step: StepResult | null;
+  text: string | null;
+}
+
+export class NodeLocals {
+  private readonly model: CompiledModel;
+  private readonly nodeIds: readonly NodeId[];
+  readonly roles: string[];
+  readonly runtimes: RoleRuntime[];
+  private readonly inputs: Record<string, unknown>[];
+  readonly isServer: boolean[];
+  /** per node: its person's lines, whether they quit after them, whether it has a workload */
+  readonly messages: string[][];
+  private readonly quitAfter: boolean[];
+  private readonly hasWorkload: boolean[];
+  private readonly store: ChannelStore;
+  private readonly observations: Observations;
+  /** interned node locals, per node */
+  readonly locals: Local[][] = [];
+  private readonly localByKey: Map<string, number>[] = [];
+  /** how many node transitions were computed (cache misses) */
+  computed = 0;
+
+  constructor(model: CompiledModel, config: SimConfig, store: ChannelStore, observations: Observations) {
+    const variant = model.variant;
+    this.model = model;
+    this.nodeIds = config.nodes.map((x) => x.id);
+    this.roles = config.nodes.map((x) => x.role);
+    const nodesByRole: Record<string, NodeId[]> = {};
+    for (const x of config.nodes) (nodesByRole[x.role] ??= []).push(x.id);
+    this.runtimes = config.nodes.map((x) => {
+      const r = model.runtimes.get(x.role);
+      if (!r) throw new Error(`node ${x.id}: role ${x.role} is not in ${model.protocol}/${variant.name}`);
+      return r;
+    });
+    this.inputs = config.nodes.map((x) => variant.roles[x.role]!.input({ self: x.id, nodesByRole, params: x.params }));
+    this.isServer = this.roles.map(isServerRole);
+    const workload = config.nodes.map((x) => config.workload.find((w) => w.node === x.id));
+    this.messages = workload.map((w) => w?.messages ?? []);
+    this.quitAfter = workload.map((w) => w?.quitAfter ?? false);
+    this.hasWorkload = workload.map((w) => w !== undefined);
+    this.store = store;
+    this.observations = observations;
+  }
+
+  /** Adds node i's table, with its initial (not started) local as id 0. */
+  addNode(i: number, initial: LocalFields): void {
+    this.locals.push([]);
+    this.localByKey.push(new Map());
+    this.intern(i, initial);
+  }
+
+  /** The outcome of node event `code` in node i's local `localId`, computed on first use. */
+  result(i: number, localId: number, code: number): NodeResult {
+    const loc = this.locals[i]![localId]!;
+    // Deliveries are keyed by message id on their own: codes of deliveries are large and sparse.
+    const delivery = (code & 15) === N_DELIVER;
+    const row = delivery ? loc.delivered : loc.other;
+    const key = delivery ? code >>> 4 : code;
+    let r = row[key];
+    if (r === undefined) {
+      r = this.compute(i, localId, code);
+      row[key] = r;
+    }
+    return r;
+  }
+
+  intern(i: number, l: LocalFields): number {
+    const key = `${l.status}|${l.stateId}|${l.timers.map((t) => t.id).join(',')}|${l.cursor}|${l.inputPending ? 1 : 0}`;
+    const map = this.localByKey[i]!;
+    let id = map.get(key);
+    if (id === undefined) {
+      id = this.locals[i]!.length;
+      const st = l.stateId >= 0 ? this.runtimes[i]!.state(l.stateId) : null;
+      this.locals[i]!.push({
+        ...l,
+        key,
+        unfinished: isUnfinished(l.status, st),
+        idleOnPerson: isIdleOnPerson(l.status, st, l.inputPending),
+        waiting: isWaiting(st),
+        viewId: -1,
+        delivered: [],
+        other: [],
+      });
+      map.set(key, id);
+    }
+    return id;
+  }
+
+  /** Computes a node event's outcome from scratch (xstate through the role runtime's own caches). */
+  private compute(i: number, localId: number, code: number): NodeResult {
+    this.computed++;
+    const loc = this.locals[i]![localId]!;
+    const kind = code & 15;
+    const d: Draft = { status: loc.status, stateId: loc.stateId, timers: loc.timers, cursor: loc.cursor, inputPending: loc.inputPending, step: null, text: null };
+    this.react(i, d, kind, code >>> 4);
+    const obs: number[] = [];
+    const ops: number[] = [];
+    const refs: number[] = [];
+    let progress = false;
+    let stateText: string | null = null;
+    const step = d.step;
+    const effects = step?.effects ?? [];
+    if (step !== null) {
+      const runtime = this.runtimes[i]!;
+      const before = d.stateId;
+      d.stateId = step.next;
+      if (kind !== N_START && kind !== N_RESTART_FRESH && before >= 0) {
+        const now = runtime.state(d.stateId).valueText;
+        if (d.stateId !== before && now !== runtime.state(before).valueText) stateText = now;
+      }
+      for (const e of effects) if (this.effect(i, d, e, obs, ops, refs)) progress = true;
+    }
+    let becameDone = false;
+    if (d.status === RUNNING && d.stateId >= 0 && this.runtimes[i]!.state(d.stateId).done) {
+      d.status = DONE;
+      d.timers = [];
+      d.inputPending = false;
+      becameDone = true;
+    }
+    const next = this.intern(i, { status: d.status, stateId: d.stateId, timers: d.timers, cursor: d.cursor, inputPending: d.inputPending });
+    return {
+      next,
+      obs: Int32Array.from(obs),
+      ops: Int32Array.from(ops),
+      progress,
+      becameDone,
+      effects,
+      refs: Int32Array.from(refs),
+      stateText,
+      text: d.text,
+      started: kind === N_START || kind === N_RESTART_FRESH ? 1 : kind === N_RESTART_KEPT ? 2 : 0,
+    };
+  }
+
+  /** The event itself: the new status, timers, cursor, and the machine's step if it took one. */
+  private react(i: number, d: Draft, kind: number, arg: number): void {
+    const runtime = this.runtimes[i]!;
+    switch (kind) {
+      case N_START:
+      case N_RESTART_FRESH:
+        d.step = runtime.start(this.inputs[i]!);
+        d.status = RUNNING;
+        d.timers = [];
+        d.inputPending = false;
+        break;
+      case N_RESTART_KEPT:
+        d.status = RUNNING;
+        d.inputPending = false;
+        if (runtime.state(d.stateId).tags.includes('awaitingUser')) this.scheduleInput(i, d);
+        break;
+      case N_CRASH:
+        // Timers stay with the local state: they are the ones a restart with kept state re-arms.
+        d.status = CRASHED;
+        d.inputPending = false;
+        break;
+      case N_PAUSE:
+        d.status = PAUSED;
+        break;
+      case N_RESUME:
+        d.status = RUNNING;
+        break;
+      case N_INPUT: {
+        d.inputPending = false;
+        const text = this.messages[i]![d.cursor]!;
+        d.text = text;
+        d.cursor++;
+        d.step = runtime.step(d.stateId, { type: 'user.input', text } as { type: string }, canonicalJson({ type: 'user.input', text }));
+        break;
+      }
+      case N_QUIT:
+        d.inputPending = false;
+        d.step = runtime.step(d.stateId, { type: 'user.quit' }, '{"type":"user.quit"}');
+        break;
+      case N_TIMER: {
+        const timer = d.timers[arg]!;
+        d.timers = d.timers.filter((_, k) => k !== arg);
+        d.step = runtime.step(d.stateId, timer.event, timer.eventKey);
+        break;
+      }
+      case N_DELIVER: {
+        const m = this.store.msgs[arg]!;
+        d.step = runtime.step(d.stateId, m.event, m.eventKey);
+        break;
+      }
+      default:
+        throw new Error(`unknown node event ${kind}`);
+    }
+  }
+
+  /** The person gets a line ready, if they have one (or will quit). */
+  private scheduleInput(i: number, d: Draft): void {
+    if (d.inputPending || !this.hasWorkload[i]) return;
+    if (d.cursor < this.messages[i]!.length || this.quitAfter[i]) d.inputPending = true;
+  }
+
+  /** One effect of a step: its network op, observation and ref; returns whether it is progress. */
+  private effect(i: number, d: Draft, e: Effect, obs: number[], ops: number[], refs: number[]): boolean {
+    switch (e.type) {
+      case 'send': {
+        const to = this.nodeIds.indexOf(e.to);
+        if (to < 0) throw new Error(`node ${this.nodeIds[i]} sent to unknown node ${e.to}`);
+        const id = this.store.internMsg(i, to, e.msg);
+        ops.push(0, id);
+        refs.push(id);
+        return false;
+      }
+      case 'close': {
+        const peer = this.nodeIds.indexOf(e.peer);
+        ops.push(1, peer);
+        refs.push(peer);
+        return false;
+      }
+      case 'print': {
+        const id = this.observations.intern({ kind: 'print', node: this.nodeIds[i]!, params: e.params as PrintParams });
+        obs.push(id);
+        refs.push(id);
+        const progress = this.model.variant.isProgress(this.nodeIds[i]!, e);
+        if (e.params.kind === 'prompt') this.scheduleInput(i, d);
+        return progress;
+      }
+      case 'timer.start': {
+        const eventKey = canonicalJson(e.event);
+        d.timers = [...d.timers.filter((t) => t.id !== e.id), { id: e.id, event: e.event, eventKey }].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        refs.push(-1);
+        return false;
+      }
+      case 'timer.cancel':
+        d.timers = d.timers.filter((t) => t.id !== e.id);
+        refs.push(-1);
+        return false;
+    }
+    return false;
+  }
+}
