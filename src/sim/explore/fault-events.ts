@@ -218,22 +218,32 @@ export class FaultEvents {
     return k;
   }
 
-  /** Lossy or duplicating links: the network's own choices. */
+  /**
+   * Lossy or duplicating links: the network's own choices. A FIFO link loses or duplicates the
+   * message at its head (what it loses was lost at any moment before; TCP keeps order). A non-FIFO
+   * link may lose or duplicate any message it holds, as the timed simulator decides each message's
+   * fate on its own (one choice per distinct message).
+   */
   private enumerateNetwork(vec: Int32Array, events: Int32Array, labels: Int32Array, k: number): number {
-    const { linkLoss, linkDup, links } = this.topology;
+    const { linkLoss, linkDup, linkFifo, links } = this.topology;
     const store = this.store;
     for (let l = 0; l < links; l++) {
       if (!linkLoss[l] && !linkDup[l]) continue;
       const q = store.q(vec, l);
       if (q === 0) continue;
-      if (store.msgs[store.queues[q]![0]!]!.conn !== null) continue;
-      if (linkLoss[l]) {
-        events[k] = E_NET_LOSE | ((l << 6) << 4);
-        labels[k++] = LABEL_FAULT;
-      }
-      if (linkDup[l]) {
-        events[k] = E_NET_DUP | ((l << 6) << 4);
-        labels[k++] = LABEL_FAULT;
+      const queue = store.queues[q]!;
+      const count = linkFifo[l] ? 1 : Math.min(queue.length, 64);
+      for (let pos = 0; pos < count; pos++) {
+        if (store.msgs[queue[pos]!]!.conn !== null) continue;
+        if (queue.indexOf(queue[pos]!) !== pos) continue; // the same message twice: one choice
+        if (linkLoss[l]) {
+          events[k] = E_NET_LOSE | (((l << 6) | pos) << 4);
+          labels[k++] = LABEL_FAULT;
+        }
+        if (linkDup[l]) {
+          events[k] = E_NET_DUP | (((l << 6) | pos) << 4);
+          labels[k++] = LABEL_FAULT;
+        }
       }
     }
     return k;

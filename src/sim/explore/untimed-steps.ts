@@ -165,22 +165,24 @@ export class UntimedSteps implements Connections, MemoHost {
     const store = this.store;
     if (type === E_LOSE || type === E_DUP) store.mset(vec, K_FAULTS, store.mget(vec, K_FAULTS) + 1);
     const l = arg >>> 6;
+    // the message's position on its link: the head, but any on a non-FIFO link (E_NET_*)
+    const pos = arg & 63;
     if (type === E_LOSE || type === E_NET_LOSE) {
-      const msgId = store.queues[store.q(vec, l)]![0]!;
-      const sendId = store.linkRemoveAt(vec, l, 0, rec);
+      const msgId = store.queues[store.q(vec, l)]![pos]!;
+      const sendId = store.linkRemoveAt(vec, l, pos, rec);
       if (rec) this.recordDrop(rec, msgId, sendId, type === E_LOSE ? 'fault' : 'loss');
       return;
     }
     if (type !== E_DUP && type !== E_NET_DUP) throw new Error(`unknown event type ${type}`);
     const q = store.queues[store.q(vec, l)]!;
     const copy = Array.from(q);
-    copy.splice(1, 0, q[0]!);
+    copy.splice(pos + 1, 0, q[pos]!);
     store.setQ(vec, l, store.internQueue(copy));
     if (rec) {
       const ids = rec.linkIds[l]!;
-      ids.splice(1, 0, ids[0]!);
-      const m = store.msgs[q[0]!]!;
-      rec.trace.push({ k: 'duplicate', t: rec.t, id: ids[0]!, copy: 1, from: this.nodeIds[m.from]!, to: this.nodeIds[m.to]! });
+      ids.splice(pos + 1, 0, ids[pos]!);
+      const m = store.msgs[q[pos]!]!;
+      rec.trace.push({ k: 'duplicate', t: rec.t, id: ids[pos]!, copy: 1, from: this.nodeIds[m.from]!, to: this.nodeIds[m.to]! });
     }
   }
 
