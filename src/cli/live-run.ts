@@ -11,6 +11,8 @@ import type { ReportSpec } from '../report/report-format.js';
 import { progressFor, writeReportsFor } from './reports.js';
 import type { Suite } from '../scenario/load-suite.js';
 import type { CliContext } from './context.js';
+import { targetFileOf } from './target-flag.js';
+import { suiteForStrictness } from '../conformance/strictness.js';
 
 export interface LiveRunOptions {
   target?: string;
@@ -26,6 +28,8 @@ export interface LiveRunOptions {
   color: boolean;
   /** `--no-progress` sets false */
   progress?: boolean;
+  /** `--strict`: check everything protosim's reference server does (src/conformance/strictness.ts) */
+  strict?: boolean;
 }
 
 /** Collects a repeatable option. */
@@ -72,11 +76,18 @@ export function renderSuiteSummary(report: SuiteReport): string {
 export async function runLiveSuite(ctx: CliContext, suite: Suite, opts: LiveRunOptions): Promise<void> {
   const cwd = ctx.io.cwd ?? process.cwd();
   const json = opts.format === 'json';
+  // Without --strict, what the protocol leaves open is not judged, and strict-only cases are left out.
+  const strictness = suiteForStrictness(suite, opts.strict === true, opts.case ?? []);
+  suite = strictness.suite;
+  if (strictness.leftOut.length > 0 && !json) ctx.io.stderr(`protosim: ${strictness.leftOut.length} strict-only case(s) not run (${strictness.leftOut.join(', ')}): they check protosim's reference server's own choices; --strict runs them\n`);
   const total = selectCases(suite, opts.case ?? [], opts.tag ?? []).length;
   const progress = progressFor(ctx, { progress: opts.progress ?? true }, 'cases');
   let done = 0;
+  // --target FILE: the file's target replaces the suite's.
+  const targetFile = targetFileOf(opts.target, suite.spec.protocol, cwd);
+  if (targetFile !== undefined) suite = { ...suite, spec: { ...suite.spec, target: targetFile } };
   const run = await runSuite(suite, {
-    target: opts.target,
+    target: targetFile !== undefined ? undefined : opts.target,
     codec: opts.codec,
     framing: opts.framing,
     caseIds: opts.case ?? [],
@@ -96,7 +107,8 @@ export async function runLiveSuite(ctx: CliContext, suite: Suite, opts: LiveRunO
   else ctx.io.stdout(renderSuiteSummary(report));
   writeReportsFor(ctx, report, opts.report);
   if (run.unreachable) {
-    ctx.io.stderr(`protosim: the target could not be started or reached: ${report.cases[0]?.reason ?? ''}\n`);
+    const first = report.cases.find((c) => c.verdict === 'ERROR') ?? report.cases[0];
+    ctx.io.stderr(`protosim: the target could not be started or reached: ${first?.reason ?? ''}\n`);
     ctx.exitCode = ExitCode.targetError;
   } else ctx.exitCode = report.ok ? ExitCode.ok : ExitCode.expectationFailed;
 }

@@ -177,6 +177,10 @@ export class FaultProxy {
   private readonly cuts: Record<ProxyDirection, number | undefined> = { 'to-target': undefined, 'from-target': undefined };
   /** connections accepted, for reports */
   accepted = 0;
+  /** connections the target accepted through this proxy (an exchange with the target) */
+  upstreamConnected = 0;
+  /** why the last connection to the target failed (ECONNREFUSED...) */
+  upstreamError: string | undefined;
 
   private constructor(private readonly options: FaultProxyOptions) {}
 
@@ -215,7 +219,8 @@ export class FaultProxy {
       return;
     }
     const target = connect({ host: this.options.targetHost, port: this.options.targetPort, allowHalfOpen: true, noDelay: true });
-    target.on('error', () => undefined);
+    target.on('error', (error) => (this.upstreamError = error.message));
+    target.once('connect', () => this.upstreamConnected++);
     const link = { client, target, pipes: [] as Pipe[] };
     this.links.add(link);
     const random = this.options.random ?? Math.random;

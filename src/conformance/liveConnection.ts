@@ -89,6 +89,11 @@ export class LiveConnection {
     return this.closedArrival !== undefined;
   }
 
+  /** Bytes the target sent on this connection. */
+  get bytesReceived(): number {
+    return this.receivedBytes;
+  }
+
   private receive(chunk: Buffer): void {
     if (this.closedArrival !== undefined) return;
     this.receivedBytes += chunk.length;

@@ -27,7 +27,8 @@ import { serverMappingFor } from './serverMappingFor.js';
 import { EncodeError, liveCodecFor, preview, type LiveCodec } from './liveCodec.js';
 import { ConnectError, defaultConnectionLimits, LiveConnection, type Arrival, type ConnectionLimits } from './liveConnection.js';
 import { resolveTarget, type LiveTargetOverrides, type ResolvedTarget } from './liveTarget.js';
-import { describeExit, ManagedProcess, type ExitInfo } from './managedProcess.js';
+import { connect } from 'node:net';
+import { describeExit, ManagedProcess, portListening, type ExitInfo } from './managedProcess.js';
 import { describePattern, fillTemplate, matchPattern, PatternError, show, type Captures } from './messagePattern.js';
 
 export interface RunSuiteOptions extends LiveTargetOverrides {
@@ -63,7 +64,7 @@ export const teardownCloseMs = 300;
 /** A command that failed to start this many times in a row is not tried again in this run. */
 export const maxStartAttempts = 2;
 
-type ErrorKind = 'timeout' | 'crash' | 'unreachable' | 'start' | 'case-timeout' | 'suite';
+type ErrorKind = 'timeout' | 'crash' | 'unreachable' | 'start' | 'case-timeout' | 'suite' | 'no-exchange';
 
 /** The step did not hold: FAIL. */
 class StepFailure extends Error {
@@ -117,18 +118,65 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions = {}): Pro
   let startFailures = 0;
   let lastAddress: string | undefined;
   let startFailure: string | undefined;
+  /** an address target found unreachable: since which case, and why */
+  let unreachableSince: { caseId: string; reason: string } | undefined;
+  /** the exit of the target already charged to a case */
+  let chargedExit: ExitInfo | undefined;
+  /**
+   * A case's result is handed on when the next case starts (or the run ends), afterCaseSettleMs
+   * later: a target that dies after the case's clients left is charged to that case ("after case
+   * X ended"), not the next.
+   */
+  let held: number | undefined;
+  const release = (): void => {
+    if (held !== undefined) options.onCase?.(results[held]!);
+    held = undefined;
+  };
+  const chargeLateCrash = (): void => {
+    const exit = managed?.exit;
+    if (held === undefined || managed === undefined || exit === undefined || exit.expected || exit === chargedExit) return;
+    chargedExit = exit;
+    const r = results[held]!;
+    const what = `the target crashed after case ${r.id} ended (${describeExit(exit)})`;
+    results[held] =
+      r.verdict === 'PASS' || r.verdict === 'SKIP'
+        ? { ...r, verdict: 'ERROR', points: 0, reason: what, step: `after case ${r.id} ended`, observed: managed.tails() }
+        : { ...r, reason: `${r.reason}; then ${what}` };
+    if (r.verdict === 'PASS' || r.verdict === 'SKIP') kinds[held] = 'crash';
+  };
+  const record = (result: CaseResult, kind: ErrorKind | null): void => {
+    chargeLateCrash();
+    release();
+    results.push(result);
+    kinds.push(kind);
+    held = results.length - 1;
+  };
   try {
     for (const c of cases) {
       const caseStarted = performance.now();
+      // A target that died between cases is charged to the case before.
+      if (managed !== undefined && held !== undefined) {
+        await sleep(afterCaseSettleMs);
+        chargeLateCrash();
+      }
+      // Against a command target the case before is handed on once this one has heard from the
+      // target (it survived the case before), or at this one's end.
+      if (managed === undefined) release();
       let result: CaseResult;
       let kind: ErrorKind | null = null;
       let address: string | undefined = target.address?.text;
+      if (managed === undefined && unreachableSince !== undefined) {
+        // Still unreachable? Then the case is not tried; reachable again, it runs.
+        const problem = await addressProblem(target.address!.host, target.address!.port);
+        if (problem !== null) {
+          record(errorResult(c, `not run: the target is unreachable since case ${unreachableSince.caseId} (${unreachableSince.reason}); still ${problem}`, caseStarted), 'unreachable');
+          continue;
+        }
+        unreachableSince = undefined;
+      }
       if (managed !== undefined && !managed.running) {
         if (startFailures >= maxStartAttempts) {
-          result = errorResult(c, `not run: the target could not be started (${startFailures} attempts): ${startFailure}`, caseStarted);
-          results.push(result);
-          kinds.push('start');
-          options.onCase?.(result);
+          record(errorResult(c, `not run: the target could not be started (${startFailures} attempts): ${startFailure}`, caseStarted), 'start');
           continue;
         }
         try {
@@ -138,31 +186,84 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions = {}): Pro
           if (!(error instanceof TargetError)) throw error;
           startFailures++;
           startFailure = error.message.split('\n')[0];
-          result = { ...errorResult(c, `the target could not be started: ${error.message.split('\n')[0]}`, caseStarted), observed: error.message };
-          results.push(result);
-          kinds.push('start');
-          options.onCase?.(result);
+          record({ ...errorResult(c, `the target could not be started: ${error.message.split('\n')[0]}`, caseStarted), observed: error.message }, 'start');
           continue;
         }
       } else if (managed !== undefined) address = managed.address;
       lastAddress = address;
-      const run = new CaseRun(suite, c, target, codec, vars, limits, managed, address!);
+      let run = new CaseRun(suite, c, target, codec, vars, limits, managed, address!, release);
       ({ result, kind } = await run.execute(options.caseTimeoutMs ?? defaultCaseTimeoutMs));
-      results.push(result);
-      kinds.push(kind);
-      options.onCase?.(result);
+      // A target that crashed before this case got anything from it died of the case before (its
+      // exit came late): charged to that case, and this one runs again on a fresh start.
+      if (managed !== undefined && kind === 'crash' && !run.heardFromTarget && held !== undefined && managed.exit !== undefined && managed.exit !== chargedExit) {
+        chargeLateCrash();
+        release();
+        try {
+          address = await managed.start();
+          lastAddress = address;
+          run = new CaseRun(suite, c, target, codec, vars, limits, managed, address, release);
+          ({ result, kind } = await run.execute(options.caseTimeoutMs ?? defaultCaseTimeoutMs));
+        } catch (error) {
+          if (!(error instanceof TargetError)) throw error;
+          startFailures++;
+          startFailure = error.message.split('\n')[0];
+          result = { ...errorResult(c, `the target could not be started: ${startFailure}`, caseStarted), observed: error.message };
+          kind = 'start';
+        }
+      }
+      if (managed?.exit !== undefined && kind === 'crash') chargedExit = managed.exit;
+      if (managed === undefined && kind === 'unreachable' && unreachableSince === undefined) unreachableSince = { caseId: c.id, reason: result.reason.replace(/^the target is unreachable: /, '') };
+      record(result, kind);
     }
+    if (managed !== undefined && held !== undefined) {
+      await sleep(afterCaseSettleMs);
+      chargeLateCrash();
+    }
+    release();
   } finally {
+    release();
     await managed?.stop();
   }
   // A started command is named by where it listened, and how it was started.
   const shownTarget =
     managed !== undefined && lastAddress !== undefined
-      ? `${lastAddress} (started: ${target.command!.command.map((a) => (a === '{protosim}' ? 'protosim' : a.replaceAll('{port}', String(new URL(lastAddress).port)))).join(' ')})`
+      ? `${lastAddress} (started: ${target.command!.command.map((a) => (a === '{protosim}' ? 'protosim' : a.replaceAll('{port}', String(new URL(lastAddress).port)))).join(' ')}; ${managed.isolation})`
       : target.description;
   const report = makeSuiteReport(shownTarget, results, Math.round(performance.now() - started), suite.spec.suite);
-  const reached = kinds.some((k) => k !== 'unreachable' && k !== 'start');
-  return { report, unreachable: cases.length > 0 && !reached && results.every((r) => r.verdict === 'ERROR' || r.verdict === 'SKIP') && kinds.some((k) => k !== null) };
+  // Exit 3 when the target could not be started or reached, unless a required case failed (a
+  // verdict on the target, exit 1) or every required case passed (exit 0).
+  const requiredFailed = results.some((r) => r.level === 'required' && r.verdict === 'FAIL');
+  const targetTrouble = kinds.some((k) => k === 'unreachable' || k === 'start');
+  return { report, unreachable: !report.ok && !requiredFailed && targetTrouble };
+}
+
+/** How long the harness waits after a case before the next, so a target dying of the case's end is charged to it. */
+export const afterCaseSettleMs = 50;
+
+/** Null when something listens at host:port (seen in /proc/net/tcp, or by connecting); else what is wrong. */
+async function addressProblem(host: string, port: number): Promise<string | null> {
+  if (host === '127.0.0.1' || host === 'localhost' || host === '::1') {
+    const seen = portListening(port);
+    if (seen === true) return null;
+    if (seen === false) return `nothing listens on port ${port}`;
+  }
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(`no connection within 1000 ms`);
+    }, 1000);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(null);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(`connect ${error.code ?? error.message}`);
+    });
+  });
 }
 
 function errorResult(c: CaseFile, reason: string, startedMs: number): CaseResult {
@@ -198,6 +299,10 @@ class CaseRun {
   private readonly vars: Record<string, string | number>;
   private crash: ExitInfo | undefined;
   private stepIndex = -1;
+  /** a direct connection the target accepted, or a kv reply */
+  private reachedTarget = false;
+  /** a kv reply arrived */
+  private replied = false;
   private host: string;
   private port: number;
   private readonly path: string;
@@ -212,6 +317,8 @@ class CaseRun {
     private readonly limits: ConnectionLimits,
     private readonly process: ManagedProcess | undefined,
     address: string,
+    /** called once something arrived from the target in this case */
+    private readonly onHeard: () => void = () => undefined,
   ) {
     // A token unique to this run of this case, so names on a long-lived target never collide.
     this.vars = { run: Math.random().toString(36).slice(2, 8), ...vars };
@@ -268,10 +375,36 @@ class CaseRun {
       const p = this.process;
       if (!p.running && p.exit !== undefined && !p.exit.expected) this.crash = p.exit;
       if (this.crash !== undefined) {
-        outcome = finish('ERROR', `the target crashed when the case's clients disconnected (${describeExit(this.crash)})`, { observed: this.process!.tails() }, 'crash');
+        outcome = finish('ERROR', `the target crashed when the case's clients disconnected (${describeExit(this.crash)})`, { step: 'after the last step (the clients disconnected)', observed: this.process!.tails() }, 'crash');
+      }
+    }
+    // No case passes without an exchange with the target; one that met nothing there says why.
+    const judged = outcome.result.verdict === 'PASS' || outcome.result.verdict === 'FAIL' || outcome.kind === 'timeout';
+    if (judged && this.crash === undefined && !this.exchanged()) {
+      const problem = await addressProblem(this.host, this.port);
+      const said = outcome.result.verdict === 'PASS' ? '' : ` (the case said: ${outcome.result.reason})`;
+      if (problem !== null) {
+        outcome = finish('ERROR', `the target is unreachable: ${problem}; nothing in the case reached it${said}`, outcome.result.step !== undefined ? { step: outcome.result.step } : {}, 'unreachable');
+      } else if (outcome.result.verdict === 'PASS') {
+        outcome = finish('ERROR', 'no exchange with the target: every step held, but nothing came from the target (no connection it accepted, no reply); a case never passes on silence', {}, 'no-exchange');
       }
     }
     return outcome;
+  }
+
+  /** Something came from the target in this case: a connection it accepted, bytes, a reply. */
+  /** Something the target sent arrived in this case (bytes, a reply): it was alive and serving. */
+  get heardFromTarget(): boolean {
+    if (this.replied) return true;
+    for (const c of this.clients.values()) if ((c.connection?.bytesReceived ?? 0) > 0) return true;
+    return false;
+  }
+
+  private exchanged(): boolean {
+    if (this.reachedTarget) return true;
+    for (const proxy of this.proxies.values()) if (proxy.upstreamConnected > 0) return true;
+    for (const c of this.clients.values()) if ((c.connection?.bytesReceived ?? 0) > 0) return true;
+    return false;
   }
 
   /** Gives the exit event of a target that just died a moment to arrive, so a crash is not taken for a failure. */
@@ -316,6 +449,7 @@ class CaseRun {
     for (let i = 0; i < this.c.steps.length; i++) {
       this.stepIndex = i;
       await this.step(this.c.steps[i]!);
+      if (this.crash === undefined && this.heardFromTarget) this.onHeard();
       if (this.crash !== undefined) throw new StepError('crash', 'crashed');
     }
     this.stepIndex = -1;
@@ -380,6 +514,7 @@ class CaseRun {
       this.lossy.delete(name);
       try {
         state.connection = await LiveConnection.open(name, host, port, this.codec, this.limits, this.replyTimeoutMs);
+        if (!this.proxies.has(name)) this.reachedTarget = true;
       } catch (error) {
         if (!(error instanceof ConnectError)) throw error;
         await this.checkCrashQuietly();
@@ -397,7 +532,11 @@ class CaseRun {
         const request = fillTemplate(m, this.captures, this.vars);
         const query = kvQuery(request, c.store);
         const { host, port } = this.endpoint(name);
-        c.pending.push({ request, outcome: kvRequest(host, port, this.path, query, this.replyTimeoutMs) });
+        const outcome = kvRequest(host, port, this.path, query, this.replyTimeoutMs);
+        void outcome.then((o) => {
+          if (o.kind === 'reply') this.reachedTarget = this.replied = true;
+        });
+        c.pending.push({ request, outcome });
       }
       return;
     }

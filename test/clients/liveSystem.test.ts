@@ -2,21 +2,30 @@
  * Whole live systems: a server command and client programs, all live, with process faults on both.
  * The reference register-exit server passes the suite; the same suite catches its defects.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadAdapterFile } from '../../src/conformance/clients/adapter.js';
 import { loadClientSuiteFile } from '../../src/conformance/clients/loadClientSuite.js';
 import { runClientSuite } from '../../src/conformance/clients/runClientSuite.js';
 import { protosimLauncher } from '../../src/conformance/managedProcess.js';
+import { leftAfter } from '../conformance/processFixture.js';
 
 const root = resolve(__dirname, '../..');
 const suitePath = resolve(root, 'scenarios/conformance/register-exit/clients.yaml');
 
+/** Temp folders of the tests, removed at the end. */
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 /** The shipped suite with `--defect NAME` added to the server command, written next to a temp dir. */
 function suiteWithDefect(defect: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'protosim-system-'));
+  made.push(dir);
   const text = readFileSync(suitePath, 'utf8')
     .replace("adapter: ../../../adapters/register-exit.yaml", `adapter: ${resolve(root, 'adapters/register-exit.yaml')}`)
     .replace("'{port}']", `'{port}', --defect, ${defect}]`);
@@ -54,5 +63,23 @@ describe('whole live system: register-exit server command and client programs', 
     const cases = await run(suiteWithDefect('crash-on-disconnect'), ['register-exit/system/client-killed']);
     expect(cases['client-killed']!.verdict).toBe('FAIL');
     expect(cases['client-killed']!.observed).toMatch(/server: exit code 70/);
+  });
+
+  it('a server command that is a shell script: kill, stop and restart reach the server it started, and nothing is left', async () => {
+    const marker = randomBytes(6).toString('hex');
+    const dir = mkdtempSync(join(tmpdir(), 'protosim-system-'));
+    made.push(dir);
+    const text = readFileSync(suitePath, 'utf8')
+      .replace('adapter: ../../../adapters/register-exit.yaml', `adapter: ${resolve(root, 'adapters/register-exit.yaml')}`)
+      // not exec: the script stays the parent of the server, as a wrapper script does
+      .replace("command: ['{protosim}', serve, register-exit, --port, '{port}']", `command: [/bin/sh, -c, '"$@"; exit $?', wrapper, '{protosim}', serve, register-exit, --port, '{port}']\n  env: { LIFECYCLE_MARKER: '${marker}' }`);
+    const file = join(dir, 'suite.yaml');
+    writeFileSync(file, text);
+    const cases = await run(file, ['register-exit/system/server-shutdown', 'register-exit/system/server-killed-and-restarted']);
+    expect(Object.values(cases).map((c) => `${c.id} ${c.verdict} ${c.verdict === 'PASS' ? '' : c.reason}`)).toEqual([
+      'register-exit/system/server-shutdown PASS ',
+      'register-exit/system/server-killed-and-restarted PASS ',
+    ]);
+    expect(await leftAfter(marker)).toEqual([]);
   });
 });

@@ -39,10 +39,14 @@ describe('OutputLog', () => {
     expect(texts(other)).toEqual(['prompt:Say: ', 'echo:hi']);
   });
 
-  it('a lone carriage return overwrites the line, as on a terminal', () => {
+  it('a lone carriage return ends a line too (programs that end lines with \\r; a counter rewritten in place reads as its states)', () => {
     const log = new OutputLog([]);
     log.push('10%\r50%\r100%\n');
-    expect(texts(log)).toEqual(['line:100%']);
+    expect(texts(log)).toEqual(['line:10%', 'line:50%', 'line:100%']);
+    const cr = new OutputLog([]);
+    cr.push('You are client 1.\rWaiting for client 2\r');
+    cr.push('\nClient 2: hi\r\r\n');
+    expect(texts(cr)).toEqual(['line:You are client 1.', 'line:Waiting for client 2', 'line:Client 2: hi']);
   });
 
   it('keeps at most maxSegments segments and cuts endless lines at maxLineChars (a flood costs bounded memory)', () => {

@@ -3,19 +3,26 @@
  * (adapter file) loses the check-then-set race case, the fixed client (inline adapter) passes.
  * Two cases keep it to ~5 s.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/program.js';
 import type { SuiteReport } from '../../src/report/case-result.js';
 import { parseCsv } from './csv.js';
 
 const root = resolve(__dirname, '../..');
 
+/** Folders made by the tests, removed at the end (nothing is left in the temp folder). */
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 describe('protosim grade: client programs', () => {
   it('scores the seed client and the fixed client through their adapters', async () => {
     const out = mkdtempSync(join(tmpdir(), 'protosim-grade-clients-'));
+    made.push(out);
     let stdout = '';
     let stderr = '';
     const happy = 'lock-alternation/client/happy-path';

@@ -4,10 +4,10 @@
  * and the flood get ERRORs that say why, and grading goes on. One grading run (three cases, short
  * time limit) is shared by the checks; it takes ~8 s on two cores.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create } from 'xmlbuilder2';
 import { runCli } from '../../src/cli/program.js';
 import { workerKillGraceMs } from '../../src/conformance/grading/gradeSubmissions.js';
@@ -56,6 +56,11 @@ beforeAll(async () => {
   clearInterval(sampler);
   for (const name of names) reports.set(name, JSON.parse(readFileSync(join(out, name, 'report.json'), 'utf8')) as SuiteReport);
 }, 60_000);
+
+// The reports folder goes with the test: nothing is left in the temp folder.
+afterAll(() => {
+  if (out !== undefined) rmSync(out, { recursive: true, force: true });
+});
 
 const verdicts = (name: string): string[] => reports.get(name)!.cases.map((c) => c.verdict);
 

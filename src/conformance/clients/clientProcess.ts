@@ -3,14 +3,16 @@
  * pseudo-terminal (`@lydell/node-pty`), or with plain pipes when asked or when no PTY can be had;
  * typed into; its output read into an OutputLog and matched with timeouts. It can be killed (-9),
  * paused (SIGSTOP/SIGCONT), interrupted (Ctrl-C) and restarted, and its exit is reported with code
- * or signal. Signals go to the program's process group, so a wrapper script and the interpreter it
- * starts die together, as when a terminal is closed.
+ * or signal. It runs as a job of the launcher (src/conformance/launcher.ts: its own PID namespace
+ * where one can be had), so nothing it starts outlives it; signals go to the program and what it
+ * started, so a wrapper script and the interpreter it starts stop and die together.
  */
-import { spawn as spawnPipes, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { TargetError } from '../../errors.js';
+import { launch, ptyCommand, readExit, releaseStreams, type Job } from '../launcher.js';
 import { defaultOutputLogLimits, OutputLog, type OutputLogLimits, type OutputSegment } from './outputLog.js';
 
 /** How the harness talks to the program: a pseudo-terminal, pipes, or a PTY when one can be started. */
@@ -127,6 +129,7 @@ export class ClientProcess {
   readonly exits: ProcessExit[] = [];
   private pty: PtyLike | undefined;
   private child: ChildProcess | undefined;
+  private job: Job | undefined;
   private run = -1;
   private expectingExit = false;
   private readonly exitListeners = new Set<(exit: ProcessExit) => void>();
@@ -187,7 +190,11 @@ export class ClientProcess {
   }
 
   private startPty(file: string, args: string[], cwd: string, env: Record<string, string>, run: number): void {
-    const pty = ptySpawn!(file, args, { name: env.TERM ?? 'xterm-256color', cols: 120, rows: 40, cwd, env });
+    const wrapped = ptyCommand([file, ...args], env);
+    const pty = ptySpawn!(wrapped.file, wrapped.args, { name: env.TERM ?? 'xterm-256color', cols: 120, rows: 40, cwd, env: wrapped.env });
+    const job = wrapped.job;
+    job.started(pty.pid);
+    this.job = job;
     this.pty = pty;
     this.child = undefined;
     this.pid = pty.pid;
@@ -195,15 +202,15 @@ export class ClientProcess {
       if (this.run === run) this.log.push(data);
     });
     pty.onExit(({ exitCode, signal }) => {
-      const sig = signalName(signal);
-      this.ended(run, sig !== null ? null : exitCode, sig);
+      const ended = readExit(exitCode, signalName(signal) as NodeJS.Signals | null);
+      void job.finished().then(() => this.ended(run, ended.code, ended.signal));
     });
   }
 
   private startPipes(file: string, args: string[], cwd: string, env: Record<string, string>, run: number): void {
-    // detached: its own process group, so signals reach everything it started.
-    const child = spawnPipes(file, args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const { child, job, exited } = launch({ argv: [file, ...args], cwd, env, stdin: 'open' });
     this.child = child;
+    this.job = job;
     this.pty = undefined;
     this.pid = child.pid;
     child.stdout!.setEncoding('utf8');
@@ -217,9 +224,12 @@ export class ClientProcess {
     child.stdin!.on('error', () => {}); // writing to a program that died: its exit says so
     child.on('error', (error) => {
       if (this.run === run) this.log.note(`cannot start: ${error.message}`);
-      this.ended(run, 127, null);
     });
-    child.on('exit', (code, signal) => this.ended(run, code, signal));
+    void exited.then(({ code, signal }) => {
+      // Output can trail the exit by a tick; what it printed last is read first.
+      setTimeout(() => releaseStreams(child), 1000).unref();
+      this.ended(run, code, signal);
+    });
   }
 
   private ended(run: number, code: number | null, signal: string | null): void {
@@ -305,16 +315,16 @@ export class ClientProcess {
   }
 
   private signal(signal: NodeJS.Signals): void {
-    if (this.pid === undefined) return;
-    try {
-      process.kill(-this.pid, signal); // the whole process group
-    } catch {
-      try {
-        process.kill(this.pid, signal);
-      } catch {
-        // already gone
-      }
-    }
+    const job = this.job;
+    if (job === undefined) return;
+    // SIGKILL ends the whole job (in a namespace: everything in it); other signals go to the program and what it started.
+    if (signal === 'SIGKILL') job.killNow();
+    else job.signalProgram(signal);
+  }
+
+  /** The real program's pid (not a wrapper's), while it runs. */
+  get programPid(): number | undefined {
+    return this.running ? this.job?.programPid() : undefined;
   }
 
   /** Resolves at the current run's exit. */

@@ -1,7 +1,7 @@
 /**
  * What a client program printed, cut into segments a person would read as one thing each: a line,
  * or a prompt that waits on an unfinished line (`Enter message: ` has no newline). Terminal escape
- * sequences are removed, carriage returns handled as a terminal does, and the echo of what the
+ * sequences are removed, a line may end with \n, \r\n or \r, and the echo of what the
  * harness typed (a pseudo-terminal echoes input) is marked so it is not read as program output.
  *
  * Bounded (STYLE 5): at most `maxSegments` segments are kept (older ones are dropped and counted;
@@ -39,6 +39,8 @@ export function stripAnsi(text: string): string {
 export class OutputLog {
   private readonly segments: OutputSegment[] = [];
   private partial = '';
+  /** the last chunk ended with \r: an \n starting the next one ends nothing more */
+  private afterCr = false;
   private nextIndex = 0;
   private run = 0;
   private readonly startedAtMs: number;
@@ -58,17 +60,28 @@ export class OutputLog {
     this.startedAtMs = now();
   }
 
-  /** Program output as it arrives (any chunking). */
+  /**
+   * Program output as it arrives (any chunking). A line ends with \n, \r\n (a terminal's \r\r\n
+   * too) or a lone \r: programs written for other systems end lines with \r, and what a program
+   * rewrites in place with \r (a progress counter) reads as one line per state.
+   */
   push(chunk: string): void {
-    const text = stripAnsi(chunk);
-    for (let i = 0; i < text.length; ) {
-      const nl = text.indexOf('\n', i);
-      const piece = nl < 0 ? text.slice(i) : text.slice(i, nl);
-      this.appendPartial(piece);
-      if (nl < 0) break;
-      this.commit('line');
-      i = nl + 1;
+    let text = stripAnsi(chunk);
+    if (this.afterCr && text.startsWith('\n')) text = text.slice(1);
+    this.afterCr = false;
+    const ends = /\r*\n|\r+/g;
+    let i = 0;
+    for (let m = ends.exec(text); m !== null; m = ends.exec(text)) {
+      this.appendPartial(text.slice(i, m.index));
+      i = m.index + m[0].length;
+      if (m[0].endsWith('\n')) this.commit('line');
+      else {
+        // a lone \r: the end of a line when there is one (an \n may follow in the next chunk)
+        if (this.partial !== '') this.commit('line');
+        if (i === text.length) this.afterCr = true;
+      }
     }
+    if (i < text.length) this.appendPartial(text.slice(i));
     this.checkPrompt();
   }
 
@@ -121,19 +134,7 @@ export class OutputLog {
   }
 
   private appendPartial(piece: string): void {
-    // A lone carriage return moves to the start of the line: what follows overwrites it.
-    const cr = piece.lastIndexOf('\r');
-    if (cr >= 0) {
-      const after = piece.slice(cr + 1);
-      if (after === '' && cr === piece.length - 1) {
-        // `\r` right before `\n` (a terminal's line end) or at the end of a chunk: keep the line.
-        this.partial += piece.slice(0, cr).split('\r').pop() ?? '';
-        return;
-      }
-      this.partial = after;
-    } else {
-      this.partial += piece;
-    }
+    this.partial += piece;
     if (this.partial.length > this.limits.maxLineChars) {
       const rest = this.partial.slice(this.limits.maxLineChars);
       this.partial = this.partial.slice(0, this.limits.maxLineChars);
@@ -148,7 +149,7 @@ export class OutputLog {
   }
 
   private commit(kind: 'line' | 'prompt'): void {
-    let text = this.partial;
+    const text = this.partial;
     this.partial = '';
     const echo = this.pendingEcho[0];
     if (kind === 'line' && echo !== undefined && (text === echo || (echo !== '' && text.endsWith(echo)))) {
@@ -158,7 +159,6 @@ export class OutputLog {
       this.add(echo, 'echo');
       return;
     }
-    if (kind === 'line' && text.endsWith('\r')) text = text.slice(0, -1);
     this.add(text, kind);
   }
 

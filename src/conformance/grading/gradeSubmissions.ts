@@ -1,12 +1,13 @@
 /**
- * Grades many submissions: each runs in a worker process of its own (its own process group, its own
- * ports, its own time limit), up to `jobs` at a time. A worker streams each case's result as a JSON
- * line; at the time limit its whole process group is killed (SIGTERM, then SIGKILL) and the cases it
+ * Grades many submissions: each runs in a worker process of its own (a launcher job: its own PID
+ * namespace where one can be had, its own ports, its own time limit), up to `jobs` at a time. A
+ * worker streams each case's result as a JSON line; at the time limit it is asked to stop
+ * (SIGTERM), then everything it started is killed (SIGKILL), and the cases it
  * did not finish are ERRORs that say so, so one hung submission never stalls the others. Whatever a
  * submission does (hang, crash, flood its output), every selected case ends with a verdict and a
  * reason, and grading goes on.
  */
-import { spawn } from 'node:child_process';
+import { launch, readExit, type Job } from '../launcher.js';
 import type { CaseResult, SuiteReport } from '../../report/case-result.js';
 import { makeSuiteReport } from '../../report/case-result.js';
 import { TailBuffer } from '../tailBuffer.js';
@@ -54,29 +55,17 @@ export interface GradeOptions {
   onSubmissionEnd?: (graded: GradedSubmission) => void;
 }
 
-/** Process groups of the workers running now: killed if the grader itself ends. */
-const runningWorkers = new Set<number>();
-let exitHookInstalled = false;
+/** The workers running now: killed if the grader itself ends. */
+const runningWorkers = new Set<Job>();
 
-/** SIGKILLs every running worker's process group (the grader is interrupted or exits). */
+/** SIGKILLs every running worker and everything it started (the grader is interrupted or exits). */
 export function killRunningWorkers(): void {
-  for (const pid of runningWorkers) {
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // gone already
-    }
-  }
+  for (const job of runningWorkers) job.killNow();
   runningWorkers.clear();
 }
 
 /** Grades every submission; resolves with them in the order given. */
 export async function gradeSubmissions(options: GradeOptions): Promise<GradedSubmission[]> {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    // Workers lead process groups of their own, so a Ctrl-C on the grader does not reach them.
-    process.on('exit', killRunningWorkers);
-  }
   const results: GradedSubmission[] = new Array(options.submissions.length);
   let next = 0;
   const lane = async (): Promise<void> => {
@@ -101,20 +90,15 @@ function gradeOne(submission: Submission, options: GradeOptions): Promise<Graded
   let target = submission.kind === 'server' ? `submission ${submission.name} (server: ${submission.server.command.join(' ')})` : `submission ${submission.name} (client program: ${submission.adapter.spec.adapter})`;
   const stderr = new TailBuffer(workerStderrTailBytes);
   return new Promise((resolveGraded) => {
-    // detached: the worker leads a process group of its own, which its servers join; killing the
-    // group at the time limit takes every process of this submission with it.
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    if (child.pid !== undefined) runningWorkers.add(child.pid);
+    // A launcher job: killing it at the time limit takes every process of this submission with it.
+    const { child, job } = launch({ argv, env: process.env, stdin: 'closed' });
+    runningWorkers.add(job);
     let timedOut = false;
     let partial = '';
     let dropping = false;
     const killGroup = (signal: NodeJS.Signals): void => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, signal);
-      } catch {
-        // the group is gone
-      }
+      if (signal === 'SIGKILL') job.killNow();
+      else job.signalProgram(signal);
     };
     let killer: NodeJS.Timeout | undefined;
     const limit = setTimeout(() => {
@@ -165,7 +149,7 @@ function gradeOne(submission: Submission, options: GradeOptions): Promise<Graded
       clearTimeout(killer);
       // Anything the submission left behind in the group (a server's own children) goes too.
       killGroup('SIGKILL');
-      if (child.pid !== undefined) runningWorkers.delete(child.pid);
+      runningWorkers.delete(job);
       const elapsedMs = Math.round(performance.now() - started);
       const byId = new Map(received.map((r) => [r.id, r]));
       const workerFailed = !timedOut && (spawnError !== undefined || code !== 0);
@@ -198,6 +182,9 @@ function gradeOne(submission: Submission, options: GradeOptions): Promise<Graded
       });
     };
     child.on('error', (error) => settle(null, null, error));
-    child.on('close', (code, signal) => settle(code, signal));
+    child.on('close', (code, signal) => {
+      const ended = readExit(code, signal);
+      settle(ended.code, ended.signal);
+    });
   });
 }
