@@ -6,6 +6,7 @@
  * case's faults say. Its stdout and stderr are drained into bounded tails, so a target that floods
  * its output costs no memory, and the tails explain a crash.
  */
+import { compileUserPattern } from '../scenario/user-pattern.js';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
@@ -213,8 +214,9 @@ export class ManagedProcess {
     const run: RunState = { job, child, expectingExit: false, outputBytes: 0, outputLimitHit: false, gone: launched.exited.then(() => undefined) };
     this.current = run;
     const ready = this.spec.ready;
-    const readyPattern = ready !== undefined && 'stdout' in ready ? new RegExp(ready.stdout) : undefined;
-    const readyErrPattern = ready !== undefined && 'stderr' in ready ? new RegExp(ready.stderr) : undefined;
+    // user-supplied patterns run on a linear-time engine: `^(a+)+$` cannot hang protosim
+    const readyPattern = ready !== undefined && 'stdout' in ready ? compileUserPattern(ready.stdout) : undefined;
+    const readyErrPattern = ready !== undefined && 'stderr' in ready ? compileUserPattern(ready.stderr) : undefined;
 
     return new Promise<string>((resolve, reject) => {
       let settled = false;

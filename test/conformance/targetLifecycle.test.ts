@@ -145,10 +145,13 @@ describe('verdicts that say what happened', () => {
   });
 
   it('a target that dies after a case ended is charged to that case, not the next', async () => {
-    const run = await runSuite(withTarget(shippedSuite('ping-liveness'), hostileTarget('crash-after-close')), { caseIds: ['ping/version-agreed', 'ping/login'], replyTimeoutMs: 300 });
+    // (a reply timeout with room for a loaded machine: the property is where the crash is charged)
+    const run = await runSuite(withTarget(shippedSuite('ping-liveness'), hostileTarget('crash-after-close')), { caseIds: ['ping/version-agreed', 'ping/login'], replyTimeoutMs: 3000 });
     const [first, second] = run.report.cases;
     expect(first!.reason).toMatch(/the target crashed (after case ping\/version-agreed ended|when the case's clients disconnected) \(exit code 70\)/);
-    expect(second!.reason).not.toMatch(/crash/);
+    // the second case runs on a fresh start: the first case's crash is never charged to it (its own
+    // crash, after it ended in turn, may be)
+    expect(second!.reason).not.toMatch(/version-agreed/);
   });
 });
 
