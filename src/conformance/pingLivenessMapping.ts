@@ -16,13 +16,36 @@
  *  - LOGIN_RESPONSE with auth 1 carries no id worth comparing; CHAT's `time` is the client's own.
  * The model's heartbeat (a sweep every `sweepMs`, a session dropped after `sessionTimeoutMs` of
  * silence) runs on the harness's clock: set the suite variable `heartbeatTimeoutMs` to the server's.
+ *
+ * What PROTOCOLS.md fixes and what it leaves open: `pingMarking` below. The default oracle checks
+ * the normative parts; `--strict` holds the server to the reference server's choices too.
  */
 import { fixed } from '../models/ping-liveness/index.js';
 import type { ProtocolMessage } from '../models/types.js';
 import { canonicalJson } from '../sim/canonical-json.js';
 import { PingErrorCode, PingMtype, pingSupportedVersions } from '../wire/pingLivenessWire.js';
 import { show } from './messagePattern.js';
-import type { Comparison, Expectation, Inbound, ServerModelSpec, WireMapping, WorldView } from './serverModelOracle.js';
+import { mayClose, optional, type Comparison, type Expectation, type Inbound, type Marking, type ServerModelSpec, type WireMapping, type WorldView } from './serverModelOracle.js';
+
+/** ping-liveness: what the protocol fixes (always checked) and what it leaves open (`--strict`). */
+export const pingMarking: Marking = {
+  normative: [
+    'message types (mtype) of every reply, and which client gets it',
+    'VERSION_RESPONSE success and selected_version; ERROR 5 to an offer with nothing in common',
+    'LOGIN_RESPONSE auth (0 ok, 1 bad credentials) and a session id that then names that session',
+    'ERROR codes 1 (session not found), 2 (timeout), 3 (logged in elsewhere), 5 (unsupported version)',
+    'the chat echo (same text, same session id) to the sender only',
+    'state: one session per user; LOGOUT, a dropped session and a heartbeat timeout free the user; a session is named by its connection, not by the id a client writes',
+  ],
+  illustrative: [
+    { id: 'error-text', what: 'ERROR ids and texts, CHAT time', strict: 'not compared either (the server’s own)' },
+    { id: 'version-field', what: 'a later message whose `version` is not 1.0.0: refused with ERROR 5, or served (the version was negotiated)', strict: 'ERROR 5, as the reference server' },
+    { id: 'failed-version-response', what: 'a VERSION_RESPONSE {success: false} before the ERROR 5', strict: 'ERROR 5 alone' },
+    { id: 'pong', what: 'a PING answered with a PING', strict: 'no reply' },
+    { id: 'logout-ack', what: 'a LOGOUT answered with a LOGOUT', strict: 'no reply' },
+    { id: 'close-after', what: 'the connection closed or kept after an ERROR or a LOGOUT', strict: 'kept open' },
+  ],
+};
 
 /** Options of the ping-liveness oracle. */
 export interface PingMappingOptions {
@@ -30,6 +53,8 @@ export interface PingMappingOptions {
   heartbeatTimeoutMs?: number;
   /** another server model than the fixed one with that timeout (a scenario's variant and params) */
   server?: ServerModelSpec;
+  /** `--strict`: the illustrative parts as the reference server does them */
+  strict?: boolean;
 }
 
 type Wire = { mtype?: unknown; payload?: Record<string, unknown>; version?: unknown };
@@ -69,6 +94,16 @@ function bindId(m: string, wireId: unknown, world: WorldView): { bind: Record<st
 
 const str = (v: unknown): v is string => typeof v === 'string';
 
+const failedVersionResponse: Expectation = optional({
+  kind: 'wire',
+  description: '{mtype: 8, payload: {success: false}}',
+  test: (wire) => ((wire as Wire)?.mtype === PingMtype.versionResponse && (wire as Wire).payload?.success === false ? null : `expected a failed VERSION_RESPONSE, got ${show(wire)}`),
+});
+
+/** An answer of the same mtype as the request (a pong, a logout ack): allowed, not asked for. */
+const echoOf = (mtype: number, what: string): Expectation =>
+  optional({ kind: 'wire', description: `{mtype: ${mtype}} (${what})`, test: (wire) => ((wire as Wire)?.mtype === mtype ? null : `expected mtype ${mtype}, got ${show(wire)}`) });
+
 export function pingLivenessMapping(options: PingMappingOptions = {}): WireMapping {
   const timeoutMs = options.heartbeatTimeoutMs ?? 30_000;
   // A sweep a quarter of the timeout: the model drops a silent session between 3/4 and all of it.
@@ -78,9 +113,18 @@ export function pingLivenessMapping(options: PingMappingOptions = {}): WireMappi
   return {
     // The model sweeps every sweepMs; a live server may time each session exactly.
     timerSlackMs: typeof input.sweepMs === 'number' ? input.sweepMs : 10_000,
-    name: `ping-liveness (${options.server?.variantName ?? 'fixed'}) server model`,
+    name: `ping-liveness (${options.server?.variantName ?? 'fixed'}) server model${options.strict === true ? ', strict' : ''}`,
     role,
     input,
+    strict: options.strict === true,
+    marking: pingMarking,
+
+    expand(msg: ProtocolMessage): Expectation[] {
+      const shown: Expectation = { kind: 'message', msg };
+      if (options.strict === true || msg.type !== 'ERROR') return [shown];
+      if (msg.code === PingErrorCode.unsupportedVersion) return [failedVersionResponse, shown, mayClose];
+      return [shown, mayClose];
+    },
 
     inbound(client: string, wire: unknown, world: WorldView): Inbound[] {
       const w = wire as Wire;
@@ -88,7 +132,10 @@ export function pingLivenessMapping(options: PingMappingOptions = {}): WireMappi
       if (typeof w !== 'object' || w === null || typeof w.payload !== 'object' || w.payload === null) return unmodelled;
       const p = w.payload;
       if (w.mtype !== PingMtype.versionRequest && w.version !== undefined && !(pingSupportedVersions as readonly unknown[]).includes(w.version)) {
-        return [{ events: [], extra: [unsupportedVersion] }];
+        const refused: Inbound = { events: [], extra: options.strict === true ? [unsupportedVersion] : [failedVersionResponse, unsupportedVersion, mayClose] };
+        // Illustrative: a server that negotiated the version once may ignore the field afterwards.
+        if (options.strict === true) return [refused];
+        return [refused, ...this.inbound(client, { ...w, version: pingSupportedVersions[0] }, world)];
       }
       const from = { from: client };
       switch (w.mtype) {
@@ -102,9 +149,9 @@ export function pingLivenessMapping(options: PingMappingOptions = {}): WireMappi
           if (!str(p.message)) return unmodelled;
           return [{ events: [{ type: 'CHAT', id: modelId(p.id, world), message: p.message, ...from }] }];
         case PingMtype.logout:
-          return [{ events: [{ type: 'LOGOUT', id: modelId(p.id, world), ...from }] }];
+          return [{ events: [{ type: 'LOGOUT', id: modelId(p.id, world), ...from }], ...(options.strict === true ? {} : { extra: (sent) => (sent.length === 0 ? [echoOf(PingMtype.logout, 'a logout ack'), mayClose] : []) }) }];
         case PingMtype.ping:
-          return [{ events: [{ type: 'PING', id: modelId(p.id, world), ...from }] }];
+          return [{ events: [{ type: 'PING', id: modelId(p.id, world), ...from }], ...(options.strict === true ? {} : { extra: (sent) => (sent.length === 0 ? [echoOf(PingMtype.ping, 'a pong')] : []) }) }];
         default:
           return unmodelled;
       }
@@ -128,7 +175,7 @@ export function pingLivenessMapping(options: PingMappingOptions = {}): WireMappi
           return 'reason' in b ? { ok: false, reason: `id: ${b.reason}` } : { ok: true, bind: b.bind };
         }
         case 'CHAT': {
-          if (p.message !== expected.message) return { ok: false, reason: `message: expected ${show(expected.message)}, got ${show(p.message)}` };
+          if (p.message !== expected.message) return { ok: false, reason: `message: expected ${show(expected.message)}, got ${show(p.message)}`, text: true };
           const b = bindId(expected.id as string, p.id, world);
           return 'reason' in b ? { ok: false, reason: `id: ${b.reason}` } : { ok: true, bind: b.bind };
         }

@@ -23,14 +23,38 @@ import { canonicalJson } from '../sim/canonical-json.js';
 import { RoleRuntime } from '../sim/role-runtime.js';
 import { show } from './messagePattern.js';
 
-/** What a client must receive next. */
-export type Expectation =
+/**
+ * What a client must receive next. `optional`: an illustrative part of the protocol (an ack or echo
+ * the protocol does not ask for, a connection closed after an error or a logout): it may arrive here
+ * or not at all; the default oracle allows both, `--strict` adds none (it holds a server to what
+ * protosim's reference server does, which is what the model sends).
+ */
+export type Expectation = (
   /** a message the server model sent */
   | { kind: 'message'; msg: ProtocolMessage }
   /** the model closed the connection */
   | { kind: 'close' }
   /** a reply the mapping expects where the model has no message (an error to a malformed request) */
-  | { kind: 'wire'; description: string; test: (wire: unknown) => string | null };
+  | { kind: 'wire'; description: string; test: (wire: unknown) => string | null }
+) & { optional?: boolean };
+
+/** An expectation that may or may not be met (see `Expectation`). */
+export function optional(e: Expectation): Expectation {
+  return { ...e, optional: true };
+}
+
+/** The connection may be closed here by the server (illustrative), or kept open. */
+export const mayClose: Expectation = { kind: 'close', optional: true };
+
+/**
+ * What a protocol fixes and what it leaves open, as its mapping applies it: the normative parts are
+ * always compared; the illustrative ones only under `--strict`, where the reference server's choice
+ * (the model's) is required.
+ */
+export interface Marking {
+  normative: readonly string[];
+  illustrative: readonly { id: string; what: string; strict: string }[];
+}
 
 /** An event for the server machine (a client request with `from`, or a host event). */
 export type ModelEvent = { type: string; [field: string]: unknown };
@@ -48,11 +72,19 @@ export interface WorldView {
 /** One way a wire message may reach the model: events to step, and replies the mapping adds. */
 export interface Inbound {
   events: ModelEvent[];
-  /** expected after what the model sends (e.g. an error to a request the model cannot represent) */
-  extra?: Expectation[];
+  /**
+   * expected after what the model sends (e.g. an error to a request the model cannot represent);
+   * a function gets what the model sent this client in answer (e.g. an optional ack only when the
+   * model refused nothing)
+   */
+  extra?: Expectation[] | ((sent: readonly ProtocolMessage[]) => Expectation[]);
 }
 
-export type Comparison = { ok: true; bind?: Record<string, string>; notes?: Record<string, unknown> } | { ok: false; reason: string };
+/**
+ * `text: true` on a failure: the message is of the expected kind (type, opcode, addressee) and only
+ * its text differs; the oracle judges that after what arrived at all (`settle`).
+ */
+export type Comparison = { ok: true; bind?: Record<string, string>; notes?: Record<string, unknown> } | { ok: false; reason: string; text?: boolean };
 
 /** Which server model a mapping steps: a variant's server role and its input (default: `fixed`). */
 export interface ServerModelSpec {
@@ -76,6 +108,16 @@ export interface WireMapping {
   /** Whether `wire` is the model message `expected`, with the bindings it makes. */
   compare(expected: ProtocolMessage, wire: unknown, world: WorldView): Comparison;
   describe(expected: ProtocolMessage, world: WorldView): string;
+  /**
+   * How a message the model sends shows on the wire: the message, and around it what the protocol
+   * leaves open (an optional close after an error, an optional reply before it). Default: the
+   * message alone.
+   */
+  expand?(msg: ProtocolMessage, world: WorldView): Expectation[];
+  /** `--strict`: illustrative parts are held to the reference server's (the model's) choice */
+  readonly strict?: boolean;
+  /** what this protocol fixes and what it leaves open (docs, reports) */
+  readonly marking?: Marking;
   /**
    * How far apart the model's timers and the live server's may be by design, in model ms (a sweep
    * every N ms against a per-session timer); added to the timing tolerance on both sides.
@@ -123,7 +165,12 @@ export interface PlacedPrint {
 }
 
 /** Most worlds kept possible at once. */
-export const maxPossibleWorlds = 256;
+export const maxPossibleWorlds = 4096;
+/**
+ * Most orders tried for the requests in flight together on different connections (sent with no
+ * arrival in between); beyond it the oracle cannot judge the case (an ERROR that says so).
+ */
+export const maxRequestOrders = 5040;
 /** Most timer firings one advance may carry out in one world (a runaway periodic timer). */
 export const maxTimerFiringsPerAdvance = 1000;
 
@@ -144,15 +191,41 @@ interface World {
   expected: Record<string, Expectation[]>;
   bind: Record<string, string>;
   notes: Record<string, unknown>;
+  /** arrivals of the expected kind whose text differs (judged after what arrived at all: `settle`) */
+  textFaults?: string[];
+}
+
+/** A request sent while others were in flight on other connections: applied in any order. */
+interface InFlight {
+  client: string;
+  wire: unknown;
+  indefinite: boolean;
+  atMs: number;
 }
 
 /** The oracle ran out of a named limit: the case must be made more definite. */
 export class OracleLimitError extends Error {}
 
+export interface OracleOptions {
+  /**
+   * Text mismatches (a message of the expected kind with other text) do not fail an arrival at once:
+   * they are judged by `settle()` at the end of the exchange, after every message that arrived was
+   * checked for being one the model sends at all. The host must then call `settle()`.
+   */
+  deferText?: boolean;
+}
+
 export class ServerModelOracle {
   private readonly runtime: RoleRuntime;
   private readonly tolerance: TimerTolerance;
   private worlds: World[];
+  /**
+   * Requests in flight together: sent on different connections with no arrival in between, so the
+   * server may have taken them in any order (each connection's own in order). `batchBase` is the
+   * set of worlds before the first of them; `worlds` is every order of `batch` applied to it.
+   */
+  private batchBase: World[] | null = null;
+  private batch: InFlight[] = [];
   /** clients whose connection the model closed (and the harness saw closed) */
   readonly closedByModel = new Set<string>();
   /** clients whose host vanished: what the model sends them is never read, so never expected */
@@ -164,6 +237,7 @@ export class ServerModelOracle {
     private readonly clock: () => number,
     tolerance: TimerTolerance = { earlyMs: 100, lateMs: 500 },
     private readonly hooks?: WorldHooks,
+    private readonly options: OracleOptions = {},
   ) {
     const slack = mapping.timerSlackMs ?? 0;
     this.tolerance = { earlyMs: tolerance.earlyMs + slack, lateMs: tolerance.lateMs + slack };
@@ -200,7 +274,10 @@ export class ServerModelOracle {
    */
   takeLog(): PrintParams[] {
     const log = this.worlds[0]?.log ?? [];
-    if (log.length > 0) this.worlds = this.worlds.map((w) => ({ ...w, log: [] }));
+    if (log.length > 0) {
+      this.worlds = this.worlds.map((w) => ({ ...w, log: [] }));
+      if (this.batchBase !== null) this.batchBase = this.batchBase.map((w) => ({ ...w, log: [] }));
+    }
     return log;
   }
 
@@ -231,7 +308,9 @@ export class ServerModelOracle {
       if ((e.type === 'send' && this.ignored.has(e.to as string)) || (e.type === 'close' && this.ignored.has(e.peer as string))) continue;
       if (e.type === 'send') {
         const to = e.to as string;
-        w.expected = { ...w.expected, [to]: [...(w.expected[to] ?? []), { kind: 'message', msg: e.msg as ProtocolMessage }] };
+        const msg = e.msg as ProtocolMessage;
+        const shown = this.mapping.expand?.(msg, this.view(w)) ?? [{ kind: 'message', msg } as Expectation];
+        w.expected = { ...w.expected, [to]: [...(w.expected[to] ?? []), ...shown] };
       } else if (e.type === 'close') {
         const peer = e.peer as string;
         w.expected = { ...w.expected, [peer]: [...(w.expected[peer] ?? []), { kind: 'close' }] };
@@ -268,6 +347,7 @@ export class ServerModelOracle {
 
   /** Applies `fn` to the host data of every world (a client-side observation, judged in each world). */
   mapExt(fn: (ext: unknown, server: ServerNodeState) => unknown): void {
+    this.endBatch();
     this.worlds = this.worlds.map((w) => ({ ...w, ext: fn(w.ext, this.stateOf(w)) }));
   }
 
@@ -279,27 +359,38 @@ export class ServerModelOracle {
   private key(w: World): string {
     const expected: Record<string, unknown[]> = {};
     for (const [c, q] of Object.entries(w.expected)) {
-      if (q.length > 0) expected[c] = q.map((e) => (e.kind === 'wire' ? { wire: e.description } : e));
+      if (q.length > 0) expected[c] = q.map((e) => (e.kind === 'wire' ? { wire: e.description, optional: e.optional === true } : e));
     }
-    return `${w.state}|${canonicalJson(w.timers)}|${canonicalJson(expected)}|${canonicalJson(w.bind)}|${canonicalJson(w.notes)}|${canonicalJson(w.ext)}`;
+    return `${w.state}|${canonicalJson(w.timers)}|${canonicalJson(expected)}|${canonicalJson(w.bind)}|${canonicalJson(w.notes)}|${canonicalJson(w.ext)}|${canonicalJson(w.textFaults ?? [])}`;
   }
 
-  private setWorlds(worlds: World[]): void {
+  private dedupe(worlds: World[]): World[] {
     const seen = new Map<string, World>();
     for (const w of worlds) {
       const k = this.key(w);
       if (!seen.has(k)) seen.set(k, w);
     }
     if (seen.size > maxPossibleWorlds) {
-      throw new OracleLimitError(`limit maxPossibleWorlds=${maxPossibleWorlds} reached: too many possible model worlds (timers near their due time, indefinite outcomes); make the case more definite`);
+      throw new OracleLimitError(`limit maxPossibleWorlds=${maxPossibleWorlds} reached: too many possible model worlds (timers near their due time, indefinite outcomes, requests in flight together); make the case more definite`);
     }
-    this.worlds = [...seen.values()];
+    return [...seen.values()];
+  }
+
+  private setWorlds(worlds: World[]): void {
+    this.worlds = this.dedupe(worlds);
+  }
+
+  /** The requests in flight so far are settled: later ones come after them (something was observed). */
+  private endBatch(): void {
+    this.batchBase = null;
+    this.batch = [];
   }
 
   /** Fires the timers that must have fired by now, and forks on those that may have. */
   private advance(): void {
     const now = this.clock();
     const out: World[] = [];
+    let fired = false;
     const expand = (w: World, budget: number): void => {
       let soonest: [string, Timer] | undefined;
       for (const entry of Object.entries(w.timers)) {
@@ -309,41 +400,96 @@ export class ServerModelOracle {
         out.push(w);
         return;
       }
+      fired = true;
       if (budget <= 0) throw new OracleLimitError(`limit maxTimerFiringsPerAdvance=${maxTimerFiringsPerAdvance} reached: a model timer keeps firing`);
       const [id, timer] = soonest;
       const { [id]: _fired, ...rest } = w.timers;
-      const fired = this.step({ ...w, timers: rest }, timer.event, timer.dueMs);
+      const next = this.step({ ...w, timers: rest }, timer.event, timer.dueMs);
       if (timer.dueMs + this.tolerance.lateMs <= now) {
-        expand(fired, budget - 1);
+        expand(next, budget - 1);
         return;
       }
       // Inside the window: it may or may not have fired yet live. The timely world comes first:
       // it is the one that stands for the server in views and console lines.
-      expand(fired, budget - 1);
+      expand(next, budget - 1);
       out.push(w);
     };
     for (const w of this.worlds) expand(w, maxTimerFiringsPerAdvance);
+    // A timer that fired is not replayed when the requests in flight are put in another order.
+    if (fired) this.endBatch();
     this.setWorlds(out);
+  }
+
+  /** Steps one request of `client` into `w`: every way the mapping says it reaches the model. */
+  private receive(w: World, r: InFlight): World[] {
+    const out: World[] = [];
+    if (r.indefinite) out.push(w);
+    if (this.closedByModel.has(r.client)) {
+      // Its connection is closed (the server closed it): the bytes reach nobody.
+      if (!r.indefinite) out.push(w);
+      return out;
+    }
+    for (const alt of this.mapping.inbound(r.client, r.wire, this.view(w))) {
+      let next = w;
+      const before = (w.expected[r.client] ?? []).length;
+      for (const event of alt.events) next = this.step(next, event, r.atMs);
+      let extra = alt.extra;
+      if (typeof extra === 'function') {
+        const sent = (next.expected[r.client] ?? []).slice(before).flatMap((e) => (e.kind === 'message' ? [e.msg] : []));
+        extra = extra(sent);
+      }
+      if (extra !== undefined && extra.length > 0) next = { ...next, expected: { ...next.expected, [r.client]: [...(next.expected[r.client] ?? []), ...extra] } };
+      out.push(next);
+    }
+    return out;
+  }
+
+  /** Every order of the requests in flight (each connection's in order) applied to `base`. */
+  private orders(base: World[], batch: readonly InFlight[]): World[] {
+    const clients = [...new Set(batch.map((r) => r.client))];
+    const queues = clients.map((c) => batch.filter((r) => r.client === c));
+    let count = 0;
+    const out: World[] = [];
+    const walk = (w: World, heads: number[]): void => {
+      let progressed = false;
+      for (let i = 0; i < queues.length; i++) {
+        if (heads[i]! >= queues[i]!.length) continue;
+        progressed = true;
+        const nextHeads = heads.slice();
+        nextHeads[i]! += 1;
+        for (const n of this.receive(w, queues[i]![heads[i]!]!)) walk(n, nextHeads);
+      }
+      if (!progressed) {
+        if (++count > maxRequestOrders) {
+          throw new OracleLimitError(`limit maxRequestOrders=${maxRequestOrders} reached: too many requests in flight together on different connections (${batch.length} on ${clients.length}); wait for replies in between`);
+        }
+        out.push(w);
+      }
+    };
+    for (const w of base) walk(w, queues.map(() => 0));
+    return out;
   }
 
   /**
    * A client sent `wire` (the harness wrote it to the live server). `indefinite`: it went through
-   * a faulty link and may never have reached the server; both stay possible.
+   * a faulty link and may never have reached the server; both stay possible. Requests sent on
+   * different connections with nothing arriving in between are in flight together: the server may
+   * take them in any order (linearizability: an order consistent with what was observed when).
    */
   send(client: string, wire: unknown, indefinite = false): void {
     this.advance();
-    const now = this.clock();
-    const out: World[] = [];
-    for (const w of this.worlds) {
-      if (indefinite) out.push(w);
-      for (const alt of this.mapping.inbound(client, wire, this.view(w))) {
-        let next = w;
-        for (const event of alt.events) next = this.step(next, event, now);
-        if (alt.extra !== undefined && alt.extra.length > 0) next = { ...next, expected: { ...next.expected, [client]: [...(next.expected[client] ?? []), ...alt.extra] } };
-        out.push(next);
-      }
+    const r: InFlight = { client, wire, indefinite, atMs: this.clock() };
+    if (this.batchBase === null) {
+      this.batchBase = this.worlds;
+      this.batch = [];
     }
-    this.setWorlds(out);
+    this.batch.push(r);
+    if (new Set(this.batch.map((b) => b.client)).size === 1) {
+      // One connection only: its requests are taken in order; no need to replay.
+      this.setWorlds(this.worlds.flatMap((w) => this.receive(w, r)));
+      return;
+    }
+    this.setWorlds(this.orders(this.batchBase, this.batch));
   }
 
   /**
@@ -353,6 +499,7 @@ export class ServerModelOracle {
    */
   sendUnreadable(client: string): void {
     this.advance();
+    this.endBatch();
     const anything: Expectation = { kind: 'wire', description: 'any reply to bytes that are not a message', test: () => null };
     const out: World[] = [];
     for (const w of this.worlds) {
@@ -367,6 +514,7 @@ export class ServerModelOracle {
   /** A client's connection went away (closed by the client, or reset as a killed client). */
   disconnect(client: string, how: 'closed' | 'reset'): void {
     this.advance();
+    this.endBatch();
     const now = this.clock();
     const out: World[] = [];
     for (const w of this.worlds) {
@@ -387,6 +535,7 @@ export class ServerModelOracle {
    * read any more, so nothing is expected for it until it connects again (`heed`).
    */
   ignore(client: string): void {
+    this.endBatch();
     this.ignored.add(client);
     this.worlds = this.worlds.map((w) => {
       const { [client]: _gone, ...expected } = w.expected;
@@ -397,64 +546,91 @@ export class ServerModelOracle {
   /** `client` connects again: what the model sends it is expected again. */
   heed(client: string): void {
     this.ignored.delete(client);
+    this.closedByModel.delete(client);
   }
 
   /** The first expectation of `client` in some world, described (for messages). */
   private describeNext(client: string): string {
     const descriptions = new Set<string>();
     for (const w of this.worlds) {
-      const head = w.expected[client]?.[0];
-      descriptions.add(head === undefined ? 'nothing' : this.describeExpectation(head, w));
+      const q = w.expected[client] ?? [];
+      const firm = q.find((e) => e.optional !== true);
+      const head = q[0];
+      descriptions.add(head === undefined ? 'nothing' : head.optional === true ? `${this.describeExpectation(head, w)}${firm === undefined ? '' : `, then ${this.describeExpectation(firm, w)}`}` : this.describeExpectation(head, w));
     }
     return [...descriptions].slice(0, 4).join(' or ');
   }
 
   private describeExpectation(e: Expectation, w: World): string {
-    if (e.kind === 'close') return 'the connection closed by the server';
-    if (e.kind === 'wire') return e.description;
-    return this.mapping.describe(e.msg, this.view(w));
+    const text = e.kind === 'close' ? 'the connection closed by the server' : e.kind === 'wire' ? e.description : this.mapping.describe(e.msg, this.view(w));
+    return e.optional === true ? `(optionally) ${text}` : text;
   }
 
   /**
    * Something arrived for `client`: a message, or its connection closed. Returns null when some
-   * possible world allows it (the worlds that do not are dropped), else why not.
+   * possible world allows it (the worlds that do not are dropped), else why not. Optional
+   * expectations (illustrative parts) before the one met are passed over. An arrival no world has
+   * any place for (a second reply, an unsolicited push) is reported before a text that differs.
    */
   arrival(client: string, arrival: { kind: 'message'; msg: unknown } | { kind: 'closed' }): OracleFailure | null {
     this.advance();
+    this.endBatch();
     const out: World[] = [];
-    let firstReason: string | undefined;
+    let structural: string | undefined;
+    let unexpected: string | undefined;
+    let textual: string | undefined;
+    const now = this.clock();
     for (const w of this.worlds) {
       const queue = w.expected[client] ?? [];
-      const head = queue[0];
-      if (head === undefined) {
-        firstReason ??= arrival.kind === 'closed' ? `the server closed ${client}'s connection; the ${this.name} keeps it open` : `${client} got a message the ${this.name} does not send`;
-        continue;
+      let placed = false;
+      let worldReason: { reason: string; text: boolean } | undefined;
+      for (let i = 0; i < queue.length; i++) {
+        const head = queue[i]!;
+        const rest = queue.slice(i + 1);
+        const consumed = (patch: Partial<World> = {}): void => {
+          placed = true;
+          out.push({ ...w, ...patch, expected: { ...w.expected, [client]: rest } });
+        };
+        if (arrival.kind === 'closed') {
+          if (head.kind === 'close') {
+            if (head.optional === true) {
+              // The server chose to close (illustrative): the model learns its connection is gone.
+              let next: World = { ...w, expected: { ...w.expected, [client]: [] } };
+              next = this.step(next, { type: 'conn.closed', peer: client }, now);
+              const { [client]: _gone, ...expected } = next.expected;
+              placed = true;
+              out.push({ ...next, expected });
+            } else consumed();
+          } else worldReason ??= { reason: `the connection closed before the expected message arrived: the ${this.name} sends ${client} ${this.describeExpectation(head, w)} first`, text: false };
+        } else if (head.kind === 'close') {
+          worldReason ??= { reason: `the ${this.name} closes ${client}'s connection here`, text: false };
+        } else if (head.kind === 'wire') {
+          const why = head.test(arrival.msg);
+          if (why === null) consumed();
+          else worldReason ??= { reason: `${client} got what the ${this.name} does not allow: ${why}`, text: false };
+        } else {
+          const c = this.mapping.compare(head.msg, arrival.msg, this.view(w));
+          if (c.ok) consumed({ bind: c.bind ?? w.bind, notes: c.notes ?? w.notes });
+          else if (c.text === true && head.optional !== true && this.options.deferText === true) {
+            // Of the expected kind, other text: judged once the exchange is over (settle).
+            consumed({ textFaults: [...(w.textFaults ?? []), `${client} got what the ${this.name} does not send: ${c.reason}`] });
+          } else worldReason ??= { reason: `${client} got what the ${this.name} does not send: ${c.reason}`, text: c.text === true };
+        }
+        if (head.optional !== true) break;
       }
-      const consumed = (patch: Partial<World> = {}): void => {
-        out.push({ ...w, ...patch, expected: { ...w.expected, [client]: queue.slice(1) } });
-      };
-      if (arrival.kind === 'closed') {
-        if (head.kind === 'close') consumed();
-        else firstReason ??= `the connection closed before the expected message arrived: the ${this.name} sends ${client} ${this.describeExpectation(head, w)} first`;
-        continue;
+      if (placed) continue;
+      if (queue.every((e) => e.optional === true)) {
+        unexpected ??= arrival.kind === 'closed' ? `the server closed ${client}'s connection; the ${this.name} keeps it open` : `${client} got a message the ${this.name} does not send`;
+      } else if (worldReason !== undefined) {
+        if (worldReason.text) textual ??= worldReason.reason;
+        else structural ??= worldReason.reason;
       }
-      if (head.kind === 'close') {
-        firstReason ??= `the ${this.name} closes ${client}'s connection here`;
-        continue;
-      }
-      if (head.kind === 'wire') {
-        const why = head.test(arrival.msg);
-        if (why === null) consumed();
-        else firstReason ??= `${client} got what the ${this.name} does not allow: ${why}`;
-        continue;
-      }
-      const c = this.mapping.compare(head.msg, arrival.msg, this.view(w));
-      if (c.ok) consumed({ bind: c.bind ?? w.bind, notes: c.notes ?? w.notes });
-      else firstReason ??= `${client} got what the ${this.name} does not send: ${c.reason}`;
     }
     if (out.length === 0) {
+      // The closest explanation: a text that differs, else a message of another kind, else one the
+      // model does not send at all (in every world still possible).
       return {
-        reason: firstReason ?? `${client}: no possible world of the ${this.name} explains this`,
+        reason: textual ?? structural ?? unexpected ?? `${client}: no possible world of the ${this.name} explains this`,
         expected: this.describeNext(client),
         observed: arrival.kind === 'closed' ? 'the connection closed' : show(arrival.msg),
       };
@@ -465,14 +641,33 @@ export class ServerModelOracle {
   }
 
   /**
+   * With `deferText`: the exchange is over; a text that differs in every world still possible is
+   * a FAIL now (what arrived at all was judged first, by `arrival`). Null when some world has none.
+   */
+  settle(): OracleFailure | null {
+    const clean = this.worlds.filter((w) => (w.textFaults ?? []).length === 0);
+    if (clean.length > 0) {
+      if (clean.length < this.worlds.length) this.setWorlds(clean);
+      return null;
+    }
+    const first = this.worlds[0]!.textFaults![0]!;
+    return { reason: first, expected: 'the text the protocol fixes', observed: first };
+  }
+
+  /**
    * A case checked one of `client`'s messages with its own pattern: in each world the model's next
    * message for it is taken as seen (bound where it matches, so later ids still line up).
    */
   skip(client: string, wire: unknown): void {
     this.advance();
+    this.endBatch();
     const out: World[] = [];
     for (const w of this.worlds) {
-      const queue = w.expected[client] ?? [];
+      const full = w.expected[client] ?? [];
+      // Optional expectations the message is not are passed over.
+      let start = 0;
+      while (start < full.length && full[start]!.optional === true && !this.meets(full[start]!, wire, w)) start++;
+      const queue = full.slice(start);
       const head = queue[0];
       if (head === undefined || head.kind === 'close') {
         out.push(w);
@@ -488,10 +683,20 @@ export class ServerModelOracle {
     this.setWorlds(out);
   }
 
+  private meets(e: Expectation, wire: unknown, w: World): boolean {
+    if (e.kind === 'close') return false;
+    if (e.kind === 'wire') return e.test(wire) === null;
+    return this.mapping.compare(e.msg, wire, this.view(w)).ok;
+  }
+
+  private done(w: World, clients?: readonly string[]): boolean {
+    return Object.entries(w.expected).every(([c, q]) => q.every((e) => e.optional === true) || (clients !== undefined && !clients.includes(c)));
+  }
+
   /** True when some possible world expects nothing more for any client (of `clients`, when given). */
   satisfied(clients?: readonly string[]): boolean {
     this.advance();
-    return this.worlds.some((w) => Object.entries(w.expected).every(([c, q]) => q.length === 0 || (clients !== undefined && !clients.includes(c))));
+    return this.worlds.some((w) => this.done(w, clients));
   }
 
   /** What is still expected, per client, in the world closest to done (for a timeout's message). */
@@ -499,7 +704,7 @@ export class ServerModelOracle {
     let best: World | undefined;
     let bestCount = Infinity;
     for (const w of this.worlds) {
-      const n = Object.values(w.expected).reduce((a, q) => a + q.length, 0);
+      const n = Object.values(w.expected).reduce((a, q) => a + q.filter((e) => e.optional !== true).length, 0);
       if (n < bestCount) {
         best = w;
         bestCount = n;
@@ -507,14 +712,15 @@ export class ServerModelOracle {
     }
     if (best === undefined) return 'nothing';
     const parts = Object.entries(best.expected)
-      .filter(([, q]) => q.length > 0)
+      .filter(([, q]) => q.some((e) => e.optional !== true))
       .map(([c, q]) => `${c}: ${q.map((e) => this.describeExpectation(e, best!)).join(', ')}`);
     return parts.length === 0 ? 'nothing' : parts.join('; ');
   }
 
   /** Keeps only the worlds that expect nothing more (the arrivals so far were all there is). */
   commitSatisfied(clients?: readonly string[]): void {
-    const done = this.worlds.filter((w) => Object.entries(w.expected).every(([c, q]) => q.length === 0 || (clients !== undefined && !clients.includes(c))));
+    this.endBatch();
+    const done = this.worlds.filter((w) => this.done(w, clients));
     if (done.length > 0) this.setWorlds(done);
   }
 }

@@ -123,6 +123,11 @@ export const caseSchema = z.strictObject({
   title: z.string().min(1),
   description: z.string().optional(),
   level: z.enum(['required', 'recommended']).default('required'),
+  /**
+   * Checks what protosim's reference server does where the protocol leaves it open (its own error
+   * replies and limits, a reply text): run only with `--strict` (or when named with `--case`).
+   */
+  strict: z.boolean().default(false),
   points: z.number().nonnegative().default(1),
   tags: z.array(z.string()).default([]),
   /** the flaw class of PROTOCOLS.md it checks, in words */

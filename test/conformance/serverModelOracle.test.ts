@@ -32,8 +32,8 @@ describe('register-exit server model as oracle', () => {
     expect(oracle.arrival('a', { kind: 'message', msg: { From: 'x' } })?.reason).toMatch(/a got a message the register-exit \(fixed\) server model does not send/);
   });
 
-  it('Exit closes only the sender; a vanished client is forgotten', () => {
-    const oracle = new ServerModelOracle(registerExitMapping(), manualClock().now);
+  it('Exit closes only the sender; a vanished client is forgotten (strict: the seed\'s error text)', () => {
+    const oracle = new ServerModelOracle(registerExitMapping(undefined, true), manualClock().now);
     oracle.send('a', { From: 'alice', Register: true });
     oracle.send('m', { From: 'mallory', Register: true });
     oracle.send('m', { From: 'alice', Exit: true });
@@ -60,8 +60,8 @@ describe('ping-liveness server model as oracle', () => {
     expect(oracle.arrival('c2', { kind: 'message', msg: ping(5, { id: 7, error_code: 1, message: 'no' }) })).toBeNull();
   });
 
-  it('answers a version offer with nothing in common, and a message of another version, with ERROR 5', () => {
-    const oracle = new ServerModelOracle(pingLivenessMapping(), manualClock().now);
+  it('answers a version offer with nothing in common, and a message of another version, with ERROR 5 (strict)', () => {
+    const oracle = new ServerModelOracle(pingLivenessMapping({ strict: true }), manualClock().now);
     oracle.send('c1', ping(7, { supported_versions: ['9.9.9'] }));
     expect(oracle.satisfied()).toBe(false);
     expect(oracle.outstanding()).toMatch(/c1: \{mtype: 5, payload: \{error_code: 5\}\}/);
@@ -100,8 +100,8 @@ describe('ping-liveness server model as oracle', () => {
 });
 
 describe('offline-queue server model as oracle', () => {
-  function loggedInPair(): ServerModelOracle {
-    const oracle = new ServerModelOracle(offlineQueueMapping(), manualClock().now);
+  function loggedInPair(strict = true): ServerModelOracle {
+    const oracle = new ServerModelOracle(offlineQueueMapping(undefined, strict), manualClock().now);
     for (const [c, name] of [['a', 'alice'], ['b', 'bob']] as const) {
       oracle.send(c, oq(1, { msg: name }));
       expect(oracle.arrival(c, { kind: 'message', msg: { opcode: 1 } })).toBeNull();
@@ -144,5 +144,124 @@ describe('offline-queue server model as oracle', () => {
     oracle.send('c', oq(4));
     expect(oracle.arrival('c', { kind: 'message', msg: { opcode: 13 } })).toBeNull();
     expect(oracle.arrival('c', { kind: 'message', msg: { opcode: 6, msg: 'alice:hi\n' } })?.reason).toMatch(/expected "", got "alice:hi\\n"/);
+  });
+});
+
+describe('default oracle: what the protocol leaves open is not judged', () => {
+  it('ping-liveness: a failed VERSION_RESPONSE before ERROR 5, a pong, a logout ack, a close after LOGOUT or an ERROR', () => {
+    const clock = manualClock();
+    const oracle = new ServerModelOracle(pingLivenessMapping(), clock.now);
+    oracle.send('c1', ping(7, { supported_versions: ['9.9.9'] }));
+    expect(oracle.arrival('c1', { kind: 'message', msg: ping(8, { success: false }) })).toBeNull();
+    expect(oracle.satisfied()).toBe(false); // ERROR 5 is normative
+    expect(oracle.arrival('c1', { kind: 'message', msg: ping(5, { error_code: 5 }) })).toBeNull();
+    expect(oracle.satisfied()).toBe(true);
+    oracle.send('c2', ping(1, { username: 'user1', password: 'pass1' }));
+    expect(oracle.arrival('c2', { kind: 'message', msg: ping(2, { auth: 0, id: 'x' }) })).toBeNull();
+    oracle.send('c2', ping(6, { id: 'x' }));
+    expect(oracle.arrival('c2', { kind: 'message', msg: ping(6, { id: 'x' }) })).toBeNull();
+    oracle.send('c2', ping(6, { id: 'x' }));
+    oracle.send('c2', ping(4, { id: 'x' }));
+    expect(oracle.arrival('c2', { kind: 'message', msg: ping(4, { id: 'x' }) })).toBeNull();
+    expect(oracle.arrival('c2', { kind: 'closed' })).toBeNull();
+    // the user is free again
+    oracle.send('c3', ping(1, { username: 'user1', password: 'pass1' }));
+    expect(oracle.arrival('c3', { kind: 'message', msg: ping(2, { auth: 0, id: 'y' }) })).toBeNull();
+    // a second reply is still a message the model does not send
+    expect(oracle.arrival('c3', { kind: 'message', msg: ping(2, { auth: 0, id: 'y' }) })?.reason).toMatch(/c3 got a message the ping-liveness \(fixed\) server model does not send/);
+  });
+
+  it('ping-liveness: a later message of another version may be served as negotiated, or refused', () => {
+    for (const reply of [ping(2, { auth: 0, id: 1 }), ping(5, { error_code: 5 })]) {
+      const oracle = new ServerModelOracle(pingLivenessMapping(), manualClock().now);
+      oracle.send('c1', ping(1, { username: 'user1', password: 'pass1' }, '0.1.0'));
+      expect(oracle.arrival('c1', { kind: 'message', msg: reply })).toBeNull();
+    }
+  });
+
+  it('register-exit: any error wording, a close after it, and an Exit naming another user refused', () => {
+    const oracle = new ServerModelOracle(registerExitMapping(), manualClock().now);
+    oracle.send('a', { From: 'alice', Register: true });
+    oracle.send('m', { From: 'mallory', Register: true });
+    oracle.send('a', { From: 'alice', To: 'nobody', Content: 'x' });
+    expect(oracle.arrival('a', { kind: 'message', msg: { From: 'Error', Content: 'User nobody is not connected' } })).toBeNull();
+    oracle.send('m', { From: 'alice', Exit: true });
+    expect(oracle.arrival('m', { kind: 'message', msg: { From: 'Error', Content: 'Exit refused' } })).toBeNull();
+    oracle.commitSatisfied();
+    oracle.send('m', { From: 'mallory', To: 'alice', Content: 'still here' });
+    expect(oracle.arrival('a', { kind: 'message', msg: { To: 'alice', From: 'mallory', Content: 'still here' } })).toBeNull();
+    // an Exit never unregisters another user, whichever reading the server takes
+    oracle.send('m', { From: 'alice', Exit: true });
+    expect(oracle.arrival('m', { kind: 'closed' })).toBeNull();
+    oracle.send('a', { From: 'alice', To: 'mallory', Content: 'gone?' });
+    expect(oracle.arrival('a', { kind: 'message', msg: { From: 'Error', Content: 'no' } })).toBeNull();
+  });
+
+  it('offline-queue: a moved login logged out silently, a close after quit, a push counted delivered once written', () => {
+    const oracle = new ServerModelOracle(offlineQueueMapping(), manualClock().now);
+    for (const [c, name] of [['a', 'alice'], ['b', 'bob']] as const) {
+      oracle.send(c, oq(1, { msg: name }));
+      expect(oracle.arrival(c, { kind: 'message', msg: { opcode: 1 } })).toBeNull();
+      oracle.send(c, oq(2, { msg: name }));
+      expect(oracle.arrival(c, { kind: 'message', msg: { opcode: 13 } })).toBeNull();
+    }
+    oracle.send('a', oq(3, { receiver: 'bob', msg: 'hi' }));
+    expect(oracle.arrival('a', { kind: 'message', msg: { opcode: 3 } })).toBeNull();
+    // a login elsewhere: b may be told (11) or logged out silently
+    oracle.send('d', oq(2, { msg: 'alice' }));
+    expect(oracle.arrival('d', { kind: 'message', msg: { opcode: 13 } })).toBeNull();
+    expect(oracle.outstanding()).not.toMatch(/a:/); // 11 to a is optional
+    oracle.disconnect('b', 'reset');
+    oracle.send('c', oq(2, { msg: 'bob' }));
+    expect(oracle.arrival('c', { kind: 'message', msg: { opcode: 13 } })).toBeNull();
+    oracle.send('c', oq(4));
+    // the push to b (never seen) counted delivered, or queued again: both allowed
+    expect(oracle.arrival('c', { kind: 'message', msg: { opcode: 6, msg: '' } })).toBeNull();
+    oracle.send('c', oq(7));
+    expect(oracle.arrival('c', { kind: 'message', msg: { opcode: 11 } })).toBeNull();
+    expect(oracle.arrival('c', { kind: 'closed' })).toBeNull();
+  });
+
+  it('requests in flight together on different connections may take effect in either order', () => {
+    const oracle = new ServerModelOracle(registerExitMapping(), manualClock().now);
+    oracle.send('b', { From: 'bob', Register: true });
+    expect(oracle.satisfied()).toBe(true);
+    oracle.commitSatisfied();
+    // alice registers bob's name while bob's connection sends to itself: either came first
+    oracle.send('a', { From: 'alice', Register: true });
+    oracle.send('b', { From: 'bob', To: 'alice', Content: 'race' });
+    expect(oracle.arrival('b', { kind: 'message', msg: { From: 'Error', Content: 'not connected' } })).toBeNull();
+    const other = new ServerModelOracle(registerExitMapping(), manualClock().now);
+    other.send('b', { From: 'bob', Register: true });
+    other.commitSatisfied();
+    other.send('a', { From: 'alice', Register: true });
+    other.send('b', { From: 'bob', To: 'alice', Content: 'race' });
+    expect(other.arrival('a', { kind: 'message', msg: { To: 'alice', From: 'bob', Content: 'race' } })).toBeNull();
+    // once something was observed, later requests come after
+    other.send('b', { From: 'bob', To: 'alice', Content: 'after' });
+    expect(other.arrival('b', { kind: 'message', msg: { From: 'Error' } })?.reason).toMatch(/does not send/);
+  });
+
+  it('strict: the same illustrative choices are held to the reference server', () => {
+    const oracle = new ServerModelOracle(pingLivenessMapping({ strict: true }), manualClock().now);
+    oracle.send('c1', ping(7, { supported_versions: ['9.9.9'] }));
+    expect(oracle.arrival('c1', { kind: 'message', msg: ping(8, { success: false }) })?.reason).toMatch(/mtype: expected 5/);
+  });
+
+  it('deferText: an extra message is reported before a text that differs', () => {
+    const oracle = new ServerModelOracle(registerExitMapping(undefined, true), manualClock().now, undefined, undefined, { deferText: true });
+    oracle.send('a', { From: 'alice', Register: true });
+    oracle.send('b', { From: 'bob', Register: true });
+    oracle.commitSatisfied();
+    oracle.send('a', { From: 'alice', To: 'bob', Content: 'hi' });
+    expect(oracle.arrival('b', { kind: 'message', msg: { To: 'bob', From: 'alice', Content: 'HI' } })).toBeNull();
+    expect(oracle.arrival('b', { kind: 'message', msg: { To: 'bob', From: 'alice', Content: 'again' } })?.reason).toMatch(/b got a message the register-exit \(fixed\) server model, strict does not send/);
+    const again = new ServerModelOracle(registerExitMapping(undefined, true), manualClock().now, undefined, undefined, { deferText: true });
+    again.send('a', { From: 'alice', Register: true });
+    again.send('b', { From: 'bob', Register: true });
+    again.commitSatisfied();
+    again.send('a', { From: 'alice', To: 'bob', Content: 'hi' });
+    expect(again.arrival('b', { kind: 'message', msg: { To: 'bob', From: 'alice', Content: 'HI' } })).toBeNull();
+    expect(again.settle()?.reason).toMatch(/Content: expected "hi", got "HI"/);
   });
 });
