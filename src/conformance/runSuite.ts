@@ -329,7 +329,9 @@ class CaseRun {
     this.replyTimeoutMs = target.replyTimeoutMs;
     const mapping = serverMappingFor(suite.spec.protocol, this.vars);
     const caseStarted = performance.now();
-    this.streamOracle = mapping === undefined ? undefined : new ServerModelOracle(mapping, () => performance.now() - caseStarted);
+    // deferText: after an exchange, a message the model does not send at all is judged before any
+    // text that differs (a text mismatch on one reply must not hide a second reply or a push)
+    this.streamOracle = mapping === undefined ? undefined : new ServerModelOracle(mapping, () => performance.now() - caseStarted, undefined, undefined, { deferText: true });
   }
 
   async execute(caseTimeoutMs: number): Promise<{ result: CaseResult; kind: ErrorKind | null }> {
@@ -728,6 +730,8 @@ class CaseRun {
    */
   private commitModel(): void {
     const oracle = this.streamOracle!;
+    const textFault = oracle.settle();
+    if (textFault !== null) throw new StepFailure(textFault.reason, textFault.expected, textFault.observed);
     oracle.commitSatisfied();
     for (const [modelValue, wire] of Object.entries(oracle.bindings())) {
       if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(modelValue) && !this.captures.has(modelValue)) this.captures.set(modelValue, JSON.parse(wire) as unknown);

@@ -1,0 +1,253 @@
+/**
+ * A timed run's network: links (delay, loss, duplication, reordering, FIFO), connections and their
+ * epochs, partitions and what they hold back, scripted drop/duplicate rules. What happens to a
+ * message when it is written and when it arrives is decided by the kernel's rules (world-rules.ts);
+ * the delays and chances are asked of the run's choice source (choice.ts).
+ */
+import type { NodeId, ProtocolMessage } from '../../models/types.js';
+import type { FaultSpec, LinkConfig } from '../config.js';
+import type { DropReason } from '../trace.js';
+import type { MachineEvent } from './key-cache.js';
+import { RunChecks } from './run-checks.js';
+import type { DeliverEvent, SimEvent, SimNode } from './run-types.js';
+import {
+  applyRules,
+  arrival,
+  openAfterDelivery,
+  openAfterSend,
+  partitionLinks,
+  partitionedArrival,
+  refusalNotifies,
+  ruleOf,
+  sendRefusal,
+  statusCodes,
+  type Connections,
+  type MessageRule,
+} from './world-rules.js';
+
+export abstract class NetworkRun extends RunChecks implements Connections {
+  private readonly links = new Map<string, LinkConfig>();
+  private readonly lastDeliveryMs = new Map<string, number>();
+  private readonly epochs = new Map<string, number>();
+  /**
+   * open connections (1 open, 0 closed); for `http` transport, the number of requests awaiting a
+   * reply. Closing sets 0 rather than deleting: the pairs are few and open and close all the time,
+   * and deleting from a small Map reallocates it (the swarm's hot path).
+   */
+  private readonly open = new Map<string, number>();
+  private readonly blocked = new Set<string>();
+  private readonly held = new Map<string, SimEvent[]>();
+  private rules: MessageRule<NodeId>[] = [];
+  private nextMessageId = 1;
+  /** nodes crashed without a trace (a refused write to them tells the writer nothing) */
+  protected readonly silentlyCrashed = new Set<NodeId>();
+
+  /** Steps a node with an event; `key` is the event's canonical key when the caller has it. */
+  protected abstract stepNode(node: SimNode, event: MachineEvent, key?: string): void;
+
+  // ---- delivering -----------------------------------------------------------------------------
+
+  protected deliver(ev: DeliverEvent): void {
+    const pk = this.keys.pair(ev.from, ev.to);
+    if ((this.epochs.get(pk) ?? 0) !== ev.epoch) {
+      this.dropped(ev, 'reset');
+      return;
+    }
+    if (this.blocked.has(this.keys.link(ev.from, ev.to))) {
+      if (partitionedArrival(this.link(ev.from, ev.to).fifo) === 'hold') {
+        // TCP retransmits: the message waits for the partition to heal.
+        const lk = this.keys.link(ev.from, ev.to);
+        const list = this.held.get(lk) ?? [];
+        list.push(ev);
+        this.held.set(lk, list);
+      } else {
+        this.dropped(ev, 'partition');
+      }
+      return;
+    }
+    const node = this.node(ev.to);
+    const fate = arrival(statusCodes[node.status]);
+    if (fate === 'wait') {
+      node.inbox.push(ev);
+      return;
+    }
+    if (fate !== 'deliver') {
+      this.dropped(ev, fate);
+      return;
+    }
+    this.stats.messagesDelivered++;
+    const open = this.open.get(pk) ?? 0;
+    const after = openAfterDelivery(this.model.variant.transport === 'http', this.roleIsServer(ev.from), open);
+    if (after !== open) this.open.set(pk, after);
+    if (this.record) this.trace.push({ k: 'deliver', t: this.now, id: ev.id, from: ev.from, to: ev.to, msg: ev.msg });
+    // Updated in place (one object per node, copied into a finding's diagnosis): the hot path.
+    const received = node.lastReceived;
+    if (received === null) node.lastReceived = { t: this.now, from: ev.from, msg: ev.msg };
+    else {
+      received.t = this.now;
+      received.from = ev.from;
+      received.msg = ev.msg;
+    }
+    this.observe({ kind: 'deliver', from: ev.from, to: ev.to, msg: ev.msg });
+    if (this.stopped) return;
+    const delivery = this.keys.delivery(ev.msg, ev.from);
+    this.stepNode(node, delivery.event, delivery.key);
+  }
+
+  private dropped(ev: DeliverEvent, reason: DropReason): void {
+    this.stats.messagesDropped++;
+    if (this.record) this.trace.push({ k: 'drop', t: this.now, id: ev.id, from: ev.from, to: ev.to, msg: ev.msg, reason });
+  }
+
+  // ---- sending --------------------------------------------------------------------------------
+
+  private link(from: NodeId, to: NodeId): LinkConfig {
+    const key = this.keys.link(from, to);
+    let link = this.links.get(key);
+    if (!link) {
+      link = { ...this.config.network.default };
+      for (const o of this.config.network.links) {
+        if ((o.from === from || o.from === '*') && (o.to === to || o.to === '*')) {
+          const { from: _f, to: _t, ...rest } = o;
+          link = { ...link, ...rest };
+        }
+      }
+      this.links.set(key, link);
+    }
+    return link;
+  }
+
+  protected send(node: SimNode, to: NodeId, msg: ProtocolMessage): void {
+    const id = this.nextMessageId++;
+    const from = node.id;
+    this.stats.messagesSent++;
+    const sent = node.lastSent;
+    if (sent === null) node.lastSent = { t: this.now, to, msg };
+    else {
+      sent.t = this.now;
+      sent.to = to;
+      sent.msg = msg;
+    }
+    if (this.record) this.trace.push({ k: 'send', t: this.now, id, from, to, msg });
+    const target = this.nodes.get(to);
+    const pk = this.keys.pair(from, to);
+    const link = this.link(from, to);
+    if (!target) {
+      this.dropped({ kind: 'deliver', id, from, to, msg, epoch: 0 }, 'not-started');
+      return;
+    }
+    const open = this.open.get(pk) ?? 0;
+    const fromServer = this.roleIsServer(from);
+    const targetStatus = statusCodes[target.status];
+    const refused = sendRefusal(open > 0, fromServer, this.roleIsServer(to), targetStatus);
+    if (refused !== null) {
+      this.dropped({ kind: 'deliver', id, from, to, msg, epoch: 0 }, refused);
+      if (refusalNotifies(targetStatus, this.silentlyCrashed.has(to))) {
+        this.queue.push(this.now + this.choices.sample('delay', link.delay), { kind: 'conn', node: from, peer: to, event: 'refused', epoch: this.epochs.get(pk) ?? 0 });
+      }
+      return;
+    }
+    const opened = openAfterSend(this.model.variant.transport === 'http', fromServer, open);
+    if (opened !== open) this.open.set(pk, opened);
+    this.carry(link, { kind: 'deliver', id, from, to, msg, epoch: this.epochs.get(pk) ?? 0 });
+  }
+
+  /** A message written on an open connection: scripted rules, then the link's loss and duplication. */
+  private carry(link: LinkConfig, ev: DeliverEvent): void {
+    const { id, from, to } = ev;
+    // Scripted drop/duplicate faults match first.
+    let copies = 1;
+    if (this.rules.length > 0) {
+      const applied = applyRules(this.rules, from, to, ev.msg.type);
+      this.rules = applied.rules;
+      copies = applied.copies;
+      if (copies === 0) {
+        this.dropped(ev, 'fault');
+        return;
+      }
+    }
+    if (this.choices.chance('loss', link.lossRatio)) {
+      this.dropped(ev, 'loss');
+      return;
+    }
+    if (this.choices.chance('duplicate', link.duplicateRatio)) copies = 2;
+    for (let c = 0; c < copies; c++) {
+      if (c > 0 && this.record) this.trace.push({ k: 'duplicate', t: this.now, id, copy: c, from, to });
+      this.scheduleOnLink(link, from, to, c === 0 ? ev : { ...ev });
+    }
+  }
+
+  private scheduleOnLink(link: LinkConfig, from: NodeId, to: NodeId, ev: SimEvent): void {
+    let at = this.now + this.choices.sample('delay', link.delay);
+    if (link.fifo) {
+      const lk = this.keys.link(from, to);
+      at = Math.max(at, this.lastDeliveryMs.get(lk) ?? 0);
+      this.lastDeliveryMs.set(lk, at);
+    } else if (this.choices.chance('reorder', link.reorderRatio)) {
+      at += this.choices.sample('reorder-delay', link.delay) + 1;
+    }
+    this.queue.push(at, ev);
+  }
+
+  // ---- the connections, as the kernel's rules see them (kernel/world-rules.ts) ----------------
+
+  get nodeCount(): number {
+    return this.nodeOrder.length;
+  }
+
+  status(i: number): number {
+    return statusCodes[this.node(this.nodeOrder[i]!).status];
+  }
+
+  isOpen(a: number, b: number): boolean {
+    return (this.open.get(this.keys.pair(this.nodeOrder[a]!, this.nodeOrder[b]!)) ?? 0) > 0;
+  }
+
+  setClosed(a: number, b: number): void {
+    this.open.set(this.keys.pair(this.nodeOrder[a]!, this.nodeOrder[b]!), 0);
+  }
+
+  /** The connection's epoch ends: what is in flight on it is dropped when it arrives (`reset`). */
+  discardData(a: number, b: number): void {
+    const pk = this.keys.pair(this.nodeOrder[a]!, this.nodeOrder[b]!);
+    this.epochs.set(pk, (this.epochs.get(pk) ?? 0) + 1);
+  }
+
+  notify(to: number, from: number, event: 'reset' | 'closed'): void {
+    const toId = this.nodeOrder[to]!;
+    const fromId = this.nodeOrder[from]!;
+    const epoch = this.epochs.get(this.keys.pair(fromId, toId)) ?? 0;
+    const ev: SimEvent = { kind: 'conn', node: toId, peer: fromId, event, epoch };
+    // A FIN comes after anything already on the link (FIFO); a reset comes when it comes.
+    if (event === 'closed') this.scheduleOnLink(this.link(fromId, toId), fromId, toId, ev);
+    else this.queue.push(this.now + this.choices.sample('delay', this.link(fromId, toId).delay), ev);
+  }
+
+  // ---- network faults -------------------------------------------------------------------------
+
+  /** A partition: the links it cuts hold (FIFO) or drop what arrives until the heal. */
+  protected partition(fault: Extract<FaultSpec, { kind: 'partition' }>): void {
+    for (const [a, b] of partitionLinks(fault, (id) => this.indexOf(id))) this.blocked.add(this.keys.link(this.nodeOrder[a]!, this.nodeOrder[b]!));
+  }
+
+  /** Every partition heals: what the links held is sent on again, link by link in name order. */
+  protected healPartitions(): void {
+    this.blocked.clear();
+    for (const [, list] of [...this.held.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      for (const ev of list) {
+        if (ev.kind !== 'deliver') continue;
+        this.scheduleOnLink(this.link(ev.from, ev.to), ev.from, ev.to, ev);
+      }
+    }
+    this.held.clear();
+  }
+
+  /** A scripted drop or duplicate rule, matched by the messages sent from now on. */
+  protected addRule(fault: Extract<FaultSpec, { kind: 'drop' | 'duplicate' }>): void {
+    this.rules = [...this.rules, ruleOf(fault, (id) => id)];
+  }
+
+  protected override blockedLinks(): string[] {
+    return [...this.blocked].sort();
+  }
+}
