@@ -85,10 +85,7 @@ const maxFunctionLines = 80;
  * which may come under the limits before their entry is removed. Remove those when that work lands.
  */
 const sizeExceptions: { file: string; fn?: string; reason: string; inProgress?: true }[] = [
-  { file: 'src/sim/explore/untimed-system.ts', reason: 'being split (issue 12, item 4): the untimed system into its parts', inProgress: true },
-  { file: 'src/sim/explore/exhaustive.ts', reason: 'being split (issue 12, item 4): exploreExhaustive (270 lines) into explorer, encoding and memo', inProgress: true },
-  { file: 'src/sim/explore/timed-realisation.ts', reason: 'being split (issue 12, item 4): 756 lines', inProgress: true },
-  { file: 'src/sim/explore/refinement.ts', reason: 'being written (issue 12, item 3: the refinement property), over 600 lines; to be split when it lands', inProgress: true },
+  { file: 'src/sim/explore/refinement.ts', reason: 'not split yet (654 lines): the step matcher, its bounded search over internal steps and the timed-state spy are one algorithm; to be split with the two open mismatches (test/sim/refinement.test.ts)' },
   {
     file: 'src/sim/explore/fair-cycles.ts',
     fn: 'fairNonProgressComponents',

@@ -41,6 +41,7 @@ import type { RoleRuntime } from '../role-runtime.js';
 import { simulate, type CompiledModel } from '../simulator.js';
 import type { DerivedOptions, TraceEvent } from '../trace.js';
 import { E_DELIVER, E_INPUT, E_NET_DUP, E_NET_LOSE, E_SCRIPT, E_START, E_TIMER, UntimedSystem, type Recorder } from './untimed-system.js';
+import { linkConfig } from './untimed-topology.js';
 
 export type RefinementResult =
   | {
@@ -271,20 +272,23 @@ class Walk {
     for (let changed = true; changed; ) {
       changed = false;
       for (let l = 0; l < this.sys.layout.links; l++) {
-        const u = this.head(l, this.rec);
-        if (u === null) continue;
+        // a FIFO link's network choices are at its head; a non-FIFO link's at any message it holds
+        const positions = this.fifo(l) ? Math.min(1, this.rec.linkIds[l]!.length) : Math.min(64, this.rec.linkIds[l]!.length);
+        for (let pos = 0; pos < positions; pos++) {
+        const u = this.rec.linkIds[l]![pos]!;
         const to = this.sys.nodeIds[this.linkTo(l)]!;
         let event = 0;
         let done: Set<number> | null = null;
         const x = u === 0 ? undefined : this.u2t.get(u);
         if (u !== 0) {
           if (x === undefined) continue;
-          if (this.lost.has(x)) event = E_NET_LOSE | ((l << 6) << 4);
-          else if (this.duplicated.has(x)) [event, done] = [E_NET_DUP | ((l << 6) << 4), this.duplicated];
-          else if (!this.fated.has(x) && notLive(views()[to]!.status)) event = E_DELIVER | ((l << 6) << 4);
+          if (this.lost.has(x)) event = E_NET_LOSE | (((l << 6) | pos) << 4);
+          else if (this.duplicated.has(x)) [event, done] = [E_NET_DUP | (((l << 6) | pos) << 4), this.duplicated];
+          else if (pos === 0 && !this.fated.has(x) && notLive(views()[to]!.status)) event = E_DELIVER | ((l << 6) << 4);
           else continue;
         } else {
           // a connection event (its kind is only seen when delivered to a running node)
+          if (pos !== 0) continue;
           const from = this.sys.nodeIds[this.linkFrom(l)]!;
           if (!notLive(views()[to]!.status) || this.connLater(at, to, from)) continue;
           event = E_DELIVER | ((l << 6) << 4);
@@ -300,8 +304,15 @@ class Walk {
         this.sys.apply(this.vec, event, rec);
         this.rec = rec;
         changed = true;
+        break; // the link's queue changed: its positions are read again
+        }
       }
     }
+  }
+
+  /** Whether link `l` is FIFO (the scenario's link config). */
+  private fifo(l: number): boolean {
+    return linkConfig(this.config, this.sys.nodeIds[this.linkFrom(l)]!, this.sys.nodeIds[this.linkTo(l)]!).fifo;
   }
 
   private linkTo(l: number): number {

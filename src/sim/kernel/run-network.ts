@@ -47,6 +47,26 @@ export abstract class NetworkRun extends RunChecks implements Connections {
 
   // ---- delivering -----------------------------------------------------------------------------
 
+  /** TCP retransmits: what arrives on a partitioned FIFO link waits there for the partition to heal. */
+  private hold(from: NodeId, to: NodeId, ev: SimEvent): void {
+    const lk = this.keys.link(from, to);
+    const list = this.held.get(lk) ?? [];
+    list.push(ev);
+    this.held.set(lk, list);
+  }
+
+  /**
+   * A connection event (a reset, a FIN, a refusal) travels on its link like data: on a partitioned
+   * FIFO link it is held until the heal (the untimed system holds the link's whole queue). Returns
+   * whether it was held.
+   */
+  protected heldByPartition(ev: Extract<SimEvent, { kind: 'conn' }>): boolean {
+    if (!this.blocked.has(this.keys.link(ev.peer, ev.node))) return false;
+    if (partitionedArrival(this.link(ev.peer, ev.node).fifo) !== 'hold') return false;
+    this.hold(ev.peer, ev.node, ev);
+    return true;
+  }
+
   protected deliver(ev: DeliverEvent): void {
     const pk = this.keys.pair(ev.from, ev.to);
     if ((this.epochs.get(pk) ?? 0) !== ev.epoch) {
@@ -54,15 +74,8 @@ export abstract class NetworkRun extends RunChecks implements Connections {
       return;
     }
     if (this.blocked.has(this.keys.link(ev.from, ev.to))) {
-      if (partitionedArrival(this.link(ev.from, ev.to).fifo) === 'hold') {
-        // TCP retransmits: the message waits for the partition to heal.
-        const lk = this.keys.link(ev.from, ev.to);
-        const list = this.held.get(lk) ?? [];
-        list.push(ev);
-        this.held.set(lk, list);
-      } else {
-        this.dropped(ev, 'partition');
-      }
+      if (partitionedArrival(this.link(ev.from, ev.to).fifo) === 'hold') this.hold(ev.from, ev.to, ev);
+      else this.dropped(ev, 'partition');
       return;
     }
     const node = this.node(ev.to);
@@ -235,8 +248,8 @@ export abstract class NetworkRun extends RunChecks implements Connections {
     this.blocked.clear();
     for (const [, list] of [...this.held.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       for (const ev of list) {
-        if (ev.kind !== 'deliver') continue;
-        this.scheduleOnLink(this.link(ev.from, ev.to), ev.from, ev.to, ev);
+        if (ev.kind === 'deliver') this.scheduleOnLink(this.link(ev.from, ev.to), ev.from, ev.to, ev);
+        else if (ev.kind === 'conn') this.scheduleOnLink(this.link(ev.peer, ev.node), ev.peer, ev.node, ev);
       }
     }
     this.held.clear();

@@ -110,6 +110,7 @@ export abstract class RunState {
       think: workload?.think ?? null,
       quitAfter: workload?.quitAfter ?? false,
       inputPending: false,
+      life: 0,
       lastSent: null,
       lastReceived: null,
     };

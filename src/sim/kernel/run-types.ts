@@ -65,8 +65,9 @@ export type SimEvent =
   | DeliverEvent
   | { kind: 'conn'; node: NodeId; peer: NodeId; event: 'reset' | 'closed' | 'refused'; epoch: number }
   | { kind: 'timer'; node: NodeId; id: string; event: MachineEvent }
-  | { kind: 'input'; node: NodeId }
-  | { kind: 'quit'; node: NodeId }
+  /** `life`: the node's life when the person began typing (a crash ends it) */
+  | { kind: 'input'; node: NodeId; life: number }
+  | { kind: 'quit'; node: NodeId; life: number }
   | { kind: 'fault'; fault: FaultSpec };
 
 export interface DeliverEvent {
@@ -106,6 +107,8 @@ export interface SimNode {
   think: Distribution | null;
   quitAfter: boolean;
   inputPending: boolean;
+  /** counts the node's crashes: what the person was typing to an earlier life is not typed into this one */
+  life: number;
   lastSent: NodeDiagnosis['lastSent'];
   lastReceived: NodeDiagnosis['lastReceived'];
 }

@@ -137,6 +137,7 @@ export class Simulation extends NetworkRun {
         this.deliver(ev);
         return;
       case 'conn': {
+        if (this.heldByPartition(ev)) return;
         const node = this.node(ev.node);
         if (node.status === 'paused') {
           node.inbox.push(ev);
@@ -165,6 +166,7 @@ export class Simulation extends NetworkRun {
         return;
       case 'quit': {
         const node = this.node(ev.node);
+        if (ev.life !== node.life) return;
         node.inputPending = false;
         if (node.status !== 'running') return;
         if (this.record) this.trace.push({ k: 'quit', t: this.now, node: node.id });
@@ -180,6 +182,9 @@ export class Simulation extends NetworkRun {
   /** A person types the node's next line. */
   private typed(ev: Extract<SimEvent, { kind: 'input' }>): void {
     const node = this.node(ev.node);
+    // A line the person was about to type into a program that has since crashed is not typed into
+    // the next one (a restart shows its own prompt); as in the untimed system, where a crash clears it.
+    if (ev.life !== node.life) return;
     node.inputPending = false;
     if (node.status === 'paused') {
       // The person types into a frozen terminal: the line is read when the program resumes.
@@ -302,10 +307,10 @@ export class Simulation extends NetworkRun {
     if (node.inputPending || node.think === null) return;
     if (node.nextMessage < node.messages.length) {
       node.inputPending = true;
-      this.queue.push(this.now + this.choices.sample('think', node.think), { kind: 'input', node: node.id });
+      this.queue.push(this.now + this.choices.sample('think', node.think), { kind: 'input', node: node.id, life: node.life });
     } else if (node.quitAfter) {
       node.inputPending = true;
-      this.queue.push(this.now + this.choices.sample('think', node.think), { kind: 'quit', node: node.id });
+      this.queue.push(this.now + this.choices.sample('think', node.think), { kind: 'quit', node: node.id, life: node.life });
     }
   }
 
@@ -362,6 +367,7 @@ export class Simulation extends NetworkRun {
     node.status = 'crashed';
     node.inbox = [];
     node.inputPending = false;
+    node.life++;
     this.updateView(node);
     if (fault.mode === 'silent') this.silentlyCrashed.add(node.id);
     else this.silentlyCrashed.delete(node.id);
