@@ -2,7 +2,10 @@
  * `npm run bench`: how fast the explorers are on this machine. Prints the machine, then
  *  - exhaustive: distinct states per second and total time, with the rounds scaled 1, 2, 3, 5, 10
  *    (lock-alternation with three clients; status-handshake when this build has it);
- *  - random simulation: simulated events per second on one worker and on every worker;
+ *  - random simulation: simulated events per second on one worker and on every worker (the fastest
+ *    of three turns inside this process), then the median of paired whole-process runs, 1 worker
+ *    against 2, next to the machine's ceiling measured in the same pairs (scaling.ts;
+ *    `index.js scaling` runs only that);
  *  - time to first counterexample of every flaw scenario (`scenarios/**` expecting `found`),
  *    end to end: `node bin/protosim.js run <file>` spawned and timed.
  * Bounded: every exhaustive search stops at `maxStates`, so the whole bench takes a few minutes at
@@ -28,6 +31,7 @@ import { looksLikeSuite } from '../scenario/load-suite.js';
 import { exploreExhaustive } from '../sim/explore/exhaustive.js';
 import { CompiledModel } from '../sim/simulator.js';
 import { summarizeOnWorkers } from '../runner/swarm.js';
+import { pairedScaling } from './scaling.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const maxStates = Number(process.env.PROTOSIM_BENCH_MAX_STATES ?? 4_000_000);
@@ -156,6 +160,8 @@ async function benchRandom(): Promise<void> {
   say(`  starting ${cores} worker${cores === 1 ? '' : 's'} and running one seed on each: ${fmt(startup)} ms (the fixed cost in the figures above)`);
   const capacity = await parallelCapacity(cores);
   say(`  for scale, a pure arithmetic loop on ${cores} threads runs ${capacity.toFixed(2)}x one thread on this machine (its parallel ceiling)`);
+  // The figures above are the best of three inside one process; these are medians of paired whole processes.
+  if (cores > 1) await pairedScaling(say);
 }
 
 /** How much faster `threads` threads of a trivial CPU loop finish the same total work than one. */
@@ -209,4 +215,9 @@ if (section === 'case') {
   if (section === undefined || section === 'exhaustive') benchExhaustive(args[0] ?? null, roundsList);
   if (section === undefined || section === 'random') await benchRandom();
   if (section === undefined || section === 'first') benchFirstCounterexample();
+  if (section === 'scaling') {
+    say('');
+    say('random simulation, scaling only (lock-alternation/started-apart, untraced)');
+    await pairedScaling(say);
+  }
 }
