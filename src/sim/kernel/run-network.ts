@@ -130,7 +130,7 @@ export abstract class NetworkRun extends RunChecks implements Connections {
     return link;
   }
 
-  protected send(node: SimNode, to: NodeId, msg: ProtocolMessage): void {
+  send(node: SimNode, to: NodeId, msg: ProtocolMessage): void {
     const id = this.nextMessageId++;
     const from = node.id;
     this.stats.messagesSent++;

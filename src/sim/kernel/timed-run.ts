@@ -4,7 +4,7 @@
  * restart, pause, resume; partitions and scripted rules are the network's). Virtual time is an
  * integer number of milliseconds; events wait in a queue ordered by (time, sequence).
  */
-import type { Effect, NodeId } from '../../models/types.js';
+import type { NodeId, PrintParams } from '../../models/types.js';
 import { canonicalJson } from '../canonical-json.js';
 import type { FaultSpec, SimConfig } from '../config.js';
 import type { Scheduled } from '../event-queue.js';
@@ -14,12 +14,13 @@ import type { CompiledModel } from './compiled-model.js';
 import type { MachineEvent } from './key-cache.js';
 import { NetworkRun } from './run-network.js';
 import type { PassResult, RunControl, SimEvent, SimNode } from './run-types.js';
+import { carryOutEffects, type EffectHost } from './effects.js';
 import { closeAll, closeConnection, crashConnections, restartConnections } from './world-rules.js';
 
 /**
  * One run. Construct, then `run()`. Internal: use `simulate()`.
  */
-export class Simulation extends NetworkRun {
+export class Simulation extends NetworkRun implements EffectHost<SimNode> {
   /** pass 2 of a stall: the abstract state after each step from this step on */
   private readonly stateKeys: string[] = [];
   private readonly stateKeySeen = new Map<string, number>();
@@ -219,7 +220,7 @@ export class Simulation extends NetworkRun {
         this.trace.push({ k: 'start', t: this.now, node: node.id, role: node.role, state: st.valueText, fresh: false });
       }
       for (const t of node.savedTimers) {
-        this.armTimer(node, t.id, this.now + t.remainingMs, t.event);
+        this.armTimerAt(node, t.id, this.now + t.remainingMs, t.event);
       }
       node.savedTimers = [];
       // A person at a restarted program with kept state still sees its prompt.
@@ -247,10 +248,7 @@ export class Simulation extends NetworkRun {
   }
 
   private applyEffects(node: SimNode, result: StepResult): void {
-    for (const effect of result.effects) {
-      if (this.stopped) return;
-      this.applyEffect(node, effect);
-    }
+    if (!carryOutEffects(this, node, node.id, this.model.variant, result.effects)) return;
     const st = node.runtime.state(node.stateId);
     if (st.done && node.status === 'running') {
       node.status = 'done';
@@ -261,44 +259,45 @@ export class Simulation extends NetworkRun {
     }
   }
 
-  private applyEffect(node: SimNode, effect: Effect): void {
-    switch (effect.type) {
-      case 'send':
-        this.send(node, effect.to, effect.msg);
-        return;
-      case 'print': {
-        const p = effect.params;
-        if (this.record) this.trace.push({ k: 'print', t: this.now, node: node.id, kind: p.kind, text: p.text });
-        if (this.model.variant.isProgress(node.id, effect)) {
-          this.lastProgressMs = this.now;
-          this.lastProgressStep = this.step;
-        }
-        this.observe({ kind: 'print', node: node.id, params: p });
-        if (p.kind === 'prompt') this.scheduleInput(node);
-        return;
-      }
-      case 'close':
-        closeConnection(this, this.indexOf(node.id), this.indexOf(effect.peer));
-        return;
-      case 'timer.start': {
-        const existing = node.timers.get(effect.id);
-        if (existing) this.queue.cancel(existing);
-        this.armTimer(node, effect.id, this.now + effect.delayMs, effect.event);
-        return;
-      }
-      case 'timer.cancel': {
-        const existing = node.timers.get(effect.id);
-        if (existing) {
-          this.queue.cancel(existing);
-          node.timers.set(effect.id, null);
-        }
-        return;
-      }
+  // ---- the timed driver's side of the kernel's effect rules (kernel/effects.ts) ----------------
+
+  isStopped(): boolean {
+    return this.stopped;
+  }
+
+  print(node: SimNode, p: PrintParams, progress: boolean): void {
+    if (this.record) this.trace.push({ k: 'print', t: this.now, node: node.id, kind: p.kind, text: p.text });
+    if (progress) {
+      this.lastProgressMs = this.now;
+      this.lastProgressStep = this.step;
+    }
+    this.observe({ kind: 'print', node: node.id, params: p });
+  }
+
+  promptShown(node: SimNode): void {
+    this.scheduleInput(node);
+  }
+
+  close(node: SimNode, peer: NodeId): void {
+    closeConnection(this, this.indexOf(node.id), this.indexOf(peer));
+  }
+
+  armTimer(node: SimNode, id: string, delayMs: number, event: MachineEvent): void {
+    const existing = node.timers.get(id);
+    if (existing) this.queue.cancel(existing);
+    this.armTimerAt(node, id, this.now + delayMs, event);
+  }
+
+  cancelTimer(node: SimNode, id: string): void {
+    const existing = node.timers.get(id);
+    if (existing) {
+      this.queue.cancel(existing);
+      node.timers.set(id, null);
     }
   }
 
   /** Arms (or re-arms) a node's timer; the caller has cancelled an armed one with the same id. */
-  private armTimer(node: SimNode, id: string, atMs: number, event: MachineEvent): void {
+  private armTimerAt(node: SimNode, id: string, atMs: number, event: MachineEvent): void {
     if ((node.timers.get(id) ?? null) === null) node.timerArmedAt.set(id, node.timerClock++);
     node.timers.set(id, this.queue.push(atMs, { kind: 'timer', node: node.id, id, event }));
   }
