@@ -7,6 +7,7 @@
 import type { Effect, NodeId, PrintParams } from '../../models/types.js';
 import { canonicalJson } from '../canonical-json.js';
 import type { SimConfig } from '../config.js';
+import { carryOutEffects, type EffectHost } from '../kernel/effects.js';
 import { CRASHED, DONE, isIdleOnPerson, isServerRole, isUnfinished, isWaiting, PAUSED, RUNNING } from '../kernel/world-rules.js';
 import type { RoleRuntime, StepResult } from '../role-runtime.js';
 import type { CompiledModel } from '../simulator.js';
@@ -150,7 +151,7 @@ export class NodeLocals {
         const now = runtime.state(d.stateId).valueText;
         if (d.stateId !== before && now !== runtime.state(before).valueText) stateText = now;
       }
-      for (const e of effects) if (this.effect(i, d, e, obs, ops, refs)) progress = true;
+      if (this.effects(i, d, effects, obs, ops, refs)) progress = true;
     }
     let becameDone = false;
     if (d.status === RUNNING && d.stateId >= 0 && this.runtimes[i]!.state(d.stateId).done) {
@@ -236,41 +237,43 @@ export class NodeLocals {
   }
 
   /** One effect of a step: its network op, observation and ref; returns whether it is progress. */
-  private effect(i: number, d: Draft, e: Effect, obs: number[], ops: number[], refs: number[]): boolean {
-    switch (e.type) {
-      case 'send': {
-        const to = this.nodeIds.indexOf(e.to);
-        if (to < 0) throw new Error(`node ${this.nodeIds[i]} sent to unknown node ${e.to}`);
-        const id = this.store.internMsg(i, to, e.msg);
+  /** Collects a step's effects as the untimed system keeps them (through the kernel's effect rules). */
+  private effects(i: number, d: Draft, effects: readonly Effect[], obs: number[], ops: number[], refs: number[]): boolean {
+    const locals = this;
+    let progress = false;
+    const host: EffectHost<number> = {
+      // observations are judged when the step is applied, not while it is computed
+      isStopped: () => false,
+      send(_i, toId, msg) {
+        const to = locals.nodeIds.indexOf(toId);
+        if (to < 0) throw new Error(`node ${locals.nodeIds[i]} sent to unknown node ${toId}`);
+        const id = locals.store.internMsg(i, to, msg);
         ops.push(0, id);
         refs.push(id);
-        return false;
-      }
-      case 'close': {
-        const peer = this.nodeIds.indexOf(e.peer);
-        ops.push(1, peer);
-        refs.push(peer);
-        return false;
-      }
-      case 'print': {
-        const id = this.observations.intern({ kind: 'print', node: this.nodeIds[i]!, params: e.params as PrintParams });
+      },
+      print(_i, params, isProgress) {
+        const id = locals.observations.intern({ kind: 'print', node: locals.nodeIds[i]!, params: params as PrintParams });
         obs.push(id);
         refs.push(id);
-        const progress = this.model.variant.isProgress(this.nodeIds[i]!, e);
-        if (e.params.kind === 'prompt') this.scheduleInput(i, d);
-        return progress;
-      }
-      case 'timer.start': {
-        const eventKey = canonicalJson(e.event);
-        d.timers = [...d.timers.filter((t) => t.id !== e.id), { id: e.id, event: e.event, eventKey }].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        if (isProgress) progress = true;
+      },
+      promptShown: () => locals.scheduleInput(i, d),
+      close(_i, peerId) {
+        const peer = locals.nodeIds.indexOf(peerId);
+        ops.push(1, peer);
+        refs.push(peer);
+      },
+      armTimer(_i, id, _delayMs, event) {
+        const eventKey = canonicalJson(event);
+        d.timers = [...d.timers.filter((t) => t.id !== id), { id, event, eventKey }].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
         refs.push(-1);
-        return false;
-      }
-      case 'timer.cancel':
-        d.timers = d.timers.filter((t) => t.id !== e.id);
+      },
+      cancelTimer(_i, id) {
+        d.timers = d.timers.filter((t) => t.id !== id);
         refs.push(-1);
-        return false;
-    }
-    return false;
+      },
+    };
+    carryOutEffects(host, i, this.nodeIds[i]!, this.model.variant, effects);
+    return progress;
   }
 }
