@@ -4,11 +4,12 @@
  */
 import { InputError, TargetError } from '../errors.js';
 import { assertDefect, parseServerProtocol } from './defectCatalog.js';
-import { startKvServer, kvLimitDefaults } from './kvServer.js';
 import { assertLoopbackHost } from './loopbackHost.js';
-import { startPingLivenessServer } from './pingLivenessServer.js';
-import { startRegisterExitServer } from './registerExitServer.js';
+import { startHttpServer } from './httpHost.js';
+import { kvLimitDefaults, kvProtocol } from './protocols/kv.js';
 import { offlineQueueLimitDefaults, offlineQueueProtocol } from './protocols/offline-queue.js';
+import { pingLivenessProtocol } from './protocols/ping-liveness.js';
+import { registerExitProtocol } from './protocols/register-exit.js';
 import { startStreamServer } from './streamHost.js';
 import { resolveLimits, type ServerHandle, type ServerLimits, type ServerOptions, type ServerProtocol } from './serverOptions.js';
 
@@ -62,18 +63,19 @@ interface CommonConfig {
 function start(name: ServerProtocol, common: CommonConfig, options: ServerOptions): Promise<ServerHandle> {
   switch (name) {
     case 'kv':
-      return startKvServer(common);
+      return startHttpServer(kvProtocol({ limits: common.limits, defect: common.defect }), common);
     case 'ping-liveness':
-      return startPingLivenessServer({
-        ...common,
+      return startStreamServer(pingLivenessProtocol({
+        limits: common.limits,
+        defect: common.defect,
         heartbeatTimeoutMs: positive('heartbeatTimeoutMs', options.heartbeatTimeoutMs ?? 30_000),
         accounts: positive('accounts', options.accounts ?? 2),
         extraAccounts: options.extraAccounts ?? {},
-      });
+      }), common);
     case 'register-exit': {
       const codec = options.codec ?? 'json';
       if (codec !== 'json' && codec !== 'gob') throw new InputError(`codec must be json or gob, got ${JSON.stringify(codec)}`, 'invalid-option');
-      return startRegisterExitServer({ ...common, codec });
+      return startStreamServer(registerExitProtocol({ limits: common.limits, defect: common.defect, codec }), common);
     }
     case 'offline-queue': {
       const framing = options.framing ?? 'length-delimited';

@@ -16,7 +16,7 @@ describe('kv server: the IM interface of PROTOCOLS.md section 1', () => {
     expect((await httpGet(address, kvQuery({ action: 'set', key: 'lock', value: '1' }))).body).toBe('\n');
     expect((await httpGet(address, kvQuery({ action: 'set', key: 'connected', value: 'on' }))).body).toBe('\n');
     expect((await httpGet(address, kvQuery({ action: 'get', key: 'connected' }))).body).toBe('on\n');
-    expect((await httpGet(address, kvQuery({ action: 'keys' }))).body).toBe('lock\nconnected\n\n');
+    expect((await httpGet(address, kvQuery({ action: 'keys' }))).body).toBe('connected\nlock\n\n'); // sorted by code point (src/models/kv-store/serve.ts)
     expect((await httpGet(address, kvQuery({ action: 'unset', key: 'lock' }))).body).toBe('\n');
     expect((await httpGet(address, kvQuery({ action: 'get', key: 'lock' }))).body).toBe('\n');
     expect((await httpGet(address, kvQuery({ action: 'keys' }))).body).toBe('connected\n\n');

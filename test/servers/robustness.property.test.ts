@@ -6,6 +6,7 @@
 import { connect } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { compareCodePoints } from '../../src/models/kv-store/serve.js';
 import { encodeGobMessage, GobDecoder, type GobMessage } from '../../src/wire/gob.js';
 import { delimit, encodeClient2Server } from '../../src/wire/offlineQueueWire.js';
 import { httpGet, kvQuery } from './httpClient.js';
@@ -57,7 +58,7 @@ describe('robustness properties (real sockets)', () => {
             model.delete(o.key);
           }
         }
-        expect((await httpGet(address, kvQuery({ store, action: 'keys' }))).body).toBe([...model.keys()].map((k) => `${k}\n`).join('') + '\n');
+        expect((await httpGet(address, kvQuery({ store, action: 'keys' }))).body).toBe([...model.keys()].sort(compareCodePoints).map((k) => `${k}\n`).join('') + '\n'); // sorted by code point
         for (const [key, value] of model) expect((await httpGet(address, kvQuery({ store, action: 'get', key }))).body).toBe(`${value}\n`);
       }),
       { numRuns },

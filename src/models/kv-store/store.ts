@@ -1,25 +1,21 @@
 /**
  * The key-value store role: the course's IM server, one atomic operation per request. Its whole
  * state is `data`; a restart with fresh state empties it (the course server keeps data in memory).
+ * Each request is answered by the rules of serve.ts, the functions the reference server runs (the
+ * readings decided between the two, such as `keys` sorted by code point, are listed there).
  */
-import { setup, assign } from 'xstate';
+import { enqueueActions, setup } from 'xstate';
 import type { KvRequest } from './messages.js';
 import type { RoleDefinition, SendParams } from '../types.js';
+import { applyToRecord, recordStore, serveKv, type KvData } from './serve.js';
 
 export interface StoreContext {
-  data: Record<string, string>;
+  data: KvData;
   /** Whether CAS is offered (fixed variants); the course server has no such action. */
   offersCas: boolean;
 }
 
 type StoreEvent = KvRequest & { from: string };
-
-function withKey(data: Record<string, string>, key: string, value: string | undefined): Record<string, string> {
-  const next: Record<string, string> = { ...data };
-  if (value === undefined) delete next[key];
-  else next[key] = value;
-  return next;
-}
 
 export const storeMachine = setup({
   types: {
@@ -29,79 +25,33 @@ export const storeMachine = setup({
   },
   actions: {
     send: (_, _params: SendParams) => {},
+    /** Answers one request with the rules of serve.ts (the model's limits: none, so nothing is refused). */
+    answer: enqueueActions(({ context, event, enqueue }) => {
+      const { from, ...req } = event;
+      const outcome = serveKv(recordStore(context.data), req as KvRequest, { offersCas: context.offersCas });
+      if ('refused' in outcome) return;
+      if (outcome.change !== undefined) enqueue.assign({ data: applyToRecord(context.data, outcome.change) });
+      enqueue({ type: 'send', params: { to: from, msg: outcome.reply } } as never);
+    }),
   },
 }).createMachine({
   id: 'kv-store',
-  context: ({ input }) => ({ data: { ...(input.initial ?? {}) }, offersCas: input.offersCas ?? false }),
+  context: ({ input }) => ({ data: applyInitial(input.initial ?? {}), offersCas: input.offersCas ?? false }),
   initial: 'serving',
   states: {
     serving: {
       tags: ['server'],
-      on: {
-        GET: {
-          actions: {
-            type: 'send',
-            params: ({ context, event }) => ({
-              to: event.from,
-              msg: { type: 'VALUE', key: event.key, value: context.data[event.key] ?? null },
-            }),
-          },
-        },
-        SET: {
-          actions: [
-            assign({ data: ({ context, event }) => withKey(context.data, event.key, event.value) }),
-            { type: 'send', params: ({ event }) => ({ to: event.from, msg: { type: 'OK', op: 'SET' } }) },
-          ],
-        },
-        UNSET: {
-          actions: [
-            assign({ data: ({ context, event }) => withKey(context.data, event.key, undefined) }),
-            { type: 'send', params: ({ event }) => ({ to: event.from, msg: { type: 'OK', op: 'UNSET' } }) },
-          ],
-        },
-        CLEAR: {
-          actions: [
-            assign({ data: () => ({}) }),
-            { type: 'send', params: ({ event }) => ({ to: event.from, msg: { type: 'OK', op: 'CLEAR' } }) },
-          ],
-        },
-        KEYS: {
-          actions: {
-            type: 'send',
-            params: ({ context, event }) => ({
-              to: event.from,
-              msg: { type: 'KEY_LIST', keys: Object.keys(context.data).sort() },
-            }),
-          },
-        },
-        CAS: [
-          {
-            guard: ({ context, event }) => context.offersCas && (context.data[event.key] ?? null) === event.expected,
-            actions: [
-              assign({ data: ({ context, event }) => withKey(context.data, event.key, event.value) }),
-              {
-                type: 'send',
-                params: ({ event }) => ({
-                  to: event.from,
-                  msg: { type: 'CAS_RESULT', key: event.key, ok: true, value: event.value },
-                }),
-              },
-            ],
-          },
-          {
-            actions: {
-              type: 'send',
-              params: ({ context, event }) => ({
-                to: event.from,
-                msg: { type: 'CAS_RESULT', key: event.key, ok: false, value: context.data[event.key] ?? null },
-              }),
-            },
-          },
-        ],
-      },
+      on: { GET: { actions: 'answer' }, SET: { actions: 'answer' }, UNSET: { actions: 'answer' }, CLEAR: { actions: 'answer' }, KEYS: { actions: 'answer' }, CAS: { actions: 'answer' } },
     },
   },
 });
+
+/** Preloaded keys (left over from an earlier session), as own entries. */
+function applyInitial(initial: Record<string, string>): KvData {
+  let data: KvData = {};
+  for (const [key, value] of Object.entries(initial)) data = applyToRecord(data, { op: 'set', key, value });
+  return data;
+}
 
 /** The store role, shared by the key-value protocols. `params.initial` preloads keys (left over from an earlier session). */
 export function storeRole(offersCas: boolean): RoleDefinition {

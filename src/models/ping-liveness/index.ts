@@ -116,6 +116,9 @@ function variant(name: string, summary: string, server: PingServerOptions, clien
   };
 }
 
+/** The fixed server rules: what the oracle steps and the reference server (src/servers) runs. */
+export const fixedServerOptions: PingServerOptions = { expireSilentSessions: true, identityFromConnection: true, explicitVersionError: true, endSessionOnDisconnect: true };
+
 export const faithful = variant(
   'faithful',
   "the seed's implementation: ping every 10 s, 30 s timeout, sessions named by the message's id, silence on a version mismatch",
@@ -133,7 +136,7 @@ export const noPing = variant(
 export const fixed = variant(
   'fixed',
   'identity bound to the connection, ERROR 5 on a version mismatch, sessions end on disconnect or after the ping timeout',
-  { expireSilentSessions: true, identityFromConnection: true, explicitVersionError: true, endSessionOnDisconnect: true },
+  fixedServerOptions,
   { pings: true, logoutOnQuit: true },
 );
 

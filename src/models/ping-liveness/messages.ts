@@ -9,6 +9,8 @@ export const ErrorCode = {
   sessionNotFound: 1,
   timeout: 2,
   loggedInElsewhere: 3,
+  /** protosim's own: a limit of the reference server (and, on the wire, a message that is not one of the protocol) */
+  refused: 4,
   unsupportedVersion: 5,
 } as const;
 

@@ -17,45 +17,25 @@
  *  - The seed runs over QUIC, where a killed process sends nothing the server notices, so the
  *    faithful server ignores connection resets; the fixed one (over TCP) ends the session at once.
  *
+ * Each request and disconnect is answered by the rules of serve.ts (the functions the reference
+ * server runs; the readings decided between the model and the server are listed there); this
+ * machine adds the clock: the sweep that counts silent sweeps and calls `expire`.
  * Every decision is also logged to the server console (`print` kind `status` with `data.event`), the
  * way a course server prints what it does; history properties read those lines.
  */
 import { enqueueActions, setup } from 'xstate';
 import type { PrintParams, SendParams } from '../types.js';
-import { ErrorCode, type PingRequest } from './messages.js';
+import type { PingRequest } from './messages.js';
+import { disconnect, expire, handleRequest, type PingEffect, type PingServerOptions, type PingSessions, type Session } from './serve.js';
 
-export interface Session {
-  user: string;
-  /** the node whose connection logged in */
-  conn: string;
-  /** sweeps since the client was last heard from */
-  missed: number;
-}
+export type { PingServerOptions, Session } from './serve.js';
 
-export interface PingServerContext {
-  versions: string[];
-  accounts: Record<string, string>;
-  sessions: Record<string, Session>;
-  nextId: number;
+export interface PingServerContext extends PingSessions {
   sweepMs: number;
   /** a session is dropped at the sweep after more than this many silent sweeps */
   maxMissedSweeps: number;
   /** the promise made to a user whose client died: the lock-out ends within this (for checks) */
   lockoutBoundMs: number;
-}
-
-export interface PingServerOptions {
-  /** false in the seed's first proposal (no ping, no timeout) */
-  expireSilentSessions: boolean;
-  /** fixed: the session is the one this connection logged in, whatever `id` the message names */
-  identityFromConnection: boolean;
-  /**
-   * fixed: a version offer with nothing in common gets ERROR 5 (PROTOCOLS.md's "unsupported
-   * version"), as the reference server answers; no VERSION_RESPONSE follows it.
-   */
-  explicitVersionError: boolean;
-  /** fixed: a connection that resets or closes ends its session at once */
-  endSessionOnDisconnect: boolean;
 }
 
 type ServerEvent =
@@ -64,39 +44,24 @@ type ServerEvent =
   | { type: 'conn.closed'; peer: string }
   | { type: 'conn.refused'; peer: string };
 
-type SessionMessage = Extract<PingRequest, { type: 'CHAT' | 'LOGOUT' | 'PING' }> & { from: string };
+type Enqueue = {
+  assign(a: Partial<PingServerContext>): void;
+  (action: { type: 'print'; params: PrintParams } | { type: 'send'; params: SendParams }): void;
+};
 
-/** The session a CHAT/LOGOUT/PING acts on, or null: by id (faithful) or by connection (fixed). */
-function sessionFor(ctx: PingServerContext, event: SessionMessage, byConnection: boolean): string | null {
-  if (!byConnection) return ctx.sessions[event.id] ? event.id : null;
-  const own = Object.keys(ctx.sessions).find((id) => ctx.sessions[id]!.conn === event.from) ?? null;
-  return own !== null && own === event.id ? own : null;
+/** Carries out what the rules decided (`alive` is already in the patch: the session's `missed` is 0). */
+function apply(patch: Partial<PingSessions>, effects: readonly PingEffect[], enqueue: Enqueue): void {
+  if (Object.keys(patch).length > 0) enqueue.assign(patch);
+  for (const e of effects) if (e.type !== 'alive') enqueue(e);
 }
-
-function without(sessions: Record<string, Session>, ids: readonly string[]): Record<string, Session> {
-  const next: Record<string, Session> = {};
-  for (const [id, s] of Object.entries(sessions)) if (!ids.includes(id)) next[id] = s;
-  return next;
-}
-
-/** The fixed server's handling of a lost connection: its sessions end, with a console line each. */
-function endSessionsOf(
-  context: PingServerContext,
-  peer: string,
-  enqueue: { assign(a: Partial<PingServerContext>): void; (action: { type: 'print'; params: PrintParams }): void },
-): void {
-  const ids = Object.keys(context.sessions).filter((id) => context.sessions[id]!.conn === peer);
-  if (ids.length === 0) return;
-  enqueue.assign({ sessions: without(context.sessions, ids) });
-  for (const id of ids) {
-    const user = context.sessions[id]!.user;
-    enqueue({ type: 'print', params: log(`${user} (${id}) disconnected`, { event: 'disconnect', session: id, user, owner: peer }) });
-  }
-}
-
-const log = (text: string, data: Record<string, unknown>): PrintParams => ({ kind: 'status', text, data });
 
 export function createPingServer(options: PingServerOptions) {
+  /** Answers one request with the rules of serve.ts. */
+  const answer = (context: PingServerContext, event: PingRequest & { from: string }, enqueue: Enqueue): void => {
+    const { from, ...req } = event;
+    const r = handleRequest(context, from, req as PingRequest, options);
+    apply(r.patch, r.effects, enqueue);
+  };
   return setup({
     types: {
       context: {} as PingServerContext,
@@ -153,14 +118,10 @@ export function createPingServer(options: PingServerOptions) {
                       for (const [id, s] of Object.entries(context.sessions)) {
                         const missed = s.missed + 1;
                         if (missed > context.maxMissedSweeps) expired.push(id);
-                        else sessions[id] = { ...s, missed };
+                        sessions[id] = { ...s, missed };
                       }
-                      enqueue.assign({ sessions });
-                      for (const id of expired) {
-                        const s = context.sessions[id]!;
-                        enqueue({ type: 'print', params: log(`session ${id} (${s.user}) timed out`, { event: 'expire', session: id, user: s.user, owner: s.conn }) });
-                        enqueue({ type: 'send', params: { to: s.conn, msg: { type: 'ERROR', id, code: ErrorCode.timeout, message: 'session timed out' } } });
-                      }
+                      const r = expire({ ...context, sessions }, expired, 'session timed out');
+                      apply({ sessions, ...r.patch }, r.effects, enqueue);
                     }),
                   },
                 }
@@ -168,84 +129,21 @@ export function createPingServer(options: PingServerOptions) {
           },
         },
         on: {
-          VERSION_REQUEST: { actions: enqueueActions(({ context, event, enqueue }) => {
-            const selected = event.versions.find((v) => context.versions.includes(v)) ?? null;
-            if (selected !== null) {
-              enqueue({ type: 'send', params: { to: event.from, msg: { type: 'VERSION_RESPONSE', selected, success: true } } });
-              return;
-            }
-            enqueue({ type: 'print', params: log(`no common version with ${event.from} (offered ${event.versions.join(', ') || 'none'})`, { event: 'version-mismatch', by: event.from }) });
-            if (options.explicitVersionError) {
-              enqueue({ type: 'send', params: { to: event.from, msg: { type: 'ERROR', id: '', code: ErrorCode.unsupportedVersion, message: `unsupported version; this server speaks ${context.versions.join(', ')}` } } });
-            }
-          }) },
-          LOGIN_REQUEST: { actions: enqueueActions(({ context, event, enqueue }) => {
-            // Fixed: one session per connection; a second login on it is refused, as the
-            // reference server does (the session is the connection's, so it cannot hold two).
-            if (options.identityFromConnection && Object.values(context.sessions).some((s) => s.conn === event.from)) {
-              enqueue({ type: 'send', params: { to: event.from, msg: { type: 'ERROR', id: '', code: ErrorCode.loggedInElsewhere, message: 'this connection is already logged in' } } });
-              return;
-            }
-            if (context.accounts[event.username] !== event.password) {
-              enqueue({ type: 'send', params: { to: event.from, msg: { type: 'LOGIN_RESPONSE', auth: 1, id: '' } } });
-              return;
-            }
-            const holder = Object.entries(context.sessions).find(([, s]) => s.user === event.username);
-            if (holder) {
-              enqueue({ type: 'print', params: log(`${event.username} refused: logged in from another location (${holder[0]} on ${holder[1].conn})`, { event: 'refuse-login', user: event.username, by: event.from, owner: holder[1].conn }) });
-              enqueue({ type: 'send', params: { to: event.from, msg: { type: 'ERROR', id: '', code: ErrorCode.loggedInElsewhere, message: 'logged in from another location' } } });
-              return;
-            }
-            const id = `s${context.nextId}`;
-            enqueue.assign({
-              nextId: context.nextId + 1,
-              sessions: { ...context.sessions, [id]: { user: event.username, conn: event.from, missed: 0 } },
-            });
-            enqueue({ type: 'print', params: log(`${event.username} logged in as ${id} on ${event.from}`, { event: 'login', session: id, user: event.username, by: event.from, owner: event.from }) });
-            enqueue({ type: 'send', params: { to: event.from, msg: { type: 'LOGIN_RESPONSE', auth: 0, id } } });
-          }) },
-          CHAT: { actions: enqueueActions(({ context, event, enqueue }) => {
-            const id = sessionFor(context, event, options.identityFromConnection);
-            if (id === null) {
-              enqueue({ type: 'send', params: { to: event.from, msg: { type: 'ERROR', id: event.id, code: ErrorCode.sessionNotFound, message: 'session not found' } } });
-              return;
-            }
-            const s = context.sessions[id]!;
-            enqueue.assign({ sessions: { ...context.sessions, [id]: { ...s, missed: 0 } } });
-            enqueue({ type: 'print', params: log(`${s.user} (${id}) says ${JSON.stringify(event.message)}`, { event: 'chat', session: id, user: s.user, by: event.from, owner: s.conn }) });
-            enqueue({ type: 'send', params: { to: event.from, msg: { type: 'CHAT', id, message: event.message } } });
-          }) },
-          PING: { actions: enqueueActions(({ context, event, enqueue }) => {
-            const id = sessionFor(context, event, options.identityFromConnection);
-            if (id === null) {
-              enqueue({ type: 'send', params: { to: event.from, msg: { type: 'ERROR', id: event.id, code: ErrorCode.sessionNotFound, message: 'session not found' } } });
-              return;
-            }
-            const s = context.sessions[id]!;
-            enqueue.assign({ sessions: { ...context.sessions, [id]: { ...s, missed: 0 } } });
-            if (s.conn !== event.from) {
-              // Only a foreign ping is worth a console line; a client's own pings would flood it.
-              enqueue({ type: 'print', params: log(`ping for ${id} (${s.user}) from ${event.from}`, { event: 'ping', session: id, user: s.user, by: event.from, owner: s.conn }) });
-            }
-          }) },
-          LOGOUT: { actions: enqueueActions(({ context, event, enqueue }) => {
-            const id = sessionFor(context, event, options.identityFromConnection);
-            if (id === null) {
-              enqueue({ type: 'send', params: { to: event.from, msg: { type: 'ERROR', id: event.id, code: ErrorCode.sessionNotFound, message: 'session not found' } } });
-              return;
-            }
-            const s = context.sessions[id]!;
-            enqueue.assign({ sessions: without(context.sessions, [id]) });
-            enqueue({ type: 'print', params: log(`${s.user} (${id}) logged out by ${event.from}`, { event: 'logout', session: id, user: s.user, by: event.from, owner: s.conn }) });
-          }) },
+          VERSION_REQUEST: { actions: enqueueActions(({ context, event, enqueue }) => answer(context, event, enqueue)) },
+          LOGIN_REQUEST: { actions: enqueueActions(({ context, event, enqueue }) => answer(context, event, enqueue)) },
+          CHAT: { actions: enqueueActions(({ context, event, enqueue }) => answer(context, event, enqueue)) },
+          PING: { actions: enqueueActions(({ context, event, enqueue }) => answer(context, event, enqueue)) },
+          LOGOUT: { actions: enqueueActions(({ context, event, enqueue }) => answer(context, event, enqueue)) },
           'conn.reset': {
             actions: enqueueActions(({ context, event, enqueue }) => {
-              if (options.endSessionOnDisconnect) endSessionsOf(context, event.peer, enqueue);
+              const r = disconnect(context, event.peer, options);
+              apply(r.patch, r.effects, enqueue);
             }),
           },
           'conn.closed': {
             actions: enqueueActions(({ context, event, enqueue }) => {
-              if (options.endSessionOnDisconnect) endSessionsOf(context, event.peer, enqueue);
+              const r = disconnect(context, event.peer, options);
+              apply(r.patch, r.effects, enqueue);
             }),
           },
         },

@@ -101,17 +101,23 @@ function variant(name: string, summary: string, server: RouteServerOptions, keep
   };
 }
 
+/** The seed's server rules (serve.ts options). */
+export const faithfulServerOptions: RouteServerOptions = { identityFromConnection: false, decoderPerConnection: false, detectVanished: false };
+
+/** The fixed server rules: what the oracle steps and the reference server (src/servers) runs. */
+export const fixedServerOptions: RouteServerOptions = { identityFromConnection: true, decoderPerConnection: true, detectVanished: true, validNamesOnly: true };
+
 export const faithful = variant(
   'faithful',
   'the seed as written: From, Register and Exit trusted from the message, a decoder per message, log.Fatal on a failed write',
-  { identityFromConnection: false, decoderPerConnection: false, detectVanished: false },
+  faithfulServerOptions,
   false,
 );
 
 export const fixed = variant(
   'fixed',
-  'names bound to connections, Exit only for self, duplicate names refused, vanished clients detected (reset or keepalive timeout)',
-  { identityFromConnection: true, decoderPerConnection: true, detectVanished: true },
+  'names bound to connections, Exit only for self, duplicate and reserved names refused, vanished clients detected (reset or keepalive timeout)',
+  fixedServerOptions,
   true,
 );
 

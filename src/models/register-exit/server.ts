@@ -17,18 +17,22 @@
  *  - A write to a dead connection fails; like much course Go code the handler treats that error with
  *    `log.Fatal`, so the whole server goes down ("one bad or vanished client must not take the
  *    server down" is what the checks look for).
- *  - The server's person types `EXIT` to shut it down: every registered client is told (Exit set).
+ *  - The server's person types `EXIT` to shut it down: every client it knows of is told (Exit set).
  *
+ * Each message and disconnect is answered by the rules of serve.ts (the functions the reference
+ * server runs, where the readings decided between the model and the server are listed); this
+ * machine adds what happens between messages: the read-ahead window, the keepalive sweep, log.Fatal.
  * Decisions are logged to the server console (`print` kind `status`, `data.event`), which the
  * history properties read.
  */
 import { enqueueActions, setup } from 'xstate';
 import type { PrintParams, SendParams } from '../types.js';
-import { errorSender, isKeepalive, notConnectedText, routeMessage, type RouteMessage } from './messages.js';
+import type { RouteMessage } from './messages.js';
+import { disconnect, handleMessage, nameOf, shutdown, type RouteEffect, type RouteRegistry, type RouteServerOptions } from './serve.js';
 
-export interface RouteServerContext {
-  /** user name -> the node whose connection registered it */
-  conns: Record<string, string>;
+export type { RouteServerOptions } from './serve.js';
+
+export interface RouteServerContext extends RouteRegistry {
   /** connections inside a gob decoder's read-ahead window (faithful) */
   readAhead: Record<string, true>;
   readAheadMs: number;
@@ -40,15 +44,6 @@ export interface RouteServerContext {
   detectBoundMs: number;
   /** why the server process ended: `EXIT` typed by its person, or a fatal error */
   exitReason: string;
-}
-
-export interface RouteServerOptions {
-  /** fixed: the name is the one this connection registered; From, Register and Exit cannot name others */
-  identityFromConnection: boolean;
-  /** fixed: one decoder per connection, so nothing is lost between messages */
-  decoderPerConnection: boolean;
-  /** fixed: a reset, closed, failed or silent (keepalive timeout) connection is unregistered */
-  detectVanished: boolean;
 }
 
 type ServerEvent =
@@ -66,22 +61,22 @@ type Enqueue = {
   (action: { type: 'print'; params: PrintParams } | { type: 'send'; params: SendParams } | { type: 'close'; params: { peer: string } }): void;
 };
 
-/** The name registered by connection `conn`, if any. */
-function nameOf(ctx: RouteServerContext, conn: string): string | null {
-  for (const [name, c] of Object.entries(ctx.conns)) if (c === conn) return name;
-  return null;
-}
-
 function without<T>(record: Record<string, T>, key: string): Record<string, T> {
   const { [key]: _gone, ...rest } = record;
   return rest;
 }
 
-/** Forgets a vanished connection (fixed only). */
-function forget(ctx: RouteServerContext, conn: string, reason: string, enqueue: Enqueue): void {
-  const name = nameOf(ctx, conn);
-  enqueue.assign({ conns: name !== null ? without(ctx.conns, name) : ctx.conns, missed: without(ctx.missed, conn) });
-  if (name !== null) enqueue({ type: 'print', params: log(`${name} unregistered (${reason})`, { event: 'unregister', name, by: conn, owner: conn, reason }) });
+/** Carries out what the rules decided (a defect's crash never runs in the model's variants). */
+function apply(patch: Partial<RouteRegistry>, effects: readonly RouteEffect[], enqueue: Enqueue): void {
+  if (patch.conns !== undefined) enqueue.assign({ conns: patch.conns });
+  for (const e of effects) if (e.type !== 'crash') enqueue(e);
+}
+
+/** A vanished connection: the rules decide (fixed: forgotten); the keepalive sweep stops watching it. */
+function forget(ctx: RouteServerContext, conn: string, reason: string, options: RouteServerOptions, enqueue: Enqueue): void {
+  const r = disconnect(ctx, conn, { reason, byServer: false }, options);
+  if (options.detectVanished) enqueue.assign({ missed: without(ctx.missed, conn) });
+  apply(r.patch, r.effects, enqueue);
 }
 
 export function createRouteServer(options: RouteServerOptions) {
@@ -167,53 +162,10 @@ export function createRouteServer(options: RouteServerOptions) {
                 enqueue.raise({ type: 'decoder.done', conn }, { delay: context.readAheadMs, id: `decoder-${conn}` });
               }
               if (options.detectVanished) enqueue.assign({ missed: { ...context.missed, [conn]: 0 } });
-              if (isKeepalive(event)) return;
-              const own = nameOf(context, conn);
-              if (event.register) {
-                const prev = context.conns[event.sender];
-                if (options.identityFromConnection && ((prev !== undefined && prev !== conn) || (own !== null && own !== event.sender))) {
-                  enqueue({ type: 'print', params: log(`${conn} refused: ${event.sender} is taken`, { event: 'refuse-register', name: event.sender, by: conn, owner: prev ?? conn }) });
-                  // Refused, and the connection stays open (as the reference server does): the
-                  // client may register another name; until then its messages are refused.
-                  enqueue({ type: 'send', params: { to: conn, msg: routeMessage({ sender: errorSender, content: `The name ${event.sender} is already taken` }) } });
-                  return;
-                }
-                enqueue.assign({ conns: { ...context.conns, [event.sender]: conn } });
-                enqueue({
-                  type: 'print',
-                  params: log(`${event.sender} registered on ${conn}${prev !== undefined && prev !== conn ? ` (replacing ${prev})` : ''}`, {
-                    event: 'register',
-                    name: event.sender,
-                    by: conn,
-                    replaced: prev !== undefined && prev !== conn ? prev : null,
-                  }),
-                });
-                return;
-              }
-              const sender = options.identityFromConnection ? own : event.sender;
-              if (event.exit) {
-                const name = options.identityFromConnection ? own : event.sender;
-                if (name !== null && context.conns[name] !== undefined) {
-                  enqueue.assign({ conns: without(context.conns, name) });
-                  enqueue({ type: 'print', params: log(`${name} unregistered by ${conn}`, { event: 'unregister', name, by: conn, owner: context.conns[name], reason: 'exit' }) });
-                }
-                if (options.detectVanished) enqueue.assign({ missed: without(context.missed, conn) });
-                enqueue({ type: 'close', params: { peer: conn } });
-                return;
-              }
-              if (sender === null) {
-                enqueue({ type: 'print', params: log(`message from unregistered ${conn} refused`, { event: 'reject', by: conn, to: event.to, content: event.content }) });
-                enqueue({ type: 'send', params: { to: conn, msg: routeMessage({ sender: errorSender, content: 'Register first' }) } });
-                return;
-              }
-              const target = context.conns[event.to];
-              if (target === undefined) {
-                enqueue({ type: 'print', params: log(`${sender} -> ${event.to}: not connected`, { event: 'reject', by: conn, sender, to: event.to, content: event.content }) });
-                enqueue({ type: 'send', params: { to: conn, msg: routeMessage({ sender: errorSender, content: notConnectedText }) } });
-                return;
-              }
-              enqueue({ type: 'print', params: log(`${sender} -> ${event.to} (${target}): ${JSON.stringify(event.content)}`, { event: 'forward', by: conn, sender, to: event.to, toConn: target, content: event.content }) });
-              enqueue({ type: 'send', params: { to: target, msg: routeMessage({ to: event.to, sender, content: event.content }) } });
+              const { from: _from, ...msg } = event;
+              const r = handleMessage(context, conn, msg, options);
+              apply(r.patch, r.effects, enqueue);
+              if (msg.exit && options.detectVanished) enqueue.assign({ missed: without(context.missed, conn) });
             }),
           },
           'decoder.done': {
@@ -221,12 +173,12 @@ export function createRouteServer(options: RouteServerOptions) {
           },
           'conn.reset': {
             actions: enqueueActions(({ context, event, enqueue }) => {
-              if (options.detectVanished) forget(context, event.peer, 'connection reset', enqueue);
+              forget(context, event.peer, 'connection reset', options, enqueue);
             }),
           },
           'conn.closed': {
             actions: enqueueActions(({ context, event, enqueue }) => {
-              if (options.detectVanished) forget(context, event.peer, 'connection closed', enqueue);
+              forget(context, event.peer, 'connection closed', options, enqueue);
             }),
           },
           'conn.refused': [
@@ -239,17 +191,15 @@ export function createRouteServer(options: RouteServerOptions) {
                 enqueueActions(({ event, enqueue }) => enqueue.assign({ exitReason: `log.Fatal after a write to ${event.peer} failed` })),
               ],
             },
-            { actions: enqueueActions(({ context, event, enqueue }) => forget(context, event.peer, 'write failed', enqueue)) },
+            { actions: enqueueActions(({ context, event, enqueue }) => forget(context, event.peer, 'write failed', options, enqueue)) },
           ],
           'user.input': {
             guard: ({ event }) => event.text.trim() === 'EXIT',
             target: 'down',
             actions: enqueueActions(({ context, enqueue }) => {
               enqueue.assign({ exitReason: 'EXIT' });
-              enqueue({ type: 'print', params: log('shutting down', { event: 'shutdown' }) });
-              for (const conn of [...new Set(Object.values(context.conns))].sort()) {
-                enqueue({ type: 'send', params: { to: conn, msg: routeMessage({ sender: 'server', exit: true }) } });
-              }
+              // The connections the model knows of: registered ones, and (fixed) every one heard from.
+              apply({}, shutdown([...Object.values(context.conns), ...Object.keys(context.missed)]), enqueue);
             }),
           },
         },
