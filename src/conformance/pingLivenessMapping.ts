@@ -76,7 +76,9 @@ const unsupportedVersion: Expectation = {
 
 /** The model's session id for a wire id: the one bound to it, else an id no model session has. */
 function modelId(wireId: unknown, world: WorldView): string {
-  const key = canonicalJson(wireId ?? null);
+  // no id at all: the message acts on the connection's own session (the server rules' reading)
+  if (wireId === null || wireId === undefined) return '';
+  const key = canonicalJson(wireId);
   for (const [m, w] of Object.entries(world.bind)) if (w === key) return m;
   return `wire:${key}`;
 }
