@@ -201,7 +201,7 @@ export interface ModelVariant {
 export interface ProtocolModel {
   name: string;
   summary: string;
-  /** the seed document it models, e.g. `shared/seeds/000_c08ba0f48f63c30b.txt` */
+  /** the seed document it models, and where docs/protocols.md describes it */
   source: string;
   variants: Readonly<Record<string, ModelVariant>>;
   /** Validates a message (wire-facing hosts use it); returns an error text or null. */

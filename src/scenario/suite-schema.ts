@@ -130,7 +130,7 @@ export const caseSchema = z.strictObject({
   strict: z.boolean().default(false),
   points: z.number().nonnegative().default(1),
   tags: z.array(z.string()).default([]),
-  /** the flaw class of PROTOCOLS.md it checks, in words */
+  /** the flaw class of docs/protocols.md it checks, in words */
   flaw: z.string().optional(),
   /** overall bound on the case (every step included) */
   timeoutMs: z.number().int().positive().optional(),

@@ -1,6 +1,6 @@
 /**
  * The named flaws a reference server can be started with (`--defect NAME`), so conformance suites
- * can prove they catch each one. Each defect matches a flaw class of its protocol (PROTOCOLS.md).
+ * can prove they catch each one. Each defect matches a flaw class of its protocol (docs/protocols.md).
  */
 import { InputError } from '../errors.js';
 import { serverProtocols, type ServerProtocol } from './serverOptions.js';
@@ -49,7 +49,7 @@ export function formatDefectList(protocol?: ServerProtocol): string {
 
 /** Throws an InputError listing the valid protocols unless `name` is one. */
 export function parseServerProtocol(name: string): ServerProtocol {
-  // The two key-value protocols of PROTOCOLS.md share the course's IM server.
+  // The two key-value protocols of docs/protocols.md share the course's IM server.
   if (name === 'lock-alternation' || name === 'status-handshake') return 'kv';
   if ((serverProtocols as readonly string[]).includes(name)) return name as ServerProtocol;
   throw new InputError(

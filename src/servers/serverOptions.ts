@@ -5,7 +5,7 @@
 
 import { InputError } from '../errors.js';
 
-/** The protocols that have a reference server, in PROTOCOLS.md order (kv serves protocols 1 and 2). */
+/** The protocols that have a reference server, in docs/protocols.md order (kv serves protocols 1 and 2). */
 export const serverProtocols = ['kv', 'ping-liveness', 'register-exit', 'offline-queue'] as const;
 export type ServerProtocol = (typeof serverProtocols)[number];
 

@@ -1,6 +1,6 @@
 /**
  * A small Go `encoding/gob` codec for exactly one struct, the seed's
- * `Message{To, From, Content string; Register, Exit bool}` (PROTOCOLS.md section 4), written from
+ * `Message{To, From, Content string; Register, Exit bool}` (docs/protocols.md section 4), written from
  * the gob specification (https://pkg.go.dev/encoding/gob):
  *
  *  - unsigned integers: below 128 one byte; otherwise one byte holding the negated byte count,
@@ -69,7 +69,7 @@ function writeGobString(out: number[], value: string): void {
 /**
  * The body of the type-definition message for `Message` (without its length prefix): type id -65,
  * then `wireType{StructT: &structType{CommonType{Name: "Message", Id: 65}, Field: [...]}}`.
- * 71 bytes, as PROTOCOLS.md says; the fixture test spells out every byte.
+ * 71 bytes, as docs/protocols.md says; the fixture test spells out every byte.
  */
 export const gobMessageTypeDefinition: Uint8Array = (() => {
   const out: number[] = [];

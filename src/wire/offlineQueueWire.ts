@@ -1,5 +1,5 @@
 /**
- * The wire format of offline-queue (PROTOCOLS.md section 5, seed 004): the seed's two proto3
+ * The wire format of offline-queue (docs/protocols.md section 5, seed 004): the seed's two proto3
  * messages, built with protobufjs reflection at load time (no codegen step), the opcodes, and the
  * two framings: `raw` (one message per socket read, as the seed) and `length-delimited` (a protobuf
  * varint byte count before each message, protosim's default).

@@ -1,5 +1,5 @@
 /**
- * The wire format of ping-liveness (PROTOCOLS.md section 3, seed 002): one JSON object per line,
+ * The wire format of ping-liveness (docs/protocols.md section 3, seed 002): one JSON object per line,
  * `{"mtype":N,"payload":{...},"version":"1.0.0","sz":N}`, with the seed's message types and error
  * codes. Shared by the reference server and the conformance harness.
  */

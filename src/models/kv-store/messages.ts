@@ -1,5 +1,5 @@
 /**
- * The messages of the course's IM key-value server (PROTOCOLS.md section 1), shared by the
+ * The messages of the course's IM key-value server (docs/protocols.md section 1), shared by the
  * key-value protocols (lock-alternation, status-handshake). One HTTP GET per operation becomes one
  * request message; its response is one reply message.
  */

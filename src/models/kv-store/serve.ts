@@ -1,5 +1,5 @@
 /**
- * The key-value store's rules (the course's IM server, PROTOCOLS.md section 1): pure functions from
+ * The key-value store's rules (the course's IM server, docs/protocols.md section 1): pure functions from
  * (a store's contents, a request) to the next contents and the reply. Both the model's store
  * machine (store.ts, which the oracle and the IM server the harness plays for client programs step)
  * and the reference server (src/servers/protocols/kv.ts) run exactly these functions: one reading.
@@ -8,7 +8,7 @@
  *
  * Readings decided when the model and the reference server were made one (they disagreed):
  *  - `keys` lists the keys sorted by Unicode code point (the order of their UTF-8 bytes), not in
- *    insertion order (the old server's). No document fixes an order: PROTOCOLS.md says only "each
+ *    insertion order (the old server's). No document fixes an order: docs/protocols.md says only "each
  *    key followed by `\n`", the seeds never read `keys` but to see whether the store is empty, and
  *    the oracle compares the list as a set. A store is its contents: the explorers identify two
  *    stores with the same pairs (states are keyed by canonical JSON, object keys sorted), so an
@@ -21,7 +21,7 @@
  *  - a value of `""` and an absent key both read back as `\n` on the wire (VALUE "" and VALUE null);
  *  - the reference server's hardening limits (key, value and store-name length, keys per store,
  *    stores) are options of these rules (`KvLimits`); the model leaves them unbounded, since
- *    PROTOCOLS.md has none. A refused request changes nothing;
+ *    docs/protocols.md has none. A refused request changes nothing;
  *  - CAS is offered only by the `fixed` variants' store; the IM interface has no such action.
  *
  * The reference server's three defects are not rules: `nonatomic-kv` runs these rules on a copy of

@@ -1,11 +1,11 @@
 /**
- * The lock-alternation client (seed 000, PROTOCOLS.md section 1), faithful: flaws included.
+ * The lock-alternation client (seed 000, docs/protocols.md section 1), faithful: flaws included.
  *
  * Readings the seed leaves open, and the one taken here:
  *  - "polls": a client waiting on a key sends a GET, and if the answer is not the one it wants,
  *    sleeps `pollMs` and asks again (the usual `while ...: time.sleep(...)` loop).
  *  - Client 1 sends first without reading `message` (lock=1 was set by itself; nothing to show).
- *  - The client sets no timeout (PROTOCOLS.md: "they set no timeout"); a reset or refused connection
+ *  - The client sets no timeout (docs/protocols.md: "they set no timeout"); a reset or refused connection
  *    raises in the Python client, which then exits with a traceback: here, the final state `exited`.
  *  - Ctrl-C (`user.quit`) ends the program at once, leaving every key as it is (the seed's flaw:
  *    nobody can rejoin).

@@ -1,6 +1,6 @@
 /**
  * lock-alternation: two clients alternate over a key-value store with `connected`, `lock` and
- * `message` keys (seed 000, PROTOCOLS.md section 1).
+ * `message` keys (seed 000, docs/protocols.md section 1).
  */
 import type { GlobalView, ModelDefaults, ModelVariant, ProtocolModel } from '../types.js';
 import { storeRole } from '../kv-store/store.js';
@@ -109,7 +109,7 @@ export const fixed: ModelVariant = {
 export const lockAlternation: ProtocolModel = {
   name: 'lock-alternation',
   summary: 'two clients alternate turns through `connected`, `lock` and `message` keys on a key-value store',
-  source: 'shared/seeds/000_c08ba0f48f63c30b.txt',
+  source: 'seed 000 (course design document: lock alternation over a key-value store), described in docs/protocols.md#lock-alternation',
   variants: { faithful, fixed },
   validateMessage: validateKvMessage,
 };

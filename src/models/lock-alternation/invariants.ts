@@ -1,5 +1,5 @@
 /**
- * Safety properties of lock-alternation (PROTOCOLS.md section 1), shared with its fixed variant.
+ * Safety properties of lock-alternation (docs/protocols.md section 1), shared with its fixed variant.
  */
 import type { GlobalView, HistoryProperty, Invariant, Observation } from '../types.js';
 

@@ -1,6 +1,6 @@
 /**
  * offline-queue: accounts, direct delivery to online users and queues for offline ones (seed 004,
- * PROTOCOLS.md section 5).
+ * docs/protocols.md section 5).
  */
 import type { Effect, GlobalView, ModelDefaults, ModelVariant, NodeId, ProtocolModel } from '../types.js';
 import { createQueueClient } from './client.js';
@@ -138,7 +138,7 @@ export const fixed = variant(
 export const offlineQueue: ProtocolModel = {
   name: 'offline-queue',
   summary: 'accounts on a chat server: direct delivery to online users, queues for offline ones, list by pattern',
-  source: 'shared/seeds/004_863a0455c2929d1a.txt',
+  source: 'seed 004 (course design document: offline message queueing), described in docs/protocols.md#offline-queue',
   variants: { faithful, fixed },
   validateMessage: validateQueueMessage,
 };

@@ -1,9 +1,9 @@
 /**
  * Account-name patterns for `list`: a shell-style wildcard where `*` matches any run of
- * characters and `_` matches one (PROTOCOLS.md section 5). Both the model's server machine and the
+ * characters and `_` matches one (docs/protocols.md section 5). Both the model's server machine and the
  * reference server (src/servers) list through `listMatches` below: one reading of the pattern.
  *
- * Readings decided here (the model and the server disagreed before; PROTOCOLS.md and seed 004 say
+ * Readings decided here (the model and the server disagreed before; docs/protocols.md and seed 004 say
  * only "a shell-style wildcard where `_` matches one character"):
  *  - a character is a Unicode code point, never a UTF-16 unit: `_` matches `😀` (proto3 strings are
  *    Unicode; the name and message limits count the same characters, see limits.ts);

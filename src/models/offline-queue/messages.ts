@@ -1,5 +1,5 @@
 /**
- * The messages of offline-queue (seed 004, PROTOCOLS.md section 5): the seed's protobuf
+ * The messages of offline-queue (seed 004, docs/protocols.md section 5): the seed's protobuf
  * `Client2Server {version, opcode, sender, receiver, msg}` and `Server2Client {version, opcode, msg}`.
  * The version field ("0.1") is the codec's business and is left out here.
  */

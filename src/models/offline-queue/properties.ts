@@ -1,5 +1,5 @@
 /**
- * Properties of offline-queue (PROTOCOLS.md section 5). They read the server console lines
+ * Properties of offline-queue (docs/protocols.md section 5). They read the server console lines
  * (`print` kind `status` with `data.event`), the messages users are shown, and the server's queues.
  * A message is identified by `sender|text` (workload texts are distinct per sender).
  */

@@ -18,7 +18,7 @@
  *    thread: that connection gets no reply and is served no more.
  *  - `list` turns the wildcard into a regular expression; a backtracking engine can spin on it.
  *  - The name and message limits (25 and 100) are the seed's "assumptions": nothing enforces them.
- *  - Logging in does not deliver the queue (only `check` does, as PROTOCOLS.md says), so a
+ *  - Logging in does not deliver the queue (only `check` does, as docs/protocols.md says), so a
  *    message sent later, pushed at once, overtakes the ones queued before the login. The fixed
  *    server keeps the order the way the reference server does: a message is pushed at once only
  *    when nothing from the same sender still waits in the recipient's queue; otherwise it is
@@ -29,7 +29,7 @@
  *    a send by the write not failing, so the write comes first; the old model replied first). This
  *    shows only when one sends to oneself: the push arrives before the reply;
  *  - a list result is the matching names each followed by `\n`, like the letters of 6, 8 and 17
- *    (the old model joined them with `\n`; PROTOCOLS.md: "one per line");
+ *    (the old model joined them with `\n`; docs/protocols.md: "one per line");
  *  - the send checks go: logged in, recipient exists, message limit, recipient's queue limit (the
  *    old server checked the message limit before the recipient; the model, the oracle, after);
  *  - the reference server's hardening limits (maxEntries, maxQueuedMessages) and defects are

@@ -1,6 +1,6 @@
 /**
  * ping-liveness: version negotiation, login, echo chat and a heartbeat ping (seed 002,
- * PROTOCOLS.md section 3).
+ * docs/protocols.md section 3).
  *
  * Variants: `faithful` (the seed's final implementation: ping every 10 s, sessions named by the
  * message's id, silence on a version mismatch), `no-ping` (the seed's first proposal, which it
@@ -143,7 +143,7 @@ export const fixed = variant(
 export const pingLiveness: ProtocolModel = {
   name: 'ping-liveness',
   summary: 'version negotiation, login, echo chat and a 10 s heartbeat ping over one connection per client',
-  source: 'shared/seeds/002_cc5b252b34a2181e.txt',
+  source: 'seed 002 (course design document: ping liveness), described in docs/protocols.md#ping-liveness',
   variants: { faithful, 'no-ping': noPing, fixed },
   validateMessage: validatePingMessage,
 };

@@ -1,5 +1,5 @@
 /**
- * The messages of ping-liveness (seed 002, PROTOCOLS.md section 3), one per `mtype` of the seed's
+ * The messages of ping-liveness (seed 002, docs/protocols.md section 3), one per `mtype` of the seed's
  * PDU. Field names are the seed's where it names them; `code` is the seed's `error_code`.
  */
 import { validateShape, type MessageShapes } from '../validate-shape.js';

@@ -1,5 +1,5 @@
 /**
- * Safety and bounded-liveness properties of ping-liveness (PROTOCOLS.md section 3), shared by every
+ * Safety and bounded-liveness properties of ping-liveness (docs/protocols.md section 3), shared by every
  * variant. They read the server's console lines (`print` with `data.event`) and the users' screens.
  */
 import type { GlobalView, HistoryProperty, Invariant, Observation } from '../types.js';

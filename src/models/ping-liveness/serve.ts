@@ -14,12 +14,12 @@
  *    session in the fixed rules: the session belongs to the connection, the id only restates it
  *    (the old model answered ERROR 1). An id naming another session is ERROR 1, never acted upon;
  *  - being heard from: in the fixed rules every message of the protocol from a connection keeps its
- *    session alive (PROTOCOLS.md: "drops a session it has not heard from"; the old model counted
+ *    session alive (docs/protocols.md: "drops a session it has not heard from"; the old model counted
  *    only CHAT and PING). The faithful rules keep alive only the session a CHAT or PING names;
  *  - ERROR ids: the connection's own session id where it has one (`''` otherwise), the claimed id
- *    for session errors; texts are the reference server's (PROTOCOLS.md fixes neither);
+ *    for session errors; texts are the reference server's (docs/protocols.md fixes neither);
  *  - a chat message longer than the server's `maxMessageChars` is ERROR 4 (protosim's code: a
- *    limit); the model's variants have no such limit (PROTOCOLS.md has none);
+ *    limit); the model's variants have no such limit (docs/protocols.md has none);
  *  - the named defects of the reference server are options of these rules: `no-heartbeat-timeout`
  *    is `expireSilentSessions` and `endSessionOnDisconnect` off, `silent-version-mismatch` is
  *    `explicitVersionError` off, `trust-session-id` and `allow-double-login` are `PingDefects`.

@@ -1,5 +1,5 @@
 /**
- * The ping-liveness server (seed 002, PROTOCOLS.md section 3). One machine serves every client
+ * The ping-liveness server (seed 002, docs/protocols.md section 3). One machine serves every client
  * connection; a session is `{ user, conn, missed }`, keyed by its id.
  *
  * Readings the seed leaves open, and the ones taken here:

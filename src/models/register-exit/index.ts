@@ -1,6 +1,6 @@
 /**
  * register-exit: a routing server with Register and Exit flags in every message (seed 003,
- * PROTOCOLS.md section 4).
+ * docs/protocols.md section 4).
  */
 import type { Effect, GlobalView, ModelDefaults, ModelVariant, NodeId, ProtocolModel } from '../types.js';
 import { createRouteClient } from './client.js';
@@ -124,7 +124,7 @@ export const fixed = variant(
 export const registerExit: ProtocolModel = {
   name: 'register-exit',
   summary: 'a routing server; every message carries To, From, Content and the Register and Exit flags',
-  source: 'shared/seeds/003_ea8011803e55593f.txt',
+  source: 'seed 003 (course design document: register/exit routing), described in docs/protocols.md#register-exit',
   variants: { faithful, fixed },
   validateMessage: validateRouteMessage,
 };

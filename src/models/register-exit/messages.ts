@@ -1,5 +1,5 @@
 /**
- * The one message of register-exit (seed 003, PROTOCOLS.md section 4): the Go struct
+ * The one message of register-exit (seed 003, docs/protocols.md section 4): the Go struct
  * `Message{To, From, Content string; Register, Exit bool}`. `From` is called `sender` here because
  * hosts add `from` (the sending node) to every delivered event; the wire codec maps it back.
  * A `Message` with every field empty is the fixed variant's keepalive (gob-compatible).

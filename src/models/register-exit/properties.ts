@@ -1,5 +1,5 @@
 /**
- * Properties of register-exit (PROTOCOLS.md section 4). They read the server console lines
+ * Properties of register-exit (docs/protocols.md section 4). They read the server console lines
  * (`print` kind `status` with `data.event`), what was delivered to the server, and who is alive.
  */
 import type { GlobalView, HistoryProperty, Invariant, Observation } from '../types.js';

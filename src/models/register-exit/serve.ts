@@ -23,13 +23,13 @@
  *  - the fixed rules refuse names that cannot be a user: empty, with control characters, or the
  *    reserved `Error` and `Server` (a client registered as `Error` could pose as the server's
  *    errors). The old model accepted any name;
- *  - refusals are `{From: "Error", Content}` with the reference server's wording (PROTOCOLS.md fixes
+ *  - refusals are `{From: "Error", Content}` with the reference server's wording (docs/protocols.md fixes
  *    only the unknown recipient's text, `That user is not connected to this server`);
  *  - the reference server's hardening limits (name and message length, most registered names) are
  *    options of these rules (`RouteServerOptions.limits`); the model's variants leave them
- *    unbounded, since PROTOCOLS.md has none, so the oracle does not hold implementations to them;
+ *    unbounded, since docs/protocols.md has none, so the oracle does not hold implementations to them;
  *  - shutdown tells every connection the server knows of with `{Exit: true}` and an empty `From`
- *    (PROTOCOLS.md: "a server that exits tells every client"; the old model wrote `From: "server"`
+ *    (docs/protocols.md: "a server that exits tells every client"; the old model wrote `From: "server"`
  *    and told only registered connections). The host knows every open connection; the model knows
  *    the ones it has heard from;
  *  - the named defects of the reference server are options of these rules (`RouteDefects`), so a
@@ -54,7 +54,7 @@ export interface RouteLimits {
   maxEntries: number;
 }
 
-/** The model's limits: none (PROTOCOLS.md has none); the reference server passes its own. */
+/** The model's limits: none (docs/protocols.md has none); the reference server passes its own. */
 export const modelRouteLimits: Readonly<RouteLimits> = {
   maxNameChars: Number.POSITIVE_INFINITY,
   maxMessageChars: Number.POSITIVE_INFINITY,

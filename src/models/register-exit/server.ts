@@ -1,5 +1,5 @@
 /**
- * The register-exit routing server (seed 003, PROTOCOLS.md section 4). It keeps the seed's map
+ * The register-exit routing server (seed 003, docs/protocols.md section 4). It keeps the seed's map
  * from user name to connection and forwards each `send` to the named user.
  *
  * Readings the seed leaves open, and the ones taken here:

@@ -1,5 +1,5 @@
 /**
- * The status-handshake client (seed 001, PROTOCOLS.md section 2), faithful: flaws included.
+ * The status-handshake client (seed 001, docs/protocols.md section 2), faithful: flaws included.
  *
  * Readings the seed leaves open, and the ones taken here:
  *  - `status` absent counts as `off` (the course server starts empty).

@@ -1,6 +1,6 @@
 /**
  * status-handshake: the first client sends, the second waits, a third is turned away; one
- * `received` flag and one `message` key between them (seed 001, PROTOCOLS.md section 2).
+ * `received` flag and one `message` key between them (seed 001, docs/protocols.md section 2).
  */
 import type { GlobalView, ModelDefaults, ModelVariant, ProtocolModel } from '../types.js';
 import { createLeasedPairClient } from '../kv-store/leased-pair-client.js';
@@ -107,7 +107,7 @@ export const fixed: ModelVariant = {
 export const statusHandshake: ProtocolModel = {
   name: 'status-handshake',
   summary: 'the first client sends, the second waits, a third is turned away; status, received and message keys on a key-value store',
-  source: 'shared/seeds/001_f1019aff07982af5.txt',
+  source: 'seed 001 (course design document: status handshake), described in docs/protocols.md#status-handshake',
   variants: { faithful, fixed },
   validateMessage: validateKvMessage,
 };

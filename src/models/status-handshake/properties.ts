@@ -1,5 +1,5 @@
 /**
- * Properties of status-handshake (PROTOCOLS.md section 2), shared by its variants.
+ * Properties of status-handshake (docs/protocols.md section 2), shared by its variants.
  */
 import type { GlobalView, HistoryProperty, Invariant, Observation } from '../types.js';
 

@@ -1,6 +1,6 @@
 /**
  * The kv reference server, the course's IM key-value server (protocols lock-alternation and
- * status-handshake, PROTOCOLS.md section 1): the rules of src/models/kv-store/serve.ts (the same
+ * status-handshake, docs/protocols.md section 1): the rules of src/models/kv-store/serve.ts (the same
  * functions the model's store machine, and so the oracle, steps) on the generic HTTP host.
  *
  * What this file adds to the rules, and only this:

@@ -1,11 +1,11 @@
 /**
- * The offline-queue reference server (PROTOCOLS.md section 5, seed 004): the `fixed` rules of
+ * The offline-queue reference server (docs/protocols.md section 5, seed 004): the `fixed` rules of
  * src/models/offline-queue/serve.ts (the same functions the live oracle steps) on the generic stream
  * host, over Protocol Buffers with the seed's schema, length-delimited (default) or raw framing.
  *
  * What this file adds to the rules, and only this:
  *  - the wire: Client2Server in, Server2Client out; the rules' "refused" reply (19) is opcode 0 with
- *    the reason, and "logged out because opened elsewhere" (20) is PROTOCOLS.md's 11. A request of
+ *    the reason, and "logged out because opened elsewhere" (20) is docs/protocols.md's 11. A request of
  *    another version than 0.1 or an opcode outside 1..7 never reaches the rules: it gets opcode 0;
  *  - the delivery confirmation the seed asks for, without an ack opcode on the wire (the same
  *    reading as the oracle's mapping, src/conformance/offlineQueueMapping.ts): a push counts as

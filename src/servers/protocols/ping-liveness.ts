@@ -1,5 +1,5 @@
 /**
- * The ping-liveness reference server (PROTOCOLS.md section 3, seed 002): the `fixed` rules of
+ * The ping-liveness reference server (docs/protocols.md section 3, seed 002): the `fixed` rules of
  * src/models/ping-liveness/serve.ts (the same functions the live oracle steps) on the generic
  * stream host, one JSON object per line: `{"mtype":N,"payload":{...},"version":"1.0.0","sz":N}`.
  *

@@ -1,5 +1,5 @@
 /**
- * The register-exit reference server (PROTOCOLS.md section 4, seed 003): the `fixed` rules of
+ * The register-exit reference server (docs/protocols.md section 4, seed 003): the `fixed` rules of
  * src/models/register-exit/serve.ts (the same functions the live oracle steps) on the generic stream
  * host, over JSON lines (default) or Go gob, byte-compatible with the seed.
  *
