@@ -12,17 +12,9 @@ export const causes = [
   { case: 'kv/missing-key', cause: 'reply wording: protosim wants an `error: ...` body for a get without a key; the corpus servers answer "\\n" (an empty value)' },
   { case: 'kv/oversized-value', cause: "a size limit of protosim's reference server (20000 characters refused); the IM interface has none" },
   // lock-alternation / status-handshake clients
-  { case: 'lock-alternation/client/happy-path', impl: /client-go-b/, cause: "no prompt: the program starts its turn by printing the message it received; `expect: prompt` after `expect: message` looks for a later line, and there is none (protosim assumes a prompt line after each message)" },
-  { case: 'status-handshake/client/happy-path', impl: /client-py-a/, cause: 'no prompt (same as above): the received message is the only sign of its turn' },
-  { case: 'status-handshake/client/simultaneous-start', impl: /client-py-a/, cause: 'no prompt, and its fix of the join race (claim, wait 300-600 ms, re-check, random back-off) takes longer than the 3000 ms the case waits' },
-  { case: 'lock-alternation/client/peer-killed', impl: /client-(py-a|go-b|py-defective)/, cause: "timing: the program declares a partner dead when its lease is older than 4 s (refreshed every 1 s); the suite waits 3000 ms and assumes protosim's example client's 500 ms lease (adapterVars leaseMs), which this program does not take" },
-  { case: 'lock-alternation/client/rejoin', impl: /client-(py-a|go-b|py-defective)/, cause: 'timing: as peer-killed (4 s lease against a 3000 ms wait)' },
-  { case: 'status-handshake/client/peer-killed', impl: /client-(py-a|go-b|go-defective)/, cause: 'timing: a peer whose heartbeat is older than 5 s is gone; the suite waits 3000 ms (it assumes a 500 ms lease)' },
-  { case: 'status-handshake/client/stale-in-use', impl: /client-(py-a|go-b|go-defective)/, cause: 'timing: the two clients were killed a moment ago, so their heartbeats are fresh and the newcomer is rightly turned away (it resets the session only once the beats are 5 s old); the case allows 1200 ms' },
   { case: 'lock-alternation/client/server-faults', impl: /client-py-a|client-py-defective/, genuine: true, cause: 'genuine (recommended case): one HTTP 500 raises urllib.error.HTTPError and ends the program; no retry (the manifest calls it correct, but it does not survive a server fault)' },
   { case: 'lock-alternation/client/server-faults', impl: /client-py-faithful/, cause: "the seed's client has no retry, so one HTTP 500 ends it: the suite counts this among the seed's flaws, the manifest's documented flaws do not list it (a disagreement about the seed, not a wrong verdict)" },
   // chat clients
-  { case: 'offline-queue/system/offline-then-check', impl: /client-py-a|client-py-defective/, cause: 'the case types raw keys "4\\n" (the seed\'s menu number for check); this program\'s command is `check`: the suite hard-codes the seed\'s menu' },
   { case: 'ping-liveness/system/server-killed', impl: /client-py-a|client-py-defective/, genuine: true, cause: 'genuine: on a killed server (connection reset) its reader thread dies with ConnectionResetError and the program keeps running without saying the server is gone' },
   // offline-queue servers
   { case: 'oq/dead-connection-queues', cause: "delivery rule: protosim's model confirms a push only when the recipient makes a later request; these servers count a push as delivered once the write succeeded on a socket that was still open (peeked), which PROTOCOLS.md's wording (\"a recipient whose connection has silently died\") also allows" },
@@ -59,7 +51,5 @@ export function causeOf(implId, caseId) {
 
 /** Why a defective twin went uncaught: what its trigger needs that no case of the suite does. */
 export const missCauses = {
-  'lock-alternation/client-py-defective': "no case types a message with '&', '+', '#' or a non-ASCII character: every text of the suite is letters and spaces, which the unencoded query carries intact",
-  'status-handshake/client-go-defective': "no case types a message with '&', '#', '+' or '%' (the same gap as lock-alternation: the suite's texts are letters and spaces)",
   'register-exit/server-go-defective': 'every name the suite registers is lower case (alice${run}, bob${run}); the case-folded lookup only fails for a name with a capital letter',
 };

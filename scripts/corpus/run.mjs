@@ -224,7 +224,10 @@ async function runOne(item, workRoot, opts) {
       argv = [process.execPath, protosim, 'run', join(root, t.suite), '--target', targetFile, '--report', `json=${reportFile}`, '--no-color'];
       for (const [k, v] of Object.entries(t.vars)) argv.push('--var', `${k}=${v}`);
     } else {
-      const a = clientAdapter(m, src, item.impl);
+      // A defective twin is a copy of its correct twin: what the manifest leaves out (its lease) is the twin's.
+      const twinFile = m.twinOf ? join(dirname(item.dir), m.twinOf, 'impl.json') : undefined;
+      const twin = twinFile && existsSync(twinFile) ? JSON.parse(readFileSync(twinFile, 'utf8')) : undefined;
+      const a = clientAdapter(m, src, item.impl, twin);
       if (a.notRunnable) {
         result.status = 'not-runnable';
         result.reason = a.notRunnable;

@@ -36,12 +36,12 @@ function promptRx(prompt) {
 export function templateRx(template, { named = false, prefixOnly = false } = {}) {
   const main = template.split(/ {2,}/)[0].trim();
   return main.split(' | ').map((alt) => {
-    const parts = alt.split(/(<[^>]+>|\{[^}]+\})/);
+    const parts = alt.split(/(<[A-Za-z][^<>]*>|\{[^}]+\})/); // `<< <message>`: the `<<` is text
     let out = '^';
     let cut = false;
     for (const part of parts) {
       if (cut) break;
-      const m = /^[<{]([^>}]+)[>}]$/.exec(part);
+      const m = /^(?:<([A-Za-z][^<>]*)>|\{([^}]+)\})$/.exec(part);
       if (m === null) {
         out += escapeRx(part);
         continue;
@@ -50,12 +50,21 @@ export function templateRx(template, { named = false, prefixOnly = false } = {})
         cut = true;
         continue;
       }
-      const name = m[1];
+      const name = m[1] ?? m[2];
       if (named && name === 'from') out += '(?<from>\\S+)';
       else if (named && (name === 'content' || name === 'message' || name === 'text')) out += '(?<text>.*)';
       else out += name === 'user' ? '\\S+' : '.*';
     }
     return cut ? out : `${out}$`;
+  });
+}
+
+/** A manifest's regex with two groups (sender, text) as a message pattern: `(?<from>…)`, `(?<text>…)`. */
+export function namedMessageRx(regex) {
+  let n = 0;
+  return rx(regex).replace(/\((?!\?)/g, (open) => {
+    n += 1;
+    return n === 1 ? '(?<from>' : n === 2 ? '(?<text>' : open;
   });
 }
 
@@ -153,10 +162,23 @@ export function serverTarget(manifest, cwd) {
 }
 
 /**
- * A client manifest as an adapter (an object to write as YAML), the suite's `server:` command
- * arguments it needs (codec, framing) and the placeholders of its command.
+ * The lease a lock-alternation or status-handshake client uses (how long before it decides a silent
+ * peer is gone), as its manifest's words say it (`dead after 4 s`, `older than 5 s`), in ms; a
+ * defective twin's is its correct twin's.
  */
-export function clientAdapter(manifest, cwd, name) {
+export function manifestLeaseMs(manifest, twin) {
+  const words = JSON.stringify({ io: manifest.io ?? {}, notes: manifest.notes ?? '' });
+  const m = /(?:dead after|older than|expires? after)\s+(\d+(?:\.\d+)?)\s*(ms|s)\b/.exec(words);
+  if (m !== null) return Math.round(Number(m[1]) * (m[2] === 's' ? 1000 : 1));
+  return twin !== undefined ? manifestLeaseMs(twin) : undefined;
+}
+
+/**
+ * A client manifest as an adapter (an object to write as YAML), the suite's `server:` command
+ * arguments it needs (codec, framing) and the placeholders of its command. `twin` is the manifest
+ * of a defective implementation's correct twin, when it has one.
+ */
+export function clientAdapter(manifest, cwd, name, twin) {
   const protocol = manifest.protocol;
   const io = manifest.io ?? {};
   const notes = [];
@@ -172,6 +194,13 @@ export function clientAdapter(manifest, cwd, name) {
   const list = (...xs) => xs.filter((x) => typeof x === 'string' && x.length > 0).map(rx);
   const serverArgs = [];
 
+  let leaseMs;
+  if (protocol === 'lock-alternation' || protocol === 'status-handshake') {
+    leaseMs = manifestLeaseMs(manifest, twin);
+    if (leaseMs !== undefined) notes.push(`lease ${leaseMs / 1000} s`);
+  }
+  let loginAfter;
+  const notShown = [];
   if (protocol === 'lock-alternation') {
     if (io.prompt) patterns.prompt = promptRx(io.prompt);
     else {
@@ -201,9 +230,11 @@ export function clientAdapter(manifest, cwd, name) {
   } else if (protocol === 'ping-liveness') {
     const prompts = io.prompts ?? [];
     if (prompts.length === 0) {
-      return { notRunnable: `prints no prompt before it reads the user name and password (${io.input ?? io.order}); an adapter types login lines only after a prompt, and no line of its output comes before the login` };
-    }
-    patterns.prompt = [...prompts.map(promptRx), ...(io.chatPrompt ? [promptRx(io.chatPrompt)] : [])];
+      // It reads its user name and password without a prompt: type them as soon as it runs.
+      loginAfter = 'start';
+      notShown.push('prompt');
+      notes.push('no prompt: login typed at start');
+    } else patterns.prompt = [...prompts.map(promptRx), ...(io.chatPrompt ? [promptRx(io.chatPrompt)] : [])];
     input.login = ['user{index}\n', 'pass{index}\n'];
     patterns.joined = templateRx(io.loginOk, { prefixOnly: true });
     // The echo: `echo: <message>` / `[echo] <message>` (after a `>> ` the program may have printed).
@@ -217,16 +248,21 @@ export function clientAdapter(manifest, cwd, name) {
     // A ping interval well under the suite's 600 ms heartbeat timeout (its adapterVars pingMs: 150).
     if (/--ping SECONDS/.test(io.options ?? '')) command.push('--ping', '0.15');
     else if (/^-i SECONDS/.test(io.options ?? '')) command.push('-i', '0.15');
-    else if (/^-ping DURATION/.test(io.options ?? '')) command.splice(command.length - 1, 0, '-ping', '150ms');
+    else if (/^-ping DURATION/.test(io.options ?? '')) {
+      // Options go before a last argument that is the server address, else at the end (`env X=.. ./client`).
+      if (/\{/.test(command[command.length - 1] ?? '')) command.splice(command.length - 1, 0, '-ping', '150ms');
+      else command.push('-ping', '150ms');
+    }
     else notes.push('no ping option found');
     notes.push('ping every 150 ms');
   } else if (protocol === 'register-exit') {
     const out = io.output ?? {};
     const readyLine = typeof manifest.ready?.stdout === 'string' ? rx(manifest.ready.stdout) : undefined;
     if (readyLine === undefined) {
-      return { notRunnable: `prints nothing when it has registered (${io.ready}); every case of the client suite waits for a \`joined\` line first, and an adapter has no other way to say the program is ready` };
-    }
-    patterns.joined = readyLine;
+      // Prints nothing when it has registered: a case gives it a moment instead of waiting for a line.
+      notShown.push('joined');
+      notes.push('shows no joined line');
+    } else patterns.joined = readyLine;
     patterns.message = templateRx(out.message, { named: true });
     patterns.refused = templateRx(out.errorReply, { prefixOnly: true });
     patterns.serverShutdown = [...templateRx(out.serverExit), ...templateRx(out.connectionLost)];
@@ -240,30 +276,37 @@ export function clientAdapter(manifest, cwd, name) {
     const cmd = (c) => (c ?? '').split(' (')[0].trim();
     const hasMenu = typeof io.menu === 'string';
     const promptText = typeof io.prompt === 'string' ? io.prompt : null;
-    if (promptText === null) {
-      return { notRunnable: 'prints no prompt and no banner: an adapter types its login lines (create and log in to the account) only after a prompt, so the program never logs in' };
-    }
-    if (hasMenu) {
+    if (hasMenu && promptText !== null) {
       // `Your choice: (no newline). Follow-up prompts ... 'Account name: ' (1, 2), ...`
       const prompts = [promptText.replace(/\(.*$/s, ''), ...[...promptText.matchAll(/'([^']+: )'/g)].map((m) => m[1])];
       patterns.prompt = prompts.map(promptRx);
       input.login = ['1\n', '{name}\n', '2\n', '{name}\n'];
       const send = cmd(cmds.send).split(' then ');
       input.message = `${send[0]}\n{to}\n{text}\n`;
+      if (cmds.check) input.check = `${cmd(cmds.check).split(' then ')[0]}\n`;
       // Replies and pushes are printed by a receiving thread, so they may follow a prompt on its line: unanchored, as the manifest's own regexes.
       patterns.joined = rx(out.regex.success);
       patterns.refused = rx(out.regex.error);
       patterns.message = [rx(out.regex.push).replace('([^:]*)', '(?<from>[^:]*)').replace(/\(\.\*\)\$$/, '(?<text>.*)$'), '^  (?<from>[^:\\s]+):(?<text>.*)$'];
       if (out.serverGone) patterns.serverShutdown = templateRx(out.serverGone);
     } else {
-      patterns.prompt = promptRx(promptText.replace(/\(.*$/s, ''));
       const create = cmd(cmds.create).replace('NAME', '{name}');
       const login = cmd(cmds.login).replace('NAME', '{name}');
       input.login = [`${create}\n`, `${login}\n`];
       input.message = `${cmd(cmds.send).replace('USER', '{to}').replace('TEXT', '{text}')}\n`;
-      patterns.joined = '\\[ok 1[36]\\]';
-      patterns.refused = '\\[error \\d+\\]';
-      patterns.message = [rx(out.regex.push).replace('([^:]*)', '(?<from>[^:]*)').replace(/\(\.\*\)\$$/, '(?<text>.*)$'), rx(out.regex.inboxItem).replace('([^:]*)', '(?<from>[^:]*)').replace(/\(\.\*\)\$$/, '(?<text>.*)$')];
+      if (cmds.check) input.check = `${cmd(cmds.check)}\n`;
+      const serverReply = typeof out.regex?.reply === 'string' && out.regex.reply.startsWith('^server');
+      if (promptText !== null) patterns.prompt = promptRx(promptText.replace(/\(.*$/s, ''));
+      else {
+        // No prompt and no banner: it reads commands as soon as it has connected; type the login at once.
+        loginAfter = 'start';
+        notShown.push('prompt');
+        notes.push('no prompt: login typed at start');
+      }
+      // Replies to create (1) and login (13 ok, 16: ...) as `[ok N]` or `server[N]: `.
+      patterns.joined = serverReply ? '^server\\[1[36]\\]: ' : '\\[ok 1[36]\\]';
+      patterns.refused = serverReply ? '^server\\[(?:2|4|5|7|9|12|14|15|18)\\]: ' : '\\[error \\d+\\]';
+      patterns.message = [namedMessageRx(out.regex.push), namedMessageRx(out.regex.inboxItem)];
       if (out.closed) patterns.serverShutdown = templateRx(out.closed);
       if (out.usage) patterns.error = templateRx(out.usage, { prefixOnly: true });
     }
@@ -281,6 +324,9 @@ export function clientAdapter(manifest, cwd, name) {
     patterns,
     input,
     startTimeoutMs: 10000,
+    ...(notShown.length ? { notShown, settleMs: 1500 } : {}),
+    ...(leaseMs !== undefined ? { leaseMs } : {}),
   };
+  if (loginAfter !== undefined) adapter.input.loginAfter = loginAfter;
   return { adapter, serverArgs, suite: clientSuites[protocol], notes };
 }

@@ -16,9 +16,10 @@ describe('lock-alternation suite, faithful example client', () => {
       rejoin: 'FAIL',
       'leftover-keys': 'FAIL',
       'server-faults': 'FAIL',
+      'delimiters-in-message': 'PASS',
     });
     expect(report.ok).toBe(false);
-    expect(report.score).toBe(2);
+    expect(report.score).toBe(3); // happy-path (2 points) and delimiters-in-message
 
     // The deadlock: both clients wait for connected=2, with the polling requests behind it.
     const race = byName['simultaneous-start']!;

@@ -9,7 +9,7 @@ describe('lock-alternation suite, fixed example client', () => {
     const { report, byName } = await runShippedSuite('lock-alternation', 'lock-alternation-fixed');
     const failed = report.cases.filter((c) => c.verdict !== 'PASS').map((c) => `${c.id}: ${c.reason}\n${c.observed ?? ''}`);
     expect(failed).toEqual([]);
-    expect(Object.values(verdicts(byName)).length).toBe(7);
+    expect(Object.values(verdicts(byName)).length).toBe(8);
     expect(report.score).toBe(report.maxScore);
   });
 });

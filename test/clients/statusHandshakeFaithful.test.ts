@@ -16,6 +16,7 @@ describe('status-handshake suite, faithful example client', () => {
       'peer-killed': 'FAIL',
       'stale-in-use': 'FAIL',
       'whitespace-message': 'FAIL',
+      'delimiters-in-message': 'PASS',
     });
     // The model's client, stepped alongside each live client, says what both wait for.
     expect(byName['simultaneous-start']!.reason).toMatch(/c1 and c2 both wait for status=two \(a second user to connect\), polling GET status .* and nothing changes/);

@@ -9,6 +9,6 @@ describe('status-handshake suite, fixed example client', () => {
     const { report } = await runShippedSuite('status-handshake', 'status-handshake-fixed');
     const failed = report.cases.filter((c) => c.verdict !== 'PASS').map((c) => `${c.id}: ${c.reason}\n${c.observed ?? ''}`);
     expect(failed).toEqual([]);
-    expect(report.cases.length).toBe(7);
+    expect(report.cases.length).toBe(8);
   });
 });

@@ -99,6 +99,7 @@ export function parseAdapter(text: string, shownAs: string, dir: string, file = 
   checkPlaceholders(spec.input.message, ['input', 'message'], ['text', 'to', 'name']);
   if (!['ctrl-c', 'eof'].includes(spec.input.quit)) checkPlaceholders(spec.input.quit, ['input', 'quit'], ['name']);
   (spec.input.login ?? []).forEach((l, i) => checkPlaceholders(l, ['input', 'login', i], [...known]));
+  if (spec.input.check !== undefined) checkPlaceholders(spec.input.check, ['input', 'check'], ['name']);
   if (issues.length > 0) throw new ScenarioError(issues);
   return { file, spec, patterns, dir };
 }

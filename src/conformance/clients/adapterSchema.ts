@@ -66,8 +66,33 @@ export const adapterSchema = z.strictObject({
       quit: z.string().default('ctrl-c'),
       /** lines typed at start, each after the next prompt (a user name, a password) */
       login: z.array(z.string()).optional(),
+      /**
+       * when the login lines are typed: `prompt` (default) each after the next prompt; `start` all at
+       * once as soon as the program runs, for programs that read their login without printing a prompt
+       */
+      loginAfter: z.enum(['prompt', 'start']).default('prompt'),
+      /**
+       * what asking for queued messages is (offline-queue: `check\n`, `4\n`, `/check\n`); omit it when
+       * the program shows them by itself after logging in
+       */
+      check: z.string().optional(),
     })
-    .default({ message: '{text}\n', quit: 'ctrl-c' }),
+    .default({ message: '{text}\n', quit: 'ctrl-c', loginAfter: 'prompt' }),
+  /**
+   * Kinds of line the program never prints (a client that shows nothing when it has registered, a
+   * client without a prompt). A case that waits for one of them waits `settleMs` instead and goes on
+   * if the program still runs: the verdict then comes from what it does on the wire.
+   */
+  notShown: z.array(z.enum(Object.keys(patternKinds) as [PatternKind, ...PatternKind[]])).default([]),
+  /** how long a program that does not show a kind of line is given to get there (see notShown) */
+  settleMs: z.number().int().positive().default(1000),
+  /**
+   * How long this program takes to decide that a silent peer is gone (its lease or heartbeat
+   * timeout, in ms). The protocols leave it open, so cases that wait for a peer to be declared gone,
+   * or for a dead session to be free again, take it from here (default: the adapter's `leaseMs`
+   * variable, else the suite's `leaseMs`).
+   */
+  leaseMs: z.number().int().nonnegative().optional(),
   /** how long the program has to print its first line */
   startTimeoutMs: z.number().int().positive().default(5000),
   /** how long a case waits for an expected line by default */

@@ -40,6 +40,8 @@ export class ClientSession {
   cursor = 0;
   /** the segment index where the current run started */
   runStart = 0;
+  /** the segment the last `waitFor` consumed, and as what (a no-prompt client's message line is also its prompt) */
+  lastConsumed: { index: number; kind: PatternKind } | undefined;
 
   constructor(readonly options: SessionOptions) {
     this.adapter = options.adapter;
@@ -70,16 +72,31 @@ export class ClientSession {
     }
   }
 
-  /** Starts (or starts again) the program; types the adapter's login lines, each after a prompt. */
+  /**
+   * Starts (or starts again) the program; types the adapter's login lines, each after a prompt, or
+   * all at once when the adapter says the program reads them without one (`loginAfter: start`).
+   */
   async start(): Promise<void> {
     this.runStart = this.process.log.cursor;
     this.cursor = this.runStart;
+    this.lastConsumed = undefined;
     await this.process.start();
+    const withoutPrompt = this.adapter.spec.input.loginAfter === 'start';
     for (const line of this.adapter.spec.input.login ?? []) {
-      const prompt = await this.waitFor('prompt', this.adapter.spec.startTimeoutMs);
-      if (!prompt.ok) return;
+      if (!withoutPrompt) {
+        const prompt = await this.waitFor('prompt', this.adapter.spec.startTimeoutMs);
+        if (!prompt.ok) return;
+      }
       this.process.type(line.replaceAll('{name}', this.name).replaceAll('{index}', clientIndex(this.name)));
     }
+  }
+
+  /** Types the adapter's command that asks for queued messages; false when it has none (the program shows them by itself). */
+  check(): boolean {
+    const how = this.adapter.spec.input.check;
+    if (how === undefined) return false;
+    this.process.type(how.replaceAll('{name}', this.name));
+    return true;
   }
 
   /**
@@ -87,11 +104,20 @@ export class ClientSession {
    * a message with exactly `text` when given.
    */
   async waitFor(kind: PatternKind, timeoutMs: number, opts: { text?: string; from?: number; keepCursor?: boolean } = {}): Promise<WaitResult<Classified>> {
+    // A line consumed as something else (a message, a joined line) may also be the prompt (a program
+    // without one whose turn-start lines stand for it): a prompt right after it is that line.
+    const last = this.lastConsumed;
+    if (kind === 'prompt' && opts.from === undefined && last !== undefined && last.kind !== 'prompt' && last.index === this.cursor - 1) {
+      opts = { ...opts, from: last.index };
+    }
     const result = await this.process.waitFor(
       (segment) => classify(this.adapter, segment).find((c) => c.kind === kind && (opts.text === undefined || c.text === opts.text)),
       { from: opts.from ?? this.cursor, timeoutMs },
     );
-    if (result.ok && !opts.keepCursor) this.cursor = result.segment.index + 1;
+    if (result.ok && !opts.keepCursor) {
+      this.cursor = result.segment.index + 1;
+      this.lastConsumed = { index: result.segment.index, kind };
+    }
     return result;
   }
 

@@ -17,15 +17,16 @@ const actionName = z.enum(['get', 'set', 'unset', 'clear', 'keys']);
 /** Server-side faults of the IM server protosim plays. */
 export const imFaultKinds = ['slow', 'http-500', 'reset', 'clear'] as const;
 
-export const clientStepActions = ['preload', 'start', 'expect', 'type', 'quit', 'kill', 'pause', 'resume', 'restart', 'fault', 'wait'] as const;
+export const clientStepActions = ['preload', 'start', 'expect', 'type', 'check', 'quit', 'kill', 'pause', 'resume', 'restart', 'fault', 'wait'] as const;
 export type ClientStepAction = (typeof clientStepActions)[number];
 
 /** Which options each action takes (besides its own key). */
 export const clientStepOptions: Record<ClientStepAction, readonly string[]> = {
   preload: [],
   start: ['together'],
-  expect: ['kind', 'text', 'withinMs', 'absent', 'exit', 'as', 'otherAs'],
+  expect: ['kind', 'text', 'withinMs', 'afterLease', 'absent', 'exit', 'as', 'otherAs'],
   type: ['text', 'to', 'keys'],
+  check: [],
   quit: [],
   kill: ['after'],
   pause: [],
@@ -53,11 +54,18 @@ export const clientStepSchema = z
     /** expect (message): the exact text shown */
     text: z.string().optional(),
     withinMs: z.number().int().positive().optional(),
+    /**
+     * expect: the line depends on the program's own lease (a peer declared gone): wait the lease
+     * (the adapter's leaseMs) and half of it again on top of withinMs or the suite's expectTimeoutMs
+     */
+    afterLease: z.boolean().optional(),
     /** expect: no such line within withinMs */
     absent: z.boolean().optional(),
     /** expect: the program exits within withinMs */
     exit: z.boolean().optional(),
     type: clientId.optional(),
+    /** the person asks for the messages queued while it was away (the adapter's input.check; nothing when the program shows them by itself) */
+    check: clientId.optional(),
     /** type: the recipient, for chat protocols (`{to}` in the adapter's template) */
     to: z.string().optional(),
     /** type: raw keystrokes instead of a message (`\u0003` is Ctrl-C) */
@@ -77,7 +85,8 @@ export const clientStepSchema = z
     key: z.string().optional(),
     ms: z.number().int().positive().optional(),
     count: z.number().int().positive().optional(),
-    wait: z.number().int().nonnegative().optional(),
+    /** ms, or `lease`: until a dead program's lease has run out (the adapter's leaseMs and half of it again) */
+    wait: z.union([z.number().int().nonnegative(), z.literal('lease')]).optional(),
   })
   .superRefine((step, ctx) => {
     const present = clientStepActions.filter((a) => step[a] !== undefined);
@@ -154,6 +163,11 @@ export const clientSuiteSchema = z.strictObject({
   adapterVars: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
   /** how long an `expect` waits by default */
   expectTimeoutMs: z.number().int().positive().default(4000),
+  /**
+   * The lease assumed for a program whose adapter gives none (no `leaseMs`, no `leaseMs` variable):
+   * how long it may take to decide a silent peer is gone. The protocols do not fix it.
+   */
+  leaseMs: z.number().int().nonnegative().default(5000),
   cases: z.array(clientCaseSchema).min(1),
 });
 export type ClientSuiteFile = z.infer<typeof clientSuiteSchema>;

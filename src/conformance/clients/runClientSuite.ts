@@ -337,6 +337,32 @@ export class ClientCaseRun {
     throw new StepFailure('FAIL', `${text}: the program never shows a ${kind} line (if it does, add patterns.${kind} to the adapter)`, `a ${kind} line`, 'no way to show one');
   }
 
+  /**
+   * The program's lease (how long it takes to decide a silent peer is gone): the adapter's
+   * `leaseMs`, else its `leaseMs` variable (as the suite or --var set it), else the suite's.
+   */
+  leaseMs(): number {
+    const adapter = this.opts.adapter.spec;
+    if (adapter.leaseMs !== undefined) return adapter.leaseMs;
+    const v = Number(this.vars.leaseMs ?? adapter.vars?.leaseMs);
+    return Number.isFinite(v) && (this.vars.leaseMs !== undefined || adapter.vars?.leaseMs !== undefined) ? v : this.suite.spec.leaseMs;
+  }
+
+  /** The lease plus half of it: heartbeats come once in a while and clocks tick in seconds. */
+  private leaseWaitMs(): number {
+    return Math.ceil(this.leaseMs() * 1.5);
+  }
+
+  /**
+   * An expect of a kind the adapter says the program never shows: give it settleMs, then go on if it
+   * still runs (the verdict comes from what it does on the wire).
+   */
+  private async settle(s: ClientSession, kind: PatternKind): Promise<void> {
+    const ms = this.opts.adapter.spec.settleMs;
+    const exit = await Promise.race([s.process.waitForExit(), sleep(ms).then(() => undefined)]);
+    if (exit !== undefined || !s.process.running) throw new StepFailure('FAIL', `expected ${s.name} to keep running (it shows no ${kind} line, the adapter says); ${s.name} ended (${s.status()})`, `${s.name} running`, s.status());
+  }
+
   private newShadow(name: string): void {
     if (this.variant === undefined) return;
     const clients = [...this.sessions.keys()];
@@ -345,7 +371,8 @@ export class ClientCaseRun {
   }
 
   private async step(step: ClientStepFile): Promise<void> {
-    const expectMs = step.withinMs ?? this.suite.spec.expectTimeoutMs;
+    const expectMs = (step.withinMs ?? this.suite.spec.expectTimeoutMs) + (step.afterLease === true ? this.leaseWaitMs() : 0);
+    const notShown = step.kind !== undefined && this.opts.adapter.spec.notShown.includes(step.kind);
     if (step.preload !== undefined) {
       this.im!.preload(step.preload);
       return;
@@ -373,6 +400,13 @@ export class ClientCaseRun {
       await Promise.all(fresh.map((s) => s.start()));
       return;
     }
+    if (Array.isArray(step.expect) && notShown) {
+      const sessions = step.expect.map((n) => this.session(n));
+      await Promise.all(sessions.map((s) => this.settle(s, step.kind!)));
+      if (step.as !== undefined) this.aliases.set(step.as, sessions[0]!.name);
+      if (step.otherAs !== undefined) this.aliases.set(step.otherAs, sessions[1]!.name);
+      return;
+    }
     if (Array.isArray(step.expect)) {
       await this.expectAny(step.expect, step, expectMs);
       return;
@@ -385,6 +419,11 @@ export class ClientCaseRun {
         return;
       }
       const kind = step.kind!;
+      if (notShown) {
+        // A line the program never prints: there is none to wait for, and none can be shown.
+        if (step.absent !== true) await this.settle(s, kind);
+        return;
+      }
       await this.needPattern(kind, expectMs, step.absent === true);
       const want = kind === 'message' && step.text !== undefined ? `a message ${JSON.stringify(step.text)}` : `a ${kind} line`;
       if (step.absent === true) {
@@ -409,6 +448,12 @@ export class ClientCaseRun {
         this.shadows.get(s.name)?.typedLine(step.text!);
         this.push({ k: 'input', t: this.nowMs(), node: s.name, text: step.text! });
       }
+      return;
+    }
+    if (step.check !== undefined) {
+      const s = this.session(step.check);
+      const typed = s.check();
+      this.push({ k: 'input', t: this.nowMs(), node: s.name, text: typed ? '(asks for queued messages)' : '(shows queued messages by itself)' });
       return;
     }
     const serverAction = (['kill', 'pause', 'resume', 'restart', 'quit'] as const).find((k) => step[k] === 'server');
@@ -479,7 +524,7 @@ export class ClientCaseRun {
       return;
     }
     if (step.wait !== undefined) {
-      await sleep(step.wait);
+      await sleep(step.wait === 'lease' ? this.leaseWaitMs() : step.wait);
       return;
     }
   }
@@ -515,16 +560,17 @@ export function describeStep(step: ClientStepFile): string {
   if (step.expect) {
     if (step.exit) return `${step.expect} exits`;
     const what = step.kind === 'message' && step.text !== undefined ? `message ${JSON.stringify(step.text)}` : `${step.kind}`;
-    return `${step.expect} ${step.absent ? 'shows no' : 'shows'} ${what}${step.withinMs ? ` within ${step.withinMs} ms` : ''}`;
+    return `${step.expect} ${step.absent ? 'shows no' : 'shows'} ${what}${step.withinMs ? ` within ${step.withinMs} ms` : ''}${step.afterLease ? ' (after its lease)' : ''}`;
   }
   if (step.type) return step.text !== undefined ? `${step.type} types ${JSON.stringify(step.text)}` : `${step.type} presses ${JSON.stringify(step.keys)}`;
+  if (step.check) return `${step.check} asks for queued messages`;
   if (step.quit) return `${step.quit} quits`;
   if (step.kill) return `kill -9 ${step.kill}${step.after ? ` right after ${describeImRequest({ action: step.after.action, ...(step.after.key !== undefined ? { key: step.after.key } : {}), ...(step.after.value !== undefined ? { value: step.after.value } : {}) })}` : ''}`;
   if (step.pause) return `pause ${step.pause} (SIGSTOP)`;
   if (step.resume) return `resume ${step.resume} (SIGCONT)`;
   if (step.restart) return `restart ${step.restart}`;
   if (step.fault) return `server fault ${step.fault}${step.client ? ` for ${step.client}` : ''}${step.ms ? ` ${step.ms} ms` : ''}`;
-  return `wait ${step.wait} ms`;
+  return step.wait === 'lease' ? 'wait until a dead program\'s lease has run out' : `wait ${step.wait} ms`;
 }
 
 function sleep(ms: number): Promise<void> {
