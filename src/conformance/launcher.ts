@@ -74,6 +74,29 @@ export function overrideIsolation(kind: IsolationKind | undefined): Isolation {
   return isolation();
 }
 
+/**
+ * The sandbox option (`protosim grade`, src/conformance/grading/sandbox.ts): in a grading worker
+ * that runs in a submission's sandbox, `PROTOSIM_SANDBOX_DROP=UID:GID:CPU_SECONDS:FSIZE_BYTES`
+ * makes every job it starts (the submission's server, a client program) drop to that unprivileged
+ * user before anything of the submission runs (`setpriv`: no groups, no capabilities, not even in
+ * the bounding set) under CPU-time and file-size limits (`prlimit`). Unset: nothing changes.
+ */
+export const sandboxDropVariable = 'PROTOSIM_SANDBOX_DROP';
+
+/** The `prlimit ... setpriv ...` prefix the sandbox option asks for, or nothing. */
+export function sandboxDropPrefix(env: Readonly<Record<string, string | undefined>> = process.env): string[] {
+  const spec = env[sandboxDropVariable];
+  if (spec === undefined || spec === '') return [];
+  const m = /^(\d+):(\d+):(\d+):(\d+)$/.exec(spec);
+  if (m === null) throw new Error(`${sandboxDropVariable}=${spec}: expected UID:GID:CPU_SECONDS:FSIZE_BYTES`);
+  const [, uid, gid, cpu, fsize] = m;
+  if (uid === '0') throw new Error(`${sandboxDropVariable}: refusing to run a submission as uid 0`);
+  return [
+    'prlimit', `--cpu=${cpu}`, `--fsize=${fsize}`, `--core=0`, '--',
+    'setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
+  ];
+}
+
 /** The environment variable that marks every process of a job (the sweep looks for it). */
 export const jobMarkerVariable = 'PROTOSIM_JOB';
 
@@ -297,7 +320,7 @@ export class Job {
 
   /** The wrapped argv: isolation prefix, the init, the program. */
   wrap(argv: readonly string[], watch: boolean): string[] {
-    return [...this.isolation.prefix, '/bin/sh', '-c', initScript, this.initName, this.isolation.namespaced ? 'ns' : 'pg', watch ? 'w' : '-', ...argv];
+    return [...this.isolation.prefix, ...sandboxDropPrefix(), '/bin/sh', '-c', initScript, this.initName, this.isolation.namespaced ? 'ns' : 'pg', watch ? 'w' : '-', ...argv];
   }
 
   /** The environment of the job: the marker added. */

@@ -50,7 +50,7 @@ beforeAll(async () => {
   out = mkdtempSync(join(tmpdir(), 'protosim-grade-'));
   const sampler = setInterval(() => (seenWhileGrading = Math.max(seenWhileGrading, processesOf(join(root, 'examples/submissions/register-exit')).length)), 200);
   code = await runCli(
-    ['grade', 'examples/submissions/register-exit', '--suite', 'scenarios/conformance/register-exit', '--case', cases.join(','), '--time-limit-ms', String(timeLimitMs), '--reply-timeout-ms', '3000', '--jobs', '2', '--out', out],
+    ['grade', 'examples/submissions/register-exit', '--suite', 'scenarios/conformance/register-exit', '--case', cases.join(','), '--time-limit-ms', String(timeLimitMs), '--reply-timeout-ms', '3000', '--jobs', '2', '--retries', '0', '--out', out],
     { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), cwd: root, isTTY: false, stderrIsTTY: false },
   );
   clearInterval(sampler);

@@ -8,13 +8,14 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ExitCode, ProtosimError } from '../../errors.js';
 import { gradeSubmissions, killRunningWorkers, type GradedSubmission } from '../../conformance/grading/gradeSubmissions.js';
 import { loadGradingSuite } from '../../conformance/grading/gradingSuite.js';
 import { loadSubmissions, type Submission } from '../../conformance/grading/loadSubmissions.js';
+import { defaultSandboxLimits, openSandbox, sandboxUnavailable, type SandboxPlan } from '../../conformance/grading/sandbox.js';
 import type { SubmissionJob } from '../../conformance/grading/runSubmission.js';
 import { protosimLauncher } from '../../conformance/managedProcess.js';
 import type { SuiteReport } from '../../report/case-result.js';
@@ -40,7 +41,16 @@ export interface GradeOptions {
   failUnder?: FailUnder;
   progress: boolean;
   color: boolean;
+  /** false with --no-sandbox */
+  sandbox: boolean;
+  retries: number;
+  maxFileBytes: number;
+  maxProcesses: number;
+  maxMemoryMb: number;
 }
+
+/** Default re-runs of a failing case before it counts (--retries). */
+export const defaultRetries = 2;
 
 /** `--fail-under 12` (points) or `--fail-under 80%` (of the maximum). */
 export interface FailUnder {
@@ -107,6 +117,11 @@ export function registerGradeCommand(program: Command, ctx: CliContext): void {
     .option('--tag <tag>', 'grade only cases with this tag (repeatable)', collect)
     .option('--var <name=value>', 'set a suite variable (server suites) or an adapter variable (client suites) (repeatable)', collectWhole)
     .option('--fail-under <score>', 'exit 1 when a submission scores under this: points (12) or a percentage of the maximum (80%)', parseFailUnder)
+    .option('--retries <n>', `re-run a case that fails or errors up to N times before it counts; one that passes on a re-run is marked FLAKY (default ${defaultRetries})`, parseIntOption('--retries'), defaultRetries)
+    .option('--no-sandbox', 'run the submissions unconfined, as your own user (trusted code only; default: a bubblewrap sandbox per submission)')
+    .option('--max-file-bytes <n>', 'sandbox: largest file a submission may write (RLIMIT_FSIZE)', parsePositive('--max-file-bytes'), defaultSandboxLimits.fileBytes)
+    .option('--max-processes <n>', 'sandbox: processes and threads of a submission, its grading worker included (cgroup pids.max)', parsePositive('--max-processes'), defaultSandboxLimits.processes)
+    .option('--max-memory-mb <n>', 'sandbox: memory of a submission, its grading worker included (cgroup)', parsePositive('--max-memory-mb'), defaultSandboxLimits.memoryBytes / (1024 * 1024))
     .option('--no-progress', 'no progress line on stderr')
     .option('--no-color', 'no colours even on a terminal')
     .action(async (dir: string, opts: GradeOptions) => runGrade(ctx, dir, opts));
@@ -125,6 +140,24 @@ async function runGrade(ctx: CliContext, dir: string, opts: GradeOptions): Promi
   // A folder that exists but takes no files (read-only, not ours) is found now, before grading.
   writeOutputFile(join(outDir, '.protosim-write-check'), '', `--out ${opts.out}`);
   rmSync(join(outDir, '.protosim-write-check'), { force: true });
+  if (opts.retries < 0) throw new InvalidArgumentError(`--retries must be 0 or more, got ${opts.retries}`);
+  let plan: SandboxPlan | undefined;
+  if (opts.sandbox) {
+    const why = sandboxUnavailable();
+    if (why !== undefined) throw new ProtosimError('no-sandbox', why, ExitCode.invalidInput);
+    plan = {
+      protosimRoot: resolve(dirname(worker), '../..'),
+      submissionsRoot: resolve(cwd, dir),
+      outDir,
+      readOnly: [dirname(suite.file)],
+      limits: {
+        cpuSeconds: Math.ceil(opts.timeLimitMs / 1000) + 1,
+        fileBytes: opts.maxFileBytes,
+        processes: opts.maxProcesses,
+        memoryBytes: opts.maxMemoryMb * 1024 * 1024,
+      },
+    };
+  }
   const jobs = opts.jobs ?? availableParallelism();
   const relOut = relative(cwd, outDir);
   const shownOut = relOut === '' ? '.' : relOut.startsWith('..') ? outDir : relOut;
@@ -159,7 +192,9 @@ async function runGrade(ctx: CliContext, dir: string, opts: GradeOptions): Promi
       suiteName: suite.name,
       jobs,
       timeLimitMs: opts.timeLimitMs,
-      workerCommand: (s) => [process.execPath, worker, JSON.stringify(jobFor(s, suite.file, opts, vars))],
+      workerCommand: (s, caseIds) => [process.execPath, worker, JSON.stringify(jobFor(s, suite.file, opts, vars, caseIds))],
+      ...(plan !== undefined ? { sandbox: (s: Submission) => openSandbox(s, plan) } : {}),
+      retries: opts.retries,
       onCase: (s) => {
         casesDone++;
         streamed.set(s.name, (streamed.get(s.name) ?? 0) + 1);
@@ -200,14 +235,14 @@ async function runGrade(ctx: CliContext, dir: string, opts: GradeOptions): Promi
   ctx.exitCode = ExitCode.ok;
 }
 
-function jobFor(s: Submission, suiteFile: string, opts: GradeOptions, vars: Record<string, string | number>): SubmissionJob {
+function jobFor(s: Submission, suiteFile: string, opts: GradeOptions, vars: Record<string, string | number>, caseIds?: readonly string[]): SubmissionJob {
   return {
     suiteFile,
     manifestFile: s.manifestPath,
     dir: s.dir,
     name: s.name,
-    caseIds: opts.case ?? [],
-    tags: opts.tag ?? [],
+    caseIds: caseIds !== undefined ? [...caseIds] : (opts.case ?? []),
+    tags: caseIds !== undefined ? [] : (opts.tag ?? []),
     vars,
     ...(opts.caseTimeoutMs !== undefined ? { caseTimeoutMs: opts.caseTimeoutMs } : {}),
     ...(opts.replyTimeoutMs !== undefined ? { replyTimeoutMs: opts.replyTimeoutMs } : {}),
@@ -236,7 +271,8 @@ function submissionLine(g: GradedSubmission, done: number, total: number): strin
   const n = (v: string): number => r.cases.filter((c) => c.verdict === v).length;
   const problems = [n('FAIL') ? `${n('FAIL')} failed` : '', n('ERROR') ? `${n('ERROR')} errors` : ''].filter(Boolean).join(', ');
   const why = g.outcome === 'time-limit' ? ' · stopped at its time limit' : g.outcome === 'worker-failed' ? ' · the grading worker failed' : '';
-  return `  [${done}/${total}] ${g.submission.name}: ${r.score}/${r.maxScore} (${percentOf(r)}%)${problems ? ` · ${problems}` : ''}${why} (${(r.durationMs / 1000).toFixed(1)} s)\n`;
+  const flaky = g.flaky.length > 0 ? ` · FLAKY: ${g.flaky.join(', ')}` : '';
+  return `  [${done}/${total}] ${g.submission.name}: ${r.score}/${r.maxScore} (${percentOf(r)}%)${problems ? ` · ${problems}` : ''}${flaky}${why} (${(r.durationMs / 1000).toFixed(1)} s)\n`;
 }
 
 function summaryJson(name: string, file: string, cases: readonly { id: string; title: string; level: string; points: number }[], graded: readonly GradedSubmission[], timeLimitMs: number): unknown {
@@ -253,10 +289,12 @@ function summaryJson(name: string, file: string, cases: readonly { id: string; t
       maxScore: g.report.maxScore,
       percent: percentOf(g.report),
       outcome: g.outcome,
+      flaky: g.flaky,
+      containment: g.containment,
       startedAt: g.startedAt,
       finishedAt: g.finishedAt,
       durationMs: g.report.durationMs,
-      cases: g.report.cases.map((c) => ({ id: c.id, verdict: c.verdict, points: c.points, maxPoints: c.maxPoints, reason: c.reason, durationMs: c.durationMs })),
+      cases: g.report.cases.map((c) => ({ id: c.id, verdict: c.verdict, ...(g.flaky.includes(c.id) ? { flaky: true } : {}), points: c.points, maxPoints: c.maxPoints, reason: c.reason, durationMs: c.durationMs })),
     })),
   };
 }

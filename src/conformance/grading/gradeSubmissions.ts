@@ -13,6 +13,7 @@ import { makeSuiteReport } from '../../report/case-result.js';
 import { TailBuffer } from '../tailBuffer.js';
 import type { GradedCase } from './gradingSuite.js';
 import type { Submission } from './loadSubmissions.js';
+import { removeSandboxesNow, type Sandbox } from './sandbox.js';
 
 /** How long a worker gets after SIGTERM (to stop its programs) before its group is killed. */
 export const workerKillGraceMs = 1500;
@@ -36,6 +37,10 @@ export interface GradedSubmission {
   /** wall-clock start and end (ISO 8601): when its worker started and ended */
   startedAt: string;
   finishedAt: string;
+  /** cases that failed and then passed on a re-run (--retries): PASS, marked FLAKY */
+  flaky: string[];
+  /** how the submission was contained: `sandbox (uid N, cgroup v1 ...)` or `no sandbox` */
+  containment: string;
 }
 
 export interface GradeOptions {
@@ -48,8 +53,12 @@ export interface GradeOptions {
   jobs: number;
   /** wall-clock bound of one submission (all its cases) */
   timeLimitMs: number;
-  /** the command that grades one submission in a worker process */
-  workerCommand: (submission: Submission) => string[];
+  /** the command that grades one submission in a worker process (only `caseIds` when given: a re-run) */
+  workerCommand: (submission: Submission, caseIds?: readonly string[]) => string[];
+  /** a fresh sandbox for each run of a submission's worker (none: the worker runs unconfined) */
+  sandbox?: (submission: Submission) => Sandbox;
+  /** how many times a case that FAILs or ERRORs is re-run before it counts (default 0) */
+  retries?: number;
   onSubmissionStart?: (submission: Submission) => void;
   onCase?: (submission: Submission, result: CaseResult) => void;
   onSubmissionEnd?: (graded: GradedSubmission) => void;
@@ -62,6 +71,7 @@ const runningWorkers = new Set<Job>();
 export function killRunningWorkers(): void {
   for (const job of runningWorkers) job.killNow();
   runningWorkers.clear();
+  removeSandboxesNow();
 }
 
 /** Grades every submission; resolves with them in the order given. */
@@ -73,7 +83,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradedSub
       const index = next++;
       const submission = options.submissions[index]!;
       options.onSubmissionStart?.(submission);
-      const graded = await gradeOne(submission, options);
+      const graded = await gradeWithRetries(submission, options);
       results[index] = graded;
       options.onSubmissionEnd?.(graded);
     }
@@ -82,10 +92,54 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradedSub
   return results;
 }
 
-function gradeOne(submission: Submission, options: GradeOptions): Promise<GradedSubmission> {
+/** The prefix of the reason of a case that passed only on a re-run. */
+export const flakyMark = 'FLAKY';
+
+/**
+ * Grades a submission, then re-runs each case that FAILed or ERRORed, up to `retries` times (a
+ * fresh worker and sandbox each time): one that passes on a re-run is a PASS marked FLAKY (title
+ * and reason, so every report shows it), one that never passes keeps its first verdict.
+ */
+async function gradeWithRetries(submission: Submission, options: GradeOptions): Promise<GradedSubmission> {
+  const first = await gradeOne(submission, options, options.cases, true);
+  const retries = options.retries ?? 0;
+  if (retries <= 0 || first.outcome !== 'completed') return first;
+  const cases = [...first.report.cases];
+  let failing = cases.filter((c) => c.verdict === 'FAIL' || c.verdict === 'ERROR').map((c) => c.id);
+  const flaky: string[] = [];
+  let durationMs = first.report.durationMs;
+  let finishedAt = first.finishedAt;
+  for (let attempt = 1; attempt <= retries && failing.length > 0; attempt++) {
+    const again = await gradeOne(submission, options, options.cases.filter((c) => failing.includes(c.id)), false, failing);
+    durationMs += again.report.durationMs;
+    finishedAt = again.finishedAt;
+    for (const result of again.report.cases) {
+      if (result.verdict !== 'PASS') continue;
+      const index = cases.findIndex((c) => c.id === result.id);
+      const before = cases[index]!;
+      cases[index] = {
+        ...result,
+        title: `${result.title} [${flakyMark}]`,
+        reason: `${flakyMark}: ${before.verdict} on the first run (${before.reason}), PASS on re-run ${attempt} of ${retries}`,
+        ...(before.expected !== undefined ? { expected: before.expected } : {}),
+        ...(before.observed !== undefined ? { observed: before.observed } : {}),
+        ...(before.step !== undefined ? { step: before.step } : {}),
+      };
+      flaky.push(result.id);
+    }
+    failing = failing.filter((id) => !flaky.includes(id));
+  }
+  if (flaky.length === 0) return { ...first, finishedAt, report: { ...first.report, durationMs } };
+  return { ...first, finishedAt, flaky, report: makeSuiteReport(first.report.target, cases, durationMs, options.suiteName) };
+}
+
+function gradeOne(submission: Submission, options: GradeOptions, selected: readonly GradedCase[], stream: boolean, caseIds?: readonly string[]): Promise<GradedSubmission> {
   const startedAt = new Date();
   const started = performance.now();
-  const argv = options.workerCommand(submission);
+  const sandbox = options.sandbox?.(submission);
+  const containment = sandbox === undefined ? 'no sandbox' : `sandbox: uid ${sandbox.uid}, ${sandbox.limits}`;
+  const bare = options.workerCommand(submission, caseIds);
+  const argv = sandbox === undefined ? bare : sandbox.wrap(bare);
   const received: CaseResult[] = [];
   let target = submission.kind === 'server' ? `submission ${submission.name} (server: ${submission.server.command.join(' ')})` : `submission ${submission.name} (client program: ${submission.adapter.spec.adapter})`;
   const stderr = new TailBuffer(workerStderrTailBytes);
@@ -136,7 +190,7 @@ function gradeOne(submission: Submission, options: GradeOptions): Promise<Graded
         }
         if ('case' in message) {
           received.push(message.case);
-          options.onCase?.(submission, message.case);
+          if (stream) options.onCase?.(submission, message.case);
         } else if ('done' in message) target = `submission ${submission.name} — ${message.done.target}`;
       }
     });
@@ -155,7 +209,7 @@ function gradeOne(submission: Submission, options: GradeOptions): Promise<Graded
       const workerFailed = !timedOut && (spawnError !== undefined || code !== 0);
       const why = spawnError !== undefined ? `the grading worker could not start: ${spawnError.message}` : `the grading worker ended with ${signal !== null ? `signal ${signal}` : `exit code ${code}`}`;
       let first = true;
-      const cases = options.cases.map((c): CaseResult => {
+      const cases = selected.map((c): CaseResult => {
         const got = byId.get(c.id);
         if (got !== undefined) return got;
         const base = { id: c.id, title: c.title, level: c.level, points: 0, maxPoints: c.points, verdict: 'ERROR' as const, durationMs: 0 };
@@ -173,13 +227,19 @@ function gradeOne(submission: Submission, options: GradeOptions): Promise<Graded
         return { ...base, reason: `not run: ${why}`, ...(tail ? { observed: tail } : {}) };
       });
       const report = makeSuiteReport(target, cases, elapsedMs, options.suiteName);
-      resolveGraded({
-        submission,
-        report,
-        outcome: timedOut ? 'time-limit' : workerFailed && cases.some((c) => !byId.has(c.id)) ? 'worker-failed' : 'completed',
-        startedAt: startedAt.toISOString(),
-        finishedAt: new Date().toISOString(),
-      });
+      const done = (leftovers: string[]): void =>
+        resolveGraded({
+          submission,
+          report,
+          outcome: timedOut ? 'time-limit' : workerFailed && cases.some((c) => !byId.has(c.id)) ? 'worker-failed' : 'completed',
+          startedAt: startedAt.toISOString(),
+          finishedAt: new Date().toISOString(),
+          flaky: [],
+          containment: leftovers.length === 0 ? containment : `${containment}; ${leftovers.join('; ')}`,
+        });
+      // Every process of the submission is gone (and its copy removed) before its score is handed on.
+      if (sandbox === undefined) done([]);
+      else sandbox.close().then(done, (error: unknown) => done([`closing the sandbox failed: ${(error as Error).message}`]));
     };
     child.on('error', (error) => settle(null, null, error));
     child.on('close', (code, signal) => {
