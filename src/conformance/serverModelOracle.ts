@@ -192,7 +192,7 @@ interface World {
   bind: Record<string, string>;
   notes: Record<string, unknown>;
   /** arrivals of the expected kind whose text differs (judged after what arrived at all: `settle`) */
-  textFaults?: string[];
+  textFaults?: OracleFailure[];
 }
 
 /** A request sent while others were in flight on other connections: applied in any order. */
@@ -613,7 +613,7 @@ export class ServerModelOracle {
           if (c.ok) consumed({ bind: c.bind ?? w.bind, notes: c.notes ?? w.notes });
           else if (c.text === true && head.optional !== true && this.options.deferText === true) {
             // Of the expected kind, other text: judged once the exchange is over (settle).
-            consumed({ textFaults: [...(w.textFaults ?? []), `${client} got what the ${this.name} does not send: ${c.reason}`] });
+            consumed({ textFaults: [...(w.textFaults ?? []), { reason: `${client} got what the ${this.name} does not send: ${c.reason}`, expected: this.describeExpectation(head, w), observed: show(arrival.msg) }] });
           } else worldReason ??= { reason: `${client} got what the ${this.name} does not send: ${c.reason}`, text: c.text === true };
         }
         if (head.optional !== true) break;
@@ -650,8 +650,7 @@ export class ServerModelOracle {
       if (clean.length < this.worlds.length) this.setWorlds(clean);
       return null;
     }
-    const first = this.worlds[0]!.textFaults![0]!;
-    return { reason: first, expected: 'the text the protocol fixes', observed: first };
+    return this.worlds[0]!.textFaults![0]!;
   }
 
   /**
