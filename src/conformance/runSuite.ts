@@ -192,7 +192,17 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions = {}): Pro
       } else if (managed !== undefined) address = managed.address;
       lastAddress = address;
       let run = new CaseRun(suite, c, target, codec, vars, limits, managed, address!, release);
-      ({ result, kind } = await run.execute(options.caseTimeoutMs ?? defaultCaseTimeoutMs));
+      // A case that never hears from its target (a server that hangs) must not hold the case
+      // before for ever: past maxHeldResultMs it is handed on (a crash later than that is this case's).
+      const holdTimer = held === undefined ? undefined : setTimeout(() => {
+        chargeLateCrash();
+        release();
+      }, maxHeldResultMs);
+      try {
+        ({ result, kind } = await run.execute(options.caseTimeoutMs ?? defaultCaseTimeoutMs));
+      } finally {
+        if (holdTimer !== undefined) clearTimeout(holdTimer);
+      }
       // A target that crashed before this case got anything from it died of the case before (its
       // exit came late): charged to that case, and this one runs again on a fresh start.
       if (managed !== undefined && kind === 'crash' && !run.heardFromTarget && held !== undefined && managed.exit !== undefined && managed.exit !== chargedExit) {
@@ -239,6 +249,8 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions = {}): Pro
 
 /** How long the harness waits after a case before the next, so a target dying of the case's end is charged to it. */
 export const afterCaseSettleMs = 50;
+/** The longest a case's result waits for the next case to hear from the target (see `held`). */
+export const maxHeldResultMs = 1500;
 
 /** Null when something listens at host:port (seen in /proc/net/tcp, or by connecting); else what is wrong. */
 async function addressProblem(host: string, port: number): Promise<string | null> {
