@@ -1,7 +1,7 @@
 /**
  * The client side of each stream protocol's wire, for model clients that talk to a live server:
  * a model client's request becomes a wire message (what the live codec encodes), and a wire reply
- * becomes the model message its machine expects (PROTOCOLS.md sections 3, 4, 5).
+ * becomes the model message its machine expects (docs/protocols.md sections 3, 4, 5).
  *
  * Identifiers the server picks (ping-liveness session ids) are translated through `ids`: the model
  * side uses the ids of the server model run in shadow (`s1`), bound to the wire's on first sight,
@@ -41,7 +41,7 @@ export function requestToWire(protocol: string, msg: ProtocolMessage, ids: IdTab
     case 'register-exit':
       return { To: msg.to, From: msg.sender, Content: msg.content, Register: msg.register === true, Exit: msg.exit === true };
     case 'offline-queue':
-      // The fixed model's delivery confirmation (opcode 8) is not on PROTOCOLS.md's wire.
+      // The fixed model's delivery confirmation (opcode 8) is not on docs/protocols.md's wire.
       if (msg.opcode === 8) return null;
       return { opcode: msg.opcode, sender: msg.sender ?? '', receiver: msg.receiver ?? '', msg: msg.msg ?? '' };
     default:

@@ -1,5 +1,5 @@
 /**
- * The course's IM server interface (PROTOCOLS.md section 1) from the client side: one HTTP GET per
+ * The course's IM server interface (docs/protocols.md section 1) from the client side: one HTTP GET per
  * operation on a new connection, `?action=get|set|unset|clear|keys&key=K&value=V`, as the real
  * clients do. A case's kv message (`{type: SET, key, value}`, the kv-store model's requests) becomes
  * the query; the response becomes `{status, body, error}` (`error` is protosim's X-Protosim-Error).

@@ -45,7 +45,7 @@ export interface LiveCodec {
   decoder(maxFrameBytes: number): StreamDecoder;
   /** for the proxy's codec-aware drop */
   splitter(direction: ProxyDirection, maxFrameBytes: number): FrameSplitter | undefined;
-  /** raw framing: one request may be in flight at a time (PROTOCOLS.md section 5) */
+  /** raw framing: one request may be in flight at a time (docs/protocols.md section 5) */
   oneInFlight: boolean;
 }
 

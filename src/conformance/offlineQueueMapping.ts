@@ -1,27 +1,27 @@
 /**
  * offline-queue: how the server model's `REQUEST`/`REPLY` (src/models/offline-queue/messages.ts)
- * meet the wire's Client2Server/Server2Client (PROTOCOLS.md section 5), for the model oracle.
+ * meet the wire's Client2Server/Server2Client (docs/protocols.md section 5), for the model oracle.
  *
- * The fixed model extends the seed with three opcodes of its own; PROTOCOLS.md has none of them,
+ * The fixed model extends the seed with three opcodes of its own; docs/protocols.md has none of them,
  * so the mapping settles each:
- *  - the client's delivery confirmation (opcode 8, with the push's `ref`): PROTOCOLS.md has no
+ *  - the client's delivery confirmation (opcode 8, with the push's `ref`): docs/protocols.md has no
  *    such request; a server confirms a push by what the recipient does next. So every request a
  *    client sends first confirms every push to its account (the model's ack events), and the
  *    model's confirmation timer is not run. A disconnect may come before or after a confirmation
  *    the harness cannot see: for a push the client was seen to receive, or any push when the client
  *    closed cleanly (the bytes were in its socket), both outcomes stay possible (a duplicate on the
  *    next check is allowed, a loss is not); a push the client never received must be queued again;
- *  - "logged out because the account was opened elsewhere" (20) is PROTOCOLS.md's 11 (logged out);
- *  - "too long" (19): PROTOCOLS.md asks only for a clear error, so any reply other than the
+ *  - "logged out because the account was opened elsewhere" (20) is docs/protocols.md's 11 (logged out);
+ *  - "too long" (19): docs/protocols.md asks only for a clear error, so any reply other than the
  *    request's success opcode is accepted (the reference server sends its opcode 0).
  * Requests the model cannot represent (another version than 0.1, an opcode outside 1..7, bytes that
  * are not a Client2Server) are not stepped: the server may answer with an error or not at all; a
  * wrong version must get a reply that is not a success.
- * Reply texts are compared where PROTOCOLS.md fixes them (6 and 8: `sender:text\n` per message, in
+ * Reply texts are compared where docs/protocols.md fixes them (6 and 8: `sender:text\n` per message, in
  * order; 10: the matching names, one per line, in any order; 17: `sender:text\n`); elsewhere the
  * text is the server's own.
  *
- * What PROTOCOLS.md fixes and what it leaves open: `offlineQueueMarking` below. The default oracle
+ * What docs/protocols.md fixes and what it leaves open: `offlineQueueMarking` below. The default oracle
  * checks the normative parts; `--strict` holds the server to the reference server's choices too.
  */
 import { fixed } from '../models/offline-queue/index.js';
@@ -34,13 +34,13 @@ import { mayClose, optional, type Comparison, type Expectation, type Inbound, ty
 /** offline-queue: what the protocol fixes (always checked) and what it leaves open (`--strict`). */
 export const offlineQueueMarking: Marking = {
   normative: [
-    'the reply opcode to every request (1..18 as PROTOCOLS.md numbers them), to the requesting connection',
+    'the reply opcode to every request (1..18 as docs/protocols.md numbers them), to the requesting connection',
     'pushes (17, `sender:text\n`) to the recipient\'s connection only, with the sender\'s logged-in name',
     'queue contents (6 on check, 8 on delete: `sender:text\n` each, in order, nothing lost or twice) and list results (10: the matching names, in any order)',
     'state: accounts, the login of each connection (a login elsewhere moves it), queues cleared by check, deleted accounts receive nothing, limits (25-character names, 100-character messages) refused',
   ],
   illustrative: [
-    { id: 'reply-text', what: 'the text of replies PROTOCOLS.md does not fix (1, 2, 3, 4, 5, 7, 9, 11..16, 18)', strict: 'not compared either' },
+    { id: 'reply-text', what: 'the text of replies docs/protocols.md does not fix (1, 2, 3, 4, 5, 7, 9, 11..16, 18)', strict: 'not compared either' },
     { id: 'moved-notice', what: 'opcode 11 pushed to the session whose account logged in elsewhere (it may be logged out silently: its next request says so)', strict: '11 pushed, as the reference server' },
     { id: 'close-after-logout', what: 'the connection closed or kept after a logout (11)', strict: 'kept open' },
     { id: 'push-delivery', what: 'a push to a connection that later breaks: counted delivered once written to a socket that was open, or queued again (the delivery-confirmation rule)', strict: 'queued again unless the recipient was seen to get it' },

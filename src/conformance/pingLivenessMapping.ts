@@ -1,15 +1,15 @@
 /**
  * ping-liveness: how the server model's abstract messages (src/models/ping-liveness/messages.ts)
- * meet the wire's `{mtype, payload, version, sz}` (PROTOCOLS.md section 3), for the model oracle.
+ * meet the wire's `{mtype, payload, version, sz}` (docs/protocols.md section 3), for the model oracle.
  *
  * The differences between the model and a live server, and how each is settled here:
  *  - session ids: the model numbers them `s1`, `s2`...; a server picks its own (the reference
  *    server counts from 1 over its whole life). The first LOGIN_RESPONSE binds the model's id to
  *    the wire's, and from then on each must stand for the other (an id a client writes that no
  *    session of the model has stays unknown to the model too);
- *  - ERROR: the code is compared (PROTOCOLS.md's 1, 2, 3, 5); the id and text are the server's own;
+ *  - ERROR: the code is compared (docs/protocols.md's 1, 2, 3, 5); the id and text are the server's own;
  *  - `version`: the codec's business. A message of another version than 1.0.0 (other than a
- *    VERSION_REQUEST) is not stepped: PROTOCOLS.md's answer is ERROR 5 (unsupported version);
+ *    VERSION_REQUEST) is not stepped: docs/protocols.md's answer is ERROR 5 (unsupported version);
  *  - a line that is not a message of the protocol (bad JSON, an unknown mtype, a payload of the
  *    wrong shape): the model has no such message, so the server may answer it with an ERROR (the
  *    reference server uses its own code 4) or not at all; both are allowed;
@@ -17,7 +17,7 @@
  * The model's heartbeat (a sweep every `sweepMs`, a session dropped after `sessionTimeoutMs` of
  * silence) runs on the harness's clock: set the suite variable `heartbeatTimeoutMs` to the server's.
  *
- * What PROTOCOLS.md fixes and what it leaves open: `pingMarking` below. The default oracle checks
+ * What docs/protocols.md fixes and what it leaves open: `pingMarking` below. The default oracle checks
  * the normative parts; `--strict` holds the server to the reference server's choices too.
  */
 import { fixed } from '../models/ping-liveness/index.js';

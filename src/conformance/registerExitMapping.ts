@@ -1,16 +1,16 @@
 /**
  * register-exit: how the server model's `MESSAGE` (src/models/register-exit/messages.ts) meets the
- * wire's `Message{To, From, Content, Register, Exit}` (PROTOCOLS.md section 4), for the model
+ * wire's `Message{To, From, Content, Register, Exit}` (docs/protocols.md section 4), for the model
  * oracle. The model is the `fixed` server: names bound to connections, Exit only for oneself,
  * vanished clients forgotten.
  *
  * Compared: To, From, Content, Register and Exit, except that the text of an error reply (From
  * "Error") is compared only where the seed fixes it ("That user is not connected to this server"),
  * and the server's shutdown notice is just Exit (the model's names the server). The model's
- * keepalive sweep is not run: PROTOCOLS.md has no keepalive, and a live server notices a vanished
+ * keepalive sweep is not run: docs/protocols.md has no keepalive, and a live server notices a vanished
  * client by its connection.
  *
- * What PROTOCOLS.md fixes and what it leaves open: `registerExitMarking` below. The default oracle
+ * What docs/protocols.md fixes and what it leaves open: `registerExitMarking` below. The default oracle
  * checks the normative parts; `--strict` holds the server to the reference server's choices too.
  */
 import { fixed } from '../models/register-exit/index.js';

@@ -250,7 +250,7 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions = {}): Pro
 /** How long the harness waits after a case before the next, so a target dying of the case's end is charged to it. */
 export const afterCaseSettleMs = 50;
 /** The longest a case's result waits for the next case to hear from the target (see `held`). */
-export const maxHeldResultMs = 1500;
+export const maxHeldResultMs = 500;
 
 /** Null when something listens at host:port (seen in /proc/net/tcp, or by connecting); else what is wrong. */
 async function addressProblem(host: string, port: number): Promise<string | null> {

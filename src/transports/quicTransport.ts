@@ -1,6 +1,6 @@
 /**
  * QUIC as a message transport, with the framing of the seed's ping-liveness implementation
- * (PROTOCOLS.md §3): TLS 1.3 with an ALPN (`echo-protocol`), one JSON object per stream write and
+ * (docs/protocols.md §3): TLS 1.3 with an ALPN (`echo-protocol`), one JSON object per stream write and
  * no delimiter. Built on `@matrixai/quic` (Cloudflare's quiche, prebuilt); nothing of QUIC is
  * written here.
  *

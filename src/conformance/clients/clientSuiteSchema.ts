@@ -125,7 +125,7 @@ export const clientCaseSchema = z.strictObject({
   level: z.enum(['required', 'recommended']).default('required'),
   points: z.number().nonnegative().default(1),
   tags: z.array(z.string()).default([]),
-  /** the flaw class of PROTOCOLS.md it checks, in words */
+  /** the flaw class of docs/protocols.md it checks, in words */
   flaw: z.string().optional(),
   /** what the model predicts for the seed's client (shown with a FAIL) */
   model: z.string().optional(),

@@ -1,6 +1,6 @@
 /**
  * The IM server the harness plays for client programs of the key-value protocols (1 and 2): the
- * same HTTP interface as `protosim serve kv` (src/wire/kvHttp.ts, PROTOCOLS.md section 1), whose
+ * same HTTP interface as `protosim serve kv` (src/wire/kvHttp.ts, docs/protocols.md section 1), whose
  * store is the model's `store` role stepped through xstate's pure `transition` — the model is the
  * server, so a client program sees exactly the store the model checks.
  *
