@@ -13,6 +13,7 @@ import type { DeliverEvent, SimEvent, SimNode } from './run-types.js';
 import {
   applyRules,
   arrival,
+  isServerRole,
   openAfterDelivery,
   openAfterSend,
   partitionLinks,
@@ -25,19 +26,34 @@ import {
   type MessageRule,
 } from './world-rules.js';
 
+/** A directed link of one run: its name, its settings, and when its last message is due (FIFO). */
+interface LinkState {
+  readonly key: string;
+  readonly config: LinkConfig;
+  lastDeliveryMs: number;
+  /** the connection between the two nodes (one object for both directions) */
+  readonly pair: PairState;
+}
+
+/**
+ * A connection between two nodes: its epoch (a reset or crash ends one; what was in flight in an
+ * older epoch is dropped when it arrives) and whether it is open (1 open, 0 closed; for `http`
+ * transport, the number of requests awaiting a reply).
+ */
+interface PairState {
+  epoch: number;
+  open: number;
+}
+
 export abstract class NetworkRun extends RunChecks implements Connections {
-  private readonly links = new Map<string, LinkConfig>();
-  private readonly lastDeliveryMs = new Map<string, number>();
-  private readonly epochs = new Map<string, number>();
-  /**
-   * open connections (1 open, 0 closed); for `http` transport, the number of requests awaiting a
-   * reply. Closing sets 0 rather than deleting: the pairs are few and open and close all the time,
-   * and deleting from a small Map reallocates it (the swarm's hot path).
-   */
-  private readonly open = new Map<string, number>();
+  /** by sender, then receiver (two Map reads on the hot path, no key string built) */
+  private readonly links = new Map<NodeId, Map<NodeId, LinkState>>();
+  /** the connections, by pair name (`a|b`), reached through their links on the hot path */
+  private readonly pairs = new Map<string, PairState>();
   private readonly blocked = new Set<string>();
   private readonly held = new Map<string, SimEvent[]>();
   private rules: MessageRule<NodeId>[] = [];
+  private readonly http = this.model.variant.transport === 'http';
   private nextMessageId = 1;
   /** nodes crashed without a trace (a refused write to them tells the writer nothing) */
   protected readonly silentlyCrashed = new Set<NodeId>();
@@ -61,19 +77,19 @@ export abstract class NetworkRun extends RunChecks implements Connections {
    * whether it was held.
    */
   protected heldByPartition(ev: Extract<SimEvent, { kind: 'conn' }>): boolean {
-    if (!this.blocked.has(this.keys.link(ev.peer, ev.node))) return false;
+    if (this.blocked.size === 0 || !this.blocked.has(this.keys.link(ev.peer, ev.node))) return false;
     if (partitionedArrival(this.link(ev.peer, ev.node).fifo) !== 'hold') return false;
     this.hold(ev.peer, ev.node, ev);
     return true;
   }
 
   protected deliver(ev: DeliverEvent): void {
-    const pk = this.keys.pair(ev.from, ev.to);
-    if ((this.epochs.get(pk) ?? 0) !== ev.epoch) {
+    const pair = this.linkState(ev.from, ev.to).pair;
+    if (pair.epoch !== ev.epoch) {
       this.dropped(ev, 'reset');
       return;
     }
-    if (this.blocked.has(this.keys.link(ev.from, ev.to))) {
+    if (this.blocked.size > 0 && this.blocked.has(this.keys.link(ev.from, ev.to))) {
       if (partitionedArrival(this.link(ev.from, ev.to).fifo) === 'hold') this.hold(ev.from, ev.to, ev);
       else this.dropped(ev, 'partition');
       return;
@@ -89,9 +105,9 @@ export abstract class NetworkRun extends RunChecks implements Connections {
       return;
     }
     this.stats.messagesDelivered++;
-    const open = this.open.get(pk) ?? 0;
-    const after = openAfterDelivery(this.model.variant.transport === 'http', this.roleIsServer(ev.from), open);
-    if (after !== open) this.open.set(pk, after);
+    if (this.http) {
+      pair.open = openAfterDelivery(true, isServerRole(this.node(ev.from).role), pair.open);
+    }
     if (this.record) this.trace.push({ k: 'deliver', t: this.now, id: ev.id, from: ev.from, to: ev.to, msg: ev.msg });
     // Updated in place (one object per node, copied into a finding's diagnosis): the hot path.
     const received = node.lastReceived;
@@ -115,19 +131,33 @@ export abstract class NetworkRun extends RunChecks implements Connections {
   // ---- sending --------------------------------------------------------------------------------
 
   private link(from: NodeId, to: NodeId): LinkConfig {
-    const key = this.keys.link(from, to);
-    let link = this.links.get(key);
-    if (!link) {
-      link = { ...this.config.network.default };
-      for (const o of this.config.network.links) {
-        if ((o.from === from || o.from === '*') && (o.to === to || o.to === '*')) {
-          const { from: _f, to: _t, ...rest } = o;
-          link = { ...link, ...rest };
-        }
+    return this.linkState(from, to).config;
+  }
+
+  private linkState(from: NodeId, to: NodeId): LinkState {
+    let byTo = this.links.get(from);
+    let state = byTo?.get(to);
+    if (state !== undefined) return state;
+    let config: LinkConfig = { ...this.config.network.default };
+    for (const o of this.config.network.links) {
+      if ((o.from === from || o.from === '*') && (o.to === to || o.to === '*')) {
+        const { from: _f, to: _t, ...rest } = o;
+        config = { ...config, ...rest };
       }
-      this.links.set(key, link);
     }
-    return link;
+    const pairKey = this.keys.pair(from, to);
+    let pair = this.pairs.get(pairKey);
+    if (pair === undefined) {
+      pair = { epoch: 0, open: 0 };
+      this.pairs.set(pairKey, pair);
+    }
+    state = { key: this.keys.link(from, to), config, lastDeliveryMs: 0, pair };
+    if (byTo === undefined) {
+      byTo = new Map();
+      this.links.set(from, byTo);
+    }
+    byTo.set(to, state);
+    return state;
   }
 
   send(node: SimNode, to: NodeId, msg: ProtocolMessage): void {
@@ -143,31 +173,33 @@ export abstract class NetworkRun extends RunChecks implements Connections {
     }
     if (this.record) this.trace.push({ k: 'send', t: this.now, id, from, to, msg });
     const target = this.nodes.get(to);
-    const pk = this.keys.pair(from, to);
-    const link = this.link(from, to);
+    const state = this.linkState(from, to);
+    const pair = state.pair;
+    const link = state.config;
     if (!target) {
       this.dropped({ kind: 'deliver', id, from, to, msg, epoch: 0 }, 'not-started');
       return;
     }
-    const open = this.open.get(pk) ?? 0;
-    const fromServer = this.roleIsServer(from);
+    const open = pair.open;
+    const fromServer = isServerRole(node.role);
     const targetStatus = statusCodes[target.status];
-    const refused = sendRefusal(open > 0, fromServer, this.roleIsServer(to), targetStatus);
+    const refused = sendRefusal(open > 0, fromServer, isServerRole(target.role), targetStatus);
     if (refused !== null) {
       this.dropped({ kind: 'deliver', id, from, to, msg, epoch: 0 }, refused);
       if (refusalNotifies(targetStatus, this.silentlyCrashed.has(to))) {
-        this.queue.push(this.now + this.choices.sample('delay', link.delay), { kind: 'conn', node: from, peer: to, event: 'refused', epoch: this.epochs.get(pk) ?? 0 });
+        this.queue.push(this.now + this.choices.sample('delay', link.delay), { kind: 'conn', node: from, peer: to, event: 'refused', epoch: pair.epoch });
       }
       return;
     }
-    const opened = openAfterSend(this.model.variant.transport === 'http', fromServer, open);
-    if (opened !== open) this.open.set(pk, opened);
-    this.carry(link, { kind: 'deliver', id, from, to, msg, epoch: this.epochs.get(pk) ?? 0 });
+    const opened = openAfterSend(this.http, fromServer, open);
+    pair.open = opened;
+    this.carry(state, { kind: 'deliver', id, from, to, msg, epoch: pair.epoch });
   }
 
   /** A message written on an open connection: scripted rules, then the link's loss and duplication. */
-  private carry(link: LinkConfig, ev: DeliverEvent): void {
+  private carry(state: LinkState, ev: DeliverEvent): void {
     const { id, from, to } = ev;
+    const link = state.config;
     // Scripted drop/duplicate faults match first.
     let copies = 1;
     if (this.rules.length > 0) {
@@ -186,16 +218,16 @@ export abstract class NetworkRun extends RunChecks implements Connections {
     if (this.choices.chance('duplicate', link.duplicateRatio)) copies = 2;
     for (let c = 0; c < copies; c++) {
       if (c > 0 && this.record) this.trace.push({ k: 'duplicate', t: this.now, id, copy: c, from, to });
-      this.scheduleOnLink(link, from, to, c === 0 ? ev : { ...ev });
+      this.scheduleOnLink(state, c === 0 ? ev : { ...ev });
     }
   }
 
-  private scheduleOnLink(link: LinkConfig, from: NodeId, to: NodeId, ev: SimEvent): void {
+  private scheduleOnLink(state: LinkState, ev: SimEvent): void {
+    const link = state.config;
     let at = this.now + this.choices.sample('delay', link.delay);
     if (link.fifo) {
-      const lk = this.keys.link(from, to);
-      at = Math.max(at, this.lastDeliveryMs.get(lk) ?? 0);
-      this.lastDeliveryMs.set(lk, at);
+      if (state.lastDeliveryMs > at) at = state.lastDeliveryMs;
+      state.lastDeliveryMs = at;
     } else if (this.choices.chance('reorder', link.reorderRatio)) {
       at += this.choices.sample('reorder-delay', link.delay) + 1;
     }
@@ -213,26 +245,25 @@ export abstract class NetworkRun extends RunChecks implements Connections {
   }
 
   isOpen(a: number, b: number): boolean {
-    return (this.open.get(this.keys.pair(this.nodeOrder[a]!, this.nodeOrder[b]!)) ?? 0) > 0;
+    return this.linkState(this.nodeOrder[a]!, this.nodeOrder[b]!).pair.open > 0;
   }
 
   setClosed(a: number, b: number): void {
-    this.open.set(this.keys.pair(this.nodeOrder[a]!, this.nodeOrder[b]!), 0);
+    this.linkState(this.nodeOrder[a]!, this.nodeOrder[b]!).pair.open = 0;
   }
 
   /** The connection's epoch ends: what is in flight on it is dropped when it arrives (`reset`). */
   discardData(a: number, b: number): void {
-    const pk = this.keys.pair(this.nodeOrder[a]!, this.nodeOrder[b]!);
-    this.epochs.set(pk, (this.epochs.get(pk) ?? 0) + 1);
+    this.linkState(this.nodeOrder[a]!, this.nodeOrder[b]!).pair.epoch++;
   }
 
   notify(to: number, from: number, event: 'reset' | 'closed'): void {
     const toId = this.nodeOrder[to]!;
     const fromId = this.nodeOrder[from]!;
-    const epoch = this.epochs.get(this.keys.pair(fromId, toId)) ?? 0;
+    const epoch = this.linkState(fromId, toId).pair.epoch;
     const ev: SimEvent = { kind: 'conn', node: toId, peer: fromId, event, epoch };
     // A FIN comes after anything already on the link (FIFO); a reset comes when it comes.
-    if (event === 'closed') this.scheduleOnLink(this.link(fromId, toId), fromId, toId, ev);
+    if (event === 'closed') this.scheduleOnLink(this.linkState(fromId, toId), ev);
     else this.queue.push(this.now + this.choices.sample('delay', this.link(fromId, toId).delay), ev);
   }
 
@@ -248,8 +279,8 @@ export abstract class NetworkRun extends RunChecks implements Connections {
     this.blocked.clear();
     for (const [, list] of [...this.held.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       for (const ev of list) {
-        if (ev.kind === 'deliver') this.scheduleOnLink(this.link(ev.from, ev.to), ev.from, ev.to, ev);
-        else if (ev.kind === 'conn') this.scheduleOnLink(this.link(ev.peer, ev.node), ev.peer, ev.node, ev);
+        if (ev.kind === 'deliver') this.scheduleOnLink(this.linkState(ev.from, ev.to), ev);
+        else if (ev.kind === 'conn') this.scheduleOnLink(this.linkState(ev.peer, ev.node), ev);
       }
     }
     this.held.clear();

@@ -132,10 +132,6 @@ export abstract class RunState {
     return i;
   }
 
-  protected roleIsServer(id: NodeId): boolean {
-    return isServerRole(this.node(id).role);
-  }
-
   protected cancelTimers(node: SimNode): void {
     for (const t of node.timers.values()) if (t !== null) this.queue.cancel(t);
     node.timers.clear();
