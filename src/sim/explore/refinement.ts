@@ -282,15 +282,18 @@ class Walk {
         const x = u === 0 ? undefined : this.u2t.get(u);
         if (u !== 0) {
           if (x === undefined) continue;
-          if (this.lost.has(x)) event = E_NET_LOSE | (((l << 6) | pos) << 4);
-          else if (this.duplicated.has(x)) [event, done] = [E_NET_DUP | (((l << 6) | pos) << 4), this.duplicated];
+          // (a message the link holds twice is offered at its first copy: the same choice)
+          const at = this.sys.firstSameMessage(this.vec, l, pos);
+          if (this.lost.has(x)) event = E_NET_LOSE | (((l << 6) | at) << 4);
+          else if (this.duplicated.has(x)) [event, done] = [E_NET_DUP | (((l << 6) | at) << 4), this.duplicated];
           else if (pos === 0 && !this.fated.has(x) && notLive(views()[to]!.status)) event = E_DELIVER | ((l << 6) << 4);
           else continue;
         } else {
           // a connection event (its kind is only seen when delivered to a running node)
           if (pos !== 0) continue;
           const from = this.sys.nodeIds[this.linkFrom(l)]!;
-          if (!notLive(views()[to]!.status) || this.connLater(at, to, from)) continue;
+          const kind = this.sys.connKindAt(this.vec, l, 0);
+          if (!notLive(views()[to]!.status) || this.connLater(at, to, from, kind)) continue;
           event = E_DELIVER | ((l << 6) << 4);
         }
         if (!this.enabled(this.vec, event)) continue;
@@ -326,10 +329,10 @@ class Walk {
   }
 
   /** Whether the timed trace delivers a connection event from `conn.peer` to `to` from `at` on. */
-  private connLater(at: number, to: NodeId, peer: NodeId): boolean {
+  private connLater(at: number, to: NodeId, peer: NodeId, kind: string | null): boolean {
     for (let k = at; k < this.trace.length; k++) {
       const e = this.trace[k]!;
-      if (e.k === 'conn' && e.node === to && e.peer === peer) return true;
+      if (e.k === 'conn' && e.node === to && e.peer === peer && (kind === null || e.event === kind)) return true;
     }
     return false;
   }
@@ -480,6 +483,7 @@ class Walk {
     const trace = this.trace;
     const sent = new Map<number, number>(); // timed id -> untimed id, sends of this step
     let j = at;
+    const sentThisStep = (untimedId: number): boolean => [...sent.values()].includes(untimedId);
     const skipNetwork = (r: TraceEvent | null): void => {
       for (;;) {
         const x = trace[j];
@@ -491,7 +495,9 @@ class Walk {
       }
     };
     for (const r of t.rec.trace) {
-      if (r.k === 'drop' && r.reason === 'reset') {
+      // A reset drop of a message sent in this same step is a refused write (a server writing to a
+      // client whose request was already answered): both drivers record it at once, compared below.
+      if (r.k === 'drop' && r.reason === 'reset' && !sentThisStep(r.id)) {
         // discarded at the crash or restart by the untimed system; the timed drop comes at arrival
         const x = this.u2t.get(r.id) ?? [...sent].find(([, u]) => u === r.id)?.[0];
         if (x !== undefined) t.resetDropped.push(x);
@@ -550,7 +556,11 @@ class Walk {
     for (const [u, x] of t.pairs) this.u2t.set(u, x);
     for (const x of t.lost) this.lost.set(x, (this.lost.get(x) ?? 0) + 1);
     for (const x of t.duplicated) this.duplicated.add(x);
-    for (const x of t.resetDropped) this.resetPool.set(x, (this.resetPool.get(x) ?? 0) + 1);
+    for (const x of t.resetDropped) {
+      // discarded before its network duplication reached the head of its link: both timed copies drop
+      const copies = this.duplicated.delete(x) ? 2 : 1;
+      this.resetPool.set(x, (this.resetPool.get(x) ?? 0) + copies);
+    }
     this.status.splice(0, this.n, ...t.status);
     this.stateIds.splice(0, this.n, ...t.stateIds);
     this.nextLog = t.nextLog;

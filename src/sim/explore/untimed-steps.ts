@@ -207,7 +207,7 @@ export class UntimedSteps implements Connections, MemoHost {
       if (rec) this.recordDrop(rec, msgId, sendId, 'partition');
       return -1;
     }
-    // (a paused node's links are not enumerated: it reads nothing until it resumes)
+    // (a paused node's links are not enumerated, but for the loss of a partitioned datagram link above)
     const fate = arrival(loc.status);
     if (fate !== 'deliver' && fate !== 'wait') {
       if (rec) this.recordDrop(rec, msgId, sendId, fate);

@@ -214,7 +214,10 @@ export class UntimedSystem {
       if (c === 0) continue; // the empty channel
       const q = chans[c * 3 + topo.linkDir[l]!]!;
       if (q === 0) continue;
-      if (status[topo.linkTo[l]!] === PAUSED) continue;
+      // A paused node reads nothing until it resumes; but a partitioned datagram link to it still
+      // loses what it carries (the timed network decides the partition first), so those are offered.
+      const paused = status[topo.linkTo[l]!] === PAUSED;
+      if (paused && (topo.linkFifo[l]! || blockedId === 0 || blocked[l] !== 1)) continue;
       if (topo.linkFifo[l]!) {
         if (blockedId !== 0 && blocked[l] === 1) continue; // TCP holds the data until the partition heals
         events[k] = E_DELIVER | ((l << 6) << 4);
@@ -225,6 +228,7 @@ export class UntimedSystem {
       const count = Math.min(queue.length, 64);
       for (let pos = 0; pos < count; pos++) {
         if (queue.indexOf(queue[pos]!) !== pos) continue; // same message twice: one choice
+        if (paused && store.msgs[queue[pos]!]!.conn !== null) continue; // waits for the resume
         events[k] = E_DELIVER | (((l << 6) | pos) << 4);
         labels[k++] = n + l;
       }
@@ -327,6 +331,21 @@ export class UntimedSystem {
     let count = 0;
     for (const id of store.queues[store.q(vec, l)]!) if (store.msgs[id]!.conn === kind) count++;
     return count;
+  }
+
+  /** The kind of the connection event at position `pos` of link `l` (null: a protocol message). */
+  connKindAt(vec: Int32Array, l: number, pos: number): 'closed' | 'reset' | 'refused' | null {
+    const queue = this.store.queues[this.store.q(vec, l)]!;
+    return pos < queue.length ? this.store.msgs[queue[pos]!]!.conn : null;
+  }
+
+  /**
+   * The first position on link `l` that holds the same message as position `pos` (the network's
+   * choices are offered once per distinct message: losing or duplicating either copy is one choice).
+   */
+  firstSameMessage(vec: Int32Array, l: number, pos: number): number {
+    const queue = this.store.queues[this.store.q(vec, l)]!;
+    return pos < queue.length ? queue.indexOf(queue[pos]!) : pos;
   }
 
   // ---- per-state facts for the checkers -----------------------------------------------------

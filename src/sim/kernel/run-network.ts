@@ -187,7 +187,9 @@ export abstract class NetworkRun extends RunChecks implements Connections {
     if (refused !== null) {
       this.dropped({ kind: 'deliver', id, from, to, msg, epoch: 0 }, refused);
       if (refusalNotifies(targetStatus, this.silentlyCrashed.has(to))) {
-        this.queue.push(this.now + this.choices.sample('delay', link.delay), { kind: 'conn', node: from, peer: to, event: 'refused', epoch: pair.epoch });
+        // The refusal comes back on the link from the target, behind what that link still carries
+        // (as in the untimed system, where it joins the link's queue); one delay drawn, as ever.
+        this.queue.push(this.connEventAt(this.linkState(to, from), link), { kind: 'conn', node: from, peer: to, event: 'refused', epoch: pair.epoch });
       }
       return;
     }
@@ -220,6 +222,20 @@ export abstract class NetworkRun extends RunChecks implements Connections {
       if (c > 0 && this.record) this.trace.push({ k: 'duplicate', t: this.now, id, copy: c, from, to });
       this.scheduleOnLink(state, c === 0 ? ev : { ...ev });
     }
+  }
+
+  /**
+   * When a reset or a refusal carried by link `state` arrives: one delay drawn (from `delayOf`'s
+   * settings), and on a FIFO link not before what the link already carries (the untimed system
+   * queues it behind). No reordering is drawn: the draws are those of a direct event.
+   */
+  private connEventAt(state: LinkState, delayOf: LinkConfig): number {
+    let at = this.now + this.choices.sample('delay', delayOf.delay);
+    if (state.config.fifo) {
+      if (state.lastDeliveryMs > at) at = state.lastDeliveryMs;
+      state.lastDeliveryMs = at;
+    }
+    return at;
   }
 
   private scheduleOnLink(state: LinkState, ev: SimEvent): void {
@@ -264,7 +280,10 @@ export abstract class NetworkRun extends RunChecks implements Connections {
     const ev: SimEvent = { kind: 'conn', node: toId, peer: fromId, event, epoch };
     // A FIN comes after anything already on the link (FIFO); a reset comes when it comes.
     if (event === 'closed') this.scheduleOnLink(this.linkState(fromId, toId), ev);
-    else this.queue.push(this.now + this.choices.sample('delay', this.link(fromId, toId).delay), ev);
+    else {
+      const state = this.linkState(fromId, toId);
+      this.queue.push(this.connEventAt(state, state.config), ev);
+    }
   }
 
   // ---- network faults -------------------------------------------------------------------------

@@ -285,6 +285,7 @@ export class Simulation extends NetworkRun implements EffectHost<SimNode> {
   armTimer(node: SimNode, id: string, delayMs: number, event: MachineEvent): void {
     const existing = node.timers.get(id);
     if (existing) this.queue.cancel(existing);
+    else this.dropDueTimer(node, id);
     this.armTimerAt(node, id, this.now + delayMs, event);
   }
 
@@ -293,7 +294,19 @@ export class Simulation extends NetworkRun implements EffectHost<SimNode> {
     if (existing) {
       this.queue.cancel(existing);
       node.timers.set(id, null);
-    }
+    } else this.dropDueTimer(node, id);
+  }
+
+  /**
+   * A timer that came due while its node was paused waits in the inbox; cancelled or re-armed before
+   * the node reads it (an earlier line or message made it leave the state), it never fires, as a
+   * cleared timeout whose callback has not run yet (and as in the untimed system, where a cancelled
+   * timer is no longer enabled).
+   */
+  private dropDueTimer(node: SimNode, id: string): void {
+    if (node.inbox.length === 0) return;
+    const at = node.inbox.findIndex((e) => e.kind === 'timer' && e.id === id);
+    if (at >= 0) node.inbox.splice(at, 1);
   }
 
   /** Arms (or re-arms) a node's timer; the caller has cancelled an armed one with the same id. */
@@ -381,12 +394,10 @@ export class Simulation extends NetworkRun implements EffectHost<SimNode> {
     if (node.status !== 'paused') return;
     node.status = 'running';
     this.updateView(node);
-    const inbox = node.inbox;
+    // Read one at a time from the inbox itself: what the node does with one may cancel a timer that
+    // came due while it was paused and waits further down (see `cancelTimer`).
+    while (node.inbox.length > 0 && !this.stopped && node.status === 'running') this.process(node.inbox.shift()!);
     node.inbox = [];
-    for (const ev of inbox) {
-      if (this.stopped || node.status !== 'running') break;
-      this.process(ev);
-    }
   }
 
   private heal(): void {
