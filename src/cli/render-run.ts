@@ -99,6 +99,15 @@ export function renderRunReport(report: RunReport, options: RenderRunOptions): s
       const diagram = renderSequenceText(f.trace, { color: options.color, cycleStart: f.cycleStart, maxRows: options.maxEvents ?? 80, width: (options.width ?? 100) - 2, steps });
       out.push(diagram.replace(/^/gm, '  '));
     }
+    if (f.timed) {
+      out.push(
+        f.timed.realisable
+          ? `  ${p.green('timed:')} the simulator takes this order with delays inside the scenario's bounds (last event at ${f.timed.lastEventMs} ms)`
+          : f.timed.why.startsWith('untimed only: ')
+            ? `  ${p.yellow('untimed only:')} no timed run within the scenario's bounds takes this order: ${f.timed.why.replace(/^untimed only: /, '')}`
+            : `  ${p.yellow('not realised as a timed run:')} ${f.timed.why}`,
+      );
+    }
     out.push('');
     out.push(`  replay: ${p.cyan(f.replay.command)}`);
     if (f.replay.traceFile) out.push(`      or: ${p.cyan(`npx protosim replay ${f.replay.traceFile}`)}`);

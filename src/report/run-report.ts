@@ -31,7 +31,7 @@ export interface RunReport {
   strategy: Strategy;
   seeds: { start: number; count: number; pinned: number | null };
   expectations: ExpectationResult[];
-  findings: (Finding & { replay: ReplayHint })[];
+  findings: (Finding & { replay: ReplayHint; timed?: TimedRealisation })[];
   stats: ExploreStats;
   /** the header of the shortest finding's trace (config and derived options), when there is one */
   header: TraceHeader | null;
@@ -56,6 +56,12 @@ export interface RunReport {
   /** pbt: the shrunk counterexample, and the scenario file it was saved to */
   counterexample?: { seed: number; faults: unknown[]; workload: string[][]; findingId: string; file: string | null } | null;
 }
+
+/**
+ * Exhaustive strategy: whether the timed simulator takes a finding's untimed order with delays
+ * inside the scenario's bounds (and reports the same finding), or why not (untimed-only).
+ */
+export type TimedRealisation = { realisable: true; lastEventMs: number } | { realisable: false; why: string };
 
 export interface ReplayHint {
   /** the one command that replays the finding */

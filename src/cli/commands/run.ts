@@ -13,7 +13,10 @@ import { configOfPlan, explorePbt } from '../../sim/explore/pbt.js';
 import type { ExploreResult, Strategy } from '../../sim/explore/result.js';
 import { CompiledModel, deriveOptions, simulate } from '../../sim/simulator.js';
 import { traceToJsonl, type TraceHeader } from '../../sim/trace.js';
-import type { RunReport } from '../../report/run-report.js';
+import type { RunReport, TimedRealisation } from '../../report/run-report.js';
+import type { SimConfig } from '../../sim/config.js';
+import type { Finding } from '../../sim/finding.js';
+import { realiseFinding } from '../../sim/explore/timed-realisation.js';
 import { renderTrace } from '../../report/text.js';
 import { defaultWorkers, exploreSwarm, shardSeeds, type Shard } from '../../runner/swarm.js';
 import { shardFromEnv } from '../../runner/shard-env.js';
@@ -319,7 +322,8 @@ export async function runScenario(
       writeOutputFile(target, jsonl(), opts.traceOut !== undefined && index === 0 ? `--trace-out ${opts.traceOut}` : `the trace ${relative(cwd, target) || target} (--no-save-trace to write none)`);
       traceFile = relative(cwd, target) || target;
     }
-    return { ...f, replay: { command, traceFile } };
+    if (strategy !== 'exhaustive') return { ...f, replay: { command, traceFile } };
+    return { ...f, replay: { command, traceFile }, timed: timedRealisation(compiled, config, faultBudget, f) };
   });
   return {
     ok: expectations.every((e) => e.ok),
@@ -343,4 +347,10 @@ export async function runScenario(
     determinism,
     counterexample,
   };
+}
+
+/** Whether the timed simulator realises an exhaustive finding's order within the scenario's bounds. */
+function timedRealisation(model: CompiledModel, config: SimConfig, faultBudget: number, f: Finding): TimedRealisation {
+  const r = realiseFinding(model, config, faultBudget, f);
+  return r.realisable ? { realisable: true, lastEventMs: r.timesMs.at(-1) ?? 0 } : { realisable: false, why: r.why };
 }

@@ -67,17 +67,21 @@ export class DifferenceConstraints<L> {
       if (x[0] !== 0) break;
     }
     if (changed < 0 && x[0] === 0) return { feasible: true, x };
-    // Walk back n times to land on the cycle, then collect it.
-    let v = x[0] !== 0 ? 0 : changed;
-    for (let i = 0; i < n; i++) v = via[v]!.from;
-    const cycle: Constraint<L>[] = [];
-    let u = v;
-    do {
-      const k = via[u]!;
-      cycle.push(k);
+    // Walk back along the constraints that raised each time. From the origin (pushed after itself),
+    // the walk ends at a time never raised, which sits at its implicit bound (not before the origin):
+    // the constraints walked are the ones that cannot all hold. From a time still changing after n
+    // rounds, the walk enters a positive cycle: the part from the first time seen twice.
+    const walked: Constraint<L>[] = [];
+    const at = new Map<number, number>();
+    let u = x[0] !== 0 ? 0 : changed;
+    while (!at.has(u)) {
+      const k = via[u];
+      if (k === null || k === undefined) break;
+      at.set(u, walked.length);
+      walked.push(k);
       u = k.from;
-    } while (u !== v && cycle.length <= n);
-    cycle.reverse();
+    }
+    const cycle = (at.has(u) ? walked.slice(at.get(u)!) : walked).reverse();
     return { feasible: false, cycle, excessMs: cycle.reduce((s, k) => s + k.c, 0) };
   }
 }

@@ -13,9 +13,12 @@ import { DifferenceConstraints } from './difference-constraints.js';
 import { arrivalBounds, SEQ_BUDGET, SEQ_HEAL, SEQ_LATER, SEQ_SCRIPTED, SEQ_START, shortTimer, type Draw, type Item, type ItemKind, type Label, type SendRec } from './realisation-items.js';
 import { scriptFromTimes } from './realisation-script.js';
 import { linkConfig } from './untimed-topology.js';
-import { E_CRASH, E_DELIVER, E_DUP, E_INPUT, E_LOSE, E_NET_DUP, E_NET_LOSE, E_RESTART, E_SCRIPT, E_START, E_TIMER, UntimedSystem } from './untimed-system.js';
+import { E_CRASH, E_DELIVER, E_DUP, E_HEAL, E_INPUT, E_LOSE, E_NET_DUP, E_NET_LOSE, E_PARTITION, E_PAUSE, E_RESTART, E_RESUME, E_SCRIPT, E_START, E_TIMER, UntimedSystem, VARIANT_BIT } from './untimed-system.js';
 
 /** The replay of a path, naming every timed event and the constraints on their times. */
+/** A step of the path whose timed event the walk's bookkeeping does not follow (kept restarts, pauses...). */
+export class Unmodelled extends Error {}
+
 export class Walk {
   readonly constraints = new DifferenceConstraints<Label>();
   readonly trace: TraceEvent[] = [];
@@ -165,14 +168,16 @@ export class Walk {
       case E_DELIVER: {
         const l = arg >>> 6;
         const [item] = this.linkItems[l]!.splice(arg & 63, 1);
-        return item!;
+        if (item === undefined) throw new Unmodelled(`the message or connection event step ${step} delivers`);
+        return item;
       }
       case E_TIMER: {
         const i = arg >>> 6;
         const timers = this.timers[i]!;
-        const id = [...timers.keys()].sort()[arg & 63]!;
-        const item = timers.get(id)!;
-        timers.delete(id);
+        const id = [...timers.keys()].sort()[arg & 63];
+        const item = id === undefined ? undefined : timers.get(id);
+        if (item === undefined || item === null) throw new Unmodelled(`the timer of ${this.ids[i]} that fires at step ${step}`);
+        timers.delete(id!);
         return item;
       }
       case E_INPUT: {
@@ -184,10 +189,15 @@ export class Walk {
       case E_SCRIPT:
         return this.scripted[this.scriptCursor++]!.item;
       case E_CRASH:
-      case E_RESTART: {
-        const node = this.ids[arg]!;
-        const fault: FaultSpec = type === E_CRASH ? { kind: 'crash', atMs: 0, node, mode: 'reset' } : { kind: 'restart', atMs: 0, node, state: 'fresh' };
-        const item = this.item('fault', 0, SEQ_BUDGET + this.budgetFaults.length, `the injected ${fault.kind} of ${node}`);
+      case E_RESTART:
+      case E_PAUSE:
+      case E_RESUME:
+      case E_PARTITION:
+      case E_HEAL: {
+        // the fault as the untimed system applied it (a silent crash and a kept restart are variants)
+        const fault = this.sys.budgetFault(type, arg);
+        const whom = 'node' in fault ? fault.node : fault.kind === 'partition' ? `${fault.from.join(',')} from ${fault.to.join(',')}` : 'the partitions';
+        const item = this.item('fault', 0, SEQ_BUDGET + this.budgetFaults.length, `the injected ${fault.kind} of ${whom}`);
         this.budgetFaults.push({ item, fault });
         return item;
       }
@@ -195,20 +205,20 @@ export class Walk {
       case E_DUP:
       case E_NET_LOSE:
       case E_NET_DUP:
-        this.networkFault(type, arg >>> 6);
+        this.networkFault(type, arg >>> 6, arg & 63);
         return null;
       default:
         throw new Error(`unknown event type ${type}`);
     }
   }
 
-  /** A loss or duplication of the message at the head of link l: in the timed run, decided at its send. */
-  private networkFault(type: number, l: number): void {
+  /** A loss or duplication of the message at position `pos` of link l: in the timed run, decided at its send. */
+  private networkFault(type: number, l: number, pos: number): void {
     const items = this.linkItems[l]!;
-    const head = items[0]!;
+    const head = items[pos]!;
     const send = head.send!;
     if (type === E_LOSE || type === E_NET_LOSE) {
-      items.shift();
+      items.splice(pos, 1);
       send.copies = send.copies.filter((c) => c !== head);
       if (type === E_LOSE) send.ruleDropped = true;
       else if (send.copies.length === 0) send.lost = true;
@@ -219,7 +229,7 @@ export class Walk {
       const sendItem = this.consumed[send.step];
       if (sendItem) this.bounded(sendItem, copy, head.link!, true);
       send.copies.push(copy);
-      items.splice(1, 0, copy);
+      items.splice(pos + 1, 0, copy);
       if (type === E_DUP) send.ruleDuplicated = true;
       else send.duplicated = true;
     }
@@ -315,7 +325,9 @@ export class Walk {
   }
 
   private steppedNode(type: number, arg: number, out: TraceEvent[]): number {
-    if (type === E_START || type === E_INPUT || type === E_CRASH || type === E_RESTART) return arg;
+    if (type === E_START || type === E_INPUT) return arg;
+    if (type === E_CRASH || type === E_RESTART || type === E_PAUSE || type === E_RESUME) return arg & (VARIANT_BIT - 1);
+    if (type === E_PARTITION || type === E_HEAL) return -1;
     if (type === E_TIMER) return arg >>> 6;
     const e = out.find((x) => x.k === 'deliver' || x.k === 'conn' || x.k === 'start' || x.k === 'fault');
     if (e?.k === 'deliver') return this.ids.indexOf(e.to);

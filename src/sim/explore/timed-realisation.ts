@@ -35,7 +35,7 @@ import { simulate, type CompiledModel } from '../simulator.js';
 import type { DerivedOptions, TraceEvent } from '../trace.js';
 import type { Constraint } from './difference-constraints.js';
 import type { Label } from './realisation-items.js';
-import { Walk } from './realisation-walk.js';
+import { Unmodelled, Walk } from './realisation-walk.js';
 import { UntimedSystem } from './untimed-system.js';
 
 export type Realisation =
@@ -82,7 +82,12 @@ export function realise(model: CompiledModel, config: SimConfig, faultBudget: nu
   for (let attempt = 0; attempt < 3; attempt++) {
     const unrolled = lasso ? [...path.slice(0, cycleAt), ...Array.from({ length: repeats }, () => path.slice(cycleAt)).flat()] : [...path];
     const walk = new Walk(model, config, faultBudget);
-    walk.run(unrolled);
+    try {
+      walk.run(unrolled);
+    } catch (error) {
+      if (error instanceof Unmodelled) return { realisable: false, why: `not decided: the realisation does not follow ${error.message}` };
+      throw error;
+    }
     const solved = walk.constraints.solve();
     if (!solved.feasible) return { realisable: false, why: explain(solved.cycle, solved.excessMs) };
     const x = solved.x;
