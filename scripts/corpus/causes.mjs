@@ -37,7 +37,6 @@ export const causes = [
   { case: 're/duplicate-name', impl: /server-go-(a|defective)/, cause: "a refused duplicate name: the server closes that connection; protosim's model keeps it open (either is a refusal)" },
   { case: 're/malformed-frame', impl: /server-go-(a|defective|faithful)/, cause: 'garbage bytes: the server closes only that connection instead of answering Error; the case wants an Error message' },
   { case: 're/oversized-content', cause: "protosim's reference limit (8000 characters refused); these servers accept up to 64 KiB" },
-  { case: 're/lossy-link', impl: /server-go-(a|defective|faithful)/, cause: "suspected: protosim's gob-aware `drop` removes one gob value from a stream in which every message is a type definition plus a value (a new encoder each); this server reads each message as its own typedef+value chunks and loses sync (json-lines py-b passes the same case)" },
   { case: /^re\/(route|vanished-client-server-survives|oversized-frame|restart-fresh)$/, impl: /server-go-faithful/, cause: 'the harness sends messages with an empty From (the fixed model fills it in); the seed\'s server forwards From as the client wrote it (flaw spoofed-from). A real seed client fills From with its own name, so honest clients are routed fine' },
 ];
 

@@ -11,7 +11,7 @@ export const flawCases = {
     'exit-for-another-user': ['re/spoofed-exit'],
     'duplicate-name-replaces': ['re/duplicate-name'],
     'vanished-client-stays-registered': ['re/vanished-client-forgotten'],
-    'close-together-messages-lost': ['re/back-to-back'],
+    'close-together-messages-lost': ['re/back-to-back', 're/lossy-link'],
     'unsynchronized-connection-map': [],
   },
   'offline-queue/server-py-faithful': {

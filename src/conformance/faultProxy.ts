@@ -54,6 +54,8 @@ class Pipe {
   private ended = false;
   private closing = false;
   private readonly splitter: FrameSplitter | undefined;
+  /** a message with its own type definitions has passed (dropped or not) */
+  private definedBefore = false;
 
   constructor(
     private readonly proxy: FaultProxy,
@@ -78,10 +80,23 @@ class Pipe {
     if (this.splitter !== undefined) frames = this.splitter.push(chunk);
     else if (this.proxy.pendingDrops(this.direction) > 0 && chunk.length > 0) frames = [chunk];
     const kept: Buffer[] = [];
+    // where the frames that are not messages (gob type definitions) before the next message begin
+    let groupStart = 0;
     for (const frame of frames) {
       const counts = this.splitter?.isMessage?.(frame) ?? true;
-      if (counts && this.proxy.takeDrop(this.direction)) continue;
-      kept.push(frame);
+      if (!counts) {
+        kept.push(frame);
+        continue;
+      }
+      const defines = kept.length > groupStart;
+      if (this.proxy.takeDrop(this.direction)) {
+        // A stream that sends its type definitions again with every message (gob with a new
+        // encoder per message, as the seed) loses them with the message: the receiver would
+        // otherwise read them twice. A stream that defined its types once keeps them.
+        if (defines && this.definedBefore) kept.length = groupStart;
+      } else kept.push(frame);
+      if (defines) this.definedBefore = true;
+      groupStart = kept.length;
     }
     if (kept.length === 0) return;
     // Frames from one read stay in one write, so back-to-back messages stay back to back.

@@ -132,6 +132,38 @@ describe('fault proxy', () => {
     await until(() => c.received() === '{"n":2}\n{"n":3}\n', 1000);
   });
 
+  it('drop of a gob message takes its type definitions with it when the stream repeats them (a new encoder per message), not when it sent them once', async () => {
+    // gob frames: a length byte, then the signed type id (65: 0xff 0x82; its definition, -65: 0xff 0x83), then a byte of payload
+    const def = (n: number) => Buffer.from([3, 0xff, 0x83, n]);
+    const val = (n: number) => Buffer.from([3, 0xff, 0x82, n]);
+    const codec = liveCodecFor('register-exit', 'gob', 'length-delimited')!;
+    const server = await echoServer();
+    const start = async (): Promise<{ proxy: FaultProxy; c: Client; got: () => string }> => {
+      const proxy = await FaultProxy.start({ targetHost: '127.0.0.1', targetPort: (server.address() as { port: number }).port, splitter: (d) => codec.splitter(d, 1024 * 1024), random: () => 0.5 });
+      cleanups.push(() => proxy.close());
+      const c = await client(proxy);
+      let bytes = Buffer.alloc(0);
+      c.socket.removeAllListeners('data');
+      c.socket.on('data', (d: Buffer) => (bytes = Buffer.concat([bytes, d])));
+      return { proxy, c, got: () => bytes.toString('hex') };
+    };
+    const hex = (...bs: Buffer[]) => Buffer.concat(bs).toString('hex');
+    // a new encoder per message: every message is a definition and a value
+    const each = await start();
+    each.c.socket.write(Buffer.concat([def(1), val(1)]));
+    await until(() => each.got() === hex(def(1), val(1)), 1000);
+    each.proxy.drop('to-target', 1);
+    each.c.socket.write(Buffer.concat([def(2), val(2), def(3), val(3)]));
+    await until(() => each.got() === hex(def(1), val(1), def(3), val(3)), 1000);
+    // one encoder for the stream: the definition came once; a dropped message is its value alone
+    const once = await start();
+    once.c.socket.write(Buffer.concat([def(1), val(1)]));
+    await until(() => once.got() === hex(def(1), val(1)), 1000);
+    once.proxy.drop('to-target', 1);
+    once.c.socket.write(Buffer.concat([val(2), val(3)]));
+    await until(() => once.got() === hex(def(1), val(1), val(3)), 1000);
+  });
+
   it('slow close passes the FIN on later', async () => {
     const proxy = await proxyTo(await echoServer());
     proxy.set({ slowCloseMs: 200 });
