@@ -8,5 +8,14 @@ export default defineConfig({
     pool: 'forks',
     globalSetup: ['test/global-tmp.ts'],
     reporters: ['default'],
+    // `npm test -- --coverage` (as .ci/run does): statements of src/ run in the test processes
+    // (code that runs in child processes, such as the CLI binary's, is not counted).
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.ts'],
+      reporter: ['text-summary', 'json-summary'],
+      reportsDirectory: 'coverage',
+      reportOnFailure: true,
+    },
   },
 });

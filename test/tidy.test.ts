@@ -54,12 +54,13 @@ function imports(file: string): string[] {
 const allowed: Record<string, { layers: string[]; packages: RegExp }> = {
   models: { layers: ['models'], packages: /^xstate$/ },
   sim: { layers: ['sim', 'models'], packages: /^(xstate|fast-check)$/ },
-  scenario: { layers: ['scenario', 'models', 'sim'], packages: /^(yaml|zod|re2js|node:fs|node:path)$/ },
+  scenario: { layers: ['scenario', 'models', 'sim'], packages: /^(yaml|zod|re2js|node:fs|node:path|node:url|node:module)$/ },
   wire: { layers: ['wire', 'models'], packages: /^(node:.*|protobufjs)$/ },
   conformance: { layers: ['conformance', 'models', 'sim', 'scenario', 'report', 'wire'], packages: /^(node:.*|protobufjs|@lydell\/node-pty|yaml|zod|xstate)$/ },
   servers: { layers: ['servers', 'models', 'wire'], packages: /^(node:.*|protobufjs)$/ },
   report: { layers: ['report', 'sim', 'models'], packages: /^(node:.*|xmlbuilder2)$/ },
   runner: { layers: ['runner', 'sim', 'models', 'scenario'], packages: /^(node:.*)$/ },
+  api: { layers: ['api', 'models', 'sim', 'scenario'], packages: /^(node:.*)$/ },
   bench: { layers: ['bench', 'sim', 'models', 'scenario', 'servers', 'conformance', 'runner', 'report', 'wire'], packages: /^(node:.*|xstate|protobufjs)$/ },
   cli: { layers: ['cli', 'models', 'sim', 'scenario', 'conformance', 'servers', 'report', 'runner', 'wire'], packages: /^(node:.*|commander|yaml|zod|xstate|playwright-core)$/ },
 };

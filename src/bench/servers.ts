@@ -6,20 +6,22 @@
  * drives a closed-loop workload for a bounded time, and reports messages per second, p50/p99
  * latency, peak memory of both processes, and whether any message was lost, duplicated or reordered.
  * Every loop is bounded in count (`--max-messages`) and time (`--duration-ms`, plus a settle limit).
+ * What the clients send is the server's package's bench script (`live.server.bench`, read through
+ * the registry); the driver here is the same for every protocol.
  *
- * Options: --servers kv,ping-liveness,register-exit,register-exit-gob,offline-queue  --connections 1000
- *          --duration-ms 5000  --window 1 (offline-queue requests in flight per connection)  --max-messages 2000000  --json
+ * Options: --servers kv,ping-liveness,register-exit,register-exit:gob,offline-queue (NAME or NAME:CODEC)
+ *          --connections 1000 --duration-ms 5000  --window 1 (requests in flight per connection, where
+ *          the protocol allows it)  --max-messages 2000000  --json
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
-import { connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { encodeGobMessage, GobDecoder } from '../wire/gob.js';
-import { LineFramer } from '../wire/lineFramer.js';
-import { decodeServer2Client, delimit, encodeClient2Server, LengthDelimitedFramer } from '../wire/offlineQueueWire.js';
+import type { BenchDelivery, BenchExchange, BenchScript } from '../models/bench-script.js';
+import type { LiveProtocol } from '../models/package.js';
+import { builtinLiveProtocols } from '../models/registry.js';
+import { httpTransport, streamTransport, type Transport } from './bench-transport.js';
 
 interface BenchConfig {
   connections: number;
@@ -121,26 +123,6 @@ async function spawnServer(protocol: string, extra: string[], connections: numbe
   };
 }
 
-/** Opens `count` sockets in batches; each gets an `onData`. */
-async function openSockets(port: number, count: number, onData: (index: number, chunk: Buffer) => void): Promise<Socket[]> {
-  const sockets: Socket[] = [];
-  for (let start = 0; start < count; start += connectBatch) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(connectBatch, count - start) }, (_, k) =>
-        new Promise<Socket>((resolve, reject) => {
-          const index = start + k;
-          const socket = connect({ port, host: '127.0.0.1', noDelay: true }, () => resolve(socket));
-          socket.on('data', (chunk: Buffer) => onData(index, chunk));
-          socket.once('error', reject);
-        }),
-      ),
-    );
-    sockets.push(...batch);
-  }
-  for (const s of sockets) s.on('error', () => undefined);
-  return sockets;
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -183,328 +165,197 @@ function result(server: string, partial: Omit<BenchResult, 'server' | 'messagesP
   };
 }
 
-/** kv: N keep-alive connections, each a loop of set(key_i, v_seq) then get(key_i) == v_seq. */
-async function benchKv(config: BenchConfig): Promise<BenchResult> {
-  const server = await spawnServer('kv', [], config.connections);
-  // One keep-alive agent of one socket per client, so every client holds its own connection.
-  const agents = Array.from({ length: config.connections }, () => new Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 }));
-  const latencies = new Latencies();
-  const get = (path: string, client = 0) =>
-    new Promise<string>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: server.port, path, agent: agents[client] }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
-        res.on('end', () => resolve(body));
-      });
-      req.setTimeout(settleMs, () => req.destroy(new Error('timeout')));
-      req.on('error', reject);
-      req.end();
-    });
-  let messages = 0;
-  let lost = 0;
-  let held = 0;
-  const notes: string[] = [];
-  // Ramp up: every client does one set, so every connection is open before the timed phase.
-  for (let start = 0; start < config.connections; start += connectBatch) {
-    await Promise.all(Array.from({ length: Math.min(connectBatch, config.connections - start) }, (_, k) => get(`/?action=set&key=k${start + k}&value=v0`, start + k)));
-  }
-  const openSockets = (agent: Agent) =>
-    Object.values(agent.freeSockets).reduce((n, list) => n + (list?.length ?? 0), 0) + Object.values(agent.sockets).reduce((n, list) => n + (list?.length ?? 0), 0);
-  held = agents.reduce((n, agent) => n + openSockets(agent), 0);
-  const started = performance.now();
-  const deadline = started + config.durationMs;
-  await Promise.all(
-    Array.from({ length: config.connections }, async (_, i) => {
-      for (let seq = 1; performance.now() < deadline && messages < config.maxMessages; seq++) {
-        const t0 = performance.now();
-        try {
-          await get(`/?action=set&key=k${i}&value=v${seq}`, i);
-          const value = await get(`/?action=get&key=k${i}`, i);
-          if (value !== `v${seq}\n`) lost++;
-        } catch {
-          lost++;
-        }
-        latencies.add((performance.now() - t0) / 2);
-        messages += 2;
-      }
-    }),
-  );
-  const elapsedMs = performance.now() - started;
-  const keys = (await get('/?action=keys')).split('\n').filter((k) => k !== '');
-  if (keys.length !== config.connections) {
-    notes.push(`keys listed ${keys.length}, expected ${config.connections}`);
-    lost += Math.abs(config.connections - keys.length);
-  }
-  const serverPeak = peakRssMiB(server.child.pid);
-  for (const agent of agents) agent.destroy();
-  const code = await server.stop();
-  if (code !== 0) notes.push(`server exited ${code} on SIGTERM`);
-  return result('kv', { connectionsHeld: held, messages, elapsedMs, lost, duplicated: 0, reordered: 0, serverPeakRssMiB: serverPeak, notes }, latencies);
-}
+/** What one run of a bench script counts. */
+class BenchRun {
+  readonly latencies = new Latencies();
+  readonly checker = new SequenceChecker();
+  readonly notes: string[] = [];
+  readonly counts = { lost: 0, refused: 0, expected: 0, exchanges: 0 };
+  private readonly data: Record<string, unknown>[];
+  private readonly seqs: number[];
+  /** deliveries awaited by an operation without a reply */
+  private readonly awaited = new Map<string, () => void>();
+  readonly waiters: ((reply: unknown) => void)[][];
+  transport!: Transport;
 
-/** ping-liveness: N sessions (accounts user1..userN), each a loop of CHAT → echo. */
-async function benchPing(config: BenchConfig): Promise<BenchResult> {
-  const n = config.connections;
-  const server = await spawnServer('ping-liveness', ['--accounts', String(n)], n);
-  const latencies = new Latencies();
-  const splitters = Array.from({ length: n }, () => new LineFramer(1 << 20));
-  const waiting: Array<((m: { mtype: number; payload: Record<string, unknown> }) => void) | undefined> = new Array(n);
-  const sockets = await openSockets(server.port, n, (i, chunk) => {
-    for (const event of splitters[i]!.push(chunk)) {
-      if (event.kind !== 'line') continue;
-      const resolve = waiting[i];
-      waiting[i] = undefined;
-      resolve?.(JSON.parse(event.text) as { mtype: number; payload: Record<string, unknown> });
-    }
-  });
-  const ask = (i: number, mtype: number, payload: Record<string, unknown>) =>
-    new Promise<{ mtype: number; payload: Record<string, unknown> }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('timeout')), settleMs);
-      waiting[i] = (m) => {
-        clearTimeout(timer);
-        resolve(m);
-      };
-      sockets[i]!.write(JSON.stringify({ mtype, payload, version: '1.0.0' }) + '\n');
-    });
-  const ids: number[] = [];
-  for (let start = 0; start < n; start += connectBatch) {
-    await Promise.all(
-      Array.from({ length: Math.min(connectBatch, n - start) }, async (_, k) => {
-        const i = start + k;
-        await ask(i, 7, { supported_versions: ['1.0.0'] });
-        const login = await ask(i, 1, { username: `user${i + 1}`, password: `pass${i + 1}` });
-        if (login.payload['auth'] !== 0) throw new Error(`login user${i + 1} failed`);
-        ids[i] = login.payload['id'] as number;
-      }),
-    );
+  constructor(
+    readonly script: BenchScript,
+    readonly n: number,
+  ) {
+    this.data = Array.from({ length: n }, () => ({}));
+    this.seqs = new Array<number>(n).fill(0);
+    this.waiters = Array.from({ length: n }, () => []);
   }
-  let messages = 0;
-  let lost = 0;
-  const checker = new SequenceChecker();
-  const started = performance.now();
-  const deadline = started + config.durationMs;
-  await Promise.all(
-    sockets.map(async (_, i) => {
-      for (let seq = 0; performance.now() < deadline && messages < config.maxMessages; seq++) {
-        const t0 = performance.now();
-        try {
-          const echo = await ask(i, 3, { id: ids[i], message: String(seq) });
-          if (echo.mtype !== 3) lost++;
-          else checker.receive(String(i), Number(echo.payload['message']));
-        } catch {
-          lost++;
-        }
-        latencies.add(performance.now() - t0);
-        messages++;
-      }
-    }),
-  );
-  const elapsedMs = performance.now() - started;
-  const held = sockets.filter((s) => !s.destroyed).length;
-  const serverPeak = peakRssMiB(server.child.pid);
-  for (const s of sockets) s.destroy();
-  const code = await server.stop();
-  const notes = code === 0 ? [] : [`server exited ${code} on SIGTERM`];
-  return result('ping-liveness', { connectionsHeld: held, messages, elapsedMs, lost, duplicated: checker.duplicated, reordered: checker.reordered, serverPeakRssMiB: serverPeak, notes }, latencies);
-}
 
-/** register-exit (JSON lines): client i sends to client i+1; the next send waits for delivery. */
-async function benchRegisterExit(config: BenchConfig, codec: 'json' | 'gob'): Promise<BenchResult> {
-  const n = config.connections;
-  const server = await spawnServer('register-exit', ['--codec', codec], n);
-  const latencies = new Latencies();
-  const checker = new SequenceChecker();
-  const sentAt = new Map<string, number>();
-  const delivered: Array<(() => void) | undefined> = new Array(n);
-  const splitters = Array.from({ length: n }, () => new LineFramer(1 << 20));
-  const gobDecoders = Array.from({ length: codec === 'gob' ? n : 0 }, () => new GobDecoder(1 << 20));
-  const onMessage = (content: string, from: string) => {
-    const key = `${from}>${content}`;
-    const t0 = sentAt.get(key);
-    if (t0 !== undefined) {
-      latencies.add(performance.now() - t0);
-      sentAt.delete(key);
-    }
-    const seq = Number(content);
-    checker.receive(from, seq);
-    const senderIndex = Number(from.slice(1));
-    const wake = delivered[senderIndex];
-    delivered[senderIndex] = undefined;
+  readonly nextSeq = (i: number): number => this.seqs[i]!++;
+
+  private static key(d: BenchDelivery): string {
+    return `${d.from}#${d.seq}`;
+  }
+
+  delivered(d: BenchDelivery): void {
+    this.checker.receive(d.from, d.seq);
+    const wake = this.awaited.get(BenchRun.key(d));
+    this.awaited.delete(BenchRun.key(d));
     wake?.();
-  };
-  const sockets = await openSockets(server.port, n, (i, chunk) => {
-    if (codec === 'gob') {
-      for (const e of gobDecoders[i]!.push(chunk)) if (e.kind === 'message' && e.message.From !== 'Error') onMessage(e.message.Content, e.message.From);
-      return;
-    }
-    for (const event of splitters[i]!.push(chunk)) {
-      if (event.kind !== 'line') continue;
-      const m = JSON.parse(event.text) as { From: string; Content: string };
-      if (m.From !== 'Error') onMessage(m.Content, m.From);
-    }
-  });
-  const encode = (m: Record<string, unknown>) => (codec === 'gob' ? encodeGobMessage(m) : JSON.stringify(m) + '\n');
-  sockets.forEach((s, i) => s.write(encode({ From: `c${i}`, Register: true })));
-  await sleep(500); // registration has no reply; give the server time to register everyone
-  let messages = 0;
-  let sent = 0;
-  const started = performance.now();
-  const deadline = started + config.durationMs;
-  await Promise.all(
-    sockets.map(async (socket, i) => {
-      const to = `c${(i + 1) % n}`;
-      for (let seq = 0; performance.now() < deadline && messages < config.maxMessages; seq++) {
-        const arrived = new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => resolve(false), settleMs);
-          delivered[i] = () => {
-            clearTimeout(timer);
-            resolve(true);
-          };
-        });
-        sentAt.set(`c${i}>${seq}`, performance.now());
-        socket.write(encode({ To: to, Content: String(seq) }));
-        sent++;
-        if (!(await arrived)) break;
-        messages++;
-      }
-    }),
-  );
-  const elapsedMs = performance.now() - started;
-  const held = sockets.filter((s) => !s.destroyed).length;
-  const serverPeak = peakRssMiB(server.child.pid);
-  for (const s of sockets) s.destroy();
-  const code = await server.stop();
-  const notes = code === 0 ? [] : [`server exited ${code} on SIGTERM`];
-  return result(`register-exit (${codec})`, {
-    connectionsHeld: held,
-    messages,
-    elapsedMs,
-    lost: sent - checker.distinct(),
-    duplicated: checker.duplicated,
-    reordered: checker.reordered,
-    serverPeakRssMiB: serverPeak,
-    notes,
-  }, latencies);
-}
+  }
 
-/**
- * offline-queue: N logged-in accounts; account i sends to account i+1 with up to `window` requests
- * in flight (length-delimited framing allows pipelining). Online recipients get pushes; then half
- * the accounts go offline, the others send to them, and the queues are checked: every accepted
- * message must arrive exactly once, in order per sender.
- */
-async function benchOfflineQueue(config: BenchConfig): Promise<BenchResult> {
-  const n = config.connections;
-  const server = await spawnServer('offline-queue', [], n);
-  const latencies = new Latencies();
-  const checker = new SequenceChecker();
-  const splitters = Array.from({ length: n }, () => new LengthDelimitedFramer(1 << 20));
-  const replyWaiters: Array<Array<(op: { opcode: number; msg: string }) => void>> = Array.from({ length: n }, () => []);
-  const onPush = (msg: string) => {
-    for (const line of msg.split('\n')) {
-      if (line === '') continue;
-      const [from, seq] = line.split(':');
-      checker.receive(from!, Number(seq));
-    }
+  /** A message arrived at client i: a reply to its oldest request, or deliveries. */
+  readonly arrive = (i: number, wire: unknown): void => {
+    if (this.script.isReply?.(wire) ?? true) this.waiters[i]!.shift()?.(wire);
+    else for (const d of this.script.deliveries?.(wire) ?? []) this.delivered(d);
   };
-  const sockets = await openSockets(server.port, n, (i, chunk) => {
-    for (const event of splitters[i]!.push(chunk)) {
-      if (event.kind !== 'frame') continue;
-      const reply = decodeServer2Client(event.bytes);
-      if (reply.opcode === 17) onPush(reply.msg);
-      else replyWaiters[i]!.shift()?.(reply);
+
+  /** One exchange: ok, lost (a wrong answer or none), refused (not accepted), or missing (an awaited delivery that never came). */
+  async exchange(i: number, ex: BenchExchange): Promise<'ok' | 'lost' | 'refused' | 'missing'> {
+    const c = ex.client ?? i;
+    const t0 = performance.now();
+    if (ex.noReply) return this.oneWay(c, ex, t0);
+    let reply: unknown;
+    try {
+      reply = await this.transport.request(c, ex.send);
+    } catch {
+      return 'lost';
     }
-  });
-  const ask = (i: number, m: Parameters<typeof encodeClient2Server>[0]) =>
-    new Promise<{ opcode: number; msg: string }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('timeout')), settleMs);
-      replyWaiters[i]!.push((r) => {
-        clearTimeout(timer);
-        resolve(r);
-      });
-      sockets[i]!.write(delimit(encodeClient2Server(m)));
-    });
-  for (let start = 0; start < n; start += connectBatch) {
+    this.latencies.add(performance.now() - t0);
+    const outcome = ex.outcome?.(reply, this.data[c]!) ?? 'ok';
+    if (outcome === 'ok') {
+      if (ex.bind) Object.assign(this.data[c]!, ex.bind(reply));
+      if (ex.expects !== undefined) this.counts.expected++;
+    }
+    for (const d of ex.delivers?.(reply) ?? []) this.delivered(d);
+    return outcome;
+  }
+
+  /** A message without a reply; with `expects`, it lasts until that delivery arrives (or the settle limit). */
+  private async oneWay(c: number, ex: BenchExchange, t0: number): Promise<'ok' | 'missing'> {
+    const expects = ex.expects;
+    const arrived =
+      expects === undefined
+        ? Promise.resolve(true)
+        : new Promise<boolean>((resolve) => {
+            const timer = setTimeout(() => resolve(false), settleMs);
+            this.awaited.set(BenchRun.key(expects), () => {
+              clearTimeout(timer);
+              resolve(true);
+            });
+          });
+    this.transport.write(c, ex.send);
+    if (expects === undefined) return 'ok';
+    this.counts.expected++;
+    if (!(await arrived)) return 'missing';
+    this.latencies.add(performance.now() - t0);
+    return 'ok';
+  }
+
+  /** Runs exchanges in turn, counting outcomes; false when one never completed (the loop stops there). */
+  async run(i: number, exchanges: readonly BenchExchange[]): Promise<boolean> {
+    for (const ex of exchanges) {
+      const outcome = await this.exchange(i, ex);
+      if (outcome === 'lost') this.counts.lost++;
+      if (outcome === 'refused') this.counts.refused++;
+      if (outcome === 'missing') return false;
+    }
+    return true;
+  }
+
+  /** Every client runs its setup, in batches, before the timed phase. */
+  async setup(name: string): Promise<void> {
+    for (let start = 0; start < this.n; start += connectBatch) {
+      await Promise.all(
+        Array.from({ length: Math.min(connectBatch, this.n - start) }, async (_, k) => {
+          for (const ex of this.script.setup?.(start + k, this.n) ?? []) {
+            const outcome = await this.exchange(start + k, ex);
+            if (outcome !== 'ok') throw new Error(`${name}: client ${start + k}'s setup failed (${outcome})`);
+          }
+        }),
+      );
+    }
+    if (this.script.settleMs !== undefined) await sleep(this.script.settleMs);
+  }
+
+  /** The timed phase: every client's operations in a closed loop (`lanes` of them per connection). */
+  async timed(config: BenchConfig): Promise<number> {
+    const started = performance.now();
+    const deadline = started + config.durationMs;
+    const lanes = this.script.pipelined ? config.window : 1;
     await Promise.all(
-      Array.from({ length: Math.min(connectBatch, n - start) }, async (_, k) => {
-        const i = start + k;
-        await ask(i, { opcode: 1, msg: `u${i}` });
-        const login = await ask(i, { opcode: 2, msg: `u${i}` });
-        if (login.opcode !== 13) throw new Error(`login u${i} failed`);
+      Array.from({ length: this.n }, async (_, i) => {
+        const lane = async (): Promise<void> => {
+          while (performance.now() < deadline && this.counts.exchanges < config.maxMessages) {
+            const exchanges = this.script.operation(i, this.n, this.nextSeq(i), this.data[i]!);
+            this.counts.exchanges += exchanges.length;
+            if (!(await this.run(i, exchanges))) return;
+          }
+        };
+        // Lanes share the connection; replies come back in request order, so order per sender holds.
+        await Promise.all(Array.from({ length: lanes }, lane));
       }),
     );
+    return performance.now() - started;
   }
-  let accepted = 0;
-  let failed = 0;
-  const nextSeq = new Array<number>(n).fill(0);
-  const sendLoop = async (i: number, to: number, deadline: number, limit: number) => {
-    const lane = async () => {
-      while (performance.now() < deadline && accepted < limit) {
-        const seq = nextSeq[i]!++;
-        const t0 = performance.now();
-        try {
-          const reply = await ask(i, { opcode: 3, receiver: `u${to}`, msg: String(seq) });
-          if (reply.opcode === 3) accepted++;
-          else failed++;
-        } catch {
-          failed++;
-        }
-        latencies.add(performance.now() - t0);
-      }
-    };
-    // Lanes share the connection; replies come back in request order, so order per sender holds.
-    await Promise.all(Array.from({ length: config.window }, lane));
-  };
-  // Phase 1: everyone online, pushes.
-  const started = performance.now();
-  await Promise.all(sockets.map((_, i) => sendLoop(i, (i + 1) % n, started + config.durationMs, config.maxMessages)));
-  const phase1Ms = performance.now() - started;
-  const phase1Accepted = accepted;
-  // Phase 2: odd accounts go offline; even ones send to them; the odd ones log in and check.
-  const notes: string[] = [];
-  const offline = sockets.map((_, i) => i).filter((i) => i % 2 === 1);
-  await Promise.all(offline.map((i) => ask(i, { opcode: 7 })));
-  const phase2Start = performance.now();
-  const perSender = 20;
-  await Promise.all(
-    offline.map(async (i) => {
-      const from = i - 1;
-      for (let k = 0; k < perSender; k++) {
-        const seq = nextSeq[from]!++;
-        const reply = await ask(from, { opcode: 3, receiver: `u${i}`, msg: String(seq) }).catch(() => ({ opcode: -1, msg: '' }));
-        if (reply.opcode === 3) accepted++;
-        else failed++;
-      }
-    }),
-  );
-  await Promise.all(
-    offline.map(async (i) => {
-      await ask(i, { opcode: 2, msg: `u${i}` });
-      const unread = await ask(i, { opcode: 4 });
-      onPush(unread.msg);
-    }),
-  );
-  const phase2Ms = performance.now() - phase2Start;
-  notes.push(`phase 1 (online pushes): ${phase1Accepted} messages in ${(phase1Ms / 1000).toFixed(1)} s; phase 2 (offline queues): ${accepted - phase1Accepted} messages in ${(phase2Ms / 1000).toFixed(1)} s`);
-  // Let in-flight pushes land before counting.
-  for (let waited = 0; checker.distinct() < accepted && waited < settleMs; waited += 50) await sleep(50);
-  const held = sockets.filter((s) => !s.destroyed).length;
+
+  /** The phases after the timed one, each noted with its time. */
+  async phases(): Promise<void> {
+    for (const phase of this.script.phases ?? []) {
+      const t0 = performance.now();
+      const before = this.counts.exchanges;
+      await Promise.all(
+        phase.clients(this.n).map(async (i) => {
+          const exchanges = phase.exchanges(i, this.n, this.nextSeq);
+          this.counts.exchanges += exchanges.length;
+          await this.run(i, exchanges);
+        }),
+      );
+      this.notes.push(`${phase.name}: ${this.counts.exchanges - before} requests in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
+  }
+
+  /** Waits for in-flight deliveries, then counts what was lost (the script's last check included). */
+  async lost(): Promise<number> {
+    for (let waited = 0; this.checker.distinct() < this.counts.expected && waited < settleMs; waited += 50) await sleep(50);
+    let lost = this.counts.lost + Math.max(0, this.counts.expected - this.checker.distinct());
+    if (this.script.finish !== undefined) {
+      const r = this.script.finish.lost(await this.transport.request(0, this.script.finish.send), this.n);
+      lost += r.lost;
+      if (r.note !== undefined) this.notes.push(r.note);
+    }
+    return lost;
+  }
+}
+
+/** Runs a package's bench script against its reference server (with `codecName`, if the server speaks several). */
+async function benchServer(live: LiveProtocol, codecName: string | undefined, config: BenchConfig): Promise<BenchResult> {
+  const n = config.connections;
+  const bench = new BenchRun(live.server.bench!, n);
+  const codec = codecName ?? live.codecs[0]!.name;
+  const codecFlag = codecName !== undefined && live.server.options.some((o) => o.kind === 'codec') ? ['--codec', codecName] : [];
+  const server = await spawnServer(live.name, [...(bench.script.serveArgs?.(n) ?? []), ...codecFlag], n);
+  bench.transport = live.transport === 'http' ? httpTransport(server.port, n, settleMs) : await streamTransport(server.port, n, live, codec, settleMs, bench.arrive, bench.waiters);
+  await bench.setup(live.name);
+  const held = bench.transport.held();
+  const elapsedMs = await bench.timed(config);
+  const messages = bench.counts.exchanges;
+  await bench.phases();
+  const lost = await bench.lost();
   const serverPeak = peakRssMiB(server.child.pid);
-  for (const s of sockets) s.destroy();
+  bench.transport.close();
   const code = await server.stop();
-  if (code !== 0) notes.push(`server exited ${code} on SIGTERM`);
-  if (failed > 0) notes.push(`${failed} sends refused or timed out (not accepted, so not counted as lost)`);
-  return result('offline-queue', {
-    connectionsHeld: held,
-    messages: phase1Accepted,
-    elapsedMs: phase1Ms,
-    lost: accepted - checker.distinct(),
-    duplicated: checker.duplicated,
-    reordered: checker.reordered,
-    serverPeakRssMiB: serverPeak,
-    notes,
-  }, latencies);
+  if (code !== 0) bench.notes.push(`server exited ${code} on SIGTERM`);
+  if (bench.counts.refused > 0) bench.notes.push(`${bench.counts.refused} requests refused (not accepted, so not counted as lost)`);
+  const name = live.codecs.length > 1 ? `${live.name} (${codec})` : live.name;
+  const { checker } = bench;
+  return result(name, { connectionsHeld: held, messages, elapsedMs, lost, duplicated: checker.duplicated, reordered: checker.reordered, serverPeakRssMiB: serverPeak, notes: bench.notes }, bench.latencies);
+}
+
+/** The server and codec a `--servers` entry names: `NAME`, `NAME:CODEC`, or `NAME-CODEC`. */
+function benchTarget(entry: string): { live: LiveProtocol; codec: string | undefined } {
+  const benched = builtinLiveProtocols.filter((l) => l.server.bench !== undefined);
+  const [name, codec] = entry.split(':');
+  const live = benched.find((l) => l.name === name);
+  if (live !== undefined) return { live, codec };
+  for (const l of benched) for (const c of l.codecs) if (entry === `${l.name}-${c.name}`) return { live: l, codec: c.name };
+  throw new Error(`unknown server ${entry}; expected one of ${benched.map((l) => l.name).join(', ')} (NAME:CODEC for another codec)`);
 }
 
 function format(r: BenchResult): string {
@@ -523,7 +374,7 @@ function format(r: BenchResult): string {
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
-      servers: { type: 'string', default: 'kv,ping-liveness,register-exit,offline-queue' },
+      servers: { type: 'string', default: builtinLiveProtocols.filter((l) => l.server.bench !== undefined).map((l) => l.name).join(',') },
       connections: { type: 'string', default: '1000' },
       'duration-ms': { type: 'string', default: '5000' },
       window: { type: 'string', default: '1' },
@@ -549,14 +400,9 @@ async function main(): Promise<number> {
   }
   process.stdout.write(`servers bench: ${config.connections} connections, ${config.durationMs} ms per server, node ${process.version}, open-file limit ${limit ?? 'unknown'}\n\n`);
   const results: BenchResult[] = [];
-  for (const server of String(values.servers).split(',')) {
-    let r: BenchResult;
-    if (server === 'kv') r = await benchKv(config);
-    else if (server === 'ping-liveness') r = await benchPing(config);
-    else if (server === 'register-exit') r = await benchRegisterExit(config, 'json');
-    else if (server === 'register-exit-gob') r = await benchRegisterExit(config, 'gob');
-    else if (server === 'offline-queue') r = await benchOfflineQueue(config);
-    else throw new Error(`unknown server ${server}`);
+  for (const entry of String(values.servers).split(',')) {
+    const { live, codec } = benchTarget(entry);
+    const r = await benchServer(live, codec, config);
     results.push(r);
     process.stdout.write(values.json ? '' : `${format(r)}\n\n`);
   }

@@ -8,12 +8,11 @@ import { relative, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadAdapterFile } from '../conformance/clients/adapter.js';
 import type { IoMode } from '../conformance/clients/clientProcess.js';
-import { loadClientSuiteFile, looksLikeClientSuite } from '../conformance/clients/loadClientSuite.js';
+import { loadClientSuiteFile } from '../conformance/clients/loadClientSuite.js';
 import { runClientSuite, selectClientCases } from '../conformance/clients/runClientSuite.js';
 import { protosimLauncher } from '../conformance/managedProcess.js';
 import type { CaseResult, SuiteReport } from '../report/case-result.js';
 import { ExitCode, InputError } from '../errors.js';
-import { tryReadInputFile } from '../scenario/input-file.js';
 import { collectVar, parseIoMode } from './commands/adapter.js';
 
 import type { CliContext } from './context.js';
@@ -37,12 +36,6 @@ export function addClientRunOptions(command: Command): Command {
     .option('--adapter <file>', 'client suites: the adapter of the program under test (default: the suite\'s own)')
     .option('--io <mode>', 'client suites: pty, pipes or auto', parseIoMode);
   // --var, --case and --tag are shared with server suites and declared by `run` itself.
-}
-
-/** True when the file is a client suite (cases and an adapter); unreadable files go the model way and get its error. */
-export function isClientSuiteFile(path: string): boolean {
-  const text = tryReadInputFile(path);
-  return text !== null && looksLikeClientSuite(text);
 }
 
 export async function runClientSuiteCommand(ctx: CliContext, file: string, opts: ClientRunOptions): Promise<void> {

@@ -4,6 +4,7 @@
  * seed pinned, and the finding as the expectation.
  */
 import { stringify } from 'yaml';
+import { fileFormats } from '../scenario/file-format.js';
 import type { Scenario } from '../scenario/load.js';
 import type { Distribution, FaultSpec } from '../sim/config.js';
 import type { Counterexample } from '../sim/explore/pbt.js';
@@ -27,7 +28,8 @@ export function faultData(f: FaultSpec): Record<string, unknown> {
 }
 
 export function counterexampleYaml(scenario: Scenario, cx: Counterexample, source: string): string {
-  const spec = { ...scenario.spec } as Record<string, unknown>;
+  // A scenario file of the current format: kind and version first.
+  const spec = { kind: 'scenario', version: fileFormats.scenario.version, ...scenario.spec } as Record<string, unknown>;
   delete spec.randomFaults;
   const config = scenario.config;
   spec.id = `${scenario.spec.id}/counterexample`;

@@ -12,7 +12,8 @@ import { loadAdapterFile } from '../conformance/clients/adapter.js';
 import type { IoMode } from '../conformance/clients/clientProcess.js';
 import { replayOnClients } from '../conformance/clients/replayOnClients.js';
 import { protosimLauncher } from '../conformance/managedProcess.js';
-import { models } from '../models/index.js';
+import { builtinPackages, protocolNamed } from '../models/registry.js';
+import { exampleAddress } from '../scenario/target-address.js';
 import type { TraceEvent, TraceHeader } from '../sim/trace.js';
 import type { FaultSpec } from '../sim/config.js';
 import type { LiveSchedule } from '../conformance/liveScenarioRun.js';
@@ -33,8 +34,6 @@ export interface LiveReplayFlags {
   format?: string;
 }
 
-const kvProtocols = new Set(['lock-alternation', 'status-handshake']);
-
 /** The events of a trace file after its header line; a bad line is an InputError with its number. */
 export function traceEvents(text: string, file: string): TraceEvent[] {
   const events: TraceEvent[] = [];
@@ -54,9 +53,10 @@ export function traceEvents(text: string, file: string): TraceEvent[] {
 
 export async function replayLiveOnClients(ctx: CliContext, file: string, header: TraceHeader, text: string, flags: LiveReplayFlags): Promise<void> {
   const protocol = header.config.protocol;
-  if (!kvProtocols.has(protocol)) {
+  if (protocolNamed(protocol)?.live?.transport !== 'http') {
+    const kv = builtinPackages.filter((p) => p.live?.transport === 'http').map((p) => p.name);
     throw new InputError(
-      `--adapter: replaying a ${protocol} trace on client programs needs protosim to play its ${protocol} server; it does that for the key-value protocols (lock-alternation, status-handshake). ` +
+      `--adapter: replaying a ${protocol} trace on client programs needs protosim to play its ${protocol} server; it does that for the key-value protocols (${kv.join(', ')}). ` +
         `For ${protocol}, run the whole system live instead (a suite with a server command, docs/clients.md) or replay against the server with --target.`,
     );
   }
@@ -64,7 +64,7 @@ export async function replayLiveOnClients(ctx: CliContext, file: string, header:
   const adapter = loadAdapterFile(resolve(cwd, flags.adapter!), flags.adapter!);
   if (adapter.spec.protocol !== protocol) throw new InputError(`--adapter: ${adapter.spec.adapter} drives ${adapter.spec.protocol} clients; the trace is of ${protocol}`);
   const events = traceEvents(text, file);
-  const variant = models[protocol]?.variants.faithful;
+  const variant = protocolNamed(protocol)?.variants.faithful;
   const result = await replayOnClients(header, events, {
     adapter,
     variant,
@@ -141,7 +141,7 @@ export async function replayLiveOnServer(ctx: CliContext, file: string, header: 
   const failure = expectedFailureOf(events);
   if (failure === null) throw new InputError(`${file}: the trace has no finding to reproduce (it ends ${events[events.length - 1]?.k === 'end' ? (events[events.length - 1] as { reason: string }).reason : 'without one'})`);
   if (header.exhaustive) throw new InputError(`${file}: an exhaustive trace is untimed (its times are step numbers); replay a trace of a seeded run (protosim run --seed N) against a live server`);
-  const model = models[header.config.protocol]!;
+  const model = protocolNamed(header.config.protocol)!;
   const variant = model.variants[header.config.variant]!;
   // `--target` is an address (tcp://..., http://...), or a target file: a suite's `target:` mapping
   // on its own, for a server protosim starts (a command on a port it picks) or one already running.
@@ -151,7 +151,7 @@ export async function replayLiveOnServer(ctx: CliContext, file: string, header: 
     if (protocol === undefined) throw new InputError(`${file}: ${header.config.protocol} has no live form (no codec, no reference server)`, 'no-live-form');
     const path = resolve(ctx.io.cwd ?? process.cwd(), flags.target);
     if (!existsSync(path)) {
-      const example = protocol === 'kv' ? 'http://127.0.0.1:PORT/IMserver.php' : 'tcp://127.0.0.1:PORT';
+      const example = exampleAddress(protocol);
       throw new InputError(`--target: expected an address (${example}) or a target file (YAML: command: [...], port: auto, ready: {...}); ${JSON.stringify(flags.target)} is neither (no such file)`, 'bad-target');
     }
     targetFile = loadTargetFile(path, flags.target, protocol);

@@ -2,8 +2,10 @@
  * Builds the commander program and runs it in-process (STYLE 11): tests call `runCli` directly,
  * end-to-end tests spawn the binary. Errors are mapped to exit codes here and nowhere else.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Command, CommanderError } from 'commander';
 import { ProtosimError, ExitCode } from '../errors.js';
+import { setWarningSink } from '../scenario/file-format.js';
 import type { CliContext, CliIo } from './context.js';
 import { commandRegistrars } from './commands/index.js';
 
@@ -27,12 +29,28 @@ export function buildProgram(ctx: CliContext): Command {
   return program;
 }
 
+/**
+ * Warnings from the loaders (a file without kind/version) go to the stderr of the command that
+ * read the file, each line once per command, even when commands run side by side in one process.
+ */
+const commandWarnings = new AsyncLocalStorage<(line: string) => void>();
+setWarningSink((line) => commandWarnings.getStore()?.(line));
+
+function onceEach(io: CliIo): (line: string) => void {
+  const seen = new Set<string>();
+  return (line) => {
+    if (seen.has(line)) return;
+    seen.add(line);
+    io.stderr(`${line}\n`);
+  };
+}
+
 /** Runs protosim with `argv` (without node and script) and returns the exit code. Never throws. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const ctx: CliContext = { io, exitCode: ExitCode.ok };
   const program = buildProgram(ctx);
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await commandWarnings.run(onceEach(io), () => program.parseAsync(argv, { from: 'user' }));
     return ctx.exitCode;
   } catch (error) {
     return exitCodeFor(error, io);

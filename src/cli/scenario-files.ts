@@ -2,27 +2,40 @@
  * Finding scenario files: the ones shipped with protosim and the ones in the user's folder.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { fileKindOf } from '../scenario/file-format.js';
 import { tryReadInputFile } from '../scenario/input-file.js';
-import { looksLikeSuite } from '../scenario/load-suite.js';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** protosim's own `scenarios/` folder (next to dist/ in the package). */
 export const bundledScenariosDir = fileURLToPath(new URL('../../scenarios', import.meta.url));
 
-/** Every model scenario (*.yaml / *.yml without `cases:`) under `dir`, sorted, recursively. */
+/** Kinds that are neither scenarios nor suites: files of these kinds in a scenario folder are not listed. */
+const otherKinds = new Set(['adapter', 'target', 'trace']);
+
+/** Every model scenario (*.yaml / *.yml of kind scenario, or of a kind protosim does not know, which loading reports) under `dir`, sorted, recursively. */
 export function findScenarioFiles(dir: string): string[] {
-  return findYamlFiles(dir).filter((f) => !isSuite(f));
+  return findYamlFiles(dir).filter((f) => {
+    const kind = fileKindAt(f);
+    return kind !== 'suite' && kind !== 'client-suite' && !otherKinds.has(kind ?? '');
+  });
 }
 
-/** Every conformance suite (a YAML file with `cases:`) under `dir`, sorted, recursively. */
+/** Every conformance suite (kind suite or client-suite) under `dir`, sorted, recursively. */
 export function findSuiteFiles(dir: string): string[] {
-  return findYamlFiles(dir).filter(isSuite);
+  return findYamlFiles(dir).filter((f) => {
+    const kind = fileKindAt(f);
+    return kind === 'suite' || kind === 'client-suite';
+  });
 }
 
-function isSuite(file: string): boolean {
-  const text = tryReadInputFile(file);
-  return text !== null && looksLikeSuite(text);
+/**
+ * The kind of the YAML file at `path`: the `kind:` it declares, else the one protosim 0.x guessed
+ * (file-format.ts); null when it cannot be read (its loader then says why).
+ */
+export function fileKindAt(path: string): string | null {
+  const text = tryReadInputFile(path);
+  return text === null ? null : fileKindOf(text).kind;
 }
 
 function findYamlFiles(dir: string): string[] {

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import { loadTargetFile } from '../scenario/load-suite.js';
 import type { SuiteProtocol } from '../scenario/suite-schema.js';
+import { exampleAddress } from '../scenario/target-address.js';
 import type { TargetFile } from '../scenario/target-schema.js';
 
 /** The target file `flag` names, or undefined when it is an address (or absent). */
@@ -15,7 +16,7 @@ export function targetFileOf(flag: string | undefined, protocol: SuiteProtocol, 
   if (flag === undefined || flag.includes('://')) return undefined;
   const path = resolve(cwd, flag);
   if (!existsSync(path)) {
-    const example = protocol === 'kv' ? 'http://127.0.0.1:PORT/IMserver.php' : 'tcp://127.0.0.1:PORT';
+    const example = exampleAddress(protocol);
     throw new InputError(`--target: expected an address (${example}) or a target file (YAML: command: [...], port: auto, ready: {...}); ${JSON.stringify(flag)} is neither (no such file)`, 'bad-target');
   }
   return loadTargetFile(path, flag, protocol);

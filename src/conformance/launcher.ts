@@ -75,26 +75,42 @@ export function overrideIsolation(kind: IsolationKind | undefined): Isolation {
 }
 
 /**
- * The sandbox option (`protosim grade`, src/conformance/grading/sandbox.ts): in a grading worker
- * that runs in a submission's sandbox, `PROTOSIM_SANDBOX_DROP=UID:GID:CPU_SECONDS:FSIZE_BYTES`
- * makes every job it starts (the submission's server, a client program) drop to that unprivileged
- * user before anything of the submission runs (`setpriv`: no groups, no capabilities, not even in
- * the bounding set) under CPU-time and file-size limits (`prlimit`). Unset: nothing changes.
+ * The sandbox option (`protosim grade`, src/conformance/grading/sandbox.ts): a grading worker runs
+ * with `PROTOSIM_SANDBOX` set to a JSON array, the command prefix the grader built for its
+ * submission (its cgroups, then `bwrap` with the submission's own file system, PID, IPC and UTS
+ * namespaces, `prlimit` CPU-time and file-size limits, and `setpriv` to its unprivileged uid: no
+ * groups, no capabilities, not even in the bounding set). Every job the worker starts runs under
+ * it (the submission's server, its client programs), except a job launched `trusted` (protosim's
+ * own reference server of a client suite: it stays the grader's, outside the sandbox). Unset:
+ * nothing changes.
  */
-export const sandboxDropVariable = 'PROTOSIM_SANDBOX_DROP';
+export const sandboxVariable = 'PROTOSIM_SANDBOX';
 
-/** The `prlimit ... setpriv ...` prefix the sandbox option asks for, or nothing. */
-export function sandboxDropPrefix(env: Readonly<Record<string, string | undefined>> = process.env): string[] {
-  const spec = env[sandboxDropVariable];
-  if (spec === undefined || spec === '') return [];
-  const m = /^(\d+):(\d+):(\d+):(\d+)$/.exec(spec);
-  if (m === null) throw new Error(`${sandboxDropVariable}=${spec}: expected UID:GID:CPU_SECONDS:FSIZE_BYTES`);
-  const [, uid, gid, cpu, fsize] = m;
-  if (uid === '0') throw new Error(`${sandboxDropVariable}: refusing to run a submission as uid 0`);
-  return [
-    'prlimit', `--cpu=${cpu}`, `--fsize=${fsize}`, `--core=0`, '--',
-    'setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
-  ];
+/** The submission sandbox's prefix the grader asked for, or undefined. */
+export function sandboxPrefix(env: Readonly<Record<string, string | undefined>> = process.env): string[] | undefined {
+  const spec = env[sandboxVariable];
+  if (spec === undefined || spec === '') return undefined;
+  let prefix: unknown;
+  try {
+    prefix = JSON.parse(spec);
+  } catch {
+    prefix = undefined;
+  }
+  if (!Array.isArray(prefix) || prefix.length === 0 || !prefix.every((a) => typeof a === 'string')) throw new Error(`${sandboxVariable}: expected a JSON array of strings (a command prefix)`);
+  const reuid = (prefix as string[]).find((a) => a.startsWith('--reuid='));
+  if (!prefix.includes('setpriv') || reuid === undefined || reuid === '--reuid=0') throw new Error(`${sandboxVariable}: refusing a sandbox that does not drop to an unprivileged uid with setpriv`);
+  return prefix as string[];
+}
+
+/** The isolation of a sandboxed job: the grader's bwrap gives it a PID namespace where the init is PID 1. */
+function sandboxIsolation(prefix: readonly string[]): Isolation {
+  return { kind: 'bubblewrap', prefix, description: "the submission's sandbox (bubblewrap: own PID, mount and IPC namespaces, an unprivileged uid)", namespaced: true };
+}
+
+/** The isolation of a new job: the submission's sandbox when there is one, unless the job is protosim's own. */
+function jobIsolation(trusted: boolean): Isolation {
+  const prefix = trusted ? undefined : sandboxPrefix();
+  return prefix === undefined ? isolation() : sandboxIsolation(prefix);
 }
 
 /** The environment variable that marks every process of a job (the sweep looks for it). */
@@ -160,6 +176,8 @@ export interface LaunchSpec {
   env: Readonly<Record<string, string | undefined>>;
   /** open: a pipe protosim holds (and may write to); closed: at end of file (/dev/null); a file's contents */
   stdin?: StdinMode;
+  /** protosim's own program (a client suite's reference server): never run in a submission's sandbox */
+  trusted?: boolean;
 }
 
 /** How a job's program ended: a shell's 128+N is read as signal N. */
@@ -320,7 +338,7 @@ export class Job {
 
   /** The wrapped argv: isolation prefix, the init, the program. */
   wrap(argv: readonly string[], watch: boolean): string[] {
-    return [...this.isolation.prefix, ...sandboxDropPrefix(), '/bin/sh', '-c', initScript, this.initName, this.isolation.namespaced ? 'ns' : 'pg', watch ? 'w' : '-', ...argv];
+    return [...this.isolation.prefix, '/bin/sh', '-c', initScript, this.initName, this.isolation.namespaced ? 'ns' : 'pg', watch ? 'w' : '-', ...argv];
   }
 
   /** The environment of the job: the marker added. */
@@ -477,7 +495,7 @@ export interface LaunchedProcess {
  * throws; a program that cannot be executed exits 127 (the init says why on stderr).
  */
 export function launch(spec: LaunchSpec): LaunchedProcess {
-  const job = new Job();
+  const job = new Job(jobIsolation(spec.trusted ?? false));
   const stdinMode = spec.stdin ?? 'open';
   let stdin: IOType | number = 'pipe';
   let fileFd: number | undefined;
@@ -531,7 +549,7 @@ function closeFd(fd: number): void {
  * up, which ends the wrapper (and in a namespace everything with it).
  */
 export function ptyCommand(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): { job: Job; file: string; args: string[]; env: Record<string, string> } {
-  const job = new Job();
+  const job = new Job(jobIsolation(false));
   const wrapped = job.wrap(argv, false);
   return { job, file: wrapped[0]!, args: wrapped.slice(1), env: job.env(env) };
 }

@@ -1,30 +1,30 @@
 /**
  * The codecs the harness speaks to stream targets: how a case's message (plain JSON data in the
  * suite file) becomes bytes, how the target's bytes become messages again, and how the fault proxy
- * finds message boundaries. The byte formats themselves live in src/wire, shared with the servers.
+ * finds message boundaries. Which codecs a protocol speaks, with what schema, and how a case's
+ * message is checked and completed for the wire is its package's (`live.codecs`, through the
+ * registry); the byte formats themselves live in src/wire, shared with the servers:
  *
- *  - ping-liveness, `json-lines`: `{mtype, payload, version, sz}` per line; `version` and `sz` are
- *    filled in when a case leaves them out (so a case can also send them wrong on purpose);
- *  - register-exit, `json-lines` or `gob`: `{To, From, Content, Register, Exit}`, gob byte-compatible
- *    with the seed (type definition before every value);
- *  - offline-queue, `protobuf`: Client2Server `{opcode, sender, receiver, msg, version}` out,
- *    Server2Client `{opcode, msg, version}` back, `length-delimited` or `raw` framing.
+ *  - `json-lines`: one JSON object per line;
+ *  - `gob`: Go gob values of the package's struct, each after its type definition (as the seeds
+ *    send them);
+ *  - `protobuf`: the schema's request type out, its reply type back, `length-delimited` or `raw`
+ *    framing.
  */
-import { encodeGobMessage, GobDecoder, type GobMessage } from '../wire/gob.js';
+import type { LiveCodecSpec, Outgoing } from '../models/live-types.js';
+import { liveProtocolNamed } from '../models/registry.js';
+import { encodeGobMessage, GobDecoder, type GobMessage, type GobStruct } from '../wire/gob.js';
 import { LineFramer } from '../wire/lineFramer.js';
 import {
-  decodeServer2Client,
+  decodeProtobuf,
   delimit,
-  encodeClient2Server,
+  encodeProtobuf,
   LengthDelimitedFramer,
   RawFramer,
   splitConcatenatedMessages,
-  type Client2Server,
   type Framer,
-} from '../wire/offlineQueueWire.js';
-import { pingSupportedVersions } from '../wire/pingLivenessWire.js';
-import { encodeJsonMessage } from '../wire/registerExitCodec.js';
-import type { SuiteProtocol } from '../scenario/suite-schema.js';
+  type ProtobufSchema,
+} from '../wire/protobuf.js';
 import type { CodecName, FramingName } from '../scenario/target-schema.js';
 import type { FrameSplitter, ProxyDirection } from './faultProxy.js';
 
@@ -49,9 +49,11 @@ export interface LiveCodec {
   oneInFlight: boolean;
 }
 
-function asRecord(msg: unknown, what: string): Record<string, unknown> {
-  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) throw new EncodeError(`${what} must be a mapping, got ${JSON.stringify(msg)}`);
-  return msg as Record<string, unknown>;
+/** The wire message for a case's message, or an EncodeError saying why it cannot be sent. */
+function wireOf(outgoing: (msg: unknown) => Outgoing, msg: unknown): Record<string, unknown> {
+  const o = outgoing(msg);
+  if ('problem' in o) throw new EncodeError(o.problem);
+  return o.wire;
 }
 
 /** Newline splitter for the proxy; a line over the limit is passed on as it is. */
@@ -76,22 +78,15 @@ function lineSplitter(maxFrameBytes: number): FrameSplitter {
   };
 }
 
-const pingCodec: LiveCodec = {
-  name: 'json-lines',
-  oneInFlight: false,
-  encode(msg) {
-    const m = { ...asRecord(msg, 'a ping-liveness message') };
-    if (m.payload === undefined) m.payload = {};
-    if (!('version' in m)) m.version = pingSupportedVersions[0];
-    if (!('sz' in m)) m.sz = Buffer.byteLength(JSON.stringify(m.payload));
-    const ordered = { mtype: m.mtype, payload: m.payload, version: m.version, sz: m.sz, ...m };
-    return Buffer.from(`${JSON.stringify(ordered)}\n`);
-  },
-  decoder(maxFrameBytes) {
-    return jsonLineDecoder(maxFrameBytes);
-  },
-  splitter: (_direction, maxFrameBytes) => lineSplitter(maxFrameBytes),
-};
+function jsonLinesCodec(outgoing: (msg: unknown) => Outgoing): LiveCodec {
+  return {
+    name: 'json-lines',
+    oneInFlight: false,
+    encode: (msg) => Buffer.from(`${JSON.stringify(wireOf(outgoing, msg))}\n`),
+    decoder: jsonLineDecoder,
+    splitter: (_direction, maxFrameBytes) => lineSplitter(maxFrameBytes),
+  };
+}
 
 function jsonLineDecoder(maxFrameBytes: number): StreamDecoder {
   const framer = new LineFramer(maxFrameBytes);
@@ -117,26 +112,6 @@ function jsonLineDecoder(maxFrameBytes: number): StreamDecoder {
     },
   };
 }
-
-const gobFields = { To: 'string', From: 'string', Content: 'string', Register: 'boolean', Exit: 'boolean' } as const;
-
-function registerExitMessage(msg: unknown): Partial<GobMessage> {
-  const m = asRecord(msg, 'a register-exit message');
-  for (const [key, value] of Object.entries(m)) {
-    const type = (gobFields as Record<string, string>)[key];
-    if (type === undefined) throw new EncodeError(`register-exit messages have To, From, Content, Register, Exit; not ${key}`);
-    if (typeof value !== type) throw new EncodeError(`register-exit field ${key} must be a ${type}, got ${JSON.stringify(value)}`);
-  }
-  return m as Partial<GobMessage>;
-}
-
-const registerExitJsonCodec: LiveCodec = {
-  name: 'json-lines',
-  oneInFlight: false,
-  encode: (msg) => Buffer.from(encodeJsonMessage(registerExitMessage(msg))),
-  decoder: jsonLineDecoder,
-  splitter: (_direction, maxFrameBytes) => lineSplitter(maxFrameBytes),
-};
 
 /** gob messages by their length prefix; type definitions are not messages for drop. */
 function gobSplitter(maxFrameBytes: number): FrameSplitter {
@@ -189,39 +164,29 @@ function gobSplitter(maxFrameBytes: number): FrameSplitter {
   };
 }
 
-const gobLiveCodec: LiveCodec = {
-  name: 'gob',
-  oneInFlight: false,
-  encode: (msg) => encodeGobMessage(registerExitMessage(msg)),
-  decoder(maxFrameBytes) {
-    const decoder = new GobDecoder(maxFrameBytes);
-    return {
-      push: (chunk) =>
-        decoder.push(chunk).map((e): Decoded => (e.kind === 'message' ? { kind: 'message', msg: e.message } : { kind: 'invalid', reason: `bad gob stream: ${e.reason}`, fatal: true })),
-    };
-  },
-  splitter: (_direction, maxFrameBytes) => gobSplitter(maxFrameBytes),
-};
-
-const clientFields = { version: 'string', opcode: 'number', sender: 'string', receiver: 'string', msg: 'string' } as const;
-
-function client2Server(msg: unknown): Partial<Client2Server> {
-  const m = asRecord(msg, 'an offline-queue request');
-  for (const [key, value] of Object.entries(m)) {
-    const type = (clientFields as Record<string, string>)[key];
-    if (type === undefined) throw new EncodeError(`offline-queue requests have version, opcode, sender, receiver, msg; not ${key}`);
-    if (typeof value !== type) throw new EncodeError(`offline-queue field ${key} must be a ${type}, got ${JSON.stringify(value)}`);
-  }
-  return m as Partial<Client2Server>;
+function gobLiveCodec(struct: GobStruct, outgoing: (msg: unknown) => Outgoing): LiveCodec {
+  return {
+    name: 'gob',
+    oneInFlight: false,
+    encode: (msg) => encodeGobMessage(struct, wireOf(outgoing, msg) as GobMessage),
+    decoder(maxFrameBytes) {
+      const decoder = new GobDecoder(struct, maxFrameBytes);
+      return {
+        push: (chunk) =>
+          decoder.push(chunk).map((e): Decoded => (e.kind === 'message' ? { kind: 'message', msg: e.message } : { kind: 'invalid', reason: `bad gob stream: ${e.reason}`, fatal: true })),
+      };
+    },
+    splitter: (_direction, maxFrameBytes) => gobSplitter(maxFrameBytes),
+  };
 }
 
-function protobufCodec(framing: FramingName): LiveCodec {
+function protobufCodec(schema: ProtobufSchema, outgoing: (msg: unknown) => Outgoing, framing: FramingName): LiveCodec {
   const raw = framing === 'raw';
   return {
     name: `protobuf/${framing}`,
     oneInFlight: raw,
     encode(msg) {
-      const bytes = encodeClient2Server(client2Server(msg));
+      const bytes = encodeProtobuf(schema, 'request', wireOf(outgoing, msg));
       return raw ? Buffer.from(bytes) : delimit(bytes);
     },
     decoder(maxFrameBytes) {
@@ -235,10 +200,10 @@ function protobufCodec(framing: FramingName): LiveCodec {
               continue;
             }
             try {
-              const reply = decodeServer2Client(event.bytes);
+              const reply = decodeProtobuf(schema, 'reply', event.bytes);
               out.push({ kind: 'message', msg: reply });
             } catch (error) {
-              out.push({ kind: 'invalid', reason: `not a Server2Client message (${(error as Error).message}): ${Buffer.from(event.bytes).toString('hex').slice(0, 80)}`, fatal: false });
+              out.push({ kind: 'invalid', reason: `not a ${schema.reply.name} message (${(error as Error).message}): ${Buffer.from(event.bytes).toString('hex').slice(0, 80)}`, fatal: false });
             }
           }
           return out;
@@ -285,18 +250,27 @@ function protobufCodec(framing: FramingName): LiveCodec {
   };
 }
 
-/** The codec for a protocol, a codec name and a framing; null when the combination does not exist. */
-export function liveCodecFor(protocol: SuiteProtocol, codec: CodecName, framing: FramingName): LiveCodec | null {
-  switch (protocol) {
-    case 'ping-liveness':
-      return codec === 'json-lines' ? pingCodec : null;
-    case 'register-exit':
-      return codec === 'json-lines' ? registerExitJsonCodec : codec === 'gob' ? gobLiveCodec : null;
-    case 'offline-queue':
-      return codec === 'protobuf' ? protobufCodec(framing) : null;
-    case 'kv':
-      return null; // the IM HTTP interface has its own client (imHttpClient.ts)
+/** The live codec of a package's codec spec; null for the IM HTTP interface (its own client, imHttpClient.ts). */
+export function liveCodecOf(spec: LiveCodecSpec, framing: FramingName): LiveCodec | null {
+  switch (spec.format) {
+    case 'json-lines':
+      return jsonLinesCodec(spec.outgoing);
+    case 'gob':
+      return gobLiveCodec(spec.struct, spec.outgoing);
+    case 'protobuf':
+      return protobufCodec(spec.schema, spec.outgoing, framing);
+    case 'im-http':
+      return null;
   }
+}
+
+/**
+ * The codec for a protocol (a live protocol, or a protocol it serves), a codec name and a framing;
+ * null when the combination does not exist, and for the IM HTTP interface (imHttpClient.ts).
+ */
+export function liveCodecFor(protocol: string, codec: CodecName | string, framing: FramingName): LiveCodec | null {
+  const spec = liveProtocolNamed(protocol)?.codecs.find((c) => c.name === codec);
+  return spec === undefined ? null : liveCodecOf(spec, framing);
 }
 
 /** At most 120 characters of text, printable. */

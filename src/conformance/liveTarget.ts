@@ -5,7 +5,8 @@
  */
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { InputError } from '../errors.js';
-import { protocolCodecs, type Suite } from '../scenario/load-suite.js';
+import { liveProtocolNamed } from '../models/registry.js';
+import { framedProtocols, protocolCodecs, type Suite } from '../scenario/load-suite.js';
 import { parseTargetAddress, schemeProblem, targetScheme, type TargetAddress } from '../scenario/target-address.js';
 import { framingNames, normalizeCodec, type CodecName, type FramingName } from '../scenario/target-schema.js';
 import type { CommandTargetSpec } from './managedProcess.js';
@@ -40,7 +41,7 @@ export const defaultStartTimeoutMs = 10_000;
 export function resolveTarget(suite: Suite, overrides: LiveTargetOverrides, cwd: string): ResolvedTarget {
   const protocol = suite.spec.protocol;
   const file = typeof suite.spec.target === 'string' ? { address: suite.spec.target } : (suite.spec.target ?? {});
-  const codecs = protocolCodecs[protocol];
+  const codecs = protocolCodecs(protocol);
   const overrideCodec = overrides.codec !== undefined ? normalizeCodec(overrides.codec) : undefined;
   if (overrideCodec === null) {
     throw new InputError(`--codec: expected one of ${codecs.join(', ')} for ${protocol}, got ${JSON.stringify(overrides.codec)}`);
@@ -51,7 +52,7 @@ export function resolveTarget(suite: Suite, overrides: LiveTargetOverrides, cwd:
   const codec = (overrideCodec ?? ('codec' in file ? file.codec : undefined) ?? codecs[0]!) as CodecName;
   if (!codecs.includes(codec)) throw new InputError(`--codec: ${protocol} speaks ${codecs.join(' or ')}, not ${codec}`);
   const framing = (overrides.framing ?? ('framing' in file ? file.framing : undefined) ?? 'length-delimited') as FramingName;
-  if (overrides.framing !== undefined && protocol !== 'offline-queue') throw new InputError(`--framing applies to offline-queue (protobuf) only`);
+  if (overrides.framing !== undefined && liveProtocolNamed(protocol)?.framings === undefined) throw new InputError(`--framing applies to ${framedProtocols()} only`);
   const replyTimeoutMs = overrides.replyTimeoutMs ?? ('replyTimeoutMs' in file ? file.replyTimeoutMs : undefined) ?? defaultReplyTimeoutMs;
   const scheme = targetScheme(protocol);
   const addressText = overrides.target ?? ('address' in file ? file.address : undefined);

@@ -46,6 +46,8 @@ export interface CommandTargetSpec {
   maxOutputBytes?: number;
   /** `http` for the kv protocol; the scheme of the address built from a port */
   scheme: 'tcp' | 'http';
+  /** protosim's own server (a client suite's): never run in a submission's sandbox (launcher.ts) */
+  trusted?: boolean;
 }
 
 /** How the process ended. */
@@ -206,7 +208,7 @@ export class ManagedProcess {
     for (const [k, v] of Object.entries(this.spec.env ?? {})) env[k] = substitute(v);
     let launched: ReturnType<typeof launch>;
     try {
-      launched = launch({ argv, cwd: this.spec.cwd, env, stdin: this.spec.stdin ?? 'open' });
+      launched = launch({ argv, cwd: this.spec.cwd, env, stdin: this.spec.stdin ?? 'open', ...(this.spec.trusted === true ? { trusted: true } : {}) });
     } catch (error) {
       throw new TargetError(`cannot start ${argv.join(' ')}: ${(error as Error).message}`, 'start-failed');
     }
@@ -256,7 +258,11 @@ export class ManagedProcess {
       const lineScanner = (pattern: RegExp | undefined, tail: TailBuffer, stream: string) => {
         let partial = '';
         return (chunk: Buffer): void => {
-          tail.push(chunk);
+          // Past maxOutputBytes nothing more is kept: the tail ends where the limit was passed, the
+          // same bytes each time for the same output (what still drains while it dies is not shown).
+          if (run.outputLimitHit) return;
+          const room = this.spec.maxOutputBytes === undefined ? chunk.length : this.spec.maxOutputBytes + 1 - run.outputBytes;
+          tail.push(room < chunk.length ? chunk.subarray(0, Math.max(0, room)) : chunk);
           this.countOutput(run, chunk.length);
           if (pattern === undefined || settled) return;
           // Lines end with \n, \r\n or a lone \r (programs written for other systems, terminals).

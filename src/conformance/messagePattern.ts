@@ -13,7 +13,11 @@
  * and `{$lineSet: [...]}` (the same lines in any order).
  */
 
+import { show } from '../models/live-types.js';
 import { compileUserPattern } from '../scenario/user-pattern.js';
+
+/** A value for messages: JSON, at most 200 characters (the packages' mappings use the same). */
+export { show };
 
 export type Captures = Map<string, unknown>;
 
@@ -161,12 +165,6 @@ function equal(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-/** A value in a message, short. */
-export function show(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value);
-  return text.length > 200 ? `${text.slice(0, 200)}... (${text.length} characters)` : text;
-}
 
 /** A pattern as the user wrote it, with `${...}` filled in where possible, for "expected" lines. */
 export function describePattern(pattern: unknown, vars: Readonly<Record<string, unknown>>): string {

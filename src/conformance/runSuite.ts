@@ -24,6 +24,7 @@ import { kvQuery, kvRequest, type KvOutcome, type KvWireReply } from './imHttpCl
 import { isModelRequest, KvModelOracle, type KvOp } from './kvModelOracle.js';
 import { OracleLimitError, ServerModelOracle } from './serverModelOracle.js';
 import { serverMappingFor } from './serverMappingFor.js';
+import { liveProtocolNamed } from '../models/registry.js';
 import { EncodeError, liveCodecFor, preview, type LiveCodec } from './liveCodec.js';
 import { ConnectError, defaultConnectionLimits, LiveConnection, type Arrival, type ConnectionLimits } from './liveConnection.js';
 import { resolveTarget, type LiveTargetOverrides, type ResolvedTarget } from './liveTarget.js';
@@ -45,6 +46,11 @@ export interface RunSuiteOptions extends LiveTargetOverrides {
   onCase?: (result: CaseResult) => void;
   /** overall bound of one case when it sets none */
   caseTimeoutMs?: number;
+  /**
+   * The `{run}` token of a case (names unique to it); default: random per run of a case. Grading
+   * gives one derived from the case id, so grading the same submission twice gives the same reasons.
+   */
+  runToken?: (caseId: string) => string;
 }
 
 export interface SuiteRun {
@@ -59,6 +65,12 @@ export const defaultCaseTimeoutMs = 30_000;
 export const rawWriteGapMs = 30;
 /** After `expect: model`, how long each client must stay quiet (nothing the model did not send). */
 export const modelQuietMs = 50;
+/**
+ * How long `expect: model` gives the server to read requests that get no reply (a registration)
+ * before it takes them as read: under load, 50 ms of quiet was not enough, and a message sent next
+ * overtook a registration on another connection (a false FAIL of re/route).
+ */
+export const modelSettleMs = 300;
 /** How long teardown waits for the target to close a connection after the harness's FIN. */
 export const teardownCloseMs = 300;
 /** A command that failed to start this many times in a row is not tried again in this run. */
@@ -106,8 +118,9 @@ export function selectCases(suite: Suite, caseIds: readonly string[] = [], tags:
 export async function runSuite(suite: Suite, options: RunSuiteOptions = {}): Promise<SuiteRun> {
   const target = resolveTarget(suite, options, options.cwd ?? process.cwd());
   const protocol = suite.spec.protocol;
-  const codec = protocol === 'kv' ? null : liveCodecFor(protocol, target.codec, target.framing);
-  if (protocol !== 'kv' && codec === null) throw new InputError(`${protocol} has no codec ${target.codec}`);
+  const http = liveProtocolNamed(protocol)?.transport === 'http';
+  const codec = http ? null : liveCodecFor(protocol, target.codec, target.framing);
+  if (!http && codec === null) throw new InputError(`${protocol} has no codec ${target.codec}`);
   const cases = selectCases(suite, options.caseIds, options.tags);
   const vars: Record<string, string | number> = { ...(suite.spec.vars ?? {}), ...(options.vars ?? {}) };
   const limits: ConnectionLimits = { ...defaultConnectionLimits, ...options.limits };
@@ -191,7 +204,8 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions = {}): Pro
         }
       } else if (managed !== undefined) address = managed.address;
       lastAddress = address;
-      let run = new CaseRun(suite, c, target, codec, vars, limits, managed, address!, release);
+      const caseVars = options.runToken !== undefined ? { run: options.runToken(c.id), ...vars } : vars;
+      let run = new CaseRun(suite, c, target, codec, caseVars, limits, managed, address!, release);
       // A case that never hears from its target (a server that hangs) must not hold the case
       // before for ever: past maxHeldResultMs it is handed on (a crash later than that is this case's).
       const holdTimer = held === undefined ? undefined : setTimeout(() => {
@@ -211,7 +225,7 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions = {}): Pro
         try {
           address = await managed.start();
           lastAddress = address;
-          run = new CaseRun(suite, c, target, codec, vars, limits, managed, address, release);
+          run = new CaseRun(suite, c, target, codec, caseVars, limits, managed, address, release);
           ({ result, kind } = await run.execute(options.caseTimeoutMs ?? defaultCaseTimeoutMs));
         } catch (error) {
           if (!(error instanceof TargetError)) throw error;
@@ -793,7 +807,10 @@ class CaseRun {
         }
       }
       const now = performance.now();
-      if (oracle.satisfied() && now - lastArrival >= modelQuietMs && now - started >= modelQuietMs) {
+      // Requests still in flight (no reply: a registration) are taken as read once the server has
+      // had modelSettleMs for them; before, a request sent next could still overtake them.
+      const inFlight = oracle.inFlightAgeMs();
+      if (oracle.satisfied() && now - lastArrival >= modelQuietMs && now - started >= modelQuietMs && (inFlight === null || inFlight >= modelSettleMs)) {
         this.commitModel();
         return;
       }

@@ -1,25 +1,24 @@
 /**
  * Where a model scenario runs live: its `target` (or `--target`, which overrides it), resolved as a
- * suite's would be, with the codec its protocol speaks. The key-value protocols (lock-alternation,
- * status-handshake) share the IM interface (`kv`).
+ * suite's would be, with the codec its protocol speaks: its package's live protocol (the key-value
+ * protocols, lock-alternation and status-handshake, share the IM interface, `kv`).
  */
 import { InputError } from '../errors.js';
 import type { Suite } from '../scenario/load-suite.js';
 import type { Scenario } from '../scenario/load.js';
 import type { SuiteProtocol } from '../scenario/suite-schema.js';
+import { protocolNamed } from '../models/registry.js';
 import { liveCodecFor, type LiveCodec } from './liveCodec.js';
 import { resolveTarget, type LiveTargetOverrides, type ResolvedTarget } from './liveTarget.js';
 
-/** The live protocol (suite protocol) of a model's protocol. */
+/** The live protocol (suite protocol) of a model's protocol; undefined when it has no live form. */
 export function liveProtocolOf(protocol: string): SuiteProtocol | undefined {
-  if (protocol === 'lock-alternation' || protocol === 'status-handshake') return 'kv';
-  if (protocol === 'ping-liveness' || protocol === 'register-exit' || protocol === 'offline-queue') return protocol;
-  return undefined;
+  return protocolNamed(protocol)?.live?.name;
 }
 
 export interface ScenarioTarget extends ResolvedTarget {
   protocol: SuiteProtocol;
-  /** null for the IM HTTP interface */
+  /** null for the IM HTTP interface (transport `http`) */
   liveCodec: LiveCodec | null;
 }
 
@@ -29,7 +28,8 @@ export function resolveScenarioTarget(scenario: Scenario, overrides: LiveTargetO
   // A suite-shaped view of the scenario: the target rules are the same.
   const asSuite = { file: scenario.file, spec: { protocol, target: scenario.spec.target } } as unknown as Suite;
   const target = resolveTarget(asSuite, overrides, cwd);
-  const liveCodec = protocol === 'kv' ? null : liveCodecFor(protocol, target.codec, target.framing);
-  if (protocol !== 'kv' && liveCodec === null) throw new InputError(`${protocol} has no codec ${target.codec}`);
+  const http = protocolNamed(scenario.model.name)?.live?.transport === 'http';
+  const liveCodec = http ? null : liveCodecFor(protocol, target.codec, target.framing);
+  if (!http && liveCodec === null) throw new InputError(`${protocol} has no codec ${target.codec}`);
   return { ...target, protocol, liveCodec };
 }

@@ -1,9 +1,8 @@
 /**
- * The wire mapping of each stream protocol's server model, for the model oracle.
+ * The wire mapping of a stream protocol's server model, for the model oracle: its package's
+ * `live.mapping`, found through the registry.
  */
-import { offlineQueueMapping } from './offlineQueueMapping.js';
-import { pingLivenessMapping } from './pingLivenessMapping.js';
-import { registerExitMapping } from './registerExitMapping.js';
+import { liveProtocolNamed } from '../models/registry.js';
 import type { ServerModelSpec, WireMapping } from './serverModelOracle.js';
 
 /**
@@ -19,21 +18,12 @@ export function isStrict(vars: Readonly<Record<string, string | number>>): boole
 }
 
 /**
- * The mapping for `protocol`, or undefined when it has none (kv has its own oracle). `vars` are
- * the suite's: `heartbeatTimeoutMs` sets the ping-liveness model's heartbeat; `strict` (`--strict`)
- * the strict oracle. `server`: another
- * server model than the protocol's fixed one (a scenario's variant, with its node's params).
+ * The mapping for `protocol` (a live protocol or a protocol it serves), or undefined when it has
+ * none (kv has its own oracle). `vars` are the suite's: a protocol's mapping may read some (the
+ * ping-liveness model's heartbeat is `heartbeatTimeoutMs`); `strict` (`--strict`) asks for the strict
+ * oracle. `server`: another server model than the protocol's fixed one (a scenario's variant, with
+ * its node's params).
  */
 export function serverMappingFor(protocol: string, vars: Readonly<Record<string, string | number>> = {}, server?: ServerModelSpec): WireMapping | undefined {
-  const strict = isStrict(vars);
-  switch (protocol) {
-    case 'ping-liveness':
-      return pingLivenessMapping({ ...(typeof vars.heartbeatTimeoutMs === 'number' ? { heartbeatTimeoutMs: vars.heartbeatTimeoutMs } : {}), ...(server ? { server } : {}), strict });
-    case 'register-exit':
-      return registerExitMapping(server, strict);
-    case 'offline-queue':
-      return offlineQueueMapping(server, strict);
-    default:
-      return undefined;
-  }
+  return liveProtocolNamed(protocol)?.mapping?.({ vars, strict: isStrict(vars), ...(server ? { server } : {}) });
 }

@@ -18,112 +18,14 @@
  * Each world holds the model state, its pending timers, what each client must still receive (in
  * order), and the protocol mapping's bindings (a model session id `s1` bound to the wire's `7`).
  */
-import type { PrintParams, ProtocolMessage, RoleDefinition } from '../models/types.js';
+import type { Comparison, Expectation, ModelEvent, WireMapping, WorldView } from '../models/live-types.js';
+import type { PrintParams, ProtocolMessage } from '../models/types.js';
 import { canonicalJson } from '../sim/canonical-json.js';
 import { RoleRuntime } from '../sim/role-runtime.js';
 import { show } from './messagePattern.js';
 
-/**
- * What a client must receive next. `optional`: an illustrative part of the protocol (an ack or echo
- * the protocol does not ask for, a connection closed after an error or a logout): it may arrive here
- * or not at all; the default oracle allows both, `--strict` adds none (it holds a server to what
- * protosim's reference server does, which is what the model sends).
- */
-export type Expectation = (
-  /** a message the server model sent */
-  | { kind: 'message'; msg: ProtocolMessage }
-  /** the model closed the connection */
-  | { kind: 'close' }
-  /** a reply the mapping expects where the model has no message (an error to a malformed request) */
-  | { kind: 'wire'; description: string; test: (wire: unknown) => string | null }
-) & { optional?: boolean };
-
-/** An expectation that may or may not be met (see `Expectation`). */
-export function optional(e: Expectation): Expectation {
-  return { ...e, optional: true };
-}
-
-/** The connection may be closed here by the server (illustrative), or kept open. */
-export const mayClose: Expectation = { kind: 'close', optional: true };
-
-/**
- * What a protocol fixes and what it leaves open, as its mapping applies it: the normative parts are
- * always compared; the illustrative ones only under `--strict`, where the reference server's choice
- * (the model's) is required.
- */
-export interface Marking {
-  normative: readonly string[];
-  illustrative: readonly { id: string; what: string; strict: string }[];
-}
-
-/** An event for the server machine (a client request with `from`, or a host event). */
-export type ModelEvent = { type: string; [field: string]: unknown };
-
-/** What a mapping may read and change of one world. */
-export interface WorldView {
-  /** the model's context in this world */
-  readonly context: Record<string, unknown>;
-  /** mapping bindings, model value -> canonical wire value */
-  readonly bind: Readonly<Record<string, string>>;
-  /** free mapping notes (JSON), e.g. pushes the harness saw arrive */
-  readonly notes: Readonly<Record<string, unknown>>;
-}
-
-/** One way a wire message may reach the model: events to step, and replies the mapping adds. */
-export interface Inbound {
-  events: ModelEvent[];
-  /**
-   * expected after what the model sends (e.g. an error to a request the model cannot represent);
-   * a function gets what the model sent this client in answer (e.g. an optional ack only when the
-   * model refused nothing)
-   */
-  extra?: Expectation[] | ((sent: readonly ProtocolMessage[]) => Expectation[]);
-}
-
-/**
- * `text: true` on a failure: the message is of the expected kind (type, opcode, addressee) and only
- * its text differs; the oracle judges that after what arrived at all (`settle`).
- */
-export type Comparison = { ok: true; bind?: Record<string, string>; notes?: Record<string, unknown> } | { ok: false; reason: string; text?: boolean };
-
-/** Which server model a mapping steps: a variant's server role and its input (default: `fixed`). */
-export interface ServerModelSpec {
-  role: RoleDefinition;
-  input: Record<string, unknown>;
-  /** `faithful`, `fixed`... for messages */
-  variantName: string;
-}
-
-/** How one protocol's abstract model messages meet its wire messages. */
-export interface WireMapping {
-  /** for messages: `ping-liveness (fixed) server model` */
-  readonly name: string;
-  readonly role: RoleDefinition;
-  /** the server machine's input */
-  readonly input: Record<string, unknown>;
-  /** The ways (alternatives) a wire message from `client` reaches the model in this world. */
-  inbound(client: string, wire: unknown, world: WorldView): Inbound[];
-  /** Alternatives of events stepped before a disconnect of `client` (default: none). */
-  beforeDisconnect?(client: string, how: 'closed' | 'reset', world: WorldView): ModelEvent[][];
-  /** Whether `wire` is the model message `expected`, with the bindings it makes. */
-  compare(expected: ProtocolMessage, wire: unknown, world: WorldView): Comparison;
-  describe(expected: ProtocolMessage, world: WorldView): string;
-  /**
-   * How a message the model sends shows on the wire: the message, and around it what the protocol
-   * leaves open (an optional close after an error, an optional reply before it). Default: the
-   * message alone.
-   */
-  expand?(msg: ProtocolMessage, world: WorldView): Expectation[];
-  /** `--strict`: illustrative parts are held to the reference server's (the model's) choice */
-  readonly strict?: boolean;
-  /** what this protocol fixes and what it leaves open (docs, reports) */
-  readonly marking?: Marking;
-  /**
-   * How far apart the model's timers and the live server's may be by design, in model ms (a sweep
-   * every N ms against a per-session timer); added to the timing tolerance on both sides.
-   */
-  readonly timerSlackMs?: number;
-}
+export { mayClose, optional } from '../models/live-types.js';
+export type { Comparison, Expectation, Inbound, Marking, ModelEvent, ServerModelSpec, WireMapping, WorldView } from '../models/live-types.js';
 
 /** How far from its due time a model timer may fire live. */
 export interface TimerTolerance {
@@ -714,6 +616,16 @@ export class ServerModelOracle {
       .filter(([, q]) => q.some((e) => e.optional !== true))
       .map(([c, q]) => `${c}: ${q.map((e) => this.describeExpectation(e, best!)).join(', ')}`);
     return parts.length === 0 ? 'nothing' : parts.join('; ');
+  }
+
+  /**
+   * How long ago the newest request still in flight together with others was sent (model ms), or
+   * null when none is: requests without replies (a registration) stay in flight until something is
+   * observed or the case commits, and a host gives the server time to read them before it commits.
+   */
+  inFlightAgeMs(): number | null {
+    if (this.batch.length === 0) return null;
+    return this.clock() - Math.max(...this.batch.map((r) => r.atMs));
   }
 
   /** Keeps only the worlds that expect nothing more (the arrivals so far were all there is). */

@@ -3,14 +3,17 @@
  * (untraced) and posts back one mergeable summary per chunk. Loaded from the compiled dist/.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { models } from '../models/index.js';
+import { protocolNamed } from '../models/registry.js';
+import { loadProtocolModule } from '../scenario/protocol-module.js';
 import type { SimConfig } from '../sim/config.js';
 import { summarizeSeeds } from '../sim/explore/random.js';
 import { CompiledModel } from '../sim/simulator.js';
 import type { ChunkRequest, ChunkReply } from './swarm-protocol.js';
 
-const { protocol, variant, config } = workerData as { protocol: string; variant: string; config: SimConfig };
-const model = models[protocol]?.variants[variant];
+const { protocol, variant, config, module } = workerData as { protocol: string; variant: string; config: SimConfig; module?: string };
+// A protocol from outside the tree is imported here too (messages wait in the port meanwhile).
+if (module !== undefined) await loadProtocolModule(module, module);
+const model = protocolNamed(protocol)?.variants[variant];
 if (!model) throw new Error(`swarm worker: no model ${protocol}/${variant}`);
 const compiled = new CompiledModel(protocol, model);
 

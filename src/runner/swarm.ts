@@ -10,6 +10,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { protocolOrigin } from '../models/registry.js';
 import type { SimConfig } from '../sim/config.js';
 import { mergeSummaries, resultOf, summarizeSeeds, type SeedSummary } from '../sim/explore/random.js';
 import type { ExploreResult } from '../sim/explore/result.js';
@@ -78,7 +79,8 @@ export async function summarizeOnWorkers(
   let next = 0;
   let seedsDone = 0;
   let transitions = 0;
-  const data = { protocol: options.model.protocol, variant: options.model.variant.name, config: options.config };
+  const module = protocolOrigin(options.model.protocol);
+  const data = { protocol: options.model.protocol, variant: options.model.variant.name, config: options.config, ...(module !== undefined ? { module } : {}) };
   const pool = Array.from({ length: workers }, () => new Worker(workerEntry, { workerData: data }));
   try {
     await Promise.all(

@@ -3,6 +3,8 @@
  * schema cannot make (unique case ids, variables that exist, clients used before they connect, a
  * codec the protocol speaks, a loopback target). Every problem is `file:line:col: path: message`.
  */
+import { fileKindOf, warnIfUndeclared, type FormatOptions } from './file-format.js';
+import { builtinLiveProtocols, liveProtocolNamed } from '../models/registry.js';
 import { formatPath, parseYamlMapping, readYamlInput, ScenarioError, suggest, zodIssue, type ScenarioIssue } from './load.js';
 import { linkFaultKinds, suiteSchema, type CaseFile, type SuiteFile, type SuiteProtocol } from './suite-schema.js';
 import { parseTargetAddress, schemeProblem } from './target-address.js';
@@ -18,31 +20,40 @@ export interface Suite {
   casePositions: { line: number; col: number }[];
 }
 
-/** The codecs each protocol's servers speak, the first being the default. */
-export const protocolCodecs: Record<SuiteProtocol, readonly CodecName[]> = {
-  kv: ['im-http'],
-  'ping-liveness': ['json-lines'],
-  'register-exit': ['json-lines', 'gob'],
-  'offline-queue': ['protobuf'],
-};
+/** The codecs a protocol's servers speak, the first being the default (its package's `live.codecs`). */
+export function protocolCodecs(protocol: SuiteProtocol): readonly CodecName[] {
+  return (liveProtocolNamed(protocol)?.codecs ?? []).map((c) => c.name as CodecName);
+}
 
-/** Protocols whose server model the harness steps as the oracle (`expect: model`). */
-export const modelOracleProtocols: readonly SuiteProtocol[] = ['kv', 'ping-liveness', 'register-exit', 'offline-queue'];
+/**
+ * Protocols whose server model the harness steps as the oracle (`expect: model`): a stream
+ * protocol's package mapping, or the kv oracle of the IM interface.
+ */
+export const modelOracleProtocols: readonly SuiteProtocol[] = builtinLiveProtocols.filter((l) => l.mapping !== undefined || l.transport === 'http').map((l) => l.name);
 
-/** True when the text is a suite (a mapping with `cases:`) rather than a model scenario. */
+/** The protocols a `framing` applies to, in words: `protobuf (offline-queue)`. */
+export function framedProtocols(): string {
+  return builtinLiveProtocols
+    .filter((l) => l.framings !== undefined)
+    .map((l) => `${l.codecs.filter((c) => c.format === 'protobuf').map((c) => c.name).join(', ')} (${l.name})`)
+    .join(', ');
+}
+
+/** True when the text is a suite (`kind: suite` or `client-suite`; undeclared: a mapping with `cases:`) rather than a model scenario. */
 export function looksLikeSuite(text: string): boolean {
-  return /^cases\s*:/m.test(text);
+  const { kind } = fileKindOf(text);
+  return kind === 'suite' || kind === 'client-suite';
 }
 
 /** Reads and loads a suite file; throws ScenarioError (exit 2) with positions. */
 export function loadSuiteFile(file: string, shownAs: string = file): Suite {
   const text = readYamlInput(file, shownAs, 'suite');
-  return { ...parseSuite(text, shownAs), file };
+  return { ...parseSuite(text, shownAs, { warnUndeclared: true }), file };
 }
 
 /** Parses suite text; `file` names it in error positions. */
-export function parseSuite(text: string, file: string): Suite {
-  const { data, locate } = parseYamlMapping(text, file, 'expected a mapping with suite, title, protocol, cases...');
+export function parseSuite(text: string, file: string, options: FormatOptions = {}): Suite {
+  const { data, locate, format } = parseYamlMapping(text, file, 'expected a mapping with suite, title, protocol, cases...', 'suite');
   const parsed = suiteSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ScenarioError(parsed.error.issues.map((issue) => zodIssue(issue, file, locate, suiteSchema)));
   const spec = parsed.data;
@@ -59,6 +70,7 @@ export function parseSuite(text: string, file: string): Suite {
     checkCase(spec, c, i, issue);
   });
   if (issues.length > 0) throw new ScenarioError(issues);
+  if (options.warnUndeclared) warnIfUndeclared(format, file);
   return { file, spec, casePositions: spec.cases.map((_, i) => locate(['cases', i])) };
 }
 
@@ -95,11 +107,11 @@ function checkTargetAt(target: TargetFile, protocol: SuiteProtocol, at: readonly
   if (target.shutdown !== undefined && 'console' in target.shutdown && target.stdin !== undefined && target.stdin !== 'open') {
     issue([...at, 'shutdown'], `shutdown: { console: ... } types a line on the target's stdin, which needs stdin: open (it is ${typeof target.stdin === 'string' ? target.stdin : 'a file'})`);
   }
-  if (target.codec !== undefined && !protocolCodecs[protocol].includes(target.codec)) {
-    issue([...at, 'codec'], `${protocol} speaks ${protocolCodecs[protocol].join(' or ')}, not ${target.codec}`);
+  if (target.codec !== undefined && !protocolCodecs(protocol).includes(target.codec)) {
+    issue([...at, 'codec'], `${protocol} speaks ${protocolCodecs(protocol).join(' or ')}, not ${target.codec}`);
   }
-  if (target.framing !== undefined && protocol !== 'offline-queue') {
-    issue([...at, 'framing'], `framing applies to protobuf (offline-queue) only`);
+  if (target.framing !== undefined && liveProtocolNamed(protocol)?.framings === undefined) {
+    issue([...at, 'framing'], `framing applies to ${framedProtocols()} only`);
   }
 }
 
@@ -110,12 +122,13 @@ function checkTargetAt(target: TargetFile, protocol: SuiteProtocol, at: readonly
  */
 export function loadTargetFile(file: string, shownAs: string, protocol: SuiteProtocol): TargetFile & object {
   const text = readYamlInput(file, shownAs, 'target file');
-  const { data, locate } = parseYamlMapping(text, shownAs, 'expected a target mapping: address: tcp://127.0.0.1:PORT, or command: [...] with port: auto and ready: {...}');
+  const { data, locate, format } = parseYamlMapping(text, shownAs, 'expected a target mapping: address: tcp://127.0.0.1:PORT, or command: [...] with port: auto and ready: {...}', 'target');
   const parsed = targetMappingSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ScenarioError(parsed.error.issues.map((issue) => zodIssue(issue, shownAs, locate, targetMappingSchema)));
   const issues: ScenarioIssue[] = [];
   checkTargetAt(parsed.data, protocol, [], (path, message) => issues.push({ file: shownAs, ...locate(path), path: formatPath(path), message }));
   if (issues.length > 0) throw new ScenarioError(issues);
+  warnIfUndeclared(format, shownAs);
   return parsed.data;
 }
 
@@ -162,7 +175,7 @@ function checkCase(spec: SuiteFile, c: CaseFile, index: number, issue: IssueAt):
     for (const field of ['wait', 'nothing', 'withinMs', 'ms'] as const) checkVar(j, field, step[field]);
     if (step.connect !== undefined) {
       for (const client of typeof step.connect === 'string' ? [step.connect] : step.connect) connected.add(client);
-      if (step.store !== undefined && spec.protocol !== 'kv') issue(at(j, 'store'), 'store applies to the kv protocol only');
+      if (step.store !== undefined && liveProtocolNamed(spec.protocol)?.stores !== true) issue(at(j, 'store'), `store applies to the ${builtinLiveProtocols.filter((l) => l.stores === true).map((l) => l.name).join(', ')} protocol only`);
     }
     if (step.send !== undefined) checkClient(j, 'send', step.send);
     if (step.expect !== undefined) {

@@ -3,10 +3,10 @@
  * against the model registry, then resolved into a SimConfig. Every problem becomes an issue with
  * `file:line:col`, the field path, what was expected and what was found (STYLE 9).
  */
+import { dirname } from 'node:path';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import { InputError } from '../errors.js';
-import { models } from '../models/index.js';
 import type { ModelVariant, ProtocolModel } from '../models/types.js';
 import {
   defaultChecks,
@@ -18,8 +18,13 @@ import {
   type LinkOverride,
   type SimConfig,
 } from '../sim/config.js';
+import { readFormatHeader, warnIfUndeclared, type FileKind, type FormatHeader, type FormatOptions } from './file-format.js';
 import { InputFileError, readInputFile } from './input-file.js';
+import { builtinNames, isProtocolPath, resolveProtocolRef } from './protocol-module.js';
+import { suggest } from './suggest.js';
 import { scenarioSchema, type Expectation, type ScenarioFile } from './schema.js';
+
+export { suggest };
 
 export interface ScenarioIssue {
   file: string;
@@ -96,17 +101,23 @@ export interface Scenario {
  */
 export function loadScenarioFile(file: string, shownAs: string = file): Scenario {
   const text = readYamlInput(file, shownAs, 'scenario');
-  return { ...parseScenario(text, shownAs), file };
+  return { ...parseScenario(text, shownAs, { warnUndeclared: true, baseDir: dirname(file) }), file };
 }
 
-/** Parses scenario text; `file` is used in error positions. */
-export function parseScenario(text: string, file: string): Scenario {
-  const { data, locate } = parseYamlMapping(text, file, 'expected a mapping with id, title, protocol, expect...');
+/**
+ * Parses scenario text; `file` is used in error positions. `baseDir`: where a protocol module path
+ * (`protocol: ./my-protocol/index.js`) is relative to, the scenario file's folder (default: the
+ * working folder).
+ */
+export function parseScenario(text: string, file: string, options: FormatOptions & { baseDir?: string } = {}): Scenario {
+  const { data, locate, format } = parseYamlMapping(text, file, 'expected a mapping with id, title, protocol, expect...', 'scenario');
   const parsed = scenarioSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
     throw new ScenarioError(parsed.error.issues.map((issue) => zodIssue(issue, file, locate)));
   }
-  return resolveScenario(parsed.data, file, locate);
+  const scenario = resolveScenario(parsed.data, file, locate, options.baseDir);
+  if (options.warnUndeclared) warnIfUndeclared(format, file);
+  return scenario;
 }
 
 /**
@@ -200,34 +211,6 @@ function unwrap(schema: unknown): unknown {
   return s;
 }
 
-/** `; did you mean "client"?` when a close spelling exists. */
-export function suggest(input: string, options: readonly string[]): string {
-  let best: string | null = null;
-  let bestDistance = Infinity;
-  for (const o of options) {
-    const d = editDistance(input.toLowerCase(), o.toLowerCase());
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = o;
-    }
-  }
-  return best !== null && bestDistance <= Math.max(2, Math.floor(input.length / 3)) ? ` (did you mean ${JSON.stringify(best)}?)` : '';
-}
-
-function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length]!;
-}
-
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const seg of path) {
@@ -252,12 +235,20 @@ export const yamlLimits = {
  * non-mapping document become ScenarioErrors at their position; `locate` maps a field path to its
  * line and column. Every YAML file protosim reads (scenarios, suites, adapters, manifests) uses it.
  * Alias bombs (maxAliasCount) and deep nesting (maxYamlDepth) are refused at their position.
+ * With `kind`, the file's declared `kind:` and `version:` are read first (file-format.ts), checked
+ * and taken out of `data`; `format` says what the file is (null without `kind`).
  */
 export function parseYamlMapping(
   text: string,
   shownAs: string,
   notAMapping: string,
-): { data: Record<string, unknown>; doc: Document; locate: (path: readonly PropertyKey[], key?: string) => { line: number; col: number } } {
+  kind?: FileKind,
+): {
+  data: Record<string, unknown>;
+  doc: Document;
+  locate: (path: readonly PropertyKey[], key?: string) => { line: number; col: number };
+  format: FormatHeader | null;
+} {
   const lineCounter = new LineCounter();
   const at = (offset: number): { line: number; col: number } => lineCounter.linePos(offset);
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
@@ -294,7 +285,14 @@ export function parseYamlMapping(
     const start = (doc.contents as YamlNode | null)?.range?.[0] ?? 0;
     throw new ScenarioError([{ file: shownAs, ...at(start), path: '', message: notAMapping }]);
   }
-  return { data: data as Record<string, unknown>, doc, locate: (path, key) => positionOf(doc, lineCounter, path, key) };
+  const mapping = data as Record<string, unknown>;
+  const locate = (path: readonly PropertyKey[], key?: string): { line: number; col: number } => positionOf(doc, lineCounter, path, key);
+  if (kind === undefined) return { data: mapping, doc, locate, format: null };
+  const read = readFormatHeader(mapping, locate, shownAs, kind);
+  if ('issues' in read) throw new ScenarioError(read.issues);
+  delete mapping.kind;
+  delete mapping.version;
+  return { data: mapping, doc, locate, format: read.header };
 }
 
 /** The first node nested deeper than `max` collections (iterative: the tree may be deep). */
@@ -379,15 +377,16 @@ function resolveScenario(
   spec: ScenarioFile,
   file: string,
   locate: (path: readonly PropertyKey[], key?: string) => { line: number; col: number },
+  baseDir: string = process.cwd(),
 ): Scenario {
   const issues: ScenarioIssue[] = [];
   const issue = (path: readonly PropertyKey[], message: string): void => {
     issues.push({ file, ...locate(path), path: formatPath(path), message });
   };
-  const model = models[spec.protocol];
-  if (!model) {
-    const names = Object.keys(models);
-    issue(['protocol'], `unknown protocol ${JSON.stringify(spec.protocol)}; expected one of ${names.join(', ')}${suggest(spec.protocol, names)}`);
+  // A built-in protocol's name, or a protocol module's path (loaded by protocol-module.ts).
+  const model = resolveProtocolRef(spec.protocol, baseDir);
+  if ('problem' in model) {
+    issue(['protocol'], `${model.problem}${isProtocolPath(spec.protocol) ? '' : suggest(spec.protocol, builtinNames())}`);
     throw new ScenarioError(issues);
   }
   const variantName = spec.variant ?? 'faithful';

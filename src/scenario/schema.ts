@@ -4,6 +4,7 @@
  * The same schema is written out as JSON Schema (`schema/scenario.schema.json`) for editors.
  */
 import { z } from 'zod';
+import { fileFormats } from './file-format.js';
 import { targetSchema } from './target-schema.js';
 
 const ms = z.number().int().nonnegative();
@@ -166,12 +167,21 @@ export const scenarioSchema = z.strictObject({
 export type ScenarioFile = z.infer<typeof scenarioSchema>;
 export type Expectation = z.infer<typeof expectSchema>;
 
-/** The JSON Schema of scenario files, for editors (written to schema/scenario.schema.json). */
+/**
+ * The JSON Schema of scenario files, for editors (written to schema/scenario.schema.json). `kind`
+ * and `version` come first (file-format.ts reads them before the rest is validated); a file
+ * without them is a protosim 0.x scenario, still read, with a warning.
+ */
 export function scenarioJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const header = {
+    kind: { const: 'scenario', description: 'what this file is: a protosim scenario' },
+    version: { const: fileFormats.scenario.version, description: 'the version of the scenario format this file follows' },
+  };
   return {
     $id: 'https://protosim.dev/schema/scenario.schema.json',
     title: 'protosim scenario',
     ...schema,
+    properties: { ...header, ...(schema.properties as Record<string, unknown>) },
   };
 }

@@ -8,6 +8,7 @@
  * not belong to the action, so a typo is reported at its own line.
  */
 import { z } from 'zod';
+import { builtinLiveProtocols } from '../models/registry.js';
 import { targetSchema } from './target-schema.js';
 
 const clientId = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'a client name: a letter, then letters, digits, _ or -');
@@ -138,8 +139,10 @@ export const caseSchema = z.strictObject({
 });
 export type CaseFile = z.infer<typeof caseSchema>;
 
-export const suiteProtocols = ['kv', 'ping-liveness', 'register-exit', 'offline-queue'] as const;
-export type SuiteProtocol = (typeof suiteProtocols)[number];
+/** The protocols suites test: the built-in live protocols of the registry (kv, ping-liveness...). */
+export const suiteProtocols = builtinLiveProtocols.map((l) => l.name) as [string, ...string[]];
+/** A live protocol's name. */
+export type SuiteProtocol = string;
 
 export const suiteSchema = z.strictObject({
   /** stable suite id, e.g. `conformance/offline-queue` */

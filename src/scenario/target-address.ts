@@ -2,6 +2,7 @@
  * Parsing a target address (`tcp://127.0.0.1:9000`, `http://127.0.0.1:8112/IMserver.php`) and the
  * rule that only loopback addresses are ever network targets.
  */
+import { liveProtocolNamed } from '../models/registry.js';
 
 export interface TargetAddress {
   scheme: 'tcp' | 'http';
@@ -36,9 +37,14 @@ export function parseTargetAddress(text: string): TargetAddress | string {
   return { scheme: m[1] as 'tcp' | 'http', host, port, path: m[4] ?? '/', text };
 }
 
-/** The scheme a protocol's targets use: the key-value store is HTTP, the others a TCP stream. */
+/** The scheme a protocol's targets use, from its package: the IM key-value store is HTTP, the others a TCP stream. */
 export function targetScheme(protocol: string): 'tcp' | 'http' {
-  return protocol === 'kv' ? 'http' : 'tcp';
+  return liveProtocolNamed(protocol)?.transport === 'http' ? 'http' : 'tcp';
+}
+
+/** An address of the protocol's targets, for examples in messages. */
+export function exampleAddress(protocol: string): string {
+  return liveProtocolNamed(protocol)?.exampleAddress ?? 'tcp://127.0.0.1:PORT';
 }
 
 /** An address of the wrong scheme for `protocol`, in words; null when it fits. */

@@ -10,7 +10,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { formatAddress } from './loopbackHost.js';
-import type { ServerHandle, ServerLimits, ServerProtocol } from './serverOptions.js';
+import type { ServerHandle, ServerLimits } from './serverOptions.js';
 import type { StreamHostConfig } from './streamHost.js';
 import { describe } from './tcpHost.js';
 
@@ -35,7 +35,7 @@ export interface HttpRulesRunner<Req, Out> {
 }
 
 export interface HttpProtocol<Req, Out> {
-  name: ServerProtocol;
+  name: string;
   codec: HttpCodec<Req, Out>;
   rules(host: { log(line: string): void }): HttpRulesRunner<Req, Out>;
 }

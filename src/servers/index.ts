@@ -1,30 +1,24 @@
 /**
  * Reference live servers of every protocol, as a library: tests and the conformance harness start
- * them in-process with `startServer`, the CLI with `protosim serve`.
+ * them in-process with `startServer`, the CLI with `protosim serve`. Each protocol's server is its
+ * package's program (src/models/<protocol>/, read through the registry), run by the generic hosts.
  */
 import { InputError, TargetError } from '../errors.js';
 import { assertDefect, parseServerProtocol } from './defectCatalog.js';
 import { assertLoopbackHost } from './loopbackHost.js';
 import { startHttpServer } from './httpHost.js';
-import { kvLimitDefaults, kvProtocol } from './protocols/kv.js';
-import { offlineQueueLimitDefaults, offlineQueueProtocol } from './protocols/offline-queue.js';
-import { pingLivenessProtocol } from './protocols/ping-liveness.js';
-import { registerExitProtocol } from './protocols/register-exit.js';
+import { httpProtocolOf, streamProtocolOf } from './rulesHost.js';
 import { startStreamServer } from './streamHost.js';
-import { resolveLimits, type ServerHandle, type ServerLimits, type ServerOptions, type ServerProtocol } from './serverOptions.js';
+import { resolveLimits, type ServerHandle, type ServerLimits, type ServerOptions } from './serverOptions.js';
+import type { LiveProtocol } from '../models/package.js';
 
 export { defectsFor, formatDefectList, parseServerProtocol, type DefectInfo } from './defectCatalog.js';
 export { isLoopbackHost } from './loopbackHost.js';
 export { defaultLimits, serverProtocols } from './serverOptions.js';
 export type { ServerHandle, ServerLimits, ServerOptions, ServerProtocol } from './serverOptions.js';
 
-/** Protocol-specific limit defaults over `defaultLimits`. */
-const limitDefaults: Record<ServerProtocol, Partial<ServerLimits>> = {
-  kv: kvLimitDefaults,
-  'ping-liveness': {},
-  'register-exit': {},
-  'offline-queue': offlineQueueLimitDefaults,
-};
+/** The common options, not the protocol's own. */
+const commonOptions = new Set(['host', 'port', 'defect', 'log', 'limits']);
 
 /**
  * Starts the reference server of `protocol` and resolves once it listens.
@@ -32,17 +26,17 @@ const limitDefaults: Record<ServerProtocol, Partial<ServerLimits>> = {
  * TargetError when it cannot listen (port in use, no permission).
  */
 export async function startServer(protocol: string, options: ServerOptions = {}): Promise<ServerHandle> {
-  const name = parseServerProtocol(protocol);
-  assertDefect(name, options.defect);
+  const live = parseServerProtocol(protocol);
+  assertDefect(live.name, options.defect);
   const host = options.host ?? '127.0.0.1';
   assertLoopbackHost(host);
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`port must be an integer 0..65535, got ${port}`, 'invalid-port');
-  const limits = resolveLimits(options.limits, limitDefaults[name]);
+  const limits = resolveLimits(options.limits, live.server.limitDefaults);
   const log = options.log ?? (() => undefined);
   const common = { host, port, limits, log, defect: options.defect };
   try {
-    return await start(name, common, options);
+    return await start(live, common, options);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
@@ -60,38 +54,16 @@ interface CommonConfig {
   defect: string | undefined;
 }
 
-function start(name: ServerProtocol, common: CommonConfig, options: ServerOptions): Promise<ServerHandle> {
-  switch (name) {
-    case 'kv':
-      return startHttpServer(kvProtocol({ limits: common.limits, defect: common.defect }), common);
-    case 'ping-liveness':
-      return startStreamServer(pingLivenessProtocol({
-        limits: common.limits,
-        defect: common.defect,
-        heartbeatTimeoutMs: positive('heartbeatTimeoutMs', options.heartbeatTimeoutMs ?? 30_000),
-        accounts: positive('accounts', options.accounts ?? 2),
-        extraAccounts: options.extraAccounts ?? {},
-      }), common);
-    case 'register-exit': {
-      const codec = options.codec ?? 'json';
-      if (codec !== 'json' && codec !== 'gob') throw new InputError(`codec must be json or gob, got ${JSON.stringify(codec)}`, 'invalid-option');
-      return startStreamServer(registerExitProtocol({ limits: common.limits, defect: common.defect, codec }), common);
-    }
-    case 'offline-queue': {
-      const framing = options.framing ?? 'length-delimited';
-      if (framing !== 'length-delimited' && framing !== 'raw') {
-        throw new InputError(`framing must be length-delimited or raw, got ${JSON.stringify(framing)}`, 'invalid-option');
-      }
-      const deliveryConfirmMs = options.deliveryConfirmMs ?? 2000;
-      if (!Number.isFinite(deliveryConfirmMs) || deliveryConfirmMs < 0) {
-        throw new InputError(`deliveryConfirmMs must be a number >= 0, got ${deliveryConfirmMs}`, 'invalid-option');
-      }
-      return startStreamServer(offlineQueueProtocol({ limits: common.limits, defect: common.defect, framing, deliveryConfirmMs }), common);
-    }
+function start(live: LiveProtocol, common: CommonConfig, options: ServerOptions): Promise<ServerHandle> {
+  const own = Object.fromEntries(Object.entries(options).filter(([key, value]) => !commonOptions.has(key) && value !== undefined));
+  const setup = { limits: common.limits, defect: common.defect, options: own };
+  const program = live.server.program;
+  if (program.transport === 'http') {
+    const server = program.configure(setup);
+    if ('problem' in server) throw new InputError(server.problem, 'invalid-option');
+    return startHttpServer(httpProtocolOf(live.name, server), common);
   }
-}
-
-function positive(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) throw new InputError(`${name} must be a positive number, got ${value}`, 'invalid-option');
-  return value;
+  const server = program.configure(setup);
+  if ('problem' in server) throw new InputError(server.problem, 'invalid-option');
+  return startStreamServer(streamProtocolOf(live.name, server), common);
 }

@@ -4,13 +4,16 @@
  */
 
 import { InputError } from '../errors.js';
+import { builtinLiveProtocols } from '../models/registry.js';
+import type { ServerLimitValues } from '../models/server-program.js';
 
-/** The protocols that have a reference server, in docs/protocols.md order (kv serves protocols 1 and 2). */
-export const serverProtocols = ['kv', 'ping-liveness', 'register-exit', 'offline-queue'] as const;
-export type ServerProtocol = (typeof serverProtocols)[number];
+/** The built-in protocols that have a reference server, in docs/protocols.md order (kv serves protocols 1 and 2). */
+export const serverProtocols: readonly string[] = builtinLiveProtocols.map((l) => l.name);
+/** A server's name: a live protocol of the registry (`kv`, `ping-liveness`...). */
+export type ServerProtocol = string;
 
 /** Limits every server enforces. Sizes are in bytes or characters as their names say. */
-export interface ServerLimits {
+export interface ServerLimits extends ServerLimitValues {
   /** Connections held at once; further connections are closed at once and logged. */
   maxConnections: number;
   /** Largest frame (a JSON line, a gob message, a protobuf message, an HTTP request head). */
@@ -59,22 +62,11 @@ export interface ServerOptions {
   log?: (line: string) => void;
   /** Limits; unspecified ones take `defaultLimits` (or the protocol's own default). */
   limits?: Partial<ServerLimits>;
-  /** ping-liveness: a session not heard from for this long is dropped. Default 30000. */
-  heartbeatTimeoutMs?: number;
-  /** ping-liveness: accounts user1..userN with passwords pass1..passN. Default 2, as the seed. */
-  accounts?: number;
-  /** ping-liveness: further accounts, name -> password (a scenario's own, such as mallory/secret) */
-  extraAccounts?: Record<string, string>;
-  /** register-exit: `json` lines (default) or Go `gob`, byte-compatible with the seed. */
-  codec?: 'json' | 'gob';
-  /** offline-queue: `length-delimited` (default, varint prefix) or `raw` (one message per read, as the seed). */
-  framing?: 'length-delimited' | 'raw';
   /**
-   * offline-queue: a message pushed to an online recipient counts as delivered once the recipient
-   * sends anything afterwards, closes cleanly, or this long passes without a connection error;
-   * until then a dead connection puts it back in the queue. Default 2000.
+   * The protocol's own options (a session timeout, a codec, a framing...), as its package's
+   * `server.options` lists them (`protosim serve --help` shows them) and its program checks them.
    */
-  deliveryConfirmMs?: number;
+  [option: string]: unknown;
 }
 
 /** A running server. */

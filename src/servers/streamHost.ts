@@ -9,7 +9,7 @@
  * Adding a transport (QUIC: one stream per message) is writing another `StreamTransport`: a function
  * that listens and hands the host `StreamConnection`s; nothing here or in a protocol changes.
  */
-import type { ServerHandle, ServerLimits, ServerProtocol } from './serverOptions.js';
+import type { ServerHandle, ServerLimits } from './serverOptions.js';
 import { startTcpHost, tcpServerHandle, type CloseInfo, type TcpConnection, type TcpHost, type TcpHostSpec } from './tcpHost.js';
 
 /** One connection as the host sees it, whatever carries it. */
@@ -61,7 +61,7 @@ export interface RulesRunner<Req> {
 }
 
 export interface StreamProtocol<Req, Out> {
-  name: ServerProtocol;
+  name: string;
   codec: StreamCodec<Req, Out>;
   /** A host-level variation (a defect): which of the requests decoded from one read are served. */
   perRead?(decoded: Decoded<Req>[]): Decoded<Req>[];

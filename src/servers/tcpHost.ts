@@ -5,7 +5,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { formatAddress } from './loopbackHost.js';
-import type { ServerHandle, ServerLimits, ServerProtocol } from './serverOptions.js';
+import type { ServerHandle, ServerLimits } from './serverOptions.js';
 
 /** One accepted connection, as protocol code sees it. */
 export interface TcpConnection {
@@ -260,7 +260,7 @@ export function describe(error: unknown): string {
 }
 
 /** The public handle of a server running on `host`. */
-export function tcpServerHandle(protocol: ServerProtocol, host: TcpHost, defect: string | undefined): ServerHandle {
+export function tcpServerHandle(protocol: string, host: TcpHost, defect: string | undefined): ServerHandle {
   return {
     protocol,
     address: formatAddress('tcp', host.host, host.port),

@@ -1,7 +1,8 @@
 /**
- * A small Go `encoding/gob` codec for exactly one struct, the seed's
- * `Message{To, From, Content string; Register, Exit bool}` (docs/protocols.md section 4), written from
- * the gob specification (https://pkg.go.dev/encoding/gob):
+ * A small Go `encoding/gob` codec for streams of one struct type with string and bool fields (a
+ * protocol package names the struct: register-exit's `Message{To, From, Content string; Register,
+ * Exit bool}`, docs/protocols.md section 4), written from the gob specification
+ * (https://pkg.go.dev/encoding/gob):
  *
  *  - unsigned integers: below 128 one byte; otherwise one byte holding the negated byte count,
  *    then the value big-endian in that many bytes (256 → `FE 01 00`);
@@ -11,22 +12,19 @@
  *    first field is number 0, starting from -1), then its value; a 0 delta ends the struct;
  *  - a stream is a sequence of messages, each an unsigned byte count then a signed type id: a
  *    negative id `-t` is followed by the definition of type `t` (a `wireType`), a positive id by a
- *    value of that type. User types get ids from 65 on, so `Message` is 65.
+ *    value of that type. User types get ids from 65 on, so the struct is 65.
  *
  * The seed makes a new encoder per message, so every message on the wire is its type definition
  * then its value; `encodeGobMessage` does the same, byte for byte. The decoder reads the type
  * definition a stream sends (once, as a real Go client with one encoder does, or before every
  * value, as the seed does), maps fields by name, and skips fields it does not know, as gob does.
  */
+import type { GobStruct } from '../models/live-types.js';
 
-/** The seed's struct. */
-export interface GobMessage {
-  To: string;
-  From: string;
-  Content: string;
-  Register: boolean;
-  Exit: boolean;
-}
+export type { GobStruct };
+
+/** A value of the struct: its fields by name (strings and bools). */
+export type GobMessage = Record<string, string | boolean>;
 
 /** gob's predefined type ids used here. */
 export const GobTypeId = { bool: 1, int: 2, uint: 3, float: 4, bytes: 5, string: 6, complex: 7, message: 65 } as const;
@@ -34,14 +32,15 @@ export const GobTypeId = { bool: 1, int: 2, uint: 3, float: 4, bytes: 5, string:
 /** A malformed or unsupported gob stream; the stream cannot be resynchronised after it. */
 export class GobError extends Error {}
 
-/** Fields of `Message` in declaration order, which is their gob field number. */
-const messageFields = [
-  { name: 'To', type: GobTypeId.string },
-  { name: 'From', type: GobTypeId.string },
-  { name: 'Content', type: GobTypeId.string },
-  { name: 'Register', type: GobTypeId.bool },
-  { name: 'Exit', type: GobTypeId.bool },
-] as const;
+/** The struct's fields in declaration order (their gob field number), with gob's type ids. */
+function fieldsOf(struct: GobStruct): { name: string; type: number }[] {
+  return struct.fields.map((f) => ({ name: f.name, type: f.type === 'bool' ? GobTypeId.bool : GobTypeId.string }));
+}
+
+/** The zero value of the struct. */
+export function zeroGobMessage(struct: GobStruct): GobMessage {
+  return Object.fromEntries(struct.fields.map((f) => [f.name, f.type === 'bool' ? false : '']));
+}
 
 /** Appends gob's unsigned encoding of `value` (a safe non-negative integer). */
 export function writeGobUint(out: number[], value: number): void {
@@ -66,18 +65,23 @@ function writeGobString(out: number[], value: string): void {
   for (const b of bytes) out.push(b);
 }
 
+const definitions = new WeakMap<GobStruct, Uint8Array>();
+
 /**
- * The body of the type-definition message for `Message` (without its length prefix): type id -65,
- * then `wireType{StructT: &structType{CommonType{Name: "Message", Id: 65}, Field: [...]}}`.
- * 71 bytes, as docs/protocols.md says; the fixture test spells out every byte.
+ * The body of the type-definition message for the struct (without its length prefix): type id -65,
+ * then `wireType{StructT: &structType{CommonType{Name: "Message", Id: 65}, Field: [...]}}`; for
+ * register-exit's `Message`, 71 bytes, as docs/protocols.md says (the fixture test spells out every byte).
  */
-export const gobMessageTypeDefinition: Uint8Array = (() => {
+export function gobTypeDefinition(struct: GobStruct): Uint8Array {
+  const known = definitions.get(struct);
+  if (known !== undefined) return known;
+  const messageFields = fieldsOf(struct);
   const out: number[] = [];
   writeGobInt(out, -GobTypeId.message); // a definition of type 65 follows
   writeGobUint(out, 3); // wireType field 2 (StructT): delta 3 from -1
   writeGobUint(out, 1); // structType field 0 (CommonType, embedded)
   writeGobUint(out, 1); //   CommonType field 0: Name
-  writeGobString(out, 'Message');
+  writeGobString(out, struct.name);
   writeGobUint(out, 1); //   CommonType field 1: Id
   writeGobInt(out, GobTypeId.message);
   out.push(0); //   end of CommonType
@@ -92,15 +96,17 @@ export const gobMessageTypeDefinition: Uint8Array = (() => {
   }
   out.push(0); // end of structType
   out.push(0); // end of wireType
-  return Uint8Array.from(out);
-})();
+  const definition = Uint8Array.from(out);
+  definitions.set(struct, definition);
+  return definition;
+}
 
 /** The body of a value message for `message` (without its length prefix): type id 65, then the struct. */
-export function encodeGobMessageValue(message: Partial<GobMessage>): Uint8Array {
+export function encodeGobMessageValue(struct: GobStruct, message: Partial<GobMessage>): Uint8Array {
   const out: number[] = [];
   writeGobInt(out, GobTypeId.message);
   let previous = -1;
-  messageFields.forEach((field, index) => {
+  fieldsOf(struct).forEach((field, index) => {
     const value = message[field.name];
     if (value === undefined || value === '' || value === false) return; // zero values are omitted
     writeGobUint(out, index - previous);
@@ -120,8 +126,8 @@ export function frameGob(body: Uint8Array): Buffer {
 }
 
 /** One message as the seed's sender writes it with a fresh encoder: type definition, then value. */
-export function encodeGobMessage(message: Partial<GobMessage>): Buffer {
-  return Buffer.concat([frameGob(gobMessageTypeDefinition), frameGob(encodeGobMessageValue(message))]);
+export function encodeGobMessage(struct: GobStruct, message: Partial<GobMessage>): Buffer {
+  return Buffer.concat([frameGob(gobTypeDefinition(struct)), frameGob(encodeGobMessageValue(struct, message))]);
 }
 
 /** A struct type a stream defined: its fields by number. */
@@ -191,15 +197,21 @@ class GobReader {
 export type GobEvent = { kind: 'message'; message: GobMessage } | { kind: 'error'; reason: string };
 
 /**
- * Decodes a gob stream of `Message` values incrementally. After an error the stream is unusable
+ * Decodes a gob stream of the struct's values incrementally. After an error the stream is unusable
  * (gob has no resynchronisation point) and the caller should close the connection.
  */
 export class GobDecoder {
   private buffer: Buffer = Buffer.alloc(0);
   private readonly types = new Map<number, StructDefinition>();
   private failed = false;
+  private readonly messageFields: { name: string; type: number }[];
 
-  constructor(private readonly maxFrameBytes: number) {}
+  constructor(
+    private readonly struct: GobStruct,
+    private readonly maxFrameBytes: number,
+  ) {
+    this.messageFields = fieldsOf(struct);
+  }
 
   hasPartialFrame(): boolean {
     return this.buffer.length > 0;
@@ -249,17 +261,16 @@ export class GobDecoder {
     }
     const definition = this.types.get(typeId);
     if (definition === undefined) throw new GobError(`gob value of type ${typeId} before its type definition`);
-    const message: GobMessage = { To: '', From: '', Content: '', Register: false, Exit: false };
+    const message: GobMessage = zeroGobMessage(this.struct);
     reader.struct((number) => {
       const field = definition.fields[number]!;
-      const known = messageFields.find((f) => f.name === field.name);
+      const known = this.messageFields.find((f) => f.name === field.name);
       if (known !== undefined && known.type !== field.type) {
         throw new GobError(`gob field ${field.name} has type ${field.type}, expected ${known.type}`);
       }
       const value = readValue(reader, field.type);
       if (known === undefined) return; // gob ignores fields the receiver does not have
-      if (known.type === GobTypeId.bool) (message[known.name] as boolean) = value !== 0;
-      else (message[known.name] as string) = value as string;
+      message[known.name] = known.type === GobTypeId.bool ? value !== 0 : (value as string);
     }, definition.fields.length);
     if (!reader.done) throw new GobError('trailing bytes after a gob value');
     return message;
@@ -293,7 +304,7 @@ function readValue(reader: GobReader, type: number): string | number {
 function readWireType(reader: GobReader): StructDefinition {
   let definition: StructDefinition | undefined;
   reader.struct((number) => {
-    if (number !== 2) throw new GobError('gob type definition is not a struct (only struct Message is supported)');
+    if (number !== 2) throw new GobError('gob type definition is not a struct (only a struct is supported)');
     definition = readStructType(reader);
   }, 7);
   if (definition === undefined) throw new GobError('empty gob type definition');

@@ -38,6 +38,9 @@ describe('the npm package', () => {
       'docs/grading.md',
       'examples/clients/lock-alternation.mjs',
       'examples/submissions/README.md',
+      'templates/protocol/index.js',
+      'templates/protocol/scenario.yaml',
+      'docs/models.md',
       'README.md',
     ]) {
       expect(files, needed).toContain(needed);
@@ -70,5 +73,11 @@ describe('the npm package', () => {
     const byId = protosim(['run', 'lock-alternation/deadlock', '--seed', '2', '--no-save-trace']);
     expect(byId.code).toBe(0);
     expect(byId.stdout).toMatch(/replay: npx protosim run lock-alternation\/deadlock --seed 2/);
+    // A protocol package of one's own, as `init` writes it, imports protosim/model from the installed package.
+    expect(protosim(['init', 'protocol', 'mine']).code).toBe(0);
+    const mine = protosim(['run', 'mine/scenario.yaml', '--no-save-trace']);
+    expect(mine.stderr).toBe('');
+    expect(mine.code).toBe(0);
+    expect(protosim(['check', './mine/index.js', '--seeds', '20', '--no-save-trace']).code).toBe(0);
   }, 180_000);
 });

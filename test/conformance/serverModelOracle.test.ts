@@ -3,10 +3,14 @@
  * receive, what is allowed either way, and what no possible world explains.
  */
 import { describe, expect, it } from 'vitest';
-import { offlineQueueMapping } from '../../src/conformance/offlineQueueMapping.js';
-import { pingLivenessMapping } from '../../src/conformance/pingLivenessMapping.js';
-import { registerExitMapping } from '../../src/conformance/registerExitMapping.js';
 import { ServerModelOracle } from '../../src/conformance/serverModelOracle.js';
+import { models } from '../../src/models/index.js';
+import { pingLivenessMapping as pingMapping } from '../../src/models/ping-liveness/mapping.js';
+
+// Each package's oracle mapping, as the registry gives it (the fixed server unless said otherwise).
+const registerExitMapping = (_server?: undefined, strict = false) => models['register-exit']!.live!.mapping!({ vars: {}, strict });
+const offlineQueueMapping = (_server?: undefined, strict = false) => models['offline-queue']!.live!.mapping!({ vars: {}, strict });
+const pingLivenessMapping = (options: { strict?: boolean; heartbeatTimeoutMs?: number } = {}) => pingMapping(models['ping-liveness']!.variants.fixed!, options);
 
 /** A clock the test moves by hand. */
 function manualClock(): { now: () => number; advance: (ms: number) => void } {
@@ -197,6 +201,23 @@ describe('default oracle: what the protocol leaves open is not judged', () => {
     expect(oracle.arrival('a', { kind: 'message', msg: { From: 'Error', Content: 'no' } })).toBeNull();
   });
 
+  it('register-exit: an error reply may name its recipient in To (held-out batch); a routed message must name the right one; --strict wants the seed\'s empty To', () => {
+    const oracle = new ServerModelOracle(registerExitMapping(), manualClock().now);
+    oracle.send('a', { From: 'alice', Register: true });
+    oracle.commitSatisfied();
+    oracle.send('a', { From: 'alice', To: 'nobody', Content: 'x' });
+    expect(oracle.arrival('a', { kind: 'message', msg: { To: 'alice', From: 'Error', Content: 'That user is not connected to this server' } })).toBeNull();
+    oracle.send('b', { From: 'bob', Register: true });
+    oracle.commitSatisfied();
+    oracle.send('a', { From: 'alice', To: 'bob', Content: 'hi' });
+    expect(oracle.arrival('b', { kind: 'message', msg: { To: 'carol', From: 'alice', Content: 'hi' } })?.reason).toMatch(/To: expected "bob", got "carol"/);
+    const strict = new ServerModelOracle(registerExitMapping(undefined, true), manualClock().now);
+    strict.send('a', { From: 'alice', Register: true });
+    strict.commitSatisfied();
+    strict.send('a', { From: 'alice', To: 'nobody', Content: 'x' });
+    expect(strict.arrival('a', { kind: 'message', msg: { To: 'alice', From: 'Error', Content: 'That user is not connected to this server' } })?.reason).toMatch(/To: expected "", got "alice"/);
+  });
+
   it('offline-queue: a moved login logged out silently, a close after quit, a push counted delivered once written', () => {
     const oracle = new ServerModelOracle(offlineQueueMapping(), manualClock().now);
     for (const [c, name] of [['a', 'alice'], ['b', 'bob']] as const) {
@@ -240,6 +261,24 @@ describe('default oracle: what the protocol leaves open is not judged', () => {
     // once something was observed, later requests come after
     other.send('b', { From: 'bob', To: 'alice', Content: 'after' });
     expect(other.arrival('b', { kind: 'message', msg: { From: 'Error' } })?.reason).toMatch(/does not send/);
+  });
+
+  it('requests without replies stay in flight together until the host commits, with their age', () => {
+    const clock = manualClock();
+    const oracle = new ServerModelOracle(registerExitMapping(), clock.now);
+    expect(oracle.inFlightAgeMs()).toBeNull();
+    oracle.send('a', { From: 'alice', Register: true });
+    clock.advance(40);
+    oracle.send('b', { From: 'bob', Register: true });
+    clock.advance(100);
+    expect(oracle.satisfied()).toBe(true);
+    // the newest of them was sent 100 ms ago: a host waits until the server has had time to read it
+    expect(oracle.inFlightAgeMs()).toBe(100);
+    oracle.commitSatisfied();
+    expect(oracle.inFlightAgeMs()).toBeNull();
+    // a message sent after the commit comes after both registrations
+    oracle.send('a', { From: 'alice', To: 'bob', Content: 'hello bob' });
+    expect(oracle.arrival('a', { kind: 'message', msg: { From: 'Error', Content: 'That user is not connected to this server' } })?.reason).toMatch(/does not send/);
   });
 
   it('strict: the same illustrative choices are held to the reference server', () => {

@@ -50,6 +50,8 @@ describe('pbt from the command line: --save-counterexample writes a scenario tha
     expect(report.counterexample.file).toBe('cx.yaml');
     const saved = readFileSync(join(dir, 'cx.yaml'), 'utf8');
     expect(saved).not.toContain('randomFaults');
+    // A scenario of the current format: it loads without a warning.
+    expect(saved).toMatch(/^(#.*\n)+kind: scenario\nversion: 1\nid: /);
     out.length = 0;
     const replayed = await runCli(['run', 'cx.yaml', '--no-save-trace', '--format', 'json'], io);
     expect(replayed).toBe(0);

@@ -7,7 +7,7 @@ import {
   splitConcatenatedMessages,
   type Client2Server,
   type Server2Client,
-} from '../../src/wire/offlineQueueWire.js';
+} from './protocolWire.js';
 import { StreamClient, type StreamDecoder } from './streamClient.js';
 
 export type Framing = 'length-delimited' | 'raw';

@@ -14,7 +14,7 @@ import { modelQueueLimits, nameProblem } from '../../src/models/offline-queue/li
 import { linearMatch, listMatches } from '../../src/models/offline-queue/match.js';
 import { type QueueReply } from '../../src/models/offline-queue/messages.js';
 import type { QueueServerContext } from '../../src/models/offline-queue/serve.js';
-import { toServer2Client } from '../../src/servers/protocols/offline-queue.js';
+import { toServer2Client } from '../../src/models/offline-queue/wire.js';
 import { openOq, type OqClient } from './offlineQueueClient.js';
 import { serve } from './serverFixture.js';
 

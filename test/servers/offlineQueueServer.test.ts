@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { delimit, encodeClient2Server, encodeServer2Client, splitConcatenatedMessages } from '../../src/wire/offlineQueueWire.js';
+import { delimit, encodeClient2Server, encodeServer2Client, splitConcatenatedMessages } from './protocolWire.js';
 import { startBlackholeProxy } from './blackholeProxy.js';
 import { loggedInOq, openOq, type Framing } from './offlineQueueClient.js';
 import { serve, sleep } from './serverFixture.js';

@@ -11,7 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { fixed } from '../../src/models/ping-liveness/index.js';
 import type { PingReply } from '../../src/models/ping-liveness/messages.js';
 import { createPingServer } from '../../src/models/ping-liveness/server.js';
-import { decodePingLine, pingOut, pingRuleOptions, type PingOut } from '../../src/servers/protocols/ping-liveness.js';
+import { fixedServerOptions } from '../../src/models/ping-liveness/index.js';
+import { pingRuleOptions } from '../../src/models/ping-liveness/server-program.js';
+import { decodePingLine, pingOut, type PingOut } from '../../src/models/ping-liveness/wire.js';
 import { ModelServer, until } from './modelServer.js';
 import { serve } from './serverFixture.js';
 import { StreamClient, jsonLines } from './streamClient.js';
@@ -110,7 +112,7 @@ describe('ping-liveness: the model and the reference server give the same answer
 
   for (const defect of ['trust-session-id', 'allow-double-login', 'silent-version-mismatch', 'no-heartbeat-timeout']) {
     it(`with the defect ${defect} (the rules' option, in the model machine and the server)`, async () => {
-      const machine = createPingServer(pingRuleOptions(4096, defect));
+      const machine = createPingServer(pingRuleOptions(fixedServerOptions, 4096, defect));
       await fc.assert(
         fc.asyncProperty(fc.array(action, { minLength: 4, maxLength: 20 }), async (actions) => runBoth(actions, machine, defect)),
         { numRuns: 8, seed: 20240620, endOnFailure: true },

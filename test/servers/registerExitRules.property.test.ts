@@ -13,10 +13,12 @@ import { fixed } from '../../src/models/register-exit/index.js';
 import type { RouteMessage } from '../../src/models/register-exit/messages.js';
 import { createRouteServer } from '../../src/models/register-exit/server.js';
 import type { RouteLimits } from '../../src/models/register-exit/serve.js';
-import { registerExitRuleOptions, toWire } from '../../src/servers/protocols/register-exit.js';
+import { fixedServerOptions } from '../../src/models/register-exit/index.js';
+import { registerExitRuleOptions } from '../../src/models/register-exit/server-program.js';
+import { toWire } from '../../src/models/register-exit/wire.js';
 import type { ServerLimits } from '../../src/servers/index.js';
-import { encodeGobMessage, GobDecoder, type GobMessage } from '../../src/wire/gob.js';
-import { encodeJsonMessage } from '../../src/wire/registerExitCodec.js';
+import { encodeGobMessage, GobDecoder, type GobMessage } from './protocolWire.js';
+import { encodeJsonMessage } from '../../src/models/register-exit/wire.js';
 import { ModelServer, until } from './modelServer.js';
 import { serve } from './serverFixture.js';
 import { StreamClient, jsonLines, type StreamDecoder } from './streamClient.js';
@@ -153,7 +155,7 @@ describe('register-exit: the model and the reference server give the same answer
 
   const small: RouteLimits = { maxNameChars: 5, maxMessageChars: 5, maxEntries: 2 };
   it('with small limits (names and messages of 5 characters, 2 names)', async () => {
-    const machine = createRouteServer(registerExitRuleOptions(small));
+    const machine = createRouteServer(registerExitRuleOptions(fixedServerOptions, small));
     await fc.assert(
       fc.asyncProperty(fc.array(action, { minLength: 4, maxLength: 20 }), async (actions) => runBoth(actions, 'json', machine, small)),
       { numRuns: 15, seed: 20240615, endOnFailure: true },
@@ -162,7 +164,7 @@ describe('register-exit: the model and the reference server give the same answer
 
   for (const defect of ['trust-sender-field', 'trust-exit-field', 'duplicate-name-replaces', 'keep-vanished-client']) {
     it(`with the defect ${defect} (the rules' option, in the model machine and the server)`, async () => {
-      const machine = createRouteServer(registerExitRuleOptions({ maxNameChars: 64, maxMessageChars: 4096, maxEntries: 100_000 }, defect));
+      const machine = createRouteServer(registerExitRuleOptions(fixedServerOptions, { maxNameChars: 64, maxMessageChars: 4096, maxEntries: 100_000 }, defect));
       await fc.assert(
         fc.asyncProperty(fc.array(action, { minLength: 4, maxLength: 20 }), async (actions) => runBoth(actions, 'json', machine, undefined, defect)),
         { numRuns: 8, seed: 20240616, endOnFailure: true },

@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { encodeGobMessage, encodeGobMessageValue, frameGob, GobDecoder, gobMessageTypeDefinition, type GobMessage } from '../../src/wire/gob.js';
+import { encodeGobMessage, encodeGobMessageValue, frameGob, GobDecoder, gobMessageTypeDefinition, type GobMessage } from './protocolWire.js';
 import { serve, sleep } from './serverFixture.js';
 import { StreamClient, jsonLines, type StreamDecoder } from './streamClient.js';
 

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/program.js';
 import { defectsFor } from '../../src/servers/index.js';
-import { encodeGobMessage, GobDecoder } from '../../src/wire/gob.js';
+import { encodeGobMessage, GobDecoder } from './protocolWire.js';
 import { httpGet, kvQuery } from './httpClient.js';
 
 function capture(): { io: { stdout(s: string): void; stderr(s: string): void }; out: () => string; err: () => string } {

@@ -6,8 +6,10 @@ import type { CliContext } from '../context.js';
 import { registerAdapterCommand } from './adapter.js';
 import { registerCheckCommand } from './check.js';
 import { registerGradeCommand } from './grade.js';
+import { registerInitCommand } from './init.js';
 import { registerListCommand } from './list.js';
 import { registerMergeCommand } from './merge.js';
+import { registerMigrateCommand } from './migrate.js';
 import { registerReplayCommand } from './replay.js';
 import { registerRunCommand } from './run.js';
 import { registerSchemaCommand } from './schema.js';
@@ -25,4 +27,6 @@ export const commandRegistrars: CommandRegistrar[] = [
   registerServeCommand,
   registerAdapterCommand,
   registerGradeCommand,
+  registerMigrateCommand,
+  registerInitCommand,
 ];

@@ -6,10 +6,9 @@ import type { Command } from 'commander';
 import { models } from '../../models/index.js';
 import { loadScenarioFile, ScenarioError } from '../../scenario/load.js';
 import type { CliContext } from '../context.js';
-import { bundledScenariosDir, findScenarioFiles, findSuiteFiles } from '../scenario-files.js';
+import { bundledScenariosDir, fileKindAt, findScenarioFiles, findSuiteFiles } from '../scenario-files.js';
 import { loadSuiteFile } from '../../scenario/load-suite.js';
-import { loadClientSuiteFile, looksLikeClientSuite } from '../../conformance/clients/loadClientSuite.js';
-import { tryReadInputFile } from '../../scenario/input-file.js';
+import { loadClientSuiteFile } from '../../conformance/clients/loadClientSuite.js';
 
 export function registerListCommand(program: Command, ctx: CliContext): void {
   program
@@ -29,7 +28,7 @@ export function registerListCommand(program: Command, ctx: CliContext): void {
       const scenarios = findScenarioFiles(dir).map((file) => {
         const shown = relative(cwd, file) || file;
         try {
-          const s = loadScenarioFile(file);
+          const s = loadScenarioFile(file, shown);
           return { file: shown, id: s.spec.id, title: s.spec.title, protocol: s.model.name, variant: s.variant.name, tags: s.spec.tags ?? [], error: null };
         } catch (error) {
           const message = error instanceof ScenarioError ? error.message.split('\n')[0]! : String(error);
@@ -40,7 +39,7 @@ export function registerListCommand(program: Command, ctx: CliContext): void {
         const shown = relative(cwd, file) || file;
         try {
           // Client suites drive client programs through an adapter; server suites talk to a target.
-          const s = looksLikeClientSuite(tryReadInputFile(file) ?? '') ? loadClientSuiteFile(file) : loadSuiteFile(file);
+          const s = fileKindAt(file) === 'client-suite' ? loadClientSuiteFile(file, shown) : loadSuiteFile(file, shown);
           return { file: shown, id: s.spec.suite, title: s.spec.title, protocol: s.spec.protocol, cases: s.spec.cases.length, error: null };
         } catch (error) {
           const message = error instanceof ScenarioError ? error.message.split('\n')[0]! : String(error);

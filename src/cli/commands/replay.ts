@@ -2,6 +2,7 @@
  * `protosim replay <trace>`: re-runs a recorded trace from its header and confirms the run is
  * byte-identical (exit 0), or shows the first difference (exit 1).
  */
+import { fileFormats, readTraceHeader, warnIfUndeclared } from '../../scenario/file-format.js';
 import { readInputFile } from '../../scenario/input-file.js';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -45,14 +46,18 @@ export function registerReplayCommand(program: Command, ctx: CliContext): void {
       } catch {
         throw new InputError(`${file}:1:1: expected a trace header (a JSON object on the first line), got ${JSON.stringify(firstLine.slice(0, 60))}`);
       }
+      // `"k":"header"` says it is a trace, `"protosim":N` which version of the format: read first,
+      // since a newer format may differ in everything else.
+      const format = header?.k === 'header' ? readTraceHeader(header as unknown as Record<string, unknown>, firstLine, file) : null;
       if (header?.k !== 'header' || typeof header.seed !== 'number' || typeof header.config !== 'object' || header.config === null) {
-        throw new InputError(`${file}:1:1: the first line is not a protosim trace header (expected {"k":"header","seed":...,"config":...})`);
+        throw new InputError(`${file}:1:1: the first line is not a protosim trace header (expected {"k":"header","protosim":${fileFormats.trace.version},"seed":...,"config":...})`);
       }
       const model = models[header.config.protocol];
       const variant = model?.variants[header.config.variant];
       if (!model || !variant) {
         throw new InputError(`${file}:1:1: the trace names protocol ${JSON.stringify(header.config.protocol)} variant ${JSON.stringify(header.config.variant)}, which this protosim does not have`);
       }
+      warnIfUndeclared(format, file);
       if (opts.adapter !== undefined && opts.target !== undefined) throw new InputError('--adapter and --target: replay on client programs (--adapter) or against a server (--target), not both');
       if (opts.adapter !== undefined) {
         await replayLiveOnClients(ctx, file, header, text, opts);

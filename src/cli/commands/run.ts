@@ -6,6 +6,7 @@ import { join, relative, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { loadScenarioFile, type Scenario } from '../../scenario/load.js';
+import { loadScenarioProtocol, withModuleErrors } from '../../scenario/protocol-module.js';
 import { evaluateExpectations } from '../../scenario/expect.js';
 import { checkDeterminism } from '../../sim/explore/determinism.js';
 import { exploreExhaustive, PathError, replayPath } from '../../sim/explore/exhaustive.js';
@@ -21,17 +22,16 @@ import { renderTrace } from '../../report/text.js';
 import { defaultWorkers, exploreSwarm, shardSeeds, type Shard } from '../../runner/swarm.js';
 import { shardFromEnv } from '../../runner/shard-env.js';
 import { counterexampleYaml } from '../counterexample-yaml.js';
-import { addClientRunOptions, isClientSuiteFile, runClientSuiteCommand, type ClientRunOptions } from '../client-run.js';
+import { addClientRunOptions, runClientSuiteCommand, type ClientRunOptions } from '../client-run.js';
 import { renderRunReport, type RenderRunOptions } from '../render-run.js';
 import { addReportOptions, progressFor, writeReportsFor, type ReportOptions } from '../reports.js';
 import type { CliContext } from '../context.js';
 import { writeOutputFile } from '../output-file.js';
-import { findFileById } from '../scenario-files.js';
+import { fileKindAt, findFileById } from '../scenario-files.js';
 import { parseIntOption } from '../options.js';
 import { collect, collectWhole, runLiveSuite, type LiveRunOptions } from '../live-run.js';
-import { loadSuiteFile, looksLikeSuite } from '../../scenario/load-suite.js';
+import { loadSuiteFile } from '../../scenario/load-suite.js';
 import { isLiveScenario, runScenarioLive } from '../live-scenario.js';
-import { tryReadInputFile } from '../../scenario/input-file.js';
 
 export interface RunOptions extends Partial<ReportOptions>, Partial<Omit<LiveRunOptions, 'format' | 'color' | 'report'>> {
   timeScale?: number;
@@ -129,9 +129,12 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     // An id as `protosim list` prints it (lock-alternation/deadlock) names the file that has it.
     const byId = existsSync(resolve(cwd, given)) ? null : findFileById(given, cwd);
     const file = byId ?? given;
-    // Client suites (cases driving client programs through an adapter) first, then server suites.
-    if (isClientSuiteFile(resolve(cwd, file))) return runClientSuiteCommand(ctx, file, opts as RunOptions & ClientRunOptions);
-    if (isSuiteFile(resolve(cwd, file))) {
+    // The file's kind (declared, or guessed as protosim 0.x did): a client suite (cases driving
+    // client programs through an adapter), a server suite, else a scenario, whose loader reports
+    // any other kind.
+    const kind = fileKindAt(resolve(cwd, file));
+    if (kind === 'client-suite') return runClientSuiteCommand(ctx, file, opts as RunOptions & ClientRunOptions);
+    if (kind === 'suite') {
       // Live mode: a conformance suite (a file with cases:) against a live target.
       const suite = loadSuiteFile(resolve(cwd, file), file);
       await runLiveSuite(ctx, suite, { ...opts, format: opts.format, color: opts.color, report: opts.report ?? [] });
@@ -141,6 +144,8 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     if (suiteOnly.length > 0) {
       throw new InputError(`${file} is a model scenario (no cases:); --${suiteOnly[0]} is for conformance suites (files with cases:, see docs/conformance.md and scenarios/conformance/)`);
     }
+    // A protocol from outside the tree (`protocol: ./my-protocol/index.js`) is imported first.
+    await loadScenarioProtocol(resolve(cwd, file), byId !== null ? given : file);
     const scenario = loadScenarioFile(resolve(cwd, file), byId !== null ? given : file);
     const displayFile = byId !== null ? given : relative(cwd, scenario.file) || scenario.file;
     if (isLiveScenario(scenario, opts)) {
@@ -160,18 +165,12 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       ctx.io.stdout(replayExhaustivePath(scenario, opts, ctx));
       return;
     }
-    const report = await runScenario(scenario, opts, displayFile, cwd, `npx protosim run ${displayFile}`, ctx);
+    const report = await withModuleErrors(scenario.model.name, () => runScenario(scenario, opts, displayFile, cwd, `npx protosim run ${displayFile}`, ctx));
     if (opts.format === 'json') ctx.io.stdout(JSON.stringify(report, null, 2) + '\n');
     else ctx.io.stdout(renderRunReport(report, renderOptions(ctx, opts)));
     writeReportsFor(ctx, report, opts.report ?? []);
     ctx.exitCode = report.ok ? 0 : 1;
   });
-}
-
-/** True when the file is a conformance suite (it has `cases:`); unreadable files go the model way and get its error. */
-function isSuiteFile(path: string): boolean {
-  const text = tryReadInputFile(path);
-  return text !== null && looksLikeSuite(text);
 }
 
 /** How `run` and `check` print a report on the terminal. */

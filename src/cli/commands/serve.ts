@@ -1,10 +1,13 @@
 /**
  * `protosim serve <protocol>`: runs a reference server until SIGTERM/SIGINT. The ready line on
  * stdout (`protosim kv listening on http://127.0.0.1:8112`) is what tests and the conformance
- * harness wait for; connections and errors are logged to stderr, one line each.
+ * harness wait for; connections and errors are logged to stderr, one line each. The servers, their
+ * own flags and their defects are their packages' (read through the registry).
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { ExitCode, InputError, ProtosimError } from '../../errors.js';
+import type { LiveProtocol, ServerOptionSpec } from '../../models/package.js';
+import { builtinLiveProtocols, orList } from '../../models/registry.js';
 import {
   defaultLimits,
   formatDefectList,
@@ -12,43 +15,29 @@ import {
   startServer,
   type ServerLimits,
   type ServerOptions,
-  type ServerProtocol,
 } from '../../servers/index.js';
+import { servedNote } from '../../servers/defectCatalog.js';
 import type { CliContext } from '../context.js';
 import { normalizeCodec } from '../../scenario/target-schema.js';
 
-interface ServeFlags {
-  port: number;
-  host: string;
-  defect?: string;
-  listDefects?: boolean;
-  heartbeatTimeoutMs?: number;
-  accounts?: number;
-  account?: string[];
-  codec?: string;
-  framing?: string;
-  deliveryConfirmMs?: number;
-  maxConnections?: number;
-  maxFrameBytes?: number;
-  idleTimeoutMs?: number;
-  readTimeoutMs?: number;
-  maxPendingWriteBytes?: number;
-  maxNameChars?: number;
-  maxMessageChars?: number;
-  maxPatternChars?: number;
-  maxEntries?: number;
-  maxQueuedMessages?: number;
-}
+type ServeFlags = Record<string, unknown> & { port: number; host: string; defect?: string; listDefects?: boolean };
 
-/** Flags that only make sense for one protocol; using them with another is a usage error. */
-const protocolFlags: Record<string, { protocol: ServerProtocol; flag: string }> = {
-  heartbeatTimeoutMs: { protocol: 'ping-liveness', flag: '--heartbeat-timeout-ms' },
-  accounts: { protocol: 'ping-liveness', flag: '--accounts' },
-  account: { protocol: 'ping-liveness', flag: '--account' },
-  codec: { protocol: 'register-exit', flag: '--codec' },
-  framing: { protocol: 'offline-queue', flag: '--framing' },
-  deliveryConfirmMs: { protocol: 'offline-queue', flag: '--delivery-confirm-ms' },
-};
+/** The common limits and their flags. */
+const limitFlags: { name: keyof ServerLimits; flag: string; min: number; what: string }[] = [
+  { name: 'maxConnections', flag: '--max-connections <n>', min: 1, what: 'connections held at once' },
+  { name: 'maxFrameBytes', flag: '--max-frame-bytes <n>', min: 64, what: 'largest frame or request head' },
+  { name: 'idleTimeoutMs', flag: '--idle-timeout-ms <ms>', min: 0, what: 'close a connection silent this long, 0 never' },
+  { name: 'readTimeoutMs', flag: '--read-timeout-ms <ms>', min: 0, what: 'close a connection whose frame is unfinished this long' },
+  { name: 'maxPendingWriteBytes', flag: '--max-pending-write-bytes <n>', min: 1024, what: 'drop a client that does not read beyond this' },
+  { name: 'maxNameChars', flag: '--max-name-chars <n>', min: 1, what: 'longest name' },
+  { name: 'maxMessageChars', flag: '--max-message-chars <n>', min: 1, what: 'longest message or value' },
+  { name: 'maxPatternChars', flag: '--max-pattern-chars <n>', min: 1, what: 'longest list pattern' },
+  { name: 'maxEntries', flag: '--max-entries <n>', min: 1, what: 'most accounts, names, keys or stores' },
+  { name: 'maxQueuedMessages', flag: '--max-queued-messages <n>', min: 1, what: 'most messages queued per account' },
+];
+
+/** Limits whose default depends on the protocol (a package sets its own). */
+const protocolDefaultLimits = new Set<string>(builtinLiveProtocols.flatMap((l) => Object.keys(l.server.limitDefaults ?? {})));
 
 function integer(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (text: string): number => {
@@ -60,93 +49,109 @@ function integer(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+/** A package option's flag: what it sets, which servers take it, and its commander option. */
+interface ProtocolFlag {
+  spec: ServerOptionSpec;
+  owners: LiveProtocol[];
+  option: Option;
+  name: string;
+}
+
+/** The protocol-specific flags of every built-in server, each once (a flag several servers share lists them all). */
+function protocolFlags(): ProtocolFlag[] {
+  const byFlag = new Map<string, { spec: ServerOptionSpec; owners: LiveProtocol[] }>();
+  for (const live of builtinLiveProtocols) {
+    for (const spec of live.server.options) {
+      const known = byFlag.get(spec.flag);
+      if (known === undefined) byFlag.set(spec.flag, { spec, owners: [live] });
+      else known.owners.push(live);
+    }
+  }
+  return [...byFlag.values()].map(({ spec, owners }) => {
+    const name = spec.flag.split(' ')[0]!;
+    const option = new Option(spec.flag, owners.map((o) => `${o.name}: ${spec.description}`).join('; '));
+    if (spec.kind === 'integer') option.argParser(integer(name, spec.min ?? 0, spec.max));
+    if (spec.kind === 'entries') option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+    return { spec, owners, option, name };
+  });
+}
+
 export function registerServeCommand(program: Command, ctx: CliContext): void {
-  const limit = (name: keyof ServerLimits) => `(default ${defaultLimits[name]})`;
-  program
+  const limit = (name: keyof ServerLimits) => (protocolDefaultLimits.has(name) ? '(protocol default)' : `(default ${defaultLimits[name]})`);
+  const names = builtinLiveProtocols.map((l) => l.name);
+  const flags = protocolFlags();
+  const command = program
     .command('serve')
-    .description('Run the reference server of a protocol (kv, ping-liveness, register-exit, offline-queue) until SIGTERM/SIGINT')
-    .argument('[protocol]', 'kv (also lock-alternation, status-handshake), ping-liveness, register-exit or offline-queue')
+    .description(`Run the reference server of a protocol (${names.join(', ')}) until SIGTERM/SIGINT`)
+    .argument('[protocol]', `${orList(names)}${servedNote()}`)
     .option('--port <n>', 'TCP port; 0 picks a free one', integer('--port', 0, 65535), 0)
     .option('--host <host>', 'loopback address to listen on', '127.0.0.1')
     .option('--defect <name>', 'start with one named flaw (see --list-defects)')
-    .option('--list-defects', 'list the defects (of the protocol, if given) and exit')
-    .option('--heartbeat-timeout-ms <ms>', 'ping-liveness: drop a session silent this long (default 30000)', integer('--heartbeat-timeout-ms', 1))
-    .option('--accounts <n>', 'ping-liveness: accounts user1..userN / pass1..passN (default 2)', integer('--accounts', 1, 100_000))
-    .option('--account <name:password>', 'ping-liveness: one more account (repeatable), e.g. mallory:secret', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
-    .option('--codec <codec>', 'register-exit: json-lines (default; json also accepted) or gob')
-    .option('--framing <framing>', 'offline-queue: length-delimited (default) or raw')
-    .option('--delivery-confirm-ms <ms>', 'offline-queue: how long a push stays unconfirmed (default 2000)', integer('--delivery-confirm-ms', 0))
-    .option('--max-connections <n>', `connections held at once ${limit('maxConnections')}`, integer('--max-connections', 1))
-    .option('--max-frame-bytes <n>', `largest frame or request head ${limit('maxFrameBytes')}`, integer('--max-frame-bytes', 64))
-    .option('--idle-timeout-ms <ms>', `close a connection silent this long, 0 never ${limit('idleTimeoutMs')}`, integer('--idle-timeout-ms', 0))
-    .option('--read-timeout-ms <ms>', `close a connection whose frame is unfinished this long ${limit('readTimeoutMs')}`, integer('--read-timeout-ms', 0))
-    .option('--max-pending-write-bytes <n>', `drop a client that does not read beyond this ${limit('maxPendingWriteBytes')}`, integer('--max-pending-write-bytes', 1024))
-    .option('--max-name-chars <n>', 'longest name (protocol default)', integer('--max-name-chars', 1))
-    .option('--max-message-chars <n>', 'longest message or value (protocol default)', integer('--max-message-chars', 1))
-    .option('--max-pattern-chars <n>', `longest list pattern ${limit('maxPatternChars')}`, integer('--max-pattern-chars', 1))
-    .option('--max-entries <n>', `most accounts, names, keys or stores ${limit('maxEntries')}`, integer('--max-entries', 1))
-    .option('--max-queued-messages <n>', `most messages queued per account ${limit('maxQueuedMessages')}`, integer('--max-queued-messages', 1))
-    .action(async (protocolArg: string | undefined, flags: ServeFlags) => {
-      if (flags.listDefects) {
-        const protocol = protocolArg === undefined ? undefined : parseServerProtocol(protocolArg);
-        ctx.io.stdout(`${formatDefectList(protocol)}\n`);
-        return;
-      }
-      if (protocolArg === undefined) {
-        throw new InputError('serve needs a protocol: kv, ping-liveness, register-exit or offline-queue', 'missing-protocol');
-      }
-      const protocol = parseServerProtocol(protocolArg);
-      const options = toServerOptions(protocol, flags, ctx);
-      const server = await startServer(protocol, options);
-      ctx.io.stdout(`protosim ${protocol} listening on ${server.address}\n`);
-      await runUntilSignalled(server.close.bind(server), server.closed, ctx);
-    });
+    .option('--list-defects', 'list the defects (of the protocol, if given) and exit');
+  for (const f of flags) command.addOption(f.option);
+  for (const l of limitFlags) command.option(l.flag, `${l.what} ${limit(l.name)}`, integer(l.flag.split(' ')[0]!, l.min));
+  command.action(async (protocolArg: string | undefined, given: ServeFlags) => {
+    if (given.listDefects) {
+      const protocol = protocolArg === undefined ? undefined : parseServerProtocol(protocolArg).name;
+      ctx.io.stdout(`${formatDefectList(protocol)}\n`);
+      return;
+    }
+    if (protocolArg === undefined) {
+      throw new InputError(`serve needs a protocol: ${orList(names)}`, 'missing-protocol');
+    }
+    const live = parseServerProtocol(protocolArg);
+    const options = toServerOptions(live, flags, given, ctx);
+    const server = await startServer(live.name, options);
+    ctx.io.stdout(`protosim ${live.name} listening on ${server.address}\n`);
+    await runUntilSignalled(server.close.bind(server), server.closed, ctx);
+  });
 }
 
-function toServerOptions(protocol: ServerProtocol, flags: ServeFlags, ctx: CliContext): ServerOptions {
-  for (const [key, { protocol: owner, flag }] of Object.entries(protocolFlags)) {
-    if (flags[key as keyof ServeFlags] !== undefined && owner !== protocol) {
-      throw new InputError(`${flag} applies to ${owner} only, not ${protocol}`, 'invalid-option');
+/** One flag's text as the option's value; an InputError naming the flag for a bad one. */
+function optionValue(f: ProtocolFlag, value: unknown): unknown {
+  const { spec, name } = f;
+  if (spec.kind === 'codec') {
+    // One vocabulary with run, suites and manifests: json-lines (json accepted), gob...
+    const codec = normalizeCodec(String(value));
+    if (codec === null || (spec.choices !== undefined && !spec.choices.includes(codec))) throw new InputError(`${name} must be ${orList(spec.choices ?? [])}, got ${JSON.stringify(value)}`, 'invalid-option');
+    return codec;
+  }
+  if (spec.kind === 'text' && spec.choices !== undefined && !spec.choices.includes(String(value))) {
+    throw new InputError(`${name} must be ${orList(spec.choices)}, got ${JSON.stringify(value)}`, 'invalid-option');
+  }
+  if (spec.kind === 'entries') {
+    const placeholder = /<([^>]+)>/.exec(spec.flag)?.[1]?.toUpperCase() ?? 'NAME:VALUE';
+    const entries: Record<string, string> = {};
+    for (const entry of value as string[]) {
+      const at = entry.indexOf(':');
+      if (at <= 0) throw new InputError(`${name} expects ${placeholder}, got ${JSON.stringify(entry)}`, 'invalid-option');
+      entries[entry.slice(0, at)] = entry.slice(at + 1);
     }
+    return entries;
   }
-  // One vocabulary with run, suites and manifests: json-lines (json accepted) or gob.
-  const codec = flags.codec !== undefined ? normalizeCodec(flags.codec) : undefined;
-  if (codec !== undefined && codec !== 'json-lines' && codec !== 'gob') {
-    throw new InputError(`--codec must be json-lines or gob, got ${JSON.stringify(flags.codec)}`, 'invalid-option');
-  }
-  if (flags.framing !== undefined && flags.framing !== 'length-delimited' && flags.framing !== 'raw') {
-    throw new InputError(`--framing must be length-delimited or raw, got ${JSON.stringify(flags.framing)}`, 'invalid-option');
-  }
-  const limits: Partial<ServerLimits> = {};
-  const limitNames: (keyof ServerLimits)[] = [
-    'maxConnections', 'maxFrameBytes', 'idleTimeoutMs', 'readTimeoutMs', 'maxPendingWriteBytes',
-    'maxNameChars', 'maxMessageChars', 'maxPatternChars', 'maxEntries', 'maxQueuedMessages',
-  ];
-  for (const name of limitNames) {
-    const value = flags[name];
-    if (value !== undefined) limits[name] = value;
-  }
+  return value;
+}
+
+function toServerOptions(live: LiveProtocol, flags: ProtocolFlag[], given: ServeFlags, ctx: CliContext): ServerOptions {
   const options: ServerOptions = {
-    host: flags.host,
-    port: flags.port,
-    limits,
+    host: given.host,
+    port: given.port,
+    limits: {},
     log: (line) => ctx.io.stderr(`${line}\n`),
   };
-  if (flags.defect !== undefined) options.defect = flags.defect;
-  if (flags.heartbeatTimeoutMs !== undefined) options.heartbeatTimeoutMs = flags.heartbeatTimeoutMs;
-  if (flags.accounts !== undefined) options.accounts = flags.accounts;
-  if (flags.account !== undefined) {
-    const extra: Record<string, string> = {};
-    for (const spec of flags.account) {
-      const at = spec.indexOf(':');
-      if (at <= 0) throw new InputError(`--account expects NAME:PASSWORD, got ${JSON.stringify(spec)}`, 'invalid-option');
-      extra[spec.slice(0, at)] = spec.slice(at + 1);
-    }
-    options.extraAccounts = extra;
+  for (const f of flags) {
+    const value = given[f.option.attributeName()];
+    if (value === undefined) continue;
+    if (!f.owners.includes(live)) throw new InputError(`${f.name} applies to ${f.owners.map((o) => o.name).join(', ')} only, not ${live.name}`, 'invalid-option');
+    options[f.spec.key] = optionValue(f, value);
   }
-  if (codec !== undefined) options.codec = codec === 'json-lines' ? 'json' : 'gob';
-  if (flags.framing !== undefined) options.framing = flags.framing as 'length-delimited' | 'raw';
-  if (flags.deliveryConfirmMs !== undefined) options.deliveryConfirmMs = flags.deliveryConfirmMs;
+  const limits: Partial<ServerLimits> = {};
+  for (const { name } of limitFlags) {
+    const value = given[name];
+    if (value !== undefined) limits[name] = value as number;
+  }
+  options.limits = limits;
+  if (given.defect !== undefined) options.defect = given.defect;
   return options;
 }
 

@@ -7,6 +7,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { InputError } from '../../errors.js';
+import { warnIfUndeclared, type FormatOptions } from '../../scenario/file-format.js';
 import { formatPath, parseYamlMapping, readYamlInput, ScenarioError, suggest, zodIssue, type ScenarioIssue } from '../../scenario/load.js';
 import { LinearRegExp, userPatternProblem } from '../../scenario/user-pattern.js';
 import { adapterSchema, patternKinds, type AdapterFile, type PatternKind } from './adapterSchema.js';
@@ -54,12 +55,12 @@ export interface Classified {
 /** Reads and loads an adapter file; throws ScenarioError (exit 2) with positions. */
 export function loadAdapterFile(file: string, shownAs: string = file): Adapter {
   const text = readYamlInput(file, shownAs, 'adapter');
-  return parseAdapter(text, shownAs, dirname(resolve(file)), file);
+  return parseAdapter(text, shownAs, dirname(resolve(file)), file, { warnUndeclared: true });
 }
 
 /** Parses adapter YAML; `shownAs` names it in error positions, `dir` anchors relative paths. */
-export function parseAdapter(text: string, shownAs: string, dir: string, file = shownAs): Adapter {
-  const { data, locate } = parseYamlMapping(text, shownAs, 'expected a mapping with adapter, protocol, command, patterns...');
+export function parseAdapter(text: string, shownAs: string, dir: string, file = shownAs, options: FormatOptions = {}): Adapter {
+  const { data, locate, format } = parseYamlMapping(text, shownAs, 'expected a mapping with adapter, protocol, command, patterns...', 'adapter');
   const parsed = adapterSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ScenarioError(parsed.error.issues.map((issue) => zodIssue(issue, shownAs, locate, adapterSchema)));
   const spec = parsed.data;
@@ -101,6 +102,7 @@ export function parseAdapter(text: string, shownAs: string, dir: string, file = 
   (spec.input.login ?? []).forEach((l, i) => checkPlaceholders(l, ['input', 'login', i], [...known]));
   if (spec.input.check !== undefined) checkPlaceholders(spec.input.check, ['input', 'check'], ['name']);
   if (issues.length > 0) throw new ScenarioError(issues);
+  if (options.warnUndeclared) warnIfUndeclared(format, shownAs);
   return { file, spec, patterns, dir };
 }
 

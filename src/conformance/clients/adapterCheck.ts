@@ -5,6 +5,7 @@
  * first quits. For the key-value protocols protosim is the IM server (or `--url` names one); for
  * the others protosim starts its reference server (or `--url` names one).
  */
+import { protocolNamed } from '../../models/registry.js';
 import type { ManagedProcess } from '../managedProcess.js';
 import type { Adapter } from './adapter.js';
 import { patternKinds, type PatternKind } from './adapterSchema.js';
@@ -45,18 +46,18 @@ export interface AdapterCheckResult {
   tails: Record<string, string>;
 }
 
-const kvProtocols = new Set(['lock-alternation', 'status-handshake']);
-
-/** The kinds the friendly session provokes, per protocol. */
+/** The kinds the friendly session provokes: the package's `clients.exercised`. */
 function exercised(protocol: string): Set<PatternKind> {
-  if (kvProtocols.has(protocol)) return new Set(['prompt', 'message', 'waiting', 'joined', 'peerLeft', 'serverBusy']);
-  return new Set(['prompt', 'message', 'joined']);
+  return new Set((protocolNamed(protocol)?.clients?.exercised ?? ['prompt', 'message', 'joined']) as PatternKind[]);
 }
+
+/** protosim plays the IM server itself for the key-value protocols (their live transport is the IM interface). */
+const playsImServer = (protocol: string): boolean => protocolNamed(protocol)?.live?.transport === 'http';
 
 export async function checkAdapter(opts: AdapterCheckOptions): Promise<AdapterCheckResult> {
   const { adapter } = opts;
   const protocol = adapter.spec.protocol;
-  const kv = kvProtocols.has(protocol);
+  const kv = playsImServer(protocol);
   const problems: string[] = [];
   let im: ImServer | undefined;
   let reference: ManagedProcess | undefined;
@@ -176,7 +177,9 @@ async function exchange(a: ClientSession, b: ClientSession, text: string, protoc
   for (let turn = 1; turn <= 2; turn++) {
     const said = `${text} ${turn}`;
     await sender.waitFor('prompt', replyMs);
-    const shower = protocol === 'ping-liveness' ? sender : receiver;
+    // With an echo (ping-liveness), the sender's own program shows what it sent, and turns do not alternate.
+    const echo = protocolNamed(protocol)?.clients?.echo === true;
+    const shower = echo ? sender : receiver;
     const from = shower.process.log.cursor;
     sender.typeMessage(said, receiver.name);
     const shown = await shower.waitFor('message', replyMs, { from });
@@ -187,6 +190,6 @@ async function exchange(a: ClientSession, b: ClientSession, text: string, protoc
     if (shown.value.text !== said) {
       problems.push(`${sender.name} typed ${JSON.stringify(said)}; ${shower.name}'s message pattern captured ${JSON.stringify(shown.value.text)} from ${JSON.stringify(shown.segment.text)}`);
     }
-    if (protocol !== 'ping-liveness') [sender, receiver] = [receiver, sender];
+    if (!echo) [sender, receiver] = [receiver, sender];
   }
 }

@@ -4,10 +4,11 @@
  * protosim ships adapters for its own example clients (docs/clients.md).
  */
 import { z } from 'zod';
+import { builtinPackages } from '../../models/registry.js';
 
-/** The protocols whose client programs protosim can drive. */
-export const adapterProtocols = ['lock-alternation', 'status-handshake', 'ping-liveness', 'register-exit', 'offline-queue'] as const;
-export type AdapterProtocol = (typeof adapterProtocols)[number];
+/** The protocols whose client programs protosim can drive: the built-in packages with `clients`. */
+export const adapterProtocols = builtinPackages.filter((p) => p.clients !== undefined).map((p) => p.name) as [string, ...string[]];
+export type AdapterProtocol = string;
 
 /** A regular expression over one output line (ANSI codes already removed), or several (any matches). */
 const patternSchema = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);

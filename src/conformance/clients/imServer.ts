@@ -19,7 +19,7 @@ import type { Socket } from 'node:net';
 import { initialTransition, transition, type AnyMachineSnapshot } from 'xstate';
 import type { KvReply, KvRequest } from '../../models/kv-store/messages.js';
 import { storeMachine } from '../../models/kv-store/store.js';
-import { imErrorBody, imHeaders, imKeysBody, imOkBody, imValueBody, isImRefusal, parseImRequest, type ImAction } from '../../wire/kvHttp.js';
+import { imErrorBody, imHeaders, imKeysBody, imOkBody, imValueBody, isImRefusal, parseImRequest, type ImAction } from '../../models/kv-store/im-http.js';
 
 /** One request a client made, and what it got. */
 export interface ImRequestRecord {

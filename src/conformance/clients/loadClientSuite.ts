@@ -5,6 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { fileKindOf, warnIfUndeclared, type FormatOptions } from '../../scenario/file-format.js';
+import { protocolNamed } from '../../models/registry.js';
 import { formatPath, parseYamlMapping, readYamlInput, ScenarioError, zodIssue, type ScenarioIssue } from '../../scenario/load.js';
 import { userPatternProblem } from '../../scenario/user-pattern.js';
 import { clientSuiteSchema, type ClientSuiteFile } from './clientSuiteSchema.js';
@@ -16,18 +18,18 @@ export interface ClientSuite {
   adapterPath: string;
 }
 
-/** True when the text is a client-side suite: it has cases and names an adapter. */
+/** True when the text is a client-side suite: `kind: client-suite`, or (undeclared) it has cases and names an adapter. */
 export function looksLikeClientSuite(text: string): boolean {
-  return /^cases\s*:/m.test(text) && /^adapter\s*:/m.test(text);
+  return fileKindOf(text).kind === 'client-suite';
 }
 
 export function loadClientSuiteFile(file: string, shownAs: string = file): ClientSuite {
   const text = readYamlInput(file, shownAs, 'suite');
-  return parseClientSuite(text, shownAs, dirname(resolve(file)), file);
+  return parseClientSuite(text, shownAs, dirname(resolve(file)), file, { warnUndeclared: true });
 }
 
-export function parseClientSuite(text: string, shownAs: string, dir: string, file = shownAs): ClientSuite {
-  const { data, locate } = parseYamlMapping(text, shownAs, 'expected a mapping with suite, title, protocol, adapter, cases...');
+export function parseClientSuite(text: string, shownAs: string, dir: string, file = shownAs, options: FormatOptions = {}): ClientSuite {
+  const { data, locate, format } = parseYamlMapping(text, shownAs, 'expected a mapping with suite, title, protocol, adapter, cases...', 'client-suite');
   const parsed = clientSuiteSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ScenarioError(parsed.error.issues.map((issue) => zodIssue(issue, shownAs, locate, clientSuiteSchema)));
   const spec = parsed.data;
@@ -38,7 +40,7 @@ export function parseClientSuite(text: string, shownAs: string, dir: string, fil
   const adapterPath = resolve(dir, spec.adapter);
   if (!existsSync(adapterPath)) issue(['adapter'], `no adapter file at ${adapterPath}`);
   const system = spec.server !== undefined;
-  if (!system && spec.protocol !== 'lock-alternation' && spec.protocol !== 'status-handshake') {
+  if (!system && protocolNamed(spec.protocol)?.live?.transport !== 'http') {
     issue(['protocol'], `protosim plays the server only for the key-value protocols; a ${spec.protocol} suite needs server: {command: [...]} (a whole live system)`);
   }
   if (spec.server !== undefined) {
@@ -79,5 +81,6 @@ export function parseClientSuite(text: string, shownAs: string, dir: string, fil
     });
   });
   if (issues.length > 0) throw new ScenarioError(issues);
+  if (options.warnUndeclared) warnIfUndeclared(format, shownAs);
   return { file, spec, adapterPath };
 }

@@ -22,7 +22,7 @@ import { describeImRequest, ImServer, type ImRequestRecord } from './imServer.js
 import type { ClientSuite } from './loadClientSuite.js';
 import { analyzeStall, type StallAnalysis } from './stallAnalysis.js';
 import { describeExit, ManagedProcess } from '../managedProcess.js';
-import { serverProtocolOf } from './referenceServer.js';
+import { serverSchemeOf } from './referenceServer.js';
 import { dirname, resolve } from 'node:path';
 
 export interface RunClientSuiteOptions {
@@ -144,10 +144,13 @@ export class ClientCaseRun {
       ready: { stdout: spec.ready },
       port: 'auto',
       startTimeoutMs: spec.startTimeoutMs,
-      scheme: serverProtocolOf(this.suite.spec.protocol) === 'kv' ? 'http' : 'tcp',
+      scheme: serverSchemeOf(this.suite.spec.protocol),
+      // The suite's server is the grader's (protosim's reference server): outside a submission's sandbox.
+      trusted: true,
     });
     const address = await this.server.start();
-    this.serverAddress = serverProtocolOf(this.suite.spec.protocol) === 'kv' && !/\/[^/]+$/.test(address.replace(/^\w+:\/\//, '')) ? `${address}/IMserver.php` : address;
+    // The IM interface's clients take a script URL; a server command prints its host and port.
+    this.serverAddress = serverSchemeOf(this.suite.spec.protocol) === 'http' && !/\/[^/]+$/.test(address.replace(/^\w+:\/\//, '')) ? `${address}/IMserver.php` : address;
     this.push({ k: 'start', t: this.nowMs(), node: 'server', role: 'server', state: 'started', fresh: true });
   }
 

@@ -2,7 +2,9 @@
  * lock-alternation: two clients alternate over a key-value store with `connected`, `lock` and
  * `message` keys (seed 000, docs/protocols.md section 1).
  */
-import type { GlobalView, ModelDefaults, ModelVariant, ProtocolModel } from '../types.js';
+import { kvLive } from '../kv-store/live.js';
+import type { ProtocolPackage } from '../package.js';
+import type { GlobalView, ModelDefaults, ModelVariant } from '../types.js';
 import { storeRole } from '../kv-store/store.js';
 import { isMessageShown, kvClientRole } from '../kv-store/client-role.js';
 import { validateKvMessage } from '../kv-store/messages.js';
@@ -106,10 +108,13 @@ export const fixed: ModelVariant = {
   diagnose: diagnoseFixed,
 };
 
-export const lockAlternation: ProtocolModel = {
+/** The package: the model; live, it is a client protocol of `kv`, the course's IM key-value server. */
+export const lockAlternation: ProtocolPackage = {
   name: 'lock-alternation',
   summary: 'two clients alternate turns through `connected`, `lock` and `message` keys on a key-value store',
   source: 'seed 000 (course design document: lock alternation over a key-value store), described in docs/protocols.md#lock-alternation',
   variants: { faithful, fixed },
   validateMessage: validateKvMessage,
+  live: kvLive,
+  clients: { exercised: ['prompt', 'message', 'waiting', 'joined', 'peerLeft', 'serverBusy'] },
 };

@@ -2,8 +2,10 @@
  * offline-queue: accounts, direct delivery to online users and queues for offline ones (seed 004,
  * docs/protocols.md section 5).
  */
-import type { Effect, GlobalView, ModelDefaults, ModelVariant, NodeId, ProtocolModel } from '../types.js';
+import type { ProtocolPackage } from '../package.js';
+import type { Effect, GlobalView, ModelDefaults, ModelVariant, NodeId } from '../types.js';
 import { createQueueClient } from './client.js';
+import { offlineQueueLive } from './live.js';
 import { validateQueueMessage } from './messages.js';
 import { identityFromLogin, limitsEnforced, noMessageLost, oneLocationPerAccount, patternCannotSpin, perSenderOrder } from './properties.js';
 import type { QueueServerOptions } from './serve.js';
@@ -135,10 +137,13 @@ export const fixed = variant(
   true,
 );
 
-export const offlineQueue: ProtocolModel = {
+/** The package: the model, and its live side (codec, oracle mapping, client wire, reference server). */
+export const offlineQueue: ProtocolPackage = {
   name: 'offline-queue',
   summary: 'accounts on a chat server: direct delivery to online users, queues for offline ones, list by pattern',
   source: 'seed 004 (course design document: offline message queueing), described in docs/protocols.md#offline-queue',
   variants: { faithful, fixed },
   validateMessage: validateQueueMessage,
+  live: offlineQueueLive(fixed, fixedServerOptions),
+  clients: { exercised: ['prompt', 'message', 'joined'] },
 };

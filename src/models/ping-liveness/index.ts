@@ -7,7 +7,9 @@
  * reports locked users out for ever), and `fixed` (identity bound to the connection, ERROR 5 on a
  * version mismatch, sessions ended on disconnect and by the ping timeout, LOGOUT on Ctrl-C).
  */
-import type { Effect, GlobalView, ModelDefaults, ModelVariant, NodeId, ProtocolModel, RoleDefinition } from '../types.js';
+import type { ProtocolPackage } from '../package.js';
+import type { Effect, GlobalView, ModelDefaults, ModelVariant, NodeId, RoleDefinition } from '../types.js';
+import { pingLivenessLive } from './live.js';
 import { createPingClient, type PingClientOptions } from './client.js';
 import { validatePingMessage } from './messages.js';
 import { lockoutEndsWithinBound, oneSessionPerUser, sessionBoundToConnection } from './properties.js';
@@ -140,10 +142,14 @@ export const fixed = variant(
   { pings: true, logoutOnQuit: true },
 );
 
-export const pingLiveness: ProtocolModel = {
+/** The package: the model, and its live side (codec, oracle mapping, client wire, reference server). */
+export const pingLiveness: ProtocolPackage = {
   name: 'ping-liveness',
   summary: 'version negotiation, login, echo chat and a 10 s heartbeat ping over one connection per client',
   source: 'seed 002 (course design document: ping liveness), described in docs/protocols.md#ping-liveness',
   variants: { faithful, 'no-ping': noPing, fixed },
   validateMessage: validatePingMessage,
+  live: pingLivenessLive(fixed, fixedServerOptions),
+  // The sender's own program shows the echo; turns do not alternate.
+  clients: { exercised: ['prompt', 'message', 'joined'], echo: true },
 };

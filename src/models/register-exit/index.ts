@@ -2,8 +2,10 @@
  * register-exit: a routing server with Register and Exit flags in every message (seed 003,
  * docs/protocols.md section 4).
  */
-import type { Effect, GlobalView, ModelDefaults, ModelVariant, NodeId, ProtocolModel } from '../types.js';
+import type { ProtocolPackage } from '../package.js';
+import type { Effect, GlobalView, ModelDefaults, ModelVariant, NodeId } from '../types.js';
 import { createRouteClient } from './client.js';
+import { registerExitLive } from './live.js';
 import { validateRouteMessage } from './messages.js';
 import { allMessagesHandled, exitOnlySelf, noForwardToVanished, senderIsAuthentic, serverSurvivesClients, uniqueNames } from './properties.js';
 import { createRouteServer, type RouteServerOptions } from './server.js';
@@ -121,10 +123,13 @@ export const fixed = variant(
   true,
 );
 
-export const registerExit: ProtocolModel = {
+/** The package: the model, and its live side (codecs, oracle mapping, client wire, reference server). */
+export const registerExit: ProtocolPackage = {
   name: 'register-exit',
   summary: 'a routing server; every message carries To, From, Content and the Register and Exit flags',
   source: 'seed 003 (course design document: register/exit routing), described in docs/protocols.md#register-exit',
   variants: { faithful, fixed },
   validateMessage: validateRouteMessage,
+  live: registerExitLive(fixed, fixedServerOptions),
+  clients: { exercised: ['prompt', 'message', 'joined'] },
 };

@@ -2,7 +2,9 @@
  * status-handshake: the first client sends, the second waits, a third is turned away; one
  * `received` flag and one `message` key between them (seed 001, docs/protocols.md section 2).
  */
-import type { GlobalView, ModelDefaults, ModelVariant, ProtocolModel } from '../types.js';
+import { kvLive } from '../kv-store/live.js';
+import type { ProtocolPackage } from '../package.js';
+import type { GlobalView, ModelDefaults, ModelVariant } from '../types.js';
 import { createLeasedPairClient } from '../kv-store/leased-pair-client.js';
 import { validateKvMessage } from '../kv-store/messages.js';
 import { storeRole } from '../kv-store/store.js';
@@ -104,10 +106,13 @@ export const fixed: ModelVariant = {
   diagnose,
 };
 
-export const statusHandshake: ProtocolModel = {
+/** The package: the model; live, it is a client protocol of `kv`, the course's IM key-value server. */
+export const statusHandshake: ProtocolPackage = {
   name: 'status-handshake',
   summary: 'the first client sends, the second waits, a third is turned away; status, received and message keys on a key-value store',
   source: 'seed 001 (course design document: status handshake), described in docs/protocols.md#status-handshake',
   variants: { faithful, fixed },
   validateMessage: validateKvMessage,
+  live: kvLive,
+  clients: { exercised: ['prompt', 'message', 'waiting', 'joined', 'peerLeft', 'serverBusy'] },
 };

@@ -1,0 +1,3 @@
+module oqclient
+
+go 1.19

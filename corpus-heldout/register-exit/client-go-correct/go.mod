@@ -1,0 +1,3 @@
+module reclient
+
+go 1.19

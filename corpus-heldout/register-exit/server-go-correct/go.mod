@@ -1,0 +1,3 @@
+module reserver
+
+go 1.19

@@ -1,0 +1,198 @@
+/**
+ * What a protocol package says about meeting live implementations, as pure data and functions: how
+ * its abstract messages look on the wire (the wire formats below, which the generic byte codecs of
+ * src/wire read), how the live oracle maps the server model onto wire messages (`WireMapping`,
+ * stepped by src/conformance/serverModelOracle.ts), and how a model client's requests and replies
+ * look on the wire (`ClientWire`). Nothing here does I/O; the live layers do it with these pieces.
+ */
+import type { PrintParams, ProtocolMessage, RoleDefinition } from './types.js';
+
+// ---- the oracle's mapping ------------------------------------------------------------------------
+
+/**
+ * What a client must receive next. `optional`: an illustrative part of the protocol (an ack or echo
+ * the protocol does not ask for, a connection closed after an error or a logout): it may arrive here
+ * or not at all; the default oracle allows both, `--strict` adds none (it holds a server to what
+ * protosim's reference server does, which is what the model sends).
+ */
+export type Expectation = (
+  /** a message the server model sent */
+  | { kind: 'message'; msg: ProtocolMessage }
+  /** the model closed the connection */
+  | { kind: 'close' }
+  /** a reply the mapping expects where the model has no message (an error to a malformed request) */
+  | { kind: 'wire'; description: string; test: (wire: unknown) => string | null }
+) & { optional?: boolean };
+
+/** An expectation that may or may not be met (see `Expectation`). */
+export function optional(e: Expectation): Expectation {
+  return { ...e, optional: true };
+}
+
+/** The connection may be closed here by the server (illustrative), or kept open. */
+export const mayClose: Expectation = { kind: 'close', optional: true };
+
+/**
+ * What a protocol fixes and what it leaves open, as its mapping applies it: the normative parts are
+ * always compared; the illustrative ones only under `--strict`, where the reference server's choice
+ * (the model's) is required.
+ */
+export interface Marking {
+  normative: readonly string[];
+  illustrative: readonly { id: string; what: string; strict: string }[];
+}
+
+/** An event for the server machine (a client request with `from`, or a host event). */
+export type ModelEvent = { type: string; [field: string]: unknown };
+
+/** What a mapping may read and change of one world. */
+export interface WorldView {
+  /** the model's context in this world */
+  readonly context: Record<string, unknown>;
+  /** mapping bindings, model value -> canonical wire value */
+  readonly bind: Readonly<Record<string, string>>;
+  /** free mapping notes (JSON), e.g. pushes the harness saw arrive */
+  readonly notes: Readonly<Record<string, unknown>>;
+}
+
+/** One way a wire message may reach the model: events to step, and replies the mapping adds. */
+export interface Inbound {
+  events: ModelEvent[];
+  /**
+   * expected after what the model sends (e.g. an error to a request the model cannot represent);
+   * a function gets what the model sent this client in answer (e.g. an optional ack only when the
+   * model refused nothing)
+   */
+  extra?: Expectation[] | ((sent: readonly ProtocolMessage[]) => Expectation[]);
+}
+
+/**
+ * `text: true` on a failure: the message is of the expected kind (type, opcode, addressee) and only
+ * its text differs; the oracle judges that after what arrived at all (`settle`).
+ */
+export type Comparison = { ok: true; bind?: Record<string, string>; notes?: Record<string, unknown> } | { ok: false; reason: string; text?: boolean };
+
+/** Which server model a mapping steps: a variant's server role and its input (default: `fixed`). */
+export interface ServerModelSpec {
+  role: RoleDefinition;
+  input: Record<string, unknown>;
+  /** `faithful`, `fixed`... for messages */
+  variantName: string;
+}
+
+/** How one protocol's abstract model messages meet its wire messages. */
+export interface WireMapping {
+  /** for messages: `ping-liveness (fixed) server model` */
+  readonly name: string;
+  readonly role: RoleDefinition;
+  /** the server machine's input */
+  readonly input: Record<string, unknown>;
+  /** The ways (alternatives) a wire message from `client` reaches the model in this world. */
+  inbound(client: string, wire: unknown, world: WorldView): Inbound[];
+  /** Alternatives of events stepped before a disconnect of `client` (default: none). */
+  beforeDisconnect?(client: string, how: 'closed' | 'reset', world: WorldView): ModelEvent[][];
+  /** Whether `wire` is the model message `expected`, with the bindings it makes. */
+  compare(expected: ProtocolMessage, wire: unknown, world: WorldView): Comparison;
+  describe(expected: ProtocolMessage, world: WorldView): string;
+  /**
+   * How a message the model sends shows on the wire: the message, and around it what the protocol
+   * leaves open (an optional close after an error, an optional reply before it). Default: the
+   * message alone.
+   */
+  expand?(msg: ProtocolMessage, world: WorldView): Expectation[];
+  /** `--strict`: illustrative parts are held to the reference server's (the model's) choice */
+  readonly strict?: boolean;
+  /** what this protocol fixes and what it leaves open (docs, reports) */
+  readonly marking?: Marking;
+  /**
+   * How far apart the model's timers and the live server's may be by design, in model ms (a sweep
+   * every N ms against a per-session timer); added to the timing tolerance on both sides.
+   */
+  readonly timerSlackMs?: number;
+}
+
+/** What a mapping is built from: the suite's variables, `--strict`, and another server model than the protocol's fixed one. */
+export interface MappingOptions {
+  vars: Readonly<Record<string, string | number>>;
+  strict: boolean;
+  /** a scenario's variant and node params; default: the protocol's `fixed` server */
+  server?: ServerModelSpec;
+}
+
+/** A value for messages: JSON, at most 200 characters. */
+export function show(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value);
+  return text.length > 200 ? `${text.slice(0, 200)}... (${text.length} characters)` : text;
+}
+
+// ---- model clients on a live wire ------------------------------------------------------------------
+
+/** Identifiers the server picks (session ids): model value <-> canonical wire value. */
+export interface IdTable {
+  /** the wire value for a model id, if bound */
+  wireOf(modelId: string): unknown;
+  /** the model id for a wire value (binding a new one when unknown) */
+  modelOf(wireValue: unknown): string;
+}
+
+/**
+ * The client side of a stream protocol's wire: a model client's request as a wire message (what the
+ * live codec encodes), and a wire reply as the model message its machine expects.
+ */
+export interface ClientWire {
+  /** null when the request has no wire form (the fixed offline-queue model's confirmation) */
+  requestToWire(msg: ProtocolMessage, ids: IdTable, nowMs: number): unknown;
+  /** null when the wire message is none the client machine takes */
+  replyFromWire(wire: unknown, ids: IdTable): ProtocolMessage | null;
+}
+
+// ---- wire formats ---------------------------------------------------------------------------------
+
+/** One Go struct a gob stream carries (the fields in declaration order; only strings and bools). */
+export interface GobStruct {
+  name: string;
+  fields: readonly { name: string; type: 'string' | 'bool' }[];
+}
+
+/** One protobuf message type: fields with their numbers (proto3, scalar fields only). */
+export interface ProtobufMessageType {
+  name: string;
+  fields: readonly { name: string; id: number; type: 'string' | 'int32' | 'bool' }[];
+}
+
+/** A protobuf wire: the request and reply message types and the values written when unset. */
+export interface ProtobufSchema {
+  /** the proto package, e.g. `protosim.offlinequeue` */
+  package: string;
+  /** what clients send */
+  request: ProtobufMessageType;
+  /** what the server sends */
+  reply: ProtobufMessageType;
+  /** fields every encoded message carries unless given (the seed's `version`) */
+  fill?: Readonly<Record<string, string | number | boolean>>;
+}
+
+/**
+ * A message of a suite case (free data), checked and completed for the wire, or why it cannot be
+ * sent (a mistake in the suite file: `register-exit field To must be a string, got 3`).
+ */
+export type Outgoing = { wire: Record<string, unknown> } | { problem: string };
+
+/**
+ * A codec the harness speaks to a live server, named as users name it (`--codec gob`). The byte
+ * work is src/wire's, by `format`; the package says which format with what schema, and how a case's
+ * message becomes a wire message (`outgoing`).
+ */
+export type LiveCodecSpec =
+  /** one JSON object per line */
+  | { name: string; format: 'json-lines'; outgoing(msg: unknown): Outgoing }
+  /** Go gob, one struct type, byte-compatible with Go's encoding/gob */
+  | { name: string; format: 'gob'; struct: GobStruct; outgoing(msg: unknown): Outgoing }
+  /** protobuf messages, `length-delimited` (a varint byte count first) or `raw` (one per read) */
+  | { name: string; format: 'protobuf'; schema: ProtobufSchema; outgoing(msg: unknown): Outgoing }
+  /** the course's IM key-value HTTP interface (src/conformance/imHttpClient.ts speaks it) */
+  | { name: string; format: 'im-http' };
+
+/** Console lines of a server, for the oracle's hooks (re-exported for convenience). */
+export type { PrintParams };
