@@ -16,6 +16,9 @@ export default defineConfig({
       reporter: ['text-summary', 'json-summary'],
       reportsDirectory: 'coverage',
       reportOnFailure: true,
+      // The floor, about two points under what session 4 measured (statements 84.6 %, branches
+      // 76.5 %, functions 85.4 %, lines 87.4 %): raise it as coverage grows, never lower it.
+      thresholds: { statements: 82, branches: 74, functions: 83, lines: 85 },
     },
   },
 });

@@ -33,6 +33,11 @@ export interface CaseResult {
   steps?: boolean;
   /** the command that replays this case, when there is one */
   replay?: string;
+  /**
+   * `protosim grade --retries`: it FAILed or ERRORed, then passed on a re-run. A PASS with its
+   * points; every report marks it FLAKY (title, reason, and this flag).
+   */
+  flaky?: boolean;
 }
 
 export interface SuiteReport {

@@ -19,8 +19,12 @@ export interface GradeSummaryCase {
   points: number;
 }
 
-/** The fixed columns of summary.csv, before one column per case id. */
-export const summaryCsvColumns = ['submission', 'score', 'max_score', 'percent', 'passed', 'failed', 'errors', 'skipped', 'outcome', 'duration_ms'] as const;
+/**
+ * The fixed columns of summary.csv, before one column per case id. `passed` counts FLAKY cases
+ * (passes on a re-run), and `flaky` names them. Nothing in it varies from one grading of the same
+ * submissions to the next (no times: summary.json has them).
+ */
+export const summaryCsvColumns = ['submission', 'score', 'max_score', 'percent', 'passed', 'failed', 'errors', 'skipped', 'flaky', 'outcome'] as const;
 
 /** summary.csv: a header, then a row per submission; case columns hold the points earned. */
 export function renderSummaryCsv(cases: readonly GradeSummaryCase[], rows: readonly GradeSummaryRow[]): string {
@@ -37,8 +41,8 @@ export function renderSummaryCsv(cases: readonly GradeSummaryCase[], rows: reado
       String(count(r, 'FAIL')),
       String(count(r, 'ERROR')),
       String(count(r, 'SKIP')),
+      flakyIds(r).join(' '),
       row.outcome,
-      String(r.durationMs),
       ...cases.map((c) => String(byId.get(c.id)?.points ?? 0)),
     ];
     lines.push(fields.map(csvField).join(','));
@@ -57,12 +61,19 @@ export function csvField(value: string): string {
   return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
+/** The ids of the cases that passed only on a re-run (FLAKY), in suite order. */
+export function flakyIds(r: SuiteReport): string[] {
+  return r.cases.filter((c) => c.flaky).map((c) => c.id);
+}
+
 const letter: Record<CaseVerdict, string> = { PASS: '✓', FAIL: 'F', ERROR: 'E', SKIP: '-' };
+/** The letter of a FLAKY case (a PASS on a re-run). */
+const flakyLetter = '~';
 const colour: Record<CaseVerdict, string> = { PASS: '32', FAIL: '31', ERROR: '35', SKIP: '33' };
 
 /**
- * The terminal table: per submission its score and a letter per case (✓ pass, F fail, E error,
- * - skip), numbered as in the legend below it, and its first problem.
+ * The terminal table: per submission its score and a letter per case (✓ pass, ~ pass on a re-run
+ * (FLAKY), F fail, E error, - skip), numbered as in the legend below it, and its first problem.
  */
 export function renderSummaryTable(cases: readonly GradeSummaryCase[], rows: readonly GradeSummaryRow[], options: { color?: boolean; width?: number } = {}): string {
   const paint = (v: CaseVerdict, s: string): string => (options.color ? `\u001b[${colour[v]}m${s}\u001b[0m` : s);
@@ -78,13 +89,14 @@ export function renderSummaryTable(cases: readonly GradeSummaryCase[], rows: rea
     const byId = new Map(r.cases.map((c) => [c.id, c]));
     const letters = cases.map((c) => {
       const v = byId.get(c.id)?.verdict ?? 'ERROR';
-      return paint(v, letter[v].padStart(digits));
+      return paint(v, (byId.get(c.id)?.flaky ? flakyLetter : letter[v]).padStart(digits));
     });
     out.push(`  ${row.name.padEnd(nameWidth)}  ${scores[i]!.padStart(scoreWidth)}  ${String(percentOf(r)).padStart(4)}  ${letters.join(' ')}`);
     // The first problem in words, under the row, cut to the width (the reports have the rest).
-    const first = r.cases.find((c) => c.verdict === 'FAIL' || c.verdict === 'ERROR');
+    const first = r.cases.find((c) => c.verdict === 'FAIL' || c.verdict === 'ERROR') ?? r.cases.find((c) => c.flaky);
     if (first !== undefined) {
-      const note = `      ${first.verdict} ${first.id}: ${oneLine(first.reason)}`;
+      // a flaky case's reason starts with FLAKY
+      const note = `      ${first.flaky ? '' : `${first.verdict} `}${first.id}: ${oneLine(first.reason)}`;
       const width = options.width ?? 100;
       out.push(note.length > width ? `${note.slice(0, width - 1)}…` : note);
     }
@@ -102,7 +114,8 @@ export function renderSummaryTable(cases: readonly GradeSummaryCase[], rows: rea
     } else legend += sep + item;
   }
   out.push(legend);
-  out.push(`  ✓ pass · F fail · E error (hang, crash, time limit, flood...) · - skipped`);
+  const anyFlaky = rows.some((row) => row.report.cases.some((c) => c.flaky));
+  out.push(`  ✓ pass · ${anyFlaky ? `${flakyLetter} pass on a re-run (FLAKY) · ` : ''}F fail · E error (hang, crash, time limit, flood...) · - skipped`);
   return out.join('\n') + '\n';
 }
 

@@ -38,9 +38,11 @@ export function gradescopeResults(report: RunReport | SuiteReport): GradescopeRe
     number: String(i + 1),
   }));
   const by = (v: CaseResult['verdict']): number => suite.cases.filter((c) => c.verdict === v).length;
+  const flaky = suite.cases.filter((c) => c.flaky).map((c) => c.id);
   const output =
     `${suite.ok ? 'PASS' : 'FAIL'}: ${suite.score} / ${suite.maxScore} points against ${suite.target}. ` +
-    `${by('PASS')} passed, ${by('FAIL')} failed, ${by('ERROR')} errors, ${by('SKIP')} skipped.`;
+    `${by('PASS')} passed, ${by('FAIL')} failed, ${by('ERROR')} errors, ${by('SKIP')} skipped.` +
+    (flaky.length > 0 ? ` FLAKY (passed on a re-run): ${flaky.join(', ')}.` : '');
   return {
     score: roundPoints(tests.reduce((s, t) => s + t.score, 0)),
     execution_time: Math.round(suite.durationMs) / 1000,

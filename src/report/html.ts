@@ -44,6 +44,7 @@ th, td { text-align:left; padding: 7px 10px; border-bottom: 1px solid var(--line
 th { font-size: 12px; text-transform: uppercase; letter-spacing:.05em; color: var(--muted); font-weight:600; }
 .pill { display:inline-block; border-radius: 999px; padding: 1px 10px; font-size: 12px; font-weight: 700; color:#fff; letter-spacing:.04em; }
 .pill.PASS { background: var(--pass); } .pill.FAIL { background: var(--fail); } .pill.ERROR { background: var(--err); } .pill.SKIP { background: var(--skip); }
+.pill.FLAKY { background: #d97706; margin-left: 4px; }
 .ok { color: var(--pass); font-weight:700; } .bad { color: var(--fail); font-weight:700; }
 .finding h2 { color: var(--fail); }
 .summary { font-size: 16px; margin: 0 0 8px; }
@@ -184,8 +185,8 @@ function caseList(cases: readonly CaseResult[], showPoints: boolean, ids: { next
   for (const c of cases) {
     const open = withDiagrams && opened.has(c);
     out.push(
-      `<details class="case" data-verdict="${c.verdict}"${open ? ' open' : ''}><summary><span><span class="pill ${c.verdict}">${c.verdict}</span></span>` +
-        `<span class="case-title">${esc(c.title)}<small>${esc(c.id)}${c.verdict !== 'PASS' ? ` — ${esc(c.reason)}` : ''}</small></span>` +
+      `<details class="case" data-verdict="${c.verdict}"${c.flaky ? ' data-flaky="true"' : ''}${open ? ' open' : ''}><summary><span><span class="pill ${c.verdict}">${c.verdict}</span>${c.flaky ? `<span class="pill FLAKY" title="failed, then passed on a re-run">FLAKY</span>` : ''}</span>` +
+        `<span class="case-title">${esc(c.title)}<small>${esc(c.id)}${c.verdict !== 'PASS' || c.flaky ? ` — ${esc(c.reason)}` : ''}</small></span>` +
         `<span class="num">${showPoints ? `${c.points} / ${c.maxPoints}` : esc(c.level)}</span><span class="num">${formatDuration(c.durationMs)}</span></summary><div class="body">` +
         `<dl class="facts">${fact('reason', esc(c.reason))}${c.expected !== undefined ? fact('expected', esc(c.expected)) : ''}${c.observed !== undefined ? fact('observed', esc(c.observed)) : ''}${c.step !== undefined ? fact('where', esc(c.step)) : ''}${fact('level', esc(c.level))}</dl>` +
         (c.replay ? replayBox(c.replay, ids) : '') +
@@ -203,6 +204,7 @@ function formatDuration(ms: number): string {
 
 function suiteBody(suite: SuiteReport, ids: { next: number }): string {
   const by = (v: CaseResult['verdict']): number => suite.cases.filter((c) => c.verdict === v).length;
+  const flaky = suite.cases.filter((c) => c.flaky).length;
   const out: string[] = [];
   out.push(
     `<header class="top"><div><div class="kicker">protosim · conformance suite</div><h1>${esc(suite.name ?? suite.target)}</h1><p>against <code>${esc(suite.target)}</code></p></div>` +
@@ -211,7 +213,7 @@ function suiteBody(suite: SuiteReport, ids: { next: number }): string {
   );
   out.push(
     `<section class="card"><h2>Score</h2><div class="score">${suite.score} <span class="empty">/ ${suite.maxScore}</span></div>` +
-      `<p>${by('PASS')} passed · ${by('FAIL')} failed · ${by('ERROR')} errors · ${by('SKIP')} skipped · ${formatDuration(suite.durationMs)}</p></section>`,
+      `<p>${by('PASS')} passed${flaky > 0 ? ` (${flaky} FLAKY: passed on a re-run)` : ''} · ${by('FAIL')} failed · ${by('ERROR')} errors · ${by('SKIP')} skipped · ${formatDuration(suite.durationMs)}</p></section>`,
   );
   out.push(`<section class="card"><h2>Cases</h2>${caseList(suite.cases, true, ids, true)}</section>`);
   return out.join('\n');

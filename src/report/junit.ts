@@ -28,8 +28,12 @@ export function renderJunit(report: RunReport | SuiteReport): string {
   const props = ts.ele('properties');
   props.ele('property', { name: 'target', value: suite.target });
   props.ele('property', { name: 'score', value: `${suite.score}/${suite.maxScore}` });
+  const flaky = suite.cases.filter((c) => c.flaky).map((c) => c.id);
+  if (flaky.length > 0) props.ele('property', { name: 'flaky', value: flaky.join(' ') });
   for (const c of suite.cases) {
     const tc = ts.ele('testcase', { classname: c.id, name: c.title, time: seconds(c.durationMs) });
+    // A pass on a re-run (protosim grade --retries): marked in the name ([FLAKY]) and here.
+    if (c.flaky) tc.ele('properties').ele('property', { name: 'flaky', value: 'true' });
     const message = c.reason;
     if (c.verdict === 'FAIL') tc.ele('failure', { message, type: 'FAIL' }).txt(caseSummary(c));
     else if (c.verdict === 'ERROR') tc.ele('error', { message, type: 'ERROR' }).txt(caseSummary(c));

@@ -7,7 +7,7 @@
  * message. Drawn here, from the trace alone: the report must open without any network.
  */
 import type { TraceEvent } from '../sim/trace.js';
-import { buildSequence, elideRows, type LaneStatus, type NoteTone, type SequenceOptions } from './sequence.js';
+import { buildSequence, elideRows, type LaneStatus, type NoteTone, type SequenceOptions, type SequenceRow } from './sequence.js';
 import { cycleMarkerText } from './terminal-sequence.js';
 import { boltPath, escapeXml, fitText, monoFont, px, textWidthPx } from './svg.js';
 import { timeText, timeTick } from './time-label.js';
@@ -52,6 +52,57 @@ function overlaps(a: Box, b: Box): boolean {
   return a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2;
 }
 
+/** True when the segment (x1,y1)-(x2,y2) passes through the box (Liang–Barsky clipping). */
+function segmentCrosses(x1: number, y1: number, x2: number, y2: number, b: Box): boolean {
+  const dx = x2 - x1;
+  const dy = y2 - y1;
+  let t0 = 0;
+  let t1 = 1;
+  for (const [p, q] of [
+    [-dx, x1 - b.x1],
+    [dx, b.x2 - x1],
+    [-dy, y1 - b.y1],
+    [dy, b.y2 - y1],
+  ] as const) {
+    if (p === 0) {
+      if (q < 0) return false;
+      continue;
+    }
+    const r = q / p;
+    if (p < 0) t0 = Math.max(t0, r);
+    else t1 = Math.min(t1, r);
+    if (t0 > t1) return false;
+  }
+  return true;
+}
+
+/** Extra space above the repeating cycle's first row, where the loop frame's tab hangs (no label goes there). */
+const cycleTabGap = 22;
+/** A label's box around its baseline (12 px monospace: ascent and descent, with a pixel to spare). */
+const labelAbove = fontSize - 1;
+const labelBelow = 4;
+/** Room kept between two labels, so that they read apart. */
+const labelGap = 2;
+
+/** A message arrow as drawn, and where its label goes. */
+interface Arrow {
+  row: number;
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+  /** receiver minus sender, as a sign */
+  dir: number;
+  sloped: boolean;
+  label: string;
+  labelWidth: number;
+  /** the head (or the cross of a lost message): no other label may cover it */
+  head: Box;
+  /** chosen by placeLabels */
+  mx: number;
+  my: number;
+}
+
 /** Renders the trace as an `<svg class="sequence">` element (no XML prolog; for inline HTML). */
 export function renderSequenceSvg(trace: readonly TraceEvent[], options: SvgSequenceOptions = {}): string {
   const seq = buildSequence(trace, options);
@@ -78,21 +129,24 @@ export function renderSequenceSvg(trace: readonly TraceEvent[], options: SvgSequ
     slotOf.set(i, slots++);
   });
   const top = headerHeight + 14;
-  const yOfSlot = (s: number): number => top + s * rowHeight + rowHeight / 2;
+  // The loop frame's tab hangs in a gap of its own above the cycle's first row, clear of every label.
+  const cycleSlot = seq.cycleRow !== null && seq.rows.length > 0 ? (slotOf.get(seq.cycleRow) ?? null) : null;
+  const gapAbove = (s: number): number => (cycleSlot !== null && s >= cycleSlot ? cycleTabGap : 0);
+  const yOfSlot = (s: number): number => top + s * rowHeight + rowHeight / 2 + gapAbove(s);
   const yOfRow = (i: number): number => (i < 0 ? top - 4 : yOfSlot(slotOf.get(i) ?? 0));
-  const bottom = top + slots * rowHeight + 10;
+  const bottom = top + slots * rowHeight + 10 + (cycleSlot !== null ? cycleTabGap : 0);
   const height = bottom + headerHeight;
 
   const back: string[] = [];
   const lines: string[] = [];
   const front: string[] = [];
   const cycleTab: string[] = [];
-  /** boxes of labels and notes drawn so far, so later labels can move out of their way */
+  /** boxes no label may cover, besides notes, faults and other labels (placeLabels): the loop tab */
   const placed: Box[] = [];
 
   // The repeating cycle: a loop frame behind its rows.
   if (seq.cycleRow !== null && seq.rows.length > 0) {
-    const y0 = yOfRow(seq.cycleRow) - rowHeight / 2 - 2;
+    const y0 = yOfRow(seq.cycleRow) - rowHeight / 2 - cycleTabGap;
     const label = `loop: ${cycleMarkerText}`;
     const tabWidth = textWidthPx(label, 11) + 16;
     back.push(`<rect class="cycle" x="${px(gutter - 6)}" y="${px(y0)}" width="${px(width - gutter - 4)}" height="${px(bottom - y0)}" rx="6" fill="#fffbeb" stroke="#f59e0b" stroke-dasharray="6 4"/>`);
@@ -137,6 +191,111 @@ export function renderSequenceSvg(trace: readonly TraceEvent[], options: SvgSequ
     }
   });
 
+  const visible = (i: number): boolean => !(plan && i >= plan.head && i < plan.tailStart);
+  const arrows = layoutArrows();
+  placeLabels();
+
+  /** The geometry of every message arrow between two lanes (self messages are drawn in place). */
+  function layoutArrows(): Map<number, Arrow> {
+    const out = new Map<number, Arrow>();
+    seq.rows.forEach((row, i) => {
+      if (row.k !== 'message' || !visible(i)) return;
+      const a = column.get(row.from) ?? 0;
+      const b = column.get(row.to) ?? 0;
+      if (a === b) return;
+      const y = yOfRow(i);
+      const dropped = row.fate === 'dropped';
+      const x1 = xOf[a]!;
+      const x2full = xOf[b]!;
+      const dir = x2full > x1 ? 1 : -1;
+      // Horizontal when nothing happened between send and arrival; sloped from the send when the
+      // message was in flight across other rows, so overtaking and crossing messages show.
+      const sloped = row.sendAfterRow < i - 1 && slotOf.get(row.sendAfterRow + 1) !== slotOf.get(i);
+      const y1 = sloped ? Math.min(y - 2, yOfRow(row.sendAfterRow) + rowHeight / 2) : y;
+      // A lost message stops short of the receiver, where a cross marks the loss.
+      const x2 = dropped ? x2full - dir * 26 : x2full - dir * 2;
+      const full = `${row.label}${dropped ? ` — lost (${row.reason ?? 'dropped'})` : ''}`;
+      const label = fitText(full, Math.abs(x2full - x1) - 30, fontSize);
+      // the head's triangle (10 px, 0.38 rad each side) or the cross, as drawn below, with a pixel to spare
+      const angle = Math.atan2(y - y1, x2 - x1);
+      const tips = [0.38, -0.38].map((d) => [x2 - 10 * Math.cos(angle + d), y - 10 * Math.sin(angle + d)] as const);
+      const head = dropped
+        ? { x1: x2 - 7.5, y1: y - 7.5, x2: x2 + 7.5, y2: y + 7.5 }
+        : { x1: Math.min(x2, ...tips.map((t) => t[0])) - 1, y1: Math.min(y, ...tips.map((t) => t[1])) - 1, x2: Math.max(x2, ...tips.map((t) => t[0])) + 1, y2: Math.max(y, ...tips.map((t) => t[1])) + 1 };
+      out.set(i, { row: i, x1, y1, x2, y2: y, dir, sloped, label, labelWidth: textWidthPx(label, fontSize), head, mx: 0, my: 0 });
+    });
+    return out;
+  }
+
+  /**
+   * Where each message's label goes: along its arrow, where it covers no other label, note, fault,
+   * finding, loop tab or arrow head, and crosses as few other arrows and lifelines as can be.
+   * Labels are placed row by row; each one also has a spot just above its own arrival point, in
+   * the band of its own row that nothing of an earlier row reaches, so one is always free.
+   */
+  function placeLabels(): void {
+    const fixed: Box[] = [...placed];
+    seq.rows.forEach((row, i) => {
+      if (!visible(i)) return;
+      const y = yOfRow(i);
+      if (row.k === 'note') {
+        const x = xOf[column.get(row.node) ?? 0]!;
+        const st = noteStyle[row.tone];
+        fixed.push({ x1: x + 8, y1: y - 10, x2: x + 14 + textWidthPx(noteText(row, x), 11.5) + (st.box ? 0 : 2), y2: y + 10 });
+      } else if (row.k === 'fault' || row.k === 'finding') {
+        fixed.push({ x1: gutter - 4, y1: y - 11, x2: width - 12, y2: y + 11 });
+      } else if (row.k === 'message' && (column.get(row.from) ?? 0) === (column.get(row.to) ?? 0)) {
+        const x = xOf[column.get(row.from) ?? 0]!;
+        fixed.push({ x1: x, y1: y - 9, x2: x + 36 + textWidthPx(selfLabel(row), fontSize), y2: y + 9 });
+      }
+    });
+    if (plan && elisionSlot) {
+      const y = yOfSlot((elisionSlot as { slot: number }).slot);
+      fixed.push({ x1: gutter + 20, y1: y - 10, x2: width, y2: y + 10 });
+    }
+    const heads = [...arrows.values()].map((a) => ({ row: a.row, box: a.head }));
+    const labels: Box[] = [];
+    for (const arrow of arrows.values()) {
+      const { x1, y1, x2, y2, labelWidth: w } = arrow;
+      const lo = Math.min(x1, x2) + 6;
+      const hi = Math.max(x1, x2) - 6;
+      const at = (f: number): { mx: number; my: number } => {
+        const mx = Math.max(lo + w / 2, Math.min(hi - w / 2, x1 + (x2 - x1) * f));
+        // on a sloped arrow the label sits on the line (its own line runs behind it); above a flat one
+        const yAt = x2 === x1 ? y2 : y1 + ((y2 - y1) * (mx - x1)) / (x2 - x1);
+        return { mx, my: yAt - 5 };
+      };
+      const spots = (arrow.sloped ? [0.62, 0.75, 0.5, 0.85, 0.38, 0.25, 0.92] : [0.5, 0.35, 0.65, 0.25, 0.75, 0.15, 0.85]).map(at);
+      // the spot of last resort: flat, just above the arrival point, next to the head
+      spots.push({ mx: Math.max(lo + w / 2, Math.min(hi - w / 2, x2 - arrow.dir * (w / 2 + 14))), my: y2 - 6 });
+      let best: { mx: number; my: number; cost: number } | undefined;
+      spots.forEach((spot, k) => {
+        const box = { x1: spot.mx - w / 2 - 1, y1: spot.my - labelAbove, x2: spot.mx + w / 2 + 1, y2: spot.my + labelBelow };
+        const roomy = { x1: box.x1 - labelGap, y1: box.y1 - labelGap, x2: box.x2 + labelGap, y2: box.y2 + labelGap };
+        if (fixed.some((b) => overlaps(b, box)) || labels.some((b) => overlaps(b, roomy))) return;
+        if (heads.some((h) => h.row !== arrow.row && overlaps(h.box, box))) return;
+        let cost = k * 0.5;
+        for (const other of arrows.values()) if (other !== arrow && segmentCrosses(other.x1, other.y1, other.x2, other.y2, box)) cost += 10;
+        for (const x of xOf) if (x > box.x1 && x < box.x2) cost += 4;
+        if (best === undefined || cost < best.cost) best = { ...spot, cost };
+      });
+      const chosen = best ?? spots[spots.length - 1]!;
+      arrow.mx = chosen.mx;
+      arrow.my = chosen.my;
+      labels.push({ x1: chosen.mx - w / 2 - 1, y1: chosen.my - labelAbove, x2: chosen.mx + w / 2 + 1, y2: chosen.my + labelBelow });
+    }
+  }
+
+  /** A note's text as drawn (cut to the room right of its lane). */
+  function noteText(row: Extract<SequenceRow, { k: 'note' }>, x: number): string {
+    return fitText(`${noteStyle[row.tone].icon}${row.text}`, Math.min(Math.max(spacing, rightMargin) + 40, width - x - 30), 11.5);
+  }
+
+  /** A self message's label as drawn. */
+  function selfLabel(row: Extract<SequenceRow, { k: 'message' }>): string {
+    return fitText(`${row.label}${row.fate === 'dropped' ? ` — lost (${row.reason ?? 'dropped'})` : ''}`, rightMargin, fontSize);
+  }
+
   let lastT: number | null = null;
   seq.rows.forEach((row, i) => {
     if (plan && i >= plan.head && i < plan.tailStart) {
@@ -163,40 +322,17 @@ export function renderSequenceSvg(trace: readonly TraceEvent[], options: SvgSequ
           const x = xOf[a]!;
           front.push(
             `<g class="msg self" data-from="${escapeXml(row.from)}" data-to="${escapeXml(row.to)}"><path d="M${px(x)},${px(y - 8)} h30 v16 h-26" fill="none" stroke="${color}" stroke-width="1.5"/>` +
-              `<text x="${px(x + 36)}" y="${px(y + 4)}" font-size="${fontSize}" fill="${color}">${escapeXml(fitText(full, rightMargin, fontSize))}</text><title>${escapeXml(title)}</title></g>`,
+              `<text class="label" x="${px(x + 36)}" y="${px(y + 4)}" font-size="${fontSize}" fill="${color}">${escapeXml(selfLabel(row))}</text><title>${escapeXml(title)}</title></g>`,
           );
           break;
         }
-        const x1 = xOf[a]!;
-        const x2full = xOf[b]!;
-        const dir = x2full > x1 ? 1 : -1;
-        // Horizontal when nothing happened between send and arrival; sloped from the send when the
-        // message was in flight across other rows, so overtaking and crossing messages show.
-        const inFlightAcross = row.sendAfterRow < i - 1 && slotOf.get(row.sendAfterRow + 1) !== slotOf.get(i);
-        const y1 = inFlightAcross ? Math.min(y - 2, yOfRow(row.sendAfterRow) + rowHeight / 2) : y;
-        // A lost message stops short of the receiver, where a cross marks the loss.
-        const x2 = dropped ? x2full - dir * 26 : x2full - dir * 2;
-        const y2 = y;
+        const { x1, y1, x2, y2, label, mx, my } = arrows.get(i)!;
         const angle = Math.atan2(y2 - y1, x2 - x1);
         const head = (len: number, spread: number): string => {
           const p1 = [x2 - len * Math.cos(angle - spread), y2 - len * Math.sin(angle - spread)];
           const p2 = [x2 - len * Math.cos(angle + spread), y2 - len * Math.sin(angle + spread)];
           return `${px(x2)},${px(y2)} ${px(p1[0]!)},${px(p1[1]!)} ${px(p2[0]!)},${px(p2[1]!)}`;
         };
-        const span = Math.abs(x2full - x1) - 24;
-        const label = fitText(full, span, fontSize);
-        // On a sloped arrow the label sits toward the receiver, where arrows on different rows part.
-        const labelWidth = textWidthPx(label, fontSize);
-        const positionAt = (at: number): Box & { mx: number; my: number } => {
-          const mx = Math.max(Math.min(x1, x2) + labelWidth / 2 + 4, Math.min(Math.max(x1, x2) - labelWidth / 2 - 4, x1 + (x2 - x1) * at));
-          const my = y1 + (y2 - y1) * at - 5;
-          return { mx, my, x1: mx - labelWidth / 2, x2: mx + labelWidth / 2, y1: my - fontSize + 2, y2: my + 3 };
-        };
-        // The first spot along the arrow that overlaps no label drawn before, else the middle.
-        const tries = inFlightAcross ? [0.62, 0.75, 0.5, 0.85, 0.38, 0.25] : [0.5, 0.3, 0.7, 0.2, 0.8];
-        const spot = tries.map(positionAt).find((b) => !placed.some((p) => overlaps(p, b))) ?? positionAt(tries[0]!);
-        placed.push(spot);
-        const { mx, my } = spot;
         let g = `<g class="msg${dropped ? ' dropped' : ''}" data-from="${escapeXml(row.from)}" data-to="${escapeXml(row.to)}">`;
         g += `<line x1="${px(x1)}" y1="${px(y1)}" x2="${px(x2)}" y2="${px(y2)}" stroke="${color}" stroke-width="1.6"${dropped ? ' stroke-dasharray="5 3"' : ''}/>`;
         if (dropped) {
@@ -212,10 +348,9 @@ export function renderSequenceSvg(trace: readonly TraceEvent[], options: SvgSequ
       case 'note': {
         const x = xOf[column.get(row.node) ?? 0]!;
         const st = noteStyle[row.tone];
-        const text = fitText(`${st.icon}${row.text}`, Math.min(Math.max(spacing, rightMargin) + 40, width - x - 30), 11.5);
+        const text = noteText(row, x);
         const w = textWidthPx(text, 11.5) + 14;
         const title = `${row.node} at ${timeText(row.t, options.steps)}: ${row.text}`;
-        placed.push({ x1: x + 8, y1: y - 10, x2: x + 8 + w, y2: y + 10 });
         if (st.box) {
           front.push(
             `<g class="note ${row.tone}"><rect x="${px(x + 8)}" y="${px(y - 10)}" width="${px(w)}" height="20" rx="4" fill="${st.fill}" stroke="${st.stroke}"/>` +
@@ -229,12 +364,13 @@ export function renderSequenceSvg(trace: readonly TraceEvent[], options: SvgSequ
       case 'fault': {
         const label = fitText(row.text, width - gutter - 60, 12);
         back.push(`<rect x="${px(gutter - 4)}" y="${px(y - 11)}" width="${px(width - gutter - 8)}" height="22" rx="4" fill="#fee2e2" stroke="#fca5a5"/>`);
-        placed.push({ x1: gutter, y1: y - 11, x2: gutter + 24 + textWidthPx(label, 12), y2: y + 11 });
-        let g = `<g class="fault">${boltPath(gutter + 4, y - 8, 16)}<text x="${px(gutter + 24)}" y="${px(y + 4)}" font-size="12" font-weight="700" fill="#991b1b">${escapeXml(label)}</text>`;
+        // the marks on the lanes it hits first, the text over them (with the band's colour as a halo)
+        let g = `<g class="fault">${boltPath(gutter + 4, y - 8, 16)}`;
         for (const node of row.nodes) {
           const c = column.get(node);
           if (c !== undefined) g += `<circle cx="${px(xOf[c]!)}" cy="${px(y)}" r="6" fill="#dc2626" stroke="#fff" stroke-width="2"/>`;
         }
+        g += `<text x="${px(gutter + 24)}" y="${px(y + 4)}" font-size="12" font-weight="700" fill="#991b1b" paint-order="stroke" stroke="#fee2e2" stroke-width="4" stroke-linejoin="round">${escapeXml(label)}</text>`;
         front.push(`${g}<title>${escapeXml(`fault at ${timeText(row.t, options.steps)}: ${row.text}`)}</title></g>`);
         break;
       }

@@ -6,7 +6,8 @@ import type { CaseResult } from './case-result.js';
 import { renderTrace } from './text.js';
 
 export function caseSummary(c: CaseResult, options: { maxEvents?: number } = {}): string {
-  const out: string[] = [`${c.verdict}: ${c.reason}`];
+  // A flaky case's reason already starts with FLAKY.
+  const out: string[] = [`${c.verdict}${c.flaky && !c.reason.startsWith('FLAKY') ? ' (FLAKY)' : ''}: ${c.reason}`];
   if (c.expected !== undefined) out.push(`expected: ${c.expected}`);
   if (c.observed !== undefined) out.push(`observed: ${c.observed}`);
   if (c.step !== undefined) out.push(`at: ${c.step}`);

@@ -2,7 +2,7 @@
  * Bad input to `protosim grade` is refused before anything runs (exit 2), every problem of every
  * manifest at once with file:line:col; `--fail-under` turns a low score into exit 1.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,8 @@ import { runCli } from '../../src/cli/program.js';
 import { scoreUnder } from '../../src/cli/commands/grade.js';
 import { makeSuiteReport } from '../../src/report/case-result.js';
 import { csvField, renderSummaryCsv } from '../../src/report/grade-summary.js';
+import { loadSubmissions } from '../../src/conformance/grading/loadSubmissions.js';
+import { programSpec } from '../../src/conformance/clients/adapter.js';
 
 const root = resolve(__dirname, '../..');
 const serverSuite = join(root, 'scenarios/conformance/register-exit/suite.yaml');
@@ -105,6 +107,39 @@ describe('protosim grade: bad input', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--fail-under expects points \(12\) or a percentage \(80%\)/);
   });
+
+  it("refuses --report (run's and check's) and says where grade writes its reports, as README.md does", async () => {
+    const dir = submissions({ alice: "server:\n  command: ['{protosim}', serve, register-exit, --port, '{port}']\n" });
+    const r = await grade([dir, '--suite', serverSuite, '--out', join(dir, '_out'), '--report', 'junit=class.xml'], dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^protosim: --report junit=class\.xml: grade takes no --report \(that is run's and check's\): it writes every report itself, under --out \(now .*_out\)/);
+    expect(r.err).toMatch(/summary\.csv and summary\.json for the class, and for each submission <submission>\/report\.html, junit\.xml, results\.json, report\.json/);
+    expect(r.out).toBe(''); // nothing graded
+    // README.md says the same: --report on run and check; grade's reports in --out
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const row = readme.split('\n').find((l) => l.startsWith('| `--report FORMAT=FILE`'))!;
+    expect(row).toMatch(/on `run` and `check`/);
+    expect(row).toMatch(/`grade` takes no `--report`/);
+  });
+});
+
+describe('a shared adapter file', () => {
+  it("runs each student's program in the student's folder when it names no cwd; with a cwd, relative to the adapter file", () => {
+    const dir = submissions({ alice: 'client:\n  adapter: ../_shared/client.yaml\n', bob: 'client:\n  adapter: ../_shared/with-cwd.yaml\n' });
+    mkdirSync(join(dir, '_shared'));
+    const adapter = (extra: string): string =>
+      `adapter: class\nprotocol: lock-alternation\ncommand: ["{node}", client.mjs, "{url}"]\n${extra}patterns:\n  prompt: 'Enter message: $'\n  message: '^Client \\d: (?<text>.*)$'\ninput:\n  message: "{text}\\n"\n  quit: ctrl-c\n`;
+    writeFileSync(join(dir, '_shared', 'client.yaml'), adapter(''));
+    writeFileSync(join(dir, '_shared', 'with-cwd.yaml'), adapter('cwd: programs\n'));
+    const loaded = loadSubmissions(dir, dir, dir);
+    const cwdOf = (name: string): string => {
+      const s = loaded.find((x) => x.name === name)!;
+      if (s.kind !== 'client') throw new Error('not a client');
+      return programSpec(s.adapter, { address: 'http://127.0.0.1:1/IMserver.php', name: 'c1' }, ['protosim']).cwd ?? '';
+    };
+    expect(cwdOf('alice')).toBe(join(dir, 'alice'));
+    expect(cwdOf('bob')).toBe(join(dir, '_shared', 'programs'));
+  });
 });
 
 describe('protosim grade --fail-under', () => {
@@ -132,6 +167,6 @@ describe('summary.csv', () => {
     expect(csvField('say "hi"')).toBe('"say ""hi"""');
     const report = makeSuiteReport('t', [{ id: 'x,y', title: 'x', level: 'required', points: 1, maxPoints: 1, verdict: 'PASS', reason: '', durationMs: 1 }], 5);
     const csv = renderSummaryCsv([{ id: 'x,y', title: 'x', points: 1 }], [{ name: 'n', report, outcome: 'completed' }]);
-    expect(csv).toBe('submission,score,max_score,percent,passed,failed,errors,skipped,outcome,duration_ms,"x,y"\r\nn,1,1,100,1,0,0,0,completed,5,1\r\n');
+    expect(csv).toBe('submission,score,max_score,percent,passed,failed,errors,skipped,flaky,outcome,"x,y"\r\nn,1,1,100,1,0,0,0,,completed,1\r\n');
   });
 });

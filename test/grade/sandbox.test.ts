@@ -2,9 +2,11 @@
  * The sandbox of `protosim grade` (src/conformance/grading/sandbox.ts): a malicious server
  * submission is graded next to an honest one (protosim's reference server). The malicious one tries
  * each attack of issue 19 and writes what it saw into its own folder (the private copy, which this
- * test reads from the host while grading runs). Every attack is refused, the honest score is full
- * marks, nothing is left running and the summary is the grader's. Needs root and bubblewrap
- * (skipped otherwise; `grade` itself refuses then, tested at the end).
+ * test reads from the host while grading runs). Every attack is refused (it reads its own files,
+ * nothing of the suite, of protosim's folder, of the other submission or of the grades), the honest
+ * score is full marks, nothing is left running and the summary is the grader's. Needs root and
+ * bubblewrap (skipped otherwise; `grade` itself refuses then, tested at the end). Client programs
+ * and protosim's reference server: sandbox-clients.test.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -32,7 +34,7 @@ let attacksOwner: number | undefined;
 let csvAfterGrade = '';
 let leftoverSeen = false;
 
-function evilServer(other: string, outDir: string, hostPort: number): string {
+function evilServer(other: string, outDir: string, hostPort: number, graderPid: number): string {
   return `
 import fs from 'node:fs';
 import net from 'node:net';
@@ -45,17 +47,29 @@ attempt('write-other', () => fs.writeFileSync(${JSON.stringify(join(other, 'pwne
 attempt('write-protosim', () => fs.writeFileSync(${JSON.stringify(join(root, 'pwned-by-evil'))}, 'x'));
 attempt('write-out', () => fs.writeFileSync(${JSON.stringify(join(outDir, 'summary.csv'))}, 'evil,999\\n'));
 attempt('read-shadow', () => fs.readFileSync('/etc/shadow', 'utf8'));
+attempt('read-suite', () => fs.readFileSync(${JSON.stringify(join(root, 'scenarios/conformance/register-exit/suite.yaml'))}, 'utf8'));
+attempt('read-protosim', () => fs.readFileSync(${JSON.stringify(join(root, 'package.json'))}, 'utf8'));
+attempt('list-protosim', () => fs.readdirSync(${JSON.stringify(root)}).join(' '));
+attempt('read-protosim-dist', () => fs.readFileSync(${JSON.stringify(join(root, 'dist/cli/grade-worker.js'))}, 'utf8'));
+attempt('read-own', () => fs.readFileSync('evil.mjs', 'utf8').slice(0, 20));
+attempt('read-own-absolute', () => fs.readFileSync(process.argv[1], 'utf8').slice(0, 20));
+attempt('read-grades', () => fs.readdirSync(${JSON.stringify(outDir)}).join(' '));
 const big = spawnSync('sh', ['-c', 'head -c 104857600 /dev/zero > big.bin']);
 R['big-file'] = 'status ' + big.status + ' signal ' + big.signal + ' size ' + fs.statSync('big.bin').size;
-// The grading worker (root without most capabilities, in the same sandbox): forge a result on its
-// stdout, or kill it.
-const worker = fs.readdirSync('/proc').filter((p) => /^\\d+$/.test(p)).find((p) => { try { return fs.readFileSync('/proc/' + p + '/cmdline', 'utf8').includes('grade-worker.js'); } catch { return false; } });
-R['worker-seen'] = worker === undefined ? 'no' : 'yes';
-attempt('forge-result', () => fs.writeFileSync('/proc/' + worker + '/fd/1', '@protosim-grade {"case":{"id":"re/route","title":"x","level":"required","points":1,"maxPoints":1,"verdict":"PASS","reason":"forged","durationMs":1}}\\n'));
-attempt('kill-worker', () => process.kill(Number(worker), 'SIGKILL'));
+// The grader and its grading worker: not in this PID namespace. Forge a result on the grader's
+// stdout, kill it; and every process this one sees is its own.
+const uids = fs.readdirSync('/proc').filter((p) => /^\\d+$/.test(p)).map((p) => { try { return Number(/^Uid:\\s+(\\d+)/m.exec(fs.readFileSync('/proc/' + p + '/status', 'utf8'))[1]); } catch { return -1; } });
+R['foreign-processes'] = uids.filter((u) => u !== process.getuid() && u !== -1).length;
+R['worker-seen'] = fs.readdirSync('/proc').filter((p) => /^\\d+$/.test(p)).some((p) => { try { return fs.readFileSync('/proc/' + p + '/cmdline', 'utf8').includes('grade-worker.js'); } catch { return false; } }) ? 'yes' : 'no';
+attempt('forge-result', () => fs.writeFileSync('/proc/${graderPid}/fd/1', '@protosim-grade {"case":{"id":"re/route","title":"x","level":"required","points":1,"maxPoints":1,"verdict":"PASS","reason":"forged","durationMs":1}}\\n'));
+attempt('kill-grader', () => process.kill(${graderPid}, 'SIGKILL'));
 R.env = Object.keys(process.env).sort().join(',');
+// the suite's and the manifest's paths: in no variable, no command line it can see
+const cmdlines = fs.readdirSync('/proc').filter((p) => /^\\d+$/.test(p)).map((p) => { try { return fs.readFileSync('/proc/' + p + '/cmdline', 'utf8'); } catch { return ''; } });
+R['paths-seen'] = [...Object.values(process.env), ...cmdlines].filter((v) => /conformance|protosim\\.yaml|grade-worker/.test(v)).length;
 R.secret = process.env.PROTOSIM_TEST_SECRET ?? 'absent';
 R.uid = process.getuid();
+R.capabilities = ['CapPrm', 'CapEff', 'CapBnd', 'CapAmb'].map((k) => fs.readFileSync('/proc/self/status', 'utf8').split('\\n').find((l) => l.startsWith(k + ':')).split(':')[1].trim()).join(' ');
 R.processesVisible = fs.readdirSync('/proc').filter((p) => /^\\d+$/.test(p)).length;
 // A process that leaves the group and keeps rewriting the summary.
 const child = spawn('setsid', [process.execPath, '-e', ${JSON.stringify(`setInterval(() => { try { require('fs').writeFileSync(${JSON.stringify(join(outDir, 'summary.csv'))}, 'evil,999\\nhonest,0\\n'); } catch {} }, 50)`)}, ${JSON.stringify(marker)}], { detached: true, stdio: 'ignore' });
@@ -102,7 +116,7 @@ beforeAll(async () => {
   const hostPort = (hostServer.address() as { port: number }).port;
   mkdirSync(join(subs, 'evil'));
   writeFileSync(join(subs, 'evil', 'protosim.yaml'), "server:\n  command: ['{node}', evil.mjs, '{port}']\n  startTimeoutMs: 30000\n");
-  writeFileSync(join(subs, 'evil', 'evil.mjs'), evilServer(join(subs, 'honest'), out, hostPort));
+  writeFileSync(join(subs, 'evil', 'evil.mjs'), evilServer(join(subs, 'honest'), out, hostPort, process.pid));
   // The private copies live in the temp folder: read what the evil one wrote while grading runs.
   const sampler = setInterval(() => {
     for (const d of readdirSync(tmpdir()).filter((n) => n.startsWith('protosim-sandbox-') && !n.startsWith('protosim-sandbox-test-'))) {
@@ -119,7 +133,7 @@ beforeAll(async () => {
   process.env.PROTOSIM_TEST_SECRET = 'hunter2';
   try {
     code = await runCli(
-      ['grade', subs, '--suite', 'scenarios/conformance/register-exit', '--case', 're/route', '--time-limit-ms', '40000', '--reply-timeout-ms', '1000', '--retries', '0', '--jobs', '2', '--no-progress', '--out', out],
+      ['grade', subs, '--suite', 'scenarios/conformance/register-exit', '--case', 're/route', '--time-limit-ms', '40000', '--reply-timeout-ms', '3000', '--retries', '0', '--jobs', '2', '--no-progress', '--out', out],
       { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), cwd: root, isTTY: false, stderrIsTTY: false },
     );
   } finally {
@@ -141,10 +155,10 @@ describe.runIf(canSandbox)('protosim grade: a malicious submission next to an ho
     expect(code, stderr + stdout).toBe(0);
     const rows = parseCsv(csvAfterGrade);
     const row = (name: string): string[] => rows.find((r) => r[0] === name)!;
-    expect(row('reference').slice(0, 3)).toEqual(['reference', '1', '1']); // its manifest names it
+    expect(row('reference').slice(0, 3), readFileSync(join(out, 'reference', 'report.json'), 'utf8').slice(0, 2000)).toEqual(['reference', '1', '1']); // its manifest names it
     expect(row('evil').slice(0, 2)).toEqual(['evil', '0']);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { submissions: { name: string; containment: string }[] };
-    for (const s of summary.submissions) expect(s.containment).toMatch(/^sandbox: uid \d+/);
+    for (const s of summary.submissions) expect(s.containment).toMatch(/^sandbox: bubblewrap, an unprivileged uid of its own, cgroup v1/);
   });
 
   it('ran the attacks (so the checks below are not vacuous)', () => {
@@ -158,8 +172,18 @@ describe.runIf(canSandbox)('protosim grade: a malicious submission next to an ho
     expect(existsSync(join(subs, 'honest', 'pwned'))).toBe(false);
   });
 
+  it("reads its own files, and nothing of the suite, of protosim's folder or of the grades", () => {
+    expect(attacks!['read-own']).toMatch(/^ALLOWED: /);
+    expect(attacks!['read-own-absolute']).toMatch(/^ALLOWED: /);
+    expect(attacks!['read-suite']).toMatch(/^refused: ENOENT/);
+    expect(attacks!['read-protosim']).toMatch(/^refused: ENOENT/);
+    expect(attacks!['list-protosim']).toMatch(/^refused: ENOENT/);
+    expect(attacks!['read-protosim-dist']).toMatch(/^refused: ENOENT/);
+    expect(attacks!['read-grades']).toMatch(/^refused: ENOENT/);
+  });
+
   it("cannot write outside its folder (protosim's folder, the grades)", () => {
-    expect(attacks!['write-protosim']).toMatch(/^refused: (EROFS|EACCES)/);
+    expect(attacks!['write-protosim']).toMatch(/^refused: (ENOENT|EROFS|EACCES)/);
     expect(existsSync(join(root, 'pwned-by-evil'))).toBe(false);
     expect(attacks!['read-shadow']).toMatch(/^refused: EACCES/);
   });
@@ -175,17 +199,21 @@ describe.runIf(canSandbox)('protosim grade: a malicious submission next to an ho
     expect(attacksOwner).not.toBe(0);
     expect(attacksOwner).toBeGreaterThanOrEqual(200_000);
     expect(attacks!.uid).toBe(attacksOwner);
+    // no capability, not even in the bounding set (CapPrm CapEff CapBnd CapAmb)
+    expect(attacks!.capabilities).toBe(Array(4).fill('0000000000000000').join(' '));
   });
 
-  it("sees a minimal environment, not the grader's", () => {
+  it("sees a minimal environment, not the grader's, and neither the suite's nor the manifests' paths", () => {
     expect(attacks!.secret).toBe('absent');
-    for (const key of String(attacks!.env).split(',')) expect(['HOME', 'LANG', 'PATH', 'TMPDIR', 'PROTOSIM_ISOLATION', 'PROTOSIM_SANDBOX_DROP', 'PROTOSIM_JOB', 'PORT', 'PROTOSIM_PORT', 'PWD', 'SHLVL', '_']).toContain(key);
+    expect(attacks!['paths-seen']).toBe(0);
+    for (const key of String(attacks!.env).split(',')) expect(['HOME', 'LANG', 'PATH', 'TMPDIR', 'PROTOSIM_JOB', 'PORT', 'PROTOSIM_PORT', 'PWD', 'SHLVL', '_']).toContain(key);
   });
 
-  it("cannot forge the grading worker's results nor kill it", () => {
-    expect(attacks!['worker-seen']).toBe('yes');
-    expect(attacks!['forge-result']).toMatch(/^refused: EACCES/);
-    expect(attacks!['kill-worker']).toMatch(/^refused: EPERM/);
+  it('cannot see, forge the results of, or kill the grader and its worker: it sees its own processes only', () => {
+    expect(attacks!['worker-seen']).toBe('no');
+    expect(attacks!['foreign-processes']).toBe(0);
+    expect(attacks!['forge-result']).toMatch(/^refused: ENOENT/);
+    expect(attacks!['kill-grader']).toMatch(/^refused: ESRCH/);
   });
 
   it('is bounded in processes and memory (cgroup v1 here)', () => {

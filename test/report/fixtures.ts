@@ -98,3 +98,44 @@ export const cases: CaseResult[] = [
 ];
 
 export const suite: SuiteReport = makeSuiteReport('tcp://127.0.0.1:9000', cases, 2460, 'scenarios/kv');
+
+/**
+ * A crowded trace for the diagram's label layout: five lanes, long message labels between close
+ * lanes, many messages at the same millisecond, messages in flight across each other and across
+ * other rows, lost ones, a self message, notes, a fault and a repeating cycle.
+ */
+export const crowdedTrace: TraceEvent[] = (() => {
+  const nodes = ['a', 'b', 'c', 'd', 'e'];
+  const out: TraceEvent[] = nodes.map((node, i) => ({ k: 'start', t: i, node, role: 'peer', state: 'running', fresh: true }));
+  let id = 1;
+  const long = (n: number): string => `a long message body number ${n} that goes on well past the room between two lanes`;
+  // many sent at once, arriving at the same millisecond in another order: arrows that cross
+  const burst: { id: number; from: string; to: string; n: number }[] = [];
+  for (const [from, to] of [['a', 'b'], ['b', 'a'], ['a', 'e'], ['e', 'a'], ['c', 'd'], ['d', 'b'], ['b', 'e'], ['e', 'c'], ['c', 'a'], ['d', 'e']] as const) {
+    const n = id++;
+    burst.push({ id: n, from, to, n });
+    out.push({ k: 'send', t: 10, id: n, from, to, msg: { type: 'CHAT', text: long(n) } });
+  }
+  out.push({ k: 'print', t: 11, node: 'c', kind: 'status', text: 'a note printed while everything is in flight, long enough to reach the next lanes' });
+  for (const m of [...burst].reverse()) {
+    if (m.n % 4 === 0) out.push({ k: 'drop', t: 20, id: m.id, from: m.from, to: m.to, msg: { type: 'CHAT', text: long(m.n) }, reason: 'loss' });
+    else out.push({ k: 'deliver', t: 20, id: m.id, from: m.from, to: m.to, msg: { type: 'CHAT', text: long(m.n) } });
+  }
+  out.push({ k: 'fault', t: 21, fault: { kind: 'partition', atMs: 21, from: ['a'], to: ['e'], direction: 'both' } });
+  const self = id++;
+  out.push({ k: 'send', t: 22, id: self, from: 'd', to: 'd', msg: { type: 'TICK', text: long(self) } });
+  out.push({ k: 'deliver', t: 22, id: self, from: 'd', to: 'd', msg: { type: 'TICK', text: long(self) } });
+  // the cycle: short messages back and forth between neighbours, at the same step
+  out.push({ k: 'timer', t: 30, node: 'a', event: 'xstate.after.poll.peer.waiting' });
+  for (let round = 0; round < 3; round++) {
+    const pairs = [['a', 'b'], ['b', 'c'], ['c', 'b'], ['e', 'd']] as const;
+    const ids = pairs.map(() => id++);
+    pairs.forEach(([from, to], k) => out.push({ k: 'send', t: 30 + round * 10, id: ids[k]!, from, to, msg: { type: 'GET', key: `connected-and-then-some-${k}` } }));
+    pairs.forEach(([from, to], k) => out.push({ k: 'deliver', t: 35 + round * 10, id: ids[k]!, from, to, msg: { type: 'GET', key: `connected-and-then-some-${k}` } }));
+  }
+  out.push({ k: 'finding', t: 70, kind: 'livelock', summary: 'livelock: a, b, c and e keep asking each other and nothing is shown to anyone' });
+  return out;
+})();
+
+/** Index of the first event of the crowded trace's cycle (the timer at 30 ms). */
+export const crowdedCycleStart = crowdedTrace.findIndex((e) => e.k === 'timer');

@@ -10,8 +10,8 @@ import { existsSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InvalidArgumentError, type Command } from 'commander';
-import { ExitCode, ProtosimError } from '../../errors.js';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { ExitCode, InputError, ProtosimError } from '../../errors.js';
 import { gradeSubmissions, killRunningWorkers, type GradedSubmission } from '../../conformance/grading/gradeSubmissions.js';
 import { loadGradingSuite } from '../../conformance/grading/gradingSuite.js';
 import { loadSubmissions, type Submission } from '../../conformance/grading/loadSubmissions.js';
@@ -47,6 +47,8 @@ export interface GradeOptions {
   maxFileBytes: number;
   maxProcesses: number;
   maxMemoryMb: number;
+  /** `--report` is run's and check's: given to grade, it is refused with what grade writes instead */
+  report?: string[];
 }
 
 /** Default re-runs of a failing case before it counts (--retries). */
@@ -124,10 +126,21 @@ export function registerGradeCommand(program: Command, ctx: CliContext): void {
     .option('--max-memory-mb <n>', 'sandbox: memory of a submission, its grading worker included (cgroup)', parsePositive('--max-memory-mb'), defaultSandboxLimits.memoryBytes / (1024 * 1024))
     .option('--no-progress', 'no progress line on stderr')
     .option('--no-color', 'no colours even on a terminal')
+    // run's and check's --report: grade writes every report under --out (refused with a message saying so)
+    .addOption(new Option('--report <format=file>').hideHelp().argParser(collectWhole))
     .action(async (dir: string, opts: GradeOptions) => runGrade(ctx, dir, opts));
 }
 
+/** What `grade --report` says: grade has no --report; where its reports are. */
+export function gradeReportRefusal(spec: string, out: string): string {
+  return (
+    `--report ${spec}: grade takes no --report (that is run's and check's): it writes every report itself, under --out (now ${out}): ` +
+    `summary.csv and summary.json for the class, and for each submission <submission>/${submissionReportFiles.map((f) => f.file).join(', ')} (${submissionReportFiles.map((f) => f.format).join(', ')}); docs/grading.md, "What it writes"`
+  );
+}
+
 async function runGrade(ctx: CliContext, dir: string, opts: GradeOptions): Promise<void> {
+  if (opts.report !== undefined && opts.report.length > 0) throw new InputError(gradeReportRefusal(opts.report[0]!, opts.out), 'invalid-option');
   const cwd = ctx.io.cwd ?? process.cwd();
   const color = opts.color && (ctx.io.isTTY ?? false);
   const submissions = loadSubmissions(resolve(cwd, dir), dir, cwd);
@@ -149,7 +162,7 @@ async function runGrade(ctx: CliContext, dir: string, opts: GradeOptions): Promi
       protosimRoot: resolve(dirname(worker), '../..'),
       submissionsRoot: resolve(cwd, dir),
       outDir,
-      readOnly: [dirname(suite.file)],
+      suiteDir: dirname(suite.file),
       limits: {
         cpuSeconds: Math.ceil(opts.timeLimitMs / 1000) + 1,
         fileBytes: opts.maxFileBytes,

@@ -39,7 +39,7 @@ export interface GradedSubmission {
   finishedAt: string;
   /** cases that failed and then passed on a re-run (--retries): PASS, marked FLAKY */
   flaky: string[];
-  /** how the submission was contained: `sandbox (uid N, cgroup v1 ...)` or `no sandbox` */
+  /** how the submission was contained: `sandbox: bubblewrap, ..., cgroup v1 ...` or `no sandbox` (no uid: the same each time it is graded) */
   containment: string;
 }
 
@@ -119,6 +119,7 @@ async function gradeWithRetries(submission: Submission, options: GradeOptions): 
       const before = cases[index]!;
       cases[index] = {
         ...result,
+        flaky: true,
         title: `${result.title} [${flakyMark}]`,
         reason: `${flakyMark}: ${before.verdict} on the first run (${before.reason}), PASS on re-run ${attempt} of ${retries}`,
         ...(before.expected !== undefined ? { expected: before.expected } : {}),
@@ -137,11 +138,12 @@ function gradeOne(submission: Submission, options: GradeOptions, selected: reado
   const startedAt = new Date();
   const started = performance.now();
   const sandbox = options.sandbox?.(submission);
-  const containment = sandbox === undefined ? 'no sandbox' : `sandbox: uid ${sandbox.uid}, ${sandbox.limits}`;
+  const containment = sandbox === undefined ? 'no sandbox' : `sandbox: bubblewrap, an unprivileged uid of its own, ${sandbox.limits}`;
   const bare = options.workerCommand(submission, caseIds);
   const argv = sandbox === undefined ? bare : sandbox.wrap(bare);
   const received: CaseResult[] = [];
-  let target = submission.kind === 'server' ? `submission ${submission.name} (server: ${submission.server.command.join(' ')})` : `submission ${submission.name} (client program: ${submission.adapter.spec.adapter})`;
+  // What was graded, as the manifest says it (not the port it got: the same each time it is graded).
+  const target = submission.kind === 'server' ? `submission ${submission.name} (server: ${submission.server.command.join(' ')})` : `submission ${submission.name} (client program: ${submission.adapter.spec.adapter})`;
   const stderr = new TailBuffer(workerStderrTailBytes);
   return new Promise((resolveGraded) => {
     // A launcher job: killing it at the time limit takes every process of this submission with it.
@@ -191,7 +193,7 @@ function gradeOne(submission: Submission, options: GradeOptions, selected: reado
         if ('case' in message) {
           received.push(message.case);
           if (stream) options.onCase?.(submission, message.case);
-        } else if ('done' in message) target = `submission ${submission.name} — ${message.done.target}`;
+        }
       }
     });
     child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));

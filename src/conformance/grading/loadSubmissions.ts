@@ -120,6 +120,9 @@ export function parseManifest(text: string, shownAs: string, dir: string, folder
     if (typeof client.adapter === 'string') {
       const path = resolve(dir, client.adapter);
       adapter = loadAdapterFile(path, shown(cwd, path));
+      // A shared adapter without a cwd of its own runs each student's program in the student's
+      // folder (an adapter's cwd is otherwise its own folder, where no student's program is).
+      if (adapter.spec.cwd === undefined) adapter = { ...adapter, spec: { ...adapter.spec, cwd: dir } };
     } else {
       adapter = parseInlineAdapter(text, doc.getIn(['client', 'adapter'], true) as { range?: [number, number, number] } | undefined, shownAs, dir);
     }

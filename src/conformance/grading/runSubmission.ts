@@ -4,6 +4,7 @@
  * client suite. Each case's result is handed on as soon as it has one, so a grader that has to stop
  * the run at the submission's time limit keeps what was done.
  */
+import { createHash } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import type { CaseResult } from '../../report/case-result.js';
 import { readYamlInput } from '../../scenario/load.js';
@@ -50,6 +51,7 @@ export async function runSubmission(job: SubmissionJob, onCase: (result: CaseRes
       ...(job.caseTimeoutMs !== undefined ? { caseTimeoutMs: job.caseTimeoutMs } : {}),
       ...(job.replyTimeoutMs !== undefined ? { replyTimeoutMs: job.replyTimeoutMs } : {}),
       ...(job.maxOutputBytes !== undefined ? { maxOutputBytes: job.maxOutputBytes } : {}),
+      runToken: caseToken,
       onCase,
     });
     return { target: report.target };
@@ -68,6 +70,11 @@ export async function runSubmission(job: SubmissionJob, onCase: (result: CaseRes
     onCaseEnd: onCase,
   });
   return { target: report.target };
+}
+
+/** A case's `{run}` token when grading: from its id, so a second grading gives the same names (and reasons). */
+export function caseToken(caseId: string): string {
+  return createHash('sha256').update(caseId).digest('hex').slice(0, 6);
 }
 
 /** The suite target of a server submission: its command, on a port protosim picks (never a fixed one). */

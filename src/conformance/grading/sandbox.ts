@@ -1,20 +1,24 @@
 /**
- * A sandbox per submission for `protosim grade` (docs/grading.md, "The sandbox"), with bubblewrap:
+ * A sandbox per submission for `protosim grade` (docs/grading.md, "The sandbox"), with bubblewrap.
+ * Two sides share one network namespace (loopback only, nothing of the host reachable):
  *
- *  - the grading worker of one submission runs in `bwrap` as root with every capability dropped but
- *    those it needs to start and stop the submission (CAP_SETUID, CAP_SETGID, CAP_KILL,
- *    CAP_SYS_PTRACE for the launcher's sweep), in its own PID, network (loopback only: the worker
- *    and the submission talk over it, nothing on the host is reachable), IPC and UTS namespaces;
- *  - every process of the submission is started by the worker's launcher through `setpriv` as a
- *    dedicated unprivileged uid/gid on the host (no groups, no capabilities, no-new-privs) under
- *    `prlimit` CPU-time and file-size limits (launcher.ts, `PROTOSIM_SANDBOX_DROP`);
- *  - the file system: the system (/usr, /etc...) and protosim's own folder read-only; the folder of
- *    submissions and the output folder covered by empty tmpfs; the shared `_`/`.` folders read-only;
- *    a private copy of the submission's folder (owned by its uid) bound at the folder's path, its
- *    only writable place besides a private /tmp;
- *  - a minimal environment (PATH, HOME, LANG, TMPDIR);
- *  - cgroup limits on processes (pids.max) and memory, v1 or v2, when the cgroup file system can be
- *    written here (`limits` says which held).
+ *  - **protosim's side**, trusted: the grading worker runs as the grader, on the grader's file
+ *    system, in its own PID namespace and a fresh network namespace (`bwrap --dev-bind / /
+ *    --unshare-net`), with a minimal environment. It starts the submission's programs and, for a
+ *    client suite, protosim's reference server (a `trusted` job: the grader's user, outside the
+ *    submission's sandbox);
+ *  - **the submission's side**: every program of the submission (its server, its client programs)
+ *    is started by the worker's launcher under `PROTOSIM_SANDBOX`, a prefix this module builds
+ *    (launcher.ts): it joins the submission's cgroups (pids.max, memory; v1 or v2, where
+ *    `/sys/fs/cgroup` can be written), then `bwrap` gives it a file system of its own — the system
+ *    (/usr, /etc...) read-only, a private copy of its folder (owned by its uid) at the folder's
+ *    path as its only writable place besides a private /tmp, the shared `_` folders read-only, a
+ *    client program's working folder outside its own (an adapter's `cwd`) read-only, protosim's
+ *    program (package.json, bin/, dist/, node_modules/) read-only only when its command names
+ *    `{protosim}`; never the suite, protosim's folder, another submission or the grades — and its
+ *    own PID, IPC and UTS namespaces; `prlimit` bounds CPU time and file size; `setpriv` drops it
+ *    to a fresh unprivileged uid/gid (no groups, no capabilities, not even in the bounding set,
+ *    no-new-privs) before any of its code runs.
  *
  * `close()` after the worker ended kills whatever still runs as the submission's uid or in its
  * cgroups, waits until none is left, and removes the copy: only then is the score written.
@@ -24,7 +28,7 @@ import { randomInt } from 'node:crypto';
 import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
-import { sandboxDropVariable } from '../launcher.js';
+import { sandboxVariable } from '../launcher.js';
 import type { Submission } from './loadSubmissions.js';
 
 export interface SandboxLimits {
@@ -45,14 +49,14 @@ export const defaultSandboxLimits: Omit<SandboxLimits, 'cpuSeconds'> = {
 };
 
 export interface SandboxPlan {
-  /** protosim's own folder (dist/, node_modules/, scenarios/, adapters/...): read-only */
+  /** protosim's own folder: hidden; its program (package.json, bin/, dist/, node_modules/) shown read-only to a submission whose command names {protosim} */
   protosimRoot: string;
-  /** the folder of submissions: hidden (only this submission's copy and the shared folders show) */
+  /** the suite's folder: hidden */
+  suiteDir: string;
+  /** the folder of submissions: hidden (only this submission's copy and the shared `_` folders show) */
   submissionsRoot: string;
   /** the output folder: hidden */
   outDir: string;
-  /** more folders the worker must read (the suite's folder when outside protosim's) */
-  readOnly: readonly string[];
   limits: SandboxLimits;
 }
 
@@ -62,8 +66,10 @@ export interface Sandbox {
   gid: number;
   /** the private copy of the submission's folder (host path) */
   copy: string;
-  /** the worker's command wrapped in the sandbox */
+  /** the worker's command: in the network namespace it shares with the submission, with the submission's sandbox to start its programs in */
   wrap(argv: readonly string[]): string[];
+  /** the prefix every program of the submission is started under (launcher.ts, PROTOSIM_SANDBOX) */
+  prefix: readonly string[];
   /** which limits hold: `cgroup v1 pids+memory`, or why not */
   limits: string;
   /** kills what is left of the submission, waits until it is gone, removes the copy; problems found */
@@ -204,7 +210,22 @@ function chownTree(path: string, uid: number, gid: number): void {
   if (st.isDirectory()) for (const entry of readdirSync(path)) chownTree(join(path, entry), uid, gid);
 }
 
-/** Makes the sandbox of one submission (its private copy, its uid, its cgroups). */
+/** True when a submission's commands name `{protosim}` (then protosim's program must be readable). */
+function usesProtosim(submission: Submission): boolean {
+  const words = submission.kind === 'server' ? [...submission.server.command, ...Object.values(submission.server.env ?? {})] : [...submission.adapter.spec.command, ...Object.values(submission.adapter.spec.env ?? {})];
+  return words.some((w) => w.includes('{protosim}'));
+}
+
+/** A client program's working folder, when it lies outside the submission's folder (an adapter's `cwd`). */
+function programFolderOutside(submission: Submission): string | undefined {
+  if (submission.kind !== 'client') return undefined;
+  const cwd = submission.adapter.spec.cwd ?? '.';
+  // {adapterDir} is the only placeholder a folder needs; others are per client and stay inside.
+  const dir = resolve(submission.adapter.dir, cwd.replaceAll('{adapterDir}', submission.adapter.dir));
+  return inside(dir, submission.dir) || /\{[A-Za-z_]/.test(cwd.replaceAll('{adapterDir}', '')) ? undefined : dir;
+}
+
+/** Makes the sandbox of one submission (its private copy and /tmp, its uid, its cgroups). */
 export function openSandbox(submission: Submission, plan: SandboxPlan): Sandbox {
   const uid = freshUid();
   const gid = uid;
@@ -213,16 +234,17 @@ export function openSandbox(submission: Submission, plan: SandboxPlan): Sandbox 
   const copy = join(staging, 'submission');
   cpSync(submission.dir, copy, { recursive: true, verbatimSymlinks: true });
   chownTree(copy, uid, gid);
+  const privateTmp = join(staging, 'tmp');
+  // 1777 as /tmp is (not 0700 and the submission's): bubblewrap walks through it without any
+  // capability that would let root pass a folder it does not own.
+  mkdirSync(privateTmp);
+  chmodSync(privateTmp, 0o1777);
+  // the worker's own temporary files (none expected), out of the submission's reach
+  const workerTmp = join(staging, 'worker-tmp');
+  mkdirSync(workerTmp, { mode: 0o700 });
   const cgroups = makeCgroups(`protosim-${uid}`, plan.limits);
 
-  const args: string[] = [
-    'bwrap',
-    '--die-with-parent', '--new-session',
-    '--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
-    '--hostname', 'sandbox',
-    ...systemBinds(),
-    '--proc', '/proc', '--dev', '/dev',
-  ];
+  const args: string[] = ['bwrap', ...systemBinds(), '--proc', '/proc', '--dev', '/dev'];
   // Folders bubblewrap makes on its own for a mount point are 0700 (root's): make them 0755, so the
   // submission's user can walk to what it may read.
   const made = new Set<string>(['/']);
@@ -237,31 +259,45 @@ export function openSandbox(submission: Submission, plan: SandboxPlan): Sandbox 
     made.add(dest);
     args.push(...op);
   };
-  mountAt('--perms', '1777', '--tmpfs', '/tmp');
-  const readOnly = [plan.protosimRoot, ...plan.readOnly, dirname(process.execPath)];
-  if (submission.kind === 'client' && submission.adapter.file !== '' && !inside(submission.adapter.dir, submission.dir)) {
-    readOnly.push(submission.adapter.dir, resolve(submission.adapter.dir, submission.adapter.spec.cwd ?? '.'));
-  }
-  for (const dir of readOnly) if (existsSync(dir) && !inside(dir, '/usr')) mountAt('--ro-bind', dir, dir);
-  // What a read-only folder above would show and the submission must not see.
-  for (const hidden of [plan.submissionsRoot, plan.outDir]) mountAt('--tmpfs', hidden);
-  const shared = readdirSync(plan.submissionsRoot).filter((e) => (e.startsWith('_') || e.startsWith('.')) && lstatSync(join(plan.submissionsRoot, e)).isDirectory());
+  mountAt('--bind', privateTmp, '/tmp');
+  // What the submission may read besides the system: node, protosim's program when it runs it, a
+  // client program's folder outside its own. Parents before children.
+  const shown = new Set<string>([dirname(process.execPath)]);
+  if (usesProtosim(submission)) for (const part of ['package.json', 'bin', 'dist', 'node_modules']) shown.add(join(plan.protosimRoot, part));
+  const programFolder = programFolderOutside(submission);
+  if (programFolder !== undefined) shown.add(programFolder);
+  const readable = [...shown].filter((p) => existsSync(p) && !['/usr', '/bin', '/sbin', '/lib', '/lib64', '/etc'].some((sys) => inside(p, sys))).sort((a, b) => a.length - b.length);
+  const binds = readable.filter((p, i) => !readable.slice(0, i).some((q) => inside(p, q)));
+  for (const p of binds) mountAt('--ro-bind', p, p);
+  // What a folder shown above would reveal and the submission must not see: covered by empty folders.
+  for (const hidden of [plan.suiteDir, plan.submissionsRoot, plan.outDir]) if (binds.some((p) => inside(hidden, p))) mountAt('--tmpfs', hidden);
+  // Shared files of the class (`_shared/`); not `.` folders (.git of the whole class, for one).
+  const shared = readdirSync(plan.submissionsRoot).filter((e) => e.startsWith('_') && lstatSync(join(plan.submissionsRoot, e)).isDirectory());
   for (const e of shared) mountAt('--ro-bind', join(plan.submissionsRoot, e), join(plan.submissionsRoot, e));
   mountAt('--bind', copy, submission.dir);
-  args.push('--chdir', submission.dir);
   args.push(
+    '--unshare-pid', '--as-pid-1', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--hostname', 'sandbox', '--die-with-parent',
+    '--unsetenv', sandboxVariable,
+    '--setenv', 'HOME', submission.dir,
+    '--setenv', 'TMPDIR', '/tmp',
+    // setpriv needs these to drop to the submission's uid and empty the bounding set; it then drops them all.
+    '--cap-drop', 'ALL', '--cap-add', 'CAP_SETUID', '--cap-add', 'CAP_SETGID', '--cap-add', 'CAP_SETPCAP',
+    '--',
+    'prlimit', `--cpu=${plan.limits.cpuSeconds}`, `--fsize=${plan.limits.fileBytes}`, '--core=0', '--',
+    'setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
+  );
+  const joinCgroups = cgroups.dirs.map((d) => `echo $$ > ${d}/cgroup.procs`).join(' && ');
+  const prefix = joinCgroups === '' ? args : ['/bin/sh', '-c', `${joinCgroups} && exec "$@"`, 'protosim-sandbox', ...args];
+  const workerArgs = [
+    'bwrap', '--dev-bind', '/', '/', '--unshare-net', '--die-with-parent',
     '--clearenv',
     '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin',
     '--setenv', 'HOME', submission.dir,
     '--setenv', 'LANG', 'C.UTF-8',
-    '--setenv', 'TMPDIR', '/tmp',
-    '--setenv', 'PROTOSIM_ISOLATION', 'process-group',
-    '--setenv', sandboxDropVariable, `${uid}:${gid}:${plan.limits.cpuSeconds}:${plan.limits.fileBytes}`,
-    '--cap-drop', 'ALL',
-    '--cap-add', 'CAP_SETUID', '--cap-add', 'CAP_SETGID', '--cap-add', 'CAP_KILL', '--cap-add', 'CAP_SYS_PTRACE',
+    '--setenv', 'TMPDIR', workerTmp,
+    '--setenv', sandboxVariable, JSON.stringify(prefix),
     '--',
-  );
-  const join_ = cgroups.dirs.map((d) => `echo $$ > ${d}/cgroup.procs`).join(' && ');
+  ];
 
   const removeNow = (): void => {
     for (const pid of [...processesOfUid(uid), ...cgroupPids(cgroups.dirs)]) {
@@ -281,7 +317,8 @@ export function openSandbox(submission: Submission, plan: SandboxPlan): Sandbox 
     gid,
     copy,
     limits: cgroups.description,
-    wrap: (argv) => (join_ === '' ? [...args, ...argv] : ['/bin/sh', '-c', `${join_} && exec "$@"`, 'protosim-sandbox', ...args, ...argv]),
+    prefix,
+    wrap: (argv) => [...workerArgs, ...argv],
     close: async () => {
       const problems: string[] = [];
       const deadline = performance.now() + 5000;
