@@ -15,29 +15,10 @@ export const ClientOp = { create: 1, login: 2, send: 3, check: 4, delete: 5, lis
 
 /**
  * Replies, numbered as the seed. `error` (0) is protosim's own: a request that is malformed, over
- * a limit, or of an unsupported version, where the seed has no opcode to say so.
+ * a limit, or of an unsupported version, where the seed has no opcode to say so. The others are
+ * `Reply` (messages.ts) without the fixed variant's own 19 and 20.
  */
-export const ServerOp = {
-  error: 0,
-  created: 1,
-  nameExists: 2,
-  sent: 3,
-  sendNotLoggedIn: 4,
-  noSuchRecipient: 5,
-  unread: 6,
-  checkNotLoggedIn: 7,
-  deleted: 8,
-  deleteRefused: 9,
-  listResult: 10,
-  loggedOut: 11,
-  quitNotLoggedIn: 12,
-  loggedIn: 13,
-  noSuchAccount: 14,
-  alreadyLoggedIn: 15,
-  switched: 16,
-  push: 17,
-  listFailed: 18,
-} as const;
+export const ServerOp = (({ pushed, tooLong: _tooLong, forcedOut: _forcedOut, ...seed }) => ({ error: 0, ...seed, push: pushed }) as const)(Reply);
 
 export interface Client2Server {
   version: string;
