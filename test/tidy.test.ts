@@ -5,12 +5,24 @@
  * the exceptions listed below, each with its reason.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, dirname, resolve } from 'node:path';
+import { basename, join, relative, dirname, resolve } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const root = resolve(__dirname, '..');
 const src = join(root, 'src');
+
+/** Every file under dir, but for dependencies and build output. */
+function allFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...allFiles(p));
+    else out.push(p);
+  }
+  return out;
+}
 
 function files(dir: string): string[] {
   const out: string[] = [];
@@ -143,6 +155,13 @@ describe('tidy', () => {
     const stale = sizeExceptions.filter((e) => !e.inProgress && !found.some((o) => o.file === e.file && (e.fn === undefined || o.fn === e.fn)));
     expect(stale.map((e) => `${e.file}${e.fn ? ` ${e.fn}` : ''}: no longer over the limits, remove the exception`)).toEqual([]);
     expect(sizeExceptions.filter((e) => e.reason.trim().length < 10).map((e) => e.file)).toEqual([]);
+  });
+
+  it('file names are kebab-case everywhere in src/, test/, scripts/ and templates/', () => {
+    const kebab = (name: string): boolean => name === 'README.md' || /^[a-z0-9]+(?:[.-][a-z0-9]+)*$/.test(name);
+    const named = ['src', 'test', 'scripts', 'templates'].flatMap((d) => allFiles(join(root, d)));
+    expect(named.filter((f) => !kebab(basename(f))).map((f) => relative(root, f))).toEqual([]);
+    expect(['run-suite.ts', 'runSuite.ts', 'Server.ts'].filter((n) => !kebab(n))).toEqual(['runSuite.ts', 'Server.ts']);
   });
 
   it('the size check itself catches a long file and a long function (it can fail)', () => {

@@ -6,7 +6,7 @@
 import { Agent, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { LiveProtocol } from '../models/package.js';
-import { liveCodecOf, type StreamDecoder } from '../conformance/liveCodec.js';
+import { liveCodecOf, type StreamDecoder } from '../conformance/live-codec.js';
 
 /** Connections opened at once (below the listen backlog). */
 const connectBatch = 200;

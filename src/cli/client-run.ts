@@ -7,10 +7,10 @@
 import { relative, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadAdapterFile } from '../conformance/clients/adapter.js';
-import type { IoMode } from '../conformance/clients/clientProcess.js';
-import { loadClientSuiteFile } from '../conformance/clients/loadClientSuite.js';
-import { runClientSuite, selectClientCases } from '../conformance/clients/runClientSuite.js';
-import { protosimLauncher } from '../conformance/managedProcess.js';
+import type { IoMode } from '../conformance/clients/client-process.js';
+import { loadClientSuiteFile } from '../conformance/clients/load-client-suite.js';
+import { runClientSuite, selectClientCases } from '../conformance/clients/run-client-suite.js';
+import { protosimLauncher } from '../conformance/managed-process.js';
 import type { CaseResult, SuiteReport } from '../report/case-result.js';
 import { ExitCode, InputError } from '../errors.js';
 import { collectVar, parseIoMode } from './commands/adapter.js';

@@ -5,8 +5,8 @@
  * SIGTERM (the submission's time limit) it exits at once, which stops the client programs it
  * started (they live in process groups of their own and are killed by the exit hook).
  */
-import { runSubmission, type SubmissionJob } from '../conformance/grading/runSubmission.js';
-import { workerLinePrefix, type WorkerMessage } from '../conformance/grading/gradeSubmissions.js';
+import { runSubmission, type SubmissionJob } from '../conformance/grading/run-submission.js';
+import { workerLinePrefix, type WorkerMessage } from '../conformance/grading/grade-submissions.js';
 
 process.on('SIGTERM', () => process.exit(143));
 

@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { ExitCode, InputError } from '../errors.js';
-import { runSuite, selectCases } from '../conformance/runSuite.js';
+import { runSuite, selectCases } from '../conformance/run-suite.js';
 import type { CaseResult, SuiteReport } from '../report/case-result.js';
 import type { ReportSpec } from '../report/report-format.js';
 import { progressFor, writeReportsFor } from './reports.js';

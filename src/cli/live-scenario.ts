@@ -1,14 +1,14 @@
 /**
  * `protosim run SCENARIO.yaml --target ...` (or a scenario with a `target:`): the model scenario in
- * live mode (src/conformance/liveScenarioRun.ts). The report is a run report like a simulated
+ * live mode (src/conformance/live-scenario-run.ts). The report is a run report like a simulated
  * run's (findings with their traces, the scenario's expectations), so every renderer works on it;
  * the scenario's `expect` decides the exit code.
  */
 import { join, relative, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import { writeOutputFile } from './output-file.js';
-import { runLiveScenario, type LiveSchedule } from '../conformance/liveScenarioRun.js';
-import { liveProtocolOf, resolveScenarioTarget } from '../conformance/scenarioTarget.js';
+import { runLiveScenario, type LiveSchedule } from '../conformance/live-scenario-run.js';
+import { liveProtocolOf, resolveScenarioTarget } from '../conformance/scenario-target.js';
 import { targetFileOf } from './target-flag.js';
 import type { Scenario } from '../scenario/load.js';
 import { evaluateExpectations } from '../scenario/expect.js';

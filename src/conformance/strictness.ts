@@ -8,7 +8,7 @@
  * cases (protosim's own extensions: its error replies, its limits, a request parameter of its own).
  */
 import type { Suite } from '../scenario/load-suite.js';
-import { strictVar } from './serverMappingFor.js';
+import { strictVar } from './server-mapping-for.js';
 
 /**
  * The suite as `--strict` (or its absence) runs it: without it, `strict: true` cases are left out

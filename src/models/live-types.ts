@@ -2,7 +2,7 @@
  * What a protocol package says about meeting live implementations, as pure data and functions: how
  * its abstract messages look on the wire (the wire formats below, which the generic byte codecs of
  * src/wire read), how the live oracle maps the server model onto wire messages (`WireMapping`,
- * stepped by src/conformance/serverModelOracle.ts), and how a model client's requests and replies
+ * stepped by src/conformance/server-model-oracle.ts), and how a model client's requests and replies
  * look on the wire (`ClientWire`). Nothing here does I/O; the live layers do it with these pieces.
  */
 import type { PrintParams, ProtocolMessage, RoleDefinition } from './types.js';
@@ -191,7 +191,7 @@ export type LiveCodecSpec =
   | { name: string; format: 'gob'; struct: GobStruct; outgoing(msg: unknown): Outgoing }
   /** protobuf messages, `length-delimited` (a varint byte count first) or `raw` (one per read) */
   | { name: string; format: 'protobuf'; schema: ProtobufSchema; outgoing(msg: unknown): Outgoing }
-  /** the course's IM key-value HTTP interface (src/conformance/imHttpClient.ts speaks it) */
+  /** the course's IM key-value HTTP interface (src/conformance/im-http-client.ts speaks it) */
   | { name: string; format: 'im-http' };
 
 /** Console lines of a server, for the oracle's hooks (re-exported for convenience). */

@@ -1,6 +1,6 @@
 /**
  * A protocol's reference server as its package writes it: pure rules a generic host runs
- * (src/servers/rulesHost.ts). The rules never touch a socket, a timer or the clock: the host tells
+ * (src/servers/rules-host.ts). The rules never touch a socket, a timer or the clock: the host tells
  * them what happened (a connection opened, bytes arrived, a request, a timer fired, a write reached
  * the kernel, a connection closed) with the time, and carries out the effects they return (send,
  * close, crash, log, start or cancel a timer). The host owns framing and byte codecs (by the wire
@@ -11,7 +11,7 @@
  */
 import type { GobStruct, ProtobufSchema } from './live-types.js';
 
-/** The limits every reference server enforces (src/servers/serverOptions.ts has their defaults). */
+/** The limits every reference server enforces (src/servers/server-options.ts has their defaults). */
 export interface ServerLimitValues {
   maxConnections: number;
   maxFrameBytes: number;

@@ -4,18 +4,18 @@
  * package's program (src/models/<protocol>/, read through the registry), run by the generic hosts.
  */
 import { InputError, TargetError } from '../errors.js';
-import { assertDefect, parseServerProtocol } from './defectCatalog.js';
-import { assertLoopbackHost } from './loopbackHost.js';
-import { startHttpServer } from './httpHost.js';
-import { httpProtocolOf, streamProtocolOf } from './rulesHost.js';
-import { startStreamServer } from './streamHost.js';
-import { resolveLimits, type ServerHandle, type ServerLimits, type ServerOptions } from './serverOptions.js';
+import { assertDefect, parseServerProtocol } from './defect-catalog.js';
+import { assertLoopbackHost } from './loopback-host.js';
+import { startHttpServer } from './http-host.js';
+import { httpProtocolOf, streamProtocolOf } from './rules-host.js';
+import { startStreamServer } from './stream-host.js';
+import { resolveLimits, type ServerHandle, type ServerLimits, type ServerOptions } from './server-options.js';
 import type { LiveProtocol } from '../models/package.js';
 
-export { defectsFor, formatDefectList, parseServerProtocol, type DefectInfo } from './defectCatalog.js';
-export { isLoopbackHost } from './loopbackHost.js';
-export { defaultLimits, serverProtocols } from './serverOptions.js';
-export type { ServerHandle, ServerLimits, ServerOptions, ServerProtocol } from './serverOptions.js';
+export { defectsFor, formatDefectList, parseServerProtocol, type DefectInfo } from './defect-catalog.js';
+export { isLoopbackHost } from './loopback-host.js';
+export { defaultLimits, serverProtocols } from './server-options.js';
+export type { ServerHandle, ServerLimits, ServerOptions, ServerProtocol } from './server-options.js';
 
 /** The common options, not the protocol's own. */
 const commonOptions = new Set(['host', 'port', 'defect', 'log', 'limits']);

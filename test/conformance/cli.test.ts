@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/program.js';
 import { startServer, type ServerHandle } from '../../src/servers/index.js';
-import { repoRoot } from './suiteFixture.js';
+import { repoRoot } from './suite-fixture.js';
 
 const servers: ServerHandle[] = [];
 afterEach(async () => {

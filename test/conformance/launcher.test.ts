@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isolation, overrideIsolation, type IsolationKind } from '../../src/conformance/launcher.js';
-import { ManagedProcess } from '../../src/conformance/managedProcess.js';
-import { leftAfter, markedPids } from './processFixture.js';
+import { ManagedProcess } from '../../src/conformance/managed-process.js';
+import { leftAfter, markedPids } from './process-fixture.js';
 
 const spawner = fileURLToPath(new URL('../fixtures/lifecycle/spawner.sh', import.meta.url));
 
@@ -67,7 +67,7 @@ describe.runIf(linux).each(kinds)('launcher (%s)', (kind) => {
     expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toContain('spawner.sh');
     const state = (p: number): string => readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]![0]!;
     target.pause();
-    const server = markedPids(marker).find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('hostileServer'))!;
+    const server = markedPids(marker).find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('hostile-server'))!;
     await expect.poll(() => state(server), { timeout: 2000 }).toBe('T');
     expect(state(pid)).toBe('T');
     target.resume();

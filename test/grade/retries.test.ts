@@ -6,9 +6,9 @@
  * of a case fails, a re-run passes (or fails again).
  */
 import { describe, expect, it } from 'vitest';
-import { flakyMark, gradeSubmissions, workerLinePrefix } from '../../src/conformance/grading/gradeSubmissions.js';
-import type { GradedCase } from '../../src/conformance/grading/gradingSuite.js';
-import type { Submission } from '../../src/conformance/grading/loadSubmissions.js';
+import { flakyMark, gradeSubmissions, workerLinePrefix } from '../../src/conformance/grading/grade-submissions.js';
+import type { GradedCase } from '../../src/conformance/grading/grading-suite.js';
+import type { Submission } from '../../src/conformance/grading/load-submissions.js';
 
 const cases: GradedCase[] = [
   { id: 'c/steady', title: 'always passes', level: 'required', points: 1 },

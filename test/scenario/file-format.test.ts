@@ -11,7 +11,7 @@ import { join, relative, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/program.js';
 import { loadAdapterFile } from '../../src/conformance/clients/adapter.js';
-import { loadClientSuiteFile } from '../../src/conformance/clients/loadClientSuite.js';
+import { loadClientSuiteFile } from '../../src/conformance/clients/load-client-suite.js';
 import { declaredKindOf, fileKindOf, setWarningSink } from '../../src/scenario/file-format.js';
 import { loadScenarioFile } from '../../src/scenario/load.js';
 import { loadSuiteFile, loadTargetFile, looksLikeSuite } from '../../src/scenario/load-suite.js';

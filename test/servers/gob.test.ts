@@ -13,7 +13,7 @@ import {
   writeGobInt,
   writeGobUint,
   type GobMessage,
-} from './protocolWire.js';
+} from './protocol-wire.js';
 
 const hex = (s: string) => s.replace(/\s+/g, '');
 const ascii = (s: string) => Buffer.from(s, 'latin1').toString('hex');

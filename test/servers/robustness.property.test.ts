@@ -7,12 +7,12 @@ import { connect } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compareCodePoints } from '../../src/models/kv-store/serve.js';
-import { encodeGobMessage, GobDecoder, type GobMessage } from './protocolWire.js';
-import { delimit, encodeClient2Server } from './protocolWire.js';
-import { httpGet, kvQuery } from './httpClient.js';
-import { loggedInOq, openOq } from './offlineQueueClient.js';
-import { serve, sleep } from './serverFixture.js';
-import { openJsonClient, StreamClient, type StreamDecoder } from './streamClient.js';
+import { encodeGobMessage, GobDecoder, type GobMessage } from './protocol-wire.js';
+import { delimit, encodeClient2Server } from './protocol-wire.js';
+import { httpGet, kvQuery } from './http-client.js';
+import { loggedInOq, openOq } from './offline-queue-client.js';
+import { serve, sleep } from './server-fixture.js';
+import { openJsonClient, StreamClient, type StreamDecoder } from './stream-client.js';
 
 const numRuns = 25;
 

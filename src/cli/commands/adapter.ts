@@ -8,10 +8,10 @@ import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { loadAdapterFile } from '../../conformance/clients/adapter.js';
-import { patternKinds } from '../../conformance/clients/adapterSchema.js';
-import { checkAdapter, type AdapterCheckResult } from '../../conformance/clients/adapterCheck.js';
-import type { IoMode } from '../../conformance/clients/clientProcess.js';
-import { protosimLauncher } from '../../conformance/managedProcess.js';
+import { patternKinds } from '../../conformance/clients/adapter-schema.js';
+import { checkAdapter, type AdapterCheckResult } from '../../conformance/clients/adapter-check.js';
+import type { IoMode } from '../../conformance/clients/client-process.js';
+import { protosimLauncher } from '../../conformance/managed-process.js';
 import { parseTargetAddress } from '../../scenario/target-address.js';
 import type { CliContext } from '../context.js';
 

@@ -8,7 +8,7 @@ import { loadScenarioFile, ScenarioError } from '../../scenario/load.js';
 import type { CliContext } from '../context.js';
 import { bundledScenariosDir, fileKindAt, findScenarioFiles, findSuiteFiles } from '../scenario-files.js';
 import { loadSuiteFile } from '../../scenario/load-suite.js';
-import { loadClientSuiteFile } from '../../conformance/clients/loadClientSuite.js';
+import { loadClientSuiteFile } from '../../conformance/clients/load-client-suite.js';
 
 export function registerListCommand(program: Command, ctx: CliContext): void {
   program

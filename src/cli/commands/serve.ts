@@ -16,7 +16,7 @@ import {
   type ServerLimits,
   type ServerOptions,
 } from '../../servers/index.js';
-import { servedNote } from '../../servers/defectCatalog.js';
+import { servedNote } from '../../servers/defect-catalog.js';
 import type { CliContext } from '../context.js';
 import { normalizeCodec } from '../../scenario/target-schema.js';
 

@@ -10,9 +10,9 @@ import { InputError } from '../../errors.js';
 import { warnIfUndeclared, type FormatOptions } from '../../scenario/file-format.js';
 import { formatPath, parseYamlMapping, readYamlInput, ScenarioError, suggest, zodIssue, type ScenarioIssue } from '../../scenario/load.js';
 import { LinearRegExp, userPatternProblem } from '../../scenario/user-pattern.js';
-import { adapterSchema, patternKinds, type AdapterFile, type PatternKind } from './adapterSchema.js';
-import type { ClientProgramSpec, IoMode } from './clientProcess.js';
-import type { OutputSegment } from './outputLog.js';
+import { adapterSchema, patternKinds, type AdapterFile, type PatternKind } from './adapter-schema.js';
+import type { ClientProgramSpec, IoMode } from './client-process.js';
+import type { OutputSegment } from './output-log.js';
 
 /** Placeholders protosim fills in itself (besides the adapter's `vars`). */
 export const builtinPlaceholders = ['url', 'address', 'host', 'port', 'name', 'index', 'node', 'protosim', 'adapterDir'] as const;

@@ -29,7 +29,7 @@ import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtemp
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { sandboxVariable } from '../launcher.js';
-import type { Submission } from './loadSubmissions.js';
+import type { Submission } from './load-submissions.js';
 
 export interface SandboxLimits {
   /** CPU seconds of each process (RLIMIT_CPU) */

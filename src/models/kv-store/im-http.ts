@@ -1,7 +1,7 @@
 /**
  * The course IM server's HTTP interface (docs/protocols.md section 1), the pure parts shared by
  * protosim's reference kv server (server-program.ts) and the IM server the harness plays for client
- * programs (src/conformance/clients/imServer.ts): reading a request's query as PHP's `$_GET` would,
+ * programs (src/conformance/clients/im-server.ts): reading a request's query as PHP's `$_GET` would,
  * and writing reply bodies with the exact trailing-newline rules real clients depend on.
  */
 import { utf8Length } from '../wire-fields.js';

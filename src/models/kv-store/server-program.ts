@@ -1,7 +1,7 @@
 /**
  * The kv reference server, the course's IM key-value server (protocols lock-alternation and
  * status-handshake, docs/protocols.md section 1), as the generic HTTP host runs it
- * (src/servers/rulesHost.ts): the rules of serve.ts (the same functions the model's store machine,
+ * (src/servers/rules-host.ts): the rules of serve.ts (the same functions the model's store machine,
  * and so the oracle, steps).
  *
  * What this adds to the rules, and only this:

@@ -98,7 +98,7 @@ export interface QueueServerOptions {
   defects?: QueueDefects;
 }
 
-/** The named defects of src/servers/defectCatalog.ts that are variations of these rules. */
+/** The named defects of src/servers/defect-catalog.ts that are variations of these rules. */
 export interface QueueDefects {
   /** drop-offline-queue: a message for an offline recipient is acknowledged and not queued */
   dropOfflineQueue?: boolean;

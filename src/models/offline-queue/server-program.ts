@@ -1,5 +1,5 @@
 /**
- * The offline-queue reference server as the generic host runs it (src/servers/rulesHost.ts): the
+ * The offline-queue reference server as the generic host runs it (src/servers/rules-host.ts): the
  * `fixed` rules of serve.ts (the same functions the live oracle steps) over Protocol Buffers with
  * the seed's schema, length-delimited (default) or raw framing.
  *

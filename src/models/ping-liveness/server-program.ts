@@ -1,5 +1,5 @@
 /**
- * The ping-liveness reference server as the generic host runs it (src/servers/rulesHost.ts): the
+ * The ping-liveness reference server as the generic host runs it (src/servers/rules-host.ts): the
  * `fixed` rules of serve.ts (the same functions the live oracle steps) over JSON lines.
  *
  * What this adds to the rules, and only this:

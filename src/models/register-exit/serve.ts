@@ -61,7 +61,7 @@ export const modelRouteLimits: Readonly<RouteLimits> = {
   maxEntries: Number.POSITIVE_INFINITY,
 };
 
-/** The named defects of src/servers/defectCatalog.ts, all variations of these rules. */
+/** The named defects of src/servers/defect-catalog.ts, all variations of these rules. */
 export interface RouteDefects {
   /** trust-sender-field: a forward carries the client's `From` when it filled one in */
   trustSenderField?: boolean;

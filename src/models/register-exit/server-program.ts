@@ -1,5 +1,5 @@
 /**
- * The register-exit reference server as the generic host runs it (src/servers/rulesHost.ts): the
+ * The register-exit reference server as the generic host runs it (src/servers/rules-host.ts): the
  * `fixed` rules of serve.ts (the same functions the live oracle steps) over JSON lines (default) or
  * Go gob, byte-compatible with the seed.
  *

@@ -1,0 +1,581 @@
+/**
+ * Runs a client-side suite: for each case, a fresh IM server (the model's store) and fresh client
+ * programs started through the adapter; the steps drive them as people and a nemesis would; each
+ * case ends PASS, FAIL (expected vs observed, with the requests behind it), ERROR (the harness could
+ * not do its part: a program that will not start, an adapter without a pattern the case needs, the
+ * case's time bound) or SKIP. A timeout waiting for output while the program runs is a FAIL: the
+ * program is what is under test, and it did not do what a correct client does.
+ */
+import { ProtosimError } from '../../errors.js';
+import { models } from '../../models/index.js';
+import type { ModelVariant, PrintKind } from '../../models/types.js';
+import type { CaseResult, SuiteReport } from '../../report/case-result.js';
+import { makeSuiteReport } from '../../report/case-result.js';
+import type { TraceEvent } from '../../sim/trace.js';
+import type { Adapter } from './adapter.js';
+import type { PatternKind } from './adapter-schema.js';
+import type { IoMode } from './client-process.js';
+import { ClientSession } from './client-session.js';
+import { ClientShadow } from './client-shadow.js';
+import type { ClientCaseFile, ClientStepFile } from './client-suite-schema.js';
+import { describeImRequest, ImServer, type ImRequestRecord } from './im-server.js';
+import type { ClientSuite } from './load-client-suite.js';
+import { analyzeStall, type StallAnalysis } from './stall-analysis.js';
+import { describeExit, ManagedProcess } from '../managed-process.js';
+import { serverSchemeOf } from './reference-server.js';
+import { dirname, resolve } from 'node:path';
+
+export interface RunClientSuiteOptions {
+  adapter: Adapter;
+  /** `--var` overrides of the adapter's vars */
+  vars?: Readonly<Record<string, string>>;
+  io?: IoMode;
+  caseIds?: readonly string[];
+  tags?: readonly string[];
+  protosimLauncher: readonly string[];
+  /** called as each case starts and ends (progress) */
+  onCaseStart?: (c: ClientCaseFile) => void;
+  onCaseEnd?: (r: CaseResult) => void;
+  /** a case's overall bound when it sets no timeoutMs (default defaultClientCaseTimeoutMs) */
+  caseTimeoutMs?: number;
+}
+
+/** A case's overall bound when it sets none. */
+export const defaultClientCaseTimeoutMs = 30_000;
+/** Trace events kept per case (polling makes many); the rest are counted in an `end` note. */
+export const maxCaseTraceEvents = 3000;
+/** How long `start: [..] together: true` holds first requests waiting for the others. */
+export const togetherTimeoutMs = 5000;
+/** How long `kill ... after:` waits for the request it kills after. */
+export const killAfterTimeoutMs = 10_000;
+
+const printKindOf: Record<PatternKind, PrintKind> = {
+  prompt: 'prompt',
+  message: 'message',
+  waiting: 'status',
+  joined: 'status',
+  peerLeft: 'peer-left',
+  serverBusy: 'error',
+  serverShutdown: 'peer-left',
+  refused: 'error',
+  error: 'error',
+};
+
+/** Cases selected by `--case` ids and `--tag`s (all when none given). */
+export function selectClientCases(suite: ClientSuite, caseIds: readonly string[] = [], tags: readonly string[] = []): ClientCaseFile[] {
+  return suite.spec.cases.filter((c) => (caseIds.length === 0 || caseIds.includes(c.id)) && (tags.length === 0 || c.tags.some((t) => tags.includes(t))));
+}
+
+/** The adapter vars a suite asks for, where the adapter has them, then `--var`. */
+export function adapterVarsFor(suite: ClientSuite, adapter: Adapter, overrides: Readonly<Record<string, string>> = {}): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(suite.spec.adapterVars ?? {})) if (adapter.spec.vars && k in adapter.spec.vars) out[k] = String(v);
+  return { ...out, ...overrides };
+}
+
+export async function runClientSuite(suite: ClientSuite, opts: RunClientSuiteOptions): Promise<SuiteReport> {
+  const started = performance.now();
+  const results: CaseResult[] = [];
+  for (const c of selectClientCases(suite, opts.caseIds, opts.tags)) {
+    opts.onCaseStart?.(c);
+    const result = await new ClientCaseRun(suite, c, opts).run();
+    results.push(result);
+    opts.onCaseEnd?.(result);
+  }
+  return makeSuiteReport(`client program ${opts.adapter.spec.adapter} (${opts.adapter.file || 'adapter'})`, results, Math.round(performance.now() - started), suite.spec.suite);
+}
+
+class StepFailure extends Error {
+  constructor(
+    readonly verdict: 'FAIL' | 'ERROR',
+    readonly reason: string,
+    readonly expected?: string,
+    readonly observed?: string,
+  ) {
+    super(reason);
+  }
+}
+
+/** One case, from fresh server and programs to verdict. */
+export class ClientCaseRun {
+  /** protosim's IM server (the model's store), unless the suite runs a server command */
+  readonly im: ImServer | undefined;
+  /** the server command of a whole live system */
+  server: ManagedProcess | undefined;
+  private serverAddress = '';
+  private readonly startedAtMs = performance.now();
+  readonly sessions = new Map<string, ClientSession>();
+  readonly shadows = new Map<string, ClientShadow>();
+  readonly trace: TraceEvent[] = [];
+  private traceDropped = 0;
+  private nextId = 1;
+  private readonly variant: ModelVariant | undefined;
+  private readonly vars: Record<string, string>;
+  private stepText = '';
+  /** names bound by `expect: [..] as:` */
+  private readonly aliases = new Map<string, string>();
+  private stepStartedMs = 0;
+
+  constructor(
+    readonly suite: ClientSuite,
+    readonly c: ClientCaseFile,
+    readonly opts: RunClientSuiteOptions,
+  ) {
+    this.variant = models[suite.spec.protocol]?.variants.faithful;
+    this.vars = adapterVarsFor(suite, opts.adapter, opts.vars);
+    this.im = suite.spec.server === undefined ? new ImServer() : undefined;
+    this.im?.onRequest((record, phase) => this.onRequest(record, phase));
+  }
+
+  /** ms since the case started. */
+  nowMs(): number {
+    return this.im?.nowMs() ?? Math.round(performance.now() - this.startedAtMs);
+  }
+
+  /** Starts the suite's server command, when it has one; its address is what the clients get. */
+  private async startServer(): Promise<void> {
+    const spec = this.suite.spec.server;
+    if (spec === undefined) return;
+    const launcher = this.opts.protosimLauncher;
+    this.server = new ManagedProcess({
+      command: spec.command.flatMap((a) => (a === '{protosim}' ? [...launcher] : [a])),
+      ...(spec.cwd !== undefined ? { cwd: resolve(dirname(resolve(this.suite.file)), spec.cwd) } : {}),
+      ...(spec.env !== undefined ? { env: spec.env } : {}),
+      ready: { stdout: spec.ready },
+      port: 'auto',
+      startTimeoutMs: spec.startTimeoutMs,
+      scheme: serverSchemeOf(this.suite.spec.protocol),
+      // The suite's server is the grader's (protosim's reference server): outside a submission's sandbox.
+      trusted: true,
+    });
+    const address = await this.server.start();
+    // The IM interface's clients take a script URL; a server command prints its host and port.
+    this.serverAddress = serverSchemeOf(this.suite.spec.protocol) === 'http' && !/\/[^/]+$/.test(address.replace(/^\w+:\/\//, '')) ? `${address}/IMserver.php` : address;
+    this.push({ k: 'start', t: this.nowMs(), node: 'server', role: 'server', state: 'started', fresh: true });
+  }
+
+  /** A process fault or stop on the server command. */
+  private async serverStep(what: 'kill' | 'pause' | 'resume' | 'restart' | 'quit'): Promise<void> {
+    const server = this.server!;
+    const t = this.nowMs();
+    if (what === 'kill') {
+      this.push({ k: 'fault', t, fault: { kind: 'crash', atMs: t, node: 'server', mode: 'reset' } });
+      await server.kill();
+    } else if (what === 'pause') {
+      this.push({ k: 'fault', t, fault: { kind: 'pause', atMs: t, node: 'server' } });
+      server.pause();
+    } else if (what === 'resume') {
+      this.push({ k: 'fault', t, fault: { kind: 'resume', atMs: t, node: 'server' } });
+      server.resume();
+    } else if (what === 'restart') {
+      this.push({ k: 'fault', t, fault: { kind: 'restart', atMs: t, node: 'server', state: 'fresh' } });
+      await server.kill();
+      await server.start();
+    } else {
+      this.push({ k: 'quit', t, node: 'server' });
+      await server.stop();
+    }
+  }
+
+  private push(e: TraceEvent): void {
+    if (this.trace.length < maxCaseTraceEvents) this.trace.push(e);
+    else this.traceDropped += 1;
+  }
+
+  private onRequest(record: ImRequestRecord, phase: 'arrived' | 'held' | 'replied'): void {
+    const shadow = this.shadows.get(record.client);
+    if (phase === 'arrived') {
+      shadow?.request(record);
+      const msg = requestMessage(record);
+      const id = this.nextId++;
+      (record as ImRequestRecord & { traceId?: number }).traceId = id;
+      this.push({ k: 'send', t: record.atMs, id, from: record.client, to: 'store', msg });
+      this.push({ k: 'deliver', t: record.atMs, id, from: record.client, to: 'store', msg });
+    } else if (phase === 'replied') {
+      shadow?.reply(record);
+      const id = this.nextId++;
+      const t = record.repliedAtMs ?? record.atMs;
+      if (record.reply === 'reset') {
+        this.push({ k: 'conn', t, node: record.client, peer: 'store', event: 'reset' });
+        return;
+      }
+      if (typeof record.reply !== 'object') return;
+      const msg = { type: record.reply.status === 200 ? 'REPLY' : `HTTP_${record.reply.status}`, body: record.reply.body };
+      this.push({ k: 'send', t, id, from: 'store', to: record.client, msg });
+      this.push({ k: 'deliver', t, id, from: 'store', to: record.client, msg });
+    }
+  }
+
+  async run(): Promise<CaseResult> {
+    const begun = performance.now();
+    const base = { id: this.c.id, title: this.c.title, level: this.c.level, maxPoints: this.c.points };
+    const timeoutMs = this.c.timeoutMs ?? this.opts.caseTimeoutMs ?? defaultClientCaseTimeoutMs;
+    let verdict: CaseResult['verdict'] = 'PASS';
+    let reason = 'every step as expected';
+    let expected: string | undefined;
+    let observed: string | undefined;
+    let failedStep: string | undefined;
+    let cycleStart: number | null = null;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const bound = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new StepFailure('ERROR', `the case did not finish within timeoutMs=${timeoutMs}`)), timeoutMs);
+      });
+      await Promise.race([this.startServer().then(() => this.steps()), bound]);
+    } catch (error) {
+      failedStep = this.stepText;
+      if (error instanceof StepFailure) {
+        verdict = error.verdict;
+        reason = error.reason;
+        expected = error.expected;
+        observed = error.observed;
+      } else if (error instanceof ProtosimError) {
+        verdict = 'ERROR';
+        reason = error.message;
+      } else {
+        verdict = 'ERROR';
+        reason = `internal error: ${(error as Error).stack ?? String(error)}`;
+      }
+      if (verdict === 'FAIL') {
+        const stall = this.stall();
+        if (stall.summary !== null) {
+          reason = `${reason}: ${stall.summary}`;
+          cycleStart = this.cycleIndex(stall);
+          this.push({ k: 'finding', t: this.nowMs(), kind: 'deadlock', summary: stall.summary });
+        }
+        observed = [observed, ...stall.details].filter((x) => x !== undefined).join('\n');
+        if (this.c.model !== undefined) observed = `${observed ?? ''}\nthe model predicts: ${this.c.model}`.trim();
+        const tails = [...this.sessions.values()].map((s) => `--- ${s.name} (${s.status()}):\n${s.tail(10)}`).join('\n');
+        observed = `${observed ?? ''}\nclient output:\n${tails}`.trim();
+      }
+    } finally {
+      clearTimeout(timer);
+      await this.teardown();
+    }
+    if (this.traceDropped > 0) this.trace.push({ k: 'end', t: this.nowMs(), reason: 'limit:maxSteps' });
+    else this.trace.push({ k: 'end', t: this.nowMs(), reason: verdict === 'PASS' ? 'quiescent' : 'finding' });
+    return {
+      ...base,
+      points: verdict === 'PASS' ? this.c.points : 0,
+      verdict,
+      reason,
+      ...(expected !== undefined ? { expected } : {}),
+      ...(observed !== undefined ? { observed } : {}),
+      ...(failedStep !== undefined && verdict !== 'PASS' ? { step: failedStep } : {}),
+      durationMs: Math.round(performance.now() - begun),
+      trace: this.trace,
+      cycleStart,
+    };
+  }
+
+  /** The stall behind a failure (clients polling, nothing changing), with the model's words when it has them. */
+  stall(): StallAnalysis {
+    if (this.im === undefined) {
+      const details = [...this.sessions.values()].map((s) => `${s.name}: ${s.status()}`);
+      if (this.server !== undefined) details.push(`server: ${this.server.running ? (this.server.paused ? 'paused' : 'running') : this.server.exit ? describeExit(this.server.exit) : 'not started'}`);
+      return { summary: null, details, stuck: [], windowStartMs: this.stepStartedMs };
+    }
+    return analyzeStall({
+      im: this.im,
+      sinceMs: this.stepStartedMs,
+      clients: [...this.sessions.values()].map((s) => ({ name: s.name, status: s.status(), running: s.process.running })),
+      shadows: [...this.shadows.values()],
+      variant: this.variant,
+    });
+  }
+
+  private cycleIndex(stall: StallAnalysis): number | null {
+    const i = this.trace.findIndex((e) => e.t >= stall.windowStartMs && e.k === 'send');
+    return i >= 0 ? i : null;
+  }
+
+  private async steps(): Promise<void> {
+    for (const [i, step] of this.c.steps.entries()) {
+      this.stepText = `step ${i + 1}: ${describeStep(step)}`;
+      this.stepStartedMs = this.nowMs();
+      await this.step(step);
+    }
+  }
+
+  /** `expect: [c1, c2]`: the first of them to show it; `as`/`otherAs` name who did and who did not. */
+  private async expectAny(names: readonly string[], step: ClientStepFile, expectMs: number): Promise<void> {
+    const kind = step.kind!;
+    await this.needPattern(kind, expectMs);
+    const sessions = names.map((n) => this.session(n));
+    const winner = await new Promise<ClientSession | undefined>((resolveFirst) => {
+      let pending = sessions.length;
+      for (const s of sessions) {
+        void s.waitFor(kind, expectMs, step.text !== undefined ? { text: step.text } : {}).then((r) => {
+          if (r.ok) resolveFirst(s);
+          else if (--pending === 0) resolveFirst(undefined);
+        });
+      }
+    });
+    if (winner === undefined) {
+      const want = kind === 'message' && step.text !== undefined ? `a message ${JSON.stringify(step.text)}` : `a ${kind} line`;
+      throw new StepFailure('FAIL', `expected one of ${names.join(', ')} to show ${want}; none did within ${expectMs} ms`, want, `none (${sessions.map((s) => `${s.name} ${s.status()}`).join(', ')})`);
+    }
+    if (step.as !== undefined) this.aliases.set(step.as, winner.name);
+    if (step.otherAs !== undefined) this.aliases.set(step.otherAs, sessions.find((s) => s !== winner)!.name);
+  }
+
+  private session(alias: string): ClientSession {
+    const name = this.aliases.get(alias) ?? alias;
+    const s = this.sessions.get(name);
+    if (s === undefined) throw new StepFailure('ERROR', `client ${name} was not started`);
+    return s;
+  }
+
+  /**
+   * A case that needs the program to show a kind of line the adapter has no pattern for: the
+   * program has no such line (FAIL), unless the check is that it does not show one (ERROR: the
+   * harness cannot tell).
+   */
+  private async needPattern(kind: PatternKind, expectMs: number, absent = false): Promise<void> {
+    if (this.opts.adapter.patterns[kind]) return;
+    const text = `the adapter ${this.opts.adapter.spec.adapter} has no \`${kind}\` pattern`;
+    if (absent) throw new StepFailure('ERROR', `${text}, so the harness cannot check that no such line is shown (add patterns.${kind})`);
+    // Watch for the usual time anyway, so the verdict shows what the clients did meanwhile.
+    await sleep(expectMs);
+    throw new StepFailure('FAIL', `${text}: the program never shows a ${kind} line (if it does, add patterns.${kind} to the adapter)`, `a ${kind} line`, 'no way to show one');
+  }
+
+  /**
+   * The program's lease (how long it takes to decide a silent peer is gone): the adapter's
+   * `leaseMs`, else its `leaseMs` variable (as the suite or --var set it), else the suite's.
+   */
+  leaseMs(): number {
+    const adapter = this.opts.adapter.spec;
+    if (adapter.leaseMs !== undefined) return adapter.leaseMs;
+    const v = Number(this.vars.leaseMs ?? adapter.vars?.leaseMs);
+    return Number.isFinite(v) && (this.vars.leaseMs !== undefined || adapter.vars?.leaseMs !== undefined) ? v : this.suite.spec.leaseMs;
+  }
+
+  /** The lease plus half of it: heartbeats come once in a while and clocks tick in seconds. */
+  private leaseWaitMs(): number {
+    return Math.ceil(this.leaseMs() * 1.5);
+  }
+
+  /**
+   * An expect of a kind the adapter says the program never shows: give it settleMs, then go on if it
+   * still runs (the verdict comes from what it does on the wire).
+   */
+  private async settle(s: ClientSession, kind: PatternKind): Promise<void> {
+    const ms = this.opts.adapter.spec.settleMs;
+    const exit = await Promise.race([s.process.waitForExit(), sleep(ms).then(() => undefined)]);
+    if (exit !== undefined || !s.process.running) throw new StepFailure('FAIL', `expected ${s.name} to keep running (it shows no ${kind} line, the adapter says); ${s.name} ended (${s.status()})`, `${s.name} running`, s.status());
+  }
+
+  private newShadow(name: string): void {
+    if (this.variant === undefined) return;
+    const clients = [...this.sessions.keys()];
+    const pollMs = Number(this.vars.pollMs ?? this.opts.adapter.spec.vars?.pollMs ?? 500);
+    this.shadows.set(name, new ClientShadow(this.variant, name, clients, { pollMs }));
+  }
+
+  private async step(step: ClientStepFile): Promise<void> {
+    const expectMs = (step.withinMs ?? this.suite.spec.expectTimeoutMs) + (step.afterLease === true ? this.leaseWaitMs() : 0);
+    const notShown = step.kind !== undefined && this.opts.adapter.spec.notShown.includes(step.kind);
+    if (step.preload !== undefined) {
+      this.im!.preload(step.preload);
+      return;
+    }
+    if (step.start !== undefined) {
+      const names = Array.isArray(step.start) ? step.start : [step.start];
+      if (step.together) this.im?.startTogether(names, togetherTimeoutMs);
+      const fresh: ClientSession[] = [];
+      for (const name of names) {
+        if (this.sessions.has(name)) throw new StepFailure('ERROR', `client ${name} is already started (use restart)`);
+        const s = new ClientSession({
+          adapter: this.opts.adapter,
+          name,
+          address: this.im !== undefined ? await this.im.urlFor(name) : this.serverAddress,
+          vars: this.vars,
+          protosimLauncher: this.opts.protosimLauncher,
+          ...(this.opts.io ? { io: this.opts.io } : {}),
+        });
+        this.sessions.set(name, s);
+        this.watch(s);
+        fresh.push(s);
+      }
+      for (const s of fresh) this.newShadow(s.name);
+      for (const s of fresh) this.push({ k: 'start', t: this.nowMs(), node: s.name, role: 'client', state: 'started', fresh: true });
+      await Promise.all(fresh.map((s) => s.start()));
+      return;
+    }
+    if (Array.isArray(step.expect) && notShown) {
+      const sessions = step.expect.map((n) => this.session(n));
+      await Promise.all(sessions.map((s) => this.settle(s, step.kind!)));
+      if (step.as !== undefined) this.aliases.set(step.as, sessions[0]!.name);
+      if (step.otherAs !== undefined) this.aliases.set(step.otherAs, sessions[1]!.name);
+      return;
+    }
+    if (Array.isArray(step.expect)) {
+      await this.expectAny(step.expect, step, expectMs);
+      return;
+    }
+    if (step.expect !== undefined) {
+      const s = this.session(step.expect);
+      if (step.exit === true) {
+        const exit = await Promise.race([s.process.waitForExit(), sleep(expectMs).then(() => undefined)]);
+        if (exit === undefined) throw new StepFailure('FAIL', `expected ${s.name} to exit within ${expectMs} ms; it is still ${s.status()}`, 'the program exits', s.status());
+        return;
+      }
+      const kind = step.kind!;
+      if (notShown) {
+        // A line the program never prints: there is none to wait for, and none can be shown.
+        if (step.absent !== true) await this.settle(s, kind);
+        return;
+      }
+      await this.needPattern(kind, expectMs, step.absent === true);
+      const want = kind === 'message' && step.text !== undefined ? `a message ${JSON.stringify(step.text)}` : `a ${kind} line`;
+      if (step.absent === true) {
+        const r = await s.waitFor(kind, expectMs, { ...(step.text !== undefined ? { text: step.text } : {}), keepCursor: true });
+        if (r.ok) throw new StepFailure('FAIL', `expected no ${kind === 'message' ? 'message' : `${kind} line`} on ${s.name} for ${expectMs} ms, got ${JSON.stringify(r.segment.text)}`, `no ${want}`, r.segment.text);
+        return;
+      }
+      const r = await s.waitFor(kind, expectMs, step.text !== undefined ? { text: step.text } : {});
+      if (!r.ok) {
+        const shown = s.messages(s.cursor).map((m) => JSON.stringify(m.text));
+        const detail = r.reason === 'exited' ? `${s.name} ended (${s.status()})` : `none within ${expectMs} ms`;
+        const observed = kind === 'message' && shown.length > 0 ? `messages shown: ${shown.join(', ')}` : detail;
+        throw new StepFailure('FAIL', `expected ${s.name} to show ${want}; ${detail}`, want, observed);
+      }
+      return;
+    }
+    if (step.type !== undefined) {
+      const s = this.session(step.type);
+      if (step.keys !== undefined) s.process.type(step.keys);
+      else {
+        s.typeMessage(step.text!, step.to ?? '');
+        this.shadows.get(s.name)?.typedLine(step.text!);
+        this.push({ k: 'input', t: this.nowMs(), node: s.name, text: step.text! });
+      }
+      return;
+    }
+    if (step.check !== undefined) {
+      const s = this.session(step.check);
+      const typed = s.check();
+      this.push({ k: 'input', t: this.nowMs(), node: s.name, text: typed ? '(asks for queued messages)' : '(shows queued messages by itself)' });
+      return;
+    }
+    const serverAction = (['kill', 'pause', 'resume', 'restart', 'quit'] as const).find((k) => step[k] === 'server');
+    if (serverAction !== undefined && this.server !== undefined) {
+      await this.serverStep(serverAction);
+      return;
+    }
+    if (step.quit !== undefined) {
+      const s = this.session(step.quit);
+      s.quit();
+      this.push({ k: 'quit', t: this.nowMs(), node: s.name });
+      return;
+    }
+    if (step.kill !== undefined) {
+      const s = this.session(step.kill);
+      if (step.after !== undefined) {
+        const after = step.after;
+        const im = this.im!;
+        const held = new Promise<ImRequestRecord | undefined>((resolveHeld) => {
+          const off = im.onRequest((record, phase) => {
+            if (phase === 'held' && record.client === s.name && (after.value === undefined || record.value === after.value)) {
+              off();
+              clearTimeout(timer);
+              resolveHeld(record);
+            }
+          });
+          const timer = setTimeout(() => {
+            off();
+            resolveHeld(undefined);
+          }, killAfterTimeoutMs);
+        });
+        im.addFault({ kind: 'hold', client: s.name, action: after.action, ...(after.key !== undefined ? { key: after.key } : {}), count: 1 });
+        const record = await held;
+        if (record === undefined) {
+          const wanted = describeImRequest({ action: after.action, ...(after.key !== undefined ? { key: after.key } : {}), ...(after.value !== undefined ? { value: after.value } : {}) });
+          throw new StepFailure('FAIL', `${s.name} never made the request ${wanted} it was to be killed after (within ${killAfterTimeoutMs} ms)`, wanted, 'no such request');
+        }
+      }
+      this.push({ k: 'fault', t: this.nowMs(), fault: { kind: 'crash', atMs: this.nowMs(), node: s.name, mode: 'reset' } });
+      await s.kill();
+      return;
+    }
+    if (step.pause !== undefined) {
+      const s = this.session(step.pause);
+      s.pause();
+      this.push({ k: 'fault', t: this.nowMs(), fault: { kind: 'pause', atMs: this.nowMs(), node: s.name } });
+      return;
+    }
+    if (step.resume !== undefined) {
+      const s = this.session(step.resume);
+      s.resume();
+      this.push({ k: 'fault', t: this.nowMs(), fault: { kind: 'resume', atMs: this.nowMs(), node: s.name } });
+      return;
+    }
+    if (step.restart !== undefined) {
+      const s = this.session(step.restart);
+      this.push({ k: 'fault', t: this.nowMs(), fault: { kind: 'restart', atMs: this.nowMs(), node: s.name, state: 'fresh' } });
+      this.newShadow(s.name);
+      await s.restart();
+      return;
+    }
+    if (step.fault !== undefined) {
+      const filter = { ...(step.client !== undefined ? { client: step.client } : {}), ...(step.action !== undefined ? { action: step.action } : {}), ...(step.key !== undefined ? { key: step.key } : {}), ...(step.count !== undefined ? { count: step.count } : {}) };
+      const im = this.im!;
+      if (step.fault === 'clear') im.clearFaults();
+      else if (step.fault === 'slow') im.addFault({ kind: 'slow', ms: step.ms!, ...filter });
+      else im.addFault({ kind: step.fault, ...filter });
+      return;
+    }
+    if (step.wait !== undefined) {
+      await sleep(step.wait === 'lease' ? this.leaseWaitMs() : step.wait);
+      return;
+    }
+  }
+
+  /** Output lines become `print` trace events; an exit nobody asked for becomes a crash. */
+  private watch(s: ClientSession): void {
+    let seen = 0;
+    s.process.onSegment(() => {
+      for (; seen < s.events.length; seen++) {
+        const e = s.events[seen]!;
+        this.push({ k: 'print', t: this.nowMs(), node: s.name, kind: printKindOf[e.kind], text: e.kind === 'message' ? (e.text ?? e.line) : e.line });
+      }
+    });
+  }
+
+  private async teardown(): Promise<void> {
+    await Promise.all([...this.sessions.values()].map((s) => s.stop().catch(() => undefined)));
+    await this.im?.close();
+    await this.server?.stop().catch(() => undefined);
+  }
+}
+
+function requestMessage(r: ImRequestRecord): { type: string; [k: string]: unknown } {
+  const type = r.action === 'invalid' ? 'INVALID' : r.action.toUpperCase();
+  return { type, ...(r.key !== undefined ? { key: r.key } : {}), ...(r.value !== undefined ? { value: r.value } : {}) };
+}
+
+/** `c1 types "hello"`, `kill c1 after SET connected`. */
+export function describeStep(step: ClientStepFile): string {
+  if (step.preload) return `keys left from an earlier session: ${Object.entries(step.preload).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}`;
+  if (step.start) return `start ${Array.isArray(step.start) ? step.start.join(', ') : step.start}${step.together ? ' in the same millisecond' : ''}`;
+  if (Array.isArray(step.expect)) return `one of ${step.expect.join(', ')} shows ${step.kind}${step.as ? ` (as ${step.as})` : ''}`;
+  if (step.expect) {
+    if (step.exit) return `${step.expect} exits`;
+    const what = step.kind === 'message' && step.text !== undefined ? `message ${JSON.stringify(step.text)}` : `${step.kind}`;
+    return `${step.expect} ${step.absent ? 'shows no' : 'shows'} ${what}${step.withinMs ? ` within ${step.withinMs} ms` : ''}${step.afterLease ? ' (after its lease)' : ''}`;
+  }
+  if (step.type) return step.text !== undefined ? `${step.type} types ${JSON.stringify(step.text)}` : `${step.type} presses ${JSON.stringify(step.keys)}`;
+  if (step.check) return `${step.check} asks for queued messages`;
+  if (step.quit) return `${step.quit} quits`;
+  if (step.kill) return `kill -9 ${step.kill}${step.after ? ` right after ${describeImRequest({ action: step.after.action, ...(step.after.key !== undefined ? { key: step.after.key } : {}), ...(step.after.value !== undefined ? { value: step.after.value } : {}) })}` : ''}`;
+  if (step.pause) return `pause ${step.pause} (SIGSTOP)`;
+  if (step.resume) return `resume ${step.resume} (SIGCONT)`;
+  if (step.restart) return `restart ${step.restart}`;
+  if (step.fault) return `server fault ${step.fault}${step.client ? ` for ${step.client}` : ''}${step.ms ? ` ${step.ms} ms` : ''}`;
+  return step.wait === 'lease' ? 'wait until a dead program\'s lease has run out' : `wait ${step.wait} ms`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

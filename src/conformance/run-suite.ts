@@ -1,0 +1,901 @@
+/**
+ * Runs a conformance suite against a live target: each case's steps in order, a verdict per case.
+ *
+ *  - PASS: every step held.
+ *  - FAIL: the target did something else; the result names the step, what was expected and what
+ *    arrived.
+ *  - ERROR: nothing to judge: a timeout (never a pass), the target crashed (with the tails of its
+ *    stdout and stderr; a command target is restarted for the next case), it could not be reached
+ *    or started, or the case itself cannot run.
+ *  - SKIP: the case needs what this target cannot do (a process fault on an address target).
+ *
+ * Indefinite outcomes are not failures: `maybe: true` and `$oneOf` accept either outcome of a
+ * message that may or may not have been processed, and the kv model keeps both branches of a
+ * request that got no reply under a fault.
+ */
+import type { CaseResult, SuiteReport } from '../report/case-result.js';
+import { makeSuiteReport } from '../report/case-result.js';
+import type { KvRequest } from '../models/kv-store/messages.js';
+import type { Suite } from '../scenario/load-suite.js';
+import { linkFaultKinds, type CaseFile, type StepFile } from '../scenario/suite-schema.js';
+import { InputError, TargetError } from '../errors.js';
+import { FaultProxy, type ProxyDirection } from './fault-proxy.js';
+import { kvQuery, kvRequest, type KvOutcome, type KvWireReply } from './im-http-client.js';
+import { isModelRequest, KvModelOracle, type KvOp } from './kv-model-oracle.js';
+import { OracleLimitError, ServerModelOracle } from './server-model-oracle.js';
+import { serverMappingFor } from './server-mapping-for.js';
+import { liveProtocolNamed } from '../models/registry.js';
+import { EncodeError, liveCodecFor, preview, type LiveCodec } from './live-codec.js';
+import { ConnectError, defaultConnectionLimits, LiveConnection, type Arrival, type ConnectionLimits } from './live-connection.js';
+import { resolveTarget, type LiveTargetOverrides, type ResolvedTarget } from './live-target.js';
+import { connect } from 'node:net';
+import { describeExit, ManagedProcess, portListening, type ExitInfo } from './managed-process.js';
+import { describePattern, fillTemplate, matchPattern, PatternError, show, type Captures } from './message-pattern.js';
+
+export interface RunSuiteOptions extends LiveTargetOverrides {
+  /** run only these case ids */
+  caseIds?: readonly string[];
+  /** run only cases with one of these tags */
+  tags?: readonly string[];
+  /** `--var name=value` over the suite's vars */
+  vars?: Readonly<Record<string, string | number>>;
+  /** working directory for a command target */
+  cwd?: string;
+  limits?: Partial<ConnectionLimits>;
+  /** each case's result as soon as it has one (progress) */
+  onCase?: (result: CaseResult) => void;
+  /** overall bound of one case when it sets none */
+  caseTimeoutMs?: number;
+  /**
+   * The `{run}` token of a case (names unique to it); default: random per run of a case. Grading
+   * gives one derived from the case id, so grading the same submission twice gives the same reasons.
+   */
+  runToken?: (caseId: string) => string;
+}
+
+export interface SuiteRun {
+  report: SuiteReport;
+  /** no case got to talk to the target at all (exit 3) */
+  unreachable: boolean;
+}
+
+/** How long a case may run when it sets no timeoutMs. */
+export const defaultCaseTimeoutMs = 30_000;
+/** Raw framing: a gap between two writes on one connection so the seed's reads keep them apart. */
+export const rawWriteGapMs = 30;
+/** After `expect: model`, how long each client must stay quiet (nothing the model did not send). */
+export const modelQuietMs = 50;
+/**
+ * How long `expect: model` gives the server to read requests that get no reply (a registration)
+ * before it takes them as read: under load, 50 ms of quiet was not enough, and a message sent next
+ * overtook a registration on another connection (a false FAIL of re/route).
+ */
+export const modelSettleMs = 300;
+/** How long teardown waits for the target to close a connection after the harness's FIN. */
+export const teardownCloseMs = 300;
+/** A command that failed to start this many times in a row is not tried again in this run. */
+export const maxStartAttempts = 2;
+
+type ErrorKind = 'timeout' | 'crash' | 'unreachable' | 'start' | 'case-timeout' | 'suite' | 'no-exchange';
+
+/** The step did not hold: FAIL. */
+class StepFailure extends Error {
+  constructor(
+    readonly reason: string,
+    readonly expected?: string,
+    readonly observed?: string,
+  ) {
+    super(reason);
+  }
+}
+
+/** Nothing to judge: ERROR. */
+class StepError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    readonly reason: string,
+    readonly expected?: string,
+    readonly observed?: string,
+  ) {
+    super(reason);
+  }
+}
+
+/** This target cannot run the case: SKIP. */
+class StepSkip extends Error {}
+
+/** Selects cases by id and tag; an unknown id is an input error naming the valid ones. */
+export function selectCases(suite: Suite, caseIds: readonly string[] = [], tags: readonly string[] = []): CaseFile[] {
+  const all = suite.spec.cases;
+  for (const id of caseIds) {
+    if (!all.some((c) => c.id === id)) {
+      throw new InputError(`--case: no case ${JSON.stringify(id)} in ${suite.file}; its cases are ${all.map((c) => c.id).join(', ')}`, 'unknown-case');
+    }
+  }
+  return all.filter((c) => (caseIds.length === 0 || caseIds.includes(c.id)) && (tags.length === 0 || c.tags.some((t) => tags.includes(t))));
+}
+
+export async function runSuite(suite: Suite, options: RunSuiteOptions = {}): Promise<SuiteRun> {
+  const target = resolveTarget(suite, options, options.cwd ?? process.cwd());
+  const protocol = suite.spec.protocol;
+  const http = liveProtocolNamed(protocol)?.transport === 'http';
+  const codec = http ? null : liveCodecFor(protocol, target.codec, target.framing);
+  if (!http && codec === null) throw new InputError(`${protocol} has no codec ${target.codec}`);
+  const cases = selectCases(suite, options.caseIds, options.tags);
+  const vars: Record<string, string | number> = { ...(suite.spec.vars ?? {}), ...(options.vars ?? {}) };
+  const limits: ConnectionLimits = { ...defaultConnectionLimits, ...options.limits };
+  const managed = target.command !== undefined ? new ManagedProcess(target.command) : undefined;
+  const started = performance.now();
+  const results: CaseResult[] = [];
+  const kinds: (ErrorKind | null)[] = [];
+  let startFailures = 0;
+  let lastAddress: string | undefined;
+  let startFailure: string | undefined;
+  /** an address target found unreachable: since which case, and why */
+  let unreachableSince: { caseId: string; reason: string } | undefined;
+  /** the exit of the target already charged to a case */
+  let chargedExit: ExitInfo | undefined;
+  /**
+   * A case's result is handed on when the next case starts (or the run ends), afterCaseSettleMs
+   * later: a target that dies after the case's clients left is charged to that case ("after case
+   * X ended"), not the next.
+   */
+  let held: number | undefined;
+  const release = (): void => {
+    if (held !== undefined) options.onCase?.(results[held]!);
+    held = undefined;
+  };
+  const chargeLateCrash = (): void => {
+    const exit = managed?.exit;
+    if (held === undefined || managed === undefined || exit === undefined || exit.expected || exit === chargedExit) return;
+    chargedExit = exit;
+    const r = results[held]!;
+    const what = `the target crashed after case ${r.id} ended (${describeExit(exit)})`;
+    results[held] =
+      r.verdict === 'PASS' || r.verdict === 'SKIP'
+        ? { ...r, verdict: 'ERROR', points: 0, reason: what, step: `after case ${r.id} ended`, observed: managed.tails() }
+        : { ...r, reason: `${r.reason}; then ${what}` };
+    if (r.verdict === 'PASS' || r.verdict === 'SKIP') kinds[held] = 'crash';
+  };
+  const record = (result: CaseResult, kind: ErrorKind | null): void => {
+    chargeLateCrash();
+    release();
+    results.push(result);
+    kinds.push(kind);
+    held = results.length - 1;
+  };
+  try {
+    for (const c of cases) {
+      const caseStarted = performance.now();
+      // A target that died between cases is charged to the case before.
+      if (managed !== undefined && held !== undefined) {
+        await sleep(afterCaseSettleMs);
+        chargeLateCrash();
+      }
+      // Against a command target the case before is handed on once this one has heard from the
+      // target (it survived the case before), or at this one's end.
+      if (managed === undefined) release();
+      let result: CaseResult;
+      let kind: ErrorKind | null = null;
+      let address: string | undefined = target.address?.text;
+      if (managed === undefined && unreachableSince !== undefined) {
+        // Still unreachable? Then the case is not tried; reachable again, it runs.
+        const problem = await addressProblem(target.address!.host, target.address!.port);
+        if (problem !== null) {
+          record(errorResult(c, `not run: the target is unreachable since case ${unreachableSince.caseId} (${unreachableSince.reason}); still ${problem}`, caseStarted), 'unreachable');
+          continue;
+        }
+        unreachableSince = undefined;
+      }
+      if (managed !== undefined && !managed.running) {
+        if (startFailures >= maxStartAttempts) {
+          record(errorResult(c, `not run: the target could not be started (${startFailures} attempts): ${startFailure}`, caseStarted), 'start');
+          continue;
+        }
+        try {
+          address = await managed.start();
+          startFailures = 0;
+        } catch (error) {
+          if (!(error instanceof TargetError)) throw error;
+          startFailures++;
+          startFailure = error.message.split('\n')[0];
+          record({ ...errorResult(c, `the target could not be started: ${error.message.split('\n')[0]}`, caseStarted), observed: error.message }, 'start');
+          continue;
+        }
+      } else if (managed !== undefined) address = managed.address;
+      lastAddress = address;
+      const caseVars = options.runToken !== undefined ? { run: options.runToken(c.id), ...vars } : vars;
+      let run = new CaseRun(suite, c, target, codec, caseVars, limits, managed, address!, release);
+      // A case that never hears from its target (a server that hangs) must not hold the case
+      // before for ever: past maxHeldResultMs it is handed on (a crash later than that is this case's).
+      const holdTimer = held === undefined ? undefined : setTimeout(() => {
+        chargeLateCrash();
+        release();
+      }, maxHeldResultMs);
+      try {
+        ({ result, kind } = await run.execute(options.caseTimeoutMs ?? defaultCaseTimeoutMs));
+      } finally {
+        if (holdTimer !== undefined) clearTimeout(holdTimer);
+      }
+      // A target that crashed before this case got anything from it died of the case before (its
+      // exit came late): charged to that case, and this one runs again on a fresh start.
+      if (managed !== undefined && kind === 'crash' && !run.heardFromTarget && held !== undefined && managed.exit !== undefined && managed.exit !== chargedExit) {
+        chargeLateCrash();
+        release();
+        try {
+          address = await managed.start();
+          lastAddress = address;
+          run = new CaseRun(suite, c, target, codec, caseVars, limits, managed, address, release);
+          ({ result, kind } = await run.execute(options.caseTimeoutMs ?? defaultCaseTimeoutMs));
+        } catch (error) {
+          if (!(error instanceof TargetError)) throw error;
+          startFailures++;
+          startFailure = error.message.split('\n')[0];
+          result = { ...errorResult(c, `the target could not be started: ${startFailure}`, caseStarted), observed: error.message };
+          kind = 'start';
+        }
+      }
+      if (managed?.exit !== undefined && kind === 'crash') chargedExit = managed.exit;
+      if (managed === undefined && kind === 'unreachable' && unreachableSince === undefined) unreachableSince = { caseId: c.id, reason: result.reason.replace(/^the target is unreachable: /, '') };
+      record(result, kind);
+    }
+    if (managed !== undefined && held !== undefined) {
+      await sleep(afterCaseSettleMs);
+      chargeLateCrash();
+    }
+    release();
+  } finally {
+    release();
+    await managed?.stop();
+  }
+  // A started command is named by where it listened, and how it was started.
+  const shownTarget =
+    managed !== undefined && lastAddress !== undefined
+      ? `${lastAddress} (started: ${target.command!.command.map((a) => (a === '{protosim}' ? 'protosim' : a.replaceAll('{port}', String(new URL(lastAddress).port)))).join(' ')}; ${managed.isolation})`
+      : target.description;
+  const report = makeSuiteReport(shownTarget, results, Math.round(performance.now() - started), suite.spec.suite);
+  // Exit 3 when the target could not be started or reached, unless a required case failed (a
+  // verdict on the target, exit 1) or every required case passed (exit 0).
+  const requiredFailed = results.some((r) => r.level === 'required' && r.verdict === 'FAIL');
+  const targetTrouble = kinds.some((k) => k === 'unreachable' || k === 'start');
+  return { report, unreachable: !report.ok && !requiredFailed && targetTrouble };
+}
+
+/** How long the harness waits after a case before the next, so a target dying of the case's end is charged to it. */
+export const afterCaseSettleMs = 50;
+/** The longest a case's result waits for the next case to hear from the target (see `held`). */
+export const maxHeldResultMs = 500;
+
+/** Null when something listens at host:port (seen in /proc/net/tcp, or by connecting); else what is wrong. */
+async function addressProblem(host: string, port: number): Promise<string | null> {
+  if (host === '127.0.0.1' || host === 'localhost' || host === '::1') {
+    const seen = portListening(port);
+    if (seen === true) return null;
+    if (seen === false) return `nothing listens on port ${port}`;
+  }
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(`no connection within 1000 ms`);
+    }, 1000);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(null);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(`connect ${error.code ?? error.message}`);
+    });
+  });
+}
+
+function errorResult(c: CaseFile, reason: string, startedMs: number): CaseResult {
+  return { id: c.id, title: c.title, level: c.level, points: 0, maxPoints: c.points, verdict: 'ERROR', reason, durationMs: Math.round(performance.now() - startedMs) };
+}
+
+/** A harness client: a stream connection, or kv requests in flight. */
+interface ClientState {
+  name: string;
+  connection?: LiveConnection;
+  lastWriteMs: number;
+  store?: string;
+  /** the case disconnected it itself */
+  left?: boolean;
+  /** kv: requests sent and not yet checked, oldest first */
+  pending: { request: unknown; outcome: Promise<KvOutcome> }[];
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One case's run: its clients, proxies, captures and the kv model. */
+class CaseRun {
+  private readonly clients = new Map<string, ClientState>();
+  private readonly proxies = new Map<string, FaultProxy>();
+  private readonly captures: Captures = new Map();
+  private readonly oracle = new KvModelOracle();
+  /** the server model stepped alongside a stream protocol's cases, where there is one */
+  private readonly streamOracle: ServerModelOracle | undefined;
+  /** clients whose closed connection has been seen (by a step or the model check) */
+  private readonly closedSeen = new Set<string>();
+  /** clients whose link has a fault that may lose what they send */
+  private readonly lossy = new Set<string>();
+  private readonly vars: Record<string, string | number>;
+  private crash: ExitInfo | undefined;
+  private stepIndex = -1;
+  /** a direct connection the target accepted, or a kv reply */
+  private reachedTarget = false;
+  /** a kv reply arrived */
+  private replied = false;
+  private host: string;
+  private port: number;
+  private readonly path: string;
+  private readonly replyTimeoutMs: number;
+
+  constructor(
+    private readonly suite: Suite,
+    private readonly c: CaseFile,
+    private readonly target: ResolvedTarget,
+    private readonly codec: LiveCodec | null,
+    vars: Record<string, string | number>,
+    private readonly limits: ConnectionLimits,
+    private readonly process: ManagedProcess | undefined,
+    address: string,
+    /** called once something arrived from the target in this case */
+    private readonly onHeard: () => void = () => undefined,
+  ) {
+    // A token unique to this run of this case, so names on a long-lived target never collide.
+    this.vars = { run: Math.random().toString(36).slice(2, 8), ...vars };
+    const parsed = new URL(address);
+    this.host = parsed.hostname.replace(/^\[|\]$/g, '');
+    this.port = Number(parsed.port);
+    this.path = target.address?.path ?? '/';
+    this.replyTimeoutMs = target.replyTimeoutMs;
+    const mapping = serverMappingFor(suite.spec.protocol, this.vars);
+    const caseStarted = performance.now();
+    // deferText: after an exchange, a message the model does not send at all is judged before any
+    // text that differs (a text mismatch on one reply must not hide a second reply or a push)
+    this.streamOracle = mapping === undefined ? undefined : new ServerModelOracle(mapping, () => performance.now() - caseStarted, undefined, undefined, { deferText: true });
+  }
+
+  async execute(caseTimeoutMs: number): Promise<{ result: CaseResult; kind: ErrorKind | null }> {
+    const started = performance.now();
+    const base = { id: this.c.id, title: this.c.title, level: this.c.level, maxPoints: this.c.points };
+    const finish = (verdict: CaseResult['verdict'], reason: string, extra: Partial<CaseResult> = {}, kind: ErrorKind | null = null) => ({
+      result: { ...base, points: verdict === 'PASS' ? this.c.points : 0, verdict, reason, ...extra, durationMs: Math.round(performance.now() - started) },
+      kind,
+    });
+    if (this.process !== undefined) this.process.onUnexpectedExit = (info) => (this.crash = info);
+    const bound = this.c.timeoutMs ?? caseTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const overall = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StepError('case-timeout', `the case did not finish within timeoutMs=${bound}`)), bound);
+    });
+    let outcome: { result: CaseResult; kind: ErrorKind | null };
+    try {
+      await this.setupProxies();
+      await Promise.race([this.steps(), overall]);
+      await this.checkCrash();
+      outcome = finish('PASS', `all ${this.c.steps.length} steps held`);
+    } catch (error) {
+      await this.checkCrashQuietly();
+      const step = this.stepIndex >= 0 ? this.describeStep(this.stepIndex) : undefined;
+      if (this.crash !== undefined) {
+        outcome = finish('ERROR', `the target crashed during ${step ?? 'the case'} (${describeExit(this.crash)})`, { step, observed: this.process!.tails() }, 'crash');
+      } else if (error instanceof StepFailure) outcome = finish('FAIL', error.reason, { step, expected: error.expected, observed: error.observed });
+      else if (error instanceof StepError) outcome = finish('ERROR', error.reason, { step, expected: error.expected, observed: error.observed }, error.kind);
+      else if (error instanceof StepSkip) outcome = finish('SKIP', error.message, { step });
+      else if (error instanceof OracleLimitError) outcome = finish('ERROR', `the model oracle cannot judge the case: ${error.message}`, { step }, 'suite');
+      else if (error instanceof EncodeError || error instanceof PatternError) outcome = finish('ERROR', `the case cannot run: ${error.message}`, { step }, 'suite');
+      else {
+        clearTimeout(timer);
+        await this.teardown();
+        throw error;
+      }
+    }
+    clearTimeout(timer);
+    await this.teardown();
+    // A target that dies when the case's clients leave has crashed in this case too.
+    if ((outcome.result.verdict === 'PASS' || outcome.result.verdict === 'SKIP') && this.process !== undefined) {
+      await sleep(20);
+      const p = this.process;
+      if (!p.running && p.exit !== undefined && !p.exit.expected) this.crash = p.exit;
+      if (this.crash !== undefined) {
+        outcome = finish('ERROR', `the target crashed when the case's clients disconnected (${describeExit(this.crash)})`, { step: 'after the last step (the clients disconnected)', observed: this.process!.tails() }, 'crash');
+      }
+    }
+    // No case passes without an exchange with the target; one that met nothing there says why.
+    const judged = outcome.result.verdict === 'PASS' || outcome.result.verdict === 'FAIL' || outcome.kind === 'timeout';
+    if (judged && this.crash === undefined && !this.exchanged()) {
+      const problem = await addressProblem(this.host, this.port);
+      const said = outcome.result.verdict === 'PASS' ? '' : ` (the case said: ${outcome.result.reason})`;
+      if (problem !== null) {
+        outcome = finish('ERROR', `the target is unreachable: ${problem}; nothing in the case reached it${said}`, outcome.result.step !== undefined ? { step: outcome.result.step } : {}, 'unreachable');
+      } else if (outcome.result.verdict === 'PASS') {
+        outcome = finish('ERROR', 'no exchange with the target: every step held, but nothing came from the target (no connection it accepted, no reply); a case never passes on silence', {}, 'no-exchange');
+      }
+    }
+    return outcome;
+  }
+
+  /** Something came from the target in this case: a connection it accepted, bytes, a reply. */
+  /** Something the target sent arrived in this case (bytes, a reply): it was alive and serving. */
+  get heardFromTarget(): boolean {
+    if (this.replied) return true;
+    for (const c of this.clients.values()) if ((c.connection?.bytesReceived ?? 0) > 0) return true;
+    return false;
+  }
+
+  private exchanged(): boolean {
+    if (this.reachedTarget) return true;
+    for (const proxy of this.proxies.values()) if (proxy.upstreamConnected > 0) return true;
+    for (const c of this.clients.values()) if ((c.connection?.bytesReceived ?? 0) > 0) return true;
+    return false;
+  }
+
+  /** Gives the exit event of a target that just died a moment to arrive, so a crash is not taken for a failure. */
+  private async checkCrashQuietly(): Promise<void> {
+    if (this.process !== undefined && this.crash === undefined && this.process.running) await sleep(150);
+    if (this.process !== undefined && !this.process.running && this.process.exit !== undefined && !this.process.exit.expected) this.crash = this.process.exit;
+  }
+
+  private async checkCrash(): Promise<void> {
+    const p = this.process;
+    if (p !== undefined && this.crash === undefined && !p.running && p.exit !== undefined && !p.exit.expected) this.crash = p.exit;
+    if (this.crash !== undefined) throw new StepError('crash', 'crashed');
+  }
+
+  private async setupProxies(): Promise<void> {
+    const names = new Set<string>();
+    for (const s of this.c.steps) if (s.fault !== undefined && s.client !== undefined && (linkFaultKinds as readonly string[]).includes(s.fault)) names.add(s.client);
+    for (const name of names) {
+      const codec = this.codec;
+      const proxy = await FaultProxy.start({
+        targetHost: this.host,
+        targetPort: this.port,
+        splitter: codec === null ? undefined : (direction) => codec.splitter(direction, this.limits.maxFrameBytes),
+      });
+      this.proxies.set(name, proxy);
+    }
+  }
+
+  private async teardown(): Promise<void> {
+    // Close every client and give the target a moment to see it (it ends sessions on close), so
+    // the next case does not meet this one's sessions.
+    const open = [...this.clients.values()].map((c) => c.connection).filter((c): c is LiveConnection => c !== undefined && !c.isClosed);
+    for (const connection of open) connection.disconnect('half-close');
+    await Promise.all(open.map((c) => c.closedWithin(teardownCloseMs)));
+    for (const connection of open) connection.disconnect('reset');
+    await Promise.all([...this.proxies.values()].map((p) => p.close()));
+    if (this.process?.paused) this.process.resume();
+    if (this.process !== undefined) this.process.onUnexpectedExit = undefined;
+  }
+
+  private async steps(): Promise<void> {
+    for (let i = 0; i < this.c.steps.length; i++) {
+      this.stepIndex = i;
+      await this.step(this.c.steps[i]!);
+      if (this.crash === undefined && this.heardFromTarget) this.onHeard();
+      if (this.crash !== undefined) throw new StepError('crash', 'crashed');
+    }
+    this.stepIndex = -1;
+  }
+
+  private describeStep(i: number): string {
+    const s = this.c.steps[i]!;
+    const parts = Object.entries(s)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => {
+        const text = typeof v === 'string' ? v : JSON.stringify(v);
+        return `${k}: ${text.length > 120 ? `${text.slice(0, 120)}...` : text}`;
+      });
+    return `step ${i + 1} (${parts.join(', ')})`;
+  }
+
+  private ms(value: number | string | undefined, fallback: number): number {
+    if (value === undefined) return fallback;
+    if (typeof value === 'number') return value;
+    const v = this.vars[value.slice(1)];
+    if (typeof v !== 'number') throw new PatternError(`${value} is not a numeric suite variable`);
+    return v;
+  }
+
+  private client(name: string): ClientState {
+    const c = this.clients.get(name);
+    if (c === undefined) throw new PatternError(`client ${name} has not connected`);
+    return c;
+  }
+
+  /** Host and port a client talks to: its proxy when it has faults, else the target. */
+  private endpoint(name: string): { host: string; port: number } {
+    const proxy = this.proxies.get(name);
+    return proxy !== undefined ? { host: proxy.host, port: proxy.port } : { host: this.host, port: this.port };
+  }
+
+  private async step(s: StepFile): Promise<void> {
+    if (s.connect !== undefined) {
+      for (const name of typeof s.connect === 'string' ? [s.connect] : s.connect) await this.connect(name, s.store);
+    } else if (s.send !== undefined) await this.send(s.send, s);
+    else if (s.expect === 'model') await (this.codec === null ? this.expectModel() : this.expectStreamModel(this.ms(s.withinMs, this.replyTimeoutMs)));
+    else if (s.expect !== undefined) await this.expect(s.expect, s);
+    else if (s.disconnect !== undefined) {
+      const c = this.client(s.disconnect);
+      c.connection?.disconnect(s.mode ?? 'close');
+      if (!this.closedSeen.has(c.name)) this.streamOracle?.disconnect(c.name, s.mode === 'reset' ? 'reset' : 'closed');
+      c.left = true;
+    } else if (s.fault !== undefined) await this.fault(s);
+    else if (s.wait !== undefined) await sleep(this.ms(s.wait, 0));
+  }
+
+  private async connect(name: string, store: string | undefined): Promise<void> {
+    const state: ClientState = { name, lastWriteMs: 0, pending: [], store: store === undefined ? undefined : fillTemplate(store, this.captures, this.vars) as string };
+    if (this.codec !== null) {
+      const { host, port } = this.endpoint(name);
+      const previous = this.clients.get(name)?.connection;
+      if (previous !== undefined) {
+        if (!previous.isClosed) previous.disconnect('close');
+        if (!this.closedSeen.has(name) && this.clients.get(name)?.left !== true) this.streamOracle?.disconnect(name, 'closed');
+      }
+      this.closedSeen.delete(name);
+      this.lossy.delete(name);
+      try {
+        state.connection = await LiveConnection.open(name, host, port, this.codec, this.limits, this.replyTimeoutMs);
+        if (!this.proxies.has(name)) this.reachedTarget = true;
+      } catch (error) {
+        if (!(error instanceof ConnectError)) throw error;
+        await this.checkCrashQuietly();
+        throw new StepError('unreachable', `the target is unreachable: ${error.message}`);
+      }
+    }
+    this.clients.set(name, state);
+  }
+
+  private async send(name: string, s: StepFile): Promise<void> {
+    const c = this.client(name);
+    if (this.codec === null) {
+      const msgs = s.msgs ?? [s.msg];
+      for (const m of msgs) {
+        const request = fillTemplate(m, this.captures, this.vars);
+        const query = kvQuery(request, c.store);
+        const { host, port } = this.endpoint(name);
+        const outcome = kvRequest(host, port, this.path, query, this.replyTimeoutMs);
+        void outcome.then((o) => {
+          if (o.kind === 'reply') this.reachedTarget = this.replied = true;
+        });
+        c.pending.push({ request, outcome });
+      }
+      return;
+    }
+    const conn = c.connection!;
+    let bytes: Buffer;
+    if (s.raw !== undefined) {
+      const unit = s.raw.hex !== undefined ? Buffer.from(s.raw.hex.replace(/\s+/g, ''), 'hex') : Buffer.from(fillTemplate(s.raw.text ?? '', this.captures, this.vars) as string);
+      bytes = Buffer.alloc(unit.length * (s.raw.repeat ?? 1));
+      for (let i = 0; i < (s.raw.repeat ?? 1); i++) unit.copy(bytes, i * unit.length);
+      this.streamOracle?.sendUnreadable(name);
+    } else {
+      const msgs = (s.msgs ?? [s.msg]).map((m) => fillTemplate(m, this.captures, this.vars));
+      // Several messages go out in one write: back to back, as a hostile or hasty client sends them.
+      bytes = Buffer.concat(msgs.map((m) => this.codec!.encode(m)));
+      for (const m of msgs) this.streamOracle?.send(name, m, this.lossy.has(name));
+    }
+    if (this.codec.oneInFlight) {
+      const gap = c.lastWriteMs + rawWriteGapMs - performance.now();
+      if (gap > 0) await sleep(gap);
+    }
+    try {
+      await conn.write(bytes);
+    } catch (error) {
+      await this.checkCrashQuietly();
+      throw new StepFailure(`could not write to the target: ${(error as Error).message}`, 'an open connection', 'the connection was closed');
+    }
+    c.lastWriteMs = performance.now();
+  }
+
+  private faulted(name: string): boolean {
+    return this.proxies.has(name);
+  }
+
+  private async expect(name: string, s: StepFile): Promise<void> {
+    const c = this.client(name);
+    const withinMs = this.ms(s.withinMs, this.replyTimeoutMs);
+    if (this.codec === null) return this.expectKv(c, s, withinMs);
+    const conn = c.connection!;
+    if (s.nothing !== undefined) {
+      const ms = this.ms(s.nothing, 0);
+      const got = await conn.next(ms);
+      if (got.kind === 'timeout') return;
+      throw new StepFailure(`expected nothing from the target for ${ms} ms`, 'nothing', this.describeArrival(got));
+    }
+    const patterns = s.msgs ?? (s.msg !== undefined ? [s.msg] : []);
+    if (s.anyOrder === true) {
+      const arrivals: unknown[] = [];
+      for (let i = 0; i < patterns.length; i++) arrivals.push(await this.nextMessage(conn, patterns, withinMs, s.maybe === true, i));
+      this.matchAnyOrder(patterns, arrivals);
+      for (const a of arrivals) if (a !== undefined) this.streamOracle?.skip(name, a);
+    } else {
+      for (let i = 0; i < patterns.length; i++) {
+        const msg = await this.nextMessage(conn, patterns, withinMs, s.maybe === true, i);
+        if (msg === undefined) return; // maybe: nothing came, which is one of the allowed outcomes
+        const outcome = matchPattern(patterns[i], msg, this.captures, this.vars);
+        if (!outcome.ok) {
+          throw new StepFailure(
+            `${name} got a message that does not match${outcome.path ? ` at ${outcome.path}` : ''}: ${outcome.reason}`,
+            describePattern(patterns[i], this.vars),
+            show(msg),
+          );
+        }
+        for (const [k, v] of outcome.bound) this.captures.set(k, v);
+        this.streamOracle?.skip(name, msg);
+      }
+    }
+    if (s.closed === true) {
+      const got = await conn.next(withinMs);
+      if (got.kind === 'closed') {
+        this.sawClosed(name, got.how);
+        return;
+      }
+      if (got.kind === 'timeout') throw new StepError('timeout', `timeout: expected the target to close ${name}'s connection within ${withinMs} ms; it stayed open`, 'the connection closed', 'still open');
+      throw new StepFailure(`expected the target to close ${name}'s connection`, 'the connection closed', this.describeArrival(got));
+    }
+  }
+
+  /** The next message, or a FAIL/ERROR saying what came instead; undefined when `maybe` and nothing came. */
+  private async nextMessage(conn: LiveConnection, patterns: unknown[], withinMs: number, maybe: boolean, index: number): Promise<unknown> {
+    const got = await conn.next(withinMs);
+    const expected = describePattern(patterns[index], this.vars);
+    const which = patterns.length > 1 ? ` (message ${index + 1} of ${patterns.length})` : '';
+    switch (got.kind) {
+      case 'message':
+        return got.msg;
+      case 'timeout':
+        if (maybe) return undefined;
+        throw new StepError('timeout', `timeout: expected a message${which} within ${withinMs} ms; nothing arrived`, expected, 'nothing');
+      case 'closed':
+        if (maybe && this.faulted(conn.name)) return undefined;
+        await this.checkCrashQuietly();
+        throw new StepFailure(`the connection closed before the expected message${which} arrived (${got.detail})`, expected, `connection ${got.how === 'reset' ? 'reset' : 'closed'}`);
+      case 'invalid':
+        throw new StepFailure(`the target sent bytes that are not a message of the protocol${which}: ${got.reason}`, expected, got.reason);
+    }
+  }
+
+  private matchAnyOrder(patterns: unknown[], arrivals: unknown[]): void {
+    // Small lists: try every assignment, keeping captures only from the one that matches.
+    const used = new Set<number>();
+    const tryFrom = (i: number, captures: Captures): Captures | null => {
+      if (i === patterns.length) return captures;
+      for (let j = 0; j < arrivals.length; j++) {
+        if (used.has(j)) continue;
+        const outcome = matchPattern(patterns[i], arrivals[j], captures, this.vars);
+        if (!outcome.ok) continue;
+        used.add(j);
+        const next = new Map(captures);
+        for (const [k, v] of outcome.bound) next.set(k, v);
+        const done = tryFrom(i + 1, next);
+        if (done !== null) return done;
+        used.delete(j);
+      }
+      return null;
+    };
+    const result = tryFrom(0, new Map(this.captures));
+    if (result === null) {
+      throw new StepFailure(
+        `the ${arrivals.length} messages that arrived do not match the ${patterns.length} expected ones in any order`,
+        patterns.map((p) => describePattern(p, this.vars)).join('; '),
+        arrivals.map(show).join('; '),
+      );
+    }
+    for (const [k, v] of result) this.captures.set(k, v);
+  }
+
+  private describeArrival(got: Arrival): string {
+    switch (got.kind) {
+      case 'message':
+        return show(got.msg);
+      case 'invalid':
+        return `undecodable: ${got.reason}`;
+      case 'closed':
+        return `connection ${got.how === 'reset' ? 'reset' : 'closed'} (${got.detail})`;
+      case 'timeout':
+        return 'nothing';
+    }
+  }
+
+  /** kv: the reply to c's oldest request must match the pattern; a model request also advances the model. */
+  private async expectKv(c: ClientState, s: StepFile, withinMs: number): Promise<void> {
+    const next = c.pending.shift();
+    if (next === undefined) throw new PatternError(`expect ${c.name}: ${c.name} has no request waiting for a reply (send one first)`);
+    const outcome = await next.outcome;
+    const reply = await this.kvReplyOrThrow(c.name, next.request, outcome, s.maybe === true, withinMs);
+    const op = isModelRequest(next.request) ? { client: c.name, store: c.store ?? '', request: next.request, reply: undefined } : undefined;
+    if (reply === undefined) {
+      if (op !== undefined) this.oracle.check([op]); // indefinite: both branches stay possible
+      return;
+    }
+    const pattern = s.msg ?? (s.msgs ? s.msgs[0] : undefined);
+    const outcomeMatch = matchPattern(pattern, reply, this.captures, this.vars);
+    if (!outcomeMatch.ok) {
+      throw new StepFailure(`the reply to ${show(next.request)} does not match${outcomeMatch.path ? ` at ${outcomeMatch.path}` : ''}: ${outcomeMatch.reason}`, describePattern(pattern, this.vars), show(reply));
+    }
+    for (const [k, v] of outcomeMatch.bound) this.captures.set(k, v);
+    if (op !== undefined) this.oracle.advance(op);
+  }
+
+  private async kvReplyOrThrow(client: string, request: unknown, outcome: KvOutcome, maybe: boolean, withinMs: number): Promise<KvWireReply | undefined> {
+    if (outcome.kind === 'reply') return outcome.reply;
+    if (this.faulted(client) || maybe) return undefined; // indefinite: the request may or may not have been applied
+    await this.checkCrashQuietly();
+    if (outcome.timedOut) throw new StepError('timeout', `timeout: no reply to ${show(request)} from ${client} within ${withinMs} ms`, 'a reply', 'nothing');
+    if (/ECONNREFUSED/.test(outcome.reason)) throw new StepError('unreachable', `the target is unreachable: ${outcome.reason}`);
+    throw new StepFailure(`the request ${show(request)} got no proper reply: ${outcome.reason}`, 'a complete HTTP reply', outcome.reason);
+  }
+
+  /** kv: every request in flight, of every client, checked against the model as one concurrent batch. */
+  private async expectModel(): Promise<void> {
+    const ops: KvOp[] = [];
+    for (const c of this.clients.values()) {
+      for (const p of c.pending.splice(0)) {
+        const outcome = await p.outcome;
+        if (!isModelRequest(p.request)) throw new PatternError(`expect: model: ${show(p.request)} is not a request of the kv-store model (GET, SET, UNSET, CLEAR, KEYS); check it with expect: ${c.name}, msg:`);
+        const reply = await this.kvReplyOrThrow(c.name, p.request, outcome, false, this.replyTimeoutMs);
+        ops.push({ client: c.name, store: c.store ?? '', request: p.request as KvRequest, reply });
+      }
+    }
+    if (ops.length === 0) throw new PatternError('expect: model with no request in flight (send one first)');
+    const verdict = this.oracle.check(ops);
+    if (!verdict.ok) throw new StepFailure(verdict.reason, verdict.expected, verdict.observed);
+  }
+
+  /**
+   * The arrivals so far were all the model sends: only the worlds that expect nothing more stay.
+   * What the model bound becomes a capture named after the model's value (`$s1`: the wire id of
+   * the model's first session), so later steps can use it.
+   */
+  private commitModel(): void {
+    const oracle = this.streamOracle!;
+    const textFault = oracle.settle();
+    if (textFault !== null) throw new StepFailure(textFault.reason, textFault.expected, textFault.observed);
+    oracle.commitSatisfied();
+    for (const [modelValue, wire] of Object.entries(oracle.bindings())) {
+      if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(modelValue) && !this.captures.has(modelValue)) this.captures.set(modelValue, JSON.parse(wire) as unknown);
+    }
+  }
+
+  /** A client's connection was seen closed: the model learns it too (once). */
+  private sawClosed(name: string, how: 'end' | 'reset'): void {
+    if (this.closedSeen.has(name)) return;
+    this.closedSeen.add(name);
+    const c = this.clients.get(name);
+    if (c !== undefined && c.left !== true) this.streamOracle?.disconnect(name, how === 'reset' ? 'reset' : 'closed');
+  }
+
+  /**
+   * Stream protocols: every client receives what the server model sends it, in order, and nothing
+   * more. Arrivals are read as they come and judged against every world the model may be in;
+   * the step ends once some world expects nothing more and every client has been quiet for
+   * `modelQuietMs`, and times out when the model still expects something after `withinMs`.
+   */
+  private async expectStreamModel(withinMs: number): Promise<void> {
+    const oracle = this.streamOracle!;
+    const started = performance.now();
+    let lastArrival = started;
+    let arrivals = 0;
+    for (;;) {
+      for (const [name, c] of [...this.clients].sort(([a], [b]) => a.localeCompare(b))) {
+        const conn = c.connection;
+        if (conn === undefined || c.left === true || this.closedSeen.has(name)) continue;
+        for (;;) {
+          const got = await conn.next(0);
+          if (got.kind === 'timeout') break;
+          lastArrival = performance.now();
+          arrivals++;
+          if (got.kind === 'invalid') throw new StepFailure(`${name} got bytes that are not a message of the protocol: ${got.reason}`, oracle.outstanding(), got.reason);
+          if (got.kind === 'closed') {
+            this.closedSeen.add(name);
+            const failure = oracle.arrival(name, { kind: 'closed' });
+            if (failure !== null) {
+              await this.checkCrashQuietly();
+              throw new StepFailure(failure.reason, failure.expected, `${failure.observed} (${got.detail})`);
+            }
+            break;
+          }
+          const failure = oracle.arrival(name, { kind: 'message', msg: got.msg });
+          if (failure !== null) throw new StepFailure(failure.reason, failure.expected, failure.observed);
+        }
+      }
+      const now = performance.now();
+      // Requests still in flight (no reply: a registration) are taken as read once the server has
+      // had modelSettleMs for them; before, a request sent next could still overtake them.
+      const inFlight = oracle.inFlightAgeMs();
+      if (oracle.satisfied() && now - lastArrival >= modelQuietMs && now - started >= modelQuietMs && (inFlight === null || inFlight >= modelSettleMs)) {
+        this.commitModel();
+        return;
+      }
+      if (now - started >= withinMs) {
+        if (oracle.satisfied()) {
+          this.commitModel();
+          return;
+        }
+        await this.checkCrashQuietly();
+        throw new StepError(
+          'timeout',
+          `timeout: the ${oracle.name} sends ${arrivals === 0 ? 'a message' : 'more'} here; nothing ${arrivals === 0 ? '' : 'more '}arrived within ${withinMs} ms`,
+          oracle.outstanding(),
+          arrivals === 0 ? 'nothing' : 'nothing more',
+        );
+      }
+      await sleep(5);
+    }
+  }
+
+  private async fault(s: StepFile): Promise<void> {
+    const kind = s.fault!;
+    if ((linkFaultKinds as readonly string[]).includes(kind)) {
+      const proxy = this.proxies.get(s.client!)!;
+      // What the model may no longer take for granted on this link.
+      if (kind === 'timeout' || kind === 'partition' || kind === 'cut' || kind === 'drop') this.lossy.add(s.client!);
+      if (kind === 'clear' || kind === 'heal') this.lossy.delete(s.client!);
+      if (kind === 'reset') this.sawClosed(s.client!, 'reset');
+      const direction: ProxyDirection = s.direction === 'from-target' ? 'from-target' : 'to-target';
+      switch (kind) {
+        case 'latency':
+          return proxy.set({ latencyMs: this.ms(s.ms, 0) });
+        case 'jitter':
+          return proxy.set({ jitterMs: this.ms(s.ms, 0) });
+        case 'bandwidth':
+          return proxy.set({ bytesPerSecond: s.bytesPerSecond! });
+        case 'slow-close':
+          return proxy.set({ slowCloseMs: this.ms(s.ms, 0) });
+        case 'timeout':
+          return proxy.set({ blackhole: true });
+        case 'partition':
+          return proxy.set({ partitioned: true });
+        case 'heal':
+          return proxy.heal();
+        case 'reset':
+          return proxy.resetAll();
+        case 'cut':
+          if (s.direction === 'both') {
+            proxy.cutAfter('to-target', s.afterBytes!);
+            proxy.cutAfter('from-target', s.afterBytes!);
+            return;
+          }
+          return proxy.cutAfter(direction, s.afterBytes!);
+        case 'drop':
+          return proxy.drop(direction, s.count ?? 1);
+        case 'clear':
+          return proxy.clear();
+      }
+      return;
+    }
+    const p = this.process;
+    if (p === undefined) throw new StepSkip(`fault ${kind} needs a command target that protosim starts; ${this.target.description} is an address`);
+    switch (kind) {
+      case 'kill':
+        return p.kill();
+      case 'stop':
+        return p.stop();
+      case 'pause':
+        return p.pause();
+      case 'resume':
+        return p.resume();
+      case 'restart': {
+        let address: string;
+        try {
+          address = await p.restart();
+        } catch (error) {
+          if (error instanceof TargetError) throw new StepError('start', `the target did not come back after restart: ${error.message.split('\n')[0]}`, undefined, error.message);
+          throw error;
+        }
+        const parsed = new URL(address);
+        this.host = parsed.hostname.replace(/^\[|\]$/g, '');
+        this.port = Number(parsed.port);
+        for (const proxy of this.proxies.values()) proxy.retarget(this.host, this.port);
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,637 @@
+/**
+ * A protocol's server model as the oracle for a live stream server (DESIGN: "the model of the role
+ * under test is the oracle"). The harness tells the oracle every message a client sent, every
+ * disconnect, and every arrival; the oracle steps the server role's machine (the `fixed` variant)
+ * through xstate's pure transition and says whether each arrival is one the model allows.
+ *
+ * Live runs are not deterministic, so the oracle keeps a set of possible worlds (Maelstrom style),
+ * as the kv oracle keeps possible store states:
+ *  - a model timer (a heartbeat sweep) fires live at some moment near its due time: within
+ *    `[dueMs - earlyMs, dueMs + lateMs]` both "fired" and "not yet" are possible; past the window it
+ *    must have fired;
+ *  - a request the model has no message for (a malformed frame, an unknown opcode) may be answered
+ *    with an error or not at all, as the protocol's mapping says;
+ *  - an outcome the harness cannot see (was a push confirmed before the connection dropped?) is
+ *    kept both ways until an arrival decides.
+ * An arrival that no possible world allows is a FAIL, with what the model expected and what came.
+ *
+ * Each world holds the model state, its pending timers, what each client must still receive (in
+ * order), and the protocol mapping's bindings (a model session id `s1` bound to the wire's `7`).
+ */
+import type { Comparison, Expectation, ModelEvent, WireMapping, WorldView } from '../models/live-types.js';
+import type { PrintParams, ProtocolMessage } from '../models/types.js';
+import { canonicalJson } from '../sim/canonical-json.js';
+import { RoleRuntime } from '../sim/role-runtime.js';
+import { show } from './message-pattern.js';
+
+export { mayClose, optional } from '../models/live-types.js';
+export type { Comparison, Expectation, Inbound, Marking, ModelEvent, ServerModelSpec, WireMapping, WorldView } from '../models/live-types.js';
+
+/** How far from its due time a model timer may fire live. */
+export interface TimerTolerance {
+  earlyMs: number;
+  lateMs: number;
+}
+
+export interface OracleFailure {
+  reason: string;
+  expected: string;
+  observed: string;
+}
+
+/** The server node of one world, as checks see it. */
+export interface ServerNodeState {
+  value: unknown;
+  context: Record<string, unknown>;
+  tags: readonly string[];
+}
+
+/**
+ * What a host follows in every world besides the model (the live driver: the scenario's property
+ * monitors and the violations found, which differ between worlds because the server's console
+ * lines do). `ext` must be JSON data; it is part of what tells worlds apart.
+ */
+export interface WorldHooks {
+  initial: unknown;
+  /** the server printed `prints` in a world now in `server` state */
+  onPrints(ext: unknown, prints: readonly PrintParams[], server: ServerNodeState): unknown;
+  /** where the host's trace is now, to place the world's console lines in it */
+  position(): number;
+}
+
+/** A console line of a world, placed in the host's trace. */
+export interface PlacedPrint {
+  pos: number;
+  atMs: number;
+  params: PrintParams;
+}
+
+/** Most worlds kept possible at once. */
+export const maxPossibleWorlds = 4096;
+/**
+ * Most orders tried for the requests in flight together on different connections (sent with no
+ * arrival in between); beyond it the oracle cannot judge the case (an ERROR that says so).
+ */
+export const maxRequestOrders = 5040;
+/** Most timer firings one advance may carry out in one world (a runaway periodic timer). */
+export const maxTimerFiringsPerAdvance = 1000;
+
+interface Timer {
+  dueMs: number;
+  event: ModelEvent;
+}
+
+interface World {
+  /** what the server printed (its console) since the last `takeLog` */
+  log: PrintParams[];
+  /** everything it printed, placed in the host's trace (with hooks) */
+  history: PlacedPrint[];
+  /** the host's data (with hooks) */
+  ext: unknown;
+  state: number;
+  timers: Record<string, Timer>;
+  expected: Record<string, Expectation[]>;
+  bind: Record<string, string>;
+  notes: Record<string, unknown>;
+  /** arrivals of the expected kind whose text differs (judged after what arrived at all: `settle`) */
+  textFaults?: OracleFailure[];
+}
+
+/** A request sent while others were in flight on other connections: applied in any order. */
+interface InFlight {
+  client: string;
+  wire: unknown;
+  indefinite: boolean;
+  atMs: number;
+}
+
+/** The oracle ran out of a named limit: the case must be made more definite. */
+export class OracleLimitError extends Error {}
+
+export interface OracleOptions {
+  /**
+   * Text mismatches (a message of the expected kind with other text) do not fail an arrival at once:
+   * they are judged by `settle()` at the end of the exchange, after every message that arrived was
+   * checked for being one the model sends at all. The host must then call `settle()`.
+   */
+  deferText?: boolean;
+}
+
+export class ServerModelOracle {
+  private readonly runtime: RoleRuntime;
+  private readonly tolerance: TimerTolerance;
+  private worlds: World[];
+  /**
+   * Requests in flight together: sent on different connections with no arrival in between, so the
+   * server may have taken them in any order (each connection's own in order). `batchBase` is the
+   * set of worlds before the first of them; `worlds` is every order of `batch` applied to it.
+   */
+  private batchBase: World[] | null = null;
+  private batch: InFlight[] = [];
+  /** clients whose connection the model closed (and the harness saw closed) */
+  readonly closedByModel = new Set<string>();
+  /** clients whose host vanished: what the model sends them is never read, so never expected */
+  private readonly ignored = new Set<string>();
+
+  constructor(
+    readonly mapping: WireMapping,
+    /** model time now, in ms (the harness maps its clock, scaled if a scenario says so) */
+    private readonly clock: () => number,
+    tolerance: TimerTolerance = { earlyMs: 100, lateMs: 500 },
+    private readonly hooks?: WorldHooks,
+    private readonly options: OracleOptions = {},
+  ) {
+    const slack = mapping.timerSlackMs ?? 0;
+    this.tolerance = { earlyMs: tolerance.earlyMs + slack, lateMs: tolerance.lateMs + slack };
+    this.runtime = new RoleRuntime('server', mapping.role.machine);
+    const start = this.runtime.start(mapping.input);
+    const world: World = { log: [], history: [], ext: hooks?.initial ?? null, state: start.next, timers: {}, expected: {}, bind: {}, notes: {} };
+    this.apply(world, start.effects, clock());
+    this.worlds = [world];
+  }
+
+  get name(): string {
+    return this.mapping.name;
+  }
+
+  /** How many worlds are possible now (for tests and reports). */
+  get possibleWorlds(): number {
+    return this.worlds.length;
+  }
+
+  /** The model context of the first possible world (for reports). */
+  context(): Record<string, unknown> {
+    return this.runtime.state(this.worlds[0]!.state).context;
+  }
+
+  /** A value the mapping bound (model id -> canonical wire value) in some world. */
+  bound(modelValue: string): string | undefined {
+    for (const w of this.worlds) if (w.bind[modelValue] !== undefined) return w.bind[modelValue];
+    return undefined;
+  }
+
+  /**
+   * What the server printed since the last call, in the first possible world (worlds rarely differ
+   * in what they print; where they do, the first one stands for them all).
+   */
+  takeLog(): PrintParams[] {
+    const log = this.worlds[0]?.log ?? [];
+    if (log.length > 0) {
+      this.worlds = this.worlds.map((w) => ({ ...w, log: [] }));
+      if (this.batchBase !== null) this.batchBase = this.batchBase.map((w) => ({ ...w, log: [] }));
+    }
+    return log;
+  }
+
+  /** The server node as invariants see it: the first possible world's state. */
+  serverView(): { value: unknown; context: Record<string, unknown>; tags: readonly string[] } {
+    const st = this.runtime.state(this.worlds[0]!.state);
+    return { value: st.snapshot.value, context: st.context, tags: st.tags };
+  }
+
+  /** Every binding of the first possible world: model value -> canonical wire value. */
+  bindings(): Readonly<Record<string, string>> {
+    return this.worlds[0]!.bind;
+  }
+
+  /** The model value bound to a canonical wire value in some world. */
+  modelValueOf(wireCanonical: string): string | undefined {
+    for (const w of this.worlds) for (const [k, v] of Object.entries(w.bind)) if (v === wireCanonical) return k;
+    return undefined;
+  }
+
+  private view(w: World): WorldView {
+    return { context: this.runtime.state(w.state).context, bind: w.bind, notes: w.notes };
+  }
+
+  /** Applies effects of a step taken at model time `atMs`. */
+  private apply(w: World, effects: readonly { type: string; [k: string]: unknown }[], atMs: number): void {
+    for (const e of effects) {
+      if ((e.type === 'send' && this.ignored.has(e.to as string)) || (e.type === 'close' && this.ignored.has(e.peer as string))) continue;
+      if (e.type === 'send') {
+        const to = e.to as string;
+        const msg = e.msg as ProtocolMessage;
+        const shown = this.mapping.expand?.(msg, this.view(w)) ?? [{ kind: 'message', msg } as Expectation];
+        w.expected = { ...w.expected, [to]: [...(w.expected[to] ?? []), ...shown] };
+      } else if (e.type === 'close') {
+        const peer = e.peer as string;
+        w.expected = { ...w.expected, [peer]: [...(w.expected[peer] ?? []), { kind: 'close' }] };
+      } else if (e.type === 'print') {
+        w.log = [...w.log, e.params as PrintParams];
+      } else if (e.type === 'timer.start') {
+        w.timers = { ...w.timers, [e.id as string]: { dueMs: atMs + (e.delayMs as number), event: e.event as ModelEvent } };
+      } else if (e.type === 'timer.cancel') {
+        const { [e.id as string]: _gone, ...rest } = w.timers;
+        w.timers = rest;
+      }
+    }
+  }
+
+  private step(w: World, event: ModelEvent, atMs: number): World {
+    const result = this.runtime.step(w.state, event, canonicalJson(event));
+    const next: World = { ...w, state: result.next };
+    this.apply(next, result.effects as never, atMs);
+    if (this.hooks !== undefined) {
+      const prints = result.effects.flatMap((e) => (e.type === 'print' ? [e.params] : []));
+      if (prints.length > 0) {
+        const pos = this.hooks.position();
+        next.history = [...next.history, ...prints.map((params) => ({ pos, atMs, params }))];
+      }
+      next.ext = this.hooks.onPrints(next.ext, prints, this.stateOf(next));
+    }
+    return next;
+  }
+
+  private stateOf(w: World): ServerNodeState {
+    const st = this.runtime.state(w.state);
+    return { value: st.snapshot.value, context: st.context, tags: st.tags };
+  }
+
+  /** Applies `fn` to the host data of every world (a client-side observation, judged in each world). */
+  mapExt(fn: (ext: unknown, server: ServerNodeState) => unknown): void {
+    this.endBatch();
+    this.worlds = this.worlds.map((w) => ({ ...w, ext: fn(w.ext, this.stateOf(w)) }));
+  }
+
+  /** The host data and console lines of every possible world, first world first. */
+  outcomes(): { ext: unknown; history: readonly PlacedPrint[]; server: ServerNodeState }[] {
+    return this.worlds.map((w) => ({ ext: w.ext, history: w.history, server: this.stateOf(w) }));
+  }
+
+  private key(w: World): string {
+    const expected: Record<string, unknown[]> = {};
+    for (const [c, q] of Object.entries(w.expected)) {
+      if (q.length > 0) expected[c] = q.map((e) => (e.kind === 'wire' ? { wire: e.description, optional: e.optional === true } : e));
+    }
+    return `${w.state}|${canonicalJson(w.timers)}|${canonicalJson(expected)}|${canonicalJson(w.bind)}|${canonicalJson(w.notes)}|${canonicalJson(w.ext)}|${canonicalJson(w.textFaults ?? [])}`;
+  }
+
+  private dedupe(worlds: World[]): World[] {
+    const seen = new Map<string, World>();
+    for (const w of worlds) {
+      const k = this.key(w);
+      if (!seen.has(k)) seen.set(k, w);
+    }
+    if (seen.size > maxPossibleWorlds) {
+      throw new OracleLimitError(`limit maxPossibleWorlds=${maxPossibleWorlds} reached: too many possible model worlds (timers near their due time, indefinite outcomes, requests in flight together); make the case more definite`);
+    }
+    return [...seen.values()];
+  }
+
+  private setWorlds(worlds: World[]): void {
+    this.worlds = this.dedupe(worlds);
+  }
+
+  /** The requests in flight so far are settled: later ones come after them (something was observed). */
+  private endBatch(): void {
+    this.batchBase = null;
+    this.batch = [];
+  }
+
+  /** Fires the timers that must have fired by now, and forks on those that may have. */
+  private advance(): void {
+    const now = this.clock();
+    const out: World[] = [];
+    let fired = false;
+    const expand = (w: World, budget: number): void => {
+      let soonest: [string, Timer] | undefined;
+      for (const entry of Object.entries(w.timers)) {
+        if (entry[1].dueMs - this.tolerance.earlyMs <= now && (soonest === undefined || entry[1].dueMs < soonest[1].dueMs)) soonest = entry;
+      }
+      if (soonest === undefined) {
+        out.push(w);
+        return;
+      }
+      fired = true;
+      if (budget <= 0) throw new OracleLimitError(`limit maxTimerFiringsPerAdvance=${maxTimerFiringsPerAdvance} reached: a model timer keeps firing`);
+      const [id, timer] = soonest;
+      const { [id]: _fired, ...rest } = w.timers;
+      const next = this.step({ ...w, timers: rest }, timer.event, timer.dueMs);
+      if (timer.dueMs + this.tolerance.lateMs <= now) {
+        expand(next, budget - 1);
+        return;
+      }
+      // Inside the window: it may or may not have fired yet live. The timely world comes first:
+      // it is the one that stands for the server in views and console lines.
+      expand(next, budget - 1);
+      out.push(w);
+    };
+    for (const w of this.worlds) expand(w, maxTimerFiringsPerAdvance);
+    // A timer that fired is not replayed when the requests in flight are put in another order.
+    if (fired) this.endBatch();
+    this.setWorlds(out);
+  }
+
+  /** Steps one request of `client` into `w`: every way the mapping says it reaches the model. */
+  private receive(w: World, r: InFlight): World[] {
+    const out: World[] = [];
+    if (r.indefinite) out.push(w);
+    if (this.closedByModel.has(r.client)) {
+      // Its connection is closed (the server closed it): the bytes reach nobody.
+      if (!r.indefinite) out.push(w);
+      return out;
+    }
+    for (const alt of this.mapping.inbound(r.client, r.wire, this.view(w))) {
+      let next = w;
+      const before = (w.expected[r.client] ?? []).length;
+      for (const event of alt.events) next = this.step(next, event, r.atMs);
+      let extra = alt.extra;
+      if (typeof extra === 'function') {
+        const sent = (next.expected[r.client] ?? []).slice(before).flatMap((e) => (e.kind === 'message' ? [e.msg] : []));
+        extra = extra(sent);
+      }
+      if (extra !== undefined && extra.length > 0) next = { ...next, expected: { ...next.expected, [r.client]: [...(next.expected[r.client] ?? []), ...extra] } };
+      out.push(next);
+    }
+    return out;
+  }
+
+  /** Every order of the requests in flight (each connection's in order) applied to `base`. */
+  private orders(base: World[], batch: readonly InFlight[]): World[] {
+    const clients = [...new Set(batch.map((r) => r.client))];
+    const queues = clients.map((c) => batch.filter((r) => r.client === c));
+    let count = 0;
+    const out: World[] = [];
+    const walk = (w: World, heads: number[]): void => {
+      let progressed = false;
+      for (let i = 0; i < queues.length; i++) {
+        if (heads[i]! >= queues[i]!.length) continue;
+        progressed = true;
+        const nextHeads = heads.slice();
+        nextHeads[i]! += 1;
+        for (const n of this.receive(w, queues[i]![heads[i]!]!)) walk(n, nextHeads);
+      }
+      if (!progressed) {
+        if (++count > maxRequestOrders) {
+          throw new OracleLimitError(`limit maxRequestOrders=${maxRequestOrders} reached: too many requests in flight together on different connections (${batch.length} on ${clients.length}); wait for replies in between`);
+        }
+        out.push(w);
+      }
+    };
+    for (const w of base) walk(w, queues.map(() => 0));
+    return out;
+  }
+
+  /**
+   * A client sent `wire` (the harness wrote it to the live server). `indefinite`: it went through
+   * a faulty link and may never have reached the server; both stay possible. Requests sent on
+   * different connections with nothing arriving in between are in flight together: the server may
+   * take them in any order (linearizability: an order consistent with what was observed when).
+   */
+  send(client: string, wire: unknown, indefinite = false): void {
+    this.advance();
+    const r: InFlight = { client, wire, indefinite, atMs: this.clock() };
+    if (this.batchBase === null) {
+      this.batchBase = this.worlds;
+      this.batch = [];
+    }
+    this.batch.push(r);
+    if (new Set(this.batch.map((b) => b.client)).size === 1) {
+      // One connection only: its requests are taken in order; no need to replay.
+      this.setWorlds(this.worlds.flatMap((w) => this.receive(w, r)));
+      return;
+    }
+    this.setWorlds(this.orders(this.batchBase, this.batch));
+  }
+
+  /**
+   * A client wrote bytes that are not a message of the protocol (a malformed or oversized frame):
+   * the model has nothing to step; the server may ignore them, answer anything, or close the
+   * connection.
+   */
+  sendUnreadable(client: string): void {
+    this.advance();
+    this.endBatch();
+    const anything: Expectation = { kind: 'wire', description: 'any reply to bytes that are not a message', test: () => null };
+    const out: World[] = [];
+    for (const w of this.worlds) {
+      const q = w.expected[client] ?? [];
+      for (const extra of [[], [anything], [{ kind: 'close' } as Expectation], [anything, { kind: 'close' } as Expectation]]) {
+        out.push(extra.length === 0 ? w : { ...w, expected: { ...w.expected, [client]: [...q, ...extra] } });
+      }
+    }
+    this.setWorlds(out);
+  }
+
+  /** A client's connection went away (closed by the client, or reset as a killed client). */
+  disconnect(client: string, how: 'closed' | 'reset'): void {
+    this.advance();
+    this.endBatch();
+    const now = this.clock();
+    const out: World[] = [];
+    for (const w of this.worlds) {
+      const alts = this.mapping.beforeDisconnect?.(client, how, this.view(w)) ?? [[]];
+      for (const events of alts) {
+        let next = w;
+        for (const event of events) next = this.step(next, event, now);
+        next = this.step(next, { type: how === 'reset' ? 'conn.reset' : 'conn.closed', peer: client }, now);
+        const { [client]: _gone, ...expected } = next.expected;
+        out.push({ ...next, expected });
+      }
+    }
+    this.setWorlds(out);
+  }
+
+  /**
+   * `client`'s host vanished (a silent crash): the server is not told, and nothing sent to it is
+   * read any more, so nothing is expected for it until it connects again (`heed`).
+   */
+  ignore(client: string): void {
+    this.endBatch();
+    this.ignored.add(client);
+    this.worlds = this.worlds.map((w) => {
+      const { [client]: _gone, ...expected } = w.expected;
+      return { ...w, expected };
+    });
+  }
+
+  /** `client` connects again: what the model sends it is expected again. */
+  heed(client: string): void {
+    this.ignored.delete(client);
+    this.closedByModel.delete(client);
+  }
+
+  /** The first expectation of `client` in some world, described (for messages). */
+  private describeNext(client: string): string {
+    const descriptions = new Set<string>();
+    for (const w of this.worlds) {
+      const q = w.expected[client] ?? [];
+      const firm = q.find((e) => e.optional !== true);
+      const head = q[0];
+      descriptions.add(head === undefined ? 'nothing' : head.optional === true ? `${this.describeExpectation(head, w)}${firm === undefined ? '' : `, then ${this.describeExpectation(firm, w)}`}` : this.describeExpectation(head, w));
+    }
+    return [...descriptions].slice(0, 4).join(' or ');
+  }
+
+  private describeExpectation(e: Expectation, w: World): string {
+    const text = e.kind === 'close' ? 'the connection closed by the server' : e.kind === 'wire' ? e.description : this.mapping.describe(e.msg, this.view(w));
+    return e.optional === true ? `(optionally) ${text}` : text;
+  }
+
+  /**
+   * Something arrived for `client`: a message, or its connection closed. Returns null when some
+   * possible world allows it (the worlds that do not are dropped), else why not. Optional
+   * expectations (illustrative parts) before the one met are passed over. An arrival no world has
+   * any place for (a second reply, an unsolicited push) is reported before a text that differs.
+   */
+  arrival(client: string, arrival: { kind: 'message'; msg: unknown } | { kind: 'closed' }): OracleFailure | null {
+    this.advance();
+    this.endBatch();
+    const out: World[] = [];
+    let structural: string | undefined;
+    let unexpected: string | undefined;
+    let textual: string | undefined;
+    const now = this.clock();
+    for (const w of this.worlds) {
+      const queue = w.expected[client] ?? [];
+      let placed = false;
+      let worldReason: { reason: string; text: boolean } | undefined;
+      for (let i = 0; i < queue.length; i++) {
+        const head = queue[i]!;
+        const rest = queue.slice(i + 1);
+        const consumed = (patch: Partial<World> = {}): void => {
+          placed = true;
+          out.push({ ...w, ...patch, expected: { ...w.expected, [client]: rest } });
+        };
+        if (arrival.kind === 'closed') {
+          if (head.kind === 'close') {
+            if (head.optional === true) {
+              // The server chose to close (illustrative): the model learns its connection is gone.
+              let next: World = { ...w, expected: { ...w.expected, [client]: [] } };
+              next = this.step(next, { type: 'conn.closed', peer: client }, now);
+              const { [client]: _gone, ...expected } = next.expected;
+              placed = true;
+              out.push({ ...next, expected });
+            } else consumed();
+          } else worldReason ??= { reason: `the connection closed before the expected message arrived: the ${this.name} sends ${client} ${this.describeExpectation(head, w)} first`, text: false };
+        } else if (head.kind === 'close') {
+          worldReason ??= { reason: `the ${this.name} closes ${client}'s connection here`, text: false };
+        } else if (head.kind === 'wire') {
+          const why = head.test(arrival.msg);
+          if (why === null) consumed();
+          else worldReason ??= { reason: `${client} got what the ${this.name} does not allow: ${why}`, text: false };
+        } else {
+          const c = this.mapping.compare(head.msg, arrival.msg, this.view(w));
+          if (c.ok) consumed({ bind: c.bind ?? w.bind, notes: c.notes ?? w.notes });
+          else if (c.text === true && head.optional !== true && this.options.deferText === true) {
+            // Of the expected kind, other text: judged once the exchange is over (settle).
+            consumed({ textFaults: [...(w.textFaults ?? []), { reason: `${client} got what the ${this.name} does not send: ${c.reason}`, expected: this.describeExpectation(head, w), observed: show(arrival.msg) }] });
+          } else worldReason ??= { reason: `${client} got what the ${this.name} does not send: ${c.reason}`, text: c.text === true };
+        }
+        if (head.optional !== true) break;
+      }
+      if (placed) continue;
+      if (queue.every((e) => e.optional === true)) {
+        unexpected ??= arrival.kind === 'closed' ? `the server closed ${client}'s connection; the ${this.name} keeps it open` : `${client} got a message the ${this.name} does not send`;
+      } else if (worldReason !== undefined) {
+        if (worldReason.text) textual ??= worldReason.reason;
+        else structural ??= worldReason.reason;
+      }
+    }
+    if (out.length === 0) {
+      // The closest explanation: a text that differs, else a message of another kind, else one the
+      // model does not send at all (in every world still possible).
+      return {
+        reason: textual ?? structural ?? unexpected ?? `${client}: no possible world of the ${this.name} explains this`,
+        expected: this.describeNext(client),
+        observed: arrival.kind === 'closed' ? 'the connection closed' : show(arrival.msg),
+      };
+    }
+    if (arrival.kind === 'closed') this.closedByModel.add(client);
+    this.setWorlds(out);
+    return null;
+  }
+
+  /**
+   * With `deferText`: the exchange is over; a text that differs in every world still possible is
+   * a FAIL now (what arrived at all was judged first, by `arrival`). Null when some world has none.
+   */
+  settle(): OracleFailure | null {
+    const clean = this.worlds.filter((w) => (w.textFaults ?? []).length === 0);
+    if (clean.length > 0) {
+      if (clean.length < this.worlds.length) this.setWorlds(clean);
+      return null;
+    }
+    return this.worlds[0]!.textFaults![0]!;
+  }
+
+  /**
+   * A case checked one of `client`'s messages with its own pattern: in each world the model's next
+   * message for it is taken as seen (bound where it matches, so later ids still line up).
+   */
+  skip(client: string, wire: unknown): void {
+    this.advance();
+    this.endBatch();
+    const out: World[] = [];
+    for (const w of this.worlds) {
+      const full = w.expected[client] ?? [];
+      // Optional expectations the message is not are passed over.
+      let start = 0;
+      while (start < full.length && full[start]!.optional === true && !this.meets(full[start]!, wire, w)) start++;
+      const queue = full.slice(start);
+      const head = queue[0];
+      if (head === undefined || head.kind === 'close') {
+        out.push(w);
+        continue;
+      }
+      let patch: Partial<World> = {};
+      if (head.kind === 'message') {
+        const c = this.mapping.compare(head.msg, wire, this.view(w));
+        if (c.ok) patch = { bind: c.bind ?? w.bind, notes: c.notes ?? w.notes };
+      }
+      out.push({ ...w, ...patch, expected: { ...w.expected, [client]: queue.slice(1) } });
+    }
+    this.setWorlds(out);
+  }
+
+  private meets(e: Expectation, wire: unknown, w: World): boolean {
+    if (e.kind === 'close') return false;
+    if (e.kind === 'wire') return e.test(wire) === null;
+    return this.mapping.compare(e.msg, wire, this.view(w)).ok;
+  }
+
+  private done(w: World, clients?: readonly string[]): boolean {
+    return Object.entries(w.expected).every(([c, q]) => q.every((e) => e.optional === true) || (clients !== undefined && !clients.includes(c)));
+  }
+
+  /** True when some possible world expects nothing more for any client (of `clients`, when given). */
+  satisfied(clients?: readonly string[]): boolean {
+    this.advance();
+    return this.worlds.some((w) => this.done(w, clients));
+  }
+
+  /** What is still expected, per client, in the world closest to done (for a timeout's message). */
+  outstanding(): string {
+    let best: World | undefined;
+    let bestCount = Infinity;
+    for (const w of this.worlds) {
+      const n = Object.values(w.expected).reduce((a, q) => a + q.filter((e) => e.optional !== true).length, 0);
+      if (n < bestCount) {
+        best = w;
+        bestCount = n;
+      }
+    }
+    if (best === undefined) return 'nothing';
+    const parts = Object.entries(best.expected)
+      .filter(([, q]) => q.some((e) => e.optional !== true))
+      .map(([c, q]) => `${c}: ${q.map((e) => this.describeExpectation(e, best!)).join(', ')}`);
+    return parts.length === 0 ? 'nothing' : parts.join('; ');
+  }
+
+  /**
+   * How long ago the newest request still in flight together with others was sent (model ms), or
+   * null when none is: requests without replies (a registration) stay in flight until something is
+   * observed or the case commits, and a host gives the server time to read them before it commits.
+   */
+  inFlightAgeMs(): number | null {
+    if (this.batch.length === 0) return null;
+    return this.clock() - Math.max(...this.batch.map((r) => r.atMs));
+  }
+
+  /** Keeps only the worlds that expect nothing more (the arrivals so far were all there is). */
+  commitSatisfied(clients?: readonly string[]): void {
+    this.endBatch();
+    const done = this.worlds.filter((w) => this.done(w, clients));
+    if (done.length > 0) this.setWorlds(done);
+  }
+}

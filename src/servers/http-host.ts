@@ -1,0 +1,139 @@
+/**
+ * The generic host for request/response protocols over HTTP/1.1 (the kv IM server today), the
+ * sibling of stream-host.ts in the same plug-in style. It owns what is not the protocol: listening on
+ * loopback, the connection cap, request-head size and timeouts (Node's HTTP parser enforces them),
+ * garbage and oversize heads (400, 431, 408), connection identity (`#N`, given by the host, never
+ * read from a request), logging and shutdown. The protocol plug-in (`HttpProtocol`) brings a codec
+ * (request target -> request, answer -> status, headers and body) and a runner that steps the
+ * protocol's pure rules from src/models/<protocol>/.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { formatAddress } from './loopback-host.js';
+import type { ServerHandle, ServerLimits } from './server-options.js';
+import type { StreamHostConfig } from './stream-host.js';
+import { describe } from './tcp-host.js';
+
+/** An HTTP answer as written. */
+export interface HttpReply {
+  status: number;
+  headers: Record<string, string | number>;
+  body: string;
+}
+
+export interface HttpCodec<Req, Out> {
+  /** What a request (method, target) asks, or the answer it gets without reaching the rules. */
+  decode(method: string, target: string, limits: ServerLimits): { kind: 'request'; request: Req } | { kind: 'answer'; out: Out };
+  encode(out: Out): HttpReply;
+  /** The answer to a request the rules failed on (an internal error). */
+  internalError(): Out;
+}
+
+/** A protocol's rules on the HTTP host: one answer per request, at once or after a while (a defect). */
+export interface HttpRulesRunner<Req, Out> {
+  request(conn: string, request: Req): Out | Promise<Out>;
+}
+
+export interface HttpProtocol<Req, Out> {
+  name: string;
+  codec: HttpCodec<Req, Out>;
+  rules(host: { log(line: string): void }): HttpRulesRunner<Req, Out>;
+}
+
+/** Time given to in-flight requests at shutdown before every connection is closed. */
+const shutdownGraceMs = 500;
+
+/** Starts `protocol` on the HTTP host and resolves once it listens. */
+export async function startHttpServer<Req, Out>(protocol: HttpProtocol<Req, Out>, config: StreamHostConfig): Promise<ServerHandle> {
+  const { limits, log } = config;
+  const { name, codec } = protocol;
+  const rules = protocol.rules({ log });
+  const sockets = new Set<Socket>();
+  const ids = new WeakMap<Socket, string>();
+  let nextId = 1;
+
+  const server = createServer(
+    {
+      maxHeaderSize: limits.maxFrameBytes,
+      requestTimeout: limits.readTimeoutMs,
+      headersTimeout: limits.readTimeoutMs,
+      keepAliveTimeout: limits.idleTimeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(limits.readTimeoutMs, 1000)),
+    },
+    (req, res) => {
+      handle(req, res).catch((error: unknown) => {
+        log(`${name}: internal error: ${describe(error)}`);
+        if (!res.headersSent) write(res, codec.encode(codec.internalError()));
+        else res.destroy();
+      });
+    },
+  );
+  server.maxConnections = limits.maxConnections;
+  server.timeout = limits.idleTimeoutMs;
+  server.on('connection', (socket: Socket) => {
+    const id = `#${nextId++}`;
+    ids.set(socket, id);
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    log(`${name}: connection ${id} from ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`);
+  });
+  server.on('drop', (data?: { remoteAddress?: string; remotePort?: number }) => {
+    log(`${name}: refused connection from ${data?.remoteAddress ?? '?'}:${data?.remotePort ?? '?'}: limit maxConnections=${limits.maxConnections} reached`);
+  });
+  server.on('clientError', (error: Error, socket: Socket) => {
+    // Garbage, oversize heads and timeouts land here; answer like Node would, but log it.
+    log(`${name}: bad request: ${describe(error)}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    const status = code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    else socket.destroy();
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    req.resume(); // a body is drained and ignored: requests are their method and target
+    const decoded = codec.decode(req.method ?? 'GET', req.url ?? '/', limits);
+    const conn = ids.get(req.socket) ?? '#?';
+    write(res, codec.encode(decoded.kind === 'answer' ? decoded.out : await rules.request(conn, decoded.request)));
+  }
+
+  function write(res: ServerResponse, reply: HttpReply): void {
+    res.writeHead(reply.status, reply.headers);
+    res.end(reply.body);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: config.host, port: config.port }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (error) => log(`${name}: server error: ${describe(error)}`));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+
+  let closing: Promise<void> | undefined;
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
+  return {
+    protocol: name,
+    address: formatAddress('http', config.host, port),
+    host: config.host,
+    port,
+    defect: config.defect,
+    connectionCount: () => sockets.size,
+    closed,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => {
+          resolveClosed();
+          resolve();
+        });
+        server.closeIdleConnections();
+        // In-flight requests get a moment to finish; then everything goes.
+        setTimeout(() => server.closeAllConnections(), shutdownGraceMs).unref();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,223 @@
+import { describe, expect, it } from 'vitest';
+import { openJsonClient, type StreamClient } from './stream-client.js';
+import { serve, sleep } from './server-fixture.js';
+
+type Client = StreamClient<Record<string, unknown>>;
+
+function msg(mtype: number, payload: Record<string, unknown>): string {
+  return JSON.stringify({ mtype, payload, version: '1.0.0', sz: JSON.stringify(payload).length }) + '\n';
+}
+
+async function loggedIn(port: number, username: string, password: string): Promise<{ client: Client; id: number }> {
+  const client = await openJsonClient(port);
+  client.write(msg(7, { supported_versions: ['1.0.0'] }));
+  expect((await client.next()).mtype).toBe(8);
+  client.write(msg(1, { username, password }));
+  const reply = await client.next();
+  expect(reply).toMatchObject({ mtype: 2, payload: { auth: 0 } });
+  return { client, id: (reply['payload'] as { id: number }).id };
+}
+
+describe('ping-liveness server', () => {
+  it('negotiates a version: VERSION_RESPONSE for a common one, ERROR 5 for none', async () => {
+    const { port } = await serve('ping-liveness');
+    const c = await openJsonClient(port);
+    c.write(msg(7, { supported_versions: ['0.9', '1.0.0'] }));
+    const ok = await c.next();
+    expect(ok).toMatchObject({ mtype: 8, payload: { selected_version: '1.0.0', success: true }, version: '1.0.0' });
+    expect(ok['sz']).toBe(JSON.stringify(ok['payload']).length);
+    c.write(msg(7, { supported_versions: ['2.0.0'] }));
+    expect(await c.next()).toMatchObject({ mtype: 5, payload: { error_code: 5 } });
+  });
+
+  it('logs in with the seed accounts and refuses bad credentials with auth 1', async () => {
+    const { port } = await serve('ping-liveness');
+    const c = await openJsonClient(port);
+    c.write(msg(1, { username: 'user1', password: 'wrong' }));
+    expect(await c.next()).toMatchObject({ mtype: 2, payload: { auth: 1 } });
+    c.write(msg(1, { username: 'nobody', password: 'pass1' }));
+    expect(await c.next()).toMatchObject({ mtype: 2, payload: { auth: 1 } });
+    c.write(msg(1, { username: 'user2', password: 'pass2' }));
+    expect(await c.next()).toMatchObject({ mtype: 2, payload: { auth: 0, id: 1 } });
+  });
+
+  it('echoes chat messages with the session id of the connection', async () => {
+    const { port } = await serve('ping-liveness');
+    const { client, id } = await loggedIn(port, 'user1', 'pass1');
+    client.write(msg(3, { id, time: '12:00', message: 'hello' }));
+    expect(await client.next()).toMatchObject({ mtype: 3, payload: { id, time: '12:00', message: 'hello' } });
+    client.write(msg(3, { message: 'no id given' }));
+    expect(await client.next()).toMatchObject({ mtype: 3, payload: { id, message: 'no id given' } });
+  });
+
+  it('refuses a second login of the same user with ERROR 3, and allows it after LOGOUT', async () => {
+    const { port } = await serve('ping-liveness');
+    const a = await loggedIn(port, 'user1', 'pass1');
+    const b = await openJsonClient(port);
+    b.write(msg(1, { username: 'user1', password: 'pass1' }));
+    expect(await b.next()).toMatchObject({ mtype: 5, payload: { error_code: 3 } });
+    a.client.write(msg(4, { id: a.id }));
+    await sleep(50);
+    b.write(msg(1, { username: 'user1', password: 'pass1' }));
+    expect(await b.next()).toMatchObject({ mtype: 2, payload: { auth: 0 } });
+    a.client.write(msg(3, { id: a.id, message: 'after logout' }));
+    expect(await a.client.next()).toMatchObject({ mtype: 5, payload: { error_code: 1 } });
+  });
+
+  it('logs a session out when its connection closes', async () => {
+    const { port } = await serve('ping-liveness');
+    const a = await loggedIn(port, 'user1', 'pass1');
+    a.client.reset();
+    await sleep(50);
+    const b = await loggedIn(port, 'user1', 'pass1');
+    expect(b.id).toBeGreaterThan(a.id);
+  });
+
+  it('refuses CHAT, PING and LOGOUT naming another session with ERROR 1 and leaves that session alone', async () => {
+    const { port } = await serve('ping-liveness');
+    const victim = await loggedIn(port, 'user1', 'pass1');
+    const attacker = await loggedIn(port, 'user2', 'pass2');
+    attacker.client.write(msg(3, { id: victim.id, message: 'as user1' }));
+    expect(await attacker.client.next()).toMatchObject({ mtype: 5, payload: { error_code: 1, id: victim.id } });
+    attacker.client.write(msg(4, { id: victim.id }));
+    expect(await attacker.client.next()).toMatchObject({ mtype: 5, payload: { error_code: 1 } });
+    victim.client.write(msg(3, { id: victim.id, message: 'still here' }));
+    expect(await victim.client.next()).toMatchObject({ mtype: 3, payload: { id: victim.id, message: 'still here' } });
+    expect(await victim.client.drain(50)).toEqual([]);
+  });
+
+  it('refuses chat before login with ERROR 1', async () => {
+    const { port } = await serve('ping-liveness');
+    const c = await openJsonClient(port);
+    c.write(msg(3, { id: 1, message: 'hi' }));
+    expect(await c.next()).toMatchObject({ mtype: 5, payload: { error_code: 1 } });
+    c.write(msg(6, { id: 1 }));
+    expect(await c.next()).toMatchObject({ mtype: 5, payload: { error_code: 1 } });
+  });
+
+  it('drops a silent session after the heartbeat timeout (ERROR 2) so the user can log in again; PING keeps it', async () => {
+    const { port } = await serve('ping-liveness', { heartbeatTimeoutMs: 300 });
+    const silent = await loggedIn(port, 'user1', 'pass1');
+    const pinging = await loggedIn(port, 'user2', 'pass2');
+    const pinger = setInterval(() => pinging.client.write(msg(6, { id: pinging.id })), 80);
+    try {
+      expect(await silent.client.next(2000)).toMatchObject({ mtype: 5, payload: { error_code: 2, id: silent.id } });
+      const again = await loggedIn(port, 'user1', 'pass1');
+      expect(again.id).not.toBe(silent.id);
+      await sleep(400);
+      expect(await pinging.client.drain(0)).toEqual([]); // no timeout for the pinging session
+      pinging.client.write(msg(3, { id: pinging.id, message: 'alive' }));
+      expect(await pinging.client.next()).toMatchObject({ mtype: 3, payload: { message: 'alive' } });
+    } finally {
+      clearInterval(pinger);
+    }
+  });
+
+  it('answers garbage, wrong shapes and unsupported message versions with errors and keeps serving', async () => {
+    const { port } = await serve('ping-liveness', { limits: { maxMessageChars: 10, maxFrameBytes: 256 } });
+    const c = await openJsonClient(port);
+    c.write('this is not json\n');
+    expect(await c.next()).toMatchObject({ mtype: 5, payload: { error_code: 4 } });
+    c.write('[1,2]\n{"mtype":1}\n{"mtype":2,"payload":{}}\n');
+    for (let i = 0; i < 3; i++) expect(await c.next()).toMatchObject({ mtype: 5, payload: { error_code: 4 } });
+    c.write(JSON.stringify({ mtype: 1, payload: { username: 'user1', password: 'pass1' }, version: '9.9' }) + '\n');
+    expect(await c.next()).toMatchObject({ mtype: 5, payload: { error_code: 5 } });
+    c.write(msg(1, { username: 'user1', password: 'pass1' }));
+    expect(await c.next()).toMatchObject({ mtype: 2, payload: { auth: 0 } });
+    c.write(msg(3, { message: 'x'.repeat(11) }));
+    expect(await c.next()).toMatchObject({ mtype: 5, payload: { error_code: 4, message: 'message longer than maxMessageChars=10' } });
+    c.write('x'.repeat(300));
+    expect(await c.next()).toMatchObject({ mtype: 5, payload: { error_code: 4, message: 'message longer than maxFrameBytes=256' } });
+    expect(await c.waitClosed()).toBe(true);
+  });
+
+  it('serves several clients at once', async () => {
+    const { port } = await serve('ping-liveness', { accounts: 20 });
+    const clients = await Promise.all(Array.from({ length: 20 }, (_, i) => loggedIn(port, `user${i + 1}`, `pass${i + 1}`)));
+    for (const [i, { client, id }] of clients.entries()) client.write(msg(3, { id, message: `m${i}` }));
+    for (const [i, { client, id }] of clients.entries()) {
+      expect(await client.next()).toMatchObject({ mtype: 3, payload: { id, message: `m${i}` } });
+    }
+  });
+
+  it('closes a connection whose line is unfinished after readTimeoutMs', async () => {
+    const { port } = await serve('ping-liveness', { limits: { readTimeoutMs: 200 } });
+    const c = await openJsonClient(port);
+    c.write('{"mtype":1,');
+    expect(await c.next()).toMatchObject({ mtype: 5, payload: { error_code: 4, message: 'read timeout: frame not completed within readTimeoutMs=200' } });
+    expect(await c.waitClosed()).toBe(true);
+  });
+
+  it('closes an idle connection after idleTimeoutMs', async () => {
+    const { port } = await serve('ping-liveness', { limits: { idleTimeoutMs: 200 } });
+    const c = await openJsonClient(port);
+    expect(await c.next()).toMatchObject({ mtype: 5, payload: { message: 'idle: no traffic within idleTimeoutMs=200' } });
+    expect(await c.waitClosed()).toBe(true);
+  });
+
+  it('disconnects a client that does not read once maxPendingWriteBytes is exceeded', async () => {
+    const logs: string[] = [];
+    const { port } = await serve('ping-liveness', { limits: { maxPendingWriteBytes: 64 * 1024 }, log: (l) => logs.push(l) });
+    const { client, id } = await loggedIn(port, 'user1', 'pass1');
+    client.socket.pause(); // never read: the echoes pile up in the kernel, then in the server
+    const line = msg(3, { id, message: 'x'.repeat(4000) });
+    for (let i = 0; i < 4000 && !client.closed; i++) {
+      if (!client.socket.write(line)) await new Promise((r) => setTimeout(r, 1));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(logs.some((l) => l.includes('client does not read: limit maxPendingWriteBytes=65536 exceeded'))).toBe(true);
+    const other = await loggedIn(port, 'user2', 'pass2');
+    other.client.write(msg(3, { id: other.id, message: 'unaffected' }));
+    expect(await other.client.next()).toMatchObject({ mtype: 3, payload: { message: 'unaffected' } });
+  });
+
+  it('refuses connections beyond maxConnections with an error', async () => {
+    const { port } = await serve('ping-liveness', { limits: { maxConnections: 1 } });
+    const first = await openJsonClient(port);
+    const second = await openJsonClient(port);
+    expect(await second.next()).toMatchObject({ mtype: 5, payload: { message: 'server busy: limit maxConnections=1 reached' } });
+    expect(await second.waitClosed()).toBe(true);
+    first.write(msg(7, { supported_versions: ['1.0.0'] }));
+    expect(await first.next()).toMatchObject({ mtype: 8 });
+  });
+});
+
+describe('ping-liveness defects', () => {
+  it('defect no-heartbeat-timeout: a silent session is never dropped and locks its user out', async () => {
+    const { port } = await serve('ping-liveness', { heartbeatTimeoutMs: 200, defect: 'no-heartbeat-timeout' });
+    const silent = await loggedIn(port, 'user1', 'pass1');
+    expect(await silent.client.drain(500)).toEqual([]);
+    silent.client.reset(); // even a vanished client stays logged in
+    await sleep(50);
+    const b = await openJsonClient(port);
+    b.write(msg(1, { username: 'user1', password: 'pass1' }));
+    expect(await b.next()).toMatchObject({ mtype: 5, payload: { error_code: 3 } });
+  });
+
+  it('defect trust-session-id: LOGOUT naming another session logs that session out', async () => {
+    const { port } = await serve('ping-liveness', { defect: 'trust-session-id' });
+    const victim = await loggedIn(port, 'user1', 'pass1');
+    const attacker = await loggedIn(port, 'user2', 'pass2');
+    attacker.client.write(msg(3, { id: victim.id, message: 'as user1' }));
+    expect(await attacker.client.next()).toMatchObject({ mtype: 3, payload: { id: victim.id } });
+    attacker.client.write(msg(4, { id: victim.id }));
+    await sleep(50);
+    victim.client.write(msg(3, { id: victim.id, message: 'still here?' }));
+    expect(await victim.client.next()).toMatchObject({ mtype: 5, payload: { error_code: 1 } });
+  });
+
+  it('defect silent-version-mismatch: no answer to a version offer with nothing in common', async () => {
+    const { port } = await serve('ping-liveness', { defect: 'silent-version-mismatch' });
+    const c = await openJsonClient(port);
+    c.write(msg(7, { supported_versions: ['2.0.0'] }));
+    expect(await c.drain(200)).toEqual([]);
+  });
+
+  it('defect allow-double-login: a user logged in elsewhere logs in again', async () => {
+    const { port } = await serve('ping-liveness', { defect: 'allow-double-login' });
+    await loggedIn(port, 'user1', 'pass1');
+    const second = await openJsonClient(port);
+    second.write(msg(1, { username: 'user1', password: 'pass1' }));
+    expect(await second.next()).toMatchObject({ mtype: 2, payload: { auth: 0 } });
+  });
+});
