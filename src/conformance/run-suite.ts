@@ -19,6 +19,9 @@ import type { KvRequest } from '../models/kv-store/messages.js';
 import type { Suite } from '../scenario/load-suite.js';
 import { linkFaultKinds, type CaseFile, type StepFile } from '../scenario/suite-schema.js';
 import { InputError, TargetError } from '../errors.js';
+import { describeStepFields, selectCases as selectSuiteCases } from '../scenario/step-language.js';
+import { LiveCase } from './engine/live-case.js';
+import { StepError, StepFailure, StepSkip, targetTrouble, type CaseOutcome, type ErrorKind } from './engine/verdicts.js';
 import { FaultProxy, type ProxyDirection } from './fault-proxy.js';
 import { kvQuery, kvRequest, type KvOutcome, type KvWireReply } from './im-http-client.js';
 import { isModelRequest, KvModelOracle, type KvOp } from './kv-model-oracle.js';
@@ -76,43 +79,9 @@ export const teardownCloseMs = 300;
 /** A command that failed to start this many times in a row is not tried again in this run. */
 export const maxStartAttempts = 2;
 
-type ErrorKind = 'timeout' | 'crash' | 'unreachable' | 'start' | 'case-timeout' | 'suite' | 'no-exchange';
-
-/** The step did not hold: FAIL. */
-class StepFailure extends Error {
-  constructor(
-    readonly reason: string,
-    readonly expected?: string,
-    readonly observed?: string,
-  ) {
-    super(reason);
-  }
-}
-
-/** Nothing to judge: ERROR. */
-class StepError extends Error {
-  constructor(
-    readonly kind: ErrorKind,
-    readonly reason: string,
-    readonly expected?: string,
-    readonly observed?: string,
-  ) {
-    super(reason);
-  }
-}
-
-/** This target cannot run the case: SKIP. */
-class StepSkip extends Error {}
-
 /** Selects cases by id and tag; an unknown id is an input error naming the valid ones. */
 export function selectCases(suite: Suite, caseIds: readonly string[] = [], tags: readonly string[] = []): CaseFile[] {
-  const all = suite.spec.cases;
-  for (const id of caseIds) {
-    if (!all.some((c) => c.id === id)) {
-      throw new InputError(`--case: no case ${JSON.stringify(id)} in ${suite.file}; its cases are ${all.map((c) => c.id).join(', ')}`, 'unknown-case');
-    }
-  }
-  return all.filter((c) => (caseIds.length === 0 || caseIds.includes(c.id)) && (tags.length === 0 || c.tags.some((t) => tags.includes(t))));
+  return selectSuiteCases(suite.spec.cases, suite.file, caseIds, tags);
 }
 
 export async function runSuite(suite: Suite, options: RunSuiteOptions = {}): Promise<SuiteRun> {
@@ -256,9 +225,7 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions = {}): Pro
   const report = makeSuiteReport(shownTarget, results, Math.round(performance.now() - started), suite.spec.suite);
   // Exit 3 when the target could not be started or reached, unless a required case failed (a
   // verdict on the target, exit 1) or every required case passed (exit 0).
-  const requiredFailed = results.some((r) => r.level === 'required' && r.verdict === 'FAIL');
-  const targetTrouble = kinds.some((k) => k === 'unreachable' || k === 'start');
-  return { report, unreachable: !report.ok && !requiredFailed && targetTrouble };
+  return { report, unreachable: targetTrouble(results, kinds, report.ok) };
 }
 
 /** How long the harness waits after a case before the next, so a target dying of the case's end is charged to it. */
@@ -311,7 +278,7 @@ interface ClientState {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One case's run: its clients, proxies, captures and the kv model. */
-class CaseRun {
+class CaseRun extends LiveCase<StepFile> {
   private readonly clients = new Map<string, ClientState>();
   private readonly proxies = new Map<string, FaultProxy>();
   private readonly captures: Captures = new Map();
@@ -324,7 +291,6 @@ class CaseRun {
   private readonly lossy = new Set<string>();
   private readonly vars: Record<string, string | number>;
   private crash: ExitInfo | undefined;
-  private stepIndex = -1;
   /** a direct connection the target accepted, or a kv reply */
   private reachedTarget = false;
   /** a kv reply arrived */
@@ -346,6 +312,7 @@ class CaseRun {
     /** called once something arrived from the target in this case */
     private readonly onHeard: () => void = () => undefined,
   ) {
+    super(c);
     // A token unique to this run of this case, so names on a long-lived target never collide.
     this.vars = { run: Math.random().toString(36).slice(2, 8), ...vars };
     const parsed = new URL(address);
@@ -361,42 +328,14 @@ class CaseRun {
   }
 
   async execute(caseTimeoutMs: number): Promise<{ result: CaseResult; kind: ErrorKind | null }> {
-    const started = performance.now();
-    const base = { id: this.c.id, title: this.c.title, level: this.c.level, maxPoints: this.c.points };
-    const finish = (verdict: CaseResult['verdict'], reason: string, extra: Partial<CaseResult> = {}, kind: ErrorKind | null = null) => ({
-      result: { ...base, points: verdict === 'PASS' ? this.c.points : 0, verdict, reason, ...extra, durationMs: Math.round(performance.now() - started) },
+    if (this.process !== undefined) this.process.onUnexpectedExit = (info) => (this.crash = info);
+    const ran = await this.runCase(caseTimeoutMs);
+    let outcome = { result: this.resultOf(ran.outcome, ran.durationMs), kind: ran.outcome.kind };
+    const started = performance.now() - ran.durationMs;
+    const finish = (verdict: CaseResult['verdict'], reason: string, extra: Partial<CaseOutcome> = {}, kind: ErrorKind | null = null) => ({
+      result: this.resultOf({ verdict, reason, kind, ...extra }, performance.now() - started),
       kind,
     });
-    if (this.process !== undefined) this.process.onUnexpectedExit = (info) => (this.crash = info);
-    const bound = this.c.timeoutMs ?? caseTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const overall = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StepError('case-timeout', `the case did not finish within timeoutMs=${bound}`)), bound);
-    });
-    let outcome: { result: CaseResult; kind: ErrorKind | null };
-    try {
-      await this.setupProxies();
-      await Promise.race([this.steps(), overall]);
-      await this.checkCrash();
-      outcome = finish('PASS', `all ${this.c.steps.length} steps held`);
-    } catch (error) {
-      await this.checkCrashQuietly();
-      const step = this.stepIndex >= 0 ? this.describeStep(this.stepIndex) : undefined;
-      if (this.crash !== undefined) {
-        outcome = finish('ERROR', `the target crashed during ${step ?? 'the case'} (${describeExit(this.crash)})`, { step, observed: this.process!.tails() }, 'crash');
-      } else if (error instanceof StepFailure) outcome = finish('FAIL', error.reason, { step, expected: error.expected, observed: error.observed });
-      else if (error instanceof StepError) outcome = finish('ERROR', error.reason, { step, expected: error.expected, observed: error.observed }, error.kind);
-      else if (error instanceof StepSkip) outcome = finish('SKIP', error.message, { step });
-      else if (error instanceof OracleLimitError) outcome = finish('ERROR', `the model oracle cannot judge the case: ${error.message}`, { step }, 'suite');
-      else if (error instanceof EncodeError || error instanceof PatternError) outcome = finish('ERROR', `the case cannot run: ${error.message}`, { step }, 'suite');
-      else {
-        clearTimeout(timer);
-        await this.teardown();
-        throw error;
-      }
-    }
-    clearTimeout(timer);
-    await this.teardown();
     // A target that dies when the case's clients leave has crashed in this case too.
     if ((outcome.result.verdict === 'PASS' || outcome.result.verdict === 'SKIP') && this.process !== undefined) {
       await sleep(20);
@@ -461,7 +400,7 @@ class CaseRun {
     }
   }
 
-  private async teardown(): Promise<void> {
+  protected async teardown(): Promise<void> {
     // Close every client and give the target a moment to see it (it ends sessions on close), so
     // the next case does not meet this one's sessions.
     const open = [...this.clients.values()].map((c) => c.connection).filter((c): c is LiveConnection => c !== undefined && !c.isClosed);
@@ -473,25 +412,36 @@ class CaseRun {
     if (this.process !== undefined) this.process.onUnexpectedExit = undefined;
   }
 
-  private async steps(): Promise<void> {
-    for (let i = 0; i < this.c.steps.length; i++) {
-      this.stepIndex = i;
-      await this.step(this.c.steps[i]!);
-      if (this.crash === undefined && this.heardFromTarget) this.onHeard();
-      if (this.crash !== undefined) throw new StepError('crash', 'crashed');
-    }
-    this.stepIndex = -1;
+  protected override async afterStep(): Promise<void> {
+    if (this.crash === undefined && this.heardFromTarget) this.onHeard();
+    if (this.crash !== undefined) throw new StepError('crash', 'crashed');
   }
 
-  private describeStep(i: number): string {
-    const s = this.c.steps[i]!;
-    const parts = Object.entries(s)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => {
-        const text = typeof v === 'string' ? v : JSON.stringify(v);
-        return `${k}: ${text.length > 120 ? `${text.slice(0, 120)}...` : text}`;
-      });
-    return `step ${i + 1} (${parts.join(', ')})`;
+  protected override async beforePass(): Promise<void> {
+    await this.checkCrash();
+  }
+
+  protected override async refine(outcome: CaseOutcome | null, error: unknown): Promise<CaseOutcome | null> {
+    await this.checkCrashQuietly();
+    const step = outcome?.step ?? (this.stepIndex >= 0 ? this.describeStepAt(this.stepIndex) : undefined);
+    const at = step !== undefined ? { step } : {};
+    if (this.crash !== undefined) return { verdict: 'ERROR', reason: `the target crashed during ${step ?? 'the case'} (${describeExit(this.crash)})`, kind: 'crash', ...at, observed: this.process!.tails() };
+    if (outcome !== null) return outcome;
+    if (error instanceof OracleLimitError) return { verdict: 'ERROR', reason: `the model oracle cannot judge the case: ${error.message}`, kind: 'suite', ...at };
+    if (error instanceof EncodeError || error instanceof PatternError) return { verdict: 'ERROR', reason: `the case cannot run: ${error.message}`, kind: 'suite', ...at };
+    return null;
+  }
+
+  protected describeStepAt(i: number): string {
+    return describeStepFields(this.c.steps[i]!, i);
+  }
+
+  protected runStep(s: StepFile): Promise<void> {
+    return this.step(s);
+  }
+
+  protected override setup(): Promise<void> {
+    return this.setupProxies();
   }
 
   private ms(value: number | string | undefined, fallback: number): number {

@@ -9,11 +9,8 @@
  */
 import { z } from 'zod';
 import { builtinLiveProtocols } from '../models/registry.js';
+import { caseHeaderFields, clientName as clientId, durationMs as duration, stepRules, suiteId } from './step-language.js';
 import { targetSchema } from './target-schema.js';
-
-const clientId = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'a client name: a letter, then letters, digits, _ or -');
-/** A duration in ms, or `$name` of a suite variable holding one. */
-const duration = z.union([z.number().int().nonnegative(), z.string().regex(/^\$[A-Za-z_][A-Za-z0-9_]*$/, 'a number of ms or $variable')]);
 
 /** Faults a step can inject: on a client's link (through the proxy) or on the target process. */
 export const linkFaultKinds = ['latency', 'jitter', 'bandwidth', 'slow-close', 'timeout', 'reset', 'cut', 'partition', 'heal', 'drop', 'clear'] as const;
@@ -76,29 +73,8 @@ export const stepSchema = z
     count: z.number().int().positive().optional(),
   })
   .superRefine((step, ctx) => {
-    const present = stepActions.filter((a) => step[a] !== undefined);
-    if (present.length !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        message:
-          present.length === 0
-            ? `a step needs one action: ${stepActions.join(', ')}`
-            : `a step has one action, this one has ${present.join(' and ')}; split it into ${present.length} steps`,
-      });
-      return;
-    }
-    const action = present[0]!;
-    const allowed = stepOptions[action];
-    for (const key of Object.keys(step)) {
-      if (key === action || (step as Record<string, unknown>)[key] === undefined) continue;
-      if (!allowed.includes(key)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [key],
-          message: `${key} is not an option of ${action}${allowed.length ? `; ${action} takes ${allowed.join(', ')}` : ''}`,
-        });
-      }
-    }
+    const action = stepRules({ actions: stepActions, options: stepOptions }, step, ctx);
+    if (action === undefined) return;
     if (action === 'send' && [step.msg, step.msgs, step.raw].filter((x) => x !== undefined).length !== 1) {
       ctx.addIssue({ code: 'custom', message: 'send needs exactly one of msg, msgs (back to back in one write) or raw' });
     }
@@ -119,22 +95,12 @@ export const stepSchema = z
 export type StepFile = z.infer<typeof stepSchema>;
 
 export const caseSchema = z.strictObject({
-  /** stable, e.g. `offline-queue/queue-order`; never renamed, reports and grades key on it */
-  id: z.string().regex(/^[a-z0-9][a-z0-9/_.-]*$/, 'a lower-case id like offline-queue/queue-order'),
-  title: z.string().min(1),
-  description: z.string().optional(),
-  level: z.enum(['required', 'recommended']).default('required'),
+  ...caseHeaderFields,
   /**
    * Checks what protosim's reference server does where the protocol leaves it open (its own error
    * replies and limits, a reply text): run only with `--strict` (or when named with `--case`).
    */
   strict: z.boolean().default(false),
-  points: z.number().nonnegative().default(1),
-  tags: z.array(z.string()).default([]),
-  /** the flaw class of docs/protocols.md it checks, in words */
-  flaw: z.string().optional(),
-  /** overall bound on the case (every step included) */
-  timeoutMs: z.number().int().positive().optional(),
   steps: z.array(stepSchema).min(1),
 });
 export type CaseFile = z.infer<typeof caseSchema>;
@@ -146,7 +112,7 @@ export type SuiteProtocol = string;
 
 export const suiteSchema = z.strictObject({
   /** stable suite id, e.g. `conformance/offline-queue` */
-  suite: z.string().regex(/^[a-z0-9][a-z0-9/_.-]*$/, 'a lower-case id like conformance/offline-queue'),
+  suite: suiteId,
   title: z.string().min(1),
   description: z.string().optional(),
   /** the server-side protocol under test; `kv` is the store of lock-alternation and status-handshake */

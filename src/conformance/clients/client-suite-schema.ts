@@ -8,9 +8,9 @@
  * Steps are mappings with exactly one action key and that action's options, as in server suites.
  */
 import { z } from 'zod';
+import { caseHeaderFields, clientName as clientId, stepRules, suiteId } from '../../scenario/step-language.js';
 import { adapterProtocols, patternKinds } from './adapter-schema.js';
 
-const clientId = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'a client name: a letter, then letters, digits, _ or -');
 const kinds = Object.keys(patternKinds) as [keyof typeof patternKinds, ...(keyof typeof patternKinds)[]];
 const actionName = z.enum(['get', 'set', 'unset', 'clear', 'keys']);
 
@@ -89,25 +89,8 @@ export const clientStepSchema = z
     wait: z.union([z.number().int().nonnegative(), z.literal('lease')]).optional(),
   })
   .superRefine((step, ctx) => {
-    const present = clientStepActions.filter((a) => step[a] !== undefined);
-    if (present.length !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        message:
-          present.length === 0
-            ? `a step needs one action: ${clientStepActions.join(', ')}`
-            : `a step has one action, this one has ${present.join(' and ')}; split it into ${present.length} steps`,
-      });
-      return;
-    }
-    const action = present[0]!;
-    const allowed = clientStepOptions[action];
-    for (const key of Object.keys(step)) {
-      if (key === action || (step as Record<string, unknown>)[key] === undefined) continue;
-      if (!allowed.includes(key)) {
-        ctx.addIssue({ code: 'custom', path: [key], message: `${key} is not an option of ${action}${allowed.length ? `; ${action} takes ${allowed.join(', ')}` : ''}` });
-      }
-    }
+    const action = stepRules({ actions: clientStepActions, options: clientStepOptions }, step, ctx);
+    if (action === undefined) return;
     if (action === 'expect' && step.kind === undefined && step.exit !== true) ctx.addIssue({ code: 'custom', message: 'expect needs kind (a pattern of the adapter) or exit: true' });
     if (action === 'expect' && step.text !== undefined && step.kind !== 'message') ctx.addIssue({ code: 'custom', path: ['text'], message: 'text is only for kind: message' });
     if (action === 'expect' && !Array.isArray(step.expect) && (step.as !== undefined || step.otherAs !== undefined)) ctx.addIssue({ code: 'custom', message: 'as and otherAs name one client of a list: expect: [c1, c2]' });
@@ -119,24 +102,15 @@ export const clientStepSchema = z
 export type ClientStepFile = z.infer<typeof clientStepSchema>;
 
 export const clientCaseSchema = z.strictObject({
-  id: z.string().regex(/^[a-z0-9][a-z0-9/_.-]*$/, 'a lower-case id like lock-alternation/simultaneous-start'),
-  title: z.string().min(1),
-  description: z.string().optional(),
-  level: z.enum(['required', 'recommended']).default('required'),
-  points: z.number().nonnegative().default(1),
-  tags: z.array(z.string()).default([]),
-  /** the flaw class of docs/protocols.md it checks, in words */
-  flaw: z.string().optional(),
+  ...caseHeaderFields,
   /** what the model predicts for the seed's client (shown with a FAIL) */
   model: z.string().optional(),
-  /** overall bound on the case */
-  timeoutMs: z.number().int().positive().optional(),
   steps: z.array(clientStepSchema).min(1),
 });
 export type ClientCaseFile = z.infer<typeof clientCaseSchema>;
 
 export const clientSuiteSchema = z.strictObject({
-  suite: z.string().regex(/^[a-z0-9][a-z0-9/_.-]*$/, 'a lower-case id like clients/lock-alternation'),
+  suite: suiteId,
   title: z.string().min(1),
   description: z.string().optional(),
   /** the client protocol; protosim plays its IM server unless `server` names a command */

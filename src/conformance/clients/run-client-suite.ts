@@ -7,6 +7,14 @@
  * program is what is under test, and it did not do what a correct client does.
  */
 import { ProtosimError } from '../../errors.js';
+import { selectCases } from '../../scenario/step-language.js';
+import { LiveCase } from '../engine/live-case.js';
+import { StepError, StepFailure as Failure, type CaseOutcome } from '../engine/verdicts.js';
+
+/** A step's verdict: FAIL (the program did something else) or ERROR (the harness could not do its part). */
+function stepVerdict(verdict: 'FAIL' | 'ERROR', reason: string, expected?: string, observed?: string): Error {
+  return verdict === 'FAIL' ? new Failure(reason, expected, observed) : new StepError('harness', reason, expected, observed);
+}
 import { models } from '../../models/index.js';
 import type { ModelVariant, PrintKind } from '../../models/types.js';
 import type { CaseResult, SuiteReport } from '../../report/case-result.js';
@@ -63,7 +71,7 @@ const printKindOf: Record<PatternKind, PrintKind> = {
 
 /** Cases selected by `--case` ids and `--tag`s (all when none given). */
 export function selectClientCases(suite: ClientSuite, caseIds: readonly string[] = [], tags: readonly string[] = []): ClientCaseFile[] {
-  return suite.spec.cases.filter((c) => (caseIds.length === 0 || caseIds.includes(c.id)) && (tags.length === 0 || c.tags.some((t) => tags.includes(t))));
+  return selectCases(suite.spec.cases, suite.file, caseIds, tags);
 }
 
 /** The adapter vars a suite asks for, where the adapter has them, then `--var`. */
@@ -85,25 +93,13 @@ export async function runClientSuite(suite: ClientSuite, opts: RunClientSuiteOpt
   return makeSuiteReport(`client program ${opts.adapter.spec.adapter} (${opts.adapter.file || 'adapter'})`, results, Math.round(performance.now() - started), suite.spec.suite);
 }
 
-class StepFailure extends Error {
-  constructor(
-    readonly verdict: 'FAIL' | 'ERROR',
-    readonly reason: string,
-    readonly expected?: string,
-    readonly observed?: string,
-  ) {
-    super(reason);
-  }
-}
-
 /** One case, from fresh server and programs to verdict. */
-export class ClientCaseRun {
+export class ClientCaseRun extends LiveCase<ClientStepFile> {
   /** protosim's IM server (the model's store), unless the suite runs a server command */
   readonly im: ImServer | undefined;
   /** the server command of a whole live system */
   server: ManagedProcess | undefined;
   private serverAddress = '';
-  private readonly startedAtMs = performance.now();
   readonly sessions = new Map<string, ClientSession>();
   readonly shadows = new Map<string, ClientShadow>();
   readonly trace: TraceEvent[] = [];
@@ -111,7 +107,6 @@ export class ClientCaseRun {
   private nextId = 1;
   private readonly variant: ModelVariant | undefined;
   private readonly vars: Record<string, string>;
-  private stepText = '';
   /** names bound by `expect: [..] as:` */
   private readonly aliases = new Map<string, string>();
   private stepStartedMs = 0;
@@ -121,6 +116,7 @@ export class ClientCaseRun {
     readonly c: ClientCaseFile,
     readonly opts: RunClientSuiteOptions,
   ) {
+    super(c);
     this.variant = models[suite.spec.protocol]?.variants.faithful;
     this.vars = adapterVarsFor(suite, opts.adapter, opts.vars);
     this.im = suite.spec.server === undefined ? new ImServer() : undefined;
@@ -129,7 +125,7 @@ export class ClientCaseRun {
 
   /** ms since the case started. */
   nowMs(): number {
-    return this.im?.nowMs() ?? Math.round(performance.now() - this.startedAtMs);
+    return this.im?.nowMs() ?? Math.round(performance.now() - this.caseStartedMs);
   }
 
   /** Starts the suite's server command, when it has one; its address is what the clients get. */
@@ -207,65 +203,52 @@ export class ClientCaseRun {
   }
 
   async run(): Promise<CaseResult> {
-    const begun = performance.now();
-    const base = { id: this.c.id, title: this.c.title, level: this.c.level, maxPoints: this.c.points };
-    const timeoutMs = this.c.timeoutMs ?? this.opts.caseTimeoutMs ?? defaultClientCaseTimeoutMs;
-    let verdict: CaseResult['verdict'] = 'PASS';
-    let reason = 'every step as expected';
-    let expected: string | undefined;
-    let observed: string | undefined;
-    let failedStep: string | undefined;
-    let cycleStart: number | null = null;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const bound = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new StepFailure('ERROR', `the case did not finish within timeoutMs=${timeoutMs}`)), timeoutMs);
-      });
-      await Promise.race([this.startServer().then(() => this.steps()), bound]);
-    } catch (error) {
-      failedStep = this.stepText;
-      if (error instanceof StepFailure) {
-        verdict = error.verdict;
-        reason = error.reason;
-        expected = error.expected;
-        observed = error.observed;
-      } else if (error instanceof ProtosimError) {
-        verdict = 'ERROR';
-        reason = error.message;
-      } else {
-        verdict = 'ERROR';
-        reason = `internal error: ${(error as Error).stack ?? String(error)}`;
-      }
-      if (verdict === 'FAIL') {
-        const stall = this.stall();
-        if (stall.summary !== null) {
-          reason = `${reason}: ${stall.summary}`;
-          cycleStart = this.cycleIndex(stall);
-          this.push({ k: 'finding', t: this.nowMs(), kind: 'deadlock', summary: stall.summary });
-        }
-        observed = [observed, ...stall.details].filter((x) => x !== undefined).join('\n');
-        if (this.c.model !== undefined) observed = `${observed ?? ''}\nthe model predicts: ${this.c.model}`.trim();
-        const tails = [...this.sessions.values()].map((s) => `--- ${s.name} (${s.status()}):\n${s.tail(10)}`).join('\n');
-        observed = `${observed ?? ''}\nclient output:\n${tails}`.trim();
-      }
-    } finally {
-      clearTimeout(timer);
-      await this.teardown();
-    }
+    const { outcome, durationMs } = await this.runCase(this.opts.caseTimeoutMs ?? defaultClientCaseTimeoutMs);
     if (this.traceDropped > 0) this.trace.push({ k: 'end', t: this.nowMs(), reason: 'limit:maxSteps' });
-    else this.trace.push({ k: 'end', t: this.nowMs(), reason: verdict === 'PASS' ? 'quiescent' : 'finding' });
-    return {
-      ...base,
-      points: verdict === 'PASS' ? this.c.points : 0,
-      verdict,
-      reason,
-      ...(expected !== undefined ? { expected } : {}),
-      ...(observed !== undefined ? { observed } : {}),
-      ...(failedStep !== undefined && verdict !== 'PASS' ? { step: failedStep } : {}),
-      durationMs: Math.round(performance.now() - begun),
-      trace: this.trace,
-      cycleStart,
-    };
+    else this.trace.push({ k: 'end', t: this.nowMs(), reason: outcome.verdict === 'PASS' ? 'quiescent' : 'finding' });
+    return { ...this.resultOf(outcome, durationMs), trace: this.trace, cycleStart: this.cycleStart };
+  }
+
+  /** where the cycle of a stall begins in the trace (a FAIL's), else null */
+  private cycleStart: number | null = null;
+
+  protected override passReason(): string {
+    return 'every step as expected';
+  }
+
+  protected describeStepAt(i: number): string {
+    return `step ${i + 1}: ${describeStep(this.c.steps[i]!)}`;
+  }
+
+  protected override setup(): Promise<void> {
+    return this.startServer();
+  }
+
+  protected runStep(step: ClientStepFile): Promise<void> {
+    this.stepStartedMs = this.nowMs();
+    return this.step(step);
+  }
+
+  /** A FAIL says what the clients were doing (a stall, the model's prediction, their output); protosim's own errors are ERRORs. */
+  protected override async refine(outcome: CaseOutcome | null, error: unknown): Promise<CaseOutcome | null> {
+    const step = this.stepIndex >= 0 ? this.describeStepAt(this.stepIndex) : undefined;
+    if (outcome === null) {
+      const reason = error instanceof ProtosimError ? error.message : `internal error: ${(error as Error).stack ?? String(error)}`;
+      return { verdict: 'ERROR', reason, kind: 'harness', ...(step !== undefined ? { step } : {}) };
+    }
+    if (outcome.verdict !== 'FAIL') return outcome;
+    let { reason, observed } = outcome;
+    const stall = this.stall();
+    if (stall.summary !== null) {
+      reason = `${reason}: ${stall.summary}`;
+      this.cycleStart = this.cycleIndex(stall);
+      this.push({ k: 'finding', t: this.nowMs(), kind: 'deadlock', summary: stall.summary });
+    }
+    observed = [observed, ...stall.details].filter((x) => x !== undefined).join('\n');
+    if (this.c.model !== undefined) observed = `${observed ?? ''}\nthe model predicts: ${this.c.model}`.trim();
+    const tails = [...this.sessions.values()].map((s) => `--- ${s.name} (${s.status()}):\n${s.tail(10)}`).join('\n');
+    observed = `${observed ?? ''}\nclient output:\n${tails}`.trim();
+    return { ...outcome, reason, observed };
   }
 
   /** The stall behind a failure (clients polling, nothing changing), with the model's words when it has them. */
@@ -289,14 +272,6 @@ export class ClientCaseRun {
     return i >= 0 ? i : null;
   }
 
-  private async steps(): Promise<void> {
-    for (const [i, step] of this.c.steps.entries()) {
-      this.stepText = `step ${i + 1}: ${describeStep(step)}`;
-      this.stepStartedMs = this.nowMs();
-      await this.step(step);
-    }
-  }
-
   /** `expect: [c1, c2]`: the first of them to show it; `as`/`otherAs` name who did and who did not. */
   private async expectAny(names: readonly string[], step: ClientStepFile, expectMs: number): Promise<void> {
     const kind = step.kind!;
@@ -313,7 +288,7 @@ export class ClientCaseRun {
     });
     if (winner === undefined) {
       const want = kind === 'message' && step.text !== undefined ? `a message ${JSON.stringify(step.text)}` : `a ${kind} line`;
-      throw new StepFailure('FAIL', `expected one of ${names.join(', ')} to show ${want}; none did within ${expectMs} ms`, want, `none (${sessions.map((s) => `${s.name} ${s.status()}`).join(', ')})`);
+      throw stepVerdict('FAIL', `expected one of ${names.join(', ')} to show ${want}; none did within ${expectMs} ms`, want, `none (${sessions.map((s) => `${s.name} ${s.status()}`).join(', ')})`);
     }
     if (step.as !== undefined) this.aliases.set(step.as, winner.name);
     if (step.otherAs !== undefined) this.aliases.set(step.otherAs, sessions.find((s) => s !== winner)!.name);
@@ -322,7 +297,7 @@ export class ClientCaseRun {
   private session(alias: string): ClientSession {
     const name = this.aliases.get(alias) ?? alias;
     const s = this.sessions.get(name);
-    if (s === undefined) throw new StepFailure('ERROR', `client ${name} was not started`);
+    if (s === undefined) throw stepVerdict('ERROR', `client ${name} was not started`);
     return s;
   }
 
@@ -334,10 +309,10 @@ export class ClientCaseRun {
   private async needPattern(kind: PatternKind, expectMs: number, absent = false): Promise<void> {
     if (this.opts.adapter.patterns[kind]) return;
     const text = `the adapter ${this.opts.adapter.spec.adapter} has no \`${kind}\` pattern`;
-    if (absent) throw new StepFailure('ERROR', `${text}, so the harness cannot check that no such line is shown (add patterns.${kind})`);
+    if (absent) throw stepVerdict('ERROR', `${text}, so the harness cannot check that no such line is shown (add patterns.${kind})`);
     // Watch for the usual time anyway, so the verdict shows what the clients did meanwhile.
     await sleep(expectMs);
-    throw new StepFailure('FAIL', `${text}: the program never shows a ${kind} line (if it does, add patterns.${kind} to the adapter)`, `a ${kind} line`, 'no way to show one');
+    throw stepVerdict('FAIL', `${text}: the program never shows a ${kind} line (if it does, add patterns.${kind} to the adapter)`, `a ${kind} line`, 'no way to show one');
   }
 
   /**
@@ -363,7 +338,7 @@ export class ClientCaseRun {
   private async settle(s: ClientSession, kind: PatternKind): Promise<void> {
     const ms = this.opts.adapter.spec.settleMs;
     const exit = await Promise.race([s.process.waitForExit(), sleep(ms).then(() => undefined)]);
-    if (exit !== undefined || !s.process.running) throw new StepFailure('FAIL', `expected ${s.name} to keep running (it shows no ${kind} line, the adapter says); ${s.name} ended (${s.status()})`, `${s.name} running`, s.status());
+    if (exit !== undefined || !s.process.running) throw stepVerdict('FAIL', `expected ${s.name} to keep running (it shows no ${kind} line, the adapter says); ${s.name} ended (${s.status()})`, `${s.name} running`, s.status());
   }
 
   private newShadow(name: string): void {
@@ -385,7 +360,7 @@ export class ClientCaseRun {
       if (step.together) this.im?.startTogether(names, togetherTimeoutMs);
       const fresh: ClientSession[] = [];
       for (const name of names) {
-        if (this.sessions.has(name)) throw new StepFailure('ERROR', `client ${name} is already started (use restart)`);
+        if (this.sessions.has(name)) throw stepVerdict('ERROR', `client ${name} is already started (use restart)`);
         const s = new ClientSession({
           adapter: this.opts.adapter,
           name,
@@ -418,7 +393,7 @@ export class ClientCaseRun {
       const s = this.session(step.expect);
       if (step.exit === true) {
         const exit = await Promise.race([s.process.waitForExit(), sleep(expectMs).then(() => undefined)]);
-        if (exit === undefined) throw new StepFailure('FAIL', `expected ${s.name} to exit within ${expectMs} ms; it is still ${s.status()}`, 'the program exits', s.status());
+        if (exit === undefined) throw stepVerdict('FAIL', `expected ${s.name} to exit within ${expectMs} ms; it is still ${s.status()}`, 'the program exits', s.status());
         return;
       }
       const kind = step.kind!;
@@ -431,7 +406,7 @@ export class ClientCaseRun {
       const want = kind === 'message' && step.text !== undefined ? `a message ${JSON.stringify(step.text)}` : `a ${kind} line`;
       if (step.absent === true) {
         const r = await s.waitFor(kind, expectMs, { ...(step.text !== undefined ? { text: step.text } : {}), keepCursor: true });
-        if (r.ok) throw new StepFailure('FAIL', `expected no ${kind === 'message' ? 'message' : `${kind} line`} on ${s.name} for ${expectMs} ms, got ${JSON.stringify(r.segment.text)}`, `no ${want}`, r.segment.text);
+        if (r.ok) throw stepVerdict('FAIL', `expected no ${kind === 'message' ? 'message' : `${kind} line`} on ${s.name} for ${expectMs} ms, got ${JSON.stringify(r.segment.text)}`, `no ${want}`, r.segment.text);
         return;
       }
       const r = await s.waitFor(kind, expectMs, step.text !== undefined ? { text: step.text } : {});
@@ -439,7 +414,7 @@ export class ClientCaseRun {
         const shown = s.messages(s.cursor).map((m) => JSON.stringify(m.text));
         const detail = r.reason === 'exited' ? `${s.name} ended (${s.status()})` : `none within ${expectMs} ms`;
         const observed = kind === 'message' && shown.length > 0 ? `messages shown: ${shown.join(', ')}` : detail;
-        throw new StepFailure('FAIL', `expected ${s.name} to show ${want}; ${detail}`, want, observed);
+        throw stepVerdict('FAIL', `expected ${s.name} to show ${want}; ${detail}`, want, observed);
       }
       return;
     }
@@ -492,7 +467,7 @@ export class ClientCaseRun {
         const record = await held;
         if (record === undefined) {
           const wanted = describeImRequest({ action: after.action, ...(after.key !== undefined ? { key: after.key } : {}), ...(after.value !== undefined ? { value: after.value } : {}) });
-          throw new StepFailure('FAIL', `${s.name} never made the request ${wanted} it was to be killed after (within ${killAfterTimeoutMs} ms)`, wanted, 'no such request');
+          throw stepVerdict('FAIL', `${s.name} never made the request ${wanted} it was to be killed after (within ${killAfterTimeoutMs} ms)`, wanted, 'no such request');
         }
       }
       this.push({ k: 'fault', t: this.nowMs(), fault: { kind: 'crash', atMs: this.nowMs(), node: s.name, mode: 'reset' } });
@@ -543,7 +518,7 @@ export class ClientCaseRun {
     });
   }
 
-  private async teardown(): Promise<void> {
+  protected async teardown(): Promise<void> {
     await Promise.all([...this.sessions.values()].map((s) => s.stop().catch(() => undefined)));
     await this.im?.close();
     await this.server?.stop().catch(() => undefined);
