@@ -1,195 +1,133 @@
 /**
- * An in-process TCP proxy between the harness and a live target that injects network faults:
- * latency, jitter, a bandwidth limit, slow close, timeout (stop forwarding for good), reset, cut
- * after N bytes, partition and heal (hold, then deliver), and dropping whole messages (codec-aware,
- * through a frame splitter). The faults apply to every connection through this proxy; the harness
- * runs one proxy per client it injects faults for.
+ * An in-process TCP proxy between the harness and a live target: the one proxy of the TCP
+ * transport (issue 14, item 0). Link faults, message operations, choice-driven policies and a
+ * controller hook all apply here; fuzzing and schedule control use this proxy and add none.
  *
- * Memory stays bounded: each direction holds at most `maxHeldBytes`; beyond it the proxy stops
- * reading from that side (TCP backpressure), so a flooding target is slowed, not buffered.
+ * Link faults, on the byte stream, every connection (`set`, `heal`, `cutAfter`, `resetAll`):
+ * latency, jitter, a bandwidth limit, slow close, timeout (`blackhole`: nothing forwarded any more),
+ * partition and heal (hold, then deliver), cut after N bytes then RST, reset now.
+ *
+ * Message operations, on whole protocol messages (cut by the codec's `FrameSplitter`; without one,
+ * each read is a message), per direction (`to-target`, `from-target` or `both`), for the next
+ * `count` messages or, without a count, until cleared; `connection` limits one to one connection:
+ *
+ *     proxy.hold(direction, { count?, connection? })            kept until release
+ *     proxy.release(countOrOptions?): MessageRef[]              oldest first, or { order: [indices | refs] }
+ *     proxy.delay(direction, ms, { count?, connection? })       written ms later (what follows waits too: TCP keeps order)
+ *     proxy.duplicate(direction, { copies?, count?, ... })      delivered 1 + copies times
+ *     proxy.split(direction, { parts?, gapMs?, count?, ... })   one message as `parts` writes, gapMs apart
+ *     proxy.merge(direction, { messages?, waitMsMax?, ... })    `messages` messages in one write
+ *     proxy.reorder(direction, { overtakenBy?, waitMsMax?, ... }) passed by the next overtakenBy messages
+ *     proxy.drop(direction, count)                              never delivered
+ *     proxy.apply(direction, op: MessageOp, { count?, connection? })  any of the above as data
+ *     proxy.clearMessageOps(direction?, op?)                    held messages stay held
+ *
+ * Operations of one kind queue up (a second `drop(d, 1)` drops the message after the first's);
+ * operations of different kinds combine on one message. A merge that is open takes the messages
+ * that follow whole (they are not split); a merge or a reorder waiting for messages that do not
+ * come goes out after its `waitMsMax`, or at once when the sender closes. gob type definitions
+ * travel with the message after them; a dropped message takes them along only when the stream
+ * repeats them with every message.
+ *
+ * Choice-driven policies (`options.choices` and `setPolicy(direction, MessagePolicy)`): loss,
+ * duplicate, reorder, split and merge ratios and a delay distribution, asked of a kernel
+ * `ChoiceSource` per message in a fixed order; every answer is recorded in `decisions`
+ * (purpose, connection, direction, message index, value), and `replayChoices(decisions)` gives the
+ * same decisions again through `ControlledChoices`, stream by stream. `seededChoices(seed)` gives
+ * one PRNG per stream, so a stream's draws do not depend on how the streams interleave.
+ *
+ * Observers and control: `observe(listener)` sees every message (`seen`, with its bytes and the
+ * `preview` option's reading), `held`, `released`, `dropped` and every piece `written`;
+ * `control({ decide })` decides before operations and policy, so a schedule explorer can hold every
+ * message, wait for them (`whenHeld`), look at them (`held()`) and release them in its order.
+ *
+ * Connections are numbered from 0 in accept order; a message's index counts its stream's messages
+ * from 0. Memory stays bounded: each direction of a connection holds at most `maxHeldBytes` (held,
+ * reordered, merging and delayed bytes together); beyond it the proxy stops reading from that side
+ * (TCP backpressure), so a flooding peer is slowed, not buffered.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { applyPolicy, MessageRules, planOf, plainPlan, type MessageOp, type MessageOpName, type MessagePlan, type MessagePolicy } from './proxy/message-ops.js';
+import { maxRecordedDecisions, sourceFor, StreamChooser, type MessageRef, type ProxyChoices, type ProxyDecision, type ProxyDirection } from './proxy/proxy-choices.js';
+import type { HeldMessage, ProxyController, ProxyEvent, ProxyListener, SeenMessage } from './proxy/proxy-events.js';
+import { Pipe, type FrameSplitter, type HeldEntry, type LinkFaults, type PipeHost, type Unit } from './proxy/proxy-pipe.js';
 
-export type ProxyDirection = 'to-target' | 'from-target';
-
-/** Splits a byte stream into protocol messages, so `drop` removes exactly one. */
-export interface FrameSplitter {
-  /** Complete frames in order; a partial frame is kept for the next push. */
-  push(chunk: Buffer): Buffer[];
-  /** Whether a frame counts as a message for `drop` (gob type definitions do not). */
-  isMessage?(frame: Buffer): boolean;
-}
-
-export interface LinkFaults {
-  latencyMs: number;
-  jitterMs: number;
-  /** 0: unlimited */
-  bytesPerSecond: number;
-  slowCloseMs: number;
-  /** timeout: nothing is forwarded any more, in either direction */
-  blackhole: boolean;
-  /** partition: held until heal */
-  partitioned: boolean;
-}
+export type { FrameSplitter, LinkFaults } from './proxy/proxy-pipe.js';
+export type { MessageOp, MessageOpName, MessagePolicy } from './proxy/message-ops.js';
+export type { MessageRef, ProxyChoices, ProxyDecision, ProxyDirection, StreamRef } from './proxy/proxy-choices.js';
+export { replayChoices, seededChoices, maxRecordedDecisions } from './proxy/proxy-choices.js';
+export type { HeldMessage, ProxyController, ProxyEvent, ProxyListener, SeenMessage } from './proxy/proxy-events.js';
 
 const noFaults: LinkFaults = { latencyMs: 0, jitterMs: 0, bytesPerSecond: 0, slowCloseMs: 0, blackhole: false, partitioned: false };
 
-/** Bytes one direction may hold (delayed, paced or partitioned) before it stops reading. */
+/** Bytes one direction of a connection may hold (held, delayed, paced or partitioned) before it stops reading. */
 export const maxHeldBytes = 1024 * 1024;
-
-/** How long a cut waits after the last forwarded bytes before its RST. */
-const resetAfterDataMs = 20;
-
-interface Scheduled {
-  data: Buffer;
-  atMs: number;
-}
-
-/** One direction of one proxied connection. */
-class Pipe {
-  private queue: Scheduled[] = [];
-  private heldBytes = 0;
-  private lastReleaseMs = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private ended = false;
-  private closing = false;
-  private readonly splitter: FrameSplitter | undefined;
-  /** a message with its own type definitions has passed (dropped or not) */
-  private definedBefore = false;
-
-  constructor(
-    private readonly proxy: FaultProxy,
-    readonly direction: ProxyDirection,
-    private readonly source: Socket,
-    private readonly dest: Socket,
-    splitter: FrameSplitter | undefined,
-    private readonly random: () => number,
-  ) {
-    this.splitter = splitter;
-    source.on('data', (chunk: Buffer) => this.receive(chunk));
-    source.on('end', () => {
-      this.ended = true;
-      this.pump();
-    });
-  }
-
-  private receive(chunk: Buffer): void {
-    const faults = this.proxy.faults;
-    if (faults.blackhole) return;
-    let frames: Buffer[] = [chunk];
-    if (this.splitter !== undefined) frames = this.splitter.push(chunk);
-    else if (this.proxy.pendingDrops(this.direction) > 0 && chunk.length > 0) frames = [chunk];
-    const kept: Buffer[] = [];
-    // where the frames that are not messages (gob type definitions) before the next message begin
-    let groupStart = 0;
-    for (const frame of frames) {
-      const counts = this.splitter?.isMessage?.(frame) ?? true;
-      if (!counts) {
-        kept.push(frame);
-        continue;
-      }
-      const defines = kept.length > groupStart;
-      if (this.proxy.takeDrop(this.direction)) {
-        // A stream that sends its type definitions again with every message (gob with a new
-        // encoder per message, as the seed) loses them with the message: the receiver would
-        // otherwise read them twice. A stream that defined its types once keeps them.
-        if (defines && this.definedBefore) kept.length = groupStart;
-      } else kept.push(frame);
-      if (defines) this.definedBefore = true;
-      groupStart = kept.length;
-    }
-    if (kept.length === 0) return;
-    // Frames from one read stay in one write, so back-to-back messages stay back to back.
-    let data = kept.length === 1 ? kept[0]! : Buffer.concat(kept);
-    const cut = this.proxy.cutBudget(this.direction);
-    let resetAfter = false;
-    if (cut !== undefined && data.length >= cut) {
-      data = data.subarray(0, cut);
-      resetAfter = true;
-    }
-    this.proxy.spend(this.direction, data.length);
-    const now = performance.now();
-    let atMs = now + faults.latencyMs + (faults.jitterMs > 0 ? this.random() * faults.jitterMs : 0);
-    atMs = Math.max(atMs, this.lastReleaseMs); // jitter never reorders a byte stream
-    // A narrow link: the chunk leaves after the previous one has, taking its own time on the wire.
-    if (faults.bytesPerSecond > 0) atMs = Math.max(atMs, this.lastReleaseMs) + (data.length * 1000) / faults.bytesPerSecond;
-    this.lastReleaseMs = atMs;
-    if (data.length > 0) {
-      this.queue.push({ data: Buffer.from(data), atMs });
-      this.heldBytes += data.length;
-    }
-    if (resetAfter) this.queue.push({ data: Buffer.alloc(0), atMs: -1 }); // marker: reset once delivered
-    if (this.heldBytes > maxHeldBytes) this.source.pause();
-    this.pump();
-  }
-
-  pump(): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    const faults = this.proxy.faults;
-    if (faults.partitioned || faults.blackhole) return;
-    const now = performance.now();
-    while (this.queue.length > 0) {
-      const head = this.queue[0]!;
-      if (head.atMs === -1) {
-        this.queue.shift();
-        // After what was forwarded has reached the peer: a reset right behind fresh data is seen
-        // on Linux as a plain close, not an RST.
-        if (this.dest.destroyed || this.dest.bytesWritten === 0) this.proxy.resetConnection(this.source, this.dest);
-        else this.dest.write(Buffer.alloc(0), () => setTimeout(() => this.proxy.resetConnection(this.source, this.dest), resetAfterDataMs));
-        return;
-      }
-      if (head.atMs > now) {
-        this.timer = setTimeout(() => this.pump(), Math.ceil(head.atMs - now));
-        return;
-      }
-      this.queue.shift();
-      this.heldBytes -= head.data.length;
-      if (!this.dest.destroyed) this.dest.write(head.data);
-    }
-    if (this.heldBytes <= maxHeldBytes / 2 && this.source.isPaused()) this.source.resume();
-    if (this.ended && !this.closing) {
-      this.closing = true;
-      const end = (): void => {
-        if (!this.dest.destroyed) this.dest.end();
-      };
-      if (faults.slowCloseMs > 0) setTimeout(end, faults.slowCloseMs);
-      else end();
-    }
-  }
-
-  /** Drops everything held (timeout). */
-  discard(): void {
-    this.queue = [];
-    this.heldBytes = 0;
-    if (this.source.isPaused()) this.source.resume();
-  }
-
-  stop(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.queue = [];
-  }
-}
 
 export interface FaultProxyOptions {
   targetHost: string;
   targetPort: number;
-  /** A splitter per direction and connection, so `drop` is codec-aware; none: drop takes whole reads. */
+  /** A splitter per direction and connection, so message operations are codec-aware; none: a read is a message. */
   splitter?: (direction: ProxyDirection) => FrameSplitter | undefined;
   /** Jitter's randomness (seeded by the caller for reproducible runs). */
   random?: () => number;
+  /** What policies ask (a kernel choice source, or one per stream). */
+  choices?: ProxyChoices;
+  /** Policies from the start, per direction. */
+  policy?: Partial<Record<ProxyDirection, MessagePolicy>>;
+  /** A short reading of a message for observers and controllers (a decoder's view). */
+  preview?: (direction: ProxyDirection, bytes: Buffer) => string | undefined;
+  /** Default `maxHeldBytes` (1 MiB). */
+  maxHeldBytes?: number;
 }
 
-export class FaultProxy {
+/** Which messages a message operation takes. */
+export interface OpScope {
+  /** how many messages (default: until cleared) */
+  count?: number;
+  /** only this connection's (default: every connection's) */
+  connection?: number;
+}
+
+/** Which held messages `release` delivers, and in what order. */
+export interface ReleaseOptions {
+  direction?: ProxyDirection;
+  connection?: number;
+  /** how many, oldest first (default: all that match) */
+  count?: number;
+  /** an explicit order: message indices (naming one held message among those that match) or refs */
+  order?: readonly (number | MessageRef)[];
+}
+
+/** A release names a message that is not held, or an index several held messages share. */
+export class ProxyReleaseError extends Error {}
+
+interface Link {
+  client: Socket;
+  target: Socket;
+  pipes: Pipe[];
+}
+
+const both: readonly ProxyDirection[] = ['to-target', 'from-target'];
+const directionsOf = (d: ProxyDirection | 'both'): readonly ProxyDirection[] => (d === 'both' ? both : [d]);
+
+export class FaultProxy implements PipeHost {
   faults: LinkFaults = { ...noFaults };
   readonly host = '127.0.0.1';
   port = 0;
+  readonly maxHeldBytes: number;
   private server: Server | undefined;
-  private readonly links = new Set<{ client: Socket; target: Socket; pipes: Pipe[] }>();
-  private readonly drops: Record<ProxyDirection, number> = { 'to-target': 0, 'from-target': 0 };
+  private readonly links = new Set<Link>();
+  private readonly rules = new MessageRules();
+  private readonly policies: Partial<Record<ProxyDirection, MessagePolicy>>;
+  private readonly choosers = new Map<string, StreamChooser>();
+  private readonly listeners = new Set<ProxyListener>();
+  private controller: ProxyController | undefined;
   private readonly cuts: Record<ProxyDirection, number | undefined> = { 'to-target': undefined, 'from-target': undefined };
+  private heldSeq = 0;
+  /** every answer the policies were given, in order (up to `maxRecordedDecisions`) */
+  readonly decisions: ProxyDecision[] = [];
+  /** answers given beyond `maxRecordedDecisions`, not recorded */
+  decisionsUnrecorded = 0;
   /** connections accepted, for reports */
   accepted = 0;
   /** connections the target accepted through this proxy (an exchange with the target) */
@@ -197,18 +135,22 @@ export class FaultProxy {
   /** why the last connection to the target failed (ECONNREFUSED...) */
   upstreamError: string | undefined;
 
-  private constructor(private readonly options: FaultProxyOptions) {}
-
-  /** New connections go to this address (the target restarted elsewhere). */
-  retarget(host: string, port: number): void {
-    this.options.targetHost = host;
-    this.options.targetPort = port;
+  private constructor(private readonly options: FaultProxyOptions) {
+    this.maxHeldBytes = options.maxHeldBytes ?? maxHeldBytes;
+    this.policies = { ...options.policy };
+    for (const d of both) if (this.policies[d] !== undefined) this.requireChoices();
   }
 
   static async start(options: FaultProxyOptions): Promise<FaultProxy> {
     const proxy = new FaultProxy(options);
     await proxy.listen();
     return proxy;
+  }
+
+  /** New connections go to this address (the target restarted elsewhere). */
+  retarget(host: string, port: number): void {
+    this.options.targetHost = host;
+    this.options.targetPort = port;
   }
 
   private listen(): Promise<void> {
@@ -225,7 +167,7 @@ export class FaultProxy {
   }
 
   private accept(client: Socket): void {
-    this.accepted++;
+    const connection = this.accepted++;
     client.on('error', () => undefined);
     if (this.faults.blackhole) {
       // A timed-out link: the connection is accepted and nothing ever comes back.
@@ -236,17 +178,18 @@ export class FaultProxy {
     const target = connect({ host: this.options.targetHost, port: this.options.targetPort, allowHalfOpen: true, noDelay: true });
     target.on('error', (error) => (this.upstreamError = error.message));
     target.once('connect', () => this.upstreamConnected++);
-    const link = { client, target, pipes: [] as Pipe[] };
+    const link: Link = { client, target, pipes: [] };
     this.links.add(link);
-    const random = this.options.random ?? Math.random;
     // Both pipes listen at once, so no byte and no FIN of the client is missed; what is written
     // to the target before it has connected waits in its socket.
-    link.pipes.push(new Pipe(this, 'to-target', client, target, this.options.splitter?.('to-target'), random));
-    link.pipes.push(new Pipe(this, 'from-target', target, client, this.options.splitter?.('from-target'), random));
+    link.pipes.push(new Pipe(this, connection, 'to-target', client, target, this.options.splitter?.('to-target')));
+    link.pipes.push(new Pipe(this, connection, 'from-target', target, client, this.options.splitter?.('from-target')));
     const forget = (): void => {
-      if (client.destroyed && target.destroyed) this.links.delete(link);
+      if (!client.destroyed || !target.destroyed) return;
+      for (const p of link.pipes) p.stop();
+      this.links.delete(link);
     };
-    // A reset on one side is passed on as a reset; an orderly close by the pipes above.
+    // A reset on one side is passed on as a reset; an orderly close by the pipes.
     target.on('close', (hadError) => {
       if (hadError && !client.destroyed) client.resetAndDestroy();
       else if (!client.destroyed && target.readableEnded && client.writableEnded) client.destroy();
@@ -258,15 +201,37 @@ export class FaultProxy {
     });
   }
 
-  /** Number of messages still to drop in a direction. */
-  pendingDrops(direction: ProxyDirection): number {
-    return this.drops[direction];
+  // ---- what the pipes ask (PipeHost) ------------------------------------------------------------
+
+  random(): number {
+    return (this.options.random ?? Math.random)();
   }
 
-  takeDrop(direction: ProxyDirection): boolean {
-    if (this.drops[direction] === 0) return false;
-    this.drops[direction]--;
-    return true;
+  plan(unit: Unit): MessagePlan {
+    const seen: SeenMessage = { ...unit.ref, bytes: unit.prefix.length > 0 ? Buffer.concat([unit.prefix, unit.body]) : unit.body };
+    if (this.listeners.size > 0 || this.controller !== undefined) {
+      const preview = this.options.preview?.(unit.ref.direction, seen.bytes);
+      if (preview !== undefined) seen.preview = preview;
+      this.emit({ kind: 'seen', ...seen });
+    }
+    let plan: MessagePlan;
+    if (this.controller?.decide(seen) === 'hold') plan = { ...plainPlan(), hold: true };
+    else {
+      const decided = planOf(this.rules.take(unit.ref));
+      plan = decided.plan;
+      const policy = this.policies[unit.ref.direction];
+      if (policy !== undefined) applyPolicy(plan, decided.decided, policy, this.chooser(unit.ref), unit.ref);
+    }
+    if (plan.hold && !plan.drop) this.emit({ kind: 'held', ...unit.ref, bytes: seen.bytes.length, ...(seen.preview !== undefined ? { preview: seen.preview } : {}) });
+    return plan;
+  }
+
+  emit(event: ProxyEvent): void {
+    for (const l of this.listeners) l(event);
+  }
+
+  nextHeldSeq(): number {
+    return this.heldSeq++;
   }
 
   cutBudget(direction: ProxyDirection): number | undefined {
@@ -284,16 +249,34 @@ export class FaultProxy {
     this.cuts['from-target'] = undefined;
   }
 
+  private chooser(stream: MessageRef): StreamChooser {
+    const key = `${stream.connection}/${stream.direction}`;
+    let chooser = this.choosers.get(key);
+    if (chooser === undefined) {
+      const choices = this.requireChoices();
+      chooser = new StreamChooser(sourceFor(choices, { connection: stream.connection, direction: stream.direction }), (d) => {
+        if (this.decisions.length < maxRecordedDecisions) this.decisions.push(d);
+        else this.decisionsUnrecorded++;
+      });
+      this.choosers.set(key, chooser);
+    }
+    return chooser;
+  }
+
+  private requireChoices(): ProxyChoices {
+    if (this.options.choices === undefined) {
+      throw new Error('fault proxy: a message policy asks a choice source; give FaultProxyOptions.choices (seededChoices(seed), or replayChoices(decisions) to replay)');
+    }
+    return this.options.choices;
+  }
+
+  // ---- link faults ------------------------------------------------------------------------------
+
   /** Changes delay, pacing and close faults; held data is rescheduled. */
   set(change: Partial<LinkFaults>): void {
     this.faults = { ...this.faults, ...change };
-    if (change.blackhole === true) for (const l of this.links) for (const p of l.pipes) p.discard();
+    if (change.blackhole === true) for (const p of this.pipes()) p.discard();
     this.pumpAll();
-  }
-
-  /** Drop the next `count` messages in `direction`. */
-  drop(direction: ProxyDirection, count: number): void {
-    this.drops[direction] += count;
   }
 
   /** Forward `bytes` more in `direction` (0: none), then reset the connection when more comes. */
@@ -310,17 +293,163 @@ export class FaultProxy {
     this.set({ partitioned: false });
   }
 
-  /** Back to a clean link (held data is delivered). */
+  /** Back to a clean link: no faults, operations or policies; what is held is delivered, oldest first. */
   clear(): void {
-    this.drops['to-target'] = 0;
-    this.drops['from-target'] = 0;
+    this.rules.clear();
+    for (const d of both) delete this.policies[d];
     this.cuts['to-target'] = undefined;
     this.cuts['from-target'] = undefined;
     this.set({ ...noFaults });
+    this.release();
+  }
+
+  // ---- message operations -----------------------------------------------------------------------
+
+  /** Applies `op` to the next `count` messages in `direction` (default: until cleared). */
+  apply(direction: ProxyDirection | 'both', op: MessageOp, scope: OpScope = {}): void {
+    for (const d of directionsOf(direction)) this.rules.add(d, op, scope.count ?? Infinity, scope.connection);
+  }
+
+  hold(direction: ProxyDirection | 'both', scope: OpScope = {}): void {
+    this.apply(direction, { op: 'hold' }, scope);
+  }
+
+  delay(direction: ProxyDirection | 'both', ms: number, scope: OpScope = {}): void {
+    this.apply(direction, { op: 'delay', ms }, scope);
+  }
+
+  duplicate(direction: ProxyDirection | 'both', options: OpScope & { copies?: number } = {}): void {
+    this.apply(direction, { op: 'duplicate', ...(options.copies !== undefined ? { copies: options.copies } : {}) }, options);
+  }
+
+  split(direction: ProxyDirection | 'both', options: OpScope & { parts?: number; gapMs?: number } = {}): void {
+    this.apply(direction, { op: 'split', parts: options.parts ?? 2, ...(options.gapMs !== undefined ? { gapMs: options.gapMs } : {}) }, options);
+  }
+
+  merge(direction: ProxyDirection | 'both', options: OpScope & { messages?: number; waitMsMax?: number } = {}): void {
+    this.apply(direction, { op: 'merge', messages: options.messages ?? 2, ...(options.waitMsMax !== undefined ? { waitMsMax: options.waitMsMax } : {}) }, options);
+  }
+
+  reorder(direction: ProxyDirection | 'both', options: OpScope & { overtakenBy?: number; waitMsMax?: number } = {}): void {
+    this.apply(direction, { op: 'reorder', overtakenBy: options.overtakenBy ?? 1, ...(options.waitMsMax !== undefined ? { waitMsMax: options.waitMsMax } : {}) }, options);
+  }
+
+  /** Drop the next `count` messages in `direction`. */
+  drop(direction: ProxyDirection, count: number): void {
+    this.rules.add(direction, { op: 'drop' }, count);
+  }
+
+  /** Number of messages still to drop in a direction. */
+  pendingDrops(direction: ProxyDirection): number {
+    return this.rules.pending(direction, 'drop');
+  }
+
+  /** Counts one message as dropped (kept for callers of the earlier proxy). */
+  takeDrop(direction: ProxyDirection): boolean {
+    return this.rules.consume(direction, 'drop');
+  }
+
+  /** Ends operations (of one kind, in one direction, or all); what they hold stays held until released. */
+  clearMessageOps(direction?: ProxyDirection, op?: MessageOpName): void {
+    this.rules.clear(direction, op);
+  }
+
+  /** Sets (or, with undefined, ends) the choice-driven policy of a direction. */
+  setPolicy(direction: ProxyDirection | 'both', policy: MessagePolicy | undefined): void {
+    if (policy !== undefined) this.requireChoices();
+    for (const d of directionsOf(direction)) {
+      if (policy === undefined) delete this.policies[d];
+      else this.policies[d] = policy;
+    }
+  }
+
+  // ---- held messages ----------------------------------------------------------------------------
+
+  private entries(filter: { direction?: ProxyDirection; connection?: number } = {}): HeldEntry[] {
+    const out: HeldEntry[] = [];
+    for (const p of this.pipes()) {
+      if (filter.direction !== undefined && p.direction !== filter.direction) continue;
+      if (filter.connection !== undefined && p.connection !== filter.connection) continue;
+      out.push(...p.held);
+    }
+    return out.sort((a, b) => a.seq - b.seq);
+  }
+
+  /** The messages held now, oldest first. */
+  held(filter: { direction?: ProxyDirection; connection?: number } = {}): HeldMessage[] {
+    return this.entries(filter).map((e) => {
+      const bytes = Buffer.concat([e.unit.prefix, e.unit.body]);
+      const preview = this.options.preview?.(e.unit.ref.direction, bytes);
+      return { ...e.unit.ref, bytes: bytes.length, ...(preview !== undefined ? { preview } : {}) };
+    });
+  }
+
+  /**
+   * Delivers held messages: all that match, oldest first; `count` of them; or those named in
+   * `order`, in that order. Returns what it released.
+   */
+  release(options: ReleaseOptions | number = {}): MessageRef[] {
+    const o: ReleaseOptions = typeof options === 'number' ? { count: options } : options;
+    const matching = this.entries(o);
+    let chosen: HeldEntry[];
+    if (o.order !== undefined) chosen = o.order.map((n) => pickHeld(matching, n));
+    else chosen = matching.slice(0, o.count ?? matching.length);
+    for (const e of chosen) e.pipe.release(e);
+    return chosen.map((e) => e.unit.ref);
+  }
+
+  /** Resolves with the held messages once at least `count` are held; rejects after `timeoutMs`. */
+  whenHeld(count: number, timeoutMs: number, filter: { direction?: ProxyDirection; connection?: number } = {}): Promise<HeldMessage[]> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        if (this.entries(filter).length < count) return false;
+        done();
+        resolve(this.held(filter));
+        return true;
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`fault proxy: ${this.entries(filter).length} of ${count} messages held within timeoutMs=${timeoutMs}`));
+      }, timeoutMs);
+      const off = this.observe((e) => void (e.kind === 'held' && queueMicrotask(check)));
+      const done = (): void => {
+        clearTimeout(timer);
+        off();
+      };
+      check();
+    });
+  }
+
+  // ---- observers and control --------------------------------------------------------------------
+
+  /** Calls `listener` for every event; returns what stops it. */
+  observe(listener: ProxyListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Lets a controller decide about every message first (undefined: no controller). */
+  control(controller: ProxyController | undefined): void {
+    this.controller = controller;
+  }
+
+  /** Bytes held now over every connection, and the most one direction of one connection held at once. */
+  bufferedBytes(): { now: number; peakPerStream: number } {
+    let now = 0;
+    let peakPerStream = 0;
+    for (const p of this.pipes()) {
+      now += p.buffered();
+      peakPerStream = Math.max(peakPerStream, p.peakBufferedBytes);
+    }
+    return { now, peakPerStream };
+  }
+
+  private pipes(): Pipe[] {
+    return [...this.links].flatMap((l) => l.pipes);
   }
 
   private pumpAll(): void {
-    for (const l of this.links) for (const p of l.pipes) p.pump();
+    for (const p of this.pipes()) p.pump();
   }
 
   async close(): Promise<void> {
@@ -332,4 +461,15 @@ export class FaultProxy {
     this.links.clear();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
+}
+
+/** The held message `n` names among `matching`: a ref, or an index only one of them has. */
+function pickHeld(matching: readonly HeldEntry[], n: number | MessageRef): HeldEntry {
+  const found = matching.filter((e) =>
+    typeof n === 'number' ? e.unit.ref.index === n : e.unit.ref.index === n.index && e.unit.ref.connection === n.connection && e.unit.ref.direction === n.direction,
+  );
+  const name = typeof n === 'number' ? `message ${n}` : `message ${n.index} (connection ${n.connection}, ${n.direction})`;
+  if (found.length === 0) throw new ProxyReleaseError(`fault proxy: ${name} is not held; held: ${matching.map((e) => `${e.unit.ref.connection}/${e.unit.ref.direction}#${e.unit.ref.index}`).join(', ') || 'none'}`);
+  if (found.length > 1) throw new ProxyReleaseError(`fault proxy: ${name} is held on ${found.length} streams; name the direction and connection, or give a ref`);
+  return found[0]!;
 }

@@ -11,7 +11,7 @@
  *    makes its host vanish (`silent`: the proxy swallows everything, the server is not told); a
  *    partition or a dropped message goes through the proxies; a server crash, pause or restart needs
  *    a command target.
- *  - The server role's `fixed` model runs in shadow as the oracle (server-model-oracle.ts, kv-live-shadow.ts):
+ *  - The server role's `fixed` model runs in shadow as the oracle (server-model-oracle.ts, kv-store-oracle.ts):
  *    a reply that no possible world allows is a finding (`conformance:server-model`) with what
  *    was expected and what came.
  *  - The scenario's invariants, history properties and stall checks are evaluated over the live
@@ -36,7 +36,7 @@ import { TargetError } from '../errors.js';
 import { replyFromWire, requestToWire, SessionIds } from './client-wire.js';
 import { FaultProxy } from './fault-proxy.js';
 import { kvQuery, kvRequest, type KvWireReply } from './im-http-client.js';
-import { KvLiveShadow } from './kv-live-shadow.js';
+import { KvStoreOracle } from './kv-store-oracle.js';
 import type { LiveCodec } from './live-codec.js';
 import { ConnectError, defaultConnectionLimits, LiveConnection } from './live-connection.js';
 import { ManagedProcess, type CommandTargetSpec } from './managed-process.js';
@@ -178,7 +178,7 @@ class LiveRun {
   private lastActivityReal = 0;
   private oracle: ServerModelOracle | undefined;
   private explain: ServerModelOracle | undefined;
-  private kv: KvLiveShadow | undefined;
+  private kv: KvStoreOracle | undefined;
   private judging = true;
   private unexplained: string | null = null;
   private readonly ids: SessionIds;
@@ -241,7 +241,7 @@ class LiveRun {
     if (this.o.codec === null) {
       const node = this.o.config.nodes.find((n) => n.id === this.serverId)!;
       const data = (node.params.initial ?? {}) as Record<string, string>;
-      this.kv = new KvLiveShadow(data);
+      this.kv = new KvStoreOracle(data);
       return;
     }
     const clock = (): number => this.now();
@@ -743,7 +743,7 @@ class LiveRun {
 
   private sendKv(node: ClientNode, request: KvRequest, id: number): void {
     this.record({ k: 'send', t: this.now(), id, from: node.id, to: this.serverId, msg: request as unknown as ProtocolMessage });
-    const shadowId = this.kv!.sent(node.id, request);
+    const shadowId = this.kv!.sent(node.id, '', request);
     node.pendingKv++;
     const epoch = node.epoch;
     let query: string;
@@ -757,7 +757,14 @@ class LiveRun {
       node.pendingKv--;
       if (this.stopped) return;
       const wire = outcome.kind === 'reply' ? outcome.reply : undefined;
-      const failure = this.judging ? this.kv!.reply(shadowId, wire) : null;
+      let failure: { expected: string; observed: string } | null = null;
+      try {
+        failure = this.kv!.replied(shadowId, wire, this.judging ? 'judge' : 'follow');
+      } catch (error) {
+        if (!(error instanceof OracleLimitError)) throw error;
+        this.notes.push(`the oracle stopped judging: ${error.message}`);
+        this.judging = false;
+      }
       if (failure !== null) {
         this.conformanceFinding(`conformance: the live IM server's reply to ${show(request)} from ${node.id} is not what the kv-store model answers in any order of the requests in flight: expected ${failure.expected}, got ${failure.observed}`);
         this.judging = false;

@@ -24,7 +24,7 @@ import { LiveCase } from './engine/live-case.js';
 import { StepError, StepFailure, StepSkip, targetTrouble, type CaseOutcome, type ErrorKind } from './engine/verdicts.js';
 import { FaultProxy, type ProxyDirection } from './fault-proxy.js';
 import { kvQuery, kvRequest, type KvOutcome, type KvWireReply } from './im-http-client.js';
-import { isModelRequest, KvModelOracle, type KvOp } from './kv-model-oracle.js';
+import { isModelRequest, KvHistory, KvStoreOracle } from './kv-store-oracle.js';
 import { OracleLimitError, ServerModelOracle } from './server-model-oracle.js';
 import { serverMappingFor } from './server-mapping-for.js';
 import { liveProtocolNamed } from '../models/registry.js';
@@ -272,7 +272,7 @@ interface ClientState {
   /** the case disconnected it itself */
   left?: boolean;
   /** kv: requests sent and not yet checked, oldest first */
-  pending: { request: unknown; outcome: Promise<KvOutcome> }[];
+  pending: { request: unknown; outcome: Promise<KvOutcome>; handle?: number }[];
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -282,7 +282,8 @@ class CaseRun extends LiveCase<StepFile> {
   private readonly clients = new Map<string, ClientState>();
   private readonly proxies = new Map<string, FaultProxy>();
   private readonly captures: Captures = new Map();
-  private readonly oracle = new KvModelOracle();
+  /** the key-value requests and replies of the case, as the kv-store oracle takes them */
+  private readonly kvHistory = new KvHistory(new KvStoreOracle());
   /** the server model stepped alongside a stream protocol's cases, where there is one */
   private readonly streamOracle: ServerModelOracle | undefined;
   /** clients whose closed connection has been seen (by a step or the model check) */
@@ -510,11 +511,13 @@ class CaseRun extends LiveCase<StepFile> {
         const request = fillTemplate(m, this.captures, this.vars);
         const query = kvQuery(request, c.store);
         const { host, port } = this.endpoint(name);
+        const handle = isModelRequest(request) ? this.kvHistory.send(name, c.store ?? '', request) : undefined;
         const outcome = kvRequest(host, port, this.path, query, this.replyTimeoutMs);
         void outcome.then((o) => {
           if (o.kind === 'reply') this.reachedTarget = this.replied = true;
+          if (handle !== undefined) this.kvHistory.arrived(handle, o.kind === 'reply' ? o.reply : undefined);
         });
-        c.pending.push({ request, outcome });
+        c.pending.push({ request, outcome, ...(handle !== undefined ? { handle } : {}) });
       }
       return;
     }
@@ -660,9 +663,9 @@ class CaseRun extends LiveCase<StepFile> {
     if (next === undefined) throw new PatternError(`expect ${c.name}: ${c.name} has no request waiting for a reply (send one first)`);
     const outcome = await next.outcome;
     const reply = await this.kvReplyOrThrow(c.name, next.request, outcome, s.maybe === true, withinMs);
-    const op = isModelRequest(next.request) ? { client: c.name, store: c.store ?? '', request: next.request, reply: undefined } : undefined;
     if (reply === undefined) {
-      if (op !== undefined) this.oracle.check([op]); // indefinite: both branches stay possible
+      // indefinite: it may or may not take effect; both stay possible
+      if (next.handle !== undefined) this.kvHistory.take(next.handle, 'follow');
       return;
     }
     const pattern = s.msg ?? (s.msgs ? s.msgs[0] : undefined);
@@ -671,7 +674,8 @@ class CaseRun extends LiveCase<StepFile> {
       throw new StepFailure(`the reply to ${show(next.request)} does not match${outcomeMatch.path ? ` at ${outcomeMatch.path}` : ''}: ${outcomeMatch.reason}`, describePattern(pattern, this.vars), show(reply));
     }
     for (const [k, v] of outcomeMatch.bound) this.captures.set(k, v);
-    if (op !== undefined) this.oracle.advance(op);
+    // The case judged this reply by its own pattern: the model follows it.
+    if (next.handle !== undefined) this.kvHistory.take(next.handle, 'follow');
   }
 
   private async kvReplyOrThrow(client: string, request: unknown, outcome: KvOutcome, maybe: boolean, withinMs: number): Promise<KvWireReply | undefined> {
@@ -683,20 +687,23 @@ class CaseRun extends LiveCase<StepFile> {
     throw new StepFailure(`the request ${show(request)} got no proper reply: ${outcome.reason}`, 'a complete HTTP reply', outcome.reason);
   }
 
-  /** kv: every request in flight, of every client, checked against the model as one concurrent batch. */
+  /**
+   * kv: every request in flight, of every client, judged by the kv-store model: each reply must be
+   * one the model gives in some order of the requests in flight when it arrived (real time).
+   */
   private async expectModel(): Promise<void> {
-    const ops: KvOp[] = [];
+    const taken: { name: string; handle: number; reply: KvWireReply | undefined }[] = [];
     for (const c of this.clients.values()) {
       for (const p of c.pending.splice(0)) {
+        if (p.handle === undefined) throw new PatternError(`expect: model: ${show(p.request)} is not a request of the kv-store model (GET, SET, UNSET, CLEAR, KEYS); check it with expect: ${c.name}, msg:`);
         const outcome = await p.outcome;
-        if (!isModelRequest(p.request)) throw new PatternError(`expect: model: ${show(p.request)} is not a request of the kv-store model (GET, SET, UNSET, CLEAR, KEYS); check it with expect: ${c.name}, msg:`);
-        const reply = await this.kvReplyOrThrow(c.name, p.request, outcome, false, this.replyTimeoutMs);
-        ops.push({ client: c.name, store: c.store ?? '', request: p.request as KvRequest, reply });
+        taken.push({ name: c.name, handle: p.handle, reply: await this.kvReplyOrThrow(c.name, p.request, outcome, false, this.replyTimeoutMs) });
       }
     }
-    if (ops.length === 0) throw new PatternError('expect: model with no request in flight (send one first)');
-    const verdict = this.oracle.check(ops);
-    if (!verdict.ok) throw new StepFailure(verdict.reason, verdict.expected, verdict.observed);
+    if (taken.length === 0) throw new PatternError('expect: model with no request in flight (send one first)');
+    const mismatches = taken.flatMap((t) => this.kvHistory.take(t.handle, 'judge'));
+    const first = mismatches[0];
+    if (first !== undefined) throw new StepFailure(first.reason, first.expected, first.observed);
   }
 
   /**

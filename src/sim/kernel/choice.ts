@@ -27,7 +27,15 @@ export type ChoicePurpose =
   /** whether the network duplicates a message */
   | 'duplicate'
   /** a person's think time between a prompt and the typed line, ms */
-  | 'think';
+  | 'think'
+  /** whether a live proxy writes a message as several writes, so the peer's reads see parts */
+  | 'split'
+  /** how many writes a split message becomes (at least 2) */
+  | 'split-parts'
+  /** whether a live proxy writes a message together with the ones after it, in one write */
+  | 'merge'
+  /** how many messages one merged write carries (at least 2) */
+  | 'merge-messages';
 
 export interface ChoiceSource {
   /** An integer drawn from a distribution (a delay, a think time). */
