@@ -788,15 +788,33 @@ class CaseRun extends LiveCase<StepFile> {
     }
   }
 
+  /** `fault: release`: the held messages, oldest first, or in the step's order (indices into what is held). */
+  private proxyRelease(proxy: FaultProxy, s: StepFile): void {
+    const filter = s.direction !== undefined && s.direction !== 'both' ? { direction: s.direction } : {};
+    const held = proxy.held(filter);
+    if (held.length === 0) throw new StepFailure(`fault release on ${s.client}'s link: no message is held${s.direction ? ` ${s.direction}` : ''} (did the ${s.direction === 'from-target' ? 'target' : 'client'} send one?)`, 'a held message', 'none');
+    if (s.order !== undefined) {
+      const bad = s.order.find((i) => i >= held.length);
+      if (bad !== undefined) throw new StepFailure(`fault release: order names held message ${bad}, but ${held.length} ${held.length === 1 ? 'is' : 'are'} held`, `at most index ${held.length - 1}`, String(bad));
+      proxy.release({ ...filter, order: s.order.map((i) => held[i]!) });
+      return;
+    }
+    proxy.release({ ...filter, ...(s.count !== undefined ? { count: s.count } : {}) });
+  }
+
   private async fault(s: StepFile): Promise<void> {
     const kind = s.fault!;
     if ((linkFaultKinds as readonly string[]).includes(kind)) {
       const proxy = this.proxies.get(s.client!)!;
       // What the model may no longer take for granted on this link.
-      if (kind === 'timeout' || kind === 'partition' || kind === 'cut' || kind === 'drop') this.lossy.add(s.client!);
+      // (held or delayed requests reach the server at a moment the case does not know: the model takes them as maybe read)
+      if (kind === 'timeout' || kind === 'partition' || kind === 'cut' || kind === 'drop' || ((kind === 'hold' || kind === 'delay') && s.direction !== 'from-target')) this.lossy.add(s.client!);
       if (kind === 'clear' || kind === 'heal') this.lossy.delete(s.client!);
       if (kind === 'reset') this.sawClosed(s.client!, 'reset');
       const direction: ProxyDirection = s.direction === 'from-target' ? 'from-target' : 'to-target';
+      // message operations: one direction, or both; for the next `count` messages, else until cleared
+      const both = s.direction ?? 'to-target';
+      const scope = s.count !== undefined ? { count: s.count } : {};
       switch (kind) {
         case 'latency':
           return proxy.set({ latencyMs: this.ms(s.ms, 0) });
@@ -825,6 +843,21 @@ class CaseRun extends LiveCase<StepFile> {
           return proxy.drop(direction, s.count ?? 1);
         case 'clear':
           return proxy.clear();
+        case 'hold':
+          return proxy.hold(both, scope);
+        case 'release':
+          this.proxyRelease(proxy, s);
+          return;
+        case 'delay':
+          return proxy.delay(both, this.ms(s.ms, 0), scope);
+        case 'duplicate':
+          return proxy.duplicate(both, scope);
+        case 'split':
+          return proxy.split(both, { ...scope, ...(s.parts !== undefined ? { parts: s.parts } : {}) });
+        case 'merge':
+          return proxy.merge(both, { ...scope, ...(s.messages !== undefined ? { messages: s.messages } : {}) });
+        case 'reorder':
+          return proxy.reorder(both, { ...scope, ...(s.messages !== undefined ? { overtakenBy: s.messages } : {}) });
       }
       return;
     }

@@ -170,8 +170,16 @@ function checkCase(spec: SuiteFile, c: CaseFile, index: number, issue: IssueAt):
       issue(at(j, field), `client ${JSON.stringify(client)} has not connected in this case yet${names.length ? `; connected: ${names.join(', ')}${suggest(client, names)}` : '; add a connect step first'}`);
     }
   };
+  /** clients whose link duplicates or reorders messages (where, for the message) */
+  const altered = new Map<string, number>();
   c.steps.forEach((step, j) => {
     checkRegexes(step, at(j), issue);
+    if (step.fault === 'duplicate' || step.fault === 'reorder') altered.set(step.client ?? '', j);
+    if (step.fault === 'clear' && step.client !== undefined) altered.delete(step.client);
+    if (step.expect === 'model' && altered.size > 0) {
+      const [client, where] = [...altered][0]!;
+      issue(at(j, 'expect'), `expect: model cannot judge ${client}'s link after fault ${c.steps[where]!.fault} (step ${where + 1}): the model does not know which messages the proxy ${c.steps[where]!.fault === 'duplicate' ? 'duplicates' : 'reorders'}; write the expected messages (msg, msgs with anyOrder) or clear the fault first`);
+    }
     for (const field of ['wait', 'nothing', 'withinMs', 'ms'] as const) checkVar(j, field, step[field]);
     if (step.connect !== undefined) {
       for (const client of typeof step.connect === 'string' ? [step.connect] : step.connect) connected.add(client);

@@ -13,7 +13,9 @@ import { caseHeaderFields, clientName as clientId, durationMs as duration, stepR
 import { targetSchema } from './target-schema.js';
 
 /** Faults a step can inject: on a client's link (through the proxy) or on the target process. */
-export const linkFaultKinds = ['latency', 'jitter', 'bandwidth', 'slow-close', 'timeout', 'reset', 'cut', 'partition', 'heal', 'drop', 'clear'] as const;
+export const linkFaultKinds = ['latency', 'jitter', 'bandwidth', 'slow-close', 'timeout', 'reset', 'cut', 'partition', 'heal', 'drop', 'clear', 'hold', 'release', 'delay', 'duplicate', 'split', 'merge', 'reorder'] as const;
+/** Faults on whole messages of one direction (the proxy cuts the stream with the protocol's codec). */
+export const messageFaultKinds = ['hold', 'release', 'delay', 'duplicate', 'split', 'merge', 'reorder', 'drop'] as const;
 export const processFaultKinds = ['kill', 'pause', 'resume', 'restart', 'stop'] as const;
 export const faultKinds = [...linkFaultKinds, ...processFaultKinds] as const;
 export type LinkFaultKind = (typeof linkFaultKinds)[number];
@@ -27,7 +29,7 @@ export const stepOptions: Record<(typeof stepActions)[number], readonly string[]
   send: ['msg', 'msgs', 'raw'],
   expect: ['msg', 'msgs', 'anyOrder', 'nothing', 'closed', 'withinMs', 'maybe'],
   disconnect: ['mode'],
-  fault: ['client', 'ms', 'bytesPerSecond', 'afterBytes', 'direction', 'count'],
+  fault: ['client', 'ms', 'bytesPerSecond', 'afterBytes', 'direction', 'count', 'parts', 'messages', 'order'],
   wait: [],
 };
 
@@ -71,6 +73,12 @@ export const stepSchema = z
     afterBytes: z.number().int().nonnegative().optional(),
     direction: z.enum(['to-target', 'from-target', 'both']).optional(),
     count: z.number().int().positive().optional(),
+    /** fault split: the writes one message becomes (default 2) */
+    parts: z.number().int().min(2).max(1024).optional(),
+    /** fault merge: the messages written as one (default 2); fault reorder: how many overtake (default 1) */
+    messages: z.number().int().min(1).max(1024).optional(),
+    /** fault release: the held messages' indices (0 = the first held), in the order to deliver them */
+    order: z.array(z.number().int().nonnegative()).min(1).optional(),
   })
   .superRefine((step, ctx) => {
     const action = stepRules({ actions: stepActions, options: stepOptions }, step, ctx);
@@ -85,7 +93,12 @@ export const stepSchema = z
       if (step.nothing !== undefined && (step.msg !== undefined || step.msgs !== undefined)) ctx.addIssue({ code: 'custom', path: ['nothing'], message: 'nothing cannot be combined with msg or msgs' });
     }
     if (action === 'fault') {
-      const need: Record<string, string | undefined> = { latency: 'ms', jitter: 'ms', 'slow-close': 'ms', bandwidth: 'bytesPerSecond', cut: 'afterBytes' };
+      const need: Record<string, string | undefined> = { latency: 'ms', jitter: 'ms', 'slow-close': 'ms', bandwidth: 'bytesPerSecond', cut: 'afterBytes', delay: 'ms' };
+      const only: Record<string, readonly string[]> = { parts: ['split'], messages: ['merge', 'reorder'], order: ['release'] };
+      for (const [field, kinds] of Object.entries(only)) {
+        if ((step as Record<string, unknown>)[field] !== undefined && !kinds.includes(step.fault!)) ctx.addIssue({ code: 'custom', path: [field], message: `${field} is an option of fault ${kinds.join(' or ')}, not of ${step.fault}` });
+      }
+      if (step.fault === 'release' && step.direction === 'both') ctx.addIssue({ code: 'custom', path: ['direction'], message: 'release takes one direction (to-target or from-target), or none: every held message' });
       const field = need[step.fault!];
       if (field !== undefined && (step as Record<string, unknown>)[field] === undefined) {
         ctx.addIssue({ code: 'custom', message: `fault ${step.fault} needs ${field}` });
