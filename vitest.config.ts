@@ -6,7 +6,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    globalSetup: ['test/global-tmp.ts'],
+    // fresh-dist: tests load workers and spawn bin/protosim.js from dist/, so it is rebuilt first when behind src/.
+    globalSetup: ['test/global-tmp.ts', 'test/fresh-dist.ts'],
     reporters: ['default'],
     // `npm test -- --coverage` (as .ci/run does): statements of src/ run in the test processes
     // (code that runs in child processes, such as the CLI binary's, is not counted).

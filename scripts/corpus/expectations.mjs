@@ -15,7 +15,7 @@ export const flawCases = {
     'unsynchronized-connection-map': [],
   },
   'offline-queue/server-py-faithful': {
-    'unframed-requests-merge': ['oq/back-to-back'],
+    'unframed-requests-merge': ['oq/back-to-back', 'oq/split-frames'],
     'list-pattern-is-regex': ['oq/list-pattern-is-not-a-regex'],
     'oversized-input-no-clear-error': ['oq/limits'],
     'sender-field-trusted': ['oq/spoofed-sender'],

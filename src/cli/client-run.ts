@@ -10,6 +10,7 @@ import { loadAdapterFile } from '../conformance/clients/adapter.js';
 import type { IoMode } from '../conformance/clients/client-process.js';
 import { loadClientSuiteFile } from '../conformance/clients/load-client-suite.js';
 import { runClientSuite, selectClientCases } from '../conformance/clients/run-client-suite.js';
+import { strictOnlyCases } from '../scenario/step-language.js';
 import { protosimLauncher } from '../conformance/managed-process.js';
 import type { CaseResult, SuiteReport } from '../report/case-result.js';
 import { ExitCode, InputError } from '../errors.js';
@@ -24,6 +25,8 @@ export interface ClientRunOptions extends Partial<ReportOptions> {
   /** `name=value` strings, as `run --var` collects them (shared with server suites) */
   var?: string[];
   case?: string[];
+  /** `--strict`: also the cases that check what the protocol leaves open */
+  strict?: boolean;
   tag?: string[];
   format: string;
   color: boolean;
@@ -48,7 +51,9 @@ export async function runClientSuiteCommand(ctx: CliContext, file: string, opts:
   }
   const text = opts.format !== 'json';
   if (text) ctx.io.stdout(`suite ${suite.spec.suite}: ${suite.spec.title}\nprogram: ${adapter.spec.adapter} (${relative(cwd, adapterPath) || adapterPath})\n`);
-  const total = selectClientCases(suite, opts.case ?? [], opts.tag ?? []).length;
+  const strictOnly = opts.strict === true ? [] : strictOnlyCases(suite.spec.cases, opts.case ?? []);
+  if (strictOnly.length > 0 && text) ctx.io.stderr(`protosim: ${strictOnly.length} strict-only case(s) not run (${strictOnly.join(', ')}): they check what the protocol leaves open; --strict runs them\n`);
+  const total = selectClientCases(suite, opts.case ?? [], opts.tag ?? [], opts.strict === true).length;
   const progress = progressFor(ctx, { progress: opts.progress ?? true }, 'cases');
   let done = 0;
   const report = await runClientSuite(suite, {
@@ -56,6 +61,7 @@ export async function runClientSuiteCommand(ctx: CliContext, file: string, opts:
     ...(opts.var ? { vars: (opts.var ?? []).reduce<Record<string, string>>((acc, v) => collectVar(v, acc), {}) } : {}),
     ...(opts.io ? { io: opts.io } : {}),
     ...(opts.case ? { caseIds: opts.case } : {}),
+    ...(opts.strict === true ? { strict: true } : {}),
     ...(opts.tag ? { tags: opts.tag } : {}),
     protosimLauncher: protosimLauncher(),
     onCaseEnd: (r) => {

@@ -2,6 +2,9 @@
  * Text rendering of a run report for the terminal: the seed first (STYLE 2), then what was found,
  * who waits for what, the shortest trace, and the command that replays it (STYLE 3).
  */
+import { isAbsolute, relative } from 'node:path';
+import { protocolOrigin } from '../models/registry.js';
+import { shellWord } from '../scenario/file-format.js';
 import type { RunReport } from '../report/run-report.js';
 import { palette } from '../report/format.js';
 import { renderTrace, renderWaits } from '../report/text.js';
@@ -15,6 +18,14 @@ export interface RenderRunOptions {
   traceStyle?: 'diagram' | 'list';
   /** terminal columns the diagram fits (default 100) */
   width?: number;
+}
+
+/** ` --protocol ./path` for a protocol from a module (its trace replays with it), else nothing. */
+function moduleFlag(protocol: string): string {
+  const origin = protocolOrigin(protocol);
+  if (origin === undefined) return '';
+  const rel = relative(process.cwd(), origin);
+  return ` --protocol ${shellWord(rel.startsWith('..') || isAbsolute(rel) ? rel : `./${rel}`)}`;
 }
 
 export function renderRunReport(report: RunReport, options: RenderRunOptions): string {
@@ -40,6 +51,16 @@ export function renderRunReport(report: RunReport, options: RenderRunOptions): s
         ? `incomplete: stopped at the limit ${st.limitHit}`
         : 'stopped at the first finding (--all explores everything)';
     out.push(p.dim(`explored ${st.states.toLocaleString('en-US')} distinct states (${st.transitions.toLocaleString('en-US')} transitions, depth ${st.depth}) in ${st.elapsedMs} ms${rate}; ${how}`));
+    const r = st.reduction;
+    if (r !== undefined) {
+      out.push(
+        p.dim(
+          `reduction ${r.method}: ${r.reducedStates.toLocaleString('en-US')} states explored by one node's events alone` +
+            (r.shorteningStates > 0 ? `; ${r.shorteningStates.toLocaleString('en-US')} states explored without reduction to make every counterexample a shortest one` : '') +
+            ' (--reduction none explores every order)',
+        ),
+      );
+    }
   } else {
     const seeds = report.seeds.pinned !== null ? `seed=${report.seeds.pinned}` : `seeds=${report.seeds.start}..${report.seeds.start + report.seeds.count - 1}`;
     const shard = report.shard ? ` shard=${report.shard.index}/${report.shard.count}` : '';
@@ -110,7 +131,7 @@ export function renderRunReport(report: RunReport, options: RenderRunOptions): s
     }
     out.push('');
     out.push(`  replay: ${p.cyan(f.replay.command)}`);
-    if (f.replay.traceFile) out.push(`      or: ${p.cyan(`npx protosim replay ${f.replay.traceFile}`)}`);
+    if (f.replay.traceFile) out.push(`      or: ${p.cyan(`npx protosim replay ${f.replay.traceFile}${moduleFlag(report.scenario.protocol)}`)}`);
   }
   out.push('');
   for (const e of report.expectations) {

@@ -26,7 +26,7 @@ import { FaultProxy, type ProxyDirection } from './fault-proxy.js';
 import { kvQuery, kvRequest, type KvOutcome, type KvWireReply } from './im-http-client.js';
 import { isModelRequest, KvHistory, KvStoreOracle } from './kv-store-oracle.js';
 import { OracleLimitError, ServerModelOracle } from './server-model-oracle.js';
-import { serverMappingFor } from './server-mapping-for.js';
+import { isStrict, serverMappingFor } from './server-mapping-for.js';
 import { liveProtocolNamed } from '../models/registry.js';
 import { EncodeError, liveCodecFor, preview, type LiveCodec } from './live-codec.js';
 import { ConnectError, defaultConnectionLimits, LiveConnection, type Arrival, type ConnectionLimits } from './live-connection.js';
@@ -81,7 +81,7 @@ export const maxStartAttempts = 2;
 
 /** Selects cases by id and tag; an unknown id is an input error naming the valid ones. */
 export function selectCases(suite: Suite, caseIds: readonly string[] = [], tags: readonly string[] = []): CaseFile[] {
-  return selectSuiteCases(suite.spec.cases, suite.file, caseIds, tags);
+  return selectSuiteCases(suite.spec.cases, suite.file, caseIds, tags, isStrict(suite.spec.vars ?? {}));
 }
 
 export async function runSuite(suite: Suite, options: RunSuiteOptions = {}): Promise<SuiteRun> {
@@ -90,8 +90,8 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions = {}): Pro
   const http = liveProtocolNamed(protocol)?.transport === 'http';
   const codec = http ? null : liveCodecFor(protocol, target.codec, target.framing);
   if (!http && codec === null) throw new InputError(`${protocol} has no codec ${target.codec}`);
-  const cases = selectCases(suite, options.caseIds, options.tags);
   const vars: Record<string, string | number> = { ...(suite.spec.vars ?? {}), ...(options.vars ?? {}) };
+  const cases = selectSuiteCases(suite.spec.cases, suite.file, options.caseIds, options.tags, isStrict(vars));
   const limits: ConnectionLimits = { ...defaultConnectionLimits, ...options.limits };
   const managed = target.command !== undefined ? new ManagedProcess(target.command) : undefined;
   const started = performance.now();
@@ -804,6 +804,9 @@ class CaseRun extends LiveCase<StepFile> {
 
   private async fault(s: StepFile): Promise<void> {
     const kind = s.fault!;
+    if ((kind === 'split' || kind === 'merge') && this.codec?.oneInFlight === true && s.direction !== 'from-target') {
+      throw new StepSkip(`fault ${kind} needs messages the target can tell apart in a byte stream; in ${this.codec.name} framing a read is a message (no delimiter), so run the case with a delimited framing (--framing length-delimited)`);
+    }
     if ((linkFaultKinds as readonly string[]).includes(kind)) {
       const proxy = this.proxies.get(s.client!)!;
       // What the model may no longer take for granted on this link.

@@ -8,6 +8,7 @@
  * cases (protosim's own extensions: its error replies, its limits, a request parameter of its own).
  */
 import type { Suite } from '../scenario/load-suite.js';
+import { strictOnlyCases } from '../scenario/step-language.js';
 import { strictVar } from './server-mapping-for.js';
 
 /**
@@ -16,7 +17,7 @@ import { strictVar } from './server-mapping-for.js';
  */
 export function suiteForStrictness(suite: Suite, strict: boolean, caseIds: readonly string[] = []): { suite: Suite; leftOut: string[] } {
   if (strict) return { suite: { ...suite, spec: { ...suite.spec, vars: { ...(suite.spec.vars ?? {}), [strictVar]: 1 } } }, leftOut: [] };
-  const leftOut = suite.spec.cases.filter((c) => c.strict === true && !caseIds.includes(c.id)).map((c) => c.id);
+  const leftOut = strictOnlyCases(suite.spec.cases, caseIds);
   if (leftOut.length === 0) return { suite, leftOut };
   return { suite: { ...suite, spec: { ...suite.spec, cases: suite.spec.cases.filter((c) => !leftOut.includes(c.id)) } }, leftOut };
 }

@@ -1,9 +1,8 @@
 /**
  * Canonical JSON: object keys sorted, no whitespace. Two equal values always give the same text,
- * whatever order their keys were built in. The same function as src/sim/canonical-json.ts (models
- * may not import sim): the live mappings bind wire values by this text, and the oracle and the
- * harness compare those bindings with the simulator's, so the two must stay identical
- * (test/models/registry.test.ts checks it).
+ * whatever order their keys were built in. The one definition: the live mappings bind wire values
+ * by this text, and the simulator (src/sim/canonical-json.ts re-exports it) hashes states and writes
+ * traces with it, so the oracle's bindings and the simulator's cannot drift apart.
  */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') {

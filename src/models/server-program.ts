@@ -90,10 +90,15 @@ export interface StreamRules<S, Req, Out> {
 }
 
 /** A stream server program, configured for one run. */
+/** The host-level defect every stream protocol has: one read taken for one message (TCP keeps no message boundaries). */
+export const readIsMessageDefect = { name: 'one-read-one-message', description: 'each read is decoded on its own: a message that arrives in pieces over several reads is lost (TCP keeps no message boundaries)' } as const;
+
 export interface StreamServer<S, Req, Out> {
   wire: StreamWire<Req, Out>;
   /** a host-level variation (a defect): which of the requests decoded from one read are served */
   perRead?<T>(decoded: T[]): T[];
+  /** a host-level variation (a defect, `one-read-one-message`): every read decoded on its own; a frame cut at a read's end is lost */
+  readIsMessage?: boolean;
   rules: StreamRules<S, Req, Out>;
 }
 

@@ -20,12 +20,13 @@ export const fileFormats = {
   adapter: { version: 1, what: 'an adapter (how protosim drives a client program)', readBy: 'adapters are read by `protosim adapter check` and `--adapter FILE`' },
   target: { version: 1, what: 'a target file (the server under test)', readBy: 'target files are given with `--target FILE`' },
   trace: { version: 1, what: 'a trace (JSON lines)', readBy: '`protosim replay` reads traces' },
+  manifest: { version: 1, what: 'a grading manifest (one submission: how to run it)', readBy: '`protosim grade` reads manifests (protosim.yaml or submission.yaml in each submission folder)' },
 } as const;
 
 export type FileKind = keyof typeof fileFormats;
 
 /** The kinds written as YAML (a trace is JSON lines; its header line says what it is). */
-export const yamlFileKinds = ['scenario', 'suite', 'client-suite', 'adapter', 'target'] as const satisfies readonly FileKind[];
+export const yamlFileKinds = ['scenario', 'suite', 'client-suite', 'adapter', 'target', 'manifest'] as const satisfies readonly FileKind[];
 export type YamlFileKind = (typeof yamlFileKinds)[number];
 
 export function isFileKind(value: unknown): value is FileKind {
@@ -152,11 +153,8 @@ export function fileKindOf(text: string): { kind: string; declared: boolean } {
   return { kind: /^adapter\s*:/m.test(text) ? 'client-suite' : 'suite', declared: false };
 }
 
-/**
- * For `protosim migrate`: the kind of a file without kind/version, from its top-level fields, or
- * `manifest` for a grading manifest (not versioned yet), or null when nothing tells.
- */
-export function inferFileKind(data: Record<string, unknown>): YamlFileKind | 'manifest' | null {
+/** For `protosim migrate`: the kind of a file without kind/version, from its top-level fields, or null when nothing tells. */
+export function inferFileKind(data: Record<string, unknown>): YamlFileKind | null {
   const has = (k: string): boolean => Object.hasOwn(data, k);
   if (has('cases')) return has('adapter') ? 'client-suite' : 'suite';
   if (has('adapter') && (has('patterns') || has('input'))) return 'adapter';

@@ -13,11 +13,9 @@ export type YamlMigration =
   /** the file declares a kind and the current version of its format */
   | { status: 'current'; kind: YamlFileKind; version: number }
   /** `text` is the file in the current format */
-  | { status: 'migrated'; kind: YamlFileKind; version: number; text: string; added: ('kind' | 'version')[] }
-  /** a grading manifest: protosim grade reads manifests as they are; nothing to add */
-  | { status: 'skipped'; reason: string };
+  | { status: 'migrated'; kind: YamlFileKind; version: number; text: string; added: ('kind' | 'version')[] };
 
-const notAMapping = 'expected a mapping: a protosim scenario, suite, client suite, adapter or target file';
+const notAMapping = 'expected a mapping: a protosim scenario, suite, client suite, adapter, target file or grading manifest';
 
 /**
  * The current form of a YAML file's text. `kindIfUnsaid` is the kind of a file that neither
@@ -38,7 +36,6 @@ export function migrateYamlText(text: string, shownAs: string, kindIfUnsaid?: Ya
     if (!known) throwIssues(readFormatHeader(data, locate, shownAs, kind));
   } else {
     const inferred = kindIfUnsaid ?? inferFileKind(data);
-    if (inferred === 'manifest') return { status: 'skipped', reason: 'a grading manifest (protosim grade reads manifests as they are; they have no kind/version yet)' };
     if (inferred === null) {
       throw new ScenarioError([
         {

@@ -40,6 +40,12 @@ export const caseHeaderFields = {
   flaw: z.string().optional(),
   /** overall bound on the case (every step included) */
   timeoutMs: z.number().int().positive().optional(),
+  /**
+   * Checks what the protocol leaves open (protosim's reference server's own error replies and
+   * limits, a reply text, how a program meets a server error the protocol never sends): run only
+   * with `--strict`, or when named with `--case`; never graded.
+   */
+  strict: z.boolean().default(false),
 };
 
 /** What a step-language needs to know about a kind of suite: its actions and the options of each. */
@@ -80,14 +86,23 @@ export function stepRules<A extends string>(language: StepActions<A>, step: Reco
   return action;
 }
 
-/** The cases of a suite chosen by `--case` ids and `--tag`s (all when none is given); an unknown id is an input error naming the valid ones. */
-export function selectCases<C extends { id: string; tags: readonly string[] }>(cases: readonly C[], file: string, caseIds: readonly string[] = [], tags: readonly string[] = []): C[] {
+/**
+ * The cases of a suite chosen by `--case` ids and `--tag`s (all when none is given), without the
+ * `strict: true` ones unless `strict` (or named by id); an unknown id is an input error naming the
+ * valid ones. Every command that runs or grades a suite selects through here.
+ */
+export function selectCases<C extends { id: string; tags: readonly string[]; strict?: boolean }>(cases: readonly C[], file: string, caseIds: readonly string[] = [], tags: readonly string[] = [], strict = false): C[] {
   for (const id of caseIds) {
     if (!cases.some((c) => c.id === id)) {
       throw new InputError(`--case: no case ${JSON.stringify(id)} in ${file}; its cases are ${cases.map((c) => c.id).join(', ')}${suggest(id, cases.map((c) => c.id))}`, 'unknown-case');
     }
   }
-  return cases.filter((c) => (caseIds.length === 0 || caseIds.includes(c.id)) && (tags.length === 0 || c.tags.some((t) => tags.includes(t))));
+  return cases.filter((c) => (caseIds.length === 0 || caseIds.includes(c.id)) && (tags.length === 0 || c.tags.some((t) => tags.includes(t))) && (strict || c.strict !== true || caseIds.includes(c.id)));
+}
+
+/** The `strict: true` cases a run without `--strict` leaves out (those not named by id). */
+export function strictOnlyCases<C extends { id: string; strict?: boolean }>(cases: readonly C[], caseIds: readonly string[] = []): string[] {
+  return cases.filter((c) => c.strict === true && !caseIds.includes(c.id)).map((c) => c.id);
 }
 
 /** A step as `step N (action: value, option: value)`, long values cut at 120 characters. */

@@ -109,11 +109,6 @@ export type StepFile = z.infer<typeof stepSchema>;
 
 export const caseSchema = z.strictObject({
   ...caseHeaderFields,
-  /**
-   * Checks what protosim's reference server does where the protocol leaves it open (its own error
-   * replies and limits, a reply text): run only with `--strict` (or when named with `--case`).
-   */
-  strict: z.boolean().default(false),
   steps: z.array(stepSchema).min(1),
 });
 export type CaseFile = z.infer<typeof caseSchema>;

@@ -9,6 +9,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Clock } from './clock.js';
 import { formatAddress } from './loopback-host.js';
 import type { ServerHandle, ServerLimits } from './server-options.js';
 import type { StreamHostConfig } from './stream-host.js';
@@ -37,7 +38,7 @@ export interface HttpRulesRunner<Req, Out> {
 export interface HttpProtocol<Req, Out> {
   name: string;
   codec: HttpCodec<Req, Out>;
-  rules(host: { log(line: string): void }): HttpRulesRunner<Req, Out>;
+  rules(host: { log(line: string): void; clock: Clock }): HttpRulesRunner<Req, Out>;
 }
 
 /** Time given to in-flight requests at shutdown before every connection is closed. */
@@ -47,7 +48,8 @@ const shutdownGraceMs = 500;
 export async function startHttpServer<Req, Out>(protocol: HttpProtocol<Req, Out>, config: StreamHostConfig): Promise<ServerHandle> {
   const { limits, log } = config;
   const { name, codec } = protocol;
-  const rules = protocol.rules({ log });
+  const { events } = config;
+  const rules = protocol.rules({ log, clock: config.clock });
   const sockets = new Set<Socket>();
   const ids = new WeakMap<Socket, string>();
   let nextId = 1;
@@ -72,13 +74,20 @@ export async function startHttpServer<Req, Out>(protocol: HttpProtocol<Req, Out>
   server.timeout = limits.idleTimeoutMs;
   server.on('connection', (socket: Socket) => {
     const id = `#${nextId++}`;
+    const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     ids.set(socket, id);
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    log(`${name}: connection ${id} from ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`);
+    socket.on('close', (hadError: boolean) => {
+      sockets.delete(socket);
+      events.emit({ type: 'connection-closed', conn: id, remote, byServer: false, hadError, reason: hadError ? 'failed' : 'closed' });
+    });
+    log(`${name}: connection ${id} from ${remote}`);
+    events.emit({ type: 'connection-accepted', conn: id, remote });
   });
   server.on('drop', (data?: { remoteAddress?: string; remotePort?: number }) => {
-    log(`${name}: refused connection from ${data?.remoteAddress ?? '?'}:${data?.remotePort ?? '?'}: limit maxConnections=${limits.maxConnections} reached`);
+    const remote = `${data?.remoteAddress ?? '?'}:${data?.remotePort ?? '?'}`;
+    log(`${name}: refused connection from ${remote}: limit maxConnections=${limits.maxConnections} reached`);
+    events.emit({ type: 'connection-refused', remote, reason: `limit maxConnections=${limits.maxConnections} reached` });
   });
   server.on('clientError', (error: Error, socket: Socket) => {
     // Garbage, oversize heads and timeouts land here; answer like Node would, but log it.
@@ -93,7 +102,10 @@ export async function startHttpServer<Req, Out>(protocol: HttpProtocol<Req, Out>
     req.resume(); // a body is drained and ignored: requests are their method and target
     const decoded = codec.decode(req.method ?? 'GET', req.url ?? '/', limits);
     const conn = ids.get(req.socket) ?? '#?';
-    write(res, codec.encode(decoded.kind === 'answer' ? decoded.out : await rules.request(conn, decoded.request)));
+    if (decoded.kind === 'answer') return write(res, codec.encode(decoded.out));
+    const out = await rules.request(conn, decoded.request);
+    write(res, codec.encode(out));
+    events.emit({ type: 'request-applied', conn, request: decoded.request });
   }
 
   function write(res: ServerResponse, reply: HttpReply): void {
@@ -122,11 +134,13 @@ export async function startHttpServer<Req, Out>(protocol: HttpProtocol<Req, Out>
     port,
     defect: config.defect,
     connectionCount: () => sockets.size,
+    events,
     closed,
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => {
           resolveClosed();
+          events.emit({ type: 'server-closed' });
           resolve();
         });
         server.closeIdleConnections();

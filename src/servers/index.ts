@@ -9,16 +9,20 @@ import { assertLoopbackHost } from './loopback-host.js';
 import { startHttpServer } from './http-host.js';
 import { httpProtocolOf, streamProtocolOf } from './rules-host.js';
 import { startStreamServer } from './stream-host.js';
+import { realClock, type Clock } from './clock.js';
+import { ServerEvents } from './server-events.js';
 import { resolveLimits, type ServerHandle, type ServerLimits, type ServerOptions } from './server-options.js';
 import type { LiveProtocol } from '../models/package.js';
 
 export { defectsFor, formatDefectList, parseServerProtocol, type DefectInfo } from './defect-catalog.js';
 export { isLoopbackHost } from './loopback-host.js';
+export { ManualClock, realClock, type Clock, type ClockTimer } from './clock.js';
+export { ServerEvents, type ServerEvent, type WaitForOptions } from './server-events.js';
 export { defaultLimits, serverProtocols } from './server-options.js';
 export type { ServerHandle, ServerLimits, ServerOptions, ServerProtocol } from './server-options.js';
 
 /** The common options, not the protocol's own. */
-const commonOptions = new Set(['host', 'port', 'defect', 'log', 'limits']);
+const commonOptions = new Set(['host', 'port', 'defect', 'log', 'limits', 'clock']);
 
 /**
  * Starts the reference server of `protocol` and resolves once it listens.
@@ -34,7 +38,7 @@ export async function startServer(protocol: string, options: ServerOptions = {})
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`port must be an integer 0..65535, got ${port}`, 'invalid-port');
   const limits = resolveLimits(options.limits, live.server.limitDefaults);
   const log = options.log ?? (() => undefined);
-  const common = { host, port, limits, log, defect: options.defect };
+  const common: CommonConfig = { host, port, limits, log, defect: options.defect, clock: options.clock ?? realClock, events: new ServerEvents() };
   try {
     return await start(live, common, options);
   } catch (error) {
@@ -52,6 +56,8 @@ interface CommonConfig {
   limits: ServerLimits;
   log: (line: string) => void;
   defect: string | undefined;
+  clock: Clock;
+  events: ServerEvents;
 }
 
 function start(live: LiveProtocol, common: CommonConfig, options: ServerOptions): Promise<ServerHandle> {

@@ -2,11 +2,13 @@
  * Runs a protocol package's server program (src/models/server-program.ts) on the generic hosts:
  * the stream host (stream-host.ts, TCP) or the HTTP host (http-host.ts). This is where the rules'
  * effects meet the world: the byte codec of the wire format the package names (src/wire), the
- * real clock (`Date.now`, passed to the rules), timers (`setTimeout`, unref'd, all cleared at
+ * server's clock (clock.ts: its `now()` passed to the rules, its timers for theirs, all cancelled at
  * shutdown), writes whose flushing the rules asked to hear of, closes, logs and a defect's crash.
+ * What the rules did beyond a request (a write flushed, a timer fired) is told as a server event.
  * Nothing here knows a protocol.
  */
 import type { HttpServer, HttpStep, ServerEffect, ServerStep, StreamServer, StreamWire } from '../models/server-program.js';
+import type { Clock, ClockTimer } from './clock.js';
 import { encodeGobMessage, GobDecoder } from '../wire/gob.js';
 import { LineFramer } from '../wire/line-framer.js';
 import { decodeProtobuf, delimit, encodeProtobuf, LengthDelimitedFramer, RawFramer, type Framer } from '../wire/protobuf.js';
@@ -81,14 +83,16 @@ export function streamProtocolOf<S, Req, Out>(name: string, server: StreamServer
     name,
     codec: streamCodec(server.wire),
     ...(server.perRead ? { perRead: (decoded: Decoded<Req>[]) => server.perRead!(decoded) } : {}),
+    ...(server.readIsMessage === true ? { readIsMessage: true } : {}),
     rules: (host) => runRules(server, host),
   };
 }
 
 function runRules<S, Req, Out>(server: StreamServer<S, Req, Out>, host: HostApi<Out>): RulesRunner<Req> {
   const { rules } = server;
+  const { clock, events } = host;
   let state = rules.init();
-  const timers = new Map<string, NodeJS.Timeout>();
+  const timers = new Map<string, ClockTimer>();
 
   function step(next: ServerStep<S, Out>): void {
     state = next.state;
@@ -100,7 +104,12 @@ function runRules<S, Req, Out>(server: StreamServer<S, Req, Out>, host: HostApi<
       case 'send': {
         const tag = e.tag;
         if (tag === undefined || rules.flushed === undefined) host.send(e.conn, e.out);
-        else host.send(e.conn, e.out, (error) => step(rules.flushed!(state, e.conn, tag, error === undefined, Date.now())));
+        else {
+          host.send(e.conn, e.out, (error) => {
+            step(rules.flushed!(state, e.conn, tag, error === undefined, clock.now()));
+            events.emit({ type: 'write-flushed', conn: e.conn, tag, delivered: error === undefined });
+          });
+        }
         return;
       }
       case 'close':
@@ -110,17 +119,17 @@ function runRules<S, Req, Out>(server: StreamServer<S, Req, Out>, host: HostApi<
       case 'log':
         return host.log(e.text);
       case 'timer': {
-        clearTimeout(timers.get(e.id));
-        const timer = setTimeout(() => {
+        timers.get(e.id)?.cancel();
+        const timer = clock.setTimer(e.afterMs, () => {
           timers.delete(e.id);
-          if (rules.timer !== undefined) step(rules.timer(state, e.id, Date.now()));
-        }, e.afterMs);
-        timer.unref();
+          if (rules.timer !== undefined) step(rules.timer(state, e.id, clock.now()));
+          events.emit({ type: 'timer-fired', id: e.id });
+        });
         timers.set(e.id, timer);
         return;
       }
       case 'cancel':
-        clearTimeout(timers.get(e.id));
+        timers.get(e.id)?.cancel();
         timers.delete(e.id);
         return;
     }
@@ -128,12 +137,12 @@ function runRules<S, Req, Out>(server: StreamServer<S, Req, Out>, host: HostApi<
 
   return {
     ...(rules.opened ? { opened: (conn: string) => step(rules.opened!(state, conn)) } : {}),
-    ...(rules.heard ? { heard: (conn: string) => step(rules.heard!(state, conn, Date.now())) } : {}),
-    request: (conn, request) => step(rules.request(state, conn, request, Date.now())),
-    closed: (conn, info) => step(rules.closed(state, conn, info, Date.now())),
+    ...(rules.heard ? { heard: (conn: string) => step(rules.heard!(state, conn, clock.now())) } : {}),
+    request: (conn, request) => step(rules.request(state, conn, request, clock.now())),
+    closed: (conn, info) => step(rules.closed(state, conn, info, clock.now())),
     shutdown() {
       if (rules.shutdown) step(rules.shutdown(state));
-      for (const timer of timers.values()) clearTimeout(timer);
+      for (const timer of timers.values()) timer.cancel();
       timers.clear();
     },
   };
@@ -149,10 +158,10 @@ export function httpProtocolOf<S, Req, Out>(name: string, server: HttpServer<S, 
     encode: (out) => server.wire.encode(out),
     internalError: () => server.wire.internalError(),
   };
-  return { name, codec, rules: () => runHttpRules(server) };
+  return { name, codec, rules: (host) => runHttpRules(server, host.clock) };
 }
 
-function runHttpRules<S, Req, Out>(server: HttpServer<S, Req, Out>): HttpRulesRunner<Req, Out> {
+function runHttpRules<S, Req, Out>(server: HttpServer<S, Req, Out>, clock: Clock): HttpRulesRunner<Req, Out> {
   let state = server.rules.init();
   return {
     request(_conn, request) {
@@ -164,7 +173,7 @@ function runHttpRules<S, Req, Out>(server: HttpServer<S, Req, Out>): HttpRulesRu
         let next: HttpStep<S, Out> = first;
         while ('later' in next) {
           const later: { afterMs: number; then(state: S): HttpStep<S, Out> } = next.later;
-          await new Promise((resolve) => setTimeout(resolve, later.afterMs));
+          await new Promise<void>((resolve) => clock.setTimer(later.afterMs, resolve));
           next = later.then(state);
           state = next.state;
         }

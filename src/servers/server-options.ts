@@ -6,6 +6,8 @@
 import { InputError } from '../errors.js';
 import { builtinLiveProtocols } from '../models/registry.js';
 import type { ServerLimitValues } from '../models/server-program.js';
+import type { Clock } from './clock.js';
+import type { ServerEvents } from './server-events.js';
 
 /** The built-in protocols that have a reference server, in docs/protocols.md order (kv serves protocols 1 and 2). */
 export const serverProtocols: readonly string[] = builtinLiveProtocols.map((l) => l.name);
@@ -62,6 +64,8 @@ export interface ServerOptions {
   log?: (line: string) => void;
   /** Limits; unspecified ones take `defaultLimits` (or the protocol's own default). */
   limits?: Partial<ServerLimits>;
+  /** The server's time (its rules' timers, idle and read timeouts). Default: the real clock; tests that are about time give a `ManualClock`. */
+  clock?: Clock;
   /**
    * The protocol's own options (a session timeout, a codec, a framing...), as its package's
    * `server.options` lists them (`protosim serve --help` shows them) and its program checks them.
@@ -80,6 +84,8 @@ export interface ServerHandle {
   defect: string | undefined;
   /** Connections open now. */
   connectionCount(): number;
+  /** What happened (connections, requests applied, timers...), to wait for instead of sleeping. */
+  events: ServerEvents;
   /** Stops listening, tells clients where the protocol says so, closes every connection. Idempotent. */
   close(): Promise<void>;
   /** Settles when the server has stopped: resolves after `close()`, rejects if a defect crashed it. */

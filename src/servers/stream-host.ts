@@ -9,6 +9,8 @@
  * Adding a transport (QUIC: one stream per message) is writing another `StreamTransport`: a function
  * that listens and hands the host `StreamConnection`s; nothing here or in a protocol changes.
  */
+import type { Clock } from './clock.js';
+import type { ServerEvents } from './server-events.js';
 import type { ServerHandle, ServerLimits } from './server-options.js';
 import { startTcpHost, tcpServerHandle, type CloseInfo, type TcpConnection, type TcpHost, type TcpHostSpec } from './tcp-host.js';
 
@@ -47,6 +49,10 @@ export interface HostApi<Out> {
   /** Kills the whole server at once, telling no one (a defect's crash). */
   crash(error: Error): void;
   log(line: string): void;
+  /** The server's time: what the rules are told is now, and their timers. */
+  clock: Clock;
+  /** Where the runner tells what its rules did (a write flushed, a timer fired). */
+  events: ServerEvents;
 }
 
 /** A protocol's rules running on the host: told of connections and requests, answers through `HostApi`. */
@@ -65,6 +71,8 @@ export interface StreamProtocol<Req, Out> {
   codec: StreamCodec<Req, Out>;
   /** A host-level variation (a defect): which of the requests decoded from one read are served. */
   perRead?(decoded: Decoded<Req>[]): Decoded<Req>[];
+  /** A host-level variation (a defect): each read decoded by a fresh decoder, a frame cut at its end lost. */
+  readIsMessage?: boolean;
   rules(host: HostApi<Out>): RulesRunner<Req>;
 }
 
@@ -74,6 +82,8 @@ export interface StreamHostConfig {
   limits: ServerLimits;
   log: (line: string) => void;
   defect: string | undefined;
+  clock: Clock;
+  events: ServerEvents;
   transport?: StreamTransport;
 }
 
@@ -98,6 +108,8 @@ export async function startStreamServer<Req, Out>(protocol: StreamProtocol<Req, 
     close: (conn, reason) => connections.get(conn)?.end(reason),
     crash: (error) => transportHost?.crash(error),
     log: config.log,
+    clock: config.clock,
+    events: config.events,
   };
   const rules = protocol.rules(api);
   transportHost = await (config.transport ?? tcpTransport)({
@@ -106,6 +118,8 @@ export async function startStreamServer<Req, Out>(protocol: StreamProtocol<Req, 
     port: config.port,
     limits: config.limits,
     log: config.log,
+    events: config.events,
+    clock: config.clock,
     errorFrame: encodeError,
     accept(connection) {
       const conn = `#${connection.id}`;
@@ -115,11 +129,12 @@ export async function startStreamServer<Req, Out>(protocol: StreamProtocol<Req, 
       return {
         onData(chunk) {
           rules.heard?.(conn);
-          const decoded = decoder.push(chunk);
+          const decoded = (protocol.readIsMessage === true ? codec.decoder(config.limits) : decoder).push(chunk);
           for (const event of protocol.perRead ? protocol.perRead(decoded) : decoded) {
             if (!connection.isOpen()) return;
             if (event.kind === 'request') {
               rules.request(conn, event.request);
+              config.events.emit({ type: 'request-applied', conn, request: event.request });
               continue;
             }
             const frame = encodeError(event.reason);

@@ -2,9 +2,12 @@
  * The TCP plumbing every stream server shares: loopback listening, the connection cap, idle and
  * read timeouts, write back-pressure, per-connection error isolation, logging and shutdown.
  * Protocol servers supply a handler per connection and never touch these concerns themselves.
+ * The idle and read timeouts run on the server's clock (clock.ts), so a test can move time itself.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Clock, ClockTimer } from './clock.js';
 import { formatAddress } from './loopback-host.js';
+import type { ServerEvents } from './server-events.js';
 import type { ServerHandle, ServerLimits } from './server-options.js';
 
 /** One accepted connection, as protocol code sees it. */
@@ -49,6 +52,10 @@ export interface TcpHostSpec {
   port: number;
   limits: ServerLimits;
   log: (line: string) => void;
+  /** Where connections accepted, refused and closed, and the server's end, are told. */
+  events: ServerEvents;
+  /** The clock of the idle and read timeouts. */
+  clock: Clock;
   accept(connection: TcpConnection): ConnectionHandler;
   /** Encodes a protocol error message sent before the host closes a connection (limit, timeout). */
   errorFrame(text: string): Uint8Array | string | undefined;
@@ -61,6 +68,7 @@ export interface TcpHost {
   host: string;
   port: number;
   connectionCount(): number;
+  events: ServerEvents;
   close(): Promise<void>;
   /** Dies at once without telling clients (crash-on-disconnect defect); `closed` rejects. */
   crash(error: Error): void;
@@ -96,6 +104,7 @@ export async function startTcpHost(spec: TcpHostSpec): Promise<TcpHost> {
     }
     if (live.size >= limits.maxConnections) {
       log(`${spec.name}: refused connection #${id} from ${remote}: limit maxConnections=${limits.maxConnections} reached`);
+      spec.events.emit({ type: 'connection-refused', remote, reason: `limit maxConnections=${limits.maxConnections} reached` });
       const frame = spec.errorFrame(`server busy: limit maxConnections=${limits.maxConnections} reached`);
       if (frame !== undefined) socket.end(frame);
       else socket.end();
@@ -107,7 +116,8 @@ export async function startTcpHost(spec: TcpHostSpec): Promise<TcpHost> {
 
   function serve(socket: Socket, id: number, remote: string): void {
     let closeReason: { reason: string; byServer: boolean } | undefined;
-    let readTimer: NodeJS.Timeout | undefined;
+    let readTimer: ClockTimer | undefined;
+    let idleTimer: ClockTimer | undefined;
     const entry: Live = { socket, handler: undefined, connection: undefined as unknown as TcpConnection };
     const connection: TcpConnection = {
       id,
@@ -124,6 +134,7 @@ export async function startTcpHost(spec: TcpHostSpec): Promise<TcpHost> {
           return false;
         }
         socket.write(data, (error) => onFlushed?.(error ?? undefined));
+        idleTimer?.refresh();
         return true;
       },
       end(reason) {
@@ -152,11 +163,13 @@ export async function startTcpHost(spec: TcpHostSpec): Promise<TcpHost> {
     }
 
     if (limits.idleTimeoutMs > 0) {
-      socket.setTimeout(limits.idleTimeoutMs, () => fail(`idle: no traffic within idleTimeoutMs=${limits.idleTimeoutMs}`));
+      // Traffic either way (data read, a write) starts the idle timeout again.
+      idleTimer = spec.clock.setTimer(limits.idleTimeoutMs, () => fail(`idle: no traffic within idleTimeoutMs=${limits.idleTimeoutMs}`));
     }
 
     socket.on('data', (chunk: Buffer) => {
       if (closeReason !== undefined) return;
+      idleTimer?.refresh();
       try {
         entry.handler?.onData(chunk);
       } catch (error) {
@@ -167,12 +180,9 @@ export async function startTcpHost(spec: TcpHostSpec): Promise<TcpHost> {
       }
       const partial = entry.handler?.hasPartialFrame() ?? false;
       if (partial && readTimer === undefined && limits.readTimeoutMs > 0) {
-        readTimer = setTimeout(
-          () => fail(`read timeout: frame not completed within readTimeoutMs=${limits.readTimeoutMs}`),
-          limits.readTimeoutMs,
-        );
+        readTimer = spec.clock.setTimer(limits.readTimeoutMs, () => fail(`read timeout: frame not completed within readTimeoutMs=${limits.readTimeoutMs}`));
       } else if (!partial && readTimer !== undefined) {
-        clearTimeout(readTimer);
+        readTimer.cancel();
         readTimer = undefined;
       }
     });
@@ -182,7 +192,8 @@ export async function startTcpHost(spec: TcpHostSpec): Promise<TcpHost> {
       socketError = error;
     });
     socket.on('close', (hadError) => {
-      if (readTimer !== undefined) clearTimeout(readTimer);
+      readTimer?.cancel();
+      idleTimer?.cancel();
       live.delete(entry);
       const info: CloseInfo = {
         hadError: hadError || socketError !== undefined,
@@ -195,6 +206,7 @@ export async function startTcpHost(spec: TcpHostSpec): Promise<TcpHost> {
       } catch (error) {
         log(`${spec.name}: connection #${id}: internal error on close: ${describe(error)}`);
       }
+      spec.events.emit({ type: 'connection-closed', conn: `#${id}`, remote, ...info });
     });
 
     try {
@@ -203,6 +215,8 @@ export async function startTcpHost(spec: TcpHostSpec): Promise<TcpHost> {
       log(`${spec.name}: connection #${id}: internal error on accept: ${describe(error)}`);
       connection.destroy('internal error');
     }
+    // Told once the protocol has the connection (its `opened` rule ran).
+    spec.events.emit({ type: 'connection-accepted', conn: `#${id}`, remote });
   }
 
   server.on('error', (error) => log(`${spec.name}: server error: ${describe(error)}`));
@@ -222,12 +236,14 @@ export async function startTcpHost(spec: TcpHostSpec): Promise<TcpHost> {
     host: spec.host,
     port,
     connectionCount: () => live.size,
+    events: spec.events,
     closed,
     close() {
       if (closing !== undefined) return closing;
       closing = new Promise<void>((resolve) => {
         server.close(() => {
           settle.resolve();
+          spec.events.emit({ type: 'server-closed' });
           resolve();
         });
         try {
@@ -246,6 +262,7 @@ export async function startTcpHost(spec: TcpHostSpec): Promise<TcpHost> {
     crash(error) {
       if (closing !== undefined) return;
       log(`${spec.name}: CRASH: ${error.message}`);
+      spec.events.emit({ type: 'server-crashed', reason: error.message });
       closing = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const { socket } of live) socket.destroy();
       settle.reject(error);
@@ -268,6 +285,7 @@ export function tcpServerHandle(protocol: string, host: TcpHost, defect: string 
     port: host.port,
     defect,
     connectionCount: host.connectionCount,
+    events: host.events,
     close: host.close,
     closed: host.closed,
   };

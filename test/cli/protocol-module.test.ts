@@ -69,6 +69,45 @@ describe('protosim init protocol', () => {
   });
 });
 
+describe('a protocol module everywhere a protocol is named', () => {
+  it('replay (with --protocol, which run prints), list and serve take it, or say what is missing (exit 2)', () => {
+    expect(protosim(['init', 'protocol', 'elsewhere']).code).toBe(0);
+    const scenario = readFileSync(join(work, 'elsewhere', 'scenario.yaml'), 'utf8');
+    writeFileSync(join(work, 'elsewhere', 'flawed.yaml'), scenario.replace(/^variant: faithful/m, 'variant: no-dedupe').replace(/^id: (\S+)/m, 'id: $1-flawed'));
+    const run = protosim(['run', 'elsewhere/flawed.yaml']);
+    expect(run.code).toBe(1);
+    const replay = /or: npx protosim replay (\S+) --protocol \.\/elsewhere\/index\.js$/m.exec(run.stdout);
+    expect(replay, run.stdout).not.toBeNull();
+    const trace = replay![1]!;
+
+    const bare = protosim(['replay', trace]);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toMatch(/the trace names protocol "elsewhere", which is not built in; .* --protocol \.\/elsewhere\/index\.js/);
+    const replayed = protosim(['replay', trace, '--protocol', './elsewhere/index.js']);
+    expect(replayed.stderr).toBe('');
+    expect(replayed.code).toBe(0);
+    expect(replayed.stdout).toMatch(/^replay identical: \d+ events, seed=\d+, elsewhere \(no-dedupe\)/);
+    const other = protosim(['replay', trace, '--protocol', './demo/index.js']);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/the module is protocol "demo", but .* is a trace of "elsewhere"/);
+
+    const list = protosim(['list', '--dir', 'elsewhere']);
+    expect(list.stderr).toBe('');
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^ {2}elsewhere — .*\(protocol module elsewhere\/index\.js\)$/m);
+    expect(list.stdout).toMatch(/elsewhere\/lost-and-duplicated-flawed .*\[elsewhere\/no-dedupe\]/);
+    expect(list.stdout).toMatch(/elsewhere\/lost-and-duplicated .*\[elsewhere\/faithful\]/);
+    expect(list.stdout).not.toMatch(/INVALID/);
+
+    const serve = protosim(['serve', './elsewhere/index.js', '--port', '0']);
+    expect(serve.code).toBe(2);
+    expect(serve.stderr).toMatch(/^protosim: protocol module \.\/elsewhere\/index\.js: its package "elsewhere" has no server to run: protosim serve runs the server rules of a package's live side \(live\.server/);
+    const missing = protosim(['serve', './nowhere/index.js', '--port', '0']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/protocol module \.\/nowhere\/index\.js: no such file/);
+  }, 120_000);
+});
+
 describe('a protocol module that is not one', () => {
   const bad = join(work, 'bad');
   mkdirSync(bad, { recursive: true });

@@ -66,6 +66,17 @@ describe('protosim run <client suite>', () => {
     expect(json.cases.map((c) => c.verdict)).toEqual(['PASS', 'FAIL']);
   });
 
+  it('a strict case (how a program meets a server error the protocol never sends) runs only with --strict, and says so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'protosim-clients-'));
+    const args = ['run', join(root, 'scenarios/conformance/lock-alternation/clients.yaml'), '--adapter', join(root, 'adapters/lock-alternation.yaml'), '--tag', 'server-fault'];
+    const without = await cli(args, dir);
+    expect(without.out).toContain('1 strict-only case(s) not run (lock-alternation/client/server-faults)');
+    expect(without.out).not.toMatch(/(PASS|FAIL|ERROR) {2}lock-alternation\/client\/server-faults/);
+    const strict = await cli([...args, '--strict'], dir);
+    expect(strict.out).toMatch(/(PASS|FAIL) {2}lock-alternation\/client\/server-faults/);
+    expect(strict.out).not.toContain('strict-only case(s) not run');
+  });
+
   it('a bad client suite is refused with file:line:col (exit 2)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'protosim-clients-'));
     const file = join(dir, 'bad.yaml');

@@ -54,7 +54,9 @@ for (const io of ['pty', 'pipes'] as const) {
       await p.start();
       expect((await find(p, /^tick$/)).ok).toBe(true);
       p.pause();
-      await new Promise((r) => setTimeout(r, 100)); // output already written may still drain
+      // Timing is the subject (a real process under SIGSTOP; no clock to inject): output written
+      // before the stop may still drain for a moment, then a quiet window of 300 ms.
+      await new Promise((r) => setTimeout(r, 100));
       const before = p.log.cursor;
       await new Promise((r) => setTimeout(r, 300));
       expect(p.log.cursor).toBe(before); // stopped: no tick for 300 ms (ticks every 40 ms)

@@ -81,9 +81,11 @@ describe('ImServer', () => {
     const u1 = await server.urlFor('c1');
     const u2 = await server.urlFor('c2');
     server.startTogether(['c1', 'c2'], 5000);
+    const arrived = new Promise<void>((r) => server!.onRequest((_rec, phase) => phase === 'arrived' && r()));
     const first = get(u1, 'action=get&key=connected');
-    await new Promise((r) => setTimeout(r, 100));
+    await arrived; // c1's request reached the server (and was dealt with at once, as it arrived)
     expect(server.requests[0]!.reply).toBe('none'); // held: c2 has not asked yet
+    expect(server.requests[0]!.fault).toBe('start-together');
     const second = get(u2, 'action=get&key=connected');
     expect(await first).toEqual({ status: 200, body: '\n' });
     expect(await second).toEqual({ status: 200, body: '\n' });

@@ -95,13 +95,13 @@ describe('fault proxy', () => {
     const c = await client(proxy);
     proxy.set({ partitioned: true });
     c.socket.write('held\n');
-    await sleep(150);
+    await sleep(150); // nothing must arrive while partitioned: a quiet window, not a wait for something
     expect(c.received()).toBe('');
     proxy.heal();
     await until(() => c.received() === 'held\n', 1000);
     proxy.set({ blackhole: true });
     c.socket.write('gone\n');
-    await sleep(150);
+    await sleep(150); // quiet windows: the dropped bytes must not come back, before or after clear()
     proxy.clear();
     await sleep(100);
     expect(c.received()).toBe('held\n');
@@ -119,7 +119,8 @@ describe('fault proxy', () => {
   it('reset ends every connection with RST', async () => {
     const proxy = await proxyTo(await echoServer());
     const c = await client(proxy);
-    await sleep(20);
+    c.socket.write('up\n'); // a round trip: the proxy has both sides of the link
+    await until(() => c.received() === 'up\n', 1000);
     proxy.resetAll();
     expect(await c.closed).toBe('reset');
   });

@@ -73,7 +73,7 @@ describe('targets as people write them', () => {
   it('stdin is open by default (a server reading its console keeps running), closed on request; shutdown by a console line', async () => {
     const open = hostileProcess('console', { shutdown: { console: 'quit' } });
     await open.start();
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 200)); // a quiet window: with stdin closed it would exit (code 3) within it
     expect(open.running).toBe(true);
     await open.stop();
     expect(open.exit).toMatchObject({ code: 0, signal: null });
@@ -87,7 +87,7 @@ describe('targets as people write them', () => {
     const quiet = new ManagedProcess({ command: [process.execPath, hostile, 'crash-on-connect', '{port}'], port: 'auto', startTimeoutMs: 5000, scheme: 'tcp' });
     const address = await quiet.start();
     expect(quiet.readiness).toMatch(/seen listening/);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 200)); // a quiet window: no readiness probe connected, so it must not crash
     expect(quiet.running).toBe(true);
     const port = Number(new URL(address).port);
     expect(portListening(port)).toBe(true);

@@ -12,6 +12,7 @@ import { makeSuiteReport } from '../../src/report/case-result.js';
 import { csvField, renderSummaryCsv } from '../../src/report/grade-summary.js';
 import { loadSubmissions } from '../../src/conformance/grading/load-submissions.js';
 import { programSpec } from '../../src/conformance/clients/adapter.js';
+import { setWarningSink, undeclaredWarning } from '../../src/scenario/file-format.js';
 
 const root = resolve(__dirname, '../..');
 const serverSuite = join(root, 'scenarios/conformance/register-exit/suite.yaml');
@@ -120,6 +121,47 @@ describe('protosim grade: bad input', () => {
     const row = readme.split('\n').find((l) => l.startsWith('| `--report FORMAT=FILE`'))!;
     expect(row).toMatch(/on `run` and `check`/);
     expect(row).toMatch(/`grade` takes no `--report`/);
+  });
+});
+
+describe('a manifest declares its kind and version', () => {
+  const server = "server:\n  command: ['{protosim}', serve, register-exit, --port, '{port}']\n";
+
+  it('kind: manifest and version: 1 load silently; a manifest without them (protosim 0.x) loads with one warning line', () => {
+    const dir = submissions({ current: `kind: manifest\nversion: 1\n${server}`, old: server });
+    const warnings: string[] = [];
+    const before = setWarningSink((line) => warnings.push(line));
+    try {
+      expect(loadSubmissions(dir, dir, dir).map((s) => s.name)).toEqual(['current', 'old']);
+    } finally {
+      setWarningSink(before);
+    }
+    expect(warnings).toEqual([undeclaredWarning('old/protosim.yaml', 'manifest')]);
+    expect(warnings[0]).toMatch(/no kind\/version \(a protosim 0\.x manifest file\); run `protosim migrate old\/protosim\.yaml`/);
+  });
+
+  it('another kind, or a version from the future, is exit 2 at file:line:col', async () => {
+    const dir = submissions({ future: `kind: manifest\nversion: 9\n${server}`, adapter: `kind: adapter\nversion: 1\n${server}` });
+    const r = await grade([dir, '--suite', serverSuite], dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/future\/protosim\.yaml:2:10: version: version 9 of the manifest format is newer than this protosim reads/);
+    expect(r.err).toMatch(/adapter\/protosim\.yaml:1:7: kind: expected a manifest file here \(a grading manifest .*\), got kind: adapter/);
+  });
+
+  it('protosim migrate adds them to a manifest, which then loads without a warning', async () => {
+    const dir = submissions({ alice: `# alice's server\nname: alice\n${server}` });
+    let out = '';
+    const code = await runCli(['migrate', 'alice/protosim.yaml'], { stdout: (t) => (out += t), stderr: () => undefined, cwd: dir });
+    expect({ code, out }).toEqual({ code: 0, out: 'alice/protosim.yaml: migrated: added kind: manifest, version: 1\n' });
+    expect(readFileSync(join(dir, 'alice/protosim.yaml'), 'utf8')).toBe(`# alice's server\nkind: manifest\nversion: 1\nname: alice\n${server}`);
+    const warnings: string[] = [];
+    const before = setWarningSink((line) => warnings.push(line));
+    try {
+      expect(loadSubmissions(dir, dir, dir).map((s) => s.name)).toEqual(['alice']);
+    } finally {
+      setWarningSink(before);
+    }
+    expect(warnings).toEqual([]);
   });
 });
 

@@ -3,13 +3,10 @@
  * interface protocols from outside the tree use (they pass the same shape check), their live sides
  * are found by any name they go by, and the pieces the live layers read come from the packages.
  */
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson as modelsCanonicalJson } from '../../src/models/canonical-json.js';
 import { defineProtocol } from '../../src/models/public.js';
 import { builtinLiveProtocols, builtinPackages, liveProtocolNamed, packagesServedBy, protocolNamed, protocolOrigin, registerProtocol } from '../../src/models/registry.js';
 import { packageProblems } from '../../src/models/validate-package.js';
-import { canonicalJson as simCanonicalJson } from '../../src/sim/canonical-json.js';
 
 describe('the protocol registry', () => {
   it('the built-in packages pass the shape check external packages must pass', () => {
@@ -54,9 +51,5 @@ describe('the protocol registry', () => {
       'variants.faithful.invariants[0].check: expected a function (view) => null, or the reason it does not hold, got nothing',
       'variants.faithful.isProgress: expected a function (node, effect) => true when the effect is progress, got number 3',
     ]);
-  });
-
-  it("the models' canonical JSON is the simulator's (the oracle binds wire values by it)", () => {
-    fc.assert(fc.property(fc.jsonValue(), (v) => modelsCanonicalJson(v) === simCanonicalJson(v)), { numRuns: 300 });
   });
 });

@@ -200,7 +200,10 @@ describe('protosim migrate', () => {
     const flow = migrateYamlText('{ address: "tcp://127.0.0.1:9000" }  # a target\n', 'f.yaml');
     expect(flow.status === 'migrated' && flow.text).toBe('{ kind: target, version: 1, address: "tcp://127.0.0.1:9000" } # a target\n');
     expect(migrateYamlText('kind: adapter\nversion: 1\nadapter: a\n', 'a.yaml')).toEqual({ status: 'current', kind: 'adapter', version: 1 });
-    expect(migrateYamlText('name: alice\nserver: { command: [x] }\n', 'protosim.yaml').status).toBe('skipped');
+    // a grading manifest is told by its name and server (or client) fields
+    const manifest = migrateYamlText('name: alice\nserver: { command: [x] }\n', 'protosim.yaml');
+    expect(manifest).toMatchObject({ status: 'migrated', kind: 'manifest', added: ['kind', 'version'] });
+    expect(manifest.status === 'migrated' && manifest.text).toBe('kind: manifest\nversion: 1\nname: alice\nserver: { command: [x] }\n');
   });
 
   it('a trace without "protosim" in its header gets it, and then replays identically', async () => {
@@ -233,7 +236,7 @@ describe('an unknown kind or a version from the future is exit 2 at file:line:co
     };
     const unknown = await cli(['run', put('unknown.yaml', `kind: scenari\nversion: 1\n${scenarioBody}`)]);
     expect(unknown.code).toBe(2);
-    expect(unknown.err).toBe('protosim: bad/unknown.yaml:1:7: kind: unknown file kind "scenari"; expected one of scenario, suite, client-suite, adapter, target (did you mean "scenario"?)\n');
+    expect(unknown.err).toBe('protosim: bad/unknown.yaml:1:7: kind: unknown file kind "scenari"; expected one of scenario, suite, client-suite, adapter, target, manifest (did you mean "scenario"?)\n');
     const future = await cli(['run', put('future.yaml', `# from a later protosim\nkind: scenario\nversion: 3\n${scenarioBody}`)]);
     expect(future.code).toBe(2);
     expect(future.err).toBe('protosim: bad/future.yaml:3:10: version: version 3 of the scenario format is newer than this protosim reads (versions 1 to 1); upgrade protosim to read this file\n');

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { InputError, TargetError } from '../../src/errors.js';
 import { startServer } from '../../src/servers/index.js';
 import { httpGet, kvQuery } from './http-client.js';
-import { serve } from './server-fixture.js';
+import { closedOnServer, connOf, serve } from './server-fixture.js';
 
 describe('kv server: the IM interface of PROTOCOLS.md section 1', () => {
   it('answers get/set/unset/clear/keys with 200 text/html and one extra newline', async () => {
@@ -246,15 +246,17 @@ describe('kv server under concurrency', () => {
   });
 
   it('refuses connections beyond maxConnections and serves again once they close', async () => {
-    const { address, port } = await serve('kv', { limits: { maxConnections: 2 } });
+    const server = await serve('kv', { limits: { maxConnections: 2 } });
+    const { address, port } = server;
     const held = await Promise.all([0, 1].map(() => new Promise<import('node:net').Socket>((resolve) => {
       const s = connect(port, '127.0.0.1', () => resolve(s));
     })));
-    await new Promise((r) => setTimeout(r, 50));
+    for (const s of held) await connOf(server, s);
     const refused = await httpGet(address, kvQuery({ action: 'keys' })).then(() => 'answered', (e: Error) => e.message);
     expect(refused).not.toBe('answered');
+    const gone = held.map((s) => closedOnServer(server, s));
     for (const s of held) s.destroy();
-    await new Promise((r) => setTimeout(r, 50));
+    await Promise.all(gone);
     expect((await httpGet(address, kvQuery({ action: 'keys' }))).body).toBe('\n');
   });
 });

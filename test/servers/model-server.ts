@@ -49,12 +49,3 @@ export class ModelServer<W> {
     return this.received.get(conn) ?? [];
   }
 }
-
-/** Resolves once `test()` holds, polling each millisecond; rejects after `timeoutMs`. */
-export async function until(test: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}

@@ -16,7 +16,7 @@ import { type QueueReply } from '../../src/models/offline-queue/messages.js';
 import type { QueueServerContext } from '../../src/models/offline-queue/serve.js';
 import { toServer2Client } from '../../src/models/offline-queue/wire.js';
 import { openOq, type OqClient } from './offline-queue-client.js';
-import { serve } from './server-fixture.js';
+import { closedOnServer, serve } from './server-fixture.js';
 
 const names = ['al', 'bo', 'a*', '*a', 'a*b', 'a:b', '', 'x'.repeat(26), '😀', 'a_', 'é'];
 const patterns = ['*', '*a', 'a*', 'a*b', '_', '__', '', '😀', '_*', 'a.', '*'.repeat(65), '(a+)+'];
@@ -86,35 +86,37 @@ async function runBoth(actions: Action[]): Promise<void> {
   let next = 0;
   const open = async (): Promise<{ client: OqClient; id: string; got: Wire[] }> => ({ client: await openOq(server.port), id: `c${next++}`, got: [] });
   for (let i = 0; i < 3; i++) live.push(await open());
-  const collect = async (c: { client: OqClient; got: Wire[] }, ms: number) => {
-    for (const m of await c.client.drain(ms)) c.got.push({ opcode: m.opcode, msg: m.msg });
+  /** Reads what `c` was sent until it has what the model sent it (pushes included), then what else arrived. */
+  const collect = async (c: { client: OqClient; id: string; got: Wire[] }, after: string) => {
+    const expected = (model.received.get(c.id) ?? []).length;
+    while (c.got.length < expected) {
+      const m = await c.client.next(1000).catch((e: Error) => {
+        throw new Error(`${c.id} ${after}: ${e.message}; model sent ${JSON.stringify(model.received.get(c.id))}, server ${JSON.stringify(c.got)}`);
+      });
+      c.got.push({ opcode: m.opcode, msg: m.msg });
+    }
+    for (const m of c.client.unread()) c.got.push({ opcode: m.opcode, msg: m.msg });
   };
   for (const a of actions) {
     const c = live[a.conn]!;
     if (a.kind === 'reconnect') {
-      await collect(c, 2);
+      await collect(c, 'before it closed');
+      const gone = closedOnServer(server, c.client);
       c.client.end();
       await c.client.waitClosed();
+      await gone;
       model.closed(c.id);
       closed.push(c);
       live[a.conn] = await open();
-      await new Promise((resolve) => setTimeout(resolve, 20)); // the server has seen the close
       continue;
     }
     const { conn: _conn, kind: _kind, ...r } = a;
     model.request(c.id, r);
     c.client.request(r);
-    // Wait for this connection's reply (pushes to it may come first: drain what is there).
-    const expected = (model.received.get(c.id) ?? []).length;
-    await collect(c, 0);
-    while (c.got.length < expected) {
-      const m = await c.client.next(1000).catch((e: Error) => {
-        throw new Error(`${c.id} after ${JSON.stringify(r)}: ${e.message}; model sent ${JSON.stringify(model.received.get(c.id))}, server ${JSON.stringify(c.got)}`);
-      });
-      c.got.push({ opcode: m.opcode, msg: m.msg });
-    }
+    // Wait for this connection's reply (pushes to it may come first).
+    await collect(c, `after ${JSON.stringify(r)}`);
   }
-  await Promise.all(live.map((c) => collect(c, 10)));
+  await Promise.all(live.map((c) => collect(c, 'at the end')));
   for (const c of [...closed, ...live]) expect(c.got, `what ${c.id} received`).toEqual(model.received.get(c.id) ?? []);
 }
 

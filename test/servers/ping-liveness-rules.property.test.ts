@@ -14,8 +14,8 @@ import { createPingServer } from '../../src/models/ping-liveness/server.js';
 import { fixedServerOptions } from '../../src/models/ping-liveness/index.js';
 import { pingRuleOptions } from '../../src/models/ping-liveness/server-program.js';
 import { decodePingLine, pingOut, type PingOut } from '../../src/models/ping-liveness/wire.js';
-import { ModelServer, until } from './model-server.js';
-import { serve } from './server-fixture.js';
+import { ModelServer } from './model-server.js';
+import { closedOnServer, connOf, serve } from './server-fixture.js';
 import { StreamClient, jsonLines } from './stream-client.js';
 
 type Client = StreamClient<Record<string, unknown>>;
@@ -54,11 +54,9 @@ async function runBoth(actions: Action[], machine = fixed.roles.server!.machine,
   const model = new ModelServer<PingOut>(machine, { accounts: { user1: 'pass1', user2: 'pass2' }, sweepMs: 1e11, sessionTimeoutMs: 1e12 }, (m: PingReply) => pingOut(m));
   const live: Live[] = [];
   const done: Live[] = [];
-  let next = 0;
   const connect = async (): Promise<Live> => {
-    const c = { client: (await StreamClient.open(server.port, jsonLines)) as Client, id: `#${++next}`, got: [] };
-    await until(() => server.connectionCount() === live.length + 1, 'the server to accept');
-    return c;
+    const client = (await StreamClient.open(server.port, jsonLines)) as Client;
+    return { client, id: await connOf(server, client), got: [] };
   };
   const say = (c: Live, m: { mtype: number; payload: Record<string, unknown> }): void => {
     const decoded = decodePingLine(line(m).trim());
@@ -87,7 +85,7 @@ async function runBoth(actions: Action[], machine = fixed.roles.server!.machine,
       model.closed.add(c.id);
       done.push(c);
       live.splice(a.conn, 1);
-      await until(() => server.connectionCount() === live.length, 'the server to see the close');
+      await closedOnServer(server, c.id);
       live.splice(a.conn, 0, await connect());
       continue;
     }

@@ -1,6 +1,8 @@
+import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/servers/index.js';
 import { openJsonClient, type StreamClient } from './stream-client.js';
-import { serve, sleep } from './server-fixture.js';
+import { applied, closedOnServer, connOf, serve, within } from './server-fixture.js';
 
 type Client = StreamClient<Record<string, unknown>>;
 
@@ -51,13 +53,13 @@ describe('ping-liveness server', () => {
   });
 
   it('refuses a second login of the same user with ERROR 3, and allows it after LOGOUT', async () => {
-    const { port } = await serve('ping-liveness');
+    const server = await serve('ping-liveness');
+    const { port } = server;
     const a = await loggedIn(port, 'user1', 'pass1');
     const b = await openJsonClient(port);
     b.write(msg(1, { username: 'user1', password: 'pass1' }));
     expect(await b.next()).toMatchObject({ mtype: 5, payload: { error_code: 3 } });
-    a.client.write(msg(4, { id: a.id }));
-    await sleep(50);
+    await applied(server, a.client, () => a.client.write(msg(4, { id: a.id })));
     b.write(msg(1, { username: 'user1', password: 'pass1' }));
     expect(await b.next()).toMatchObject({ mtype: 2, payload: { auth: 0 } });
     a.client.write(msg(3, { id: a.id, message: 'after logout' }));
@@ -65,10 +67,12 @@ describe('ping-liveness server', () => {
   });
 
   it('logs a session out when its connection closes', async () => {
-    const { port } = await serve('ping-liveness');
+    const server = await serve('ping-liveness');
+    const { port } = server;
     const a = await loggedIn(port, 'user1', 'pass1');
+    const gone = closedOnServer(server, a.client);
     a.client.reset();
-    await sleep(50);
+    await gone;
     const b = await loggedIn(port, 'user1', 'pass1');
     expect(b.id).toBeGreaterThan(a.id);
   });
@@ -82,8 +86,9 @@ describe('ping-liveness server', () => {
     attacker.client.write(msg(4, { id: victim.id }));
     expect(await attacker.client.next()).toMatchObject({ mtype: 5, payload: { error_code: 1 } });
     victim.client.write(msg(3, { id: victim.id, message: 'still here' }));
+    // Anything the attacker's requests sent the victim was written before this echo, so it came first.
     expect(await victim.client.next()).toMatchObject({ mtype: 3, payload: { id: victim.id, message: 'still here' } });
-    expect(await victim.client.drain(50)).toEqual([]);
+    expect(victim.client.unread()).toEqual([]);
   });
 
   it('refuses chat before login with ERROR 1', async () => {
@@ -96,21 +101,26 @@ describe('ping-liveness server', () => {
   });
 
   it('drops a silent session after the heartbeat timeout (ERROR 2) so the user can log in again; PING keeps it', async () => {
-    const { port } = await serve('ping-liveness', { heartbeatTimeoutMs: 300 });
-    const silent = await loggedIn(port, 'user1', 'pass1');
-    const pinging = await loggedIn(port, 'user2', 'pass2');
-    const pinger = setInterval(() => pinging.client.write(msg(6, { id: pinging.id })), 80);
-    try {
-      expect(await silent.client.next(2000)).toMatchObject({ mtype: 5, payload: { error_code: 2, id: silent.id } });
-      const again = await loggedIn(port, 'user1', 'pass1');
-      expect(again.id).not.toBe(silent.id);
-      await sleep(400);
-      expect(await pinging.client.drain(0)).toEqual([]); // no timeout for the pinging session
-      pinging.client.write(msg(3, { id: pinging.id, message: 'alive' }));
-      expect(await pinging.client.next()).toMatchObject({ mtype: 3, payload: { message: 'alive' } });
-    } finally {
-      clearInterval(pinger);
+    // Time is the subject here: the server runs on a clock the test moves.
+    const clock = new ManualClock();
+    const server = await serve('ping-liveness', { heartbeatTimeoutMs: 300, clock });
+    const silent = await loggedIn(server.port, 'user1', 'pass1');
+    const pinging = await loggedIn(server.port, 'user2', 'pass2');
+    const ping = () => applied(server, pinging.client, () => pinging.client.write(msg(6, { id: pinging.id })));
+    clock.advance(299);
+    expect(silent.client.unread()).toEqual([]);
+    await ping();
+    clock.advance(1); // 300 ms without a word from the silent session
+    expect(await silent.client.next()).toMatchObject({ mtype: 5, payload: { error_code: 2, id: silent.id } });
+    const again = await loggedIn(server.port, 'user1', 'pass1');
+    expect(again.id).not.toBe(silent.id);
+    for (let i = 0; i < 4; i++) {
+      clock.advance(250);
+      await ping();
     }
+    // 1.3 s in, pinged every 250 ms: no timeout for the pinging session (an ERROR 2 would come first)
+    pinging.client.write(msg(3, { id: pinging.id, message: 'alive' }));
+    expect(await pinging.client.next()).toMatchObject({ mtype: 3, payload: { message: 'alive' } });
   });
 
   it('answers garbage, wrong shapes and unsupported message versions with errors and keeps serving', async () => {
@@ -149,22 +159,36 @@ describe('ping-liveness server', () => {
   });
 
   it('closes an idle connection after idleTimeoutMs', async () => {
-    const { port } = await serve('ping-liveness', { limits: { idleTimeoutMs: 200 } });
-    const c = await openJsonClient(port);
+    const clock = new ManualClock();
+    const server = await serve('ping-liveness', { limits: { idleTimeoutMs: 200 }, clock });
+    const c = await openJsonClient(server.port);
+    await connOf(server, c); // the idle timeout runs from here
+    const offer = async (): Promise<void> => {
+      c.write(msg(7, { supported_versions: ['1.0.0'] }));
+      expect(await c.next()).toMatchObject({ mtype: 8 }); // not the idle error: traffic starts the timeout again
+    };
+    clock.advance(150);
+    await offer();
+    clock.advance(199);
+    await offer();
+    clock.advance(200);
     expect(await c.next()).toMatchObject({ mtype: 5, payload: { message: 'idle: no traffic within idleTimeoutMs=200' } });
     expect(await c.waitClosed()).toBe(true);
   });
 
   it('disconnects a client that does not read once maxPendingWriteBytes is exceeded', async () => {
     const logs: string[] = [];
-    const { port } = await serve('ping-liveness', { limits: { maxPendingWriteBytes: 64 * 1024 }, log: (l) => logs.push(l) });
+    const server = await serve('ping-liveness', { limits: { maxPendingWriteBytes: 64 * 1024 }, log: (l) => logs.push(l) });
+    const { port } = server;
     const { client, id } = await loggedIn(port, 'user1', 'pass1');
+    const dropped = server.events.waitFor((e) => e.type === 'connection-closed' && e.reason.includes('client does not read'), { what: 'the non-reading client disconnected', timeoutMs: 20_000 });
     client.socket.pause(); // never read: the echoes pile up in the kernel, then in the server
     const line = msg(3, { id, message: 'x'.repeat(4000) });
     for (let i = 0; i < 4000 && !client.closed; i++) {
-      if (!client.socket.write(line)) await new Promise((r) => setTimeout(r, 1));
+      // the server reads on while its writes pile up: wait for it to take more, or to drop the client
+      if (!client.socket.write(line)) await within(Promise.race([once(client.socket, 'drain'), client.closedPromise]), 10_000, 'the server to read on');
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await dropped;
     expect(logs.some((l) => l.includes('client does not read: limit maxPendingWriteBytes=65536 exceeded'))).toBe(true);
     const other = await loggedIn(port, 'user2', 'pass2');
     other.client.write(msg(3, { id: other.id, message: 'unaffected' }));
@@ -184,24 +208,30 @@ describe('ping-liveness server', () => {
 
 describe('ping-liveness defects', () => {
   it('defect no-heartbeat-timeout: a silent session is never dropped and locks its user out', async () => {
-    const { port } = await serve('ping-liveness', { heartbeatTimeoutMs: 200, defect: 'no-heartbeat-timeout' });
+    const clock = new ManualClock();
+    const server = await serve('ping-liveness', { heartbeatTimeoutMs: 200, defect: 'no-heartbeat-timeout', clock });
+    const { port } = server;
     const silent = await loggedIn(port, 'user1', 'pass1');
-    expect(await silent.client.drain(500)).toEqual([]);
+    clock.advance(1000); // five heartbeat timeouts
+    // no ERROR 2: the reply to the next request is the first thing the silent session reads
+    silent.client.write(msg(7, { supported_versions: ['1.0.0'] }));
+    expect(await silent.client.next()).toMatchObject({ mtype: 8 });
+    const gone = closedOnServer(server, silent.client);
     silent.client.reset(); // even a vanished client stays logged in
-    await sleep(50);
+    await gone;
     const b = await openJsonClient(port);
     b.write(msg(1, { username: 'user1', password: 'pass1' }));
     expect(await b.next()).toMatchObject({ mtype: 5, payload: { error_code: 3 } });
   });
 
   it('defect trust-session-id: LOGOUT naming another session logs that session out', async () => {
-    const { port } = await serve('ping-liveness', { defect: 'trust-session-id' });
+    const server = await serve('ping-liveness', { defect: 'trust-session-id' });
+    const { port } = server;
     const victim = await loggedIn(port, 'user1', 'pass1');
     const attacker = await loggedIn(port, 'user2', 'pass2');
     attacker.client.write(msg(3, { id: victim.id, message: 'as user1' }));
     expect(await attacker.client.next()).toMatchObject({ mtype: 3, payload: { id: victim.id } });
-    attacker.client.write(msg(4, { id: victim.id }));
-    await sleep(50);
+    await applied(server, attacker.client, () => attacker.client.write(msg(4, { id: victim.id })));
     victim.client.write(msg(3, { id: victim.id, message: 'still here?' }));
     expect(await victim.client.next()).toMatchObject({ mtype: 5, payload: { error_code: 1 } });
   });
@@ -210,7 +240,9 @@ describe('ping-liveness defects', () => {
     const { port } = await serve('ping-liveness', { defect: 'silent-version-mismatch' });
     const c = await openJsonClient(port);
     c.write(msg(7, { supported_versions: ['2.0.0'] }));
-    expect(await c.drain(200)).toEqual([]);
+    // no answer: the reply to the next request is the first thing the client reads
+    c.write(msg(7, { supported_versions: ['1.0.0'] }));
+    expect(await c.next()).toMatchObject({ mtype: 8, payload: { selected_version: '1.0.0' } });
   });
 
   it('defect allow-double-login: a user logged in elsewhere logs in again', async () => {

@@ -19,8 +19,8 @@ import { toWire } from '../../src/models/register-exit/wire.js';
 import type { ServerLimits } from '../../src/servers/index.js';
 import { encodeGobMessage, GobDecoder, type GobMessage } from './protocol-wire.js';
 import { encodeJsonMessage } from '../../src/models/register-exit/wire.js';
-import { ModelServer, until } from './model-server.js';
-import { serve } from './server-fixture.js';
+import { ModelServer } from './model-server.js';
+import { closedOnServer, connOf, serve } from './server-fixture.js';
 import { StreamClient, jsonLines, type StreamDecoder } from './stream-client.js';
 
 type Codec = 'json' | 'gob';
@@ -80,11 +80,9 @@ async function runBoth(actions: Action[], codec: Codec, machine = fixed.roles.se
   const model = new ModelServer<GobMessage>(machine, { timeoutMs: 1e12, sweepMs: 1e11 }, (m: RouteMessage) => toWire(m));
   const live: Live[] = [];
   const done: Live[] = [];
-  let next = 0;
   const connect = async (): Promise<Live> => {
-    const c = { client: await open(server.port, codec), id: `#${++next}`, got: [] };
-    await until(() => server.connectionCount() === live.length + 1, 'the server to accept');
-    return c;
+    const client = await open(server.port, codec);
+    return { client, id: await connOf(server, client), got: [] };
   };
   /** Every connection has received what the model sent it so far. */
   const settle = async (context: string): Promise<void> => {
@@ -101,9 +99,10 @@ async function runBoth(actions: Action[], codec: Codec, machine = fixed.roles.se
     }
   };
   const retire = async (at: number): Promise<void> => {
-    done.push(live[at]!);
+    const gone = live[at]!;
+    done.push(gone);
     live.splice(at, 1);
-    await until(() => server.connectionCount() === live.length, 'the server to see the close');
+    await closedOnServer(server, gone.id);
     live.splice(at, 0, await connect());
   };
   for (let i = 0; i < 3; i++) live.push(await connect());

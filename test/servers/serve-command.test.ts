@@ -9,6 +9,7 @@ import { runCli } from '../../src/cli/program.js';
 import { defectsFor } from '../../src/servers/index.js';
 import { encodeGobMessage, GobDecoder } from './protocol-wire.js';
 import { httpGet, kvQuery } from './http-client.js';
+import { within } from './server-fixture.js';
 
 function capture(): { io: { stdout(s: string): void; stderr(s: string): void }; out: () => string; err: () => string } {
   let out = '';
@@ -79,7 +80,9 @@ describe('protosim serve (end to end, the built binary)', () => {
 });
 
 /** Spawns the built binary and resolves with the ready line's port. */
-async function spawnServe(args: string[]): Promise<{ child: ChildProcessByStdio<null, Readable, Readable>; port: number; exited: Promise<number | null>; stderr: () => string }> {
+async function spawnServe(
+  args: string[],
+): Promise<{ child: ChildProcessByStdio<null, Readable, Readable>; port: number; exited: Promise<number | null>; stderr: () => string; logged: (pattern: RegExp) => Promise<void> }> {
   const bin = fileURLToPath(new URL('../../bin/protosim.js', import.meta.url));
   const child = spawn(process.execPath, [bin, 'serve', ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -92,12 +95,38 @@ async function spawnServe(args: string[]): Promise<{ child: ChildProcessByStdio<
   });
   const match = /^protosim \S+ listening on tcp:\/\/127\.0\.0\.1:(\d+)$/.exec(ready);
   if (match === null) throw new Error(`unexpected ready line ${ready}`);
-  return { child, port: Number(match[1]), exited, stderr: () => stderr };
+  /** Resolves once the server's log (stderr) matches `pattern`: what it did, told by itself. */
+  const logged = (pattern: RegExp): Promise<void> =>
+    within(
+      new Promise<void>((resolve) => {
+        const check = (): void => void (pattern.test(stderr) && resolve());
+        child.stderr.on('data', check);
+        check();
+      }),
+      10_000,
+      `the server to log ${pattern}; it logged: ${stderr}`,
+    );
+  return { child, port: Number(match[1]), exited, stderr: () => stderr, logged };
+}
+
+/** Reads JSON lines from `socket` until one matches `test`. */
+function lineFrom(socket: import('node:net').Socket, test: (m: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+  const lines = createInterface({ input: socket });
+  return within(
+    new Promise((resolve) =>
+      lines.on('line', (l) => {
+        const m = JSON.parse(l) as Record<string, unknown>;
+        if (test(m)) resolve(m);
+      }),
+    ),
+    10_000,
+    'a reply from the server',
+  );
 }
 
 describe('protosim serve register-exit (end to end)', () => {
   it('broadcasts Exit in gob to every client on SIGTERM, then exits 0', async () => {
-    const { child, port, exited } = await spawnServe(['register-exit', '--codec', 'gob']);
+    const { child, port, exited, logged } = await spawnServe(['register-exit', '--codec', 'gob']);
     try {
       const decoder = new GobDecoder(1 << 16);
       const received: unknown[] = [];
@@ -105,7 +134,7 @@ describe('protosim serve register-exit (end to end)', () => {
       socket.on('data', (d: Buffer) => received.push(...decoder.push(d)));
       await new Promise((r) => socket.once('connect', r));
       socket.write(encodeGobMessage({ From: 'alice', Register: true }));
-      await new Promise((r) => setTimeout(r, 100));
+      await logged(/register-exit: connection #1 from/); // the server has the connection: it is told Exit
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(received).toEqual([{ kind: 'message', message: { To: '', From: '', Content: '', Register: false, Exit: true } }]);
@@ -120,8 +149,10 @@ describe('protosim serve register-exit (end to end)', () => {
     try {
       const socket = connect(port, '127.0.0.1');
       await new Promise((r) => socket.once('connect', r));
-      socket.write(JSON.stringify({ From: 'bob', Register: true }) + '\n');
-      await new Promise((r) => setTimeout(r, 100));
+      // bob is registered once the server answered what he sent next (requests are served in order)
+      const answered = lineFrom(socket, (m) => m['From'] === 'Error');
+      socket.write(JSON.stringify({ From: 'bob', Register: true }) + '\n' + JSON.stringify({ To: 'nobody', Content: 'x' }) + '\n');
+      expect(await answered).toMatchObject({ Content: 'That user is not connected to this server' });
       socket.resetAndDestroy();
       expect(await exited).toBe(70);
       expect(stderr()).toMatch(/server died: connection #1 \(bob\) vanished without Exit/);

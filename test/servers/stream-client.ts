@@ -68,6 +68,11 @@ export class StreamClient<T> {
     }
   }
 
+  /** What arrived and was not read yet, at once (no waiting). */
+  unread(): T[] {
+    return this.inbox.splice(0);
+  }
+
   /** Resolves with what arrived within `ms` (for "nothing arrives" checks). */
   async drain(ms: number): Promise<T[]> {
     await new Promise((resolve) => setTimeout(resolve, ms));

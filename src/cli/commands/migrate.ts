@@ -1,7 +1,7 @@
 /**
  * `protosim migrate FILE…`: rewrites files written for protosim 0.x in the current format, in place:
  * `kind:` and `version:` become the first keys of a YAML file (comments and formatting kept), and
- * a trace's header line gets `"protosim":1`. One line per file: migrated, already current, skipped,
+ * a trace's header line gets `"protosim":1`. One line per file: migrated, already current,
  * or the error (at its file:line:col). A file is only written once its fields are those of the
  * kind it was given. Exit 0 when every file is fine, 2 when one is bad input; `--check` writes nothing and
  * exits 1 when a file needs migrating (for CI).
@@ -20,6 +20,7 @@ import { migrateYamlText } from '../../scenario/migrate-format.js';
 import { scenarioSchema } from '../../scenario/schema.js';
 import { suiteSchema } from '../../scenario/suite-schema.js';
 import { targetMappingSchema } from '../../scenario/target-schema.js';
+import { submissionManifestSchema } from '../../conformance/grading/submission-manifest-schema.js';
 import { canonicalJson } from '../../sim/canonical-json.js';
 import type { CliContext } from '../context.js';
 import { describeWriteError } from '../output-file.js';
@@ -30,12 +31,12 @@ interface MigrateFlags {
 }
 
 /** What happened to one file. */
-type Outcome = { status: 'migrated' | 'needs' | 'current' | 'skipped'; line: string } | { status: 'error'; line: string };
+type Outcome = { status: 'migrated' | 'needs' | 'current'; line: string } | { status: 'error'; line: string };
 
 export function registerMigrateCommand(program: Command, ctx: CliContext): void {
   program
     .command('migrate')
-    .description('add kind and version to files written for protosim 0.x (scenarios, suites, adapters, target files, traces), in place, keeping comments and formatting')
+    .description('add kind and version to files written for protosim 0.x (scenarios, suites, adapters, target files, grading manifests, traces), in place, keeping comments and formatting')
     .argument('<files...>', 'files, or folders (every *.yaml, *.yml and *.jsonl in them)')
     .option('--check', 'report without writing; exit 1 when a file needs migrating (for CI)')
     .addOption(new Option('--kind <kind>', 'the kind of a file that does not say and whose fields do not tell').choices([...yamlFileKinds]))
@@ -83,7 +84,7 @@ function expand(path: string, shown: string): { path: string; shown: string }[] 
 function migrateFile(path: string, shown: string, flags: MigrateFlags): Outcome {
   try {
     const result = /\.jsonl$/.test(path) ? migrateTrace(path, shown) : migrateYaml(path, shown, flags.kind);
-    if (result.status !== 'migrated') return result.status === 'current' ? { status: 'current', line: `${shown}: already current (${result.what})` } : { status: 'skipped', line: `${shown}: skipped: ${result.what}` };
+    if (result.status === 'current') return { status: 'current', line: `${shown}: already current (${result.what})` };
     if (flags.check) return { status: 'needs', line: `${shown}: needs migrating: would add ${result.what}` };
     try {
       writeFileSync(path, result.text);
@@ -101,12 +102,11 @@ function migrateFile(path: string, shown: string, flags: MigrateFlags): Outcome 
   }
 }
 
-type FileResult = { status: 'current' | 'skipped'; what: string } | { status: 'migrated'; what: string; text: string };
+type FileResult = { status: 'current'; what: string } | { status: 'migrated'; what: string; text: string };
 
 function migrateYaml(path: string, shown: string, kindIfUnsaid: YamlFileKind | undefined): FileResult {
   const text = readInputFile(path, shown, 'file');
   const m = migrateYamlText(text, shown, kindIfUnsaid);
-  if (m.status === 'skipped') return { status: 'skipped', what: m.reason };
   if (m.status === 'current') return { status: 'current', what: `kind: ${m.kind}, version: ${m.version}` };
   // Written only when it has the fields of that kind: a wrong guess, or a misspelt field, is reported instead.
   fitsKind(m.kind, m.text, shown);
@@ -120,6 +120,7 @@ const schemaOf: Record<YamlFileKind, z.ZodType> = {
   'client-suite': clientSuiteSchema,
   adapter: adapterSchema,
   target: targetMappingSchema,
+  manifest: submissionManifestSchema,
 };
 
 /**

@@ -7,7 +7,8 @@ import { readInputFile } from '../../scenario/input-file.js';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
-import { models } from '../../models/index.js';
+import { protocolNamed } from '../../models/index.js';
+import { isProtocolPath, loadProtocolModule, withModuleErrors } from '../../scenario/protocol-module.js';
 import { PathError, replayPath } from '../../sim/explore/exhaustive.js';
 import { CompiledModel, simulate } from '../../sim/simulator.js';
 import { traceToJsonl, type TraceEvent, type TraceHeader } from '../../sim/trace.js';
@@ -23,6 +24,7 @@ export function registerReplayCommand(program: Command, ctx: CliContext): void {
     .command('replay')
     .description('re-run a trace file and confirm the run is identical, event for event')
     .argument('<trace>', 'trace file (JSON lines) written by protosim run')
+    .option('--protocol <module>', "the protocol module (./my-protocol/index.js) of a trace whose protocol is not built in: the one its scenario's protocol: names")
     .option('--show', 'print the replayed trace')
     .option('--no-color', 'no colours')
     .option('--adapter <file>', 'replay live on client programs driven through this adapter (key-value protocols); exit 0 when the live system shows the same failure')
@@ -36,7 +38,7 @@ export function registerReplayCommand(program: Command, ctx: CliContext): void {
     .option('--framing <framing>', 'live replay against a server, protobuf: length-delimited or raw')
     .option('--time-scale <x>', 'live replay against a server: real ms per model ms (default 1)', parseTimeScale)
     .option('--reply-timeout-ms <n>', 'live replay against a server: how long a request may wait for its reply', parseIntOption('--reply-timeout-ms'))
-    .action(async (file: string, opts: { show?: boolean; color: boolean } & LiveReplayFlags & ServerReplayFlags) => {
+    .action(async (file: string, opts: { show?: boolean; color: boolean; protocol?: string } & LiveReplayFlags & ServerReplayFlags) => {
       const path = resolve(ctx.io.cwd ?? process.cwd(), file);
       const text = readInputFile(path, file, 'trace', 'maxTraceFileBytes');
       const firstLine = text.split('\n', 1)[0] ?? '';
@@ -52,10 +54,23 @@ export function registerReplayCommand(program: Command, ctx: CliContext): void {
       if (header?.k !== 'header' || typeof header.seed !== 'number' || typeof header.config !== 'object' || header.config === null) {
         throw new InputError(`${file}:1:1: the first line is not a protosim trace header (expected {"k":"header","protosim":${fileFormats.trace.version},"seed":...,"config":...})`);
       }
-      const model = models[header.config.protocol];
+      if (opts.protocol !== undefined) {
+        if (!isProtocolPath(opts.protocol)) throw new InputError(`--protocol ${opts.protocol}: expected the path of a protocol module (./my-protocol/index.js); built-in protocols need no --protocol`, 'usage');
+        const pkg = await loadProtocolModule(resolve(ctx.io.cwd ?? process.cwd(), opts.protocol), opts.protocol);
+        if (pkg.name !== header.config.protocol) {
+          throw new InputError(`--protocol ${opts.protocol}: the module is protocol ${JSON.stringify(pkg.name)}, but ${file} is a trace of ${JSON.stringify(header.config.protocol)}`, 'protocol-module');
+        }
+      }
+      const model = protocolNamed(header.config.protocol);
       const variant = model?.variants[header.config.variant];
-      if (!model || !variant) {
-        throw new InputError(`${file}:1:1: the trace names protocol ${JSON.stringify(header.config.protocol)} variant ${JSON.stringify(header.config.variant)}, which this protosim does not have`);
+      if (!model) {
+        throw new InputError(
+          `${file}:1:1: the trace names protocol ${JSON.stringify(header.config.protocol)}, which is not built in; a trace of a protocol module replays with that module: protosim replay ${file} --protocol ./${header.config.protocol}/index.js (the path its scenario's protocol: names)`,
+          'unknown-protocol',
+        );
+      }
+      if (!variant) {
+        throw new InputError(`${file}:1:1: the trace names protocol ${JSON.stringify(header.config.protocol)} variant ${JSON.stringify(header.config.variant)}, which this protosim does not have (variants: ${Object.keys(model.variants).join(', ')})`);
       }
       warnIfUndeclared(format, file);
       if (opts.adapter !== undefined && opts.target !== undefined) throw new InputError('--adapter and --target: replay on client programs (--adapter) or against a server (--target), not both');
@@ -85,7 +100,7 @@ export function registerReplayCommand(program: Command, ctx: CliContext): void {
         replayed = traceToJsonl(header, events);
         ended = `the end of its ${path.length}-step choice path`;
       } else {
-        const result = simulate(compiled, header.config, header.seed, { trace: true });
+        const result = await withModuleErrors(model.name, async () => simulate(compiled, header.config, header.seed, { trace: true }));
         events = result.trace;
         replayed = traceToJsonl(result.header, result.trace);
         ended = result.endReason;

@@ -2,6 +2,7 @@
  * `protosim run <scenario>`: explore a scenario and check its expectations.
  */
 import { existsSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { InputError } from '../../errors.js';
@@ -9,7 +10,7 @@ import { loadScenarioFile, type Scenario } from '../../scenario/load.js';
 import { loadScenarioProtocol, withModuleErrors } from '../../scenario/protocol-module.js';
 import { evaluateExpectations } from '../../scenario/expect.js';
 import { checkDeterminism } from '../../sim/explore/determinism.js';
-import { exploreExhaustive, PathError, replayPath } from '../../sim/explore/exhaustive.js';
+import { exploreExhaustive, PathError, replayPath, type Reduction } from '../../sim/explore/exhaustive.js';
 import { configOfPlan, explorePbt } from '../../sim/explore/pbt.js';
 import type { ExploreResult, Strategy } from '../../sim/explore/result.js';
 import { CompiledModel, deriveOptions, simulate } from '../../sim/simulator.js';
@@ -53,6 +54,8 @@ export interface RunOptions extends Partial<ReportOptions>, Partial<Omit<LiveRun
   saveCounterexample?: string;
   checkDeterminism?: boolean;
   path?: number[];
+  reduction?: Reduction;
+  maxMemoryMib?: number;
 }
 
 /** Below this many seeds, the default is to run them in this thread (see `--workers`). */
@@ -91,6 +94,8 @@ export function addExploreOptions(command: Command): Command {
     .option('--all', 'exhaustive: explore the whole bounded space and report every distinct finding (default: stop at the first)')
     .option('--max-states <n>', 'exhaustive: stop after this many distinct states (maxStates)', parseIntOption('--max-states'))
     .option('--max-depth <n>', 'exhaustive: do not go deeper than this many steps (maxDepth)', parseIntOption('--max-depth'))
+    .addOption(new Option('--reduction <name>', 'exhaustive: none (every order, the default) or por (partial-order reduction: one order of independent events, then a search without it as deep as the longest counterexample, so counterexamples stay the shortest)').choices(['none', 'por']).default('none'))
+    .option('--max-memory-mib <n>', 'exhaustive: stop (incomplete, the limit named) once the search\'s tables hold this many MiB (maxMemoryMiB; default: three quarters of the machine\'s memory)', parseIntOption('--max-memory-mib'))
     .option('--fault-budget <n>', 'exhaustive: faults the search may inject; pbt: most faults in a plan', parseIntOption('--fault-budget'))
     .option('--workers <n>', `random: worker threads (default: every core from ${1000} seeds on, else 1)`, parseIntOption('--workers'))
     .option('--shard <K/N|auto>', 'random: explore only the K-th of N interleaved parts of the seed range (merge the reports with protosim merge); auto: K and N from a Kubernetes Indexed Job, GitLab parallel or PROTOSIM_SHARD_INDEX/PROTOSIM_SHARD_COUNT', parseShard)
@@ -235,6 +240,8 @@ export async function runScenario(
       maxDepth: opts.maxDepth ?? scenario.explore.maxDepth,
       faultBudget,
       all: opts.all ?? false,
+      reduction: opts.reduction ?? 'none',
+      maxMemoryMiB: opts.maxMemoryMib ?? Math.floor((totalmem() * 0.75) / 2 ** 20),
       clock,
       ...(progress ? { onProgress: (p: { states: number; transitions: number }) => progress.update(p.states, maxStates, { transitions: p.transitions }) } : {}),
     });

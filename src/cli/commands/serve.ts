@@ -17,6 +17,8 @@ import {
   type ServerOptions,
 } from '../../servers/index.js';
 import { servedNote } from '../../servers/defect-catalog.js';
+import { isProtocolPath, loadProtocolModule } from '../../scenario/protocol-module.js';
+import { resolve } from 'node:path';
 import type { CliContext } from '../context.js';
 import { normalizeCodec } from '../../scenario/target-schema.js';
 
@@ -91,6 +93,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
   for (const f of flags) command.addOption(f.option);
   for (const l of limitFlags) command.option(l.flag, `${l.what} ${limit(l.name)}`, integer(l.flag.split(' ')[0]!, l.min));
   command.action(async (protocolArg: string | undefined, given: ServeFlags) => {
+    if (protocolArg !== undefined && isProtocolPath(protocolArg)) protocolArg = await loadServedModule(protocolArg, ctx);
     if (given.listDefects) {
       const protocol = protocolArg === undefined ? undefined : parseServerProtocol(protocolArg).name;
       ctx.io.stdout(`${formatDefectList(protocol)}\n`);
@@ -105,6 +108,21 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     ctx.io.stdout(`protosim ${live.name} listening on ${server.address}\n`);
     await runUntilSignalled(server.close.bind(server), server.closed, ctx);
   });
+}
+
+/**
+ * Loads a protocol module given to serve (`protosim serve ./my-protocol/index.js`) and returns the
+ * name its server goes by; an InputError when its package has no server (no `live.server`).
+ */
+async function loadServedModule(ref: string, ctx: CliContext): Promise<string> {
+  const pkg = await loadProtocolModule(resolve(ctx.io.cwd ?? process.cwd(), ref), ref);
+  if (pkg.live === undefined) {
+    throw new InputError(
+      `protocol module ${ref}: its package ${JSON.stringify(pkg.name)} has no server to run: protosim serve runs the server rules of a package's live side (live.server, see docs/models.md), and this one has none (it runs in run and check only)`,
+      'no-server',
+    );
+  }
+  return pkg.live.name;
 }
 
 /** One flag's text as the option's value; an InputError naming the flag for a bad one. */

@@ -44,6 +44,8 @@ export interface RunClientSuiteOptions {
   /** called as each case starts and ends (progress) */
   onCaseStart?: (c: ClientCaseFile) => void;
   onCaseEnd?: (r: CaseResult) => void;
+  /** `--strict`: the `strict: true` cases too */
+  strict?: boolean;
   /** a case's overall bound when it sets no timeoutMs (default defaultClientCaseTimeoutMs) */
   caseTimeoutMs?: number;
 }
@@ -70,8 +72,8 @@ const printKindOf: Record<PatternKind, PrintKind> = {
 };
 
 /** Cases selected by `--case` ids and `--tag`s (all when none given). */
-export function selectClientCases(suite: ClientSuite, caseIds: readonly string[] = [], tags: readonly string[] = []): ClientCaseFile[] {
-  return selectCases(suite.spec.cases, suite.file, caseIds, tags);
+export function selectClientCases(suite: ClientSuite, caseIds: readonly string[] = [], tags: readonly string[] = [], strict = false): ClientCaseFile[] {
+  return selectCases(suite.spec.cases, suite.file, caseIds, tags, strict);
 }
 
 /** The adapter vars a suite asks for, where the adapter has them, then `--var`. */
@@ -84,7 +86,7 @@ export function adapterVarsFor(suite: ClientSuite, adapter: Adapter, overrides: 
 export async function runClientSuite(suite: ClientSuite, opts: RunClientSuiteOptions): Promise<SuiteReport> {
   const started = performance.now();
   const results: CaseResult[] = [];
-  for (const c of selectClientCases(suite, opts.caseIds, opts.tags)) {
+  for (const c of selectClientCases(suite, opts.caseIds, opts.tags, opts.strict === true)) {
     opts.onCaseStart?.(c);
     const result = await new ClientCaseRun(suite, c, opts).run();
     results.push(result);

@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { InputError } from '../../errors.js';
+import { warnIfUndeclared, type FormatOptions } from '../../scenario/file-format.js';
 import { formatPath, parseYamlMapping, readYamlInput, ScenarioError, zodIssue, type ScenarioIssue } from '../../scenario/load.js';
 import { userPatternProblem } from '../../scenario/user-pattern.js';
 import { loadAdapterFile, parseAdapter, type Adapter } from '../clients/adapter.js';
@@ -68,7 +69,8 @@ export function loadSubmissions(dir: string, shownDir: string = dir, cwd: string
       continue;
     }
     try {
-      submissions.push({ ...parseManifest(readYamlInput(found, shown(cwd, found), 'manifest'), shown(cwd, found), subDir, folder, cwd), manifestPath: found });
+      const shownAs = shown(cwd, found);
+      submissions.push({ ...parseManifest(readYamlInput(found, shownAs, 'manifest'), shownAs, subDir, folder, cwd, { warnUndeclared: true }), manifestPath: found });
     } catch (error) {
       if (error instanceof ScenarioError) issues.push(...error.issues);
       else throw error;
@@ -84,9 +86,14 @@ export function loadSubmissions(dir: string, shownDir: string = dir, cwd: string
   return submissions;
 }
 
-/** Parses one manifest; `shownAs` names it in errors, `dir` is the submission's folder, `folder` its default name. */
-export function parseManifest(text: string, shownAs: string, dir: string, folder: string = basename(dir), cwd: string = process.cwd()): Submission {
-  const { data, doc, locate } = parseYamlMapping(text, shownAs, 'expected a mapping with name and server: {command: [...]} or client: {adapter: ...}');
+/**
+ * Parses one manifest; `shownAs` names it in errors, `dir` is the submission's folder, `folder` its
+ * default name. Its `kind: manifest` and `version:` are checked (src/scenario/file-format.ts); a
+ * manifest without them (protosim 0.x) loads, with one warning line when `warnUndeclared`.
+ */
+export function parseManifest(text: string, shownAs: string, dir: string, folder: string = basename(dir), cwd: string = process.cwd(), options: FormatOptions = {}): Submission {
+  const { data, doc, locate, format } = parseYamlMapping(text, shownAs, 'expected a mapping with kind: manifest, version: 1, name and server: {command: [...]} or client: {adapter: ...}', 'manifest');
+  if (options.warnUndeclared) warnIfUndeclared(format, shownAs);
   const parsed = submissionManifestSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ScenarioError(parsed.error.issues.map((issue) => zodIssue(issue, shownAs, locate, submissionManifestSchema)));
   const spec = parsed.data;

@@ -17,6 +17,15 @@ import { Batch, BATCH_STATES, grow16, grow32 } from './search-batch.js';
 import { StateTable } from './state-table.js';
 import { LABEL_FAULT, type UntimedSystem } from './untimed-system.js';
 
+/** What `take` did with a successor. */
+const TAKE_STOP = 0;
+const TAKE_NEW = 1;
+const TAKE_SEEN = 2;
+const TAKE_BROKEN = 3;
+
+/** The target of an edge slot whose event was not explored (no state has this index). */
+const NO_STATE = 0x7fffffff;
+
 export interface RawFinding {
   kind: FindingKind;
   id: string;
@@ -69,6 +78,20 @@ export class ExhaustiveSearch {
   private nextCycleCheck = 1024;
   private readonly scratch: Int32Array;
   private readonly batch: Batch;
+  /** partial-order reduction (partial-order.ts): on, and its buffers */
+  private readonly reduce: boolean;
+  private readonly ampleOut: Int32Array;
+  private readonly loose: Int32Array;
+  private readonly isAmple: Uint8Array;
+  /** how many events the last `enumerate` wrote */
+  private enumerated = 0;
+  /** successors staged for the current batch (staged again if a loose insert widens the table) */
+  private batchSuccessors = 0;
+  /** the first edge slot of the state being visited (with reduction: one slot per enabled event) */
+  private edgeBase = 0;
+  /** states whose ample set was explored alone, and states the cycle proviso expanded fully */
+  reducedStates = 0;
+  provisoStates = 0;
 
   constructor(sys: UntimedSystem, config: SimConfig, options: ExhaustiveOptions) {
     this.sys = sys;
@@ -85,20 +108,44 @@ export class ExhaustiveSearch {
     this.labels = new Int32Array(sys.maxEvents);
     this.scratch = new Int32Array(this.width);
     this.batch = new Batch(this.width);
+    this.reduce = options.reduction === 'por';
+    this.ampleOut = new Int32Array(this.reduce ? sys.maxEvents : 0);
+    this.loose = new Int32Array(this.width);
+    this.isAmple = new Uint8Array(this.reduce ? sys.maxEvents : 0);
     this.table.insert(sys.initial());
     this.initialBroken = sys.checkInvariants(sys.initial());
     const b = this.initialBroken;
     if (b) this.record({ kind: 'invariant', id: b.id, summary: b.summary, path: [], at: 0, choice: -1, cycleAt: null });
   }
 
-  /** Runs the search to its end, a bound, or (without `all`) the first finding. */
-  run(): void {
+  /** Bytes held by the search's tables: states, parents, choices, edges (what `maxMemoryMiB` bounds). */
+  get bytes(): number {
+    return this.table.bytes + this.parent.byteLength + this.choice.byteLength + this.terminal.byteLength + this.edgeStart.byteLength + this.edgeTo.byteLength + this.edgeLabel.byteLength;
+  }
+
+  /** Set when `abortIf` stopped the search (its results are void). */
+  aborted = false;
+
+  /**
+   * Runs the search to its end, a bound, or (without `all`) the first finding; `abortIf` is asked
+   * after every batch whether the search is void (it then stops with `aborted` set).
+   */
+  run(abortIf?: () => boolean): void {
     let s = 0;
     let stop = this.found.size > 0 && this.stopAtFirst;
     while (!stop && s < this.table.count) {
+      if (abortIf?.() === true) {
+        this.aborted = true;
+        return;
+      }
+      if (this.options.maxMemoryMiB !== undefined && this.bytes > this.options.maxMemoryMiB * 2 ** 20) {
+        this.limitHit = `maxMemoryMiB=${this.options.maxMemoryMiB}`;
+        break;
+      }
       const batchStart = s;
       const batchEnd = Math.min(this.table.count, s + BATCH_STATES);
-      this.stage(this.expand(s, batchEnd));
+      this.batchSuccessors = this.expand(s, batchEnd);
+      this.stage(this.batchSuccessors);
       for (; s < batchEnd; s++) {
         if (!this.visit(s, s - batchStart)) {
           stop = true;
@@ -109,38 +156,84 @@ export class ExhaustiveSearch {
     if (this.wantCycles && !(this.stopAtFirst && this.found.size > 0)) this.lookForCycles();
   }
 
-  /** Computes the successors of the batch's states; returns how many. */
+  /** Computes the successors of the batch's states (with reduction: of an ample set of events); returns how many. */
   private expand(from: number, batchEnd: number): number {
     const sys = this.sys;
     const batch = this.batch;
     const events = this.events;
     const labels = this.labels;
-    const W = this.width;
     let m = 0;
+    let kept = 0;
     for (let t = from; t < batchEnd; t++) {
       const j = t - from;
       const state = batch.state(j);
       this.table.read(t, state);
       batch.first[j] = m;
-      if (this.terminal[t] === 1) {
-        batch.count[j] = 0;
-        continue;
-      }
+      batch.count[j] = 0;
+      batch.enabled[j] = 0;
+      batch.reduced[j] = 0;
+      if (this.terminal[t] === 1) continue;
       // states from levelEnd on are one level deeper than those before it
       const tDepth = t < this.levelEnd ? this.depth : this.depth + 1;
       const n = sys.enumerate(state, events, labels);
-      batch.count[j] = n;
+      this.enumerated = n;
+      batch.enabled[j] = n;
       batch.lastNonFault[j] = sys.lastNonFault;
       if (tDepth >= this.options.maxDepth) continue;
-      batch.reserve(m + n);
-      for (let k = 0; k < n; k++, m++) {
-        const succ = batch.successor(m);
-        for (let x = 0; x < W; x++) succ[x] = state[x]!;
-        batch.broke[m] = sys.apply(succ, events[k]!, null);
-        batch.label[m] = (labels[k]! & 0x7fff) | (sys.progressFlag ? progressBit : 0);
+      if (this.reduce || this.wantCycles) {
+        batch.eventsFirst[j] = kept;
+        batch.reserveEvents(kept + n);
+        for (let k = 0; k < n; k++, kept++) {
+          batch.events[kept] = events[k]!;
+          batch.eventLabels[kept] = labels[k]!;
+        }
       }
+      if (this.reduce) {
+        const a = this.ample(t, state, m);
+        if (a > 0) {
+          batch.reduced[j] = 1;
+          batch.count[j] = a;
+          m += a;
+          continue;
+        }
+      }
+      batch.reserve(m + n);
+      for (let k = 0; k < n; k++, m++) this.successorOf(state, m, k);
+      batch.count[j] = n;
     }
     return m;
+  }
+
+  /**
+   * Computes from batch successor m on the successors of state t by an ample set whose successors
+   * are all one level deeper or new, trying the sets in turn; returns how many (0: none is).
+   */
+  private ample(t: number, state: Int32Array, m: number): number {
+    const sets = this.sys.ampleSets(state, this.events, this.enumerated);
+    for (let c = 0; c < sets; c++) {
+      const a = this.sys.ampleSet(c, this.ampleOut);
+      this.batch.reserve(m + a);
+      let deeper = true;
+      for (let x = 0; x < a && deeper; x++) {
+        this.successorOf(state, m + x, this.ampleOut[x]!);
+        const id = this.batch.broke[m + x]! >= 0 ? -1 : this.table.find(this.batch.successor(m + x));
+        // (the visit takes the decision again: see `take`)
+        if (id >= 0 && !(t < this.levelEnd && id >= this.levelEnd)) deeper = false;
+      }
+      if (deeper) return a;
+    }
+    return 0;
+  }
+
+  /** Batch successor m of `state`: the enumerated event k applied. */
+  private successorOf(state: Int32Array, m: number, k: number): void {
+    const batch = this.batch;
+    const succ = batch.successor(m);
+    const W = this.width;
+    for (let x = 0; x < W; x++) succ[x] = state[x]!;
+    batch.broke[m] = this.sys.apply(succ, this.events[k]!, null);
+    batch.label[m] = (this.labels[k]! & 0x7fff) | (this.sys.progressFlag ? progressBit : 0);
+    batch.choice[m] = k;
   }
 
   /** Stages the successors that are states (not broken), again from the start after a widening. */
@@ -166,7 +259,7 @@ export class ExhaustiveSearch {
     if (s >= this.edgeStart.length - 1) this.edgeStart = grow32(this.edgeStart);
     this.edgeStart[s] = this.edgeCount;
     if (this.terminal[s] === 1) return this.done(s);
-    const n = this.batch.count[b]!;
+    const n = this.batch.enabled[b]!;
     if (this.depth >= this.options.maxDepth) {
       if (n > 0) {
         this.limitHit = `maxDepth=${this.options.maxDepth}`;
@@ -181,7 +274,7 @@ export class ExhaustiveSearch {
       this.record({ kind: 'deadlock', id: 'deadlock', summary, path: null, at: s, choice: -1, cycleAt: null });
       if (this.stopAtFirst) return false;
     }
-    if (!this.successors(s, b, cur, n)) return false;
+    if (!this.successors(s, b, cur)) return false;
     return this.done(s);
   }
 
@@ -205,35 +298,105 @@ export class ExhaustiveSearch {
     return true;
   }
 
-  /** Takes the n staged successors of state s (batch entry b); false when the search stops. */
-  private successors(s: number, b: number, cur: Int32Array, n: number): boolean {
+  /**
+   * Takes the staged successors of state s (batch entry b); false when the search stops. Its edges
+   * (kept for the cycle check) take one slot per enabled event, so that the slot is the choice: an
+   * event that breaks a property is an edge to no state, of no process (it leads to no state, and
+   * fairness does not count it). With reduction, a state with an ample successor that is not one level deeper is expanded fully (the
+   * cycle proviso for breadth-first search: every cycle has an edge that does not go one level
+   * deeper, so every cycle of the reduced graph has a fully expanded state), and the events outside
+   * its ample set are edges to no state, so that fairness still sees every process enabled there.
+   */
+  private successors(s: number, b: number, cur: Int32Array): boolean {
     const batch = this.batch;
     const curChecked = s !== 0 || this.initialBroken === null;
     const first = batch.first[b]!;
-    for (let k = 0; k < n; k++) {
-      const x = first + k;
-      const broke = batch.broke[x]!;
-      this.transitions++;
-      if (broke >= 0) {
-        const v = this.sys.violation(broke);
-        this.record({ kind: 'invariant', id: v.id, summary: v.summary, path: null, at: s, choice: k, cycleAt: null });
-        if (this.stopAtFirst) return false;
-        continue;
+    const count = batch.count[b]!;
+    if (this.wantCycles) this.edgeSlots(b);
+    let allNew = true;
+    for (let x = first; x < first + count; x++) {
+      const r = this.take(s, batch.choice[x]!, cur, batch.successor(x), batch.broke[x]!, batch.label[x]!, x, curChecked);
+      if (r === TAKE_STOP) return false;
+      if (r === TAKE_SEEN) allNew = false;
+    }
+    if (batch.reduced[b] === 1) {
+      if (allNew) {
+        this.reducedStates++;
+        return true;
       }
-      const before = this.table.count;
-      const id = this.table.insertStaged(x);
-      if (id === before && !this.added(s, k, id, cur, batch.successor(x), curChecked)) return false;
-      if (this.wantCycles) {
-        if (this.edgeCount >= this.edgeTo.length) {
-          this.edgeTo = grow32(this.edgeTo);
-          this.edgeLabel = grow16(this.edgeLabel);
-        }
-        this.edgeTo[this.edgeCount] = id;
-        this.edgeLabel[this.edgeCount] = batch.label[x]!;
-        this.edgeCount++;
-      }
+      this.provisoStates++;
+      return this.takeRest(s, b, cur, curChecked);
     }
     return true;
+  }
+
+  /** The cycle proviso: the successors of state s (batch entry b) by the events outside its ample set. */
+  private takeRest(s: number, b: number, cur: Int32Array, curChecked: boolean): boolean {
+    const batch = this.batch;
+    const n = batch.enabled[b]!;
+    const isAmple = this.isAmple;
+    isAmple.fill(0, 0, n);
+    for (let x = batch.first[b]!; x < batch.first[b]! + batch.count[b]!; x++) isAmple[batch.choice[x]!] = 1;
+    const base = batch.eventsFirst[b]!;
+    const next = this.loose;
+    for (let k = 0; k < n; k++) {
+      if (isAmple[k] === 1) continue;
+      for (let y = 0; y < this.width; y++) next[y] = cur[y]!;
+      const broke = this.sys.apply(next, batch.events[base + k]!, null);
+      const label = (batch.eventLabels[base + k]! & 0x7fff) | (this.sys.progressFlag ? progressBit : 0);
+      if (this.take(s, k, cur, next, broke, label, -1, curChecked) === TAKE_STOP) return false;
+    }
+    return true;
+  }
+
+  /** Reserves one edge slot per enabled event of batch entry b, each to no state until taken. */
+  private edgeSlots(b: number): void {
+    const batch = this.batch;
+    const n = batch.enabled[b]!;
+    while (this.edgeCount + n > this.edgeTo.length) {
+      this.edgeTo = grow32(this.edgeTo);
+      this.edgeLabel = grow16(this.edgeLabel);
+    }
+    this.edgeBase = this.edgeCount;
+    const base = batch.eventsFirst[b]!;
+    for (let k = 0; k < n; k++) {
+      this.edgeTo[this.edgeCount + k] = NO_STATE;
+      this.edgeLabel[this.edgeCount + k] = batch.eventLabels[base + k]! & 0x7fff;
+    }
+    this.edgeCount += n;
+  }
+
+  /**
+   * One successor `next` of state s by choice k (`staged`: its index in the batch, or -1 when it was
+   * not staged): the transition, its finding, its state and its edge.
+   */
+  private take(s: number, k: number, cur: Int32Array, next: Int32Array, broke: number, label: number, staged: number, curChecked: boolean): number {
+    this.transitions++;
+    if (broke >= 0) {
+      const v = this.sys.violation(broke);
+      this.record({ kind: 'invariant', id: v.id, summary: v.summary, path: null, at: s, choice: k, cycleAt: null });
+      // (with edge slots, the slot stays an edge to no state, of no process: as without a slot)
+      if (this.wantCycles) this.edgeLabel[this.edgeBase + k] = LABEL_FAULT;
+      return this.stopAtFirst ? TAKE_STOP : TAKE_BROKEN;
+    }
+    const before = this.table.count;
+    const id = staged >= 0 ? this.table.insertStaged(staged) : this.insertLoose(next);
+    if (id === before && !this.added(s, k, id, cur, next, curChecked)) return TAKE_STOP;
+    if (this.wantCycles) {
+      this.edgeTo[this.edgeBase + k] = id;
+      this.edgeLabel[this.edgeBase + k] = label;
+    }
+    // (a state from levelEnd on is one level deeper: an edge to it cannot close a cycle of edges that
+    // never go up or sideways; every cycle has an edge that does, see `successors`)
+    return id >= this.levelEnd ? TAKE_NEW : TAKE_SEEN;
+  }
+
+  /** Inserts a successor that was not staged; stages the batch again if the table had to widen. */
+  private insertLoose(next: Int32Array): number {
+    const compact = this.table.compact;
+    const id = this.table.insert(next);
+    if (compact && !this.table.compact) this.stage(this.batchSuccessors);
+    return id;
   }
 
   /** A new state `id` (`next`), reached from s by choice k: its parent and its invariants; false when the search stops. */

@@ -38,6 +38,17 @@ export interface ExhaustiveOptions {
   all?: boolean;
   /** remember common steps by their footprint (default true; false is for tests that compare) */
   memo?: boolean;
+  /**
+   * `por`: partial-order reduction (partial-order.ts), then a search without it, bounded by the
+   * longest counterexample found, that makes every counterexample a shortest one; `none` (the
+   * default): every enabled event of every state.
+   */
+  reduction?: Reduction;
+  /**
+   * Stop (incomplete, the limit named) once the search's own tables hold more than this many MiB
+   * (the state table, BFS parents and the edges kept for the cycle check; default: no limit).
+   */
+  maxMemoryMiB?: number;
   clock?: Clock;
   /**
    * Called every `progressEvery` expanded states with the counts so far (the caller measures the
@@ -46,6 +57,21 @@ export interface ExhaustiveOptions {
   onProgress?: (progress: ExhaustiveProgress) => void;
   /** expanded states between two onProgress calls (default 4096) */
   progressEvery?: number;
+}
+
+export type Reduction = 'none' | 'por';
+
+/** What the partial-order reduction did (in `ExploreStats.reduction`). */
+export interface ReductionStats {
+  method: Reduction;
+  /** states whose ample set alone was explored */
+  reducedStates: number;
+  /** states the cycle proviso expanded fully */
+  provisoStates: number;
+  /** reduced searches started over because who talks to whom grew */
+  restarts: number;
+  /** states of the search without reduction that shortened the counterexamples (0: none needed) */
+  shorteningStates: number;
 }
 
 /** What the explorer has done so far. */
@@ -63,30 +89,75 @@ export function exploreExhaustive(model: CompiledModel, config: SimConfig, optio
   const clock = options.clock ?? noClock;
   const started = clock();
   const sys = new UntimedSystem(model, config, { faultBudget: options.faultBudget, memo: options.memo ?? true });
-  const search = new ExhaustiveSearch(sys, config, options);
-  search.run();
-  const found = search.found;
+  const reduced = (options.reduction ?? 'none') === 'por' ? reducedSearch(sys, config, options) : null;
+  const search = reduced?.search ?? runFull(sys, config, options);
   const stopAtFirst = search.stopAtFirst;
-  const complete = search.limitHit === null && !(stopAtFirst && found.size > 0) && search.expanded === search.table.count;
+  const complete = search.limitHit === null && !(stopAtFirst && search.found.size > 0) && search.expanded === search.table.count;
+  const stats = {
+    states: search.table.count,
+    transitions: search.transitions,
+    depth: search.levels.length - 1,
+    complete,
+    limitHit: search.limitHit,
+    runsWithFinding: search.occurrences,
+  };
+  let found = search.found;
+  let reduction: ReductionStats | undefined;
+  if (reduced !== null) {
+    const shortened = shorten(sys, config, options, search);
+    found = shortened.found;
+    reduction = { method: 'por', reducedStates: search.reducedStates, provisoStates: search.provisoStates, restarts: reduced.restarts, shorteningStates: shortened.states };
+  }
   const findings: Finding[] = [...found.values()]
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     .map((f) => materialize(sys, f));
   return {
     strategy: 'exhaustive',
     findings,
-    stats: {
-      states: search.table.count,
-      transitions: search.transitions,
-      depth: search.levels.length - 1,
-      elapsedMs: Math.round(clock() - started),
-      complete,
-      runs: 1,
-      limitHit: search.limitHit,
-      runsWithFinding: search.occurrences,
-    },
+    stats: { ...stats, elapsedMs: Math.round(clock() - started), runs: 1, ...(reduction ? { reduction } : {}) },
     seedStart: 0,
     seedCount: 0,
   };
+}
+
+function runFull(sys: UntimedSystem, config: SimConfig, options: ExhaustiveOptions): ExhaustiveSearch {
+  const search = new ExhaustiveSearch(sys, config, { ...options, reduction: 'none' });
+  search.run();
+  return search;
+}
+
+/**
+ * The search with partial-order reduction, started over whenever what it relies on grew while it
+ * ran (who talks to whom, learned from the steps computed) — or without reduction, should an
+ * invariant have read more than the node views.
+ */
+function reducedSearch(sys: UntimedSystem, config: SimConfig, options: ExhaustiveOptions): { search: ExhaustiveSearch; restarts: number } {
+  for (let restarts = 0; ; restarts++) {
+    const basis = sys.reductionBasis;
+    const search = new ExhaustiveSearch(sys, config, { ...options, reduction: 'por' });
+    search.run(() => sys.reductionBasis !== basis);
+    if (!search.aborted && sys.reductionBasis === basis) return { search, restarts };
+    if (sys.reductionBasis.endsWith('/0')) return { search: runFull(sys, config, options), restarts: restarts + 1 };
+  }
+}
+
+/**
+ * Reduction keeps every finding but not every shortest path to it: a search without reduction,
+ * bounded by the longest path found (one level more, so that deadlocks at that depth are seen),
+ * finds the shortest of each, in the same BFS order as a search without reduction would. Without
+ * `all`, its first finding is the one a search without reduction stops at.
+ */
+function shorten(sys: UntimedSystem, config: SimConfig, options: ExhaustiveOptions, reduced: ExhaustiveSearch): { found: Map<string, RawFinding>; states: number } {
+  if (reduced.found.size === 0) return { found: reduced.found, states: 0 };
+  const longest = Math.max(...[...reduced.found.values()].map((f) => f.path!.length));
+  const full = runFull(sys, config, { ...options, maxDepth: Math.min(options.maxDepth, longest + 1) });
+  if (full.stopAtFirst && full.found.size > 0) return { found: full.found, states: full.table.count };
+  const found = new Map(reduced.found);
+  for (const [id, f] of full.found) {
+    const prev = found.get(id);
+    if (prev === undefined || f.path!.length <= prev.path!.length) found.set(id, f);
+  }
+  return { found, states: full.table.count };
 }
 
 /** Replays a choice path and turns a raw finding into a full one (trace, diagnosis, nodes). */

@@ -5,7 +5,7 @@
  * too, and one that read the messages in flight is not cached at all. Reading the global view at
  * all is counted (`viewReads`): the transition memo relies on monitors seeing only observations.
  */
-import type { HistoryProperty } from '../../models/types.js';
+import type { GlobalView, HistoryProperty, Observation } from '../../models/types.js';
 import { canonicalJson } from '../canonical-json.js';
 import type { SimConfig } from '../config.js';
 import type { CompiledModel } from '../simulator.js';
@@ -32,6 +32,8 @@ export class Monitors {
   private readonly probe: ViewProbe;
   /** how often a monitor read the global view (its verdict is then not cached, nor memoised) */
   viewReads = 0;
+  /** per observation id: 1 when it leaves every monitor state as it is, 2 when it may not (see `neutral`) */
+  private readonly neutrality: number[] = [];
   /** while set, observations are collected in `deferred` instead of stepping monitors */
   deferring = false;
   readonly deferred: number[] = [];
@@ -51,6 +53,26 @@ export class Monitors {
 
   get count(): number {
     return this.props.length;
+  }
+
+  /**
+   * Whether observation `obsId` leaves every enabled monitor in whatever state it is, in every
+   * state (for partial-order reduction: such a step commutes with every other as far as the
+   * monitors go). Decided by running each property on a probe state and a probe view that record
+   * any read: a property that returns the probe state itself without having read it or the view
+   * does the same from every state, since properties are pure functions of what they are given.
+   * Anything else (a read, a new state, a violation, an exception) counts as "may change".
+   */
+  neutral(obsId: number): boolean {
+    let v = this.neutrality[obsId];
+    if (v === undefined) {
+      v = 1;
+      for (let p = 0; p < this.props.length && v === 1; p++) {
+        if (this.enabled[p] && !neutralProbe(this.props[p]!, this.observations.list[obsId]!)) v = 2;
+      }
+      this.neutrality[obsId] = v;
+    }
+    return v === 1;
   }
 
   /** Feeds an observation to every enabled history property. Returns a violation index or -1. */
@@ -128,5 +150,25 @@ export class Monitors {
       map.set(key, id);
     }
     return id;
+  }
+}
+
+/** (exported for tests) Whether `prop` returns its state untouched for `obs` without reading the state or the view. */
+export function neutralProbe(prop: HistoryProperty<unknown>, obs: Observation): boolean {
+  let read = false;
+  const trap: ProxyHandler<object> = {
+    get: () => ((read = true), undefined),
+    has: () => ((read = true), false),
+    ownKeys: () => ((read = true), []),
+    getOwnPropertyDescriptor: () => ((read = true), undefined),
+    getPrototypeOf: () => ((read = true), null),
+  };
+  const state = new Proxy({}, trap);
+  const view = new Proxy({}, trap) as GlobalView;
+  try {
+    const out = prop.observe(state, obs, view);
+    return !read && 'state' in out && out.state === state;
+  } catch {
+    return false;
   }
 }

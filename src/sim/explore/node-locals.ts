@@ -62,6 +62,14 @@ export class NodeLocals {
   private readonly localByKey: Map<string, number>[] = [];
   /** how many node transitions were computed (cache misses) */
   computed = 0;
+  /**
+   * Who has been seen to send to (or close) whom, at `from * n + to`: bit 1 in a step that is not
+   * a delivery from `to` (spontaneously), bit 2 in a delivery from `to` (a reply). Learned from every
+   * node step computed; partial-order reduction relies on it and starts over when it grows
+   * (`talkVersion`).
+   */
+  readonly talks: Uint8Array;
+  talkVersion = 0;
 
   constructor(model: CompiledModel, config: SimConfig, store: ChannelStore, observations: Observations) {
     const variant = model.variant;
@@ -83,6 +91,7 @@ export class NodeLocals {
     this.hasWorkload = workload.map((w) => w !== undefined);
     this.store = store;
     this.observations = observations;
+    this.talks = new Uint8Array(config.nodes.length * config.nodes.length);
   }
 
   /** Adds node i's table, with its initial (not started) local as id 0. */
@@ -161,6 +170,7 @@ export class NodeLocals {
       becameDone = true;
     }
     const next = this.intern(i, { status: d.status, stateId: d.stateId, timers: d.timers, cursor: d.cursor, inputPending: d.inputPending });
+    this.learnTalks(i, kind === N_DELIVER ? this.store.msgs[code >>> 4]!.from : -1, ops, becameDone);
     return {
       next,
       obs: Int32Array.from(obs),
@@ -173,6 +183,22 @@ export class NodeLocals {
       text: d.text,
       started: kind === N_START || kind === N_RESTART_FRESH ? 1 : kind === N_RESTART_KEPT ? 2 : 0,
     };
+  }
+
+  /** Notes whom a step of node i sent to or closed (`replyTo`: the sender of the message it got, or -1). */
+  private learnTalks(i: number, replyTo: number, ops: readonly number[], becameDone: boolean): void {
+    const n = this.nodeIds.length;
+    const note = (to: number): void => {
+      const bit = to === replyTo ? 2 : 1;
+      const at = i * n + to;
+      if ((this.talks[at]! & bit) === 0) {
+        this.talks[at] = this.talks[at]! | bit;
+        this.talkVersion++;
+      }
+    };
+    for (let k = 0; k < ops.length; k += 2) note(ops[k] === 0 ? this.store.msgs[ops[k + 1]!]!.to : ops[k + 1]!);
+    // a TCP node that finishes closes every connection it has (and may notify every peer)
+    if (becameDone) for (let to = 0; to < n; to++) if (to !== i) note(to);
   }
 
   /** The event itself: the new status, timers, cursor, and the machine's step if it took one. */

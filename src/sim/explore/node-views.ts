@@ -4,6 +4,7 @@
  * decides any verdict that reads only the node views, so it is the key such verdicts are cached by.
  */
 import type { NodeId, NodeView } from '../../models/types.js';
+import { canonicalJson } from '../canonical-json.js';
 import { statusNames } from '../kernel/world-rules.js';
 import type { RoleRuntime } from '../role-runtime.js';
 import { TupleInterner } from './tuple-interner.js';
@@ -70,6 +71,37 @@ export class NodeViews {
     const nodes: Record<NodeId, NodeView> = {};
     for (let i = 0; i < this.n; i++) nodes[this.nodeIds[i]!] = this.views[this.idOf(i, vec[i]!)]!;
     return nodes;
+  }
+
+  /** per view id: its projection id for `projectionFields` (-1: not computed) */
+  private projections: number[] = [];
+  private readonly projectionByKey = new Map<string, number>();
+  private projectionVersion = -1;
+
+  /**
+   * An id of what node i's view in local `localId` shows of the fields read of it (`fieldsRead`, by
+   * node id; equal ids: equal fields), for `version` of them (a new version forgets the last's ids).
+   */
+  projection(i: number, localId: number, fieldsRead: ReadonlyMap<NodeId, ReadonlySet<string>>, version: number): number {
+    if (version !== this.projectionVersion) {
+      this.projections = [];
+      this.projectionByKey.clear();
+      this.projectionVersion = version;
+    }
+    const v = this.idOf(i, localId);
+    let id = this.projections[v];
+    if (id === undefined) {
+      const view = this.views[v]! as unknown as Record<string, unknown>;
+      const fields = fieldsRead.get(this.nodeIds[i]!) ?? new Set<string>();
+      const key = `${i}|${[...fields].sort().map((f) => canonicalJson(view[f] ?? null)).join('|')}`;
+      id = this.projectionByKey.get(key);
+      if (id === undefined) {
+        id = this.projectionByKey.size;
+        this.projectionByKey.set(key, id);
+      }
+      this.projections[v] = id;
+    }
+    return id;
   }
 
   /** Whether every node has the same view in `a` and `b`. */

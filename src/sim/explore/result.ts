@@ -4,6 +4,7 @@
  */
 import type { Finding } from '../finding.js';
 import type { FaultSpec } from '../config.js';
+import type { ReductionStats } from './exhaustive.js';
 
 export type Strategy = 'random' | 'exhaustive' | 'pbt';
 
@@ -23,6 +24,8 @@ export interface ExploreStats {
   limitHit: string | null;
   /** per finding id, how many runs found it */
   runsWithFinding: Record<string, number>;
+  /** exhaustive with a reduction: what it did */
+  reduction?: ReductionStats;
 }
 
 export interface ExploreResult {

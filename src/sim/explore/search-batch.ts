@@ -12,13 +12,21 @@ export class Batch {
   private readonly width: number;
   private readonly states: Int32Array[];
   private readonly successors: Int32Array[] = [];
-  /** per state of the batch: its first successor, its event count, its non-fault event count */
+  /** per state of the batch: its first successor, its successors computed, its event count, its non-fault event count */
   readonly first = new Int32Array(BATCH_STATES);
   readonly count = new Int32Array(BATCH_STATES);
+  readonly enabled = new Int32Array(BATCH_STATES);
   readonly lastNonFault = new Int32Array(BATCH_STATES);
-  /** per successor: the broken property's violation index or -1, and its edge label */
+  /** with partial-order reduction: whether only an ample set was computed, and where its events are kept */
+  readonly reduced = new Uint8Array(BATCH_STATES);
+  readonly eventsFirst = new Int32Array(BATCH_STATES);
+  /** with partial-order reduction: every enabled event of the batch's states, and its fairness label */
+  events = new Int32Array(256);
+  eventLabels = new Int32Array(256);
+  /** per successor: the broken property's violation index or -1, its edge label, and its choice (event index) */
   broke = new Int32Array(64);
   label = new Uint16Array(64);
+  choice = new Int32Array(64);
 
   constructor(width: number) {
     this.width = width;
@@ -44,7 +52,22 @@ export class Batch {
       const label = new Uint16Array(size);
       label.set(this.label);
       this.label = label;
+      const choice = new Int32Array(size);
+      choice.set(this.choice);
+      this.choice = choice;
     }
+  }
+
+  /** Makes room for `n` kept events. */
+  reserveEvents(n: number): void {
+    if (this.events.length >= n) return;
+    const size = Math.max(n, this.events.length * 2);
+    const events = new Int32Array(size);
+    events.set(this.events);
+    this.events = events;
+    const labels = new Int32Array(size);
+    labels.set(this.eventLabels);
+    this.eventLabels = labels;
   }
 }
 

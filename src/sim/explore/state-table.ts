@@ -123,6 +123,19 @@ export class StateTable {
     this.sink ^= sink;
   }
 
+  /** The index of `vec`, or -1 when it is not stored (nothing is inserted). */
+  find(vec: Int32Array): number {
+    if (!this.pack(vec, this.key, 0)) return -1; // a value that does not fit is in no packed vector
+    const h = hashAt(this.key, 0, this.stride);
+    const slots = this.slots;
+    const mask = this.mask;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const s = slots[2 * i]!;
+      if (s === 0) return -1;
+      if (slots[2 * i + 1] === h && this.equals(s - 1, this.key, 0)) return s - 1;
+    }
+  }
+
   /** `insert` for staged vector `j` (staged since the last switch to wide storage). */
   insertStaged(j: number): number {
     return this.insertKey(this.staged, j * this.stride, this.stagedHash[j]!);

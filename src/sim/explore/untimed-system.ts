@@ -35,6 +35,7 @@ import { Monitors } from './monitors.js';
 import { NodeLocals } from './node-locals.js';
 import { NodeViews } from './node-views.js';
 import { Observations } from './observations.js';
+import { PartialOrder } from './partial-order.js';
 import { TransitionMemo, type StepMemo } from './transition-memo.js';
 import { E_DELIVER, E_INPUT, E_SCRIPT, E_START, E_TIMER, K_BLOCKED, K_SCRIPT, type Layout, type Local, type Recorder, type UntimedOptions } from './untimed-model.js';
 import { UntimedSteps } from './untimed-steps.js';
@@ -85,6 +86,8 @@ export class UntimedSystem {
   private readonly memo: StepMemo | null;
   private readonly statusScratch: Int32Array;
   private readonly readyScratch: Int32Array;
+  private readonly faultBudget: number;
+  private reduction: PartialOrder | null = null;
 
   constructor(model: CompiledModel, config: SimConfig, options: UntimedOptions) {
     this.model = model;
@@ -111,6 +114,7 @@ export class UntimedSystem {
     this.steps = new UntimedSteps(parts, config, options.faultBudget);
     this.faults = this.steps.faults;
     this.memo = (options.memo ?? true) ? new TransitionMemo(this.steps, this.layout, topo, this.locals, this.store.msgs, this.monitors, this.http) : null;
+    this.faultBudget = options.faultBudget;
     if (n > 30) throw new Error(`the exhaustive explorer handles at most 30 nodes, got ${n}`);
     for (let i = 0; i < n; i++) this.nodes.addNode(i, { status: NOT_STARTED, stateId: -1, timers: [], cursor: 0, inputPending: false });
     this.store.internBlocked(new Uint8Array(topo.links));
@@ -234,6 +238,37 @@ export class UntimedSystem {
       }
     }
     return k;
+  }
+
+  /**
+   * Partial-order reduction (partial-order.ts): how many nodes' enabled events, among the `count`
+   * events `enumerate` just wrote for `vec`, form an ample set (0: every event must be explored);
+   * `ampleSet(c, out)` writes the event indices of the c-th, fewest events first.
+   */
+  ampleSets(vec: Int32Array, events: Int32Array, count: number): number {
+    this.reduction ??= new PartialOrder({
+      layout: this.layout,
+      topology: this.topo,
+      http: this.http,
+      nodes: this.nodes,
+      store: this.store,
+      views: this.views,
+      monitors: this.monitors,
+      invariants: this.invariants,
+      faultBudget: this.faultBudget,
+      scriptedFaults: this.faults.scripted.length,
+    });
+    return this.reduction.candidates(vec, events, count, this.lastNonFault);
+  }
+
+  /** The event indices of ample set c found by `ampleSets`; returns how many. */
+  ampleSet(c: number, out: Int32Array): number {
+    return this.reduction!.candidate(c, out);
+  }
+
+  /** What may invalidate a reduced search: who talks to whom grew, invariants read more fields of the node views, or more than the node views. */
+  get reductionBasis(): string {
+    return `${this.nodes.talkVersion}/${this.invariants.fieldVersion}/${this.invariants.viewsOnly ? 1 : 0}`;
   }
 
   /** Set by `enumerate`: the events before this index are not faults (they count for deadlock). */

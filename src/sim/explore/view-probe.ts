@@ -18,8 +18,21 @@ export class ViewProbe {
   private nodes: Record<NodeId, NodeView> | null = null;
   readonly view: GlobalView;
 
-  constructor(sys: ViewSource) {
+  /**
+   * `onField`: told the node and the name of every field of a node view read through this probe (the node views
+   * are then handed out behind proxies that tell; for partial-order reduction, see invariants.ts).
+   */
+  constructor(sys: ViewSource, onField?: (node: NodeId, field: string) => void) {
     const probe = this;
+    const wrapped = new WeakMap<NodeView, NodeView>();
+    const wrap = (v: NodeView): NodeView => {
+      let w = wrapped.get(v);
+      if (w === undefined) {
+        w = new Proxy(v, { get: (target, key, receiver) => (typeof key === 'string' && onField!(target.id, key), Reflect.get(target, key, receiver)) });
+        wrapped.set(v, w);
+      }
+      return w;
+    };
     this.view = {
       // Time is abstracted away: always 0 here, so reading it adds no dependence on the state.
       get timeMs(): number {
@@ -27,7 +40,11 @@ export class ViewProbe {
       },
       get nodes(): Readonly<Record<NodeId, NodeView>> {
         probe.nodesTouched = true;
-        if (probe.nodes === null) probe.nodes = sys.nodesOf(probe.vec);
+        if (probe.nodes === null) {
+          const nodes = sys.nodesOf(probe.vec);
+          if (onField !== undefined) for (const id of Object.keys(nodes)) nodes[id] = wrap(nodes[id]!);
+          probe.nodes = nodes;
+        }
         return probe.nodes;
       },
       get inFlight(): readonly InFlightView[] {
