@@ -23,18 +23,31 @@ export type ClientStepAction = (typeof clientStepActions)[number];
 /** Which options each action takes (besides its own key). */
 export const clientStepOptions: Record<ClientStepAction, readonly string[]> = {
   preload: [],
-  start: ['together'],
-  expect: ['kind', 'text', 'withinMs', 'afterLease', 'absent', 'exit', 'as', 'otherAs'],
-  type: ['text', 'to', 'keys'],
-  check: [],
-  quit: [],
-  kill: ['after'],
-  pause: [],
-  resume: [],
-  restart: [],
-  fault: ['client', 'action', 'key', 'ms', 'count'],
-  wait: [],
+  start: ['together', 'if'],
+  expect: ['kind', 'text', 'withinMs', 'afterLease', 'absent', 'exit', 'orExit', 'as', 'otherAs', 'if'],
+  type: ['text', 'to', 'keys', 'if'],
+  check: ['if'],
+  quit: ['if'],
+  kill: ['after', 'if'],
+  pause: ['if'],
+  resume: ['if'],
+  restart: ['if'],
+  fault: ['client', 'action', 'key', 'ms', 'count', 'if'],
+  wait: ['if'],
 };
+
+/**
+ * A step's condition on what a program chose where the protocol allows either (a survivor that
+ * stays, or one that ends having cleared the session): the step runs only when it holds.
+ */
+const stepCondition = z
+  .strictObject({
+    /** the program is running */
+    running: clientId.optional(),
+    /** the program has ended (by itself, or killed) */
+    exited: clientId.optional(),
+  })
+  .refine((c) => (c.running === undefined) !== (c.exited === undefined), 'a condition names one program: { running: c1 } or { exited: c1 }');
 
 export const clientStepSchema = z
   .strictObject({
@@ -63,6 +76,10 @@ export const clientStepSchema = z
     absent: z.boolean().optional(),
     /** expect: the program exits within withinMs */
     exit: z.boolean().optional(),
+    /** expect: the line, or the program ends instead (either is right here; later steps tell them apart with if:) */
+    orExit: z.boolean().optional(),
+    /** any step: run it only when the condition holds */
+    if: stepCondition.optional(),
     type: clientId.optional(),
     /** the person asks for the messages queued while it was away (the adapter's input.check; nothing when the program shows them by itself) */
     check: clientId.optional(),
@@ -92,6 +109,7 @@ export const clientStepSchema = z
     const action = stepRules({ actions: clientStepActions, options: clientStepOptions }, step, ctx);
     if (action === undefined) return;
     if (action === 'expect' && step.kind === undefined && step.exit !== true) ctx.addIssue({ code: 'custom', message: 'expect needs kind (a pattern of the adapter) or exit: true' });
+    if (action === 'expect' && step.orExit === true && (step.absent === true || step.exit === true || Array.isArray(step.expect))) ctx.addIssue({ code: 'custom', path: ['orExit'], message: 'orExit takes one client expected to show a line (not absent, exit or a list)' });
     if (action === 'expect' && step.text !== undefined && step.kind !== 'message') ctx.addIssue({ code: 'custom', path: ['text'], message: 'text is only for kind: message' });
     if (action === 'expect' && !Array.isArray(step.expect) && (step.as !== undefined || step.otherAs !== undefined)) ctx.addIssue({ code: 'custom', message: 'as and otherAs name one client of a list: expect: [c1, c2]' });
     if (action === 'expect' && Array.isArray(step.expect) && (step.absent === true || step.exit === true)) ctx.addIssue({ code: 'custom', message: 'absent and exit take one client, not a list' });

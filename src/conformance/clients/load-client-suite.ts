@@ -76,6 +76,8 @@ export function parseClientSuite(text: string, shownAs: string, dir: string, fil
           if (!started.has(name)) issue(['cases', i, 'steps', j, k], `client ${JSON.stringify(name)} is used before a start step starts it`);
         }
       }
+      const condition = step.if?.running ?? step.if?.exited;
+      if (condition !== undefined && !started.has(condition)) issue(['cases', i, 'steps', j, 'if'], `client ${JSON.stringify(condition)} is named in a condition before a start step starts it`);
       if (step.as !== undefined) started.add(step.as);
       if (step.otherAs !== undefined) started.add(step.otherAs);
     });

@@ -228,7 +228,16 @@ export class ClientCaseRun extends LiveCase<ClientStepFile> {
 
   protected runStep(step: ClientStepFile): Promise<void> {
     this.stepStartedMs = this.nowMs();
+    if (step.if !== undefined && !this.holds(step.if)) return Promise.resolve();
     return this.step(step);
+  }
+
+  /** A step's condition: the program is running, or has ended. */
+  private holds(condition: NonNullable<ClientStepFile['if']>): boolean {
+    const name = condition.running ?? condition.exited!;
+    const s = this.sessions.get(this.aliases.get(name) ?? name);
+    const running = s !== undefined && s.process.running;
+    return condition.running !== undefined ? running : s !== undefined && !running;
   }
 
   /** A FAIL says what the clients were doing (a stall, the model's prediction, their output); protosim's own errors are ERRORs. */
@@ -412,6 +421,8 @@ export class ClientCaseRun extends LiveCase<ClientStepFile> {
         return;
       }
       const r = await s.waitFor(kind, expectMs, step.text !== undefined ? { text: step.text } : {});
+      // orExit: the program ending instead is one of the right outcomes
+      if (!r.ok && step.orExit === true && r.reason === 'exited') return;
       if (!r.ok) {
         const shown = s.messages(s.cursor).map((m) => JSON.stringify(m.text));
         const detail = r.reason === 'exited' ? `${s.name} ended (${s.status()})` : `none within ${expectMs} ms`;
@@ -534,13 +545,17 @@ function requestMessage(r: ImRequestRecord): { type: string; [k: string]: unknow
 
 /** `c1 types "hello"`, `kill c1 after SET connected`. */
 export function describeStep(step: ClientStepFile): string {
+  if (step.if !== undefined) {
+    const { if: condition, ...rest } = step;
+    return `${describeStep(rest)} (if ${condition.running !== undefined ? `${condition.running} runs` : `${condition.exited} has ended`})`;
+  }
   if (step.preload) return `keys left from an earlier session: ${Object.entries(step.preload).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}`;
   if (step.start) return `start ${Array.isArray(step.start) ? step.start.join(', ') : step.start}${step.together ? ' in the same millisecond' : ''}`;
   if (Array.isArray(step.expect)) return `one of ${step.expect.join(', ')} shows ${step.kind}${step.as ? ` (as ${step.as})` : ''}`;
   if (step.expect) {
     if (step.exit) return `${step.expect} exits`;
     const what = step.kind === 'message' && step.text !== undefined ? `message ${JSON.stringify(step.text)}` : `${step.kind}`;
-    return `${step.expect} ${step.absent ? 'shows no' : 'shows'} ${what}${step.withinMs ? ` within ${step.withinMs} ms` : ''}${step.afterLease ? ' (after its lease)' : ''}`;
+    return `${step.expect} ${step.absent ? 'shows no' : 'shows'} ${what}${step.orExit ? ' or ends' : ''}${step.withinMs ? ` within ${step.withinMs} ms` : ''}${step.afterLease ? ' (after its lease)' : ''}`;
   }
   if (step.type) return step.text !== undefined ? `${step.type} types ${JSON.stringify(step.text)}` : `${step.type} presses ${JSON.stringify(step.keys)}`;
   if (step.check) return `${step.check} asks for queued messages`;
