@@ -2,7 +2,7 @@
  * `protosim replay <trace> --adapter`: a counterexample the model found, replayed on live client
  * programs, shows the same failure on the seed's client and not on the fixed one.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -33,7 +33,16 @@ describe('live replay of model counterexamples on client programs', () => {
     expect(fixed.out).toMatch(/the live run left the trace: c\d sent SET lockalt\.join\.\S+ where the trace has GET connected/);
     expect(fixed.out).toMatch(/NOT REPRODUCED/);
     expect(fixed.code).toBe(1);
-  });
+
+    // The same race with c2 never started live: c1 alone waits for ever, which is not the trace's
+    // failure (both clients waiting); REPRODUCED needs every client of the counterexample live.
+    const lone = join(dir, 'lone.jsonl');
+    writeFileSync(lone, readFileSync(trace, 'utf8').split('\n').filter((l) => !/"k":"start"/.test(l) || !/"node":"c2"/.test(l)).join('\n'));
+    const one = await cli(['replay', lone, '--adapter', 'adapters/lock-alternation.yaml', '--var', 'pollMs=50', '--observe-ms', '1600']);
+    expect(one.out).toMatch(/c2 of the trace never started live/);
+    expect(one.out).toMatch(/NOT REPRODUCED/);
+    expect(one.code).toBe(1);
+  }, 60_000);
 
   it('a history property (own message shown back) breaks live on the seed client, on the trace\'s order of requests', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'protosim-replay-'));

@@ -76,11 +76,15 @@ export class ClientSession {
    * Starts (or starts again) the program; types the adapter's login lines, each after a prompt, or
    * all at once when the adapter says the program reads them without one (`loginAfter: start`).
    */
+  /** the program was started at least once (it took part in the run) */
+  everStarted = false;
+
   async start(): Promise<void> {
     this.runStart = this.process.log.cursor;
     this.cursor = this.runStart;
     this.lastConsumed = undefined;
     await this.process.start();
+    this.everStarted = true;
     const withoutPrompt = this.adapter.spec.input.loginAfter === 'start';
     for (const line of this.adapter.spec.input.login ?? []) {
       if (!withoutPrompt) {

@@ -332,6 +332,14 @@ export async function replayOnClients(header: TraceHeader, events: readonly Trac
     } else {
       observed = 'the trace has no finding to compare with';
     }
+    // REPRODUCED only when every client of the counterexample took part live: a stall of the one
+    // client that started is not the trace's failure.
+    const takingPart = new Set(items.map((i) => (i.kind === 'fault' ? ('node' in i.fault ? i.fault.node : undefined) : i.node)).filter((n): n is string => n !== undefined));
+    const absent = [...takingPart].filter((n) => sessions.get(n)?.everStarted !== true);
+    if (reproduced && absent.length > 0) {
+      reproduced = false;
+      observed = `${observed}; but ${absent.join(', ')} of the trace never started live, so this is not the trace's failure`;
+    }
     for (const s of sessions.values()) details.push(`--- ${s.name} (${s.status()}):\n${s.tail(8)}`);
     return { reproduced, expected, observed, details, divergence, stepsDone, stepsTotal: items.length };
   } finally {
