@@ -24,7 +24,7 @@ export const flawCases = {
   'ping-liveness/server-py-faithful': {
     'spoofed-chat': ['ping/spoofed-session-chat'],
     'spoofed-logout': ['ping/spoofed-session-logout'],
-    'spoofed-ping': [],
+    'spoofed-ping': ['ping/spoofed-session-ping'],
   },
   'kv-store/server-go-faithful': {},
   'lock-alternation/client-py-faithful': {
