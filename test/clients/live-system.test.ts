@@ -48,7 +48,7 @@ describe('whole live system: register-exit server command and client programs', 
     const cases = await run(suitePath);
     const failed = Object.values(cases).filter((c) => c.verdict !== 'PASS').map((c) => `${c.id}: ${c.reason}\n${c.observed ?? ''}`);
     expect(failed).toEqual([]);
-    expect(Object.keys(cases)).toEqual(['send', 'unknown-recipient', 'server-shutdown', 'paused-server', 'server-killed-and-restarted', 'client-killed']);
+    expect(Object.keys(cases)).toEqual(['send', 'quick-succession', 'unknown-recipient', 'server-shutdown', 'paused-server', 'server-killed-and-restarted', 'client-killed']);
     const restart = cases['server-killed-and-restarted']!;
     expect(restart.trace!.filter((e) => e.k === 'fault').map((e) => (e.k === 'fault' ? `${e.fault.kind} ${'node' in e.fault ? e.fault.node : ''}` : ''))).toEqual(['crash server', 'restart server']);
   });
