@@ -68,8 +68,10 @@ const allowed: Record<string, { layers: string[]; packages: RegExp }> = {
   sim: { layers: ['sim', 'models'], packages: /^(xstate|fast-check)$/ },
   scenario: { layers: ['scenario', 'models', 'sim'], packages: /^(yaml|zod|re2js|node:fs|node:path|node:url|node:module)$/ },
   wire: { layers: ['wire', 'models'], packages: /^(node:.*|protobufjs)$/ },
-  conformance: { layers: ['conformance', 'models', 'sim', 'scenario', 'report', 'wire'], packages: /^(node:.*|protobufjs|@lydell\/node-pty|yaml|zod|xstate)$/ },
-  servers: { layers: ['servers', 'models', 'wire'], packages: /^(node:.*|protobufjs)$/ },
+  // transports: QUIC (src/transports/quic-transport.ts), below the servers' host and the live engine
+  transports: { layers: ['transports'], packages: /^(node:.*|@matrixai\/quic|@matrixai\/logger|selfsigned)$/ },
+  conformance: { layers: ['conformance', 'models', 'sim', 'scenario', 'report', 'wire', 'transports'], packages: /^(node:.*|protobufjs|@lydell\/node-pty|yaml|zod|xstate|fast-check)$/ },
+  servers: { layers: ['servers', 'models', 'wire', 'transports'], packages: /^(node:.*|protobufjs)$/ },
   report: { layers: ['report', 'sim', 'models'], packages: /^(node:.*|xmlbuilder2)$/ },
   runner: { layers: ['runner', 'sim', 'models', 'scenario'], packages: /^(node:.*)$/ },
   api: { layers: ['api', 'models', 'sim', 'scenario'], packages: /^(node:.*)$/ },

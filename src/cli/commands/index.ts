@@ -13,6 +13,7 @@ import { registerMigrateCommand } from './migrate.js';
 import { registerReplayCommand } from './replay.js';
 import { registerRunCommand } from './run.js';
 import { registerSchemaCommand } from './schema.js';
+import { registerFuzzCommand } from './fuzz.js';
 import { registerServeCommand } from './serve.js';
 
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
@@ -29,4 +30,5 @@ export const commandRegistrars: CommandRegistrar[] = [
   registerGradeCommand,
   registerMigrateCommand,
   registerInitCommand,
+  registerFuzzCommand,
 ];

@@ -1,0 +1,94 @@
+/**
+ * One arbitrary of live cases for every protocol, composed from what each protocol's generator
+ * (protocols/*.ts) says about its messages: users who first do the protocol's setup (one after the
+ * other, or at the same instant), then rounds of ordinary and hostile messages, bursts written in
+ * one write, several users at the same instant, malformed input, link faults (split and merge in
+ * both directions, delay, latency, a vanished host), peers leaving and pauses. Workload, data and
+ * faults are separate arbitraries composed here (STYLE 7); shrinking removes actions, lowers user
+ * indices (fewer users) and shortens data.
+ */
+import fc from 'fast-check';
+import type { FuzzAction, FuzzCase, FuzzFault, RenderHooks } from './fuzz-case.js';
+import { plainWord, type FuzzText } from './hostile-data.js';
+
+/** What a protocol contributes to fuzzing its servers. */
+export interface ProtocolFuzz {
+  protocol: string;
+  /** users acting at most (more make cases slower; three already give most interleavings) */
+  maxUsers: number;
+  /** a user's name base (letters; the run token is appended) */
+  name: fc.Arbitrary<string>;
+  /** what user i sends first, in order (register, create and log in, version and login...) */
+  setup: (user: number) => unknown[];
+  /** one message of the protocol, naming users with `{ $user: i }` / `{ $self: true }` */
+  message: (users: number) => fc.Arbitrary<unknown>;
+  /** bytes that are not a message (absent: the transport cannot send raw bytes) */
+  raw?: fc.Arbitrary<FuzzText>;
+  /** the link faults that make sense on this transport */
+  faults: fc.Arbitrary<FuzzFault>;
+  /** pauses (ms or `$var`): short ones, and ones past the protocol's timeouts */
+  waits: readonly (number | string)[];
+  /** suite variables the cases read, with defaults */
+  vars?: Record<string, string | number>;
+  hooks?: RenderHooks;
+  /** a bound on the body's actions */
+  maxActions?: number;
+}
+
+/** The faults of a stream transport: split and merge both ways, delay, latency, a partition. */
+export const streamFaults: fc.Arbitrary<FuzzFault> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ fault: fc.constant('split' as const), direction: fc.constantFrom('to-target' as const, 'from-target' as const, 'both' as const), parts: fc.integer({ min: 2, max: 6 }) }) },
+  { weight: 3, arbitrary: fc.record({ fault: fc.constant('merge' as const), direction: fc.constantFrom('to-target' as const, 'from-target' as const), messages: fc.integer({ min: 2, max: 3 }) }) },
+  { weight: 1, arbitrary: fc.record({ fault: fc.constant('delay' as const), direction: fc.constantFrom('to-target' as const, 'from-target' as const), ms: fc.constantFrom(5, 50, 200) }) },
+  { weight: 1, arbitrary: fc.record({ fault: fc.constant('latency' as const), ms: fc.constantFrom(1, 20, 100) }) },
+  { weight: 1, arbitrary: fc.constant({ fault: 'partition' as const }) },
+  { weight: 1, arbitrary: fc.constant({ fault: 'clear' as const }) },
+);
+
+const userIndex = (users: number): fc.Arbitrary<number> => fc.integer({ min: 0, max: users - 1 });
+
+/** The body's actions, weighted towards ordinary messages. */
+function actionArbitrary(p: ProtocolFuzz): fc.Arbitrary<FuzzAction> {
+  const n = p.maxUsers;
+  const message = p.message(n);
+  const choices: { weight: number; arbitrary: fc.Arbitrary<FuzzAction> }[] = [
+    { weight: 10, arbitrary: fc.record({ kind: fc.constant('send' as const), user: userIndex(n), msgs: fc.tuple(message).map((m) => [...m]) }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('send' as const), user: userIndex(n), msgs: fc.array(message, { minLength: 2, maxLength: 4 }) }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('together' as const), sends: fc.array(fc.record({ user: userIndex(n), msg: message }), { minLength: 2, maxLength: n }) }) },
+    { weight: 2, arbitrary: fc.tuple(userIndex(n), p.faults).map(([user, f]) => ({ kind: 'fault' as const, user, ...f })) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('leave' as const), user: userIndex(n), mode: fc.constantFrom('close' as const, 'reset' as const) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.constantFrom(...p.waits) }) },
+  ];
+  if (p.raw !== undefined) choices.push({ weight: 1, arbitrary: fc.record({ kind: fc.constant('raw' as const), user: userIndex(n), text: p.raw }) });
+  return fc.oneof(...choices);
+}
+
+/** The setup of the users that take part: each user's setup messages, in turn or at the same instant. */
+function setupActions(p: ProtocolFuzz, users: readonly number[], together: boolean): FuzzAction[] {
+  if (!together) return users.flatMap((u) => p.setup(u).map((msg) => ({ kind: 'send' as const, user: u, msgs: [msg] })));
+  const rounds = Math.max(0, ...users.map((u) => p.setup(u).length));
+  const out: FuzzAction[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const sends = users.filter((u) => p.setup(u)[i] !== undefined).map((u) => ({ user: u, msg: p.setup(u)[i] }));
+    out.push(sends.length === 1 ? { kind: 'send', user: sends[0]!.user, msgs: [sends[0]!.msg] } : { kind: 'together', sends });
+  }
+  return out;
+}
+
+/** Live cases of a protocol: setup, then up to `maxActions` actions. */
+export function caseArbitrary(p: ProtocolFuzz): fc.Arbitrary<FuzzCase> {
+  const n = p.maxUsers;
+  return fc
+    // Shrinking goes through the fields in this order: the body's actions first (fewest steps),
+    // then the setup's users, then names (shortest data).
+    .record({
+      body: fc.array(actionArbitrary(p), { minLength: 1, maxLength: p.maxActions ?? 12 }),
+      setupUsers: fc.uniqueArray(userIndex(n), { minLength: 0, maxLength: n }),
+      together: fc.boolean(),
+      names: fc.array(p.name, { minLength: n + 1, maxLength: n + 1 }),
+    })
+    .map(({ names, setupUsers, together, body }) => ({ names, actions: [...setupActions(p, [...setupUsers].sort((a, b) => a - b), together), ...body] }));
+}
+
+/** A name base: letters and digits, capitals included, starting with a letter. */
+export const nameBase = (maxLength = 8): fc.Arbitrary<string> => fc.tuple(fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'), plainWord(maxLength - 1)).map(([a, b]) => `${a}${b}`);

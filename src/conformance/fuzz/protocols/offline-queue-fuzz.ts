@@ -1,0 +1,51 @@
+/**
+ * offline-queue servers (docs/protocols.md section 5): users create accounts and log in, send to
+ * online, offline, unknown and deleted users, check and delete (the queues), list with wildcard
+ * patterns (and text that is a regular expression), log in elsewhere, quit, fill `sender` with
+ * another name, and send opcodes and versions the protocol does not have. The separators are the
+ * ones of its replies (`sender:text\n`) and its patterns (`*`, `_`). Fields go up to 255 characters:
+ * past the 100-character limit the protocol fixes, under the 1024-byte read of its raw framing (a
+ * larger frame gets a server's own refusal, which the oracle cannot judge; measured: the reference
+ * server's opcode 0 where the model says 4).
+ */
+import fc from 'fast-check';
+import { Op } from '../../../models/offline-queue/messages.js';
+import { nameBase, streamFaults, type ProtocolFuzz } from '../case-arbitrary.js';
+import { fieldText, hostileText, ladderText } from '../hostile-data.js';
+
+const separators = [':', '\n', ':\n', '*', '_', '.*', '(a+)+$', '[', '\\'];
+
+function message(users: number): fc.Arbitrary<unknown> {
+  const user = fc.integer({ min: 0, max: users }).map((i) => ({ $user: i }));
+  const someone = fc.oneof({ weight: 4, arbitrary: user }, { weight: 1, arbitrary: fc.constant({ $self: true }) });
+  const pattern = fc.oneof(
+    { weight: 3, arbitrary: fc.tuple(fc.integer({ min: 0, max: users }), fc.constantFrom('*', '_', '.', '?', '[')).map(([i, wild]) => ({ $user: i, wild })) },
+    { weight: 1, arbitrary: fc.constantFrom('*', '_', '') },
+    { weight: 1, arbitrary: hostileText(separators) },
+  );
+  return fc.oneof(
+    { weight: 8, arbitrary: fc.record({ opcode: fc.constant(Op.send), receiver: someone, msg: fieldText(separators, 255) }) },
+    { weight: 1, arbitrary: fc.record({ opcode: fc.constant(Op.send), receiver: someone, msg: fieldText(separators, 255), sender: user }) },
+    { weight: 4, arbitrary: fc.constant({ opcode: Op.check }) },
+    { weight: 2, arbitrary: fc.record({ opcode: fc.constantFrom(Op.create, Op.login), msg: someone }) },
+    { weight: 1, arbitrary: fc.record({ opcode: fc.constantFrom(Op.create, Op.login), msg: fieldText(separators, 255) }) },
+    { weight: 1, arbitrary: fc.constant({ opcode: Op.delete }) },
+    { weight: 2, arbitrary: fc.record({ opcode: fc.constant(Op.list), msg: pattern }) },
+    { weight: 1, arbitrary: fc.constant({ opcode: Op.quit }) },
+    { weight: 1, arbitrary: fc.record({ opcode: fc.constantFrom(0, 8, 99, -1) }) },
+  );
+}
+
+export const offlineQueueFuzz: ProtocolFuzz = {
+  protocol: 'offline-queue',
+  maxUsers: 3,
+  name: nameBase(),
+  setup: () => [
+    { opcode: Op.create, msg: { $self: true } },
+    { opcode: Op.login, msg: { $self: true } },
+  ],
+  message,
+  raw: fc.oneof(hostileText(separators), ladderText()),
+  faults: streamFaults,
+  waits: [0, 50, 300],
+};

@@ -1,0 +1,35 @@
+/**
+ * register-exit servers (docs/protocols.md section 4): users register names, route messages to each
+ * other (to names that exist, that left, that nobody has), fill `From` with another name, send Exit
+ * for themselves or someone else, register a name in use, and write garbage. `Message{To, From,
+ * Content, Register, Exit}`: the protocol's separators are the ones of its text client
+ * (`send <user> <text>`, `<From>: <Content>`).
+ */
+import fc from 'fast-check';
+import { nameBase, streamFaults, type ProtocolFuzz } from '../case-arbitrary.js';
+import { fieldText, hostileText, ladderText, unfixedLimitChars } from '../hostile-data.js';
+
+const separators = [' ', ': ', '\n', 'EXIT', 'send '];
+
+function message(users: number): fc.Arbitrary<unknown> {
+  const someone = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: users }).map((i) => ({ $user: i })) }, { weight: 1, arbitrary: fc.constant({ $self: true }) });
+  const from = fc.oneof({ weight: 5, arbitrary: fc.constant({ $self: true }) }, { weight: 1, arbitrary: someone });
+  return fc.oneof(
+    { weight: 8, arbitrary: fc.record({ From: from, To: someone, Content: fieldText(separators, unfixedLimitChars) }) },
+    { weight: 2, arbitrary: fc.record({ From: from, Register: fc.constant(true) }) },
+    { weight: 1, arbitrary: fc.record({ From: from, Exit: fc.constant(true) }) },
+  );
+}
+
+export const registerExitFuzz: ProtocolFuzz = {
+  protocol: 'register-exit',
+  maxUsers: 3,
+  name: nameBase(),
+  setup: () => [{ From: { $self: true }, Register: true }],
+  message,
+  raw: fc.oneof(hostileText(separators).map((t) => `${t}\n`), ladderText()),
+  faults: streamFaults,
+  waits: [0, 50, 300],
+  // Exit ends the sender's connection (whoever it names: its own exit, or refused and closed).
+  hooks: { leaves: (msg) => (msg as { Exit?: boolean }).Exit === true },
+};
