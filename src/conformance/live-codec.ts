@@ -278,3 +278,21 @@ export function preview(text: string, max = 120): string {
   const clean = text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   return clean.length > max ? `${JSON.stringify(clean.slice(0, max))}... (${text.length} characters)` : JSON.stringify(clean);
 }
+
+/**
+ * The JSON-lines codec's messages as QUIC carries them (the seed's ping-liveness framing): one JSON
+ * object per stream write, no newline. Reading is the QUIC connection's (a JSON object splitter per
+ * stream, src/transports/quic-transport.ts); the UDP proxy sees datagrams, not messages (no splitter).
+ */
+export function quicObjectCodec(lines: LiveCodec): LiveCodec {
+  return {
+    name: 'quic-json',
+    oneInFlight: false,
+    encode(msg) {
+      const bytes = lines.encode(msg);
+      return bytes[bytes.length - 1] === 0x0a ? bytes.subarray(0, bytes.length - 1) : bytes;
+    },
+    decoder: (maxFrameBytes) => lines.decoder(maxFrameBytes),
+    splitter: () => undefined,
+  };
+}

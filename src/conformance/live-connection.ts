@@ -8,8 +8,12 @@
  * the excess dropped and is told so), `maxReceivedBytes` per connection (beyond it the harness
  * closes the connection: a flood), and the codec's `maxFrameBytes` (a frame that claims to be huge).
  */
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import type { Decoded, LiveCodec, StreamDecoder } from './live-codec.js';
+import type { QuicTargetOptions } from '../scenario/target-address.js';
+import { connectQuic, type QuicEvent, type QuicPeer } from '../transports/quic-transport.js';
+import { splitBytes } from './proxy/message-ops.js';
 
 export interface ConnectionLimits {
   maxFrameBytes: number;
@@ -40,7 +44,27 @@ export class ConnectError extends Error {
   }
 }
 
-export class LiveConnection {
+/** How one write goes out: whole (default), or cut in `parts` writes `gapMs` apart (QUIC: on one stream). */
+export interface WriteOptions {
+  parts?: number;
+  gapMs?: number;
+}
+
+/** A harness client's connection, whatever carries it (TCP: LiveConnection, QUIC: QuicLiveConnection). */
+export interface HarnessConnection {
+  readonly name: string;
+  readonly isClosed: boolean;
+  readonly bytesReceived: number;
+  droppedMessages: number;
+  limitHit: string | undefined;
+  next(withinMs: number): Promise<Arrival>;
+  pending(): number;
+  write(bytes: Buffer, options?: WriteOptions): Promise<void>;
+  closedWithin(withinMs: number): Promise<boolean>;
+  disconnect(mode: 'close' | 'reset' | 'half-close'): void;
+}
+
+export class LiveConnection implements HarnessConnection {
   private readonly inbox: Arrival[] = [];
   private waiter: (() => void) | undefined;
   private closedArrival: Arrival | undefined;
@@ -209,5 +233,177 @@ export class LiveConnection {
       // Give the FIN a moment to leave before the descriptor goes (destroying at once may send RST).
       setTimeout(() => this.socket.destroy(), 200).unref();
     }
+  }
+}
+
+/** The gap between the pieces of a message split across stream writes, so the target's reads see pieces. */
+export const quicSplitGapMs = 25;
+
+/**
+ * One harness client's QUIC connection (the seed's framing of ping-liveness): each write goes on a
+ * new bidirectional stream whose side is then finished, as the seed's client does; what the target
+ * writes, on any stream, is read with a JSON object splitter per stream (quic-transport.ts), so
+ * replies arrive whatever the target's writes were. A write may be cut into pieces on its stream
+ * (`parts`): one message split across stream writes.
+ *
+ * Disconnects: `close` is CONNECTION_CLOSE with application code 0 (a client that leaves without
+ * logging out); `reset` is a client that vanishes, as a killed process does over QUIC: nothing more
+ * is sent, the target learns only by its idle timeout or its heartbeat; `half-close` has no QUIC
+ * meaning for a connection (every stream is already finished after its write), so it does nothing.
+ */
+export class QuicLiveConnection implements HarnessConnection {
+  private readonly inbox: Arrival[] = [];
+  private waiter: (() => void) | undefined;
+  private closedArrival: Arrival | undefined;
+  private receivedBytes = 0;
+  droppedMessages = 0;
+  limitHit: string | undefined;
+
+  private constructor(
+    readonly name: string,
+    private readonly peer: QuicPeer,
+    private readonly limits: ConnectionLimits,
+  ) {
+    peer.onEvent = (event) => this.receive(event);
+  }
+
+  /** Connects; throws ConnectError when no QUIC connection can be made (unreachable, handshake, ALPN). */
+  static async open(name: string, host: string, port: number, quic: QuicTargetOptions, limits: ConnectionLimits, timeoutMs: number): Promise<QuicLiveConnection> {
+    let ca: string | undefined;
+    if (quic.ca !== undefined) {
+      try {
+        ca = readFileSync(quic.ca, 'utf8');
+      } catch (error) {
+        throw new ConnectError(`cannot read the QUIC CA file ${quic.ca}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'ECA');
+      }
+    }
+    try {
+      const peer = await connectQuic(host, port, {
+        ...(quic.alpn !== undefined ? { alpn: quic.alpn } : {}),
+        ...(quic.serverName !== undefined ? { serverName: quic.serverName } : {}),
+        ...(quic.verify !== undefined ? { verify: quic.verify } : {}),
+        ...(ca !== undefined ? { ca } : {}),
+        connectTimeoutMs: timeoutMs,
+        limits: { maxMessageBytes: limits.maxFrameBytes, maxInboxEvents: limits.maxInboxMessages },
+      });
+      return new QuicLiveConnection(name, peer, limits);
+    } catch (error) {
+      throw new ConnectError(`QUIC: ${(error as Error).message}`, 'EQUIC');
+    }
+  }
+
+  get isClosed(): boolean {
+    return this.closedArrival !== undefined;
+  }
+
+  get bytesReceived(): number {
+    return this.receivedBytes;
+  }
+
+  /** Streams open and opened on this connection, for watching a long run. */
+  streamCounts(): { open: number; opened: number } {
+    return this.peer.streamCounts();
+  }
+
+  private receive(event: QuicEvent): void {
+    if (this.closedArrival !== undefined) return;
+    switch (event.kind) {
+      case 'message':
+        this.receivedBytes += Buffer.byteLength(event.text);
+        if (this.receivedBytes > this.limits.maxReceivedBytes) {
+          this.limitHit = `maxReceivedBytes=${this.limits.maxReceivedBytes}`;
+          this.push({ kind: 'invalid', reason: `the target sent more than maxReceivedBytes=${this.limits.maxReceivedBytes} on one connection; the harness closed it` });
+          void this.peer.close({ code: 0, reason: 'flood' });
+          return;
+        }
+        return this.push({ kind: 'message', msg: event.value });
+      case 'invalid':
+        return this.push({ kind: 'invalid', reason: `stream ${event.stream.streamId}: ${event.reason}` });
+      case 'stream-end':
+        // The target finished a stream: finish ours too, so it ends (a stream the target opened).
+        void event.stream.finish();
+        return;
+      case 'stream-reset':
+      case 'data':
+        return;
+      case 'closed': {
+        const orderly = event.how === 'peer' && event.isApp && event.code === 0;
+        this.closedArrival = { kind: 'closed', how: orderly || event.how === 'idle-timeout' ? 'end' : 'reset', detail: `QUIC connection ${event.reason}` };
+        return this.wake();
+      }
+    }
+  }
+
+  private push(arrival: Arrival): void {
+    if (this.inbox.length >= this.limits.maxInboxMessages) {
+      this.droppedMessages++;
+      this.limitHit = `maxInboxMessages=${this.limits.maxInboxMessages}`;
+      return;
+    }
+    this.inbox.push(arrival);
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+
+  async next(withinMs: number): Promise<Arrival> {
+    const started = performance.now();
+    for (;;) {
+      const head = this.inbox.shift();
+      if (head !== undefined) return head;
+      if (this.closedArrival !== undefined) return this.closedArrival;
+      const left = withinMs - (performance.now() - started);
+      if (left <= 0) return { kind: 'timeout', waitedMs: Math.round(performance.now() - started) };
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.waiter = undefined;
+          resolve();
+        }, left);
+        this.waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  pending(): number {
+    return this.inbox.length;
+  }
+
+  /** One stream: the bytes in one write (or `parts` writes), then the stream's end. */
+  async write(bytes: Buffer, options: WriteOptions = {}): Promise<void> {
+    if (this.closedArrival !== undefined || !this.peer.isOpen()) throw new Error(this.closedArrival?.kind === 'closed' ? this.closedArrival.detail : 'the connection is closed');
+    const stream = this.peer.openStream();
+    const parts = splitBytes(bytes, options.parts ?? 1);
+    try {
+      for (let i = 0; i < parts.length; i++) {
+        if (i > 0) await new Promise((resolve) => setTimeout(resolve, options.gapMs ?? quicSplitGapMs));
+        await stream.write(parts[i]!);
+      }
+    } catch (error) {
+      // The target stopped reading this stream (STOP_SENDING): it refused these bytes, which is its
+      // answer to them, not a connection gone. Only a closed connection is a failed write.
+      if (this.peer.isOpen()) return;
+      throw error;
+    }
+    void stream.finish();
+  }
+
+  async closedWithin(withinMs: number): Promise<boolean> {
+    if (this.closedArrival !== undefined) return true;
+    const closed = await Promise.race([this.peer.closed().then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), withinMs).unref())]);
+    this.inbox.length = 0;
+    return closed;
+  }
+
+  disconnect(mode: 'close' | 'reset' | 'half-close'): void {
+    if (mode === 'half-close' || !this.peer.isOpen()) return;
+    if (mode === 'reset') void this.peer.vanish();
+    else void this.peer.close({ code: 0, reason: 'client left' });
   }
 }

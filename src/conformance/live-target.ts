@@ -7,7 +7,7 @@ import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { InputError } from '../errors.js';
 import { liveProtocolNamed } from '../models/registry.js';
 import { framedProtocols, protocolCodecs, type Suite } from '../scenario/load-suite.js';
-import { parseTargetAddress, schemeProblem, targetScheme, type TargetAddress } from '../scenario/target-address.js';
+import { parseTargetAddress, schemeProblem, targetScheme, type QuicTargetOptions, type TargetAddress } from '../scenario/target-address.js';
 import { framingNames, normalizeCodec, type CodecName, type FramingName } from '../scenario/target-schema.js';
 import type { CommandTargetSpec } from './managed-process.js';
 
@@ -31,6 +31,10 @@ export interface ResolvedTarget {
   replyTimeoutMs: number;
   /** for reports: the address or the command line */
   description: string;
+  /** how the harness reaches it: a TCP stream (or HTTP for kv), or QUIC */
+  transport: 'tcp' | 'quic';
+  /** QUIC: ALPN, server name, verification and the CA's path (resolved against the working directory) */
+  quic?: QuicTargetOptions;
 }
 
 /** How long an expect waits by default. */
@@ -61,7 +65,9 @@ export function resolveTarget(suite: Suite, overrides: LiveTargetOverrides, cwd:
     if (typeof address === 'string') throw new InputError(`${overrides.target !== undefined ? '--target' : `${suite.file}: target`}: ${address}`, 'bad-target');
     const wrongScheme = schemeProblem(protocol, address);
     if (wrongScheme !== null) throw new InputError(wrongScheme, 'bad-target');
-    return { address, codec, framing, replyTimeoutMs, description: address.text };
+    if (address.scheme !== 'quic') return { address, codec, framing, replyTimeoutMs, description: address.text, transport: 'tcp' };
+    const fileQuic = 'quic' in file && overrides.target === undefined ? file.quic : undefined;
+    return { address, codec: quicCodec(codec), framing, replyTimeoutMs, description: address.text, transport: 'quic', quic: resolveQuic({ ...fileQuic, ...address.quic }, cwd) };
   }
   if ('command' in file && file.command !== undefined) {
     const command: CommandTargetSpec = {
@@ -77,7 +83,27 @@ export function resolveTarget(suite: Suite, overrides: LiveTargetOverrides, cwd:
       scheme,
       ...(overrides.maxOutputBytes !== undefined ? { maxOutputBytes: overrides.maxOutputBytes } : {}),
     };
-    return { command, codec, framing, replyTimeoutMs, description: command.command.join(' ') };
+    const quic = 'transport' in file && file.transport === 'quic';
+    return {
+      command,
+      codec: quic ? quicCodec(codec) : codec,
+      framing,
+      replyTimeoutMs,
+      description: command.command.join(' '),
+      transport: quic ? 'quic' : 'tcp',
+      ...(quic ? { quic: resolveQuic(file.quic ?? {}, file.cwd ?? cwd) } : {}),
+    };
   }
-  throw new InputError(`${suite.file}: no target; give --target tcp://127.0.0.1:PORT (http://... for kv) or a target: in the suite`, 'no-target');
+  throw new InputError(`${suite.file}: no target; give --target tcp://127.0.0.1:PORT (quic://... over QUIC, http://... for kv) or a target: in the suite`, 'no-target');
+}
+
+/** Over QUIC the messages are JSON objects: the json-lines codec's messages, without the newline. */
+function quicCodec(codec: CodecName): CodecName {
+  if (codec !== 'json-lines') throw new InputError(`over QUIC the messages are JSON objects, one per stream write (codec json-lines), not ${codec}`, 'bad-target');
+  return codec;
+}
+
+/** The CA's path against the working directory; it is read when a connection is made. */
+function resolveQuic(quic: QuicTargetOptions, cwd: string): QuicTargetOptions {
+  return quic.ca === undefined ? quic : { ...quic, ca: isAbsolute(quic.ca) ? quic.ca : resolvePath(cwd, quic.ca) };
 }

@@ -28,8 +28,10 @@ import { isModelRequest, KvHistory, KvStoreOracle } from './kv-store-oracle.js';
 import { OracleLimitError, ServerModelOracle } from './server-model-oracle.js';
 import { isStrict, serverMappingFor } from './server-mapping-for.js';
 import { liveProtocolNamed } from '../models/registry.js';
-import { EncodeError, liveCodecFor, preview, type LiveCodec } from './live-codec.js';
-import { ConnectError, defaultConnectionLimits, LiveConnection, type Arrival, type ConnectionLimits } from './live-connection.js';
+import { EncodeError, liveCodecFor, preview, quicObjectCodec, type LiveCodec } from './live-codec.js';
+import { ConnectError, defaultConnectionLimits, LiveConnection, QuicLiveConnection, type Arrival, type ConnectionLimits, type HarnessConnection } from './live-connection.js';
+import { UdpFaultProxy } from './proxy/udp-proxy.js';
+import { readFileSync } from 'node:fs';
 import { resolveTarget, type LiveTargetOverrides, type ResolvedTarget } from './live-target.js';
 import { connect } from 'node:net';
 import { describeExit, ManagedProcess, portListening, type ExitInfo } from './managed-process.js';
@@ -74,6 +76,11 @@ export const modelQuietMs = 50;
  * overtook a registration on another connection (a false FAIL of re/route).
  */
 export const modelSettleMs = 300;
+/**
+ * The least time a QUIC connection is given to be made: a TLS handshake costs more than a TCP
+ * connect, and a loaded machine took over a second for it (an unreachable ERROR, not the target's).
+ */
+export const quicConnectTimeoutMsMin = 5000;
 /** How long teardown waits for the target to close a connection after the harness's FIN. */
 export const teardownCloseMs = 300;
 /** A command that failed to start this many times in a row is not tried again in this run. */
@@ -88,8 +95,9 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions = {}): Pro
   const target = resolveTarget(suite, options, options.cwd ?? process.cwd());
   const protocol = suite.spec.protocol;
   const http = liveProtocolNamed(protocol)?.transport === 'http';
-  const codec = http ? null : liveCodecFor(protocol, target.codec, target.framing);
-  if (!http && codec === null) throw new InputError(`${protocol} has no codec ${target.codec}`);
+  const lineCodec = http ? null : liveCodecFor(protocol, target.codec, target.framing);
+  if (!http && lineCodec === null) throw new InputError(`${protocol} has no codec ${target.codec}`);
+  const codec = lineCodec !== null && target.transport === 'quic' ? quicObjectCodec(lineCodec) : lineCodec;
   const vars: Record<string, string | number> = { ...(suite.spec.vars ?? {}), ...(options.vars ?? {}) };
   const cases = selectSuiteCases(suite.spec.cases, suite.file, options.caseIds, options.tags, isStrict(vars));
   const limits: ConnectionLimits = { ...defaultConnectionLimits, ...options.limits };
@@ -149,7 +157,7 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions = {}): Pro
       let address: string | undefined = target.address?.text;
       if (managed === undefined && unreachableSince !== undefined) {
         // Still unreachable? Then the case is not tried; reachable again, it runs.
-        const problem = await addressProblem(target.address!.host, target.address!.port);
+        const problem = await addressProblem(target.address!.host, target.address!.port, target.transport);
         if (problem !== null) {
           record(errorResult(c, `not run: the target is unreachable since case ${unreachableSince.caseId} (${unreachableSince.reason}); still ${problem}`, caseStarted), 'unreachable');
           continue;
@@ -234,7 +242,11 @@ export const afterCaseSettleMs = 50;
 export const maxHeldResultMs = 500;
 
 /** Null when something listens at host:port (seen in /proc/net/tcp, or by connecting); else what is wrong. */
-async function addressProblem(host: string, port: number): Promise<string | null> {
+async function addressProblem(host: string, port: number, transport: 'tcp' | 'quic' = 'tcp'): Promise<string | null> {
+  if (transport === 'quic') {
+    const bound = udpPortBound(port);
+    return bound === false ? `nothing is bound to UDP port ${port}` : null;
+  }
   if (host === '127.0.0.1' || host === 'localhost' || host === '::1') {
     const seen = portListening(port);
     if (seen === true) return null;
@@ -259,6 +271,44 @@ async function addressProblem(host: string, port: number): Promise<string | null
   });
 }
 
+/** Whether a UDP socket is bound to `port` (/proc/net/udp and udp6); undefined when they cannot be read. */
+function udpPortBound(port: number): boolean | undefined {
+  let readable = false;
+  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    readable = true;
+    for (const line of text.split('\n').slice(1)) {
+      const local = line.trim().split(/\s+/)[1];
+      if (local !== undefined && parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port) return true;
+    }
+  }
+  return readable ? false : undefined;
+}
+
+/**
+ * Why a link fault is skipped over QUIC. The UDP proxy sees encrypted datagrams, not messages, and
+ * QUIC recovers whatever happens to a datagram (sent again, put back in order, a copy discarded):
+ * faults that change which messages arrive have no QUIC link equivalent.
+ */
+const quicSkips: Readonly<Record<string, string>> = {
+  drop: 'a message cannot be lost on a QUIC link: the UDP proxy drops datagrams and QUIC sends them again (a message is lost only with its stream reset); the case needs a link that loses messages',
+  duplicate: 'a message cannot be duplicated on a QUIC link: QUIC discards a duplicated datagram; the case needs a link that duplicates messages',
+  reorder: 'the UDP proxy reorders datagrams, which QUIC puts back in order; messages on different streams have no order to swap',
+  hold: 'the UDP proxy cannot tell one message from another in encrypted datagrams; holding one message needs a TCP link',
+  release: 'the UDP proxy cannot tell one message from another in encrypted datagrams; holding one message needs a TCP link',
+  delay: 'the UDP proxy cannot tell one message from another in encrypted datagrams; use fault: latency to delay the whole link',
+  merge: 'over QUIC several messages go in one stream write with msgs: in a send step; the UDP proxy cannot merge encrypted datagrams',
+  reset: 'a QUIC connection cannot be reset from outside (its packets are authenticated); disconnect: mode: reset makes the client vanish instead',
+  cut: 'a QUIC connection cannot be cut after N bytes from outside (its packets are authenticated and counted in datagrams)',
+  'slow-close': 'slow close is a TCP notion (FIN after a delay); a QUIC connection closes with one CONNECTION_CLOSE',
+  bandwidth: 'the UDP proxy does not pace datagrams (a bandwidth limit needs a TCP link)',
+};
+
 function errorResult(c: CaseFile, reason: string, startedMs: number): CaseResult {
   return { id: c.id, title: c.title, level: c.level, points: 0, maxPoints: c.points, verdict: 'ERROR', reason, durationMs: Math.round(performance.now() - startedMs) };
 }
@@ -266,7 +316,7 @@ function errorResult(c: CaseFile, reason: string, startedMs: number): CaseResult
 /** A harness client: a stream connection, or kv requests in flight. */
 interface ClientState {
   name: string;
-  connection?: LiveConnection;
+  connection?: HarnessConnection;
   lastWriteMs: number;
   store?: string;
   /** the case disconnected it itself */
@@ -281,6 +331,10 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 class CaseRun extends LiveCase<StepFile> {
   private readonly clients = new Map<string, ClientState>();
   private readonly proxies = new Map<string, FaultProxy>();
+  /** QUIC targets: each faulted client's UDP proxy */
+  private readonly udpProxies = new Map<string, UdpFaultProxy>();
+  /** QUIC targets: messages split across stream writes (fault: split), per client */
+  private readonly quicSplits = new Map<string, { parts: number; remaining: number }>();
   private readonly captures: Captures = new Map();
   /** the key-value requests and replies of the case, as the kv-store oracle takes them */
   private readonly kvHistory = new KvHistory(new KvStoreOracle());
@@ -349,7 +403,7 @@ class CaseRun extends LiveCase<StepFile> {
     // No case passes without an exchange with the target; one that met nothing there says why.
     const judged = outcome.result.verdict === 'PASS' || outcome.result.verdict === 'FAIL' || outcome.kind === 'timeout';
     if (judged && this.crash === undefined && !this.exchanged()) {
-      const problem = await addressProblem(this.host, this.port);
+      const problem = await addressProblem(this.host, this.port, this.target.transport);
       const said = outcome.result.verdict === 'PASS' ? '' : ` (the case said: ${outcome.result.reason})`;
       if (problem !== null) {
         outcome = finish('ERROR', `the target is unreachable: ${problem}; nothing in the case reached it${said}`, outcome.result.step !== undefined ? { step: outcome.result.step } : {}, 'unreachable');
@@ -371,6 +425,7 @@ class CaseRun extends LiveCase<StepFile> {
   private exchanged(): boolean {
     if (this.reachedTarget) return true;
     for (const proxy of this.proxies.values()) if (proxy.upstreamConnected > 0) return true;
+    for (const proxy of this.udpProxies.values()) if (proxy.upstreamConnected > 0) return true;
     for (const c of this.clients.values()) if ((c.connection?.bytesReceived ?? 0) > 0) return true;
     return false;
   }
@@ -391,6 +446,10 @@ class CaseRun extends LiveCase<StepFile> {
     const names = new Set<string>();
     for (const s of this.c.steps) if (s.fault !== undefined && s.client !== undefined && (linkFaultKinds as readonly string[]).includes(s.fault)) names.add(s.client);
     for (const name of names) {
+      if (this.target.transport === 'quic') {
+        this.udpProxies.set(name, await UdpFaultProxy.start({ targetHost: this.host, targetPort: this.port }));
+        continue;
+      }
       const codec = this.codec;
       const proxy = await FaultProxy.start({
         targetHost: this.host,
@@ -404,11 +463,12 @@ class CaseRun extends LiveCase<StepFile> {
   protected async teardown(): Promise<void> {
     // Close every client and give the target a moment to see it (it ends sessions on close), so
     // the next case does not meet this one's sessions.
-    const open = [...this.clients.values()].map((c) => c.connection).filter((c): c is LiveConnection => c !== undefined && !c.isClosed);
-    for (const connection of open) connection.disconnect('half-close');
+    const open = [...this.clients.values()].map((c) => c.connection).filter((c): c is HarnessConnection => c !== undefined && !c.isClosed);
+    // QUIC has no half-close of a connection: CONNECTION_CLOSE, which the target sees at once.
+    for (const connection of open) connection.disconnect(this.target.transport === 'quic' ? 'close' : 'half-close');
     await Promise.all(open.map((c) => c.closedWithin(teardownCloseMs)));
     for (const connection of open) connection.disconnect('reset');
-    await Promise.all([...this.proxies.values()].map((p) => p.close()));
+    await Promise.all([...this.proxies.values(), ...this.udpProxies.values()].map((p) => p.close()));
     if (this.process?.paused) this.process.resume();
     if (this.process !== undefined) this.process.onUnexpectedExit = undefined;
   }
@@ -461,7 +521,7 @@ class CaseRun extends LiveCase<StepFile> {
 
   /** Host and port a client talks to: its proxy when it has faults, else the target. */
   private endpoint(name: string): { host: string; port: number } {
-    const proxy = this.proxies.get(name);
+    const proxy = this.proxies.get(name) ?? this.udpProxies.get(name);
     return proxy !== undefined ? { host: proxy.host, port: proxy.port } : { host: this.host, port: this.port };
   }
 
@@ -492,8 +552,11 @@ class CaseRun extends LiveCase<StepFile> {
       this.closedSeen.delete(name);
       this.lossy.delete(name);
       try {
-        state.connection = await LiveConnection.open(name, host, port, this.codec, this.limits, this.replyTimeoutMs);
-        if (!this.proxies.has(name)) this.reachedTarget = true;
+        state.connection =
+          this.target.transport === 'quic'
+            ? await QuicLiveConnection.open(name, host, port, this.target.quic ?? {}, this.limits, Math.max(this.replyTimeoutMs, quicConnectTimeoutMsMin))
+            : await LiveConnection.open(name, host, port, this.codec, this.limits, this.replyTimeoutMs);
+        if (!this.faulted(name)) this.reachedTarget = true;
       } catch (error) {
         if (!(error instanceof ConnectError)) throw error;
         await this.checkCrashQuietly();
@@ -539,7 +602,7 @@ class CaseRun extends LiveCase<StepFile> {
       if (gap > 0) await sleep(gap);
     }
     try {
-      await conn.write(bytes);
+      await conn.write(bytes, this.quicSplit(name));
     } catch (error) {
       await this.checkCrashQuietly();
       throw new StepFailure(`could not write to the target: ${(error as Error).message}`, 'an open connection', 'the connection was closed');
@@ -548,7 +611,47 @@ class CaseRun extends LiveCase<StepFile> {
   }
 
   private faulted(name: string): boolean {
-    return this.proxies.has(name);
+    return this.proxies.has(name) || this.udpProxies.has(name);
+  }
+
+  /** QUIC: how the next write of `name` goes out, counting it against its split fault. */
+  private quicSplit(name: string): { parts?: number } {
+    const split = this.quicSplits.get(name);
+    if (split === undefined) return {};
+    if (--split.remaining <= 0) this.quicSplits.delete(name);
+    return { parts: split.parts };
+  }
+
+  /**
+   * A link fault on a QUIC target: latency, jitter, partition, heal and timeout on the client's UDP
+   * proxy (datagrams); split on the client's own stream writes (one message across writes); the
+   * rest SKIP, saying why (quicSkips).
+   */
+  private quicFault(s: StepFile): void {
+    const kind = s.fault!;
+    const name = s.client!;
+    const proxy = this.udpProxies.get(name)!;
+    switch (kind) {
+      case 'latency':
+        return proxy.set({ latencyMs: this.ms(s.ms, 0) });
+      case 'jitter':
+        return proxy.set({ jitterMs: this.ms(s.ms, 0) });
+      case 'partition':
+      case 'timeout':
+        this.lossy.add(name);
+        return proxy.set(kind === 'partition' ? { partitioned: true } : { blackhole: true });
+      case 'heal':
+        this.lossy.delete(name);
+        return proxy.heal();
+      case 'clear':
+        this.quicSplits.delete(name);
+        return proxy.clearMessageOps();
+      case 'split':
+        if (s.direction === 'from-target' || s.direction === 'both') throw new StepSkip(`fault split ${s.direction}: over QUIC the target's stream writes are its own; the harness can split only what it sends (direction: to-target)`);
+        this.quicSplits.set(name, { parts: Math.max(2, s.parts ?? 2), remaining: s.count ?? Infinity });
+        return;
+    }
+    throw new StepSkip(`fault ${kind} over QUIC: ${quicSkips[kind] ?? 'no QUIC link equivalent'}`);
   }
 
   private async expect(name: string, s: StepFile): Promise<void> {
@@ -596,7 +699,7 @@ class CaseRun extends LiveCase<StepFile> {
   }
 
   /** The next message, or a FAIL/ERROR saying what came instead; undefined when `maybe` and nothing came. */
-  private async nextMessage(conn: LiveConnection, patterns: unknown[], withinMs: number, maybe: boolean, index: number): Promise<unknown> {
+  private async nextMessage(conn: HarnessConnection, patterns: unknown[], withinMs: number, maybe: boolean, index: number): Promise<unknown> {
     const got = await conn.next(withinMs);
     const expected = describePattern(patterns[index], this.vars);
     const which = patterns.length > 1 ? ` (message ${index + 1} of ${patterns.length})` : '';
@@ -807,6 +910,7 @@ class CaseRun extends LiveCase<StepFile> {
     if ((kind === 'split' || kind === 'merge') && this.codec?.oneInFlight === true && s.direction !== 'from-target') {
       throw new StepSkip(`fault ${kind} needs messages the target can tell apart in a byte stream; in ${this.codec.name} framing a read is a message (no delimiter), so run the case with a delimited framing (--framing length-delimited)`);
     }
+    if ((linkFaultKinds as readonly string[]).includes(kind) && this.target.transport === 'quic') return this.quicFault(s);
     if ((linkFaultKinds as readonly string[]).includes(kind)) {
       const proxy = this.proxies.get(s.client!)!;
       // What the model may no longer take for granted on this link.
@@ -887,6 +991,7 @@ class CaseRun extends LiveCase<StepFile> {
         this.host = parsed.hostname.replace(/^\[|\]$/g, '');
         this.port = Number(parsed.port);
         for (const proxy of this.proxies.values()) proxy.retarget(this.host, this.port);
+        for (const proxy of this.udpProxies.values()) proxy.retarget(this.host, this.port);
         return;
       }
     }

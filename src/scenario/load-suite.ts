@@ -7,7 +7,7 @@ import { fileKindOf, warnIfUndeclared, type FormatOptions } from './file-format.
 import { builtinLiveProtocols, liveProtocolNamed } from '../models/registry.js';
 import { formatPath, parseYamlMapping, readYamlInput, ScenarioError, suggest, zodIssue, type ScenarioIssue } from './load.js';
 import { linkFaultKinds, suiteSchema, type CaseFile, type SuiteFile, type SuiteProtocol } from './suite-schema.js';
-import { parseTargetAddress, schemeProblem } from './target-address.js';
+import { parseTargetAddress, quicCapable, schemeProblem } from './target-address.js';
 import { targetMappingSchema, type CodecName, type TargetFile } from './target-schema.js';
 import { userPatternProblem } from './user-pattern.js';
 
@@ -113,6 +113,21 @@ function checkTargetAt(target: TargetFile, protocol: SuiteProtocol, at: readonly
   if (target.framing !== undefined && liveProtocolNamed(protocol)?.framings === undefined) {
     issue([...at, 'framing'], `framing applies to ${framedProtocols()} only`);
   }
+  checkQuicTarget(target, protocol, at, issue);
+}
+
+/** QUIC fields: a command target says `transport: quic`, an address its scheme; `quic:` only with QUIC. */
+function checkQuicTarget(target: TargetFile & object, protocol: SuiteProtocol, at: readonly PropertyKey[], issue: IssueAt): void {
+  const quicAddress = target.address?.startsWith('quic://') === true;
+  if (target.transport !== undefined && target.command === undefined) issue([...at, 'transport'], `transport applies to a command target; an address says it by its scheme (quic://127.0.0.1:PORT)`);
+  const quic = quicAddress || target.transport === 'quic';
+  if (target.quic !== undefined && !quic) issue([...at, 'quic'], 'quic: applies to a QUIC target (a quic:// address, or a command with transport: quic)');
+  if (target.transport === 'quic' && target.command !== undefined) {
+    if (!quicCapable(protocol)) issue([...at, 'transport'], `${protocol} cannot be reached over QUIC (it needs a stream protocol with a JSON wire)`);
+    if (target.ready !== undefined && 'port' in target.ready) issue([...at, 'ready'], 'a QUIC command target needs ready: { stdout: PATTERN } (or stderr): a UDP port cannot be probed for listening');
+    if (target.ready === undefined) issue([...at, 'ready'], 'a QUIC command target needs ready: { stdout: PATTERN } so protosim knows when it listens (a UDP port cannot be probed)');
+  }
+  if (quic && target.codec !== undefined && target.codec !== 'json-lines') issue([...at, 'codec'], `over QUIC the messages are JSON objects (codec json-lines), not ${target.codec}`);
 }
 
 /**

@@ -49,8 +49,24 @@ export const shutdownSignals = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUS
 /** How protosim asks a started target to end: a signal (SIGTERM by default), or a line on its console (stdin). */
 export const shutdownSchema = z.union([z.strictObject({ signal: z.enum(shutdownSignals) }), z.strictObject({ console: z.string().min(1) })]);
 
+/** How the harness reaches a stream target: a TCP stream, or QUIC (one JSON object per stream write). */
+export const targetTransports = ['tcp', 'quic'] as const;
+export type TargetTransport = (typeof targetTransports)[number];
+
+/** QUIC options of a target (a quic:// address's query says the same). */
+export const quicTargetSchema = z.strictObject({
+  /** ALPN protocols offered; default [echo-protocol] */
+  alpn: z.array(z.string().min(1)).min(1).optional(),
+  /** TLS server name (SNI, and the name verified); default localhost */
+  serverName: z.string().min(1).optional(),
+  /** verify the server's certificate; default false (loopback test servers make theirs at start) */
+  verify: z.boolean().optional(),
+  /** a PEM file of the CA to verify with (implies verify); relative to the working directory */
+  ca: z.string().min(1).optional(),
+});
+
 const targetFields = {
-  /** `tcp://127.0.0.1:9000` or `http://127.0.0.1:8112/IMserver.php`; loopback only */
+  /** `tcp://127.0.0.1:9000`, `quic://127.0.0.1:4433` or `http://127.0.0.1:8112/IMserver.php`; loopback only */
   address: z.string().min(1).optional(),
   /** a server command protosim starts, stops, kills, pauses and restarts; `{protosim}` is protosim itself, `{port}` the chosen port */
   command: z.array(z.string()).min(1).optional(),
@@ -69,6 +85,10 @@ const targetFields = {
   framing: z.enum(framingNames).optional(),
   /** how long an `expect` waits by default */
   replyTimeoutMs: z.number().int().positive().optional(),
+  /** a command target's transport: tcp (default) or quic; an address says it by its scheme */
+  transport: z.enum(targetTransports).optional(),
+  /** QUIC: ALPN, server name, certificate verification, CA */
+  quic: quicTargetSchema.optional(),
 };
 
 /** A target as a mapping (also the whole of a target file). */

@@ -9,6 +9,7 @@ import { assertLoopbackHost } from './loopback-host.js';
 import { startHttpServer } from './http-host.js';
 import { httpProtocolOf, streamProtocolOf } from './rules-host.js';
 import { startStreamServer } from './stream-host.js';
+import { quicTransport, quicTransportDefects, type QuicTransportDefect } from './quic-host.js';
 import { realClock, type Clock } from './clock.js';
 import { ServerEvents } from './server-events.js';
 import { resolveLimits, type ServerHandle, type ServerLimits, type ServerOptions } from './server-options.js';
@@ -19,10 +20,14 @@ export { isLoopbackHost } from './loopback-host.js';
 export { ManualClock, realClock, type Clock, type ClockTimer } from './clock.js';
 export { ServerEvents, type ServerEvent, type WaitForOptions } from './server-events.js';
 export { defaultLimits, serverProtocols } from './server-options.js';
+export { quicTransport, quicTransportDefects, type QuicTransportDefect, type QuicTransportOptions } from './quic-host.js';
 export type { ServerHandle, ServerLimits, ServerOptions, ServerProtocol } from './server-options.js';
 
 /** The common options, not the protocol's own. */
-const commonOptions = new Set(['host', 'port', 'defect', 'log', 'limits', 'clock']);
+const commonOptions = new Set(['host', 'port', 'defect', 'log', 'limits', 'clock', 'transport', 'certificate', 'alpn', 'quicDefect']);
+
+/** The transports a stream server runs on. */
+export const serverTransports = ['tcp', 'quic'] as const;
 
 /**
  * Starts the reference server of `protocol` and resolves once it listens.
@@ -65,11 +70,29 @@ function start(live: LiveProtocol, common: CommonConfig, options: ServerOptions)
   const setup = { limits: common.limits, defect: common.defect, options: own };
   const program = live.server.program;
   if (program.transport === 'http') {
+    if (options.transport !== undefined && options.transport !== 'tcp') throw new InputError(`${live.name} is served over HTTP; --transport ${options.transport} applies to stream servers`, 'invalid-option');
     const server = program.configure(setup);
     if ('problem' in server) throw new InputError(server.problem, 'invalid-option');
     return startHttpServer(httpProtocolOf(live.name, server), common);
   }
   const server = program.configure(setup);
   if ('problem' in server) throw new InputError(server.problem, 'invalid-option');
-  return startStreamServer(streamProtocolOf(live.name, server), common);
+  const transport = options.transport ?? 'tcp';
+  if (transport === 'tcp' && options.quicDefect !== undefined) throw new InputError('a QUIC defect needs --transport quic', 'invalid-option');
+  if (transport === 'tcp') return startStreamServer(streamProtocolOf(live.name, server), common);
+  if (transport !== 'quic') throw new InputError(`transport must be ${serverTransports.join(' or ')}, got ${JSON.stringify(transport)}`, 'invalid-option');
+  // QUIC carries JSON objects, one per stream write (the seed's framing): JSON-line wires only.
+  if (server.wire.format !== 'json-lines') {
+    throw new InputError(`${live.name} over QUIC needs its JSON wire (QUIC carries one JSON object per stream write); this server speaks ${server.wire.format}`, 'invalid-option');
+  }
+  const quicDefect = options.quicDefect;
+  if (quicDefect !== undefined && !quicTransportDefects.some((d) => d.name === quicDefect)) {
+    throw new InputError(`unknown QUIC defect ${JSON.stringify(quicDefect)}; valid: ${quicTransportDefects.map((d) => d.name).join(', ')}`, 'unknown-defect');
+  }
+  const quic = quicTransport({
+    ...(quicDefect !== undefined ? { defect: quicDefect as QuicTransportDefect } : {}),
+    ...(options.certificate !== undefined ? { certificate: options.certificate } : {}),
+    ...(options.alpn !== undefined ? { alpn: options.alpn } : {}),
+  });
+  return startStreamServer(streamProtocolOf(live.name, server), { ...common, transport: quic });
 }

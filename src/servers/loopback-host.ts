@@ -29,6 +29,6 @@ export function assertLoopbackHost(host: string): void {
 }
 
 /** `scheme://host:port`, with an IPv6 host in brackets. */
-export function formatAddress(scheme: 'http' | 'tcp', host: string, port: number): string {
+export function formatAddress(scheme: 'http' | 'tcp' | 'quic', host: string, port: number): string {
   return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }

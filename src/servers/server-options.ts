@@ -66,6 +66,14 @@ export interface ServerOptions {
   limits?: Partial<ServerLimits>;
   /** The server's time (its rules' timers, idle and read timeouts). Default: the real clock; tests that are about time give a `ManualClock`. */
   clock?: Clock;
+  /** `tcp` (default) or `quic` (one JSON object per stream write, TLS, ALPN; JSON-line wires only). */
+  transport?: 'tcp' | 'quic';
+  /** QUIC: the certificate chain and key, PEM. Default: a self-signed one made at start. */
+  certificate?: { cert: string; key: string };
+  /** QUIC: the ALPN protocols accepted. Default `['echo-protocol']`. */
+  alpn?: string[];
+  /** QUIC: a flaw of the transport itself (`quicTransportDefects`), e.g. `keep-streams-open`. */
+  quicDefect?: string;
   /**
    * The protocol's own options (a session timeout, a codec, a framing...), as its package's
    * `server.options` lists them (`protosim serve --help` shows them) and its program checks them.
@@ -76,7 +84,7 @@ export interface ServerOptions {
 /** A running server. */
 export interface ServerHandle {
   protocol: ServerProtocol;
-  /** `http://127.0.0.1:PORT` for kv, `tcp://127.0.0.1:PORT` for the others. */
+  /** `http://127.0.0.1:PORT` for kv, `tcp://127.0.0.1:PORT` for the others, `quic://...` over QUIC. */
   address: string;
   host: string;
   port: number;
@@ -84,6 +92,8 @@ export interface ServerHandle {
   defect: string | undefined;
   /** Connections open now. */
   connectionCount(): number;
+  /** QUIC servers: streams open now and opened in total, over every connection. */
+  streamCounts?(): { open: number; opened: number };
   /** What happened (connections, requests applied, timers...), to wait for instead of sleeping. */
   events: ServerEvents;
   /** Stops listening, tells clients where the protocol says so, closes every connection. Idempotent. */

@@ -6,8 +6,9 @@
  * frames, and logging. The protocol plug-in (`StreamProtocol`) brings its codec and a `RulesRunner`
  * that steps the protocol's pure server rules from src/models/<protocol>/ and sends what they say.
  *
- * Adding a transport (QUIC: one stream per message) is writing another `StreamTransport`: a function
- * that listens and hands the host `StreamConnection`s; nothing here or in a protocol changes.
+ * Adding a transport is writing another `StreamTransport`: a function that listens and hands the
+ * host `StreamConnection`s; nothing here or in a protocol changes. QUIC (quic-host.ts: one JSON
+ * object per stream write, replies on the request's stream) is the second one.
  */
 import type { Clock } from './clock.js';
 import type { ServerEvents } from './server-events.js';
@@ -154,6 +155,7 @@ export async function startStreamServer<Req, Out>(protocol: StreamProtocol<Req, 
       };
     },
     beforeClose: () => rules.shutdown?.(),
+    ...(protocol.readIsMessage === true ? { readIsMessage: true } : {}),
   });
   return tcpServerHandle(name, transportHost, config.defect);
 }

@@ -61,12 +61,21 @@ export interface TcpHostSpec {
   errorFrame(text: string): Uint8Array | string | undefined;
   /** Runs at shutdown before connections are ended (register-exit broadcasts Exit here). */
   beforeClose?(): void;
+  /**
+   * The one-read-one-message defect, for transports that frame themselves (QUIC splits each
+   * stream into messages before the host sees it, so the defect is applied there); TCP ignores it.
+   */
+  readIsMessage?: boolean;
 }
 
 /** A running TCP host. */
 export interface TcpHost {
   host: string;
   port: number;
+  /** The scheme of its address: `tcp` (default) or `quic`. */
+  scheme?: 'tcp' | 'quic';
+  /** QUIC: streams open now and opened in total, over every connection (a long run's leak shows here). */
+  streamCounts?(): { open: number; opened: number };
   connectionCount(): number;
   events: ServerEvents;
   close(): Promise<void>;
@@ -280,11 +289,12 @@ export function describe(error: unknown): string {
 export function tcpServerHandle(protocol: string, host: TcpHost, defect: string | undefined): ServerHandle {
   return {
     protocol,
-    address: formatAddress('tcp', host.host, host.port),
+    address: formatAddress(host.scheme ?? 'tcp', host.host, host.port),
     host: host.host,
     port: host.port,
     defect,
     connectionCount: host.connectionCount,
+    ...(host.streamCounts !== undefined ? { streamCounts: host.streamCounts } : {}),
     events: host.events,
     close: host.close,
     closed: host.closed,

@@ -97,6 +97,13 @@ export class JsonObjectSplitter {
     return this.buffer.length > 0;
   }
 
+  /** The half-received message's text, and forgets it (a stream ended inside a message). */
+  takePartial(): string {
+    const text = this.buffer.toString('utf8');
+    this.reset();
+    return text;
+  }
+
   private reset(): void {
     this.buffer = Buffer.alloc(0);
     this.scanned = 0;
@@ -168,6 +175,8 @@ export interface QuicClosed {
 
 export type QuicEvent =
   | { kind: 'message'; text: string; value: unknown; stream: QuicStreamHandle }
+  /** One read of a stream, as it came (only on a peer made with `rawStreams`: the reader splits). */
+  | { kind: 'data'; bytes: Uint8Array; stream: QuicStreamHandle }
   | { kind: 'invalid'; reason: string; stream: QuicStreamHandle }
   /** The peer reset the stream (or stopped reading it); `code` is its application error code. */
   | { kind: 'stream-reset'; stream: QuicStreamHandle; code: number; direction: 'read' | 'write' }
@@ -225,6 +234,17 @@ const resetSeen = new WeakMap<QUICStream, (direction: 'read' | 'write', code: nu
 
 const silentLogger = new Logger('quic', LogLevel.SILENT);
 
+/** @internal How a `QuicPeer` acts on its connection; given by `connectQuic` and `listenQuic`. */
+export interface QuicPeerHooks {
+  /** Closes the connection with CONNECTION_CLOSE. */
+  destroy: (options: { errorCode: number; reason: Uint8Array; isApp: true }) => Promise<void>;
+  /** Stops sending anything at all (client side): what follows is never put on the wire. */
+  mute?: () => void;
+  onStreamCount?: (delta: { open: number; opened: number }) => void;
+  /** Streams are not split into messages: each read is a `data` event. */
+  rawStreams?: boolean;
+}
+
 /** One QUIC connection, client or server side. */
 export class QuicPeer {
   /** Events as they happen; when unset, events wait in the inbox for `next`. */
@@ -247,8 +267,7 @@ export class QuicPeer {
     readonly remote: string,
     private readonly connection: QUICConnection,
     private readonly limits: QuicLimits,
-    private readonly destroy: (options: { errorCode: number; reason: Uint8Array; isApp: true }) => Promise<void>,
-    private readonly onStreamCount?: (delta: { open: number; opened: number }) => void,
+    private readonly hooks: QuicPeerHooks,
   ) {
     connection.addEventListener(quicEvents.EventQUICConnectionStream.name, (event: Event) => {
       this.adopt((event as quicEvents.EventQUICConnectionStream).detail);
@@ -310,7 +329,18 @@ export class QuicPeer {
   async close(options: { code?: number; reason?: string } = {}): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    await this.destroy({ isApp: true, errorCode: options.code ?? closeCodeNormal, reason: Buffer.from(options.reason ?? '') }).catch(() => undefined);
+    await this.hooks.destroy({ isApp: true, errorCode: options.code ?? closeCodeNormal, reason: Buffer.from(options.reason ?? '') }).catch(() => undefined);
+  }
+
+  /**
+   * Goes away as a killed process does: nothing more is sent, not even CONNECTION_CLOSE, so the
+   * peer learns of it only by its idle timeout (or its protocol's heartbeat). Client side only.
+   */
+  async vanish(): Promise<void> {
+    if (this.hooks.mute === undefined) throw new Error(`connection ${this.id}: only a client can vanish`);
+    if (this.closing) return;
+    this.hooks.mute();
+    await this.close({ code: closeCodeNormal, reason: 'vanished' });
   }
 
   /** Resolves once the connection has ended, however it ended. */
@@ -359,10 +389,10 @@ export class QuicPeer {
   private adopt(stream: QUICStream): QuicStreamHandle {
     this.openStreams++;
     this.openedStreams++;
-    this.onStreamCount?.({ open: 1, opened: 1 });
+    this.hooks.onStreamCount?.({ open: 1, opened: 1 });
     void stream.closedP.then(() => {
       this.openStreams--;
-      this.onStreamCount?.({ open: -1, opened: 0 });
+      this.hooks.onStreamCount?.({ open: -1, opened: 0 });
     });
     const writer = stream.writable.getWriter();
     let handle!: QuicStreamHandle;
@@ -407,6 +437,10 @@ export class QuicPeer {
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
+        if (this.hooks.rawStreams === true) {
+          this.emit({ kind: 'data', bytes: value, stream: handle });
+          continue;
+        }
         for (const piece of splitter.push(value)) {
           if (piece.kind === 'invalid') {
             this.emit({ kind: 'invalid', reason: piece.reason, stream: handle });
@@ -492,7 +526,12 @@ export async function connectQuic(host: string, port: number, options: QuicConne
     const code = e.data?.errorCode !== undefined ? ` (code ${e.data.errorCode})` : '';
     throw new QuicConnectError(`no QUIC connection to ${host}:${port} within ${timeoutMs} ms: ${e.message}${code}`);
   }
-  return new QuicPeer('client', `${target}:${port}`, client.connection, limits, (opts) => client.destroy({ ...opts, force: true }));
+  // Muting replaces the socket's send: the library's own way out always sends CONNECTION_CLOSE.
+  const socket = (client as unknown as { socket: { send_: (...args: unknown[]) => Promise<number> } }).socket;
+  return new QuicPeer('client', `${target}:${port}`, client.connection, limits, {
+    destroy: (opts) => client.destroy({ ...opts, force: true }),
+    mute: () => void (socket.send_ = async () => 0),
+  });
 }
 
 // ------------------------------------------------------------------------------------ server side
@@ -509,6 +548,10 @@ export interface QuicListenOptions {
   /** Connections held at once; more are closed at once with application code 0x101 (busy). */
   maxConnections?: number;
   limits?: Partial<QuicLimits>;
+  /** Streams are handed on as reads (`data` events), not split into messages (a host that frames itself). */
+  rawStreams?: boolean;
+  /** A connection refused because maxConnections is reached (before it is closed). */
+  onRefused?: (remote: string, reason: string) => void;
 }
 
 /** A listening QUIC server. */
@@ -571,19 +614,18 @@ export async function listenQuic(options: QuicListenOptions, accept: (peer: Quic
     const connection = (event as quicEvents.EventQUICServerConnection).detail;
     const id = `#${nextId++}`;
     const remote = `${connection.remoteHost}:${connection.remotePort}`.replace(/^::ffff:/, '');
-    const peer = new QuicPeer(
-      id,
-      remote,
-      connection,
-      limits,
-      (opts) => connection.stop({ ...opts, force: true }),
-      (delta) => {
+    const peer = new QuicPeer(id, remote, connection, limits, {
+      destroy: (opts) => connection.stop({ ...opts, force: true }),
+      onStreamCount: (delta) => {
         counts.open += delta.open;
         counts.opened += delta.opened;
       },
-    );
+      ...(options.rawStreams === true ? { rawStreams: true } : {}),
+    });
     if (closing !== undefined || peers.size >= (options.maxConnections ?? 4096)) {
-      void peer.close({ code: closeCodeBusy, reason: closing ? 'server closing' : `server busy: limit maxConnections=${options.maxConnections} reached` });
+      const reason = closing ? 'server closing' : `server busy: limit maxConnections=${options.maxConnections} reached`;
+      if (closing === undefined) options.onRefused?.(remote, reason);
+      void peer.close({ code: closeCodeBusy, reason });
       return;
     }
     peers.add(peer);

@@ -12,6 +12,8 @@ import {
   defaultLimits,
   formatDefectList,
   parseServerProtocol,
+  quicTransportDefects,
+  serverTransports,
   startServer,
   type ServerLimits,
   type ServerOptions,
@@ -19,10 +21,11 @@ import {
 import { servedNote } from '../../servers/defect-catalog.js';
 import { isProtocolPath, loadProtocolModule } from '../../scenario/protocol-module.js';
 import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { CliContext } from '../context.js';
 import { normalizeCodec } from '../../scenario/target-schema.js';
 
-type ServeFlags = Record<string, unknown> & { port: number; host: string; defect?: string; listDefects?: boolean };
+type ServeFlags = Record<string, unknown> & { port: number; host: string; defect?: string; listDefects?: boolean; transport?: string; cert?: string; key?: string; quicDefect?: string };
 
 /** The common limits and their flags. */
 const limitFlags: { name: keyof ServerLimits; flag: string; min: number; what: string }[] = [
@@ -86,8 +89,12 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     .command('serve')
     .description(`Run the reference server of a protocol (${names.join(', ')}) until SIGTERM/SIGINT`)
     .argument('[protocol]', `${orList(names)}${servedNote()}`)
-    .option('--port <n>', 'TCP port; 0 picks a free one', integer('--port', 0, 65535), 0)
+    .option('--port <n>', 'port (UDP with --transport quic); 0 picks a free one', integer('--port', 0, 65535), 0)
     .option('--host <host>', 'loopback address to listen on', '127.0.0.1')
+    .option('--transport <name>', 'tcp, or quic: TLS with ALPN echo-protocol, one JSON object per stream write (JSON wires only)')
+    .option('--cert <file>', 'QUIC: certificate chain, PEM (default: a self-signed one made at start)')
+    .option('--key <file>', 'QUIC: private key of --cert, PEM')
+    .option('--quic-defect <name>', `QUIC: a flaw of the transport itself (${quicTransportDefects.map((d) => d.name).join(', ')})`)
     .option('--defect <name>', 'start with one named flaw (see --list-defects)')
     .option('--list-defects', 'list the defects (of the protocol, if given) and exit');
   for (const f of flags) command.addOption(f.option);
@@ -170,7 +177,33 @@ function toServerOptions(live: LiveProtocol, flags: ProtocolFlag[], given: Serve
   }
   options.limits = limits;
   if (given.defect !== undefined) options.defect = given.defect;
+  Object.assign(options, transportOptions(given, ctx));
   return options;
+}
+
+/** `--transport`, `--cert`, `--key` as server options; an InputError (exit 2) for a bad combination or file. */
+function transportOptions(given: ServeFlags, ctx: CliContext): Pick<ServerOptions, 'transport' | 'certificate' | 'quicDefect'> {
+  const transport = given.transport ?? 'tcp';
+  if (given.quicDefect !== undefined) {
+    if (transport !== 'quic') throw new InputError('--quic-defect applies to --transport quic only', 'invalid-option');
+    return { ...transportOptions({ ...given, quicDefect: undefined }, ctx), quicDefect: given.quicDefect };
+  }
+  if (!(serverTransports as readonly string[]).includes(transport)) throw new InputError(`--transport must be ${orList([...serverTransports])}, got ${JSON.stringify(transport)}`, 'invalid-option');
+  if ((given.cert !== undefined || given.key !== undefined) && transport !== 'quic') throw new InputError('--cert and --key apply to --transport quic only', 'invalid-option');
+  if ((given.cert === undefined) !== (given.key === undefined)) throw new InputError('--cert and --key go together: give both, or neither for a self-signed certificate made at start', 'invalid-option');
+  if (transport === 'tcp') return {};
+  if (given.cert === undefined || given.key === undefined) return { transport: 'quic' };
+  const read = (flag: string, file: string, marker: RegExp, what: string): string => {
+    let text: string;
+    try {
+      text = readFileSync(resolve(ctx.io.cwd ?? process.cwd(), file), 'utf8');
+    } catch (error) {
+      throw new InputError(`${flag} ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, 'invalid-option');
+    }
+    if (!marker.test(text)) throw new InputError(`${flag} ${file}: not a PEM ${what} (no -----BEGIN ... block for one)`, 'invalid-option');
+    return text;
+  };
+  return { transport: 'quic', certificate: { cert: read('--cert', given.cert, /-----BEGIN CERTIFICATE-----/, 'certificate'), key: read('--key', given.key, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, 'private key') } };
 }
 
 /**
