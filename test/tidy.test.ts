@@ -1,7 +1,7 @@
 /**
  * Tidy (TigerBeetle style): banned APIs per folder and the import direction of DESIGN.md.
  * src/models and src/sim must be deterministic: no wall clock, no Math.random, no timers, no I/O.
- * Files in src/sim stay under 500 lines and their functions under 80 (issue 12, item 4), but for
+ * Files in src/ stay under 500 lines and their functions under 80 (issues 12 and 13), but for
  * the exceptions listed below, each with its reason.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -85,9 +85,9 @@ function layerOf(file: string): string | null {
   return rel.split('/')[0]!;
 }
 
-// ---- sizes: files and functions in src/sim ------------------------------------------------------
+// ---- sizes: files and functions in src/ ---------------------------------------------------------
 
-/** The most lines a file in src/sim may have. */
+/** The most lines a file in src/ may have. */
 const maxFileLines = 500;
 /** The most lines a function's body (braces included) may span: functions, methods, accessors, arrows. */
 const maxFunctionLines = 80;
@@ -106,6 +106,46 @@ const sizeExceptions: { file: string; fn?: string; reason: string; inProgress?: 
     reason: "kept whole: an iterative Tarjan SCC walk (recursion would overflow the stack on millions of states) whose explicit stack, low-links and per-component fairness check share one loop's state; split, the pieces would pass that state back and forth",
   },
   { file: 'src/sim/explore/fair-cycles.ts', fn: 'fairCycleThrough', reason: 'kept whole: the iterative search for a fair cycle through one component (its explicit stack and visited marks are one loop), the counterpart of fairNonProgressComponents' },
+  // Outside src/sim (the rule covers all of src/ since issue 13): XState machine definitions are kept
+  // whole; the rest is a backlog to split (inProgress), each entry removed when its file comes under.
+  { file: 'src/bench/spin.ts', fn: 'main', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+  { file: 'src/cli/commands/grade.ts', fn: 'runGrade', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+  { file: 'src/cli/commands/replay.ts', fn: 'registerReplayCommand', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+  { file: 'src/cli/commands/replay.ts', fn: '<anonymous>@41', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+  { file: 'src/cli/commands/run.ts', fn: 'runScenario', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+  { file: 'src/cli/live-scenario.ts', fn: 'runScenarioLive', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+  { file: 'src/cli/render-run.ts', fn: 'renderRunReport', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+  { file: 'src/conformance/clients/adapter-check.ts', fn: 'checkAdapter', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+  { file: 'src/conformance/clients/replay-on-clients.ts', fn: 'replayOnClients', reason: 'a live engine being folded into src/conformance/engine/ (issue 14 item 0: one case lifecycle, drivers per side); split with that work', inProgress: true },
+  { file: 'src/conformance/clients/run-client-suite.ts', reason: 'a live engine being folded into src/conformance/engine/ (issue 14 item 0: one case lifecycle, drivers per side); split with that work', inProgress: true },
+  { file: 'src/conformance/grading/grade-submissions.ts', fn: 'gradeOne', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+  { file: 'src/conformance/grading/grade-submissions.ts', fn: '<anonymous>@148', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+  { file: 'src/conformance/grading/sandbox.ts', fn: 'openSandbox', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+  { file: 'src/conformance/launcher.ts', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+  { file: 'src/conformance/live-scenario-run.ts', reason: 'a live engine being folded into src/conformance/engine/ (issue 14 item 0: one case lifecycle, drivers per side); split with that work', inProgress: true },
+  { file: 'src/conformance/managed-process.ts', fn: 'ManagedProcess.start', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+  { file: 'src/conformance/managed-process.ts', fn: '<anonymous>@223', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+  { file: 'src/conformance/run-suite.ts', reason: 'a live engine being folded into src/conformance/engine/ (issue 14 item 0: one case lifecycle, drivers per side); split with that work', inProgress: true },
+  { file: 'src/conformance/server-model-oracle.ts', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+  { file: 'src/models/kv-store/leased-pair-client.ts', fn: 'createLeasedPairClient', reason: 'an XState machine definition: one object literal holding every state and transition of the role, read as a whole against the protocol description' },
+  { file: 'src/models/offline-queue/client.ts', fn: 'createQueueClient', reason: 'an XState machine definition: one object literal holding every state and transition of the role, read as a whole against the protocol description' },
+  { file: 'src/models/offline-queue/server.ts', fn: 'createQueueServer', reason: 'an XState machine definition: one object literal holding every state and transition of the role, read as a whole against the protocol description' },
+  { file: 'src/models/ping-liveness/client.ts', fn: 'createPingClient', reason: 'an XState machine definition: one object literal holding every state and transition of the role, read as a whole against the protocol description' },
+  { file: 'src/models/ping-liveness/mapping.ts', fn: 'pingLivenessMapping', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+  { file: 'src/models/ping-liveness/server.ts', fn: 'createPingServer', reason: 'an XState machine definition: one object literal holding every state and transition of the role, read as a whole against the protocol description' },
+  { file: 'src/models/register-exit/client.ts', fn: 'createRouteClient', reason: 'an XState machine definition: one object literal holding every state and transition of the role, read as a whole against the protocol description' },
+  { file: 'src/models/register-exit/server.ts', fn: 'createRouteServer', reason: 'an XState machine definition: one object literal holding every state and transition of the role, read as a whole against the protocol description' },
+  { file: 'src/report/sequence.ts', fn: 'buildSequence', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+  { file: 'src/report/svg-sequence.ts', fn: 'renderSequenceSvg', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+  { file: 'src/report/svg-sequence.ts', fn: '<anonymous>@300', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+  { file: 'src/report/terminal-sequence.ts', fn: 'drawSequenceText', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+  { file: 'src/scenario/load.ts', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+  { file: 'src/servers/http-host.ts', fn: 'startHttpServer', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+  { file: 'src/servers/quic-host.ts', fn: 'serveConnection', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+  { file: 'src/servers/tcp-host.ts', fn: 'startTcpHost', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+  { file: 'src/servers/tcp-host.ts', fn: 'serve', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+  { file: 'src/transports/quic-transport.ts', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
+
 ];
 
 /** What in `text` is over the limits: the file's length, and each function too long. */
@@ -150,8 +190,8 @@ function excepted(o: { file: string; fn?: string }): boolean {
 }
 
 describe('tidy', () => {
-  it(`files in src/sim are at most ${maxFileLines} lines, functions at most ${maxFunctionLines}, but for the listed exceptions`, () => {
-    const found = files(join(src, 'sim')).flatMap((file) => sizeOffences(relative(root, file), readFileSync(file, 'utf8')));
+  it(`files in src/ are at most ${maxFileLines} lines, functions at most ${maxFunctionLines}, but for the listed exceptions`, () => {
+    const found = files(src).flatMap((file) => sizeOffences(relative(root, file), readFileSync(file, 'utf8')));
     expect(found.filter((o) => !excepted(o)).map((o) => o.what)).toEqual([]);
     // An exception must still be needed (but for work in progress), and must say why.
     const stale = sizeExceptions.filter((e) => !e.inProgress && !found.some((o) => o.file === e.file && (e.fn === undefined || o.fn === e.fn)));
