@@ -58,7 +58,7 @@ function baseSuite(what: string, cwd: string): Suite {
     const known = builtinLiveProtocols.map((l) => l.name).filter((n) => fuzzGeneratorFor(n) !== undefined);
     throw new InputError(`fuzz: expected a protocol (${known.join(', ')}) or a suite file, got ${JSON.stringify(what)}`);
   }
-  const shipped = resolve(bundledScenariosDir, 'conformance', generator.protocol === 'kv' ? 'kv' : generator.protocol, 'suite.yaml');
+  const shipped = resolve(bundledScenariosDir, 'conformance', generator.protocol, 'suite.yaml');
   return loadSuiteFile(shipped, shipped);
 }
 
