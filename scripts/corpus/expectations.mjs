@@ -26,6 +26,11 @@ export const flawCases = {
     'spoofed-logout': ['ping/spoofed-session-logout'],
     'spoofed-ping': ['ping/spoofed-session-ping'],
   },
+  'ping-liveness-quic/server-go-faithful': {
+    'spoofed-chat': ['ping/spoofed-session-chat'],
+    'spoofed-logout': ['ping/spoofed-session-logout'],
+    'spoofed-ping': ['ping/spoofed-session-ping'],
+  },
   'kv-store/server-go-faithful': {},
   'lock-alternation/client-py-faithful': {
     'join-race-two-client-1': ['lock-alternation/client/simultaneous-start'],
@@ -45,6 +50,7 @@ export const flawCases = {
   },
   'ping-liveness/client-py-faithful': {},
   'register-exit/client-go-faithful': {
-    'close-together-messages-lost': [],
+    // shows only when the messages reach it in one read (timing: it passed once, failed once)
+    'close-together-messages-lost': ['register-exit/system/quick-succession'],
   },
 };

@@ -74,6 +74,8 @@ const wireCodec = {
   'protobuf-raw': { codec: 'protobuf', framing: 'raw' },
   'protobuf-delimited': { codec: 'protobuf', framing: 'length-delimited' },
   'im-http': { codec: 'im-http' },
+  // the seed's own transport: one JSON object per QUIC stream write (ALPN echo-protocol)
+  'quic-json': { codec: 'json-lines', transport: 'quic' },
 };
 
 /** The suite a server of `protocol` runs with. */
@@ -144,6 +146,10 @@ export function serverTarget(manifest, cwd) {
   } else if (manifest.shutdown?.signal !== undefined) target.shutdown = { signal: manifest.shutdown.signal };
   target.codec = wire.codec;
   if (wire.framing !== undefined) target.framing = wire.framing;
+  if (wire.transport !== undefined) {
+    target.transport = wire.transport;
+    notes.push(`over ${wire.transport.toUpperCase()}`);
+  }
   target.startTimeoutMs = 15000;
   const vars = {};
   if (manifest.protocol === 'ping-liveness') {
@@ -236,6 +242,9 @@ export function clientAdapter(manifest, cwd, name, twin) {
       notes.push('no prompt: login typed at start');
     } else patterns.prompt = [...prompts.map(promptRx), ...(io.chatPrompt ? [promptRx(io.chatPrompt)] : [])];
     input.login = ['user{index}\n', 'pass{index}\n'];
+    // Client suites over QUIC (the suite's server with --transport quic) do not run these clients yet:
+    // tried, every case ended with the program's exit 2 before it logged in.
+    if (manifest.wire === 'quic-json') return { notRunnable: 'a QUIC client: client suites do not yet start their server over QUIC for an adapter (test/quic runs this client against serve --transport quic)' };
     patterns.joined = templateRx(io.loginOk, { prefixOnly: true });
     // The echo: `echo: <message>` / `[echo] <message>` (after a `>> ` the program may have printed).
     const echo = templateRx(io.echo).map((p) => p.replace(/\.\*\$$/, '(?<text>.*)$'));
