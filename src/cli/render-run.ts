@@ -61,6 +61,8 @@ export function renderRunReport(report: RunReport, options: RenderRunOptions): s
         ),
       );
     }
+    const m = st.storage;
+    if (m !== undefined && m.memory !== 'exact') out.push(p.dim(storageLine(m)));
   } else {
     const seeds = report.seeds.pinned !== null ? `seed=${report.seeds.pinned}` : `seeds=${report.seeds.start}..${report.seeds.start + report.seeds.count - 1}`;
     const shard = report.shard ? ` shard=${report.shard.index}/${report.shard.count}` : '';
@@ -140,4 +142,18 @@ export function renderRunReport(report: RunReport, options: RenderRunOptions): s
   }
   out.push(report.ok ? p.green(p.bold('ok: every expectation met')) : p.red(p.bold('FAILED: an expectation was not met')));
   return out.join('\n') + '\n';
+}
+
+/** The approximate memory modes: how likely states were missed (as Spin reports it) and what was not checked. */
+function storageLine(m: NonNullable<RunReport['stats']['storage']>): string {
+  const o = m.omission;
+  const prob = (x: number): string => (x === 0 ? '0' : x < 1e-3 ? x.toExponential(1) : x.toPrecision(2));
+  const miss =
+    o === undefined
+      ? ''
+      : m.memory === 'bitstate'
+        ? `: 2^${o.hashBits} bits, hash factor ${o.hashFactor!.toFixed(1)} (best above 100), a new state is taken as seen with probability ${prob(o.missedStateProbability)} at the end, about ${o.expectedMissedStates.toFixed(1)} states missed in all`
+        : `: 64-bit hashes, the probability that two states collided (one was then not explored) is ${prob(o.missedStateProbability)}`;
+  const unchecked = m.notChecked.length > 0 ? `; not checked in this mode: ${m.notChecked.join(', ')} (--memory exact checks it)` : '';
+  return `memory ${m.memory}${miss}${unchecked}`;
 }

@@ -10,7 +10,7 @@ import { loadScenarioFile, type Scenario } from '../../scenario/load.js';
 import { loadScenarioProtocol, withModuleErrors } from '../../scenario/protocol-module.js';
 import { evaluateExpectations } from '../../scenario/expect.js';
 import { checkDeterminism } from '../../sim/explore/determinism.js';
-import { exploreExhaustive, PathError, replayPath, type Reduction } from '../../sim/explore/exhaustive.js';
+import { exploreExhaustive, PathError, replayPath, type MemoryMode, type Reduction } from '../../sim/explore/exhaustive.js';
 import { configOfPlan, explorePbt } from '../../sim/explore/pbt.js';
 import type { ExploreResult, Strategy } from '../../sim/explore/result.js';
 import { CompiledModel, deriveOptions, simulate } from '../../sim/simulator.js';
@@ -56,6 +56,8 @@ export interface RunOptions extends Partial<ReportOptions>, Partial<Omit<LiveRun
   path?: number[];
   reduction?: Reduction;
   maxMemoryMib?: number;
+  memory?: MemoryMode;
+  hashBits?: number;
 }
 
 /** Below this many seeds, the default is to run them in this thread (see `--workers`). */
@@ -96,6 +98,8 @@ export function addExploreOptions(command: Command): Command {
     .option('--max-depth <n>', 'exhaustive: do not go deeper than this many steps (maxDepth)', parseIntOption('--max-depth'))
     .addOption(new Option('--reduction <name>', 'exhaustive: none (every order, the default) or por (partial-order reduction: one order of independent events, then a search without it as deep as the longest counterexample, so counterexamples stay the shortest)').choices(['none', 'por']).default('none'))
     .option('--max-memory-mib <n>', 'exhaustive: stop (incomplete, the limit named) once the search\'s tables hold this many MiB (maxMemoryMiB; default: three quarters of the machine\'s memory)', parseIntOption('--max-memory-mib'))
+    .addOption(new Option('--memory <mode>', 'exhaustive: exact (every state stored, compressed; the default), hash-compact (a 64-bit hash per state) or bitstate (3 bits per state in a bit array, Spin\'s supertrace); the last two may miss states, say how likely, and check deadlocks and invariants only').choices(['exact', 'hash-compact', 'bitstate']).default('exact'))
+    .option('--hash-bits <n>', 'exhaustive, --memory bitstate: the bit array holds 2^n bits (default 27: 16 MiB; at most 32)', parseIntOption('--hash-bits'))
     .option('--fault-budget <n>', 'exhaustive: faults the search may inject; pbt: most faults in a plan', parseIntOption('--fault-budget'))
     .option('--workers <n>', `random: worker threads (default: every core from ${1000} seeds on, else 1)`, parseIntOption('--workers'))
     .option('--shard <K/N|auto>', 'random: explore only the K-th of N interleaved parts of the seed range (merge the reports with protosim merge); auto: K and N from a Kubernetes Indexed Job, GitLab parallel or PROTOSIM_SHARD_INDEX/PROTOSIM_SHARD_COUNT', parseShard)
@@ -233,6 +237,9 @@ export async function runScenario(
   let result: ExploreResult;
   if (strategy === 'exhaustive') {
     const maxStates = opts.maxStates ?? scenario.explore.maxStates;
+    const memory = opts.memory ?? 'exact';
+    if (memory !== 'exact' && (opts.reduction ?? 'none') === 'por') throw new InputError(`--reduction por needs --memory exact (its cycle proviso looks states up); --memory ${memory} keeps no index of the states seen`);
+    if (opts.hashBits !== undefined && (opts.hashBits < 10 || opts.hashBits > 32)) throw new InputError(`--hash-bits expects 10 to 32 (the bit array holds 2^n bits), got ${opts.hashBits}`);
     // Counted against maxStates: the bound the search stops at if it does not finish first.
     const progress = ctx ? progressFor(ctx, { progress: opts.progress ?? true }, 'states', { rate: true }) : null;
     result = exploreExhaustive(compiled, config, {
@@ -241,6 +248,8 @@ export async function runScenario(
       faultBudget,
       all: opts.all ?? false,
       reduction: opts.reduction ?? 'none',
+      memory,
+      ...(opts.hashBits !== undefined ? { hashBits: opts.hashBits } : {}),
       maxMemoryMiB: opts.maxMemoryMib ?? Math.floor((totalmem() * 0.75) / 2 ** 20),
       clock,
       ...(progress ? { onProgress: (p: { states: number; transitions: number }) => progress.update(p.states, maxStates, { transitions: p.transitions }) } : {}),

@@ -13,7 +13,9 @@ import type { FindingKind } from '../trace.js';
 import type { ExhaustiveOptions } from './exhaustive.js';
 import { fairNonProgressComponents, progressBit, type StateGraph } from './fair-cycles.js';
 import { shortestLasso } from './lasso.js';
-import { Batch, BATCH_STATES, grow16, grow32 } from './search-batch.js';
+import { GrowableArray } from './growable-array.js';
+import { HashStore } from './hash-store.js';
+import { Batch, BATCH_STATES } from './search-batch.js';
 import { StateTable } from './state-table.js';
 import { LABEL_FAULT, type UntimedSystem } from './untimed-system.js';
 
@@ -41,7 +43,7 @@ export interface RawFinding {
 }
 
 export class ExhaustiveSearch {
-  readonly table: StateTable;
+  readonly table: StateTable | HashStore;
   private readonly sys: UntimedSystem;
   private readonly config: SimConfig;
   private readonly options: ExhaustiveOptions;
@@ -50,14 +52,20 @@ export class ExhaustiveSearch {
   readonly stopAtFirst: boolean;
   private readonly progressEvery: number;
 
-  private parent = new Int32Array(1 << 16);
-  private choice = new Uint16Array(1 << 16);
-  private edgeStart = new Int32Array(1 << 16);
+  /** Per state: BFS parent, choice, first edge slot; per edge slot: target, label (growing in place). */
+  private readonly parents = new GrowableArray(Int32Array, 1 << 16);
+  private readonly choices = new GrowableArray(Uint16Array, 1 << 16);
+  private readonly edgeStarts = new GrowableArray(Int32Array, 1 << 16);
+  private readonly edgeTos = new GrowableArray(Int32Array, 1 << 16);
+  private readonly edgeLabels = new GrowableArray(Uint16Array, 1 << 16);
+  private parent: Int32Array;
+  private choice: Uint16Array;
+  private edgeStart: Int32Array;
   private edgeTo: Int32Array;
   private edgeLabel: Uint16Array;
   private edgeCount = 0;
-  /** states whose invariant is broken: reported, not expanded */
-  private terminal = new Uint8Array(1 << 16);
+  /** states whose invariant is broken (one bit each): reported, not expanded */
+  private readonly terminals = new GrowableArray(Int32Array, 1 << 11);
 
   /** the shortest finding per id, and how often each id was found */
   readonly found = new Map<string, RawFinding>();
@@ -98,12 +106,17 @@ export class ExhaustiveSearch {
     this.config = config;
     this.options = options;
     this.width = sys.layout.width;
-    this.table = new StateTable(this.width);
-    this.wantCycles = config.checks.livelock;
+    const memory = options.memory ?? 'exact';
+    this.table = memory === 'exact' ? new StateTable(this.width) : new HashStore(this.width, memory, options.hashBits);
+    // (the approximate modes keep no index of a state seen before, so no graph: safety only, as Spin's BFS)
+    this.wantCycles = config.checks.livelock && memory === 'exact';
     this.stopAtFirst = !(options.all ?? false);
     this.progressEvery = Math.max(1, options.progressEvery ?? 4096);
-    this.edgeTo = new Int32Array(this.wantCycles ? 1 << 18 : 0);
-    this.edgeLabel = new Uint16Array(this.wantCycles ? 1 << 18 : 0);
+    this.parent = this.parents.array;
+    this.choice = this.choices.array;
+    this.edgeStart = this.edgeStarts.array;
+    this.edgeTo = this.edgeTos.array;
+    this.edgeLabel = this.edgeLabels.array;
     this.events = new Int32Array(sys.maxEvents);
     this.labels = new Int32Array(sys.maxEvents);
     this.scratch = new Int32Array(this.width);
@@ -120,7 +133,16 @@ export class ExhaustiveSearch {
 
   /** Bytes held by the search's tables: states, parents, choices, edges (what `maxMemoryMiB` bounds). */
   get bytes(): number {
-    return this.table.bytes + this.parent.byteLength + this.choice.byteLength + this.terminal.byteLength + this.edgeStart.byteLength + this.edgeTo.byteLength + this.edgeLabel.byteLength;
+    const n = this.table.count;
+    return this.table.bytes + this.parents.bytesFor(n) + this.choices.bytesFor(n) + n / 8 + this.edgeStarts.bytesFor(this.wantCycles ? n : 0) + this.edgeTos.bytesFor(this.edgeCount) + this.edgeLabels.bytesFor(this.edgeCount);
+  }
+
+  /** Edge slots kept for the cycle check. */
+  readonly edgesKept = (): number => this.edgeCount;
+
+  /** Whether state s broke an invariant (it is then not expanded). */
+  private terminal(s: number): boolean {
+    return (this.terminals.array[s >>> 5]! & (1 << (s & 31))) !== 0;
   }
 
   /** Set when `abortIf` stopped the search (its results are void). */
@@ -144,8 +166,9 @@ export class ExhaustiveSearch {
       }
       const batchStart = s;
       const batchEnd = Math.min(this.table.count, s + BATCH_STATES);
+      if (this.table instanceof HashStore) this.table.release(s);
       this.batchSuccessors = this.expand(s, batchEnd);
-      this.stage(this.batchSuccessors);
+      this.stage(s, batchEnd, this.batchSuccessors);
       for (; s < batchEnd; s++) {
         if (!this.visit(s, s - batchStart)) {
           stop = true;
@@ -153,7 +176,8 @@ export class ExhaustiveSearch {
         }
       }
     }
-    if (this.wantCycles && !(this.stopAtFirst && this.found.size > 0)) this.lookForCycles();
+    // (the search is over: the state table's hash table is scratch memory for the cycle check)
+    if (this.wantCycles && !(this.stopAtFirst && this.found.size > 0)) this.lookForCycles(this.table instanceof StateTable ? this.table.surrender() : undefined);
   }
 
   /** Computes the successors of the batch's states (with reduction: of an ample set of events); returns how many. */
@@ -172,7 +196,7 @@ export class ExhaustiveSearch {
       batch.count[j] = 0;
       batch.enabled[j] = 0;
       batch.reduced[j] = 0;
-      if (this.terminal[t] === 1) continue;
+      if (this.terminal(t)) continue;
       // states from levelEnd on are one level deeper than those before it
       const tDepth = t < this.levelEnd ? this.depth : this.depth + 1;
       const n = sys.enumerate(state, events, labels);
@@ -236,19 +260,20 @@ export class ExhaustiveSearch {
     batch.choice[m] = k;
   }
 
-  /** Stages the successors that are states (not broken), again from the start after a widening. */
-  private stage(m: number): void {
+  /** Stages the successors that are states (not broken) of the batch's states from state `from` on. */
+  private stage(from: number, batchEnd: number, m: number): void {
     const batch = this.batch;
-    for (let staged = false; !staged; ) {
-      staged = true;
-      for (let x = 0; x < m; x++) {
-        if (batch.broke[x]! < 0 && !this.table.stage(batch.successor(x), x)) {
-          staged = false;
-          break;
-        }
+    const table = this.table;
+    if (table instanceof StateTable) {
+      for (let t = from; t < batchEnd; t++) {
+        const j = t - from;
+        const parentVec = batch.state(j);
+        for (let x = batch.first[j]!, end = x + batch.count[j]!; x < end; x++) if (batch.broke[x]! < 0) table.stageFrom(batch.successor(x), x, t, parentVec);
       }
+    } else {
+      for (let x = 0; x < m; x++) if (batch.broke[x]! < 0) table.stage(batch.successor(x), x);
     }
-    this.table.touchStaged(m);
+    table.touchStaged(m);
   }
 
   /** Processes state s (batch entry b) in BFS order; false when the search stops. */
@@ -256,9 +281,11 @@ export class ExhaustiveSearch {
     const onProgress = this.options.onProgress;
     if (onProgress !== undefined && s > 0 && s % this.progressEvery === 0) onProgress({ states: this.table.count, expanded: s, transitions: this.transitions, depth: this.depth });
     if (s === this.levelEnd && !this.nextLevel(s)) return false;
-    if (s >= this.edgeStart.length - 1) this.edgeStart = grow32(this.edgeStart);
-    this.edgeStart[s] = this.edgeCount;
-    if (this.terminal[s] === 1) return this.done(s);
+    if (this.wantCycles) {
+      if (s + 2 > this.edgeStart.length) this.edgeStart = this.edgeStarts.ensure(s + 2);
+      this.edgeStart[s] = this.edgeCount;
+    }
+    if (this.terminal(s)) return this.done(s);
     const n = this.batch.enabled[b]!;
     if (this.depth >= this.options.maxDepth) {
       if (n > 0) {
@@ -353,10 +380,7 @@ export class ExhaustiveSearch {
   private edgeSlots(b: number): void {
     const batch = this.batch;
     const n = batch.enabled[b]!;
-    while (this.edgeCount + n > this.edgeTo.length) {
-      this.edgeTo = grow32(this.edgeTo);
-      this.edgeLabel = grow16(this.edgeLabel);
-    }
+    if (this.edgeCount + n > this.edgeTo.length) [this.edgeTo, this.edgeLabel] = [this.edgeTos.ensure(this.edgeCount + n), this.edgeLabels.ensure(this.edgeCount + n)];
     this.edgeBase = this.edgeCount;
     const base = batch.eventsFirst[b]!;
     for (let k = 0; k < n; k++) {
@@ -380,7 +404,7 @@ export class ExhaustiveSearch {
       return this.stopAtFirst ? TAKE_STOP : TAKE_BROKEN;
     }
     const before = this.table.count;
-    const id = staged >= 0 ? this.table.insertStaged(staged) : this.insertLoose(next);
+    const id = staged >= 0 ? this.table.insertStaged(staged) : this.table.insert(next);
     if (id === before && !this.added(s, k, id, cur, next, curChecked)) return TAKE_STOP;
     if (this.wantCycles) {
       this.edgeTo[this.edgeBase + k] = id;
@@ -391,30 +415,17 @@ export class ExhaustiveSearch {
     return id >= this.levelEnd ? TAKE_NEW : TAKE_SEEN;
   }
 
-  /** Inserts a successor that was not staged; stages the batch again if the table had to widen. */
-  private insertLoose(next: Int32Array): number {
-    const compact = this.table.compact;
-    const id = this.table.insert(next);
-    if (compact && !this.table.compact) this.stage(this.batchSuccessors);
-    return id;
-  }
-
   /** A new state `id` (`next`), reached from s by choice k: its parent and its invariants; false when the search stops. */
   private added(s: number, k: number, id: number, cur: Int32Array, next: Int32Array, curChecked: boolean): boolean {
-    if (id >= this.parent.length) {
-      this.parent = grow32(this.parent);
-      this.choice = grow16(this.choice);
-      const t = new Uint8Array(this.parent.length);
-      t.set(this.terminal);
-      this.terminal = t;
-    }
+    if (id >= this.parent.length) [this.parent, this.choice] = [this.parents.ensure(id + 1), this.choices.ensure(id + 1)];
     this.parent[id] = s;
     this.choice[id] = k;
     // A state whose node views are its parent's has its parent's verdict: none broken (a
     // broken state is not expanded; the initial one is checked on its own).
     const broken = curChecked && this.sys.sameInvariantInputs(cur, next) ? null : this.sys.checkInvariants(next);
     if (broken !== null) {
-      this.terminal[id] = 1;
+      const t = this.terminals.ensure((id >>> 5) + 1);
+      t[id >>> 5] = t[id >>> 5]! | (1 << (id & 31));
       this.record({ kind: 'invariant', id: broken.id, summary: broken.summary, path: null, at: s, choice: k, cycleAt: null });
       if (this.stopAtFirst) return false;
     }
@@ -449,7 +460,7 @@ export class ExhaustiveSearch {
   }
 
   /** Reports the fair cycles without progress among the expanded states, each as a lasso. */
-  private lookForCycles(): void {
+  private lookForCycles(memory?: Int32Array): void {
     const sys = this.sys;
     const scratch = this.scratch;
     this.edgeStart[this.expanded] = this.edgesDone;
@@ -461,7 +472,7 @@ export class ExhaustiveSearch {
       }
       return true;
     };
-    for (const members of fairNonProgressComponents(g, stalledComponent)) {
+    for (const members of fairNonProgressComponents(g, stalledComponent, memory)) {
       const lasso = shortestLasso(g, members, (s) => this.pathTo(s), this.levels);
       if (lasso === null) continue;
       this.table.read(lasso.entry, scratch);

@@ -24,6 +24,7 @@ import type { SimConfig } from '../config.js';
 import type { Finding } from '../finding.js';
 import type { CompiledModel } from '../simulator.js';
 import { ExhaustiveSearch, type RawFinding } from './exhaustive-search.js';
+import { HashStore, type MemoryMode, type Omission } from './hash-store.js';
 import { noClock, type Clock, type ExploreResult } from './result.js';
 import { UntimedSystem } from './untimed-system.js';
 
@@ -49,6 +50,15 @@ export interface ExhaustiveOptions {
    * (the state table, BFS parents and the edges kept for the cycle check; default: no limit).
    */
   maxMemoryMiB?: number;
+  /**
+   * How visited states are stored (hash-store.ts): `exact` (the default: every state, compressed,
+   * nothing missed), `hash-compact` (a 64-bit hash per state) or `bitstate` (k = 3 bits per state in
+   * a bit array of 2^hashBits bits); the approximate modes may miss states (the result says how
+   * likely) and check safety only (deadlocks and invariants, no cycles), as Spin's do breadth-first.
+   */
+  memory?: MemoryMode;
+  /** bitstate: log2 of the bit array's size in bits (default 27: 16 MiB) */
+  hashBits?: number;
   clock?: Clock;
   /**
    * Called every `progressEvery` expanded states with the counts so far (the caller measures the
@@ -60,6 +70,24 @@ export interface ExhaustiveOptions {
 }
 
 export type Reduction = 'none' | 'por';
+export type { MemoryMode } from './hash-store.js';
+
+/** How the search stored states (in `ExploreStats.storage`). */
+export interface StorageStats {
+  memory: MemoryMode;
+  /** bytes held by the search's tables at the end (states, parents, edges) */
+  tableBytes: number;
+  /** of which the visited set (exact: the pairs, their hash table and the halves) */
+  stateBytes: number;
+  /** exact: distinct half vectors stored (tree compression: a state is a pair of halves) */
+  halves?: number;
+  /** edge slots kept for the cycle check */
+  edges: number;
+  /** the approximate modes: how likely states were missed */
+  omission?: Omission;
+  /** checks the mode could not make (the approximate modes keep no graph for the cycle check) */
+  notChecked: string[];
+}
 
 /** What the partial-order reduction did (in `ExploreStats.reduction`). */
 export interface ReductionStats {
@@ -88,6 +116,8 @@ export interface ExhaustiveProgress {
 export function exploreExhaustive(model: CompiledModel, config: SimConfig, options: ExhaustiveOptions): ExploreResult {
   const clock = options.clock ?? noClock;
   const started = clock();
+  const memory = options.memory ?? 'exact';
+  if (memory !== 'exact' && (options.reduction ?? 'none') === 'por') throw new Error(`partial-order reduction needs --memory exact (its cycle proviso looks states up), not ${memory}`);
   const sys = new UntimedSystem(model, config, { faultBudget: options.faultBudget, memo: options.memo ?? true });
   const reduced = (options.reduction ?? 'none') === 'por' ? reducedSearch(sys, config, options) : null;
   const search = reduced?.search ?? runFull(sys, config, options);
@@ -100,6 +130,7 @@ export function exploreExhaustive(model: CompiledModel, config: SimConfig, optio
     complete,
     limitHit: search.limitHit,
     runsWithFinding: search.occurrences,
+    storage: storageStats(search, memory, config.checks.livelock),
   };
   let found = search.found;
   let reduction: ReductionStats | undefined;
@@ -117,6 +148,18 @@ export function exploreExhaustive(model: CompiledModel, config: SimConfig, optio
     stats: { ...stats, elapsedMs: Math.round(clock() - started), runs: 1, ...(reduction ? { reduction } : {}) },
     seedStart: 0,
     seedCount: 0,
+  };
+}
+
+function storageStats(search: ExhaustiveSearch, memory: MemoryMode, livelock: boolean): StorageStats {
+  const table = search.table;
+  return {
+    memory,
+    tableBytes: Math.round(search.bytes),
+    stateBytes: table.bytes,
+    ...(table instanceof HashStore ? { omission: table.omission() } : { halves: table.halves }),
+    edges: search.edgesKept(),
+    notChecked: memory !== 'exact' && livelock ? ['cycles without progress (livelock, and deadlock by polling)'] : [],
   };
 }
 

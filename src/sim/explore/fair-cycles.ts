@@ -10,6 +10,7 @@
  * edge inside the SCC. This rules out, for example, "c2 polls for ever while c1's person never
  * types": c1's input is enabled throughout and never taken inside the cycle.
  */
+import { GrowableArray } from './growable-array.js';
 
 /** The explored graph in compressed sparse row form (only expanded states have edges). */
 export interface StateGraph {
@@ -30,19 +31,26 @@ export const progressBit = 0x8000;
  * Every SCC of non-progress edges among the expanded states that has a cycle and is weakly fair.
  * `accept` filters SCCs further (e.g. every state stalled). Components come in no particular order.
  */
-export function fairNonProgressComponents(graph: StateGraph, accept: (states: readonly number[]) => boolean): number[][] {
+export function fairNonProgressComponents(graph: StateGraph, accept: (states: readonly number[]) => boolean, scratch?: Int32Array): number[][] {
   const { expanded, edgeStart, edgeTo, edgeLabel } = graph;
-  const index = new Int32Array(expanded).fill(-1);
-  const low = new Int32Array(expanded);
-  const onStack = new Uint8Array(expanded);
-  const stack = new Int32Array(expanded);
+  // Eight bytes a state, as this runs over every state when the search holds the most: index[v]
+  // is v's DFS number + 1 (0: not visited); low[v] is Tarjan's low-link while v is on the stack,
+  // and -2 - its component's number once its component is complete (so no on-stack flags and no
+  // component array). The stacks grow as deep as the DFS goes (growable-array.ts). `scratch`, when
+  // given (2 * expanded ints at least), holds both and no memory is taken.
+  const borrowed = scratch !== undefined && scratch.length >= 2 * expanded;
+  if (borrowed) scratch.fill(0, 0, 2 * expanded);
+  const index = borrowed ? scratch.subarray(0, expanded) : new Int32Array(expanded);
+  const low = borrowed ? scratch.subarray(expanded, 2 * expanded) : new Int32Array(expanded);
+  const stacks = { stack: new GrowableArray(Int32Array, 1024), node: new GrowableArray(Int32Array, 1024), edge: new GrowableArray(Int32Array, 1024) };
+  let stack = stacks.stack.array;
+  let callNode = stacks.node.array;
+  let callEdge = stacks.edge.array;
   let sp = 0;
-  const callNode = new Int32Array(expanded);
-  const callEdge = new Int32Array(expanded);
-  let counter = 0;
+  let counter = 1;
   const out: number[][] = [];
-  const comp = new Int32Array(expanded).fill(-1);
   let compCount = 0;
+  const comp = (w: number): number => -2 - low[w]!;
   const enabledIn = new Int32Array(graph.processCount);
   const lastState = new Int32Array(graph.processCount);
   const taken = new Uint8Array(graph.processCount);
@@ -50,13 +58,12 @@ export function fairNonProgressComponents(graph: StateGraph, accept: (states: re
   const inGraph = (e: number): boolean => (edgeLabel[e]! & progressBit) === 0 && edgeTo[e]! < expanded;
 
   for (let root = 0; root < expanded; root++) {
-    if (index[root] !== -1) continue;
+    if (index[root] !== 0) continue;
     let depth = 0;
     callNode[0] = root;
     callEdge[0] = edgeStart[root]!;
     index[root] = low[root] = counter++;
     stack[sp++] = root;
-    onStack[root] = 1;
     while (depth >= 0) {
       const v = callNode[depth]!;
       const end = edgeStart[v + 1]!;
@@ -70,17 +77,22 @@ export function fairNonProgressComponents(graph: StateGraph, accept: (states: re
           continue;
         }
         e++;
-        if (index[w] === -1) {
+        if (index[w] === 0) {
           callEdge[depth] = e;
           depth++;
+          if (depth >= callNode.length || sp >= stack.length) {
+            callNode = stacks.node.ensure(depth + 1);
+            callEdge = stacks.edge.ensure(depth + 1);
+            stack = stacks.stack.ensure(sp + 1);
+          }
           callNode[depth] = w;
           callEdge[depth] = edgeStart[w]!;
           index[w] = low[w] = counter++;
           stack[sp++] = w;
-          onStack[w] = 1;
           descended = true;
           break;
-        } else if (onStack[w] === 1 && index[w]! < low[v]!) {
+        } else if (low[w]! >= 0 && index[w]! < low[v]!) {
+          // (w is on the stack: its component is not complete)
           low[v] = index[w]!;
         }
       }
@@ -90,15 +102,13 @@ export function fairNonProgressComponents(graph: StateGraph, accept: (states: re
         // A single state without a non-progress edge to itself has no cycle: most components
         // are such, and need no member list.
         sp--;
-        onStack[v] = 0;
-        comp[v] = compCount++;
+        low[v] = -2 - compCount++;
       } else if (low[v] === index[v]) {
         const members: number[] = [];
         let w: number;
         do {
           w = stack[--sp]!;
-          onStack[w] = 0;
-          comp[w] = compCount;
+          low[w] = -2 - compCount;
           members.push(w);
         } while (w !== v);
         const c = compCount++;
@@ -107,7 +117,7 @@ export function fairNonProgressComponents(graph: StateGraph, accept: (states: re
       depth--;
       if (depth >= 0) {
         const parent = callNode[depth]!;
-        if (low[v]! < low[parent]!) low[parent] = low[v]!;
+        if (low[v]! >= 0 && low[v]! < low[parent]!) low[parent] = low[v]!;
       }
     }
   }
@@ -121,7 +131,7 @@ export function fairNonProgressComponents(graph: StateGraph, accept: (states: re
   function hasCycle(members: number[], c: number): boolean {
     if (members.length > 1) return true;
     const v = members[0]!;
-    for (let e = edgeStart[v]!; e < edgeStart[v + 1]!; e++) if (inGraph(e) && edgeTo[e] === v && comp[v] === c) return true;
+    for (let e = edgeStart[v]!; e < edgeStart[v + 1]!; e++) if (inGraph(e) && edgeTo[e] === v && comp(v) === c) return true;
     return false;
   }
 
@@ -137,7 +147,7 @@ export function fairNonProgressComponents(graph: StateGraph, accept: (states: re
           lastState[label] = v;
           enabledIn[label]!++;
         }
-        if (inGraph(e) && comp[edgeTo[e]!] === c) taken[label] = 1;
+        if (inGraph(e) && comp(edgeTo[e]!) === c) taken[label] = 1;
       }
     }
     for (let p = 0; p < graph.processCount; p++) {

@@ -1,7 +1,7 @@
 /**
  * Reused buffers of the exhaustive search (exhaustive-search.ts): one batch of expanded states with
- * their successors and what `apply` said of each, and growth of the typed arrays it keeps per state
- * and per edge.
+ * their successors and what `apply` said of each (the per-state and per-edge tables grow in place:
+ * growable-array.ts).
  */
 
 /** States expanded per batch: enough successors for their table reads to overlap. */
@@ -69,16 +69,4 @@ export class Batch {
     labels.set(this.eventLabels);
     this.eventLabels = labels;
   }
-}
-
-export function grow32(a: Int32Array): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(Math.max(16, a.length * 2));
-  b.set(a);
-  return b;
-}
-
-export function grow16(a: Uint16Array): Uint16Array<ArrayBuffer> {
-  const b = new Uint16Array(Math.max(16, a.length * 2));
-  b.set(a);
-  return b;
 }
