@@ -64,23 +64,80 @@ export interface HarnessConnection {
   disconnect(mode: 'close' | 'reset' | 'half-close'): void;
 }
 
-export class LiveConnection implements HarnessConnection {
-  private readonly inbox: Arrival[] = [];
-  private waiter: (() => void) | undefined;
-  private closedArrival: Arrival | undefined;
-  private readonly decoder: StreamDecoder;
-  private receivedBytes = 0;
+/**
+ * The arrivals of one harness connection, whatever its transport: a bounded inbox (at most
+ * `maxInboxMessages` unread; more are counted and named as the limit hit), then its close, read in
+ * order by `next`.
+ */
+abstract class ArrivalInbox {
+  protected readonly inbox: Arrival[] = [];
+  protected waiter: (() => void) | undefined;
+  protected closedArrival: Arrival | undefined;
   /** messages dropped because the inbox was full */
   droppedMessages = 0;
   /** a named limit the target made the harness hit */
   limitHit: string | undefined;
 
+  constructor(private readonly maxInboxMessages: number) {}
+
+  get isClosed(): boolean {
+    return this.closedArrival !== undefined;
+  }
+
+  protected push(arrival: Arrival): void {
+    if (this.inbox.length >= this.maxInboxMessages) {
+      this.droppedMessages++;
+      this.limitHit = `maxInboxMessages=${this.maxInboxMessages}`;
+      return;
+    }
+    this.inbox.push(arrival);
+    this.wake();
+  }
+
+  protected wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+
+  /** The next arrival within `withinMs`; a close is reported after every message before it. */
+  async next(withinMs: number): Promise<Arrival> {
+    const started = performance.now();
+    for (;;) {
+      const head = this.inbox.shift();
+      if (head !== undefined) return head;
+      if (this.closedArrival !== undefined) return this.closedArrival;
+      const left = withinMs - (performance.now() - started);
+      if (left <= 0) return { kind: 'timeout', waitedMs: Math.round(performance.now() - started) };
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.waiter = undefined;
+          resolve();
+        }, left);
+        this.waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  /** Unread arrivals (for reports). */
+  pending(): number {
+    return this.inbox.length;
+  }
+}
+
+export class LiveConnection extends ArrivalInbox implements HarnessConnection {
+  private readonly decoder: StreamDecoder;
+  private receivedBytes = 0;
   private constructor(
     readonly name: string,
     private readonly socket: Socket,
     codec: LiveCodec,
     private readonly limits: ConnectionLimits,
   ) {
+    super(limits.maxInboxMessages);
     this.decoder = codec.decoder(limits.maxFrameBytes);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('end', () => this.closed('end', 'the target closed the connection'));
@@ -107,10 +164,6 @@ export class LiveConnection implements HarnessConnection {
         reject(new ConnectError(`cannot connect to ${host}:${port}: ${error.code ?? error.message}`, error.code));
       });
     });
-  }
-
-  get isClosed(): boolean {
-    return this.closedArrival !== undefined;
   }
 
   /** Bytes the target sent on this connection. */
@@ -148,53 +201,10 @@ export class LiveConnection implements HarnessConnection {
     }
   }
 
-  private push(arrival: Arrival): void {
-    if (this.inbox.length >= this.limits.maxInboxMessages) {
-      this.droppedMessages++;
-      this.limitHit = `maxInboxMessages=${this.limits.maxInboxMessages}`;
-      return;
-    }
-    this.inbox.push(arrival);
-    this.wake();
-  }
-
   private closed(how: 'end' | 'reset', detail: string): void {
     if (this.closedArrival !== undefined) return;
     this.closedArrival = { kind: 'closed', how, detail };
     this.wake();
-  }
-
-  private wake(): void {
-    const w = this.waiter;
-    this.waiter = undefined;
-    w?.();
-  }
-
-  /** The next arrival within `withinMs`; a close is reported after every message before it. */
-  async next(withinMs: number): Promise<Arrival> {
-    const started = performance.now();
-    for (;;) {
-      const head = this.inbox.shift();
-      if (head !== undefined) return head;
-      if (this.closedArrival !== undefined) return this.closedArrival;
-      const left = withinMs - (performance.now() - started);
-      if (left <= 0) return { kind: 'timeout', waitedMs: Math.round(performance.now() - started) };
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          this.waiter = undefined;
-          resolve();
-        }, left);
-        this.waiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  }
-
-  /** Unread arrivals (for reports). */
-  pending(): number {
-    return this.inbox.length;
   }
 
   write(bytes: Buffer): Promise<void> {
@@ -251,19 +261,15 @@ export const quicSplitGapMs = 25;
  * is sent, the target learns only by its idle timeout or its heartbeat; `half-close` has no QUIC
  * meaning for a connection (every stream is already finished after its write), so it does nothing.
  */
-export class QuicLiveConnection implements HarnessConnection {
-  private readonly inbox: Arrival[] = [];
-  private waiter: (() => void) | undefined;
-  private closedArrival: Arrival | undefined;
+export class QuicLiveConnection extends ArrivalInbox implements HarnessConnection {
   private receivedBytes = 0;
-  droppedMessages = 0;
-  limitHit: string | undefined;
 
   private constructor(
     readonly name: string,
     private readonly peer: QuicPeer,
     private readonly limits: ConnectionLimits,
   ) {
+    super(limits.maxInboxMessages);
     peer.onEvent = (event) => this.receive(event);
   }
 
@@ -290,10 +296,6 @@ export class QuicLiveConnection implements HarnessConnection {
     } catch (error) {
       throw new ConnectError(`QUIC: ${(error as Error).message}`, 'EQUIC');
     }
-  }
-
-  get isClosed(): boolean {
-    return this.closedArrival !== undefined;
   }
 
   get bytesReceived(): number {
@@ -332,47 +334,6 @@ export class QuicLiveConnection implements HarnessConnection {
         return this.wake();
       }
     }
-  }
-
-  private push(arrival: Arrival): void {
-    if (this.inbox.length >= this.limits.maxInboxMessages) {
-      this.droppedMessages++;
-      this.limitHit = `maxInboxMessages=${this.limits.maxInboxMessages}`;
-      return;
-    }
-    this.inbox.push(arrival);
-    this.wake();
-  }
-
-  private wake(): void {
-    const w = this.waiter;
-    this.waiter = undefined;
-    w?.();
-  }
-
-  async next(withinMs: number): Promise<Arrival> {
-    const started = performance.now();
-    for (;;) {
-      const head = this.inbox.shift();
-      if (head !== undefined) return head;
-      if (this.closedArrival !== undefined) return this.closedArrival;
-      const left = withinMs - (performance.now() - started);
-      if (left <= 0) return { kind: 'timeout', waitedMs: Math.round(performance.now() - started) };
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          this.waiter = undefined;
-          resolve();
-        }, left);
-        this.waiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  }
-
-  pending(): number {
-    return this.inbox.length;
   }
 
   /** One stream: the bytes in one write (or `parts` writes), then the stream's end. */

@@ -5,7 +5,7 @@
  * (time, sequence). Nodes are role machines stepped purely (see RoleRuntime); the simulator carries
  * out their effects: messages go through the network model (delay, loss, duplication, reordering,
  * FIFO connections, partitions), timers go into the queue, prints are checked against the workload.
- * Faults and workload are data (see config.ts). Nothing here reads the clock, Math.random, timers,
+ * Faults and workload are data (see config.ts). Nothing here reads the clock, draws unseeded random numbers, starts timers,
  * or does I/O: a tidy test enforces it.
  *
  * This module is the simulator's public face; the parts live in src/sim/kernel:

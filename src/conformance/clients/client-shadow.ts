@@ -12,7 +12,7 @@ import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMa
 import type { KvReply, KvRequest } from '../../models/kv-store/messages.js';
 import type { GlobalView, ModelVariant, NodeView } from '../../models/types.js';
 import { stateValueText } from '../../sim/role-runtime.js';
-import type { ImRequestRecord } from './im-server.js';
+import { kvRequestOfRecord, type ImRequestRecord } from './im-server.js';
 
 /** Steps taken to catch up with one live request before giving up (timers and typed lines). */
 const maxCatchUpSteps = 16;
@@ -56,7 +56,7 @@ export class ClientShadow {
   /** A live request arrived from this client: does the model make it now? */
   request(record: ImRequestRecord): void {
     if (this.lost !== null) return;
-    const live = toRequest(record);
+    const live = kvRequestOfRecord(record);
     for (let i = 0; i < maxCatchUpSteps; i++) {
       const expected = this.pending.shift();
       if (expected !== undefined) {
@@ -146,21 +146,6 @@ export function diagnoseLive(variant: ModelVariant, shadows: readonly ClientShad
   for (const s of shadows) nodes[s.client] = s.view(statusOf(s.client));
   const view: GlobalView = { timeMs: 0, nodes, inFlight: [] };
   return variant.diagnose(view, { kind, id: kind });
-}
-
-function toRequest(r: ImRequestRecord): KvRequest {
-  switch (r.action) {
-    case 'get':
-      return { type: 'GET', key: r.key ?? '' };
-    case 'set':
-      return { type: 'SET', key: r.key ?? '', value: r.value ?? '' };
-    case 'unset':
-      return { type: 'UNSET', key: r.key ?? '' };
-    case 'clear':
-      return { type: 'CLEAR' };
-    default:
-      return { type: 'KEYS' };
-  }
 }
 
 /** The model's reply message for a live reply body (a missing key and "" read the same on the wire). */

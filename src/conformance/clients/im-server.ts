@@ -291,7 +291,7 @@ export class ImServer {
   }
 
   private answer(record: ImRequestRecord, res: ServerResponse, fault: ImFault | undefined): void {
-    const request = toRequest(record);
+    const request = kvRequestOfRecord(record);
     const store = record.store;
     if (!this.stores.has(store) && this.stores.size >= maxStores) {
       this.reply(record, res, 200, imErrorBody(`too many stores: limit maxStores=${maxStores} reached`), 'limit');
@@ -338,14 +338,15 @@ function matches(filter: ImRequestFilter, record: ImRequestRecord): boolean {
   );
 }
 
-function toRequest(record: ImRequestRecord): KvRequest {
+/** The kv-store model's request for a request the IM server received. */
+export function kvRequestOfRecord(record: ImRequestRecord): KvRequest {
   switch (record.action) {
     case 'get':
-      return { type: 'GET', key: record.key! };
+      return { type: 'GET', key: record.key ?? '' };
     case 'set':
-      return { type: 'SET', key: record.key!, value: record.value ?? '' };
+      return { type: 'SET', key: record.key ?? '', value: record.value ?? '' };
     case 'unset':
-      return { type: 'UNSET', key: record.key! };
+      return { type: 'UNSET', key: record.key ?? '' };
     case 'clear':
       return { type: 'CLEAR' };
     default:

@@ -20,7 +20,7 @@ import type { Adapter } from './adapter.js';
 import type { IoMode } from './client-process.js';
 import { ClientSession, type SessionEvent } from './client-session.js';
 import { ClientShadow } from './client-shadow.js';
-import { describeImRequest, ImServer, type ImRequestRecord } from './im-server.js';
+import { describeImRequest, ImServer, kvRequestOfRecord, type ImRequestRecord } from './im-server.js';
 import { analyzeStall } from './stall-analysis.js';
 
 export interface LiveReplayOptions {
@@ -96,21 +96,6 @@ function sameRequest(a: KvRequest, b: KvRequest): boolean {
   return f(a) === f(b);
 }
 
-function liveRequest(r: ImRequestRecord): KvRequest {
-  switch (r.action) {
-    case 'get':
-      return { type: 'GET', key: r.key ?? '' };
-    case 'set':
-      return { type: 'SET', key: r.key ?? '', value: r.value ?? '' };
-    case 'unset':
-      return { type: 'UNSET', key: r.key ?? '' };
-    case 'clear':
-      return { type: 'CLEAR' };
-    default:
-      return { type: 'KEYS' };
-  }
-}
-
 const describeReq = (r: KvRequest): string => (r.type === 'SET' ? `SET ${r.key}=${JSON.stringify(r.value)}` : 'key' in r ? `${r.type} ${r.key}` : r.type);
 
 export async function replayOnClients(header: TraceHeader, events: readonly TraceEvent[], opts: LiveReplayOptions): Promise<LiveReplayResult> {
@@ -148,7 +133,7 @@ export async function replayOnClients(header: TraceHeader, events: readonly Trac
   };
   im.gate = (record) => {
     if (divergence !== null) return undefined;
-    const live = liveRequest(record);
+    const live = kvRequestOfRecord(record);
     const lastIndex = cursor.get(record.client);
     const lastItem = lastIndex === undefined ? undefined : items[lastIndex];
     const nextIndex = items.findIndex((i, k) => k > (lastIndex ?? -1) && i.kind === 'request' && i.node === record.client);
@@ -213,7 +198,7 @@ export async function replayOnClients(header: TraceHeader, events: readonly Trac
     const shadow = shadows.get(record.client);
     if (phase === 'arrived') {
       shadow?.request(record);
-      observe({ kind: 'deliver', from: record.client, to: 'store', msg: liveRequest(record) as unknown as ProtocolMessage });
+      observe({ kind: 'deliver', from: record.client, to: 'store', msg: kvRequestOfRecord(record) as unknown as ProtocolMessage });
     }
     if (phase === 'replied') {
       shadow?.reply(record);
