@@ -232,17 +232,8 @@ function table(header: string[], rows: string[][]): void {
   for (const r of rows) process.stdout.write(`${line(r)}\n`);
 }
 
-async function main(): Promise<void> {
-  const missing = ['spin', 'gcc'].filter((t) => !have(t));
-  if (missing.length > 0) {
-    process.stdout.write(
-      `bench:spin needs ${missing.join(' and ')} on the PATH; skipped.\n` +
-        `  Debian/Ubuntu: sudo apt-get install -y spin gcc   (Debian bookworm has Spin 6.5.2)\n` +
-        `  elsewhere: https://spinroot.com/spin/Man/README.html, then rerun npm run bench:spin\n`,
-    );
-    return;
-  }
-  if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: npm run build first (npm run bench:spin does)');
+/** Says what runs here and on what: the machine, the tools' versions, the limits. */
+function printPreamble(): void {
   const spinV = spawnSync('spin', ['-V'], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
   const gccV = spawnSync('gcc', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0];
   process.stdout.write(`protosim vs Spin (npm run bench:spin)\n`);
@@ -250,7 +241,10 @@ async function main(): Promise<void> {
   process.stdout.write(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
   process.stdout.write(`limits: runLimitS=${runLimitS} per run (Spin: spin -a + gcc + pan together), protosim maxStates=${fmt(maxStates)}; ${peakMethod}\n`);
   process.stdout.write(`every run is a whole process, one at a time; time is end to end (Spin: spin -a + gcc -O2 + pan; protosim: node bin/protosim.js check ...)\n\n`);
+}
 
+/** Runs the whole-space cases and prints their table; returns each case's runs by id, for the counterexamples. */
+async function runSpaceCases(): Promise<Map<string, { spin: SpinResult; ps: ProtosimResult }>> {
   const space = new Map<string, { spin: SpinResult; ps: ProtosimResult }>();
   const spaceRows: string[][] = [];
   for (const c of spaceCases) {
@@ -277,7 +271,11 @@ async function main(): Promise<void> {
   process.stdout.write('whole state space, no faults (Spin: pan -E -A, nothing checked; protosim: --all, every check on)\n');
   table(['case', 'Spin states', 'Spin time', 'Spin peak', 'Spin', 'protosim states', 'protosim time', 'protosim peak', 'protosim', 'states ×', 'time ×', 'peak ×'], spaceRows);
   process.stdout.write('(× = protosim / Spin; >: protosim was stopped by the time limit, so the ratio is at least that; a run stopped by a limit is not complete, and its peak is unknown when the limit killed it)\n\n');
+  return space;
+}
 
+/** Runs the counterexample cases and prints their table and notes, matching findings against the whole-space runs in `space`. */
+async function runCounterexampleCases(space: ReadonlyMap<string, { spin: SpinResult; ps: ProtosimResult }>): Promise<void> {
   // One first-stop protosim run per bound: end to end until its first finding.
   const firstStop = new Map<string, ProtosimResult>();
   const cxRows: string[][] = [];
@@ -317,6 +315,22 @@ async function main(): Promise<void> {
       '"protosim shortest matching" is the shortest trace of the finding that says what the Spin property says, from the --all run of the same bounds)\n',
   );
   for (const c of cxCases) if (c.note && (!only || only.test(c.id))) process.stdout.write(`  ${c.id}: ${c.note}\n`);
+}
+
+async function main(): Promise<void> {
+  const missing = ['spin', 'gcc'].filter((t) => !have(t));
+  if (missing.length > 0) {
+    process.stdout.write(
+      `bench:spin needs ${missing.join(' and ')} on the PATH; skipped.\n` +
+        `  Debian/Ubuntu: sudo apt-get install -y spin gcc   (Debian bookworm has Spin 6.5.2)\n` +
+        `  elsewhere: https://spinroot.com/spin/Man/README.html, then rerun npm run bench:spin\n`,
+    );
+    return;
+  }
+  if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: npm run build first (npm run bench:spin does)');
+  printPreamble();
+  const space = await runSpaceCases();
+  await runCounterexampleCases(space);
   process.stdout.write(`\nload average at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (times on a loaded machine are not the machine's best)\n`);
 }
 

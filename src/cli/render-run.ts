@@ -6,7 +6,7 @@ import { isAbsolute, relative } from 'node:path';
 import { protocolOrigin } from '../models/registry.js';
 import { shellWord } from '../scenario/file-format.js';
 import type { RunReport } from '../report/run-report.js';
-import { palette } from '../report/format.js';
+import { palette, type Palette } from '../report/format.js';
 import { renderTrace, renderWaits } from '../report/text.js';
 import { renderSequenceText } from '../report/terminal-sequence.js';
 
@@ -28,12 +28,42 @@ function moduleFlag(protocol: string): string {
   return ` --protocol ${shellWord(rel.startsWith('..') || isAbsolute(rel) ? rel : `./${rel}`)}`;
 }
 
+/** The run report as terminal text: what ran and how far, each finding with its trace and replay command, then the expectations. */
 export function renderRunReport(report: RunReport, options: RenderRunOptions): string {
   const p = palette(options.color);
   const out: string[] = [];
   const s = report.scenario;
   out.push(`${p.bold(s.id)} — ${s.title}`);
   out.push(p.dim(`protocol ${s.protocol} (${s.variant})${s.file ? `, scenario ${s.file}` : ''}`));
+  out.push(...explorationLines(report, p));
+  if (report.determinism) {
+    const d = report.determinism;
+    out.push(
+      d.difference === null
+        ? p.dim(`determinism: ${d.checked} seed${d.checked === 1 ? '' : 's'} run twice, identical traces`)
+        : p.red(`NONDETERMINISTIC: seed ${d.difference.seed} gave different traces at line ${d.difference.line}:\n  first:  ${d.difference.first}\n  second: ${d.difference.second}`),
+    );
+  }
+  if (report.counterexample) {
+    const cx = report.counterexample;
+    out.push(
+      `shrunk counterexample: seed ${cx.seed}, ${cx.faults.length} fault${cx.faults.length === 1 ? '' : 's'}, ${cx.workload.reduce((n, w) => n + w.length, 0)} typed line(s) -> ${cx.findingId}` +
+        (cx.file ? `; saved as ${cx.file}` : ''),
+    );
+  }
+  for (const f of report.findings) out.push(...findingLines(report, f, options, p));
+  out.push('');
+  for (const e of report.expectations) {
+    const mark = e.ok ? p.green('✔') : p.red('✘');
+    out.push(`${mark} expected ${e.what}: ${e.expected}; observed: ${e.observed}`);
+  }
+  out.push(report.ok ? p.green(p.bold('ok: every expectation met')) : p.red(p.bold('FAILED: an expectation was not met')));
+  return out.join('\n') + '\n';
+}
+
+/** What was explored and how far: the live run, the exhaustive search, or the seeds (the seed first, STYLE 2). */
+function explorationLines(report: RunReport, p: Palette): string[] {
+  const out: string[] = [];
   const st = report.stats;
   const counts = Object.entries(st.runsWithFinding).map(([id, n]) => `${id} in ${n}`).join(', ');
   if (report.live) {
@@ -74,74 +104,57 @@ export function renderRunReport(report: RunReport, options: RenderRunOptions): s
       ),
     );
   }
-  if (report.determinism) {
-    const d = report.determinism;
-    out.push(
-      d.difference === null
-        ? p.dim(`determinism: ${d.checked} seed${d.checked === 1 ? '' : 's'} run twice, identical traces`)
-        : p.red(`NONDETERMINISTIC: seed ${d.difference.seed} gave different traces at line ${d.difference.line}:\n  first:  ${d.difference.first}\n  second: ${d.difference.second}`),
-    );
+  return out;
+}
+
+/** One finding: what it is, who waits for what, its shortest trace, whether it is timed, and how to replay it (STYLE 3). */
+function findingLines(report: RunReport, f: RunReport['findings'][number], options: RenderRunOptions, p: Palette): string[] {
+  const out: string[] = [];
+  out.push('');
+  const h = report.strategy !== 'exhaustive' && report.header && report.header.seed === f.seed ? report.header : null;
+  out.push(
+    p.red(p.bold(`FOUND ${f.kind}`)) +
+      (report.strategy === 'exhaustive' ? ` (${f.id}) after ${f.step} steps (shortest)` : ` (${f.id}) at seed=${f.seed}, step ${f.step}, t=${f.timeMs} ms${report.live ? ' (live)' : ''}`),
+  );
+  if (h) {
+    const starts = Object.entries(h.derived.startAtMs).map(([n, t]) => `${n}@${t}ms`).join(' ');
+    out.push(p.dim(`  derived from seed ${f.seed}: starts ${starts}${h.derived.faults.length ? `; ${h.derived.faults.length} fault(s)` : ''}`));
   }
-  if (report.counterexample) {
-    const cx = report.counterexample;
-    out.push(
-      `shrunk counterexample: seed ${cx.seed}, ${cx.faults.length} fault${cx.faults.length === 1 ? '' : 's'}, ${cx.workload.reduce((n, w) => n + w.length, 0)} typed line(s) -> ${cx.findingId}` +
-        (cx.file ? `; saved as ${cx.file}` : ''),
-    );
+  out.push(`  ${f.summary}`);
+  if (f.diagnosis) out.push(`  ${p.yellow('why:')} ${f.diagnosis}`);
+  out.push('');
+  out.push(p.bold('  who waits for what:'));
+  const steps = report.strategy === 'exhaustive';
+  out.push(renderWaits(f, options.color, steps));
+  out.push('');
+  out.push(
+    p.bold(
+      report.strategy === 'exhaustive'
+        ? `  shortest trace (${f.step} steps; times are step numbers, the search is untimed):`
+        : report.live
+          ? `  the live run up to the finding (${f.trace.length} events; times in model ms):`
+          : `  shortest trace found (${f.trace.length} events, seed ${f.seed}):`,
+    ),
+  );
+  if (options.traceStyle === 'list') {
+    out.push(renderTrace(f.trace, { color: options.color, cycleStart: f.cycleStart, maxEvents: options.maxEvents ?? 80, steps }));
+  } else {
+    const diagram = renderSequenceText(f.trace, { color: options.color, cycleStart: f.cycleStart, maxRows: options.maxEvents ?? 80, width: (options.width ?? 100) - 2, steps });
+    out.push(diagram.replace(/^/gm, '  '));
   }
-  for (const f of report.findings) {
-    out.push('');
-    const h = report.strategy !== 'exhaustive' && report.header && report.header.seed === f.seed ? report.header : null;
+  if (f.timed) {
     out.push(
-      p.red(p.bold(`FOUND ${f.kind}`)) +
-        (report.strategy === 'exhaustive' ? ` (${f.id}) after ${f.step} steps (shortest)` : ` (${f.id}) at seed=${f.seed}, step ${f.step}, t=${f.timeMs} ms${report.live ? ' (live)' : ''}`),
+      f.timed.realisable
+        ? `  ${p.green('timed:')} the simulator takes this order with delays inside the scenario's bounds (last event at ${f.timed.lastEventMs} ms)`
+        : f.timed.why.startsWith('untimed only: ')
+          ? `  ${p.yellow('untimed only:')} no timed run within the scenario's bounds takes this order: ${f.timed.why.replace(/^untimed only: /, '')}`
+          : `  ${p.yellow('not realised as a timed run:')} ${f.timed.why}`,
     );
-    if (h) {
-      const starts = Object.entries(h.derived.startAtMs).map(([n, t]) => `${n}@${t}ms`).join(' ');
-      out.push(p.dim(`  derived from seed ${f.seed}: starts ${starts}${h.derived.faults.length ? `; ${h.derived.faults.length} fault(s)` : ''}`));
-    }
-    out.push(`  ${f.summary}`);
-    if (f.diagnosis) out.push(`  ${p.yellow('why:')} ${f.diagnosis}`);
-    out.push('');
-    out.push(p.bold('  who waits for what:'));
-    const steps = report.strategy === 'exhaustive';
-    out.push(renderWaits(f, options.color, steps));
-    out.push('');
-    out.push(
-      p.bold(
-        report.strategy === 'exhaustive'
-          ? `  shortest trace (${f.step} steps; times are step numbers, the search is untimed):`
-          : report.live
-            ? `  the live run up to the finding (${f.trace.length} events; times in model ms):`
-            : `  shortest trace found (${f.trace.length} events, seed ${f.seed}):`,
-      ),
-    );
-    if (options.traceStyle === 'list') {
-      out.push(renderTrace(f.trace, { color: options.color, cycleStart: f.cycleStart, maxEvents: options.maxEvents ?? 80, steps }));
-    } else {
-      const diagram = renderSequenceText(f.trace, { color: options.color, cycleStart: f.cycleStart, maxRows: options.maxEvents ?? 80, width: (options.width ?? 100) - 2, steps });
-      out.push(diagram.replace(/^/gm, '  '));
-    }
-    if (f.timed) {
-      out.push(
-        f.timed.realisable
-          ? `  ${p.green('timed:')} the simulator takes this order with delays inside the scenario's bounds (last event at ${f.timed.lastEventMs} ms)`
-          : f.timed.why.startsWith('untimed only: ')
-            ? `  ${p.yellow('untimed only:')} no timed run within the scenario's bounds takes this order: ${f.timed.why.replace(/^untimed only: /, '')}`
-            : `  ${p.yellow('not realised as a timed run:')} ${f.timed.why}`,
-      );
-    }
-    out.push('');
-    out.push(`  replay: ${p.cyan(f.replay.command)}`);
-    if (f.replay.traceFile) out.push(`      or: ${p.cyan(`npx protosim replay ${f.replay.traceFile}${moduleFlag(report.scenario.protocol)}`)}`);
   }
   out.push('');
-  for (const e of report.expectations) {
-    const mark = e.ok ? p.green('✔') : p.red('✘');
-    out.push(`${mark} expected ${e.what}: ${e.expected}; observed: ${e.observed}`);
-  }
-  out.push(report.ok ? p.green(p.bold('ok: every expectation met')) : p.red(p.bold('FAILED: an expectation was not met')));
-  return out.join('\n') + '\n';
+  out.push(`  replay: ${p.cyan(f.replay.command)}`);
+  if (f.replay.traceFile) out.push(`      or: ${p.cyan(`npx protosim replay ${f.replay.traceFile}${moduleFlag(report.scenario.protocol)}`)}`);
+  return out;
 }
 
 /** The approximate memory modes: how likely states were missed (as Spin reports it) and what was not checked. */

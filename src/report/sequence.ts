@@ -128,7 +128,6 @@ export function buildSequence(trace: readonly TraceEvent[], options: SequenceOpt
   const sends = new Map<number, { t: number; afterRow: number }>();
   const rows: SequenceRow[] = [];
   let cycleRow: number | null = null;
-  const timers = options.timers ?? true;
   const setLane = (node: NodeId, status: LaneStatus): void => {
     const i = column.get(node);
     if (i !== undefined) lanes[i] = status;
@@ -156,46 +155,8 @@ export function buildSequence(trace: readonly TraceEvent[], options: SequenceOpt
         return;
       }
       case 'deliver':
-      case 'drop': {
-        const sent = sends.get(e.id);
-        push({
-          ...base,
-          k: 'message',
-          from: e.from,
-          to: e.to,
-          label: oneLine(formatMessage(e.msg)),
-          sendT: sent ? sent.t : null,
-          sendAfterRow: sent ? sent.afterRow : rows.length - 1,
-          fate: e.k === 'deliver' ? 'delivered' : 'dropped',
-          reason: e.k === 'drop' ? e.reason : null,
-        });
-        return;
-      }
-      case 'timer': {
-        if (!timers) return;
-        const m = /^xstate\.after\.([^.]+)\./.exec(e.event);
-        push({ ...base, k: 'note', node: e.node, tone: 'timer', text: m ? `after ${m[1]}` : e.event });
-        return;
-      }
-      case 'input':
-        push({ ...base, k: 'note', node: e.node, tone: 'input', text: `user types ${JSON.stringify(e.text)}` });
-        return;
-      case 'quit':
-        push({ ...base, k: 'note', node: e.node, tone: 'input', text: 'user quits (Ctrl-C)' });
-        return;
-      case 'print': {
-        if (e.kind === 'prompt' && !(options.prompts ?? false)) return;
-        const text = JSON.stringify(e.text);
-        const [tone, verb]: [NoteTone, string] =
-          e.kind === 'message' ? ['shown', 'shows'] : e.kind === 'error' ? ['error', 'prints error'] : e.kind === 'peer-left' ? ['left', 'prints'] : ['print', 'prints'];
-        push({ ...base, k: 'note', node: e.node, tone, text: `${verb} ${text}` });
-        return;
-      }
-      case 'state':
-        if (options.states ?? false) push({ ...base, k: 'note', node: e.node, tone: 'state', text: `now ${e.state}` });
-        return;
-      case 'conn':
-        push({ ...base, k: 'note', node: e.node, tone: 'conn', text: `connection to ${e.peer} ${e.event}` });
+      case 'drop':
+        push(messageRow(e, base, sends.get(e.id), rows.length - 1));
         return;
       case 'fault': {
         const f = e.fault;
@@ -205,15 +166,65 @@ export function buildSequence(trace: readonly TraceEvent[], options: SequenceOpt
         push({ ...base, k: 'fault', text: formatFault(f), nodes: faultNodes(f) });
         return;
       }
-      case 'finding':
-        push({ ...base, k: 'finding', text: e.summary });
-        return;
-      case 'end':
-        push({ ...base, k: 'end', text: `end (${e.reason})` });
-        return;
+      default: {
+        const row = noteRow(e, base, options);
+        if (row !== null) push(row);
+      }
     }
   });
   return { nodes, rows, cycleRow };
+}
+
+/** The row of a message delivered or dropped; `sent` is its send (null sendT when the trace lacks it), `lastRow` the row before this one. */
+function messageRow(
+  e: Extract<TraceEvent, { k: 'deliver' | 'drop' }>,
+  base: { t: number; index: number },
+  sent: { t: number; afterRow: number } | undefined,
+  lastRow: number,
+): RowWithoutLanes {
+  return {
+    ...base,
+    k: 'message',
+    from: e.from,
+    to: e.to,
+    label: oneLine(formatMessage(e.msg)),
+    sendT: sent ? sent.t : null,
+    sendAfterRow: sent ? sent.afterRow : lastRow,
+    fate: e.k === 'deliver' ? 'delivered' : 'dropped',
+    reason: e.k === 'drop' ? e.reason : null,
+  };
+}
+
+/** The row of an event that changes no lifeline (a timer, the user, a print, a state, a connection, the finding, the end), or null when the options hide it. */
+function noteRow(e: TraceEvent, base: { t: number; index: number }, options: SequenceOptions): RowWithoutLanes | null {
+  switch (e.k) {
+    case 'timer': {
+      if (!(options.timers ?? true)) return null;
+      const m = /^xstate\.after\.([^.]+)\./.exec(e.event);
+      return { ...base, k: 'note', node: e.node, tone: 'timer', text: m ? `after ${m[1]}` : e.event };
+    }
+    case 'input':
+      return { ...base, k: 'note', node: e.node, tone: 'input', text: `user types ${JSON.stringify(e.text)}` };
+    case 'quit':
+      return { ...base, k: 'note', node: e.node, tone: 'input', text: 'user quits (Ctrl-C)' };
+    case 'print': {
+      if (e.kind === 'prompt' && !(options.prompts ?? false)) return null;
+      const text = JSON.stringify(e.text);
+      const [tone, verb]: [NoteTone, string] =
+        e.kind === 'message' ? ['shown', 'shows'] : e.kind === 'error' ? ['error', 'prints error'] : e.kind === 'peer-left' ? ['left', 'prints'] : ['print', 'prints'];
+      return { ...base, k: 'note', node: e.node, tone, text: `${verb} ${text}` };
+    }
+    case 'state':
+      return (options.states ?? false) ? { ...base, k: 'note', node: e.node, tone: 'state', text: `now ${e.state}` } : null;
+    case 'conn':
+      return { ...base, k: 'note', node: e.node, tone: 'conn', text: `connection to ${e.peer} ${e.event}` };
+    case 'finding':
+      return { ...base, k: 'finding', text: e.summary };
+    case 'end':
+      return { ...base, k: 'end', text: `end (${e.reason})` };
+    default:
+      return null;
+  }
 }
 
 /**

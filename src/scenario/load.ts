@@ -6,60 +6,17 @@
 import { dirname } from 'node:path';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
-import { InputError } from '../errors.js';
 import type { ModelVariant, ProtocolModel } from '../models/types.js';
-import {
-  defaultChecks,
-  defaultLimits,
-  defaultLink,
-  type Distribution,
-  type FaultSpec,
-  type LinkConfig,
-  type LinkOverride,
-  type SimConfig,
-} from '../sim/config.js';
+import type { SimConfig } from '../sim/config.js';
 import { readFormatHeader, warnIfUndeclared, type FileKind, type FormatHeader, type FormatOptions } from './file-format.js';
 import { InputFileError, readInputFile } from './input-file.js';
-import { builtinNames, isProtocolPath, resolveProtocolRef } from './protocol-module.js';
+import { resolveScenario } from './resolve-scenario.js';
+import { fileIssue, formatPath, ScenarioError, type ScenarioIssue } from './scenario-error.js';
 import { suggest } from './suggest.js';
 import { scenarioSchema, type Expectation, type ScenarioFile } from './schema.js';
 
 export { suggest };
-
-export interface ScenarioIssue {
-  file: string;
-  /** 1-based; 0 when the problem has no position in the file (it cannot be read, or it is data) */
-  line: number;
-  col: number;
-  /** field path, e.g. `nodes[1].role` */
-  path: string;
-  message: string;
-}
-
-/** At most this many issues are printed; the rest are counted (every issue stays in `issues`). */
-export const maxIssuesShown = 20;
-
-/** A scenario file that is not valid: every issue found, each with its position. Exit code 2. */
-export class ScenarioError extends InputError {
-  readonly issues: ScenarioIssue[];
-  constructor(issues: ScenarioIssue[]) {
-    const shown = issues.slice(0, maxIssuesShown).map(formatIssue);
-    if (issues.length > maxIssuesShown) shown.push(`... and ${issues.length - maxIssuesShown} more problems in ${issues[maxIssuesShown]!.file}`);
-    super(shown.join('\n'), 'invalid-scenario');
-    this.issues = issues;
-  }
-}
-
-/** `file:line:col: path: message`, or `file: path: message` when the issue has no position. */
-export function formatIssue(i: ScenarioIssue): string {
-  const where = i.line > 0 ? `${i.file}:${i.line}:${i.col}` : i.file;
-  return `${where}: ${i.path ? `${i.path}: ` : ''}${i.message}`;
-}
-
-/** An issue that the file as a whole has (it cannot be read, it is too large): no position. */
-export function fileIssue(file: string, message: string): ScenarioIssue {
-  return { file, line: 0, col: 0, path: '', message };
-}
+export { fileIssue, formatIssue, formatPath, maxIssuesShown, ScenarioError, type ScenarioIssue } from './scenario-error.js';
 
 /**
  * Reads a YAML input file with the size limit and the text check; any problem becomes a
@@ -211,15 +168,6 @@ function unwrap(schema: unknown): unknown {
   return s;
 }
 
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else out += out ? `.${String(seg)}` : String(seg);
-  }
-  return out;
-}
-
 /** Named limits on YAML structure, so that no file can make the parser or its users run away. */
 export const yamlLimits = {
   /** alias expansions (`*a`) counted by the yaml library before it refuses: stops alias bombs */
@@ -359,191 +307,4 @@ export function positionOf(
   const offset = best?.range?.[0] ?? 0;
   const pos = lineCounter.linePos(offset);
   return { line: pos.line, col: pos.col };
-}
-
-// ---- resolution against the models ----------------------------------------------------------
-
-function toDistribution(d: unknown, fallback: Distribution): Distribution {
-  if (d === undefined) return fallback;
-  if (typeof d === 'number') return { kind: 'fixed', ms: d };
-  const o = d as { fixed?: number; uniform?: [number, number]; exponential?: { meanMs: number; maxMs?: number } };
-  if (o.fixed !== undefined) return { kind: 'fixed', ms: o.fixed };
-  if (o.uniform) return { kind: 'uniform', minMs: Math.min(...o.uniform), maxMs: Math.max(...o.uniform) };
-  const e = o.exponential!;
-  return { kind: 'exponential', meanMs: e.meanMs, maxMs: e.maxMs ?? Math.ceil(e.meanMs * 20) };
-}
-
-function resolveScenario(
-  spec: ScenarioFile,
-  file: string,
-  locate: (path: readonly PropertyKey[], key?: string) => { line: number; col: number },
-  baseDir: string = process.cwd(),
-): Scenario {
-  const issues: ScenarioIssue[] = [];
-  const issue = (path: readonly PropertyKey[], message: string): void => {
-    issues.push({ file, ...locate(path), path: formatPath(path), message });
-  };
-  // A built-in protocol's name, or a protocol module's path (loaded by protocol-module.ts).
-  const model = resolveProtocolRef(spec.protocol, baseDir);
-  if ('problem' in model) {
-    issue(['protocol'], `${model.problem}${isProtocolPath(spec.protocol) ? '' : suggest(spec.protocol, builtinNames())}`);
-    throw new ScenarioError(issues);
-  }
-  const variantName = spec.variant ?? 'faithful';
-  const variant = model.variants[variantName];
-  if (!variant) {
-    const names = Object.keys(model.variants);
-    issue(['variant'], `unknown variant ${JSON.stringify(variantName)} of ${model.name}; expected one of ${names.join(', ')}${suggest(variantName, names)}`);
-    throw new ScenarioError(issues);
-  }
-  const roleNames = Object.keys(variant.roles);
-  const topology = variant.defaults.topology({ clients: variant.defaults.clients, rounds: variant.defaults.rounds });
-  const nodeSpecs = spec.nodes ?? topology.nodes;
-  const ids = new Set<string>();
-  nodeSpecs.forEach((n, i) => {
-    if (ids.has(n.id)) issue(['nodes', i, 'id'], `duplicate node id ${JSON.stringify(n.id)}`);
-    ids.add(n.id);
-    if (!roleNames.includes(n.role)) {
-      issue(['nodes', i, 'role'], `unknown role ${JSON.stringify(n.role)} for ${model.name}; expected one of ${roleNames.join(', ')}${suggest(n.role, roleNames)}`);
-    }
-  });
-  const checkNode = (path: readonly PropertyKey[], id: string | undefined): void => {
-    if (id !== undefined && id !== '*' && !ids.has(id)) {
-      issue(path, `unknown node ${JSON.stringify(id)}; the nodes are ${[...ids].join(', ')}${suggest(id, [...ids])}`);
-    }
-  };
-  spec.network?.links?.forEach((l, i) => {
-    checkNode(['network', 'links', i, 'from'], l.from);
-    checkNode(['network', 'links', i, 'to'], l.to);
-  });
-  spec.workload?.forEach((w, i) => {
-    checkNode(['workload', i, 'node'], w.node);
-    const seen = new Set<string>();
-    w.messages.forEach((m, j) => {
-      // Checkers identify a message by its text (no message is shown twice), so texts must differ.
-      if (seen.has(m)) issue(['workload', i, 'messages', j], `message ${JSON.stringify(m)} appears twice; workload messages must be distinct so a message can be recognised when shown`);
-      seen.add(m);
-    });
-  });
-  spec.faults?.forEach((f, i) => {
-    if ('node' in f) checkNode(['faults', i, 'node'], f.node);
-    if (f.kind === 'partition') {
-      f.from.forEach((x, j) => checkNode(['faults', i, 'from', j], x));
-      f.to.forEach((x, j) => checkNode(['faults', i, 'to', j], x));
-    }
-    if (f.kind === 'drop' || f.kind === 'duplicate') {
-      checkNode(['faults', i, 'from'], f.from);
-      checkNode(['faults', i, 'to'], f.to);
-    }
-  });
-  spec.randomFaults?.nodes?.forEach((x, j) => checkNode(['randomFaults', 'nodes', j], x));
-  const invariantIds = [...variant.invariants.map((x) => x.id), ...variant.properties.map((x) => x.id)];
-  const inv = spec.checks?.invariants;
-  if (Array.isArray(inv)) {
-    inv.forEach((id, j) => {
-      if (!invariantIds.includes(id)) issue(['checks', 'invariants', j], `unknown invariant ${JSON.stringify(id)}; ${model.name} has ${invariantIds.join(', ')}${suggest(id, invariantIds)}`);
-    });
-  }
-  const expInv = spec.expect.invariant;
-  if (expInv !== undefined && expInv !== 'found' && expInv !== 'none' && !invariantIds.includes(expInv)) {
-    issue(['expect', 'invariant'], `expected found, none or an invariant id of ${model.name} (${invariantIds.join(', ')}); got ${JSON.stringify(expInv)}${suggest(expInv, invariantIds)}`);
-  }
-  if (spec.randomFaults && spec.randomFaults.windowMs[0] > spec.randomFaults.windowMs[1]) {
-    issue(['randomFaults', 'windowMs'], 'expected [start, end] with start <= end');
-  }
-  if (issues.length > 0) throw new ScenarioError(issues);
-
-  const net = spec.network ?? {};
-  const linkFrom = (l: { delayMs?: unknown; lossRatio?: number; duplicateRatio?: number; reorderRatio?: number; fifo?: boolean }, base: LinkConfig): Partial<LinkConfig> => {
-    const out: Partial<LinkConfig> = {};
-    if (l.delayMs !== undefined) out.delay = toDistribution(l.delayMs, base.delay);
-    if (l.lossRatio !== undefined) out.lossRatio = l.lossRatio;
-    if (l.duplicateRatio !== undefined) out.duplicateRatio = l.duplicateRatio;
-    if (l.reorderRatio !== undefined) out.reorderRatio = l.reorderRatio;
-    if (l.fifo !== undefined) out.fifo = l.fifo;
-    return out;
-  };
-  const baseLink: LinkConfig = { ...defaultLink, ...linkFrom(net, defaultLink) };
-  const links: LinkOverride[] = (net.links ?? []).map((l) => ({ from: l.from, to: l.to, ...linkFrom(l, baseLink) }));
-
-  const defaultThink: Distribution = { kind: 'uniform', minMs: 200, maxMs: 2000 };
-  const workloadSpecs =
-    spec.workload ??
-    topology.workload.filter((w) => ids.has(w.node)).map((w) => ({ node: w.node, messages: w.messages, thinkMs: undefined, quitAfter: w.quitAfter }));
-  const faults: FaultSpec[] = (spec.faults ?? []).map((f): FaultSpec => {
-    switch (f.kind) {
-      case 'crash':
-        return { kind: 'crash', atMs: f.atMs, node: f.node, mode: f.mode ?? 'reset' };
-      case 'restart':
-        return { kind: 'restart', atMs: f.atMs, node: f.node, state: f.state ?? 'fresh' };
-      case 'pause':
-      case 'resume':
-        return { kind: f.kind, atMs: f.atMs, node: f.node };
-      case 'partition':
-        return { kind: 'partition', atMs: f.atMs, from: f.from, to: f.to, direction: f.direction ?? 'both' };
-      case 'heal':
-        return { kind: 'heal', atMs: f.atMs };
-      case 'drop':
-      case 'duplicate':
-        return { kind: f.kind, atMs: f.atMs, from: f.from ?? null, to: f.to ?? null, msgType: f.msgType ?? null, count: f.count ?? 1 };
-    }
-  });
-
-  const config: SimConfig = {
-    protocol: model.name,
-    variant: variant.name,
-    nodes: nodeSpecs.map((n) => {
-      const raw = n as { startAtMs?: unknown; params?: Record<string, unknown>; data?: Record<string, string> };
-      const params: Record<string, unknown> = { ...(raw.params ?? {}) };
-      if (raw.data) params.initial = raw.data;
-      return { id: n.id, role: n.role, startAt: toDistribution(raw.startAtMs, { kind: 'fixed', ms: 0 }), params };
-    }),
-    network: { default: baseLink, links },
-    workload: workloadSpecs.map((w) => ({
-      node: w.node,
-      messages: w.messages,
-      think: toDistribution(w.thinkMs, defaultThink),
-      quitAfter: w.quitAfter ?? false,
-    })),
-    faults,
-    randomFaults: spec.randomFaults
-      ? {
-          count: spec.randomFaults.count,
-          kinds: spec.randomFaults.kinds,
-          windowStartMs: spec.randomFaults.windowMs[0],
-          windowEndMs: spec.randomFaults.windowMs[1],
-          nodes: spec.randomFaults.nodes ?? null,
-        }
-      : null,
-    healAtMs: spec.healAtMs ?? null,
-    checks: {
-      deadlock: spec.checks?.deadlock ?? defaultChecks.deadlock,
-      livelock: spec.checks?.livelock ?? defaultChecks.livelock,
-      stallBoundMs: spec.checks?.stallBoundMs ?? defaultChecks.stallBoundMs,
-      invariants: Array.isArray(inv) ? inv : null,
-    },
-    limits: {
-      maxSteps: spec.limits?.maxSteps ?? defaultLimits.maxSteps,
-      maxTimeMs: spec.limits?.maxTimeMs ?? defaultLimits.maxTimeMs,
-      maxInFlight: spec.limits?.maxInFlight ?? defaultLimits.maxInFlight,
-    },
-  };
-  const e = spec.explore ?? {};
-  return {
-    file,
-    spec,
-    model,
-    variant,
-    config,
-    expect: spec.expect,
-    explore: {
-      strategy: e.strategy ?? 'random',
-      seedStart: e.seedStart ?? 1,
-      seeds: e.seeds ?? 200,
-      seed: e.seed ?? null,
-      maxStates: e.maxStates ?? 1_000_000,
-      maxDepth: e.maxDepth ?? 10_000,
-      faultBudget: e.faultBudget ?? 0,
-    },
-  };
 }

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ExitCode, InputError, ProtosimError } from '../../errors.js';
 import { gradeSubmissions, killRunningWorkers, type GradedSubmission } from '../../conformance/grading/grade-submissions.js';
-import { loadGradingSuite } from '../../conformance/grading/grading-suite.js';
+import { loadGradingSuite, type GradingSuite } from '../../conformance/grading/grading-suite.js';
 import { loadSubmissions, type Submission } from '../../conformance/grading/load-submissions.js';
 import { defaultSandboxLimits, openSandbox, sandboxUnavailable, type SandboxPlan } from '../../conformance/grading/sandbox.js';
 import type { SubmissionJob } from '../../conformance/grading/run-submission.js';
@@ -154,23 +154,7 @@ async function runGrade(ctx: CliContext, dir: string, opts: GradeOptions): Promi
   writeOutputFile(join(outDir, '.protosim-write-check'), '', `--out ${opts.out}`);
   rmSync(join(outDir, '.protosim-write-check'), { force: true });
   if (opts.retries < 0) throw new InvalidArgumentError(`--retries must be 0 or more, got ${opts.retries}`);
-  let plan: SandboxPlan | undefined;
-  if (opts.sandbox) {
-    const why = sandboxUnavailable();
-    if (why !== undefined) throw new ProtosimError('no-sandbox', why, ExitCode.invalidInput);
-    plan = {
-      protosimRoot: resolve(dirname(worker), '../..'),
-      submissionsRoot: resolve(cwd, dir),
-      outDir,
-      suiteDir: dirname(suite.file),
-      limits: {
-        cpuSeconds: Math.ceil(opts.timeLimitMs / 1000) + 1,
-        fileBytes: opts.maxFileBytes,
-        processes: opts.maxProcesses,
-        memoryBytes: opts.maxMemoryMb * 1024 * 1024,
-      },
-    };
-  }
+  const plan = opts.sandbox ? sandboxPlanFor(opts, { worker, submissionsRoot: resolve(cwd, dir), outDir, suiteFile: suite.file }) : undefined;
   const jobs = opts.jobs ?? availableParallelism();
   const relOut = relative(cwd, outDir);
   const shownOut = relOut === '' ? '.' : relOut.startsWith('..') ? outDir : relOut;
@@ -179,7 +163,45 @@ async function runGrade(ctx: CliContext, dir: string, opts: GradeOptions): Promi
     `grading ${submissions.length} submission${submissions.length === 1 ? '' : 's'} with ${suite.name} (${relative(cwd, suite.file) || suite.file}): ${caseCount} case${caseCount === 1 ? '' : 's'}, ` +
       `${Math.min(jobs, submissions.length)} at a time, timeLimitMs=${opts.timeLimitMs} each\n`,
   );
+  const started = performance.now();
+  const graded = await gradeAll({ ctx, opts, submissions, suite, vars, worker, plan, jobs, outDir });
+  writeSummary(ctx, opts, { suite, graded, outDir, shownOut, color, started });
+}
 
+/** Where a submission's sandbox binds and what it may use; refuses when no sandbox can be had here. */
+function sandboxPlanFor(opts: GradeOptions, paths: { worker: string; submissionsRoot: string; outDir: string; suiteFile: string }): SandboxPlan {
+  const why = sandboxUnavailable();
+  if (why !== undefined) throw new ProtosimError('no-sandbox', why, ExitCode.invalidInput);
+  return {
+    protosimRoot: resolve(dirname(paths.worker), '../..'),
+    submissionsRoot: paths.submissionsRoot,
+    outDir: paths.outDir,
+    suiteDir: dirname(paths.suiteFile),
+    limits: {
+      cpuSeconds: Math.ceil(opts.timeLimitMs / 1000) + 1,
+      fileBytes: opts.maxFileBytes,
+      processes: opts.maxProcesses,
+      memoryBytes: opts.maxMemoryMb * 1024 * 1024,
+    },
+  };
+}
+
+/** One grading run, loaded and checked: what `gradeAll` needs past the options. */
+interface GradeRun {
+  ctx: CliContext;
+  opts: GradeOptions;
+  submissions: Submission[];
+  suite: GradingSuite;
+  vars: Record<string, string | number>;
+  worker: string;
+  plan: SandboxPlan | undefined;
+  jobs: number;
+  outDir: string;
+}
+
+/** Grades every submission, writing each one's reports and line as it finishes, with progress; killed workers on Ctrl-C. */
+async function gradeAll(run: GradeRun): Promise<GradedSubmission[]> {
+  const { ctx, opts, submissions, suite, vars, worker, plan, jobs, outDir } = run;
   const tty = ctx.io.stderrIsTTY ?? false;
   // Grading is long by nature: without a terminal, a plain line as submissions finish from the start.
   const progress = progressFor(ctx, opts, 'submissions', { quietMs: tty ? 1000 : 0 });
@@ -188,7 +210,6 @@ async function runGrade(ctx: CliContext, dir: string, opts: GradeOptions): Promi
   let casesDone = 0;
   const streamed = new Map<string, number>();
   const draw = (): void => progress?.update(submissionsDone, submissions.length, { cases: casesDone });
-  const started = performance.now();
   // Interrupted (Ctrl-C, a CI job cancelled): stop every submission's processes before going.
   const interrupted = (signal: NodeJS.Signals): void => {
     killRunningWorkers();
@@ -227,6 +248,12 @@ async function runGrade(ctx: CliContext, dir: string, opts: GradeOptions): Promi
     process.off('SIGTERM', interrupted);
   }
   progress?.finish();
+  return graded;
+}
+
+/** Writes summary.csv and summary.json, prints the table and totals, and sets the exit code (--fail-under). */
+function writeSummary(ctx: CliContext, opts: GradeOptions, done: { suite: GradingSuite; graded: GradedSubmission[]; outDir: string; shownOut: string; color: boolean; started: number }): void {
+  const { suite, graded, outDir, shownOut, color, started } = done;
   const rows = graded.map((g) => ({ name: g.submission.name, report: g.report, outcome: g.outcome }));
   writeOutputFile(join(outDir, 'summary.csv'), renderSummaryCsv(suite.cases, rows), `--out ${opts.out}`);
   writeOutputFile(join(outDir, 'summary.json'), JSON.stringify(summaryJson(suite.name, suite.file, suite.cases, graded, opts.timeLimitMs), null, 2) + '\n', `--out ${opts.out}`);

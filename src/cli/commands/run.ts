@@ -232,8 +232,73 @@ export async function runScenario(
   const shard = opts.shard ?? null;
   if (shard !== null && strategy !== 'random') throw new InputError(`--shard splits the seed range of the random strategy; it does not apply to ${strategy}`);
   const faultBudget = faultBudgetOf(scenario, opts);
-  const clock = (): number => performance.now();
+  const run: ScenarioRun = { scenario, opts, config, compiled, strategy, pinned, seedStart, seeds, shard, faultBudget, cwd };
 
+  const result = await exploreScenario(run, ctx);
+
+  let determinism: RunReport['determinism'] = null;
+  if (opts.checkDeterminism) {
+    const range = shardSeeds(seedStart, seeds, shard);
+    const out = checkDeterminism(() => new CompiledModel(scenario.model.name, variant), config, range.start, range.count, range.stride);
+    determinism = out;
+  }
+
+  const counterexample = savedCounterexample(run, result, displayFile);
+
+  const expectations = evaluateExpectations(scenario.expect, result.findings);
+  if (determinism?.difference) {
+    expectations.push({
+      what: 'determinism',
+      expected: 'every seed gives the same trace twice',
+      observed: `seed ${determinism.difference.seed} differs at trace line ${determinism.difference.line}`,
+      ok: false,
+    });
+  }
+  const { findings, header } = replayableFindings(run, result, counterexample, replayBase);
+  return {
+    ok: expectations.every((e) => e.ok),
+    scenario: {
+      id: scenario.spec.id,
+      title: scenario.spec.title,
+      file: displayFile,
+      protocol: scenario.model.name,
+      variant: variant.name,
+      tags: scenario.spec.tags ?? [],
+      ...(scenario.spec.points !== undefined ? { points: scenario.spec.points } : {}),
+      ...(scenario.spec.level !== undefined ? { level: scenario.spec.level } : {}),
+    },
+    strategy,
+    seeds: strategy === 'exhaustive' ? { start: 0, count: 0, pinned: null } : { start: seedStart, count: seeds, pinned: pinned ?? null },
+    expectations,
+    findings,
+    stats: result.stats,
+    header,
+    shard,
+    determinism,
+    counterexample,
+  };
+}
+
+/** One scenario run: the scenario, its options, and what `runScenario` derived from both. */
+interface ScenarioRun {
+  scenario: Scenario;
+  opts: RunOptions;
+  config: SimConfig;
+  compiled: CompiledModel;
+  strategy: Strategy;
+  /** the pinned seed (--seed, else the scenario's), if any */
+  pinned: number | null | undefined;
+  seedStart: number;
+  seeds: number;
+  shard: Shard | null;
+  faultBudget: number;
+  cwd: string;
+}
+
+/** Explores the scenario with its strategy (exhaustive, pbt or random seeds), with progress on the terminal when there is one. */
+async function exploreScenario(run: ScenarioRun, ctx: CliContext | undefined): Promise<ExploreResult> {
+  const { scenario, opts, config, compiled, strategy, pinned, seedStart, seeds, shard, faultBudget } = run;
+  const clock = (): number => performance.now();
   let result: ExploreResult;
   if (strategy === 'exhaustive') {
     const maxStates = opts.maxStates ?? scenario.explore.maxStates;
@@ -276,35 +341,31 @@ export async function runScenario(
     });
     progress?.finish();
   }
+  return result;
+}
 
-  let determinism: RunReport['determinism'] = null;
-  if (opts.checkDeterminism) {
-    const range = shardSeeds(seedStart, seeds, shard);
-    const out = checkDeterminism(() => new CompiledModel(scenario.model.name, variant), config, range.start, range.count, range.stride);
-    determinism = out;
+/** The run's counterexample, if it has one, written as a scenario file with --save-counterexample. */
+function savedCounterexample(run: ScenarioRun, result: ExploreResult, displayFile: string | null): RunReport['counterexample'] {
+  if (!result.counterexample) return null;
+  const { scenario, opts, cwd } = run;
+  const cx = result.counterexample;
+  let savedAs: string | null = null;
+  if (opts.saveCounterexample !== undefined) {
+    const target = resolve(cwd, opts.saveCounterexample);
+    writeOutputFile(target, counterexampleYaml(scenario, cx, displayFile ?? scenario.spec.id), `--save-counterexample ${opts.saveCounterexample}`);
+    savedAs = relative(cwd, target) || target;
   }
+  return { ...cx, file: savedAs };
+}
 
-  let counterexample: RunReport['counterexample'] = null;
-  if (result.counterexample) {
-    const cx = result.counterexample;
-    let savedAs: string | null = null;
-    if (opts.saveCounterexample !== undefined) {
-      const target = resolve(cwd, opts.saveCounterexample);
-      writeOutputFile(target, counterexampleYaml(scenario, cx, displayFile ?? scenario.spec.id), `--save-counterexample ${opts.saveCounterexample}`);
-      savedAs = relative(cwd, target) || target;
-    }
-    counterexample = { ...cx, file: savedAs };
-  }
-
-  const expectations = evaluateExpectations(scenario.expect, result.findings);
-  if (determinism?.difference) {
-    expectations.push({
-      what: 'determinism',
-      expected: 'every seed gives the same trace twice',
-      observed: `seed ${determinism.difference.seed} differs at trace line ${determinism.difference.line}`,
-      ok: false,
-    });
-  }
+/** Each finding with the command that replays it and its trace file (written unless --no-save-trace), and the first finding's trace header. */
+function replayableFindings(
+  run: ScenarioRun,
+  result: ExploreResult,
+  counterexample: RunReport['counterexample'],
+  replayBase: string,
+): { findings: RunReport['findings']; header: TraceHeader | null } {
+  const { scenario, opts, config, compiled, strategy, faultBudget, cwd } = run;
   const baseCommand = `${replayBase}${opts.variant ? ` --variant ${opts.variant}` : ''}`;
   let header: TraceHeader | null = null;
   const findings = result.findings.map((f, index) => {
@@ -340,28 +401,7 @@ export async function runScenario(
     if (strategy !== 'exhaustive') return { ...f, replay: { command, traceFile } };
     return { ...f, replay: { command, traceFile }, timed: timedRealisation(compiled, config, faultBudget, f) };
   });
-  return {
-    ok: expectations.every((e) => e.ok),
-    scenario: {
-      id: scenario.spec.id,
-      title: scenario.spec.title,
-      file: displayFile,
-      protocol: scenario.model.name,
-      variant: variant.name,
-      tags: scenario.spec.tags ?? [],
-      ...(scenario.spec.points !== undefined ? { points: scenario.spec.points } : {}),
-      ...(scenario.spec.level !== undefined ? { level: scenario.spec.level } : {}),
-    },
-    strategy,
-    seeds: strategy === 'exhaustive' ? { start: 0, count: 0, pinned: null } : { start: seedStart, count: seeds, pinned: pinned ?? null },
-    expectations,
-    findings,
-    stats: result.stats,
-    header,
-    shard,
-    determinism,
-    counterexample,
-  };
+  return { findings, header };
 }
 
 /** Whether the timed simulator realises an exhaustive finding's order within the scenario's bounds. */
