@@ -13,7 +13,7 @@ import { createServer, connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { TargetError } from '../errors.js';
 import { parseTargetAddress } from '../scenario/target-address.js';
-import { isolation, launch, releaseStreams, type Job, type StdinMode } from './launcher.js';
+import { isolation, launch, releaseStreams, type Job, type JobExit, type StdinMode } from './launcher.js';
 import { TailBuffer } from './tail-buffer.js';
 
 /** How protosim knows a started command is ready. */
@@ -144,6 +144,21 @@ interface RunState {
   gone: Promise<void>;
 }
 
+/** One start's wait until the target is ready: settled once, by readiness, a failure or the timeout. */
+interface ReadyWait {
+  readonly run: RunState;
+  /** the port the target was given (`{port}`), if any */
+  readonly port: number | undefined;
+  /** the port whose listening (or accepting) makes the target ready; undefined when an output line does */
+  readonly probePort: number | undefined;
+  settled: boolean;
+  /** set when a connection probe reached the target: an exit now is the probe's doing */
+  probed: boolean;
+  timer: NodeJS.Timeout | undefined;
+  /** Ready at `address` (found as `how`), or failed with `error` (the run is killed); the first call counts. */
+  finish(error: TargetError | undefined, address?: string, how?: string): void;
+}
+
 export class ManagedProcess {
   private current: RunState | undefined;
   private readonly stdoutTail = new TailBuffer(maxTailBytes);
@@ -202,10 +217,7 @@ export class ManagedProcess {
     if (typeof this.spec.port === 'number' && portListening(this.spec.port) === true) {
       throw new TargetError(`port ${this.spec.port} is already in use by another process (something listens on it before the target starts); stop it, or give the target port: auto and {port}`, 'port-in-use');
     }
-    const substitute = (s: string): string => (port === undefined ? s : s.replaceAll('{port}', String(port)));
-    const argv = this.spec.command.flatMap((a) => (a === '{protosim}' ? protosimLauncher() : [substitute(a)]));
-    const env: Record<string, string | undefined> = { ...process.env };
-    for (const [k, v] of Object.entries(this.spec.env ?? {})) env[k] = substitute(v);
+    const { argv, env } = this.commandLine(port);
     let launched: ReturnType<typeof launch>;
     try {
       launched = launch({ argv, cwd: this.spec.cwd, env, stdin: this.spec.stdin ?? 'open', ...(this.spec.trusted === true ? { trusted: true } : {}) });
@@ -215,123 +227,156 @@ export class ManagedProcess {
     const { job, child } = launched;
     const run: RunState = { job, child, expectingExit: false, outputBytes: 0, outputLimitHit: false, gone: launched.exited.then(() => undefined) };
     this.current = run;
+    return this.waitReady(run, launched.exited, argv, port);
+  }
+
+  /** The command's argv and environment, with `{port}` and `{protosim}` filled in. */
+  private commandLine(port: number | undefined): { argv: string[]; env: Record<string, string | undefined> } {
+    const substitute = (s: string): string => (port === undefined ? s : s.replaceAll('{port}', String(port)));
+    const argv = this.spec.command.flatMap((a) => (a === '{protosim}' ? protosimLauncher() : [substitute(a)]));
+    const env: Record<string, string | undefined> = { ...process.env };
+    for (const [k, v] of Object.entries(this.spec.env ?? {})) env[k] = substitute(v);
+    return { argv, env };
+  }
+
+  /** Waits until a run is ready (an output line, its port listening or accepting); rejects when it dies, stays silent or names no address. */
+  private waitReady(run: RunState, exited: Promise<JobExit>, argv: readonly string[], port: number | undefined): Promise<string> {
     const ready = this.spec.ready;
     // user-supplied patterns run on a linear-time engine: `^(a+)+$` cannot hang protosim
     const readyPattern = ready !== undefined && 'stdout' in ready ? compileUserPattern(ready.stdout) : undefined;
     const readyErrPattern = ready !== undefined && 'stderr' in ready ? compileUserPattern(ready.stderr) : undefined;
+    // No ready pattern: ready when the port (its own, or the one it was given) listens.
+    const probePort = ready === undefined ? port : 'stdout' in ready || 'stderr' in ready ? undefined : (ready.port ?? port);
 
     return new Promise<string>((resolve, reject) => {
-      let settled = false;
-      /** set when a connection probe reached the target: an exit now is the probe's doing */
-      let probed = false;
-      const finish = (error: TargetError | undefined, address?: string, how?: string): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (error !== undefined) {
-          run.expectingExit = true;
-          job.killNow();
-          // The next start (or the caller) waits for the run to be gone; nothing of it stays.
-          reject(error);
-        } else {
-          this.address = address;
-          this.readiness = how;
-          resolve(address!);
-        }
-      };
-      const fromMatch = (m: RegExpExecArray, how: string): void => {
-        if (m[1] !== undefined) {
-          const address = readyAddress(m[1], this.spec.scheme);
-          if (typeof address !== 'string') {
-            finish(new TargetError(`the target's ready line names ${JSON.stringify(m[1])}: ${address.problem}`, 'bad-ready-address'));
-            return;
+      const wait: ReadyWait = {
+        run,
+        port,
+        probePort,
+        settled: false,
+        probed: false,
+        timer: undefined,
+        finish: (error, address, how) => {
+          if (wait.settled) return;
+          wait.settled = true;
+          clearTimeout(wait.timer);
+          if (error !== undefined) {
+            run.expectingExit = true;
+            run.job.killNow();
+            // The next start (or the caller) waits for the run to be gone; nothing of it stays.
+            reject(error);
+          } else {
+            this.address = address;
+            this.readiness = how;
+            resolve(address!);
           }
-          finish(undefined, address, how);
-          return;
-        }
-        if (port !== undefined) {
-          finish(undefined, `${this.spec.scheme}://127.0.0.1:${port}`, how);
-          return;
-        }
-        finish(new TargetError('the ready pattern has no group for the address and the target has no port: add (\\S+) to the pattern or port: auto', 'no-address'));
+        },
       };
-      const lineScanner = (pattern: RegExp | undefined, tail: TailBuffer, stream: string) => {
-        let partial = '';
-        return (chunk: Buffer): void => {
-          // Past maxOutputBytes nothing more is kept: the tail ends where the limit was passed, the
-          // same bytes each time for the same output (what still drains while it dies is not shown).
-          if (run.outputLimitHit) return;
-          const room = this.spec.maxOutputBytes === undefined ? chunk.length : this.spec.maxOutputBytes + 1 - run.outputBytes;
-          tail.push(room < chunk.length ? chunk.subarray(0, Math.max(0, room)) : chunk);
-          this.countOutput(run, chunk.length);
-          if (pattern === undefined || settled) return;
-          // Lines end with \n, \r\n or a lone \r (programs written for other systems, terminals).
-          const lines = (partial + chunk.toString('utf8')).split(/\r\n|\r|\n/);
-          partial = lines.pop()!.slice(-maxReadyLineBytes);
-          for (const line of lines) {
-            const m = pattern.exec(line.slice(0, maxReadyLineBytes));
-            if (m !== null) return fromMatch(m, `a ${stream} line matched ${pattern.source}`);
-          }
-        };
-      };
-      child.stdout!.on('data', lineScanner(readyPattern, this.stdoutTail, 'stdout'));
-      child.stderr!.on('data', lineScanner(readyErrPattern, this.stderrTail, 'stderr'));
+      const { child } = run;
+      child.stdout!.on('data', this.lineScanner(wait, readyPattern, this.stdoutTail, 'stdout'));
+      child.stderr!.on('data', this.lineScanner(wait, readyErrPattern, this.stderrTail, 'stderr'));
       child.on('error', (error) => {
-        finish(new TargetError(`cannot start ${argv.join(' ')}: ${error.message}`, 'start-failed'));
+        wait.finish(new TargetError(`cannot start ${argv.join(' ')}: ${error.message}`, 'start-failed'));
       });
-      void launched.exited.then((ended) => {
-        const info: ExitInfo = {
-          ...ended,
-          expected: run.expectingExit,
-          ...(run.outputLimitHit ? { reason: `it printed more than maxOutputBytes=${this.spec.maxOutputBytes} bytes of output` } : {}),
-        };
-        run.exit = info;
-        // A leftover holding its pipes (where no namespace contains it) must not hold protosim.
-        setTimeout(() => releaseStreams(child), 1000).unref();
-        if (this.current !== run) return;
-        this.exit = info;
-        this.paused = false;
-        if (!settled) {
-          const why = probed
-            ? `the target exited right after the readiness probe connected to it and closed the connection (${describeExit(info)}): it does not survive a connection that closes at once; use ready: { port: ${probePort} } (seen listening, no connection) or an output line`
-            : `the target exited before it was ready (${describeExit(info)})`;
-          finish(new TargetError(`${why}\n${this.tails()}`, probed ? 'died-after-probe' : 'died-at-start'));
-          return;
-        }
-        if (!info.expected) this.onUnexpectedExit?.(info);
-      });
-      const timer = setTimeout(() => {
-        finish(new TargetError(`the target was not ready within startTimeoutMs=${this.spec.startTimeoutMs} (waiting for ${this.waitingFor(port)})\n${this.tails()}`, 'start-timeout'));
+      void exited.then((ended) => this.runEnded(wait, ended));
+      wait.timer = setTimeout(() => {
+        wait.finish(new TargetError(`the target was not ready within startTimeoutMs=${this.spec.startTimeoutMs} (waiting for ${this.waitingFor(port)})\n${this.tails()}`, 'start-timeout'));
       }, this.spec.startTimeoutMs);
-      // No ready pattern: ready when the port (its own, or the one it was given) listens.
-      const probePort = ready === undefined ? port : 'stdout' in ready || 'stderr' in ready ? undefined : (ready.port ?? port);
-      if (probePort !== undefined) {
-        const byConnect = ready !== undefined && 'probe' in ready && ready.probe === 'connect';
-        const listening = (): void => {
-          if (settled) return;
-          const seen = portListening(probePort);
-          if (seen === undefined) return connecting();
-          if (seen) return finish(undefined, `${this.spec.scheme}://127.0.0.1:${probePort}`, `port ${probePort} seen listening (/proc/net/tcp)`);
-          setTimeout(listening, 20);
-        };
-        const connecting = (): void => {
-          if (settled) return;
-          const socket = connect({ host: '127.0.0.1', port: probePort });
-          socket.once('connect', () => {
-            socket.destroy();
-            probed = true;
-            // Give a target that does not survive the probe the time to show it.
-            setTimeout(() => finish(undefined, `${this.spec.scheme}://127.0.0.1:${probePort}`, `port ${probePort} accepted a connection`), probeSettleMs);
-          });
-          socket.once('error', () => {
-            socket.destroy();
-            setTimeout(connecting, 50);
-          });
-        };
-        if (byConnect) connecting();
-        else listening();
-      }
+      if (probePort !== undefined) this.probe(wait, probePort);
     });
+  }
+
+  /** A listener of stdout or stderr: the output kept in its tail and counted, its lines matched against the ready pattern. */
+  private lineScanner(wait: ReadyWait, pattern: RegExp | undefined, tail: TailBuffer, stream: string): (chunk: Buffer) => void {
+    const { run } = wait;
+    let partial = '';
+    return (chunk: Buffer): void => {
+      // Past maxOutputBytes nothing more is kept: the tail ends where the limit was passed, the
+      // same bytes each time for the same output (what still drains while it dies is not shown).
+      if (run.outputLimitHit) return;
+      const room = this.spec.maxOutputBytes === undefined ? chunk.length : this.spec.maxOutputBytes + 1 - run.outputBytes;
+      tail.push(room < chunk.length ? chunk.subarray(0, Math.max(0, room)) : chunk);
+      this.countOutput(run, chunk.length);
+      if (pattern === undefined || wait.settled) return;
+      // Lines end with \n, \r\n or a lone \r (programs written for other systems, terminals).
+      const lines = (partial + chunk.toString('utf8')).split(/\r\n|\r|\n/);
+      partial = lines.pop()!.slice(-maxReadyLineBytes);
+      for (const line of lines) {
+        const m = pattern.exec(line.slice(0, maxReadyLineBytes));
+        if (m !== null) return this.fromMatch(wait, m, `a ${stream} line matched ${pattern.source}`);
+      }
+    };
+  }
+
+  /** Ready at the address a ready line names (its first group), else at the port the target was given. */
+  private fromMatch(wait: ReadyWait, m: RegExpExecArray, how: string): void {
+    if (m[1] !== undefined) {
+      const address = readyAddress(m[1], this.spec.scheme);
+      if (typeof address !== 'string') {
+        wait.finish(new TargetError(`the target's ready line names ${JSON.stringify(m[1])}: ${address.problem}`, 'bad-ready-address'));
+        return;
+      }
+      wait.finish(undefined, address, how);
+      return;
+    }
+    if (wait.port !== undefined) {
+      wait.finish(undefined, `${this.spec.scheme}://127.0.0.1:${wait.port}`, how);
+      return;
+    }
+    wait.finish(new TargetError('the ready pattern has no group for the address and the target has no port: add (\\S+) to the pattern or port: auto', 'no-address'));
+  }
+
+  /** Every process of a run is gone: how it ended is kept, and told (a start that fails, or an exit nobody asked for). */
+  private runEnded(wait: ReadyWait, ended: JobExit): void {
+    const { run } = wait;
+    const info: ExitInfo = {
+      ...ended,
+      expected: run.expectingExit,
+      ...(run.outputLimitHit ? { reason: `it printed more than maxOutputBytes=${this.spec.maxOutputBytes} bytes of output` } : {}),
+    };
+    run.exit = info;
+    // A leftover holding its pipes (where no namespace contains it) must not hold protosim.
+    setTimeout(() => releaseStreams(run.child), 1000).unref();
+    if (this.current !== run) return;
+    this.exit = info;
+    this.paused = false;
+    if (!wait.settled) {
+      const why = wait.probed
+        ? `the target exited right after the readiness probe connected to it and closed the connection (${describeExit(info)}): it does not survive a connection that closes at once; use ready: { port: ${wait.probePort} } (seen listening, no connection) or an output line`
+        : `the target exited before it was ready (${describeExit(info)})`;
+      wait.finish(new TargetError(`${why}\n${this.tails()}`, wait.probed ? 'died-after-probe' : 'died-at-start'));
+      return;
+    }
+    if (!info.expected) this.onUnexpectedExit?.(info);
+  }
+
+  /** Ready when `probePort` is seen listening in /proc/net/tcp, or (probe: connect, or no /proc) accepts a connection. */
+  private probe(wait: ReadyWait, probePort: number): void {
+    const ready = this.spec.ready;
+    const byConnect = ready !== undefined && 'probe' in ready && ready.probe === 'connect';
+    const listening = (): void => {
+      if (wait.settled) return;
+      const seen = portListening(probePort);
+      if (seen === undefined) return connecting();
+      if (seen) return wait.finish(undefined, `${this.spec.scheme}://127.0.0.1:${probePort}`, `port ${probePort} seen listening (/proc/net/tcp)`);
+      setTimeout(listening, 20);
+    };
+    const connecting = (): void => {
+      if (wait.settled) return;
+      const socket = connect({ host: '127.0.0.1', port: probePort });
+      socket.once('connect', () => {
+        socket.destroy();
+        wait.probed = true;
+        // Give a target that does not survive the probe the time to show it.
+        setTimeout(() => wait.finish(undefined, `${this.spec.scheme}://127.0.0.1:${probePort}`, `port ${probePort} accepted a connection`), probeSettleMs);
+      });
+      socket.once('error', () => {
+        socket.destroy();
+        setTimeout(connecting, 50);
+      });
+    };
+    if (byConnect) connecting();
+    else listening();
   }
 
   private waitingFor(port: number | undefined): string {

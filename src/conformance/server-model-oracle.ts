@@ -15,98 +15,30 @@
  *    kept both ways until an arrival decides.
  * An arrival that no possible world allows is a FAIL, with what the model expected and what came.
  *
- * Each world holds the model state, its pending timers, what each client must still receive (in
- * order), and the protocol mapping's bindings (a model session id `s1` bound to the wire's `7`).
+ * Each world (oracle-worlds.ts) holds the model state, its pending timers, what each client must
+ * still receive (in order), and the protocol mapping's bindings (a model session id `s1` bound to
+ * the wire's `7`).
  */
-import type { Comparison, Expectation, ModelEvent, WireMapping, WorldView } from '../models/live-types.js';
+import type { Expectation, ModelEvent, WireMapping, WorldView } from '../models/live-types.js';
 import type { PrintParams, ProtocolMessage } from '../models/types.js';
 import { canonicalJson } from '../sim/canonical-json.js';
 import { RoleRuntime } from '../sim/role-runtime.js';
 import { show } from './message-pattern.js';
+import { distinctWorlds, fireDueTimers, requestOrders, worldDone, type InFlight, type OracleFailure, type PlacedPrint, type ServerNodeState, type TimerTolerance, type World, type WorldHooks } from './oracle-worlds.js';
 
 export { mayClose, optional } from '../models/live-types.js';
 export type { Comparison, Expectation, Inbound, Marking, ModelEvent, ServerModelSpec, WireMapping, WorldView } from '../models/live-types.js';
-
-/** How far from its due time a model timer may fire live. */
-export interface TimerTolerance {
-  earlyMs: number;
-  lateMs: number;
-}
-
-export interface OracleFailure {
-  reason: string;
-  expected: string;
-  observed: string;
-}
-
-/** The server node of one world, as checks see it. */
-export interface ServerNodeState {
-  value: unknown;
-  context: Record<string, unknown>;
-  tags: readonly string[];
-}
-
-/**
- * What a host follows in every world besides the model (the live driver: the scenario's property
- * monitors and the violations found, which differ between worlds because the server's console
- * lines do). `ext` must be JSON data; it is part of what tells worlds apart.
- */
-export interface WorldHooks {
-  initial: unknown;
-  /** the server printed `prints` in a world now in `server` state */
-  onPrints(ext: unknown, prints: readonly PrintParams[], server: ServerNodeState): unknown;
-  /** where the host's trace is now, to place the world's console lines in it */
-  position(): number;
-}
-
-/** A console line of a world, placed in the host's trace. */
-export interface PlacedPrint {
-  pos: number;
-  atMs: number;
-  params: PrintParams;
-}
-
-/** Most worlds kept possible at once. */
-export const maxPossibleWorlds = 4096;
-/**
- * Most orders tried for the requests in flight together on different connections (sent with no
- * arrival in between); beyond it the oracle cannot judge the case (an ERROR that says so).
- */
-export const maxRequestOrders = 5040;
-/** Most timer firings one advance may carry out in one world (a runaway periodic timer). */
-export const maxTimerFiringsPerAdvance = 1000;
-
-interface Timer {
-  dueMs: number;
-  event: ModelEvent;
-}
-
-interface World {
-  /** what the server printed (its console) since the last `takeLog` */
-  log: PrintParams[];
-  /** everything it printed, placed in the host's trace (with hooks) */
-  history: PlacedPrint[];
-  /** the host's data (with hooks) */
-  ext: unknown;
-  state: number;
-  timers: Record<string, Timer>;
-  expected: Record<string, Expectation[]>;
-  bind: Record<string, string>;
-  notes: Record<string, unknown>;
-  /** arrivals of the expected kind whose text differs (judged after what arrived at all: `settle`) */
-  textFaults?: OracleFailure[];
-}
-
-/** A request sent while others were in flight on other connections: applied in any order. */
-interface InFlight {
-  client: string;
-  wire: unknown;
-  indefinite: boolean;
-  atMs: number;
-}
-
-/** The oracle ran out of a named limit: the case must be made more definite. */
-export class OracleLimitError extends Error {}
+export {
+  maxPossibleWorlds,
+  maxRequestOrders,
+  maxTimerFiringsPerAdvance,
+  OracleLimitError,
+  type OracleFailure,
+  type PlacedPrint,
+  type ServerNodeState,
+  type TimerTolerance,
+  type WorldHooks,
+} from './oracle-worlds.js';
 
 export interface OracleOptions {
   /**
@@ -258,28 +190,8 @@ export class ServerModelOracle {
     return this.worlds.map((w) => ({ ext: w.ext, history: w.history, server: this.stateOf(w) }));
   }
 
-  private key(w: World): string {
-    const expected: Record<string, unknown[]> = {};
-    for (const [c, q] of Object.entries(w.expected)) {
-      if (q.length > 0) expected[c] = q.map((e) => (e.kind === 'wire' ? { wire: e.description, optional: e.optional === true } : e));
-    }
-    return `${w.state}|${canonicalJson(w.timers)}|${canonicalJson(expected)}|${canonicalJson(w.bind)}|${canonicalJson(w.notes)}|${canonicalJson(w.ext)}|${canonicalJson(w.textFaults ?? [])}`;
-  }
-
-  private dedupe(worlds: World[]): World[] {
-    const seen = new Map<string, World>();
-    for (const w of worlds) {
-      const k = this.key(w);
-      if (!seen.has(k)) seen.set(k, w);
-    }
-    if (seen.size > maxPossibleWorlds) {
-      throw new OracleLimitError(`limit maxPossibleWorlds=${maxPossibleWorlds} reached: too many possible model worlds (timers near their due time, indefinite outcomes, requests in flight together); make the case more definite`);
-    }
-    return [...seen.values()];
-  }
-
   private setWorlds(worlds: World[]): void {
-    this.worlds = this.dedupe(worlds);
+    this.worlds = distinctWorlds(worlds);
   }
 
   /** The requests in flight so far are settled: later ones come after them (something was observed). */
@@ -290,36 +202,10 @@ export class ServerModelOracle {
 
   /** Fires the timers that must have fired by now, and forks on those that may have. */
   private advance(): void {
-    const now = this.clock();
-    const out: World[] = [];
-    let fired = false;
-    const expand = (w: World, budget: number): void => {
-      let soonest: [string, Timer] | undefined;
-      for (const entry of Object.entries(w.timers)) {
-        if (entry[1].dueMs - this.tolerance.earlyMs <= now && (soonest === undefined || entry[1].dueMs < soonest[1].dueMs)) soonest = entry;
-      }
-      if (soonest === undefined) {
-        out.push(w);
-        return;
-      }
-      fired = true;
-      if (budget <= 0) throw new OracleLimitError(`limit maxTimerFiringsPerAdvance=${maxTimerFiringsPerAdvance} reached: a model timer keeps firing`);
-      const [id, timer] = soonest;
-      const { [id]: _fired, ...rest } = w.timers;
-      const next = this.step({ ...w, timers: rest }, timer.event, timer.dueMs);
-      if (timer.dueMs + this.tolerance.lateMs <= now) {
-        expand(next, budget - 1);
-        return;
-      }
-      // Inside the window: it may or may not have fired yet live. The timely world comes first:
-      // it is the one that stands for the server in views and console lines.
-      expand(next, budget - 1);
-      out.push(w);
-    };
-    for (const w of this.worlds) expand(w, maxTimerFiringsPerAdvance);
+    const { worlds, fired } = fireDueTimers(this.worlds, this.clock(), this.tolerance, (w, event, atMs) => this.step(w, event, atMs));
     // A timer that fired is not replayed when the requests in flight are put in another order.
     if (fired) this.endBatch();
-    this.setWorlds(out);
+    this.setWorlds(worlds);
   }
 
   /** Steps one request of `client` into `w`: every way the mapping says it reaches the model. */
@@ -346,32 +232,6 @@ export class ServerModelOracle {
     return out;
   }
 
-  /** Every order of the requests in flight (each connection's in order) applied to `base`. */
-  private orders(base: World[], batch: readonly InFlight[]): World[] {
-    const clients = [...new Set(batch.map((r) => r.client))];
-    const queues = clients.map((c) => batch.filter((r) => r.client === c));
-    let count = 0;
-    const out: World[] = [];
-    const walk = (w: World, heads: number[]): void => {
-      let progressed = false;
-      for (let i = 0; i < queues.length; i++) {
-        if (heads[i]! >= queues[i]!.length) continue;
-        progressed = true;
-        const nextHeads = heads.slice();
-        nextHeads[i]! += 1;
-        for (const n of this.receive(w, queues[i]![heads[i]!]!)) walk(n, nextHeads);
-      }
-      if (!progressed) {
-        if (++count > maxRequestOrders) {
-          throw new OracleLimitError(`limit maxRequestOrders=${maxRequestOrders} reached: too many requests in flight together on different connections (${batch.length} on ${clients.length}); wait for replies in between`);
-        }
-        out.push(w);
-      }
-    };
-    for (const w of base) walk(w, queues.map(() => 0));
-    return out;
-  }
-
   /**
    * A client sent `wire` (the harness wrote it to the live server). `indefinite`: it went through
    * a faulty link and may never have reached the server; both stay possible. Requests sent on
@@ -391,7 +251,7 @@ export class ServerModelOracle {
       this.setWorlds(this.worlds.flatMap((w) => this.receive(w, r)));
       return;
     }
-    this.setWorlds(this.orders(this.batchBase, this.batch));
+    this.setWorlds(requestOrders(this.batchBase, this.batch, (w, r) => this.receive(w, r)));
   }
 
   /**
@@ -590,14 +450,10 @@ export class ServerModelOracle {
     return this.mapping.compare(e.msg, wire, this.view(w)).ok;
   }
 
-  private done(w: World, clients?: readonly string[]): boolean {
-    return Object.entries(w.expected).every(([c, q]) => q.every((e) => e.optional === true) || (clients !== undefined && !clients.includes(c)));
-  }
-
   /** True when some possible world expects nothing more for any client (of `clients`, when given). */
   satisfied(clients?: readonly string[]): boolean {
     this.advance();
-    return this.worlds.some((w) => this.done(w, clients));
+    return this.worlds.some((w) => worldDone(w, clients));
   }
 
   /** What is still expected, per client, in the world closest to done (for a timeout's message). */
@@ -631,7 +487,7 @@ export class ServerModelOracle {
   /** Keeps only the worlds that expect nothing more (the arrivals so far were all there is). */
   commitSatisfied(clients?: readonly string[]): void {
     this.endBatch();
-    const done = this.worlds.filter((w) => this.done(w, clients));
+    const done = this.worlds.filter((w) => worldDone(w, clients));
     if (done.length > 0) this.setWorlds(done);
   }
 }

@@ -2,7 +2,7 @@
  * The reference servers are test fixtures with deliberate flaws (`--defect`): they must never be
  * reachable from another machine, so only loopback hosts are accepted.
  */
-import { isIP } from 'node:net';
+import { isIP, type Server } from 'node:net';
 import { InputError } from '../errors.js';
 
 /** True for `localhost`, any 127.0.0.0/8 address, `::1` and `::ffff:127.x.x.x`. */
@@ -31,4 +31,18 @@ export function assertLoopbackHost(host: string): void {
 /** `scheme://host:port`, with an IPv6 host in brackets. */
 export function formatAddress(scheme: 'http' | 'tcp' | 'quic', host: string, port: number): string {
   return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** Listens on `host:port` and resolves with the port it got (the one the system chose for 0). */
+export async function listenOn(server: Server, host: string, port: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    server.once('error', onError);
+    server.listen({ host, port }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const address = server.address();
+  return typeof address === 'object' && address !== null ? address.port : port;
 }

@@ -132,56 +132,23 @@ async function startQuicHost(spec: TcpHostSpec, options: QuicTransportOptions): 
   };
 }
 
+/** What one connection's writes and reads share. */
+interface ConnectionState {
+  closeReason: { reason: string; byServer: boolean } | undefined;
+  /** the stream whose read the handler is serving now: replies go there */
+  current: QuicStreamHandle | undefined;
+  pendingWrites: Set<Promise<void>>;
+}
+
 /** One QUIC connection on the host: its streams become the handler's reads and the writes' streams. */
 function serveConnection(spec: TcpHostSpec, peer: QuicPeer, id: number, forget: () => void, defect: QuicTransportDefect | undefined): Live {
-  let closeReason: { reason: string; byServer: boolean } | undefined;
-  /** the stream whose read the handler is serving now: replies go there */
-  let current: QuicStreamHandle | undefined;
-  const pendingWrites = new Set<Promise<void>>();
-  const connection: TcpConnection = {
-    id,
-    remote: peer.remote,
-    isOpen: () => peer.isOpen() && closeReason === undefined,
-    write(data, onFlushed) {
-      if (!connection.isOpen()) {
-        onFlushed?.(new Error('connection closed'));
-        return false;
-      }
-      // The codec writes JSON lines; the seed's framing is the object alone, one per write.
-      const text = (typeof data === 'string' ? data : Buffer.from(data).toString('utf8')).replace(/\n+$/, '');
-      let stream: QuicStreamHandle;
-      try {
-        stream = current ?? peer.openStream();
-      } catch (error) {
-        onFlushed?.(error as Error);
-        return false;
-      }
-      const written = stream.write(text).then(
-        () => onFlushed?.(),
-        (error: Error) => onFlushed?.(error),
-      );
-      pendingWrites.add(written);
-      void written.then(() => pendingWrites.delete(written));
-      if (current === undefined) void stream.finish();
-      return true;
-    },
-    end(reason) {
-      if (closeReason !== undefined) return;
-      closeReason = { reason, byServer: true };
-      void Promise.all(pendingWrites)
-        .then(() => new Promise((resolve) => setTimeout(resolve, endGraceMs)))
-        .then(() => peer.close({ code: 0, reason }));
-    },
-    destroy(reason) {
-      closeReason ??= { reason, byServer: true };
-      void peer.close({ code: closeCodeInternal, reason });
-    },
-  };
+  const state: ConnectionState = { closeReason: undefined, current: undefined, pendingWrites: new Set<Promise<void>>() };
+  const connection = quicConnection(peer, id, state);
   spec.log(`${spec.name}: QUIC connection #${id} from ${peer.remote}`);
   let handler: ConnectionHandler | undefined;
   const serve = (stream: QuicStreamHandle, chunk: Buffer): void => {
-    if (closeReason !== undefined || handler === undefined) return;
-    current = stream;
+    if (state.closeReason !== undefined || handler === undefined) return;
+    state.current = stream;
     try {
       handler.onData(chunk);
     } catch (error) {
@@ -189,7 +156,7 @@ function serveConnection(spec: TcpHostSpec, peer: QuicPeer, id: number, forget: 
       spec.log(`${spec.name}: connection #${id}: internal error: ${describe(error)}`);
       connection.destroy('internal error');
     } finally {
-      current = undefined;
+      state.current = undefined;
     }
   };
   const streams = new StreamReader(spec, id, serve, defect === 'keep-streams-open');
@@ -197,7 +164,7 @@ function serveConnection(spec: TcpHostSpec, peer: QuicPeer, id: number, forget: 
     if (event.kind !== 'closed') return streams.take(event);
     streams.endAll();
     forget();
-    const info = closeInfo(spec, event, closeReason);
+    const info = closeInfo(spec, event, state.closeReason);
     spec.log(`${spec.name}: connection #${id} from ${peer.remote} closed: ${info.reason}`);
     try {
       handler?.onClose(info);
@@ -214,6 +181,51 @@ function serveConnection(spec: TcpHostSpec, peer: QuicPeer, id: number, forget: 
   }
   spec.events.emit({ type: 'connection-accepted', conn: `#${id}`, remote: peer.remote });
   return { peer, connection };
+}
+
+/** The connection as protocol code sees it: a reply goes on the stream being served, else on a stream of its own. */
+function quicConnection(peer: QuicPeer, id: number, state: ConnectionState): TcpConnection {
+  const { pendingWrites } = state;
+  const connection: TcpConnection = {
+    id,
+    remote: peer.remote,
+    isOpen: () => peer.isOpen() && state.closeReason === undefined,
+    write(data, onFlushed) {
+      if (!connection.isOpen()) {
+        onFlushed?.(new Error('connection closed'));
+        return false;
+      }
+      // The codec writes JSON lines; the seed's framing is the object alone, one per write.
+      const text = (typeof data === 'string' ? data : Buffer.from(data).toString('utf8')).replace(/\n+$/, '');
+      let stream: QuicStreamHandle;
+      try {
+        stream = state.current ?? peer.openStream();
+      } catch (error) {
+        onFlushed?.(error as Error);
+        return false;
+      }
+      const written = stream.write(text).then(
+        () => onFlushed?.(),
+        (error: Error) => onFlushed?.(error),
+      );
+      pendingWrites.add(written);
+      void written.then(() => pendingWrites.delete(written));
+      if (state.current === undefined) void stream.finish();
+      return true;
+    },
+    end(reason) {
+      if (state.closeReason !== undefined) return;
+      state.closeReason = { reason, byServer: true };
+      void Promise.all(pendingWrites)
+        .then(() => new Promise((resolve) => setTimeout(resolve, endGraceMs)))
+        .then(() => peer.close({ code: 0, reason }));
+    },
+    destroy(reason) {
+      state.closeReason ??= { reason, byServer: true };
+      void peer.close({ code: closeCodeInternal, reason });
+    },
+  };
+  return connection;
 }
 
 /** How a connection ended, as the host tells it: the server's own reason when it closed it. */

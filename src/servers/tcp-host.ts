@@ -3,12 +3,16 @@
  * read timeouts, write back-pressure, per-connection error isolation, logging and shutdown.
  * Protocol servers supply a handler per connection and never touch these concerns themselves.
  * The idle and read timeouts run on the server's clock (clock.ts), so a test can move time itself.
+ * This file listens, accepts or refuses, and shuts down; tcp-connection.ts serves each connection.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import type { Clock, ClockTimer } from './clock.js';
-import { formatAddress } from './loopback-host.js';
+import type { Clock } from './clock.js';
+import { formatAddress, listenOn } from './loopback-host.js';
 import type { ServerEvents } from './server-events.js';
 import type { ServerHandle, ServerLimits } from './server-options.js';
+import { describe, serveTcpConnection, shutdownGraceMs, type LiveTcpConnection, type TcpHostState } from './tcp-connection.js';
+
+export { describe } from './tcp-connection.js';
 
 /** One accepted connection, as protocol code sees it. */
 export interface TcpConnection {
@@ -84,18 +88,11 @@ export interface TcpHost {
   closed: Promise<void>;
 }
 
-/** Time given to clients to read the goodbye before sockets are destroyed at shutdown. */
-const shutdownGraceMs = 500;
-
-interface Live {
-  connection: TcpConnection;
-  socket: Socket;
-  handler: ConnectionHandler | undefined;
-}
-
+/** Starts a TCP host: listens on `spec.host:spec.port` and serves each connection it accepts. */
 export async function startTcpHost(spec: TcpHostSpec): Promise<TcpHost> {
-  const { limits, log } = spec;
-  const live = new Set<Live>();
+  const { log } = spec;
+  const state: TcpHostState = { spec, live: new Set<LiveTcpConnection>() };
+  const { live } = state;
   let nextId = 1;
   let closing: Promise<void> | undefined;
   let settle!: { resolve: () => void; reject: (e: Error) => void };
@@ -111,135 +108,15 @@ export async function startTcpHost(spec: TcpHostSpec): Promise<TcpHost> {
       socket.destroy();
       return;
     }
-    if (live.size >= limits.maxConnections) {
-      log(`${spec.name}: refused connection #${id} from ${remote}: limit maxConnections=${limits.maxConnections} reached`);
-      spec.events.emit({ type: 'connection-refused', remote, reason: `limit maxConnections=${limits.maxConnections} reached` });
-      const frame = spec.errorFrame(`server busy: limit maxConnections=${limits.maxConnections} reached`);
-      if (frame !== undefined) socket.end(frame);
-      else socket.end();
-      setTimeout(() => socket.destroy(), shutdownGraceMs).unref();
+    if (live.size >= spec.limits.maxConnections) {
+      refuse(spec, socket, id, remote);
       return;
     }
-    serve(socket, id, remote);
+    serveTcpConnection(state, socket, id, remote);
   });
-
-  function serve(socket: Socket, id: number, remote: string): void {
-    let closeReason: { reason: string; byServer: boolean } | undefined;
-    let readTimer: ClockTimer | undefined;
-    let idleTimer: ClockTimer | undefined;
-    const entry: Live = { socket, handler: undefined, connection: undefined as unknown as TcpConnection };
-    const connection: TcpConnection = {
-      id,
-      remote,
-      isOpen: () => !socket.destroyed && !socket.writableEnded && closeReason === undefined,
-      write(data, onFlushed) {
-        if (!connection.isOpen()) {
-          onFlushed?.(new Error('connection closed'));
-          return false;
-        }
-        if (socket.writableLength > limits.maxPendingWriteBytes) {
-          onFlushed?.(new Error('client does not read'));
-          fail(`client does not read: limit maxPendingWriteBytes=${limits.maxPendingWriteBytes} exceeded`);
-          return false;
-        }
-        socket.write(data, (error) => onFlushed?.(error ?? undefined));
-        idleTimer?.refresh();
-        return true;
-      },
-      end(reason) {
-        if (closeReason !== undefined) return;
-        closeReason = { reason, byServer: true };
-        socket.end();
-        // A peer that never reads or never closes must not keep the socket forever.
-        setTimeout(() => socket.destroy(), shutdownGraceMs).unref();
-      },
-      destroy(reason) {
-        if (closeReason === undefined) closeReason = { reason, byServer: true };
-        socket.destroy();
-      },
-    };
-    entry.connection = connection;
-    live.add(entry);
-    log(`${spec.name}: connection #${id} from ${remote}`);
-
-    /** Tells the client why (when the protocol has a way), logs, and closes. */
-    function fail(reason: string): void {
-      if (closeReason !== undefined) return;
-      log(`${spec.name}: connection #${id}: ${reason}`);
-      const frame = spec.errorFrame(reason);
-      if (frame !== undefined && !socket.destroyed && !socket.writableEnded) socket.write(frame);
-      connection.end(reason);
-    }
-
-    if (limits.idleTimeoutMs > 0) {
-      // Traffic either way (data read, a write) starts the idle timeout again.
-      idleTimer = spec.clock.setTimer(limits.idleTimeoutMs, () => fail(`idle: no traffic within idleTimeoutMs=${limits.idleTimeoutMs}`));
-    }
-
-    socket.on('data', (chunk: Buffer) => {
-      if (closeReason !== undefined) return;
-      idleTimer?.refresh();
-      try {
-        entry.handler?.onData(chunk);
-      } catch (error) {
-        // One bad connection must never take the server down: log it and drop only that client.
-        log(`${spec.name}: connection #${id}: internal error: ${describe(error)}`);
-        connection.destroy('internal error');
-        return;
-      }
-      const partial = entry.handler?.hasPartialFrame() ?? false;
-      if (partial && readTimer === undefined && limits.readTimeoutMs > 0) {
-        readTimer = spec.clock.setTimer(limits.readTimeoutMs, () => fail(`read timeout: frame not completed within readTimeoutMs=${limits.readTimeoutMs}`));
-      } else if (!partial && readTimer !== undefined) {
-        readTimer.cancel();
-        readTimer = undefined;
-      }
-    });
-
-    let socketError: Error | undefined;
-    socket.on('error', (error) => {
-      socketError = error;
-    });
-    socket.on('close', (hadError) => {
-      readTimer?.cancel();
-      idleTimer?.cancel();
-      live.delete(entry);
-      const info: CloseInfo = {
-        hadError: hadError || socketError !== undefined,
-        byServer: closeReason?.byServer ?? false,
-        reason: closeReason?.reason ?? (socketError !== undefined ? describe(socketError) : 'closed by client'),
-      };
-      if (info.hadError) log(`${spec.name}: connection #${id} from ${remote} failed: ${info.reason}`);
-      try {
-        entry.handler?.onClose(info);
-      } catch (error) {
-        log(`${spec.name}: connection #${id}: internal error on close: ${describe(error)}`);
-      }
-      spec.events.emit({ type: 'connection-closed', conn: `#${id}`, remote, ...info });
-    });
-
-    try {
-      entry.handler = spec.accept(connection);
-    } catch (error) {
-      log(`${spec.name}: connection #${id}: internal error on accept: ${describe(error)}`);
-      connection.destroy('internal error');
-    }
-    // Told once the protocol has the connection (its `opened` rule ran).
-    spec.events.emit({ type: 'connection-accepted', conn: `#${id}`, remote });
-  }
 
   server.on('error', (error) => log(`${spec.name}: server error: ${describe(error)}`));
-
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: Error) => reject(error);
-    server.once('error', onError);
-    server.listen({ host: spec.host, port: spec.port }, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : spec.port;
+  const port = await listenOn(server, spec.host, spec.port);
 
   return {
     host: spec.host,
@@ -279,10 +156,15 @@ export async function startTcpHost(spec: TcpHostSpec): Promise<TcpHost> {
   };
 }
 
-/** A short text for an unknown thrown value. */
-export function describe(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+/** Turns a connection away when the host is at maxConnections: logged, told, and closed. */
+function refuse(spec: TcpHostSpec, socket: Socket, id: number, remote: string): void {
+  const { limits, log } = spec;
+  log(`${spec.name}: refused connection #${id} from ${remote}: limit maxConnections=${limits.maxConnections} reached`);
+  spec.events.emit({ type: 'connection-refused', remote, reason: `limit maxConnections=${limits.maxConnections} reached` });
+  const frame = spec.errorFrame(`server busy: limit maxConnections=${limits.maxConnections} reached`);
+  if (frame !== undefined) socket.end(frame);
+  else socket.end();
+  setTimeout(() => socket.destroy(), shutdownGraceMs).unref();
 }
 
 /** The public handle of a server running on `host`. */

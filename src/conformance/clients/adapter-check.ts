@@ -54,6 +54,7 @@ function exercised(protocol: string): Set<PatternKind> {
 /** protosim plays the IM server itself for the key-value protocols (their live transport is the IM interface). */
 const playsImServer = (protocol: string): boolean => protocolNamed(protocol)?.live?.transport === 'http';
 
+/** Tries an adapter against its program in a short, friendly session: which patterns matched, and what went wrong. */
 export async function checkAdapter(opts: AdapterCheckOptions): Promise<AdapterCheckResult> {
   const { adapter } = opts;
   const protocol = adapter.spec.protocol;
@@ -63,77 +64,17 @@ export async function checkAdapter(opts: AdapterCheckOptions): Promise<AdapterCh
   let reference: ManagedProcess | undefined;
   let serverText: string;
   const sessions: ClientSession[] = [];
-  const replyMs = adapter.spec.replyTimeoutMs;
   try {
-    let addressFor: (name: string) => Promise<string>;
-    if (opts.url !== undefined) {
-      const url = opts.url;
-      addressFor = async () => url;
-      serverText = url;
-    } else if (kv) {
-      im = new ImServer();
-      const server = im;
-      addressFor = (name) => server.urlFor(name);
-      serverText = 'protosim IM server (the kv-store model)';
-    } else {
-      reference = await startReferenceServer(protocol, opts.protosimLauncher);
-      const address = reference.address!;
-      addressFor = async () => address;
-      serverText = `protosim serve ${protocol} at ${address}`;
-    }
-    const open = async (name: string): Promise<ClientSession> => {
-      const s = new ClientSession({
-        adapter,
-        name,
-        address: await addressFor(name),
-        protosimLauncher: opts.protosimLauncher,
-        ...(opts.vars ? { vars: opts.vars } : {}),
-        ...(opts.io ? { io: opts.io } : {}),
-      });
-      sessions.push(s);
-      await s.start();
-      return s;
-    };
-    const firstOutput = async (s: ClientSession): Promise<boolean> => {
-      const r = await s.process.waitFor((seg) => (seg.kind === 'line' || seg.kind === 'prompt' ? true : undefined), { from: 0, timeoutMs: adapter.spec.startTimeoutMs });
-      if (!r.ok) problems.push(`${s.name} printed nothing within startTimeoutMs=${adapter.spec.startTimeoutMs} (${r.reason === 'exited' ? s.status() : 'still running'})`);
-      return r.ok;
-    };
-    // Chat clients: a message reaches only a client that has joined (logged in, registered).
-    const joined = async (s: ClientSession): Promise<void> => {
-      if (!kv && adapter.patterns.joined) await s.waitFor('joined', replyMs, { keepCursor: true });
-    };
-    const c1 = await open('c1');
-    if (await firstOutput(c1)) {
-      await joined(c1);
-      const c2 = await open('c2');
-      await firstOutput(c2);
-      await joined(c2);
-      await exchange(c1, c2, 'adapter check one', protocol, replyMs, problems);
-      if (kv) {
-        const c3 = await open('c3');
-        if (adapter.patterns.serverBusy) await c3.waitFor('serverBusy', replyMs);
-        await c3.stop();
-        c1.quit();
-        if (adapter.patterns.peerLeft) await c2.waitFor('peerLeft', Math.max(replyMs, 3000));
-      } else {
-        c1.quit();
-      }
-    }
+    const server = await provideServer(opts, protocol, kv);
+    ({ im, reference } = server);
+    serverText = server.text;
+    await playSession({ opts, protocol, kv, addressFor: server.addressFor, sessions, problems });
   } finally {
     await Promise.all(sessions.map((s) => s.stop()));
     await im?.close();
     await reference?.stop();
   }
-  const provoked = exercised(protocol);
-  const outcomes: PatternOutcome[] = (Object.keys(patternKinds) as PatternKind[]).map((kind) => {
-    if (!adapter.patterns[kind]) return { kind, status: 'absent' };
-    for (const s of sessions) {
-      const e = s.events.find((x) => x.kind === kind);
-      if (e) return { kind, status: 'matched', client: s.name, line: e.line };
-    }
-    return { kind, status: provoked.has(kind) ? 'never' : 'not-exercised' };
-  });
+  const outcomes = patternOutcomes(adapter, protocol, sessions);
   const first = sessions[0]?.process;
   const io = first?.io === undefined ? 'not started' : first.fallbackReason ? `pipes (${first.fallbackReason})` : first.io;
   const ok = problems.length === 0 && outcomes.every((o) => o.status !== 'never');
@@ -147,6 +88,92 @@ export async function checkAdapter(opts: AdapterCheckOptions): Promise<AdapterCh
     unmatched: Object.fromEntries(sessions.map((s) => [s.name, s.unmatched.slice(0, 20)])),
     tails: Object.fromEntries(sessions.map((s) => [s.name, s.tail(12)])),
   };
+}
+
+/** The server the check's clients talk to: the one `--url` names, protosim's IM server, or its reference server. */
+async function provideServer(
+  opts: AdapterCheckOptions,
+  protocol: string,
+  kv: boolean,
+): Promise<{ addressFor: (name: string) => Promise<string>; text: string; im?: ImServer; reference?: ManagedProcess }> {
+  if (opts.url !== undefined) {
+    const url = opts.url;
+    return { addressFor: async () => url, text: url };
+  }
+  if (kv) {
+    const server = new ImServer();
+    return { addressFor: (name) => server.urlFor(name), text: 'protosim IM server (the kv-store model)', im: server };
+  }
+  const reference = await startReferenceServer(protocol, opts.protosimLauncher);
+  const address = reference.address!;
+  return { addressFor: async () => address, text: `protosim serve ${protocol} at ${address}`, reference };
+}
+
+/** What the friendly session plays with: the check's options, the server's addresses, and where sessions and problems go. */
+interface SessionPlay {
+  opts: AdapterCheckOptions;
+  protocol: string;
+  kv: boolean;
+  addressFor: (name: string) => Promise<string>;
+  sessions: ClientSession[];
+  problems: string[];
+}
+
+/** The friendly session: two clients join and exchange two messages, a third tries to join (kv), the first quits. */
+async function playSession({ opts, protocol, kv, addressFor, sessions, problems }: SessionPlay): Promise<void> {
+  const { adapter } = opts;
+  const replyMs = adapter.spec.replyTimeoutMs;
+  const open = async (name: string): Promise<ClientSession> => {
+    const s = new ClientSession({
+      adapter,
+      name,
+      address: await addressFor(name),
+      protosimLauncher: opts.protosimLauncher,
+      ...(opts.vars ? { vars: opts.vars } : {}),
+      ...(opts.io ? { io: opts.io } : {}),
+    });
+    sessions.push(s);
+    await s.start();
+    return s;
+  };
+  const firstOutput = async (s: ClientSession): Promise<boolean> => {
+    const r = await s.process.waitFor((seg) => (seg.kind === 'line' || seg.kind === 'prompt' ? true : undefined), { from: 0, timeoutMs: adapter.spec.startTimeoutMs });
+    if (!r.ok) problems.push(`${s.name} printed nothing within startTimeoutMs=${adapter.spec.startTimeoutMs} (${r.reason === 'exited' ? s.status() : 'still running'})`);
+    return r.ok;
+  };
+  // Chat clients: a message reaches only a client that has joined (logged in, registered).
+  const joined = async (s: ClientSession): Promise<void> => {
+    if (!kv && adapter.patterns.joined) await s.waitFor('joined', replyMs, { keepCursor: true });
+  };
+  const c1 = await open('c1');
+  if (!(await firstOutput(c1))) return;
+  await joined(c1);
+  const c2 = await open('c2');
+  await firstOutput(c2);
+  await joined(c2);
+  await exchange(c1, c2, 'adapter check one', protocol, replyMs, problems);
+  if (kv) {
+    const c3 = await open('c3');
+    if (adapter.patterns.serverBusy) await c3.waitFor('serverBusy', replyMs);
+    await c3.stop();
+    c1.quit();
+    if (adapter.patterns.peerLeft) await c2.waitFor('peerLeft', Math.max(replyMs, 3000));
+  } else {
+    c1.quit();
+  }
+}
+
+/** Per pattern kind of the protocol: matched (by whom, on which line), never matched, not exercised, or absent from the adapter. */
+function patternOutcomes(adapter: Adapter, protocol: string, sessions: readonly ClientSession[]): PatternOutcome[] {
+  const provoked = exercised(protocol);
+  return (Object.keys(patternKinds) as PatternKind[]).map((kind) => {
+    if (!adapter.patterns[kind]) return { kind, status: 'absent' };
+    for (const s of sessions) {
+      const e = s.events.find((x) => x.kind === kind);
+      if (e) return { kind, status: 'matched', client: s.name, line: e.line };
+    }
+    return { kind, status: provoked.has(kind) ? 'never' : 'not-exercised' };
+  });
 }
 
 /**

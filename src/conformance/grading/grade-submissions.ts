@@ -134,6 +134,7 @@ async function gradeWithRetries(submission: Submission, options: GradeOptions): 
   return { ...first, finishedAt, flaky, report: makeSuiteReport(first.report.target, cases, durationMs, options.suiteName) };
 }
 
+/** One run of a submission's worker (all of `selected`, or a re-run of `caseIds`), in a fresh sandbox when there is one. */
 function gradeOne(submission: Submission, options: GradeOptions, selected: readonly GradedCase[], stream: boolean, caseIds?: readonly string[]): Promise<GradedSubmission> {
   const startedAt = new Date();
   const started = performance.now();
@@ -150,8 +151,6 @@ function gradeOne(submission: Submission, options: GradeOptions, selected: reado
     const { child, job } = launch({ argv, env: process.env, stdin: 'closed' });
     runningWorkers.add(job);
     let timedOut = false;
-    let partial = '';
-    let dropping = false;
     const killGroup = (signal: NodeJS.Signals): void => {
       if (signal === 'SIGKILL') job.killNow();
       else job.signalProgram(signal);
@@ -171,31 +170,12 @@ function gradeOne(submission: Submission, options: GradeOptions, selected: reado
       }, workerKillGraceMs);
     }, options.timeLimitMs);
     child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
-      const lines = (partial + chunk).split('\n');
-      partial = lines.pop()!;
-      if (partial.length > maxWorkerLineBytes) {
-        partial = '';
-        dropping = true;
-      }
-      for (const line of lines) {
-        if (dropping) {
-          dropping = false;
-          continue;
-        }
-        if (!line.startsWith(workerLinePrefix)) continue;
-        let message: WorkerMessage;
-        try {
-          message = JSON.parse(line.slice(workerLinePrefix.length)) as WorkerMessage;
-        } catch {
-          continue;
-        }
-        if ('case' in message) {
-          received.push(message.case);
-          if (stream) options.onCase?.(submission, message.case);
-        }
-      }
-    });
+    const onMessage = (message: WorkerMessage): void => {
+      if (!('case' in message)) return;
+      received.push(message.case);
+      if (stream) options.onCase?.(submission, message.case);
+    };
+    child.stdout!.on('data', workerLineReader(onMessage));
     child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
     let settled = false;
     const settle = (code: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void => {
@@ -210,24 +190,7 @@ function gradeOne(submission: Submission, options: GradeOptions, selected: reado
       const byId = new Map(received.map((r) => [r.id, r]));
       const workerFailed = !timedOut && (spawnError !== undefined || code !== 0);
       const why = spawnError !== undefined ? `the grading worker could not start: ${spawnError.message}` : `the grading worker ended with ${signal !== null ? `signal ${signal}` : `exit code ${code}`}`;
-      let first = true;
-      const cases = selected.map((c): CaseResult => {
-        const got = byId.get(c.id);
-        if (got !== undefined) return got;
-        const base = { id: c.id, title: c.title, level: c.level, points: 0, maxPoints: c.points, verdict: 'ERROR' as const, durationMs: 0 };
-        const during = first;
-        first = false;
-        if (timedOut) {
-          return {
-            ...base,
-            reason: during
-              ? `the submission's time limit timeLimitMs=${options.timeLimitMs} was reached during this case; its processes were killed`
-              : `not run: the submission's time limit timeLimitMs=${options.timeLimitMs} was reached`,
-          };
-        }
-        const tail = stderr.text().trim();
-        return { ...base, reason: `not run: ${why}`, ...(tail ? { observed: tail } : {}) };
-      });
+      const cases = caseResults(selected, byId, timedOut ? { timeLimitMs: options.timeLimitMs } : { why, stderr });
       const report = makeSuiteReport(target, cases, elapsedMs, options.suiteName);
       const done = (leftovers: string[]): void =>
         resolveGraded({
@@ -248,5 +211,58 @@ function gradeOne(submission: Submission, options: GradeOptions, selected: reado
       const ended = readExit(code, signal);
       settle(ended.code, ended.signal);
     });
+  });
+}
+
+/** A listener of a worker's stdout (utf8): each line for the grader, parsed; other lines, bad JSON and lines over maxWorkerLineBytes are passed over. */
+function workerLineReader(onMessage: (message: WorkerMessage) => void): (chunk: string) => void {
+  let partial = '';
+  let dropping = false;
+  return (chunk: string): void => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop()!;
+    if (partial.length > maxWorkerLineBytes) {
+      partial = '';
+      dropping = true;
+    }
+    for (const line of lines) {
+      if (dropping) {
+        dropping = false;
+        continue;
+      }
+      if (!line.startsWith(workerLinePrefix)) continue;
+      let message: WorkerMessage;
+      try {
+        message = JSON.parse(line.slice(workerLinePrefix.length)) as WorkerMessage;
+      } catch {
+        continue;
+      }
+      onMessage(message);
+    }
+  };
+}
+
+/**
+ * The result of each selected case: the worker's, else an ERROR that says why there is none: the
+ * time limit (reached during the first case without a result), or how the worker ended.
+ */
+function caseResults(selected: readonly GradedCase[], byId: ReadonlyMap<string, CaseResult>, ended: { timeLimitMs: number } | { why: string; stderr: TailBuffer }): CaseResult[] {
+  let first = true;
+  return selected.map((c): CaseResult => {
+    const got = byId.get(c.id);
+    if (got !== undefined) return got;
+    const base = { id: c.id, title: c.title, level: c.level, points: 0, maxPoints: c.points, verdict: 'ERROR' as const, durationMs: 0 };
+    const during = first;
+    first = false;
+    if ('timeLimitMs' in ended) {
+      return {
+        ...base,
+        reason: during
+          ? `the submission's time limit timeLimitMs=${ended.timeLimitMs} was reached during this case; its processes were killed`
+          : `not run: the submission's time limit timeLimitMs=${ended.timeLimitMs} was reached`,
+      };
+    }
+    const tail = ended.stderr.text().trim();
+    return { ...base, reason: `not run: ${ended.why}`, ...(tail ? { observed: tail } : {}) };
   });
 }

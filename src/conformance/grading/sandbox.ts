@@ -225,67 +225,22 @@ function programFolderOutside(submission: Submission): string | undefined {
   return inside(dir, submission.dir) || /\{[A-Za-z_]/.test(cwd.replaceAll('{adapterDir}', '')) ? undefined : dir;
 }
 
+/** The host folders of one sandbox: its staging folder, the submission's private copy and /tmp, the worker's /tmp. */
+interface SandboxFolders {
+  staging: string;
+  copy: string;
+  privateTmp: string;
+  workerTmp: string;
+}
+
 /** Makes the sandbox of one submission (its private copy and /tmp, its uid, its cgroups). */
 export function openSandbox(submission: Submission, plan: SandboxPlan): Sandbox {
   const uid = freshUid();
   const gid = uid;
-  const staging = mkdtempSync(join(tmpdir(), 'protosim-sandbox-'));
-  chmodSync(staging, 0o711);
-  const copy = join(staging, 'submission');
-  cpSync(submission.dir, copy, { recursive: true, verbatimSymlinks: true });
-  chownTree(copy, uid, gid);
-  const privateTmp = join(staging, 'tmp');
-  // 1777 as /tmp is (not 0700 and the submission's): bubblewrap walks through it without any
-  // capability that would let root pass a folder it does not own.
-  mkdirSync(privateTmp);
-  chmodSync(privateTmp, 0o1777);
-  // the worker's own temporary files (none expected), out of the submission's reach
-  const workerTmp = join(staging, 'worker-tmp');
-  mkdirSync(workerTmp, { mode: 0o700 });
+  const folders = stageFolders(submission, uid, gid);
+  const { staging, copy, workerTmp } = folders;
   const cgroups = makeCgroups(`protosim-${uid}`, plan.limits);
-
-  const args: string[] = ['bwrap', ...systemBinds(), '--proc', '/proc', '--dev', '/dev'];
-  // Folders bubblewrap makes on its own for a mount point are 0700 (root's): make them 0755, so the
-  // submission's user can walk to what it may read.
-  const made = new Set<string>(['/']);
-  const mountAt = (...op: string[]): void => {
-    const dest = op[op.length - 1]!;
-    const parents: string[] = [];
-    for (let d = dirname(dest); !made.has(d) && d !== dirname(d); d = dirname(d)) parents.unshift(d);
-    for (const d of parents) {
-      made.add(d);
-      args.push('--dir', d);
-    }
-    made.add(dest);
-    args.push(...op);
-  };
-  mountAt('--bind', privateTmp, '/tmp');
-  // What the submission may read besides the system: node, protosim's program when it runs it, a
-  // client program's folder outside its own. Parents before children.
-  const shown = new Set<string>([dirname(process.execPath)]);
-  if (usesProtosim(submission)) for (const part of ['package.json', 'bin', 'dist', 'node_modules']) shown.add(join(plan.protosimRoot, part));
-  const programFolder = programFolderOutside(submission);
-  if (programFolder !== undefined) shown.add(programFolder);
-  const readable = [...shown].filter((p) => existsSync(p) && !['/usr', '/bin', '/sbin', '/lib', '/lib64', '/etc'].some((sys) => inside(p, sys))).sort((a, b) => a.length - b.length);
-  const binds = readable.filter((p, i) => !readable.slice(0, i).some((q) => inside(p, q)));
-  for (const p of binds) mountAt('--ro-bind', p, p);
-  // What a folder shown above would reveal and the submission must not see: covered by empty folders.
-  for (const hidden of [plan.suiteDir, plan.submissionsRoot, plan.outDir]) if (binds.some((p) => inside(hidden, p))) mountAt('--tmpfs', hidden);
-  // Shared files of the class (`_shared/`); not `.` folders (.git of the whole class, for one).
-  const shared = readdirSync(plan.submissionsRoot).filter((e) => e.startsWith('_') && lstatSync(join(plan.submissionsRoot, e)).isDirectory());
-  for (const e of shared) mountAt('--ro-bind', join(plan.submissionsRoot, e), join(plan.submissionsRoot, e));
-  mountAt('--bind', copy, submission.dir);
-  args.push(
-    '--unshare-pid', '--as-pid-1', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--hostname', 'sandbox', '--die-with-parent',
-    '--unsetenv', sandboxVariable,
-    '--setenv', 'HOME', submission.dir,
-    '--setenv', 'TMPDIR', '/tmp',
-    // setpriv needs these to drop to the submission's uid and empty the bounding set; it then drops them all.
-    '--cap-drop', 'ALL', '--cap-add', 'CAP_SETUID', '--cap-add', 'CAP_SETGID', '--cap-add', 'CAP_SETPCAP',
-    '--',
-    'prlimit', `--cpu=${plan.limits.cpuSeconds}`, `--fsize=${plan.limits.fileBytes}`, '--core=0', '--',
-    'setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
-  );
+  const args = submissionArgs(submission, plan, folders, uid, gid);
   const joinCgroups = cgroups.dirs.map((d) => `echo $$ > ${d}/cgroup.procs`).join(' && ');
   const prefix = joinCgroups === '' ? args : ['/bin/sh', '-c', `${joinCgroups} && exec "$@"`, 'protosim-sandbox', ...args];
   const workerArgs = [
@@ -319,29 +274,97 @@ export function openSandbox(submission: Submission, plan: SandboxPlan): Sandbox 
     limits: cgroups.description,
     prefix,
     wrap: (argv) => [...workerArgs, ...argv],
-    close: async () => {
-      const problems: string[] = [];
-      const deadline = performance.now() + 5000;
-      for (;;) {
-        const left = [...new Set([...processesOfUid(uid), ...cgroupPids(cgroups.dirs)])];
-        if (left.length === 0) break;
-        if (performance.now() > deadline) {
-          problems.push(`processes of the submission still alive after SIGKILL: ${left.join(', ')}`);
-          break;
-        }
-        for (const pid of left) {
-          try {
-            process.kill(pid, 'SIGKILL');
-          } catch {
-            // gone
-          }
-        }
-        await sleep(50);
-      }
-      for (const dir of cgroups.dirs) removeCgroup(dir);
-      rmSync(staging, { recursive: true, force: true });
-      openSandboxes.delete(removeNow);
-      return problems;
-    },
+    close: () => closeSandbox(uid, cgroups.dirs, staging, removeNow),
   };
+}
+
+/** Makes the sandbox's folders: the submission's copy (owned by its uid), its /tmp, the worker's /tmp. */
+function stageFolders(submission: Submission, uid: number, gid: number): SandboxFolders {
+  const staging = mkdtempSync(join(tmpdir(), 'protosim-sandbox-'));
+  chmodSync(staging, 0o711);
+  const copy = join(staging, 'submission');
+  cpSync(submission.dir, copy, { recursive: true, verbatimSymlinks: true });
+  chownTree(copy, uid, gid);
+  const privateTmp = join(staging, 'tmp');
+  // 1777 as /tmp is (not 0700 and the submission's): bubblewrap walks through it without any
+  // capability that would let root pass a folder it does not own.
+  mkdirSync(privateTmp);
+  chmodSync(privateTmp, 0o1777);
+  // the worker's own temporary files (none expected), out of the submission's reach
+  const workerTmp = join(staging, 'worker-tmp');
+  mkdirSync(workerTmp, { mode: 0o700 });
+  return { staging, copy, privateTmp, workerTmp };
+}
+
+/** The submission's side of the prefix: `bwrap` with its own file system and namespaces, then prlimit and setpriv to its uid. */
+function submissionArgs(submission: Submission, plan: SandboxPlan, folders: SandboxFolders, uid: number, gid: number): string[] {
+  const args: string[] = ['bwrap', ...systemBinds(), '--proc', '/proc', '--dev', '/dev'];
+  // Folders bubblewrap makes on its own for a mount point are 0700 (root's): make them 0755, so the
+  // submission's user can walk to what it may read.
+  const made = new Set<string>(['/']);
+  const mountAt = (...op: string[]): void => {
+    const dest = op[op.length - 1]!;
+    const parents: string[] = [];
+    for (let d = dirname(dest); !made.has(d) && d !== dirname(d); d = dirname(d)) parents.unshift(d);
+    for (const d of parents) {
+      made.add(d);
+      args.push('--dir', d);
+    }
+    made.add(dest);
+    args.push(...op);
+  };
+  mountAt('--bind', folders.privateTmp, '/tmp');
+  // What the submission may read besides the system: node, protosim's program when it runs it, a
+  // client program's folder outside its own. Parents before children.
+  const shown = new Set<string>([dirname(process.execPath)]);
+  if (usesProtosim(submission)) for (const part of ['package.json', 'bin', 'dist', 'node_modules']) shown.add(join(plan.protosimRoot, part));
+  const programFolder = programFolderOutside(submission);
+  if (programFolder !== undefined) shown.add(programFolder);
+  const readable = [...shown].filter((p) => existsSync(p) && !['/usr', '/bin', '/sbin', '/lib', '/lib64', '/etc'].some((sys) => inside(p, sys))).sort((a, b) => a.length - b.length);
+  const binds = readable.filter((p, i) => !readable.slice(0, i).some((q) => inside(p, q)));
+  for (const p of binds) mountAt('--ro-bind', p, p);
+  // What a folder shown above would reveal and the submission must not see: covered by empty folders.
+  for (const hidden of [plan.suiteDir, plan.submissionsRoot, plan.outDir]) if (binds.some((p) => inside(hidden, p))) mountAt('--tmpfs', hidden);
+  // Shared files of the class (`_shared/`); not `.` folders (.git of the whole class, for one).
+  const shared = readdirSync(plan.submissionsRoot).filter((e) => e.startsWith('_') && lstatSync(join(plan.submissionsRoot, e)).isDirectory());
+  for (const e of shared) mountAt('--ro-bind', join(plan.submissionsRoot, e), join(plan.submissionsRoot, e));
+  mountAt('--bind', folders.copy, submission.dir);
+  args.push(
+    '--unshare-pid', '--as-pid-1', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--hostname', 'sandbox', '--die-with-parent',
+    '--unsetenv', sandboxVariable,
+    '--setenv', 'HOME', submission.dir,
+    '--setenv', 'TMPDIR', '/tmp',
+    // setpriv needs these to drop to the submission's uid and empty the bounding set; it then drops them all.
+    '--cap-drop', 'ALL', '--cap-add', 'CAP_SETUID', '--cap-add', 'CAP_SETGID', '--cap-add', 'CAP_SETPCAP',
+    '--',
+    'prlimit', `--cpu=${plan.limits.cpuSeconds}`, `--fsize=${plan.limits.fileBytes}`, '--core=0', '--',
+    'setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
+  );
+  return args;
+}
+
+/** A sandbox's `close`: kills what is left of the submission until none is, removes its cgroups and folders; problems found. */
+async function closeSandbox(uid: number, cgroupDirs: readonly string[], staging: string, removeNow: () => void): Promise<string[]> {
+  const problems: string[] = [];
+  const deadline = performance.now() + 5000;
+  for (;;) {
+    const left = [...new Set([...processesOfUid(uid), ...cgroupPids(cgroupDirs)])];
+    if (left.length === 0) break;
+    if (performance.now() > deadline) {
+      problems.push(`processes of the submission still alive after SIGKILL: ${left.join(', ')}`);
+      break;
+    }
+    for (const pid of left) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    await sleep(50);
+  }
+  for (const dir of cgroupDirs) removeCgroup(dir);
+  rmSync(staging, { recursive: true, force: true });
+  openSandboxes.delete(removeNow);
+  return problems;
 }

@@ -116,96 +116,104 @@ export function pingLivenessMapping(fixed: ModelVariant, options: PingMappingOpt
   const sweepMs = Math.max(1, Math.round(timeoutMs / 4));
   const role = options.server?.role ?? fixed.roles.server!;
   const input = options.server?.input ?? role.input({ self: 'server', nodesByRole: { server: ['server'] }, params: { sweepMs, sessionTimeoutMs: timeoutMs } });
+  const strict = options.strict === true;
   return {
     // The model sweeps every sweepMs; a live server may time each session exactly.
     timerSlackMs: typeof input.sweepMs === 'number' ? input.sweepMs : 10_000,
-    name: `ping-liveness (${options.server?.variantName ?? 'fixed'}) server model${options.strict === true ? ', strict' : ''}`,
+    name: `ping-liveness (${options.server?.variantName ?? 'fixed'}) server model${strict ? ', strict' : ''}`,
     role,
     input,
-    strict: options.strict === true,
+    strict,
     marking: pingMarking,
 
     expand(msg: ProtocolMessage): Expectation[] {
       const shown: Expectation = { kind: 'message', msg };
-      if (options.strict === true || msg.type !== 'ERROR') return [shown];
+      if (strict || msg.type !== 'ERROR') return [shown];
       if (msg.code === PingErrorCode.unsupportedVersion) return [failedVersionResponse, shown, mayClose];
       return [shown, mayClose];
     },
 
-    inbound(client: string, wire: unknown, world: WorldView): Inbound[] {
-      const w = wire as Wire;
-      const unmodelled: Inbound[] = [{ events: [] }, { events: [], extra: [anyError] }];
-      if (typeof w !== 'object' || w === null || typeof w.payload !== 'object' || w.payload === null) return unmodelled;
-      const p = w.payload;
-      if (w.mtype !== PingMtype.versionRequest && w.version !== undefined && !(pingSupportedVersions as readonly unknown[]).includes(w.version)) {
-        const refused: Inbound = { events: [], extra: options.strict === true ? [unsupportedVersion] : [failedVersionResponse, unsupportedVersion, mayClose] };
-        // Illustrative: a server that negotiated the version once may ignore the field afterwards.
-        if (options.strict === true) return [refused];
-        return [refused, ...this.inbound(client, { ...w, version: pingSupportedVersions[0] }, world)];
-      }
-      const from = { from: client };
-      switch (w.mtype) {
-        case PingMtype.versionRequest:
-          if (!Array.isArray(p.supported_versions) || !p.supported_versions.every(str)) return unmodelled;
-          return [{ events: [{ type: 'VERSION_REQUEST', versions: p.supported_versions, ...from }] }];
-        case PingMtype.loginRequest:
-          if (!str(p.username) || !str(p.password)) return unmodelled;
-          return [{ events: [{ type: 'LOGIN_REQUEST', username: p.username, password: p.password, ...from }] }];
-        case PingMtype.chatMessage:
-          if (!str(p.message)) return unmodelled;
-          return [{ events: [{ type: 'CHAT', id: modelId(p.id, world), message: p.message, ...from }] }];
-        case PingMtype.logout:
-          return [{ events: [{ type: 'LOGOUT', id: modelId(p.id, world), ...from }], ...(options.strict === true ? {} : { extra: (sent) => (sent.length === 0 ? [echoOf(PingMtype.logout, 'a logout ack'), mayClose] : []) }) }];
-        case PingMtype.ping:
-          return [{ events: [{ type: 'PING', id: modelId(p.id, world), ...from }], ...(options.strict === true ? {} : { extra: (sent) => (sent.length === 0 ? [echoOf(PingMtype.ping, 'a pong')] : []) }) }];
-        default:
-          return unmodelled;
-      }
-    },
-
-    compare(expected: ProtocolMessage, wire: unknown, world: WorldView): Comparison {
-      const w = wire as Wire;
-      if (typeof w !== 'object' || w === null || typeof w.payload !== 'object' || w.payload === null) return { ok: false, reason: `not a message {mtype, payload}: ${show(wire)}` };
-      const p = w.payload;
-      const mtype = { VERSION_RESPONSE: PingMtype.versionResponse, LOGIN_RESPONSE: PingMtype.loginResponse, CHAT: PingMtype.chatMessage, ERROR: PingMtype.error }[expected.type];
-      if (w.mtype !== mtype) return { ok: false, reason: `mtype: expected ${mtype} (${expected.type}), got ${show(w.mtype)}` };
-      switch (expected.type) {
-        case 'VERSION_RESPONSE':
-          if (p.success !== expected.success) return { ok: false, reason: `success: expected ${show(expected.success)}, got ${show(p.success)}` };
-          if (expected.success === true && p.selected_version !== expected.selected) return { ok: false, reason: `selected_version: expected ${show(expected.selected)}, got ${show(p.selected_version)}` };
-          return { ok: true };
-        case 'LOGIN_RESPONSE': {
-          if (p.auth !== expected.auth) return { ok: false, reason: `auth: expected ${show(expected.auth)}, got ${show(p.auth)}` };
-          if (expected.auth !== 0) return { ok: true };
-          const b = bindId(expected.id as string, p.id, world);
-          return 'reason' in b ? { ok: false, reason: `id: ${b.reason}` } : { ok: true, bind: b.bind };
-        }
-        case 'CHAT': {
-          if (p.message !== expected.message) return { ok: false, reason: `message: expected ${show(expected.message)}, got ${show(p.message)}`, text: true };
-          const b = bindId(expected.id as string, p.id, world);
-          return 'reason' in b ? { ok: false, reason: `id: ${b.reason}` } : { ok: true, bind: b.bind };
-        }
-        case 'ERROR':
-          return p.error_code === expected.code ? { ok: true } : { ok: false, reason: `error_code: expected ${show(expected.code)}, got ${show(p.error_code)}` };
-        default:
-          return { ok: false, reason: `the model sent ${expected.type}, which has no wire form` };
-      }
-    },
-
-    describe(expected: ProtocolMessage, world: WorldView): string {
-      const id = (m: unknown): string => (world.bind[m as string] !== undefined ? world.bind[m as string]! : `<session ${String(m)}>`);
-      switch (expected.type) {
-        case 'VERSION_RESPONSE':
-          return `{mtype: 8, payload: {selected_version: ${show(expected.selected)}, success: ${show(expected.success)}}}`;
-        case 'LOGIN_RESPONSE':
-          return expected.auth === 0 ? `{mtype: 2, payload: {auth: 0, id: ${id(expected.id)}}}` : `{mtype: 2, payload: {auth: ${show(expected.auth)}}}`;
-        case 'CHAT':
-          return `{mtype: 3, payload: {id: ${id(expected.id)}, message: ${show(expected.message)}}}`;
-        case 'ERROR':
-          return `{mtype: 5, payload: {error_code: ${show(expected.code)}}} (${show(expected.message)})`;
-        default:
-          return show(expected);
-      }
-    },
+    inbound: (client: string, wire: unknown, world: WorldView): Inbound[] => pingInbound(client, wire, world, strict),
+    compare: pingCompare,
+    describe: pingDescribe,
   };
+}
+
+/** The model events a line from `client` may stand for (the mapping's `inbound`). */
+function pingInbound(client: string, wire: unknown, world: WorldView, strict: boolean): Inbound[] {
+  const w = wire as Wire;
+  const unmodelled: Inbound[] = [{ events: [] }, { events: [], extra: [anyError] }];
+  if (typeof w !== 'object' || w === null || typeof w.payload !== 'object' || w.payload === null) return unmodelled;
+  const p = w.payload;
+  if (w.mtype !== PingMtype.versionRequest && w.version !== undefined && !(pingSupportedVersions as readonly unknown[]).includes(w.version)) {
+    const refused: Inbound = { events: [], extra: strict ? [unsupportedVersion] : [failedVersionResponse, unsupportedVersion, mayClose] };
+    // Illustrative: a server that negotiated the version once may ignore the field afterwards.
+    if (strict) return [refused];
+    return [refused, ...pingInbound(client, { ...w, version: pingSupportedVersions[0] }, world, strict)];
+  }
+  const from = { from: client };
+  switch (w.mtype) {
+    case PingMtype.versionRequest:
+      if (!Array.isArray(p.supported_versions) || !p.supported_versions.every(str)) return unmodelled;
+      return [{ events: [{ type: 'VERSION_REQUEST', versions: p.supported_versions, ...from }] }];
+    case PingMtype.loginRequest:
+      if (!str(p.username) || !str(p.password)) return unmodelled;
+      return [{ events: [{ type: 'LOGIN_REQUEST', username: p.username, password: p.password, ...from }] }];
+    case PingMtype.chatMessage:
+      if (!str(p.message)) return unmodelled;
+      return [{ events: [{ type: 'CHAT', id: modelId(p.id, world), message: p.message, ...from }] }];
+    case PingMtype.logout:
+      return [{ events: [{ type: 'LOGOUT', id: modelId(p.id, world), ...from }], ...(strict ? {} : { extra: (sent) => (sent.length === 0 ? [echoOf(PingMtype.logout, 'a logout ack'), mayClose] : []) }) }];
+    case PingMtype.ping:
+      return [{ events: [{ type: 'PING', id: modelId(p.id, world), ...from }], ...(strict ? {} : { extra: (sent) => (sent.length === 0 ? [echoOf(PingMtype.ping, 'a pong')] : []) }) }];
+    default:
+      return unmodelled;
+  }
+}
+
+/** Whether a line the server wrote is the message the model sent (the mapping's `compare`). */
+function pingCompare(expected: ProtocolMessage, wire: unknown, world: WorldView): Comparison {
+  const w = wire as Wire;
+  if (typeof w !== 'object' || w === null || typeof w.payload !== 'object' || w.payload === null) return { ok: false, reason: `not a message {mtype, payload}: ${show(wire)}` };
+  const p = w.payload;
+  const mtype = { VERSION_RESPONSE: PingMtype.versionResponse, LOGIN_RESPONSE: PingMtype.loginResponse, CHAT: PingMtype.chatMessage, ERROR: PingMtype.error }[expected.type];
+  if (w.mtype !== mtype) return { ok: false, reason: `mtype: expected ${mtype} (${expected.type}), got ${show(w.mtype)}` };
+  switch (expected.type) {
+    case 'VERSION_RESPONSE':
+      if (p.success !== expected.success) return { ok: false, reason: `success: expected ${show(expected.success)}, got ${show(p.success)}` };
+      if (expected.success === true && p.selected_version !== expected.selected) return { ok: false, reason: `selected_version: expected ${show(expected.selected)}, got ${show(p.selected_version)}` };
+      return { ok: true };
+    case 'LOGIN_RESPONSE': {
+      if (p.auth !== expected.auth) return { ok: false, reason: `auth: expected ${show(expected.auth)}, got ${show(p.auth)}` };
+      if (expected.auth !== 0) return { ok: true };
+      const b = bindId(expected.id as string, p.id, world);
+      return 'reason' in b ? { ok: false, reason: `id: ${b.reason}` } : { ok: true, bind: b.bind };
+    }
+    case 'CHAT': {
+      if (p.message !== expected.message) return { ok: false, reason: `message: expected ${show(expected.message)}, got ${show(p.message)}`, text: true };
+      const b = bindId(expected.id as string, p.id, world);
+      return 'reason' in b ? { ok: false, reason: `id: ${b.reason}` } : { ok: true, bind: b.bind };
+    }
+    case 'ERROR':
+      return p.error_code === expected.code ? { ok: true } : { ok: false, reason: `error_code: expected ${show(expected.code)}, got ${show(p.error_code)}` };
+    default:
+      return { ok: false, reason: `the model sent ${expected.type}, which has no wire form` };
+  }
+}
+
+/** How a message the model sent looks on the wire, for messages (the mapping's `describe`). */
+function pingDescribe(expected: ProtocolMessage, world: WorldView): string {
+  const id = (m: unknown): string => (world.bind[m as string] !== undefined ? world.bind[m as string]! : `<session ${String(m)}>`);
+  switch (expected.type) {
+    case 'VERSION_RESPONSE':
+      return `{mtype: 8, payload: {selected_version: ${show(expected.selected)}, success: ${show(expected.success)}}}`;
+    case 'LOGIN_RESPONSE':
+      return expected.auth === 0 ? `{mtype: 2, payload: {auth: 0, id: ${id(expected.id)}}}` : `{mtype: 2, payload: {auth: ${show(expected.auth)}}}`;
+    case 'CHAT':
+      return `{mtype: 3, payload: {id: ${id(expected.id)}, message: ${show(expected.message)}}}`;
+    case 'ERROR':
+      return `{mtype: 5, payload: {error_code: ${show(expected.code)}}} (${show(expected.message)})`;
+    default:
+      return show(expected);
+  }
 }
