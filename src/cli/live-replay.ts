@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import { loadAdapterFile } from '../conformance/clients/adapter.js';
 import type { IoMode } from '../conformance/clients/client-process.js';
-import { replayOnClients } from '../conformance/clients/replay-on-clients.js';
+import { replayOnClients, type ReplayMatch, type ReplayVerdict } from '../conformance/clients/replay-on-clients.js';
 import { protosimLauncher } from '../conformance/managed-process.js';
 import { builtinPackages, protocolNamed } from '../models/registry.js';
 import { exampleAddress } from '../scenario/target-address.js';
@@ -80,14 +80,42 @@ export async function replayLiveOnClients(ctx: CliContext, file: string, header:
       `live replay of ${file} (${protocol}, seed ${header.seed}) on ${adapter.spec.adapter}`,
       `  the model found: ${result.expected}`,
       `  steps carried out live: ${result.stepsDone}/${result.stepsTotal}${result.divergence ? ` (the live run left the trace: ${result.divergence})` : ''}`,
+      '  live requests against the trace:',
+      ...matchLines(result.matches),
       `  the live system: ${result.observed}`,
       ...result.details.flatMap((d) => d.split('\n').map((l) => `    ${l}`)),
-      result.reproduced ? 'REPRODUCED: the live system shows the same failure' : 'NOT REPRODUCED: the live system does not show the failure',
+      verdictLine[result.verdict],
     ];
     ctx.io.stdout(lines.join('\n') + '\n');
   }
   ctx.exitCode = result.reproduced ? 0 : 1;
 }
+
+/** The trace's steps with the live request that carried each out, and the extras, a repeated one once with its count. */
+function matchLines(matches: readonly ReplayMatch[]): string[] {
+  const lines: string[] = [];
+  const extras = new Map<string, { line: number; count: number }>();
+  for (const m of matches) {
+    if (m.as === 'step') lines.push(`    step ${m.step}: ${m.node} ${m.model}  <-  ${m.live}`);
+    else {
+      const key = `${m.node} ${m.live.replace(/^#\d+ /, '')}`;
+      const seen = extras.get(key);
+      if (seen !== undefined) seen.count += 1;
+      else {
+        extras.set(key, { line: lines.length, count: 1 });
+        lines.push(`    extra: ${m.node} ${m.live} (${m.why})`);
+      }
+    }
+  }
+  for (const { line, count } of extras.values()) if (count > 1) lines[line] += `, ${count} times`;
+  return lines;
+}
+
+const verdictLine: Record<ReplayVerdict, string> = {
+  REPRODUCED: 'REPRODUCED: the live system shows the same failure, on the trace\'s steps',
+  'NOT REPRODUCED': 'NOT REPRODUCED: the live system does not show the failure on the trace\'s steps',
+  DIVERGED: 'DIVERGED: a program did what the model rules out at that step (the live run left the trace there)',
+};
 
 /** `protosim replay <trace> --target ...`: options. */
 export interface ServerReplayFlags {

@@ -45,9 +45,10 @@ export interface TraceHeader {
   derived: DerivedOptions;
   /**
    * Set on traces of the exhaustive explorer: the run is the untimed replay of this choice path
-   * (event times are step numbers), not a seeded simulation.
+   * (event times are step numbers), not a seeded simulation. `finding` is what the explorer found at
+   * the end of the path (a live replay compares the live system with it); older traces lack it.
    */
-  exhaustive?: { path: number[]; faultBudget: number };
+  exhaustive?: { path: number[]; faultBudget: number; finding?: { kind: FindingKind; summary: string } };
 }
 
 export interface DerivedOptions {

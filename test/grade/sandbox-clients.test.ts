@@ -99,6 +99,23 @@ function seen(pid: string): ProcessSeen | undefined {
   }
 }
 
+/** Whether `pid` was started, through any chain of parents, by this test's process. */
+function descendsFromThisTest(pid: string): boolean {
+  let current = pid;
+  for (let hops = 0; hops < 64; hops++) {
+    let parent: string;
+    try {
+      parent = /^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${current}/status`, 'utf8'))![1]!;
+    } catch {
+      return false;
+    }
+    if (Number(parent) === process.pid) return true;
+    if (parent === '0' || parent === '1') return false;
+    current = parent;
+  }
+  return false;
+}
+
 /** The reference server's processes (`protosim serve register-exit`) and the client programs', as the host sees them. */
 function sample(): void {
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
@@ -112,6 +129,8 @@ function sample(): void {
     const isServer = args[0]!.endsWith('node') && args[1]!.endsWith('bin/protosim.js') && args[2] === 'serve' && args[3] === 'register-exit';
     const isClient = args[0]!.endsWith('node') && (args[1] === 'evil-client.mjs' || args[1] === 'register-exit.mjs');
     if (!isServer && !isClient) continue;
+    // only this test's grading run: other test files may run the same programs at the same time
+    if (!descendsFromThisTest(pid)) continue;
     const s = seen(pid);
     if (s !== undefined) (isServer ? servers : clients).set(Number(pid), s);
   }

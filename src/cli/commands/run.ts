@@ -374,7 +374,7 @@ function replayableFindings(
     let command: string;
     if (strategy === 'exhaustive') {
       const path = f.path ?? [];
-      h = { k: 'header', protosim: 1, seed: 0, config, derived: { startAtMs: {}, faults: [] }, exhaustive: { path, faultBudget } };
+      h = { k: 'header', protosim: 1, seed: 0, config, derived: { startAtMs: {}, faults: [] }, exhaustive: { path, faultBudget, finding: { kind: f.kind, summary: f.summary } } };
       jsonl = () => traceToJsonl(h, [...f.trace.filter((e) => e.k !== 'finding'), { k: 'end', t: f.timeMs, reason: 'finding' }]);
       command = `${baseCommand} --strategy exhaustive${opts.faultBudget !== undefined ? ` --fault-budget ${faultBudget}` : ''} --path ${path.join('.') || '0'}`;
     } else if (strategy === 'pbt' && result.counterexample) {

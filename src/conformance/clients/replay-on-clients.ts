@@ -7,20 +7,22 @@
  * deadlock or livelock shows as clients polling with nothing changing; an invariant violation is
  * checked on the live clients through the model's client role stepped alongside each (ClientShadow).
  *
- * Polls are collapsed: a read a client repeats in the trace is one schedule item, and the live
- * client may repeat it any number of times. A live client that makes a request the trace does not
- * have (a fixed client, another reading of the seed) ends the ordering there: the rest runs free and
- * the result says where the live run diverged.
+ * Requests are matched by effect (./replay-schedule.ts): a read the trace repeats (a poll) may be
+ * repeated live any number of times; requests the model does not have (setup writes, extra reads,
+ * re-reads) go through and are listed, as long as they are not a write the model's client could not
+ * make there. Such a write (the program took another branch: DIVERGED), or a step the program does
+ * not make in time (NOT REPRODUCED, with that step and why), ends the ordering: the rest runs free
+ * and the result says where the live run left the trace. REPRODUCED needs every step carried out,
+ * every client of the trace started live, and the failure shown live.
  */
-import type { KvRequest } from '../../models/kv-store/messages.js';
 import type { GlobalView, ModelVariant, NodeView, Observation, PrintParams, ProtocolMessage } from '../../models/types.js';
-import type { FaultSpec } from '../../sim/config.js';
 import type { TraceEvent, TraceHeader } from '../../sim/trace.js';
 import type { Adapter } from './adapter.js';
 import type { IoMode } from './client-process.js';
 import { ClientSession, type SessionEvent } from './client-session.js';
 import { ClientShadow } from './client-shadow.js';
 import { describeImRequest, ImServer, kvRequestOfRecord, type ImRequestRecord } from './im-server.js';
+import { describeReq, matchRequest, scheduleOf, type Item, type RequestItem } from './replay-schedule.js';
 import { analyzeStall } from './stall-analysis.js';
 
 export interface LiveReplayOptions {
@@ -31,12 +33,29 @@ export interface LiveReplayOptions {
   protosimLauncher: readonly string[];
   /** how long to watch once the trace's steps are done */
   observeMs?: number;
-  /** how long one step of the trace may take live before the replay says the live run diverged */
+  /** how long one step of the trace may take live before the replay says the live run left it */
   stepTimeoutMs?: number;
 }
 
+/** REPRODUCED: the failure shows live on the trace's steps; DIVERGED: a program did what the model rules out there. */
+export type ReplayVerdict = 'REPRODUCED' | 'NOT REPRODUCED' | 'DIVERGED';
+
+/** Which live request carried out which step of the trace, or went through as one the model does not have. */
+export interface ReplayMatch {
+  /** the schedule step (1-based), null for a request the model does not have */
+  step: number | null;
+  node: string;
+  /** the live request, `#seq ACTION key=value` */
+  live: string;
+  /** step, poll, extra */
+  as: 'step' | 'poll' | 'extra';
+  model: string | null;
+  why?: string;
+}
+
 export interface LiveReplayResult {
-  /** the live system showed the failure the trace ends with */
+  verdict: ReplayVerdict;
+  /** the live system showed the failure the trace ends with, on the trace's steps */
   reproduced: boolean;
   /** the trace's finding, as the model reported it */
   expected: string;
@@ -48,288 +67,341 @@ export interface LiveReplayResult {
   /** schedule items carried out / total */
   stepsDone: number;
   stepsTotal: number;
+  /** the live requests matched with the trace (steps and polls once each, extras each) */
+  matches: ReplayMatch[];
 }
-
-/** One step of the schedule; `t` is its time in the trace (the model's clock). */
-type Item = { t: number } & (
-  | { kind: 'start'; node: string }
-  | { kind: 'request'; node: string; req: KvRequest; repeatable: boolean; done: boolean }
-  | { kind: 'input'; node: string; text: string }
-  | { kind: 'quit'; node: string }
-  | { kind: 'fault'; fault: FaultSpec }
-);
-
-type RequestItem = Item & { kind: 'request' };
 
 export const defaultObserveMs = 2500;
+/** The most live requests the result lists (a client polling a key the model does not have makes many). */
+const maxMatchesKept = 2000;
 export const defaultStepTimeoutMs = 4000;
 
-/** The schedule of a trace: starts, store arrivals, inputs, quits and client faults, in trace order. */
-export function scheduleOf(events: readonly TraceEvent[], clients: ReadonlySet<string>): Item[] {
-  const items: Item[] = [];
-  const last = new Map<string, RequestItem>();
-  for (const e of events) {
-    if (e.k === 'start' && clients.has(e.node) && e.fresh && !items.some((i) => i.kind === 'start' && i.node === e.node)) items.push({ t: e.t, kind: 'start', node: e.node });
-    else if (e.k === 'deliver' && e.to === 'store' && clients.has(e.from)) {
-      const req = e.msg as unknown as KvRequest;
-      const prev = last.get(e.from);
-      const read = req.type === 'GET' || req.type === 'KEYS';
-      if (prev !== undefined && read && sameRequest(prev.req, req)) {
-        prev.repeatable = true; // a poll: one item, repeated live as often as the client likes
-        continue;
-      }
-      const item = { t: e.t, kind: 'request' as const, node: e.from, req, repeatable: false, done: false };
-      items.push(item);
-      last.set(e.from, item);
-    } else if (e.k === 'input' && clients.has(e.node)) items.push({ t: e.t, kind: 'input', node: e.node, text: e.text });
-    else if (e.k === 'quit' && clients.has(e.node)) items.push({ t: e.t, kind: 'quit', node: e.node });
-    else if (e.k === 'fault' && 'node' in e.fault && clients.has(e.fault.node)) {
-      items.push({ t: e.t, kind: 'fault', fault: e.fault });
-      if (e.fault.kind === 'crash' || e.fault.kind === 'restart') last.delete(e.fault.node);
-    } else if (e.k === 'finding') break;
-  }
-  return items;
-}
+export { scheduleOf };
 
-function sameRequest(a: KvRequest, b: KvRequest): boolean {
-  const f = (r: KvRequest): string => JSON.stringify([r.type, (r as { key?: string }).key ?? null, (r as { value?: string }).value ?? null]);
-  return f(a) === f(b);
-}
+type TraceFinding = { kind: string; summary: string };
 
-const describeReq = (r: KvRequest): string => (r.type === 'SET' ? `SET ${r.key}=${JSON.stringify(r.value)}` : 'key' in r ? `${r.type} ${r.key}` : r.type);
+/** The finding a trace ends with: its finding event, or (an exhaustive trace) the one its header names. */
+export function findingOf(header: TraceHeader, events: readonly TraceEvent[]): TraceFinding | undefined {
+  return events.find((e): e is Extract<TraceEvent, { k: 'finding' }> => e.k === 'finding') ?? header.exhaustive?.finding;
+}
 
 export async function replayOnClients(header: TraceHeader, events: readonly TraceEvent[], opts: LiveReplayOptions): Promise<LiveReplayResult> {
-  const config = header.config;
-  const clientNodes = config.nodes.filter((n) => n.role === 'client').map((n) => n.id);
-  const clients = new Set(clientNodes);
-  const store = config.nodes.find((n) => n.role === 'store');
-  const finding = events.find((e): e is Extract<TraceEvent, { k: 'finding' }> => e.k === 'finding');
-  const expected = finding === undefined ? 'no finding (the trace ends without one)' : `${finding.kind}: ${finding.summary}`;
-  const items = scheduleOf(events, clients);
-  const im = new ImServer();
-  const initial = (store?.params.initial ?? {}) as Record<string, string>;
-  if (Object.keys(initial).length > 0) im.preload(initial);
-  const sessions = new Map<string, ClientSession>();
-  const shadows = new Map<string, ClientShadow>();
-  const observeMs = opts.observeMs ?? defaultObserveMs;
-  const stepTimeoutMs = opts.stepTimeoutMs ?? defaultStepTimeoutMs;
-  let divergence: string | null = null;
-  let violation: { id: string; reason: string } | null = null;
-  let stepsDone = 0;
-  /** the schedule is over: every held request goes */
-  let released = false;
+  const replay = new ClientTraceReplay(header, events, opts);
+  try {
+    await replay.carryOut();
+    return replay.result();
+  } finally {
+    await replay.close();
+  }
+}
 
-  // The sequencer: a client's next request item may be applied once every item before it is done.
-  const cursor = new Map<string, number>(); // per client: index into items of its last done request
-  const waiters: (() => void)[] = [];
-  const wake = (): void => {
-    for (const w of waiters.splice(0)) w();
-  };
-  const firstPending = (): number => items.findIndex((i) => i.kind === 'request' && !i.done);
-  const diverge = (why: string): void => {
-    if (divergence === null) divergence = why;
-    im.gate = undefined;
-    wake();
-  };
-  im.gate = (record) => {
-    if (divergence !== null) return undefined;
+/** One replay: the IM server, the sessions and shadows of the trace's clients, the sequencer. */
+class ClientTraceReplay {
+  private readonly clientNodes: string[];
+  private readonly items: Item[];
+  private readonly finding: TraceFinding | undefined;
+  private readonly im = new ImServer();
+  private readonly sessions = new Map<string, ClientSession>();
+  private readonly shadows = new Map<string, ClientShadow>();
+  private readonly observeMs: number;
+  private readonly stepTimeoutMs: number;
+  private divergence: { why: string; diverged: boolean } | null = null;
+  private violation: { id: string; reason: string } | null = null;
+  private stepsDone = 0;
+  /** the schedule is over: every held request goes */
+  private released = false;
+  /** per client: index into items of its last done request */
+  private readonly cursor = new Map<string, number>();
+  private readonly waiters: (() => void)[] = [];
+  private readonly extras = new Set<number>();
+  /** keys the trace's requests touch, and per client the keys outside them it wrote */
+  private readonly traceKeys: Set<string>;
+  private readonly offModelKeys = new Map<string, Set<string>>();
+  private readonly matches: ReplayMatch[] = [];
+  private readonly monitors: { property: NonNullable<ModelVariant['properties']>[number]; state: unknown }[];
+  /** the trace's clock: the time of the last step carried out, plus live time after the schedule ends */
+  private clockMs = 0;
+  private clockLiveMs: number;
+
+  constructor(
+    private readonly header: TraceHeader,
+    events: readonly TraceEvent[],
+    private readonly opts: LiveReplayOptions,
+  ) {
+    const config = header.config;
+    this.clientNodes = config.nodes.filter((n) => n.role === 'client').map((n) => n.id);
+    this.items = scheduleOf(events, new Set(this.clientNodes));
+    this.finding = findingOf(header, events);
+    this.traceKeys = new Set(this.items.flatMap((i) => (i.kind === 'request' && 'key' in i.req ? [i.req.key] : [])));
+    const initial = (config.nodes.find((n) => n.role === 'store')?.params.initial ?? {}) as Record<string, string>;
+    if (Object.keys(initial).length > 0) this.im.preload(initial);
+    this.observeMs = opts.observeMs ?? defaultObserveMs;
+    this.stepTimeoutMs = opts.stepTimeoutMs ?? defaultStepTimeoutMs;
+    this.monitors = (opts.variant?.properties ?? []).map((p) => ({ property: p, state: p.initial as unknown }));
+    this.clockLiveMs = this.im.nowMs();
+    this.im.gate = (record) => this.gate(record);
+    this.im.onRequest((record, phase) => {
+      if (phase !== 'replied' || this.extras.has(record.seq)) return;
+      this.shadows.get(record.client)?.reply(record);
+      this.observe({ kind: 'deliver', from: 'store', to: record.client, msg: { type: 'REPLY', body: typeof record.reply === 'object' ? record.reply.body : '' } });
+    });
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private firstPending(): number {
+    return this.items.findIndex((i) => i.kind === 'request' && !i.done);
+  }
+
+  private leave(why: string, diverged: boolean): void {
+    if (this.divergence === null) this.divergence = { why, diverged };
+    this.wake();
+  }
+
+  /** A live request arrived: what it is in the trace, and when it may take effect. */
+  private gate(record: ImRequestRecord): Promise<void> | undefined {
     const live = kvRequestOfRecord(record);
-    const lastIndex = cursor.get(record.client);
-    const lastItem = lastIndex === undefined ? undefined : items[lastIndex];
-    const nextIndex = items.findIndex((i, k) => k > (lastIndex ?? -1) && i.kind === 'request' && i.node === record.client);
-    const next = nextIndex < 0 ? undefined : (items[nextIndex] as RequestItem);
-    if (next !== undefined && sameRequest(next.req, live)) {
-      return new Promise<void>((resolveGate) => {
-        const tryGo = (): void => {
-          if (divergence !== null) return resolveGate();
-          const blocker = firstPending();
-          if (blocker === nextIndex || blocker < 0) {
-            next.done = true;
-            cursor.set(record.client, nextIndex);
-            resolveGate();
-            setImmediate(wake);
-          } else waiters.push(tryGo);
-        };
-        tryGo();
-      });
+    const liveText = `#${record.seq} ${describeImRequest(record)}`;
+    if (this.divergence !== null || this.released) {
+      this.intoModel(record);
+      return undefined;
     }
-    if (lastItem?.kind === 'request' && lastItem.repeatable && sameRequest(lastItem.req, live)) return undefined; // another poll
-    if (next === undefined && lastIndex !== undefined) {
-      // Past the trace's end for this client: in the trace it did nothing more before the finding,
-      // so it waits until every other step is done (a faster poller must not change the outcome).
-      return new Promise<void>((resolveGate) => {
-        const tryGo = (): void => {
-          if (divergence !== null || released || firstPending() < 0) resolveGate();
-          else waiters.push(tryGo);
-        };
-        tryGo();
-      });
+    const lastIndex = this.cursor.get(record.client);
+    const lastItem = lastIndex === undefined ? undefined : this.items[lastIndex];
+    const nextIndex = this.items.findIndex((i, k) => k > (lastIndex ?? -1) && i.kind === 'request' && i.node === record.client);
+    const next = nextIndex < 0 ? undefined : (this.items[nextIndex] as RequestItem);
+    const match = matchRequest(live, next, lastItem);
+    switch (match.kind) {
+      case 'step':
+        this.intoModel(record);
+        this.matches.push({ step: nextIndex + 1, node: record.client, live: liveText, as: 'step', model: describeReq(next!.req) });
+        return this.hold(() => {
+          const blocker = this.firstPending();
+          if (blocker !== nextIndex && blocker >= 0) return false;
+          next!.done = true;
+          this.cursor.set(record.client, nextIndex);
+          setImmediate(() => this.wake());
+          return true;
+        });
+      case 'poll':
+        this.intoModel(record);
+        return undefined;
+      case 'past-end':
+        // In the trace it did nothing more before the finding: it waits until every other step is
+        // done (a faster poller must not change the outcome).
+        this.intoModel(record);
+        return this.hold(() => this.released || this.firstPending() < 0);
+      case 'extra':
+        this.extras.add(record.seq);
+        if (record.key !== undefined && (record.action === 'set' || record.action === 'unset') && !this.traceKeys.has(record.key)) {
+          const keys = this.offModelKeys.get(record.client) ?? new Set<string>();
+          this.offModelKeys.set(record.client, keys.add(record.key));
+        }
+        if (this.matches.length < maxMatchesKept) this.matches.push({ step: null, node: record.client, live: liveText, as: 'extra', model: null, why: match.why });
+        return undefined;
+      case 'conflict':
+        this.intoModel(record);
+        this.leave(`${record.client} sent ${describeImRequest(record)}: ${match.why}${lastItem?.kind === 'request' ? ` (after ${describeReq(lastItem.req)})` : ''}`, true);
+        return undefined;
     }
-    diverge(`${record.client} sent ${describeImRequest(record)} where the trace has ${next ? describeReq(next.req) : 'nothing more'}${lastItem?.kind === 'request' ? ` (after ${describeReq(lastItem.req)})` : ''}`);
-    return undefined;
-  };
-  // The model's invariants and history properties, over the live run as the shadows see it, on the
-  // trace's clock (the time of the last step carried out, plus live time after the schedule ends).
-  let clockMs = 0;
-  let clockLiveMs = im.nowMs();
-  const virtualNow = (): number => clockMs + (released ? im.nowMs() - clockLiveMs : 0);
-  const monitors = (opts.variant?.properties ?? []).map((p) => ({ property: p, state: p.initial as unknown }));
-  const viewNow = (): GlobalView => liveView(shadows, sessions, im.data(), virtualNow());
-  const observe = (obs: Observation): void => {
-    if (violation !== null || opts.variant === undefined) return;
-    const view = viewNow();
-    for (const m of monitors) {
+  }
+
+  /** A promise that resolves once `go()` says so (or the replay stops ordering). */
+  private hold(go: () => boolean): Promise<void> {
+    return new Promise<void>((resolveGate) => {
+      const tryGo = (): void => {
+        if (this.divergence !== null || this.released || go()) resolveGate();
+        else this.waiters.push(tryGo);
+      };
+      tryGo();
+    });
+  }
+
+  /** A request of the model's: its shadow follows it and the properties see it arrive. */
+  private intoModel(record: ImRequestRecord): void {
+    this.shadows.get(record.client)?.request(record);
+    this.observe({ kind: 'deliver', from: record.client, to: 'store', msg: kvRequestOfRecord(record) as unknown as ProtocolMessage });
+  }
+
+  private virtualNow(): number {
+    return this.clockMs + (this.released ? this.im.nowMs() - this.clockLiveMs : 0);
+  }
+
+  /** The model's invariants and history properties, over the live run as the shadows see it. */
+  private observe(obs: Observation): void {
+    const variant = this.opts.variant;
+    if (this.violation !== null || variant === undefined) return;
+    const view = liveView(this.shadows, this.sessions, this.im.data(), this.virtualNow());
+    for (const m of this.monitors) {
       const out = m.property.observe(m.state, obs, view);
       if ('violation' in out) {
-        violation = { id: m.property.id, reason: out.violation };
+        this.violation = { id: m.property.id, reason: out.violation };
         return;
       }
       m.state = out.state;
     }
-    for (const inv of opts.variant.invariants) {
+    for (const inv of variant.invariants) {
       const reason = inv.check(view);
       if (reason !== null) {
-        violation = { id: inv.id, reason };
+        this.violation = { id: inv.id, reason };
         return;
       }
     }
-  };
-  im.onRequest((record, phase) => {
-    const shadow = shadows.get(record.client);
-    if (phase === 'arrived') {
-      shadow?.request(record);
-      observe({ kind: 'deliver', from: record.client, to: 'store', msg: kvRequestOfRecord(record) as unknown as ProtocolMessage });
-    }
-    if (phase === 'replied') {
-      shadow?.reply(record);
-      observe({ kind: 'deliver', from: 'store', to: record.client, msg: { type: 'REPLY', body: typeof record.reply === 'object' ? record.reply.body : '' } });
-    }
-  });
+  }
 
-  const session = async (name: string): Promise<ClientSession> => {
-    let s = sessions.get(name);
+  private async session(name: string): Promise<ClientSession> {
+    let s = this.sessions.get(name);
     if (s === undefined) {
-      const created = new ClientSession({ adapter: opts.adapter, name, address: await im.urlFor(name), protosimLauncher: opts.protosimLauncher, ...(opts.vars ? { vars: opts.vars } : {}), ...(opts.io ? { io: opts.io } : {}) });
-      sessions.set(name, created);
+      const opts = this.opts;
+      const created = new ClientSession({ adapter: opts.adapter, name, address: await this.im.urlFor(name), protosimLauncher: opts.protosimLauncher, ...(opts.vars ? { vars: opts.vars } : {}), ...(opts.io ? { io: opts.io } : {}) });
+      this.sessions.set(name, created);
       let seen = 0;
       created.process.onSegment(() => {
-        for (; seen < created.events.length; seen++) observe({ kind: 'print', node: name, params: printOf(created.events[seen]!) });
+        for (; seen < created.events.length; seen++) this.observe({ kind: 'print', node: name, params: printOf(created.events[seen]!) });
       });
       s = created;
     }
     return s;
-  };
-  const shadowFor = (name: string): void => {
-    if (opts.variant === undefined) return;
-    const params = config.nodes.find((n) => n.id === name)?.params ?? {};
-    const pollMs = Number(opts.vars?.pollMs ?? opts.adapter.spec.vars?.pollMs ?? params.pollMs ?? 500);
-    shadows.set(name, new ClientShadow(opts.variant, name, clientNodes, { ...params, pollMs }));
-  };
-  const waitDone = (index: number): Promise<boolean> =>
-    new Promise((resolveDone) => {
-      const timer = setTimeout(() => resolveDone(false), stepTimeoutMs);
+  }
+
+  private shadowFor(name: string): void {
+    if (this.opts.variant === undefined) return;
+    const params = this.header.config.nodes.find((n) => n.id === name)?.params ?? {};
+    const pollMs = Number(this.opts.vars?.pollMs ?? this.opts.adapter.spec.vars?.pollMs ?? params.pollMs ?? 500);
+    this.shadows.set(name, new ClientShadow(this.opts.variant, name, this.clientNodes, { ...params, pollMs }));
+  }
+
+  /** Whether request item `index` is carried out within the step bound. */
+  private waitDone(index: number): Promise<boolean> {
+    return new Promise((resolveDone) => {
+      const timer = setTimeout(() => resolveDone(false), this.stepTimeoutMs);
       const check = (): void => {
-        const item = items[index] as RequestItem;
-        if (item.done || divergence !== null) {
+        const item = this.items[index] as RequestItem;
+        if (item.done || this.divergence !== null) {
           clearTimeout(timer);
           resolveDone(item.done);
-        } else waiters.push(check);
+        } else this.waiters.push(check);
       };
       check();
     });
+  }
 
-  try {
-    for (const [index, item] of items.entries()) {
-      if (divergence !== null) break;
-      clockMs = item.t;
-      switch (item.kind) {
-        case 'start': {
-          const s = await session(item.node);
-          shadowFor(item.node);
-          await s.start();
-          break;
-        }
-        case 'request':
-          if (!(await waitDone(index))) {
-            const s = sessions.get(item.node);
-            const made = im.requests.filter((r) => r.client === item.node).slice(-3).map((r) => describeImRequest(r));
-            diverge(`${item.node} did not send ${describeReq(item.req)} within ${stepTimeoutMs} ms${made.length ? ` (its last requests: ${made.join(', ')})` : ''}${s ? ` (${s.status()})` : ''}`);
-          }
-          break;
-        case 'input': {
-          const s = await session(item.node);
-          const prompt = await s.waitFor('prompt', stepTimeoutMs);
-          if (!prompt.ok) {
-            diverge(`${item.node} did not prompt for the line ${JSON.stringify(item.text)} within ${stepTimeoutMs} ms`);
-            break;
-          }
-          shadows.get(item.node)?.typedLine(item.text);
-          s.typeMessage(item.text);
-          break;
-        }
-        case 'quit':
-          (await session(item.node)).quit();
-          break;
-        case 'fault': {
-          const f = item.fault;
-          if (!('node' in f)) break;
-          const s = await session(f.node);
-          if (f.kind === 'crash') {
-            await s.kill();
-            observe({ kind: 'crash', node: f.node });
-          } else if (f.kind === 'restart') {
-            shadowFor(f.node);
-            observe({ kind: 'restart', node: f.node, fresh: true });
-            await s.restart();
-          } else if (f.kind === 'pause') s.pause();
-          else if (f.kind === 'resume') s.resume();
-          break;
-        }
+  /** Carries out one schedule item. */
+  private async runItem(item: Item, index: number): Promise<void> {
+    switch (item.kind) {
+      case 'start': {
+        const s = await this.session(item.node);
+        this.shadowFor(item.node);
+        await s.start();
+        return;
       }
-      if (divergence === null) stepsDone += 1;
+      case 'request':
+        if (!(await this.waitDone(index))) {
+          if (this.divergence !== null) return;
+          const s = this.sessions.get(item.node);
+          const made = this.im.requests.filter((r) => r.client === item.node).slice(-3).map((r) => describeImRequest(r));
+          this.leave(`step ${index + 1}: ${item.node} did not send ${describeReq(item.req)} within ${this.stepTimeoutMs} ms${made.length ? ` (its last requests: ${made.join(', ')})` : ''}${s ? ` (${s.status()})` : ''}`, false);
+        }
+        return;
+      case 'input': {
+        const s = await this.session(item.node);
+        const prompt = await s.waitFor('prompt', this.stepTimeoutMs);
+        if (!prompt.ok) return this.leave(`step ${index + 1}: ${item.node} did not prompt for the line ${JSON.stringify(item.text)} within ${this.stepTimeoutMs} ms`, false);
+        this.shadows.get(item.node)?.typedLine(item.text);
+        s.typeMessage(item.text);
+        return;
+      }
+      case 'quit':
+        (await this.session(item.node)).quit();
+        return;
+      case 'fault':
+        return this.fault(item.fault);
     }
-    released = true;
-    clockLiveMs = im.nowMs();
-    im.gate = undefined;
-    wake();
-    await new Promise((r) => setTimeout(r, observeMs));
-    const stall = analyzeStall({
-      im,
-      sinceMs: 0,
-      clients: [...sessions.values()].map((s) => ({ name: s.name, status: s.status(), running: s.process.running })),
-      shadows: [...shadows.values()],
-      variant: opts.variant,
-    });
+  }
+
+  private async fault(f: Extract<Item, { kind: 'fault' }>['fault']): Promise<void> {
+    if (!('node' in f)) return;
+    const s = await this.session(f.node);
+    if (f.kind === 'crash') {
+      await s.kill();
+      this.observe({ kind: 'crash', node: f.node });
+    } else if (f.kind === 'restart') {
+      this.shadowFor(f.node);
+      this.observe({ kind: 'restart', node: f.node, fresh: true });
+      await s.restart();
+    } else if (f.kind === 'pause') s.pause();
+    else if (f.kind === 'resume') s.resume();
+  }
+
+  /** The schedule in trace order, then the watch for the failure. */
+  async carryOut(): Promise<void> {
+    for (const [index, item] of this.items.entries()) {
+      if (this.divergence !== null) break;
+      this.clockMs = item.t;
+      await this.runItem(item, index);
+      if (this.divergence === null) this.stepsDone += 1;
+    }
+    this.released = true;
+    this.clockLiveMs = this.im.nowMs();
+    this.wake();
+    await new Promise((r) => setTimeout(r, this.observeMs));
+  }
+
+  /** The verdict, from what the live system showed against what the trace ends with. */
+  result(): LiveReplayResult {
+    const sessions = [...this.sessions.values()];
+    const stall = analyzeStall({ im: this.im, sinceMs: 0, clients: sessions.map((s) => ({ name: s.name, status: s.status(), running: s.process.running })), shadows: [...this.shadows.values()], variant: this.opts.variant });
     const details = [...stall.details];
-    if (divergence !== null) details.unshift(`the live run left the trace: ${divergence}`);
-    let reproduced = false;
+    const finding = this.finding;
+    const expected = finding === undefined ? 'no finding (the trace ends without one)' : `${finding.kind}: ${finding.summary}`;
+    let shown = false;
     let observed: string;
-    const running = [...sessions.values()].filter((s) => s.process.running).map((s) => s.name);
+    const running = sessions.filter((s) => s.process.running).map((s) => s.name);
     if (finding?.kind === 'invariant') {
-      const v = violation as { id: string; reason: string } | null;
+      const v = this.violation;
       // The trace names it `invariant <id> (<description>) broken: ...`.
-      reproduced = v !== null && finding.summary.startsWith(`invariant ${v.id} `);
+      shown = v !== null && finding.summary.startsWith(`invariant ${v.id} `);
       observed = v === null ? 'no invariant or history property of the model broke in the live run' : `invariant ${v.id} broke live: ${v.reason}`;
     } else if (finding !== undefined) {
       // deadlock, livelock, liveness: clients keep polling (or sit still) and nothing is shown.
-      reproduced = stall.summary !== null && running.every((n) => stall.stuck.includes(n));
-      observed = stall.summary ?? `no client is stuck polling (${[...sessions.values()].map((s) => `${s.name} ${s.status()}`).join(', ')})`;
-    } else {
-      observed = 'the trace has no finding to compare with';
+      shown = stall.summary !== null && running.every((n) => stall.stuck.includes(n));
+      observed = stall.summary ?? `no client is stuck polling (${sessions.map((s) => `${s.name} ${s.status()}`).join(', ')})`;
+    } else observed = 'the trace has no finding to compare with';
+    if (shown && finding?.kind === 'invariant' && this.offModelKeys.size > 0) {
+      // The invariant was judged on the model's view of each client (its shadow): a client that keeps
+      // state the model does not have may be where the model is not, so that view is no evidence.
+      shown = false;
+      const who = [...this.offModelKeys].map(([c, keys]) => `${c} (${[...keys].slice(0, 3).join(', ')}${keys.size > 3 ? ', …' : ''})`).join(', ');
+      observed = `${observed}; but ${who} keep${this.offModelKeys.size === 1 ? 's' : ''} state the model does not have, so the model's view of ${this.offModelKeys.size === 1 ? 'it' : 'them'} is no evidence`;
     }
-    // REPRODUCED only when every client of the counterexample took part live: a stall of the one
-    // client that started is not the trace's failure.
-    const takingPart = new Set(items.map((i) => (i.kind === 'fault' ? ('node' in i.fault ? i.fault.node : undefined) : i.node)).filter((n): n is string => n !== undefined));
-    const absent = [...takingPart].filter((n) => sessions.get(n)?.everStarted !== true);
-    if (reproduced && absent.length > 0) {
-      reproduced = false;
+    let verdict: ReplayVerdict = shown ? 'REPRODUCED' : 'NOT REPRODUCED';
+    // REPRODUCED only when every client of the counterexample took part live and every step was
+    // carried out: a stall of the one client that started, or one reached by another path, is not
+    // the trace's failure.
+    const takingPart = new Set(this.items.map((i) => (i.kind === 'fault' ? ('node' in i.fault ? i.fault.node : undefined) : i.node)).filter((n): n is string => n !== undefined));
+    const absent = [...takingPart].filter((n) => this.sessions.get(n)?.everStarted !== true);
+    if (shown && absent.length > 0) {
+      verdict = 'NOT REPRODUCED';
       observed = `${observed}; but ${absent.join(', ')} of the trace never started live, so this is not the trace's failure`;
     }
-    for (const s of sessions.values()) details.push(`--- ${s.name} (${s.status()}):\n${s.tail(8)}`);
-    return { reproduced, expected, observed, details, divergence, stepsDone, stepsTotal: items.length };
-  } finally {
-    await Promise.all([...sessions.values()].map((s) => s.stop().catch(() => undefined)));
-    await im.close();
+    if (this.divergence !== null) {
+      details.unshift(`the live run left the trace: ${this.divergence.why}`);
+      if (shown) observed = `${observed}; but only after leaving the trace, so not on the trace's steps`;
+      verdict = this.divergence.diverged ? 'DIVERGED' : 'NOT REPRODUCED';
+    }
+    const extras = this.matches.filter((m) => m.as === 'extra');
+    if (extras.length > 0) details.push(`requests the model does not have, let through: ${extras.slice(0, 6).map((m) => `${m.node} ${m.live}`).join(', ')}${extras.length > 6 ? `, and ${extras.length - 6} more` : ''}`);
+    for (const s of sessions) details.push(`--- ${s.name} (${s.status()}):\n${s.tail(8)}`);
+    return { verdict, reproduced: verdict === 'REPRODUCED', expected, observed, details, divergence: this.divergence?.why ?? null, stepsDone: this.stepsDone, stepsTotal: this.items.length, matches: this.matches };
+  }
+
+  async close(): Promise<void> {
+    this.released = true;
+    this.wake();
+    await Promise.all([...this.sessions.values()].map((s) => s.stop().catch(() => undefined)));
+    await this.im.close();
   }
 }
 

@@ -118,8 +118,10 @@ export class FaultEvents {
   /** Appends the fault events enabled in `vec` from index k (see `UntimedSystem.enumerate`); returns the new count. */
   enumerate(vec: Int32Array, events: Int32Array, labels: Int32Array, k: number): number {
     if (this.budget > 0 && this.store.mget(vec, K_FAULTS) < this.budget) k = this.enumerateBudget(vec, events, labels, k);
-    // a budgeted crash may be followed by a restart (free: the pair is one fault)
-    if (this.kinds.restart) {
+    // a budgeted crash may be followed by a restart (free: the pair is one fault); without a budget,
+    // crashes are the scenario's own and so are their restarts (a free restart there would be a
+    // fault the scenario does not have, e.g. a client restarted with its state kept)
+    if (this.kinds.restart && this.budget > 0) {
       for (let i = 0; i < this.n; i++) {
         if (this.eligible[i] && this.locals[i]![vec[i]!]!.status === CRASHED) {
           events[k] = E_RESTART | (i << 4);
