@@ -62,9 +62,9 @@ describe('live replay of model counterexamples on client programs', () => {
     const trace = join(dir, 'leftover.jsonl');
     const found = await cli(['run', join(root, 'scenarios/lock-alternation/leftover-keys.yaml'), '--strategy', 'exhaustive', '--no-progress', '--trace-out', trace], dir);
     expect(found.code).toBe(0);
-    const seed = await cli(['replay', trace, '--adapter', 'adapters/lock-alternation.yaml', '--var', 'pollMs=50', '--observe-ms', '1200']);
-    expect(seed.out).toMatch(/the model found: deadlock: c1, c2 wait for ever/);
-    expect(seed.out).toMatch(/step 1: c\d GET connected {2}<- {2}#\d+ GET connected/);
+    const seed = await cli(['replay', trace, '--adapter', 'adapters/lock-alternation.yaml', '--var', 'pollMs=50', '--observe-ms', '2500']);
+    expect(seed.out).toMatch(/the model found: deadlock: deadlock: c1, c2 wait for ever/);
+    expect(seed.out).toMatch(/step \d+: c\d GET connected {2}<- {2}#\d+ GET connected/);
     expect(seed.out).toMatch(/steps carried out live: (\d+)\/\1\n/);
     expect(seed.out).toMatch(/REPRODUCED: the live system shows the same failure, on the trace's steps/);
     expect(seed.code).toBe(0);
