@@ -108,9 +108,6 @@ const sizeExceptions: { file: string; fn?: string; reason: string; inProgress?: 
   { file: 'src/sim/explore/fair-cycles.ts', fn: 'fairCycleThrough', reason: 'kept whole: the iterative search for a fair cycle through one component (its explicit stack and visited marks are one loop), the counterpart of fairNonProgressComponents' },
   // Outside src/sim (the rule covers all of src/ since issue 13): XState machine definitions are kept
   // whole; the rest is a backlog to split (inProgress), each entry removed when its file comes under.
-  { file: 'src/cli/commands/replay.ts', fn: 'registerReplayCommand', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
-  { file: 'src/cli/commands/replay.ts', fn: '<anonymous>@41', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
-  { file: 'src/cli/live-scenario.ts', fn: 'runScenarioLive', reason: 'to split: a long body written before the size rule covered all of src/', inProgress: true },
   { file: 'src/conformance/clients/run-client-suite.ts', reason: 'a live engine being folded into src/conformance/engine/ (issue 14 item 0: one case lifecycle, drivers per side); split with that work', inProgress: true },
   { file: 'src/conformance/live-scenario-run.ts', reason: 'a live engine being folded into src/conformance/engine/ (issue 14 item 0: one case lifecycle, drivers per side); split with that work', inProgress: true },
   { file: 'src/conformance/run-suite.ts', reason: 'a live engine being folded into src/conformance/engine/ (issue 14 item 0: one case lifecycle, drivers per side); split with that work', inProgress: true },

@@ -97,6 +97,7 @@ function matchLines(matches: readonly ReplayMatch[]): string[] {
   const extras = new Map<string, { line: number; count: number }>();
   for (const m of matches) {
     if (m.as === 'step') lines.push(`    step ${m.step}: ${m.node} ${m.model}  <-  ${m.live}`);
+    else if (m.as === 'skipped') lines.push(`    step ${m.step}: ${m.node} ${m.model}  (not made live: a read changes nothing)`);
     else {
       const key = `${m.node} ${m.live.replace(/^#\d+ /, '')}`;
       const seen = extras.get(key);

@@ -7,13 +7,13 @@
 import { join, relative, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import { writeOutputFile } from './output-file.js';
-import { runLiveScenario, type LiveSchedule } from '../conformance/live-scenario-run.js';
+import { runLiveScenario, type LiveScenarioResult, type LiveSchedule } from '../conformance/live-scenario-run.js';
 import { liveProtocolOf, resolveScenarioTarget } from '../conformance/scenario-target.js';
 import { targetFileOf } from './target-flag.js';
 import type { Scenario } from '../scenario/load.js';
 import { evaluateExpectations } from '../scenario/expect.js';
 import type { RunReport } from '../report/run-report.js';
-import { traceToJsonl, type TraceHeader } from '../sim/trace.js';
+import { traceToJsonl, type TraceEvent, type TraceHeader } from '../sim/trace.js';
 import { deriveOptions } from '../sim/simulator.js';
 
 export interface LiveScenarioFlags {
@@ -71,18 +71,21 @@ export async function runScenarioLive(scenario: Scenario, flags: LiveScenarioFla
   const header: TraceHeader = { k: 'header', protosim: 1, seed, config, derived: { startAtMs: derived.startAtMs, faults: derived.faults } };
   const targetFlag = givenTarget !== undefined ? ` --target ${givenTarget}` : '';
   const command = `npx protosim run ${displayFile}${targetFlag} --seed ${seed}${flags.timeScale !== undefined ? ` --time-scale ${flags.timeScale}` : ''}`;
-  const findings = result.findings.map((f, index) => {
-    let traceFile: string | null = null;
-    if (flags.saveTrace ?? true) {
-      const file =
-        flags.traceOut !== undefined && index === 0
-          ? resolve(cwd, flags.traceOut)
-          : join(cwd, '.protosim', 'traces', `${scenario.spec.id.replace(/[^a-z0-9._-]+/gi, '_')}-${f.id.replace(/[^a-z0-9._-]+/gi, '_')}-live.jsonl`);
-      writeOutputFile(file, traceToJsonl(header, result.trace), flags.traceOut !== undefined && index === 0 ? `--trace-out ${flags.traceOut}` : `the trace ${relative(cwd, file) || file} (--no-save-trace to write none)`);
-      traceFile = relative(cwd, file) || file;
-    }
-    return { ...f, replay: { command, traceFile } };
-  });
+  const findings = result.findings.map((f, index) => ({ ...f, replay: { command, traceFile: saveLiveTrace(scenario.spec.id, f.id, index, header, result.trace, flags, cwd) } }));
+  return liveRunReport(scenario, displayFile, variant.name, seed, timeScale, header, result, findings);
+}
+
+/** Writes a live finding's trace (unless --no-save-trace); the path as printed, or null. */
+function saveLiveTrace(scenarioId: string, findingId: string, index: number, header: TraceHeader, trace: readonly TraceEvent[], flags: LiveScenarioFlags, cwd: string): string | null {
+  if (!(flags.saveTrace ?? true)) return null;
+  const first = flags.traceOut !== undefined && index === 0;
+  const file = first ? resolve(cwd, flags.traceOut!) : join(cwd, '.protosim', 'traces', `${scenarioId.replace(/[^a-z0-9._-]+/gi, '_')}-${findingId.replace(/[^a-z0-9._-]+/gi, '_')}-live.jsonl`);
+  writeOutputFile(file, traceToJsonl(header, trace), first ? `--trace-out ${flags.traceOut}` : `the trace ${relative(cwd, file) || file} (--no-save-trace to write none)`);
+  return relative(cwd, file) || file;
+}
+
+/** The run report of a live scenario run: like a simulated run's, with what the live run adds. */
+function liveRunReport(scenario: Scenario, displayFile: string, variant: string, seed: number, timeScale: number, header: TraceHeader, result: LiveScenarioResult, findings: RunReport['findings']): RunReport {
   const expectations = evaluateExpectations(scenario.expect, result.findings);
   return {
     ok: expectations.every((e) => e.ok),
@@ -91,7 +94,7 @@ export async function runScenarioLive(scenario: Scenario, flags: LiveScenarioFla
       title: scenario.spec.title,
       file: displayFile,
       protocol: scenario.model.name,
-      variant: variant.name,
+      variant,
       tags: scenario.spec.tags ?? [],
       ...(scenario.spec.points !== undefined ? { points: scenario.spec.points } : {}),
       ...(scenario.spec.level !== undefined ? { level: scenario.spec.level } : {}),

@@ -15,6 +15,7 @@ import { registerRunCommand } from './run.js';
 import { registerSchemaCommand } from './schema.js';
 import { registerFuzzCommand } from './fuzz.js';
 import { registerServeCommand } from './serve.js';
+import { registerExploreCommand } from './explore.js';
 
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
 
@@ -31,4 +32,5 @@ export const commandRegistrars: CommandRegistrar[] = [
   registerMigrateCommand,
   registerInitCommand,
   registerFuzzCommand,
+  registerExploreCommand,
 ];

@@ -58,17 +58,17 @@ const playsImServer = (protocol: string): boolean => protocolNamed(protocol)?.li
 export async function checkAdapter(opts: AdapterCheckOptions): Promise<AdapterCheckResult> {
   const { adapter } = opts;
   const protocol = adapter.spec.protocol;
-  const kv = playsImServer(protocol);
+  const imStore = playsImServer(protocol);
   const problems: string[] = [];
   let im: ImServer | undefined;
   let reference: ManagedProcess | undefined;
   let serverText: string;
   const sessions: ClientSession[] = [];
   try {
-    const server = await provideServer(opts, protocol, kv);
+    const server = await provideServer(opts, protocol, imStore);
     ({ im, reference } = server);
     serverText = server.text;
-    await playSession({ opts, protocol, kv, addressFor: server.addressFor, sessions, problems });
+    await playSession({ opts, protocol, imStore, addressFor: server.addressFor, sessions, problems });
   } finally {
     await Promise.all(sessions.map((s) => s.stop()));
     await im?.close();
@@ -94,13 +94,13 @@ export async function checkAdapter(opts: AdapterCheckOptions): Promise<AdapterCh
 async function provideServer(
   opts: AdapterCheckOptions,
   protocol: string,
-  kv: boolean,
+  imStore: boolean,
 ): Promise<{ addressFor: (name: string) => Promise<string>; text: string; im?: ImServer; reference?: ManagedProcess }> {
   if (opts.url !== undefined) {
     const url = opts.url;
     return { addressFor: async () => url, text: url };
   }
-  if (kv) {
+  if (imStore) {
     const server = new ImServer();
     return { addressFor: (name) => server.urlFor(name), text: 'protosim IM server (the kv-store model)', im: server };
   }
@@ -113,14 +113,14 @@ async function provideServer(
 interface SessionPlay {
   opts: AdapterCheckOptions;
   protocol: string;
-  kv: boolean;
+  imStore: boolean;
   addressFor: (name: string) => Promise<string>;
   sessions: ClientSession[];
   problems: string[];
 }
 
 /** The friendly session: two clients join and exchange two messages, a third tries to join (kv), the first quits. */
-async function playSession({ opts, protocol, kv, addressFor, sessions, problems }: SessionPlay): Promise<void> {
+async function playSession({ opts, protocol, imStore, addressFor, sessions, problems }: SessionPlay): Promise<void> {
   const { adapter } = opts;
   const replyMs = adapter.spec.replyTimeoutMs;
   const open = async (name: string): Promise<ClientSession> => {
@@ -143,7 +143,7 @@ async function playSession({ opts, protocol, kv, addressFor, sessions, problems 
   };
   // Chat clients: a message reaches only a client that has joined (logged in, registered).
   const joined = async (s: ClientSession): Promise<void> => {
-    if (!kv && adapter.patterns.joined) await s.waitFor('joined', replyMs, { keepCursor: true });
+    if (!imStore && adapter.patterns.joined) await s.waitFor('joined', replyMs, { keepCursor: true });
   };
   const c1 = await open('c1');
   if (!(await firstOutput(c1))) return;
@@ -152,7 +152,7 @@ async function playSession({ opts, protocol, kv, addressFor, sessions, problems 
   await firstOutput(c2);
   await joined(c2);
   await exchange(c1, c2, 'adapter check one', protocol, replyMs, problems);
-  if (kv) {
+  if (imStore) {
     const c3 = await open('c3');
     if (adapter.patterns.serverBusy) await c3.waitFor('serverBusy', replyMs);
     await c3.stop();

@@ -86,6 +86,8 @@ export class ImServer {
    * undefined lets it through at once, a promise holds it until it settles.
    */
   gate: ((record: ImRequestRecord) => Promise<void> | undefined) | undefined;
+  /** Holds a reply (the request already took effect) until the promise resolves; a replay orders replies with it. */
+  replyGate: ((record: ImRequestRecord) => Promise<void> | undefined) | undefined;
   private seq = 0;
 
   constructor(initial: Record<string, string> = {}) {
@@ -305,7 +307,9 @@ export class ImServer {
       this.emit(record, 'held');
       return;
     }
-    this.reply(record, res, 200, body);
+    const wait = this.replyGate?.(record);
+    if (wait !== undefined) void wait.then(() => this.reply(record, res, 200, body));
+    else this.reply(record, res, 200, body);
   }
 
   /** Steps the model's store with one request; returns its reply (the `send` action's message). */

@@ -15,15 +15,16 @@
  * and the result says where the live run left the trace. REPRODUCED needs every step carried out,
  * every client of the trace started live, and the failure shown live.
  */
-import type { GlobalView, ModelVariant, NodeView, Observation, PrintParams, ProtocolMessage } from '../../models/types.js';
+import type { ModelVariant, Observation, ProtocolMessage } from '../../models/types.js';
 import type { TraceEvent, TraceHeader } from '../../sim/trace.js';
 import type { Adapter } from './adapter.js';
 import type { IoMode } from './client-process.js';
-import { ClientSession, type SessionEvent } from './client-session.js';
+import { ClientSession } from './client-session.js';
 import { ClientShadow } from './client-shadow.js';
 import { describeImRequest, ImServer, kvRequestOfRecord, type ImRequestRecord } from './im-server.js';
 import { describeReq, matchRequest, scheduleOf, type Item, type RequestItem } from './replay-schedule.js';
-import { analyzeStall } from './stall-analysis.js';
+import { analyzeStall, minPollingRequests, stallWindowMs } from './stall-analysis.js';
+import { liveView, modelKeys, printOf } from './replay-observations.js';
 
 export interface LiveReplayOptions {
   adapter: Adapter;
@@ -47,8 +48,8 @@ export interface ReplayMatch {
   node: string;
   /** the live request, `#seq ACTION key=value` */
   live: string;
-  /** step, poll, extra */
-  as: 'step' | 'poll' | 'extra';
+  /** step, poll, extra, or skipped: a read of the model's the program does not make */
+  as: 'step' | 'poll' | 'extra' | 'skipped';
   model: string | null;
   why?: string;
 }
@@ -74,6 +75,10 @@ export interface LiveReplayResult {
 export const defaultObserveMs = 2500;
 /** The most live requests the result lists (a client polling a key the model does not have makes many). */
 const maxMatchesKept = 2000;
+/** Added to a stall window reaching back to a request, so that the clock moving on does not leave it out. */
+const windowSlackMs = 5;
+/** How much longer than `observeMs` a replay may watch for slow pollers. */
+const maxObserveFactor = 4;
 export const defaultStepTimeoutMs = 4000;
 
 export { scheduleOf };
@@ -110,11 +115,15 @@ class ClientTraceReplay {
   private stepsDone = 0;
   /** the schedule is over: every held request goes */
   private released = false;
+  /** the watch after the schedule is over: replies the trace never delivered go too */
+  private watchOver = false;
   /** per client: index into items of its last done request */
   private readonly cursor = new Map<string, number>();
   private readonly waiters: (() => void)[] = [];
   private readonly extras = new Set<number>();
-  /** keys the trace's requests touch, and per client the keys outside them it wrote */
+  /** live request seq -> the trace step it carried out */
+  private readonly stepOf = new Map<number, RequestItem>();
+  /** keys the model's clients use (in the trace and in ordinary runs), and per client the keys outside them it wrote */
   private readonly traceKeys: Set<string>;
   private readonly offModelKeys = new Map<string, Set<string>>();
   private readonly matches: ReplayMatch[] = [];
@@ -132,7 +141,7 @@ class ClientTraceReplay {
     this.clientNodes = config.nodes.filter((n) => n.role === 'client').map((n) => n.id);
     this.items = scheduleOf(events, new Set(this.clientNodes));
     this.finding = findingOf(header, events);
-    this.traceKeys = new Set(this.items.flatMap((i) => (i.kind === 'request' && 'key' in i.req ? [i.req.key] : [])));
+    this.traceKeys = modelKeys(header, events, opts.variant);
     const initial = (config.nodes.find((n) => n.role === 'store')?.params.initial ?? {}) as Record<string, string>;
     if (Object.keys(initial).length > 0) this.im.preload(initial);
     this.observeMs = opts.observeMs ?? defaultObserveMs;
@@ -140,6 +149,7 @@ class ClientTraceReplay {
     this.monitors = (opts.variant?.properties ?? []).map((p) => ({ property: p, state: p.initial as unknown }));
     this.clockLiveMs = this.im.nowMs();
     this.im.gate = (record) => this.gate(record);
+    this.im.replyGate = (record) => this.replyGate(record);
     this.im.onRequest((record, phase) => {
       if (phase !== 'replied' || this.extras.has(record.seq)) return;
       this.shadows.get(record.client)?.reply(record);
@@ -170,13 +180,23 @@ class ClientTraceReplay {
     }
     const lastIndex = this.cursor.get(record.client);
     const lastItem = lastIndex === undefined ? undefined : this.items[lastIndex];
-    const nextIndex = this.items.findIndex((i, k) => k > (lastIndex ?? -1) && i.kind === 'request' && i.node === record.client);
+    const upcoming = this.items.flatMap((i, k) => (k > (lastIndex ?? -1) && i.kind === 'request' && i.node === record.client ? [k] : []));
+    const match = matchRequest(live, upcoming.map((k) => this.items[k] as RequestItem), lastItem);
+    const nextIndex = match.kind === 'step' ? upcoming[match.skip]! : -1;
     const next = nextIndex < 0 ? undefined : (this.items[nextIndex] as RequestItem);
-    const match = matchRequest(live, next, lastItem);
+    if (match.kind === 'step') {
+      for (const k of upcoming.slice(0, match.skip)) {
+        // a read of the model's the program does not make: done, it changes nothing
+        (this.items[k] as RequestItem).done = true;
+        this.matches.push({ step: k + 1, node: record.client, live: '(not made)', as: 'skipped', model: describeReq((this.items[k] as RequestItem).req), why: 'a read the program does not make' });
+      }
+      if (match.skip > 0) setImmediate(() => this.wake());
+    }
     switch (match.kind) {
       case 'step':
         this.intoModel(record);
         this.matches.push({ step: nextIndex + 1, node: record.client, live: liveText, as: 'step', model: describeReq(next!.req) });
+        this.stepOf.set(record.seq, next!);
         return this.hold(() => {
           const blocker = this.firstPending();
           if (blocker !== nextIndex && blocker >= 0) return false;
@@ -208,11 +228,24 @@ class ClientTraceReplay {
     }
   }
 
-  /** A promise that resolves once `go()` says so (or the replay stops ordering). */
-  private hold(go: () => boolean): Promise<void> {
+  /**
+   * A step's reply goes when the trace delivers it: once every request the trace's store received
+   * before that is done (a reply the trace never delivers waits for the end of the schedule).
+   */
+  private replyGate(record: ImRequestRecord): Promise<void> | undefined {
+    const item = this.stepOf.get(record.seq);
+    if (item === undefined || this.divergence !== null || this.watchOver) return undefined;
+    const replyT = item.replyT;
+    // not delivered before the trace's finding: not before the watch for it is over either
+    if (replyT === undefined) return this.hold(() => this.watchOver, true);
+    return this.hold(() => this.items.every((i) => i.kind !== 'request' || i.t >= replyT || i.done));
+  }
+
+  /** A promise that resolves once `go()` says so (or the replay stops ordering, unless `pastSchedule`). */
+  private hold(go: () => boolean, pastSchedule = false): Promise<void> {
     return new Promise<void>((resolveGate) => {
       const tryGo = (): void => {
-        if (this.divergence !== null || this.released || go()) resolveGate();
+        if (this.divergence !== null || (this.released && !pastSchedule) || this.watchOver || go()) resolveGate();
         else this.waiters.push(tryGo);
       };
       tryGo();
@@ -346,13 +379,42 @@ class ClientTraceReplay {
     this.released = true;
     this.clockLiveMs = this.im.nowMs();
     this.wake();
-    await new Promise((r) => setTimeout(r, this.observeMs));
+    await this.watch();
+    this.watchOver = true;
+    this.wake();
+  }
+
+  /**
+   * After the schedule: at least `observeMs`, then until every running client has made enough
+   * requests to tell a poller from one that moved on (a slow poller needs longer), or a
+   * violation shows, at most `maxObserveFactor` times `observeMs`.
+   */
+  private async watch(): Promise<void> {
+    const begun = this.im.nowMs();
+    const enough = (): boolean => [...this.sessions.values()].every((s) => !s.process.running || this.im.requests.filter((r) => r.client === s.name && r.atMs >= begun).length >= minPollingRequests);
+    for (;;) {
+      const elapsed = this.im.nowMs() - begun;
+      if (this.violation !== null || elapsed >= this.observeMs * maxObserveFactor || (elapsed >= this.observeMs && enough())) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** The stall window: the usual one, or as far back as each running client's last few requests (a slow poller's). */
+  private stallWindow(): number {
+    const now = this.im.nowMs();
+    let from = now - stallWindowMs;
+    for (const s of this.sessions.values()) {
+      if (!s.process.running) continue;
+      const mine = this.im.requests.filter((r) => r.client === s.name && r.atMs >= this.clockLiveMs);
+      if (mine.length >= minPollingRequests) from = Math.min(from, mine[mine.length - minPollingRequests]!.atMs);
+    }
+    return now - from + windowSlackMs;
   }
 
   /** The verdict, from what the live system showed against what the trace ends with. */
   result(): LiveReplayResult {
     const sessions = [...this.sessions.values()];
-    const stall = analyzeStall({ im: this.im, sinceMs: 0, clients: sessions.map((s) => ({ name: s.name, status: s.status(), running: s.process.running })), shadows: [...this.shadows.values()], variant: this.opts.variant });
+    const stall = analyzeStall({ im: this.im, sinceMs: this.clockLiveMs, windowMs: this.stallWindow(), clients: sessions.map((s) => ({ name: s.name, status: s.status(), running: s.process.running })), shadows: [...this.shadows.values()], variant: this.opts.variant });
     const details = [...stall.details];
     const finding = this.finding;
     const expected = finding === undefined ? 'no finding (the trace ends without one)' : `${finding.kind}: ${finding.summary}`;
@@ -399,39 +461,9 @@ class ClientTraceReplay {
 
   async close(): Promise<void> {
     this.released = true;
+    this.watchOver = true;
     this.wake();
     await Promise.all([...this.sessions.values()].map((s) => s.stop().catch(() => undefined)));
     await this.im.close();
-  }
-}
-
-/** The live system as the model's checks see it: each client as its shadow (while it follows the model), the store's data. */
-function liveView(shadows: ReadonlyMap<string, ClientShadow>, sessions: ReadonlyMap<string, ClientSession>, data: Record<string, string>, timeMs: number): GlobalView {
-  const nodes: Record<string, NodeView> = { store: { id: 'store', role: 'store', status: 'running', value: 'serving', context: { data }, tags: ['server'] } };
-  for (const [name, shadow] of shadows) {
-    if (shadow.lost !== null) continue;
-    const s = sessions.get(name);
-    nodes[name] = shadow.view(s?.process.running ? (s.process.paused ? 'paused' : 'running') : s?.process.exit?.expected === false ? 'done' : 'crashed');
-  }
-  return { timeMs, nodes, inFlight: [] };
-}
-
-/** A line the adapter recognised, as the model prints it (`serverBusy` is the model's turned-away error). */
-function printOf(e: SessionEvent): PrintParams {
-  switch (e.kind) {
-    case 'message':
-      return { kind: 'message', text: e.text ?? e.line, ...(e.from !== undefined ? { author: e.from } : {}) };
-    case 'prompt':
-      return { kind: 'prompt', text: e.line };
-    case 'peerLeft':
-    case 'serverShutdown':
-      return { kind: 'peer-left', text: e.line };
-    case 'serverBusy':
-      return { kind: 'error', text: e.line, data: { event: 'turned-away' } };
-    case 'refused':
-    case 'error':
-      return { kind: 'error', text: e.line };
-    default:
-      return { kind: 'status', text: e.line };
   }
 }

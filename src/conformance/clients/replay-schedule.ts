@@ -14,7 +14,8 @@ import type { TraceEvent } from '../../sim/trace.js';
 /** One step of the schedule; `t` is its time in the trace (the model's clock, or step numbers). */
 export type Item = { t: number } & (
   | { kind: 'start'; node: string }
-  | { kind: 'request'; node: string; req: KvRequest; repeatable: boolean; done: boolean }
+  /** `replyT`: when the trace delivers its reply (undefined: not before the trace ends) */
+  | { kind: 'request'; node: string; req: KvRequest; repeatable: boolean; done: boolean; replyT?: number }
   | { kind: 'input'; node: string; text: string }
   | { kind: 'quit'; node: string }
   | { kind: 'fault'; fault: FaultSpec }
@@ -26,7 +27,17 @@ export type RequestItem = Item & { kind: 'request' };
 export function scheduleOf(events: readonly TraceEvent[], clients: ReadonlySet<string>): Item[] {
   const items: Item[] = [];
   const last = new Map<string, RequestItem>();
+  // a request's reply: the store's next send to its client, then that message's delivery
+  const awaitingSend = new Map<string, RequestItem>();
+  const awaitingDelivery = new Map<number, RequestItem>();
   for (const e of events) {
+    if (e.k === 'send' && e.from === 'store' && awaitingSend.has(e.to)) {
+      awaitingDelivery.set(e.id, awaitingSend.get(e.to)!);
+      awaitingSend.delete(e.to);
+    } else if (e.k === 'deliver' && e.from === 'store' && awaitingDelivery.has(e.id)) {
+      awaitingDelivery.get(e.id)!.replyT = e.t;
+      awaitingDelivery.delete(e.id);
+    }
     if (e.k === 'start' && clients.has(e.node) && e.fresh && !items.some((i) => i.kind === 'start' && i.node === e.node)) items.push({ t: e.t, kind: 'start', node: e.node });
     else if (e.k === 'deliver' && e.to === 'store' && clients.has(e.from)) {
       const req = e.msg as unknown as KvRequest;
@@ -35,7 +46,8 @@ export function scheduleOf(events: readonly TraceEvent[], clients: ReadonlySet<s
         prev.repeatable = true; // a poll: one item, repeated live as often as the client likes
         continue;
       }
-      const item = { t: e.t, kind: 'request' as const, node: e.from, req, repeatable: false, done: false };
+      const item: RequestItem = { t: e.t, kind: 'request' as const, node: e.from, req, repeatable: false, done: false };
+      awaitingSend.set(e.from, item);
       items.push(item);
       last.set(e.from, item);
     } else if (e.k === 'input' && clients.has(e.node)) items.push({ t: e.t, kind: 'input', node: e.node, text: e.text });
@@ -61,23 +73,31 @@ export const describeReq = (r: KvRequest): string => (r.type === 'SET' ? `SET ${
 
 /** How a live request relates to the client's place in the trace. */
 export type Match =
-  | { kind: 'step' }
+  /** the client's step `upcoming[skip]`; the reads before it are steps the program does not make */
+  | { kind: 'step'; skip: number }
   | { kind: 'poll' }
   | { kind: 'past-end' }
   | { kind: 'extra'; why: string }
   | { kind: 'conflict'; why: string };
 
 /**
- * Matches a live request with the client's next trace step `next` (undefined past its last one) and
- * its last step done `last` (undefined before its first).
+ * Matches a live request with the client's remaining request steps `upcoming` (in trace order; empty
+ * past its last one) and its last step done `last` (undefined before its first). A read of the
+ * model's the program does not make changes nothing: the live request may be a later step, after
+ * reads only.
  */
-export function matchRequest(live: KvRequest, next: RequestItem | undefined, last: Item | undefined): Match {
-  if (next !== undefined && sameRequest(next.req, live)) return { kind: 'step' };
+export function matchRequest(live: KvRequest, upcoming: readonly RequestItem[], last: Item | undefined): Match {
+  for (let k = 0; k < upcoming.length; k++) {
+    if (sameRequest(upcoming[k]!.req, live)) return { kind: 'step', skip: k };
+    if (!isRead(upcoming[k]!.req)) break;
+  }
+  const next = upcoming[0];
   if (last?.kind === 'request' && last.repeatable && sameRequest(last.req, live)) return { kind: 'poll' };
   if (next === undefined && last !== undefined) return { kind: 'past-end' };
   if (isRead(live)) return { kind: 'extra', why: 'a read the model does not make (it changes nothing in the store)' };
-  if (next !== undefined && !isRead(next.req) && 'key' in next.req && 'key' in live && next.req.key === live.key) {
-    return { kind: 'conflict', why: `the model's client writes ${describeReq(next.req)} here, not ${describeReq(live)}` };
+  const write = upcoming.find((i) => !isRead(i.req));
+  if (write !== undefined && 'key' in write.req && 'key' in live && write.req.key === live.key) {
+    return { kind: 'conflict', why: `the model's client writes ${describeReq(write.req)} here, not ${describeReq(live)}` };
   }
-  return { kind: 'extra', why: `a write the model does not make, of a key its next step (${next ? describeReq(next.req) : 'none'}) does not write` };
+  return { kind: 'extra', why: `a write the model does not make, of a key its next write (${write ? describeReq(write.req) : 'none'}) does not touch` };
 }

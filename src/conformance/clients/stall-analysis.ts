@@ -22,6 +22,8 @@ export interface StallInput {
   im: ImServer;
   /** the window starts no earlier than this (the failing step's start) */
   sinceMs: number;
+  /** the window looked at, when not stallWindowMs (a replay watches everything after its schedule) */
+  windowMs?: number;
   clients: { name: string; status: string; running: boolean }[];
   shadows: readonly ClientShadow[];
   variant: ModelVariant | undefined;
@@ -68,7 +70,7 @@ export function summarizeRequests(requests: readonly ImRequestRecord[]): string 
 export function analyzeStall(input: StallInput): StallAnalysis {
   const { im } = input;
   const now = im.nowMs();
-  const sinceMs = Math.max(input.sinceMs, now - stallWindowMs);
+  const sinceMs = Math.max(input.sinceMs, now - (input.windowMs ?? stallWindowMs));
   const spanMs = Math.max(1, now - sinceMs);
   const details: string[] = [];
   const stuck: string[] = [];

@@ -1,0 +1,212 @@
+/**
+ * `protosim explore --adapter`: systematic testing of client programs' interleavings, without a
+ * model counterexample first. protosim plays the key-value store; the clients start at the same
+ * instant; at every decision, among the requests waiting at the store, a scheduler (./schedulers.ts)
+ * picks the one that goes next. A decision is taken as soon as every running client has a request
+ * waiting (each process has reached the point where it asks), or, when some client is not asking
+ * (it sleeps between polls, or waits for its person), once no request has come for `settleMs`.
+ * Lines are typed at each prompt, as a person would. Past `steps` decisions requests go as they
+ * come, and protosim watches: a schedule fails when every running client keeps polling and nothing
+ * changes while none waits for its person (nobody can make progress: a deadlock), or when a client
+ * crashes.
+ */
+import type { Adapter } from '../clients/adapter.js';
+import type { IoMode } from '../clients/client-process.js';
+import { ClientSession } from '../clients/client-session.js';
+import { describeImRequest, ImServer, type ImRequestRecord } from '../clients/im-server.js';
+import { analyzeStall, minPollingRequests, stallWindowMs } from '../clients/stall-analysis.js';
+import { ListScheduler, nextPrefix, PctScheduler, pctBound, type Scheduler } from './schedulers.js';
+
+export interface ScheduleOptions {
+  adapter: Adapter;
+  clients: number;
+  /** decisions controlled per schedule */
+  steps: number;
+  /** lines each client types, one per prompt */
+  lines: number;
+  settleMs: number;
+  observeMs: number;
+  vars?: Readonly<Record<string, string>>;
+  io?: IoMode;
+  protosimLauncher: readonly string[];
+}
+
+export interface ScheduleRun {
+  /** the order the controlled requests went in: `c1 GET connected` */
+  order: string[];
+  /** the choice at each decision (index among the waiting clients, sorted by name) */
+  choices: number[];
+  failure: string | null;
+  details: string[];
+}
+
+interface Waiting {
+  record: ImRequestRecord;
+  go: () => void;
+}
+
+/** Runs the clients once under `scheduler`; what went in which order and whether it failed. */
+export async function runSchedule(opts: ScheduleOptions, scheduler: Scheduler): Promise<ScheduleRun> {
+  const im = new ImServer();
+  const names = Array.from({ length: opts.clients }, (_, i) => `c${i + 1}`);
+  const sessions: ClientSession[] = [];
+  const waiting: Waiting[] = [];
+  const order: string[] = [];
+  const choices: number[] = [];
+  const typed = new Map<string, number>();
+  let lastArrival = im.nowMs();
+  let decisions = 0;
+  let free = false;
+  let deciding: NodeJS.Timeout | undefined;
+
+  const running = (): ClientSession[] => sessions.filter((s) => s.process.running);
+  const decide = (): void => {
+    deciding = undefined;
+    if (free || waiting.length === 0) return;
+    const asking = new Set(waiting.map((w) => w.record.client));
+    const everyone = running().every((s) => asking.has(s.name));
+    const quiet = im.nowMs() - lastArrival >= opts.settleMs;
+    if (!everyone && !quiet) {
+      deciding = setTimeout(decide, Math.max(1, opts.settleMs - (im.nowMs() - lastArrival)));
+      return;
+    }
+    const clients = [...asking].sort();
+    const choice = scheduler.choose(decisions, clients);
+    const chosen = clients[choice]!;
+    const index = waiting.findIndex((w) => w.record.client === chosen);
+    const [w] = waiting.splice(index, 1);
+    choices.push(choice);
+    order.push(`${chosen} ${describeImRequest(w!.record)}`);
+    decisions += 1;
+    w!.go(); // before the rest, so that it takes effect first
+    if (decisions >= opts.steps) letAllGo();
+    if (waiting.length > 0) deciding ??= setTimeout(decide, 0);
+  };
+  const letAllGo = (): void => {
+    free = true;
+    for (const w of waiting.splice(0)) w.go();
+  };
+  im.gate = (record) => {
+    if (free) return undefined;
+    lastArrival = im.nowMs();
+    return new Promise<void>((go) => {
+      waiting.push({ record, go });
+      if (deciding !== undefined) clearTimeout(deciding);
+      deciding = setTimeout(decide, 0);
+    });
+  };
+
+  try {
+    for (const name of names) {
+      const s = new ClientSession({ adapter: opts.adapter, name, address: await im.urlFor(name), protosimLauncher: opts.protosimLauncher, ...(opts.vars ? { vars: opts.vars } : {}), ...(opts.io ? { io: opts.io } : {}) });
+      sessions.push(s);
+      typed.set(name, 0);
+      let seen = 0;
+      s.process.onSegment(() => {
+        for (; seen < s.events.length; seen++) {
+          if (s.events[seen]!.kind !== 'prompt') continue;
+          const n = typed.get(name)!;
+          if (n < opts.lines) {
+            typed.set(name, n + 1);
+            s.typeMessage(`${name} line ${n + 1}`);
+          }
+        }
+      });
+    }
+    // the same instant: every client started before any is waited for
+    await Promise.all(sessions.map((s) => s.start()));
+    const failure = await watch(im, sessions, typed, opts, () => decisions >= opts.steps || running().length === 0);
+    letAllGo();
+    return { order, choices, failure: failure.failure, details: failure.details };
+  } finally {
+    free = true;
+    if (deciding !== undefined) clearTimeout(deciding);
+    for (const w of waiting.splice(0)) w.go();
+    await Promise.all(sessions.map((s) => s.stop().catch(() => undefined)));
+    await im.close();
+  }
+}
+
+/** Waits for the controlled part to end, then watches for a stall or a crash. */
+async function watch(im: ImServer, sessions: readonly ClientSession[], typed: ReadonlyMap<string, number>, opts: ScheduleOptions, controlledDone: () => boolean): Promise<{ failure: string | null; details: string[] }> {
+  const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  const begun = im.nowMs();
+  // the controlled decisions (bounded: a client that stops asking ends them by the settle time)
+  while (!controlledDone() && im.nowMs() - begun < opts.observeMs * 4) await pause(20);
+  const from = im.nowMs();
+  const enough = (): boolean => sessions.every((s) => !s.process.running || im.requests.filter((r) => r.client === s.name && r.atMs >= from).length >= minPollingRequests);
+  while (im.nowMs() - from < opts.observeMs * 4 && !(im.nowMs() - from >= opts.observeMs && enough())) {
+    if (sessions.some((s) => s.process.exit?.expected === false)) break;
+    await pause(50);
+  }
+  const crashed = sessions.filter((s) => s.process.exit?.expected === false);
+  const tails = sessions.map((s) => `--- ${s.name} (${s.status()}):\n${s.tail(6)}`);
+  if (crashed.length > 0) return { failure: `crash: ${crashed.map((s) => `${s.name} ${s.status()}`).join(', ')}`, details: tails };
+  const now = im.nowMs();
+  let windowFrom = now - stallWindowMs;
+  for (const s of sessions) {
+    const mine = im.requests.filter((r) => r.client === s.name && r.atMs >= from);
+    if (s.process.running && mine.length >= minPollingRequests) windowFrom = Math.min(windowFrom, mine[mine.length - minPollingRequests]!.atMs);
+  }
+  const clients = sessions.map((s) => ({ name: s.name, status: s.status(), running: s.process.running }));
+  // a few ms of slack: the clock moves on before analyzeStall reads it, and must not leave the oldest request out
+  const stall = analyzeStall({ im, sinceMs: from, windowMs: now - windowFrom + 5, clients, shadows: [], variant: undefined });
+  const live = clients.filter((c) => c.running).map((c) => c.name);
+  // a client whose prompt has no line left waits for its person: that is not a deadlock
+  const atPrompt = sessions.filter((s) => s.process.running && s.events.filter((e) => e.kind === 'prompt').length > (typed.get(s.name) ?? 0)).map((s) => s.name);
+  const stuck = stall.summary !== null && live.length > 0 && live.every((n) => stall.stuck.includes(n)) && atPrompt.length === 0;
+  return { failure: stuck ? `deadlock: ${stall.summary}` : null, details: [...stall.details, ...tails] };
+}
+
+export interface ExploreOptions extends ScheduleOptions {
+  strategy: 'pct' | 'exhaustive' | 'fixed';
+  /** the most schedules to try */
+  schedules: number;
+  /** PCT: the bug depth d */
+  depth: number;
+  seed: number;
+  /** fixed: the choices to repeat */
+  choices?: number[];
+  /** after each schedule */
+  onSchedule?: (index: number, run: ScheduleRun) => void;
+}
+
+export interface ExploreResult {
+  tried: number;
+  /** the enumeration ran out of orders within the bound before the schedule limit */
+  exhausted: boolean;
+  first: (ScheduleRun & { index: number }) | null;
+  /** PCT's probability bound for a depth-d bug, per schedule and of missing it in every schedule tried */
+  bound: { perSchedule: number; missAfter: number } | null;
+}
+
+/** Tries schedules until one fails, the bound on schedules is reached, or (exhaustive) every order was tried. */
+export async function exploreClients(opts: ExploreOptions): Promise<ExploreResult> {
+  const names = Array.from({ length: opts.clients }, (_, i) => `c${i + 1}`);
+  let prefix: number[] | null = opts.strategy === 'fixed' ? (opts.choices ?? []) : [];
+  let tried = 0;
+  let exhausted = false;
+  for (let index = 0; index < opts.schedules; index++) {
+    let scheduler: Scheduler;
+    let list: ListScheduler | undefined;
+    if (opts.strategy === 'pct') scheduler = new PctScheduler(opts.seed + index, names, opts.steps, opts.depth);
+    else scheduler = list = new ListScheduler(prefix ?? []);
+    const run = await runSchedule(opts, scheduler);
+    tried += 1;
+    opts.onSchedule?.(index, run);
+    if (run.failure !== null) return { tried, exhausted: false, first: { ...run, index }, bound: boundOf(opts, tried) };
+    if (opts.strategy === 'fixed') break;
+    if (list !== undefined) {
+      prefix = nextPrefix(list.taken);
+      if (prefix === null) {
+        exhausted = true;
+        break;
+      }
+    }
+  }
+  return { tried, exhausted, first: null, bound: boundOf(opts, tried) };
+}
+
+function boundOf(opts: ExploreOptions, tried: number): ExploreResult['bound'] {
+  return opts.strategy === 'pct' ? pctBound(opts.clients, opts.steps, opts.depth, tried) : null;
+}

@@ -1,0 +1,76 @@
+/**
+ * Model counterexamples replayed on client programs protosim did not write (corpus/, issue 16): the
+ * exhaustive explorer's shortest counterexample reproduces on a seed-faithful client (matched by
+ * effect: its setup write and the model's reads it does not make do not stop it) and not on a
+ * correct one. `npm run replay:table` runs every scenario on every client; this is a fixed subset.
+ */
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { runCli } from '../../src/cli/program.js';
+
+const root = resolve(__dirname, '../..');
+const havePython = existsSync('/usr/bin/python3');
+let work: string;
+
+async function cli(args: string[], cwd = root): Promise<{ code: number; out: string }> {
+  let out = '';
+  const code = await runCli(args, { stdout: (s) => (out += s), stderr: (s) => (out += s), cwd });
+  return { code, out };
+}
+
+/** The corpus client's adapter, as `npm run corpus` writes it from its manifest, in a work copy. */
+async function corpusAdapter(protocol: string, impl: string): Promise<string> {
+  const translate = join(root, 'scripts/corpus/translate.mjs');
+  const { clientAdapter } = (await import(translate)) as { clientAdapter: (m: unknown, cwd: string, name: string) => { adapter: Record<string, unknown> } };
+  const copy = join(work, `${protocol}--${impl}`);
+  cpSync(join(root, 'corpus', protocol, impl), copy, { recursive: true });
+  const manifest = JSON.parse(readFileSync(join(copy, 'impl.json'), 'utf8')) as unknown;
+  const file = join(copy, 'adapter.yaml');
+  writeFileSync(file, YAML.stringify({ kind: 'adapter', version: 1, ...clientAdapter(manifest, copy, impl).adapter }));
+  return file;
+}
+
+async function shortest(scenario: string): Promise<string> {
+  const trace = join(work, `${scenario.replaceAll('/', '--')}.jsonl`);
+  const found = await cli(['run', join(root, 'scenarios', `${scenario}.yaml`), '--strategy', 'exhaustive', '--no-progress', '--trace-out', trace], work);
+  expect(found.code, found.out).toBe(0);
+  return trace;
+}
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'protosim-replay-corpus-'));
+});
+afterAll(() => {
+  if (work !== undefined) rmSync(work, { recursive: true, force: true });
+});
+
+describe.skipIf(!havePython)('counterexamples replayed on corpus clients (needs /usr/bin/python3)', () => {
+  it('status-handshake own-message and killed-peer-waits: REPRODUCED on the seed-faithful Python client, not on a correct one', async () => {
+    const faithful = await corpusAdapter('status-handshake', 'client-py-faithful');
+    const correct = await corpusAdapter('status-handshake', 'client-py-a');
+    for (const scenario of ['status-handshake/own-message', 'status-handshake/killed-peer-waits']) {
+      const trace = await shortest(scenario);
+      const seed = await cli(['replay', trace, '--adapter', faithful]);
+      expect(seed.out, scenario).toMatch(/REPRODUCED: the live system shows the same failure, on the trace's steps/);
+      expect(seed.out).toMatch(/extra: c1 #\d+ SET received="0"/); // its setup write, let through
+      expect(seed.code).toBe(0);
+      const fixed = await cli(['replay', trace, '--adapter', correct]);
+      expect(fixed.out, scenario).toMatch(/\n(NOT REPRODUCED|DIVERGED): /);
+      expect(fixed.code).toBe(1);
+    }
+  }, 120_000);
+
+  it('lock-alternation leftover-keys: REPRODUCED on the seed-faithful client; the held-out correct client diverges', async () => {
+    const trace = await shortest('lock-alternation/leftover-keys');
+    const seed = await cli(['replay', trace, '--adapter', await corpusAdapter('lock-alternation', 'client-py-faithful')]);
+    expect(seed.out).toMatch(/REPRODUCED: the live system shows the same failure/);
+    expect(seed.code).toBe(0);
+    const fixed = await cli(['replay', trace, '--adapter', join(root, 'corpus-heldout/runs/lock-alternation--client-python-correct.yaml')]);
+    expect(fixed.out).toMatch(/DIVERGED: a program did what the model rules out/);
+    expect(fixed.out).toMatch(/c\d sent SET connected="1": the model's client writes SET connected="2" here/);
+    expect(fixed.code).toBe(1);
+  }, 60_000);
+});
