@@ -12,12 +12,11 @@
  * and the counts; exit 1 when a correct client shows a failure or a seed-faithful one does not.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import YAML from 'yaml';
-import { clientAdapter } from './corpus/translate.mjs';
+import { clients } from './corpus/clients.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -38,48 +37,6 @@ process.on('SIGINT', () => {
   cleanUp();
   process.exit(130);
 });
-
-/** Every client program of the two protocols: the corpus (translated) and the held-out batch (its own adapters). */
-function clients(protocol) {
-  const out = [];
-  const dir = join(root, 'corpus', protocol);
-  for (const impl of readdirSync(dir).filter((d) => d.startsWith('client-')).sort()) {
-    const manifest = JSON.parse(readFileSync(join(dir, impl, 'impl.json'), 'utf8'));
-    const copy = join(work, `${protocol}--${impl}`);
-    cpSync(join(dir, impl), copy, { recursive: true });
-    if (manifest.build) {
-      const env = { ...process.env, GOCACHE: join(copy, '.gocache'), GOPATH: join(copy, '.gopath'), GOPROXY: 'off', GOTOOLCHAIN: 'local', GOTELEMETRY: 'off' };
-      const b = spawnSync(manifest.build[0], manifest.build.slice(1), { cwd: copy, env, encoding: 'utf8' });
-      if (b.status !== 0) {
-        out.push({ id: `corpus/${protocol}/${impl}`, kind: manifest.kind, broken: `build failed: ${(b.stderr || b.stdout).trim().split('\n').pop()}` });
-        continue;
-      }
-    }
-    const twinFile = manifest.twinOf ? join(dir, manifest.twinOf, 'impl.json') : undefined;
-    const twin = twinFile && existsSync(twinFile) ? JSON.parse(readFileSync(twinFile, 'utf8')) : undefined;
-    const a = clientAdapter(manifest, copy, impl, twin);
-    if (a.notRunnable) {
-      out.push({ id: `corpus/${protocol}/${impl}`, kind: manifest.kind, broken: a.notRunnable });
-      continue;
-    }
-    const adapterFile = join(copy, 'adapter.yaml');
-    writeFileSync(adapterFile, YAML.stringify({ kind: 'adapter', version: 1, ...a.adapter }));
-    out.push({ id: `corpus/${protocol}/${impl}`, kind: manifest.kind, adapter: adapterFile });
-  }
-  const held = join(root, 'corpus-heldout', protocol);
-  for (const impl of existsSync(held) ? readdirSync(held).sort() : []) {
-    const manifest = JSON.parse(readFileSync(join(held, impl, 'impl.json'), 'utf8'));
-    if (existsSync(join(held, impl, 'build.sh'))) {
-      const b = spawnSync('bash', ['build.sh'], { cwd: join(held, impl), encoding: 'utf8' });
-      if (b.status !== 0) {
-        out.push({ id: `heldout/${protocol}/${impl}`, kind: manifest.kind, broken: `build failed: ${b.stderr.trim().split('\n').pop()}` });
-        continue;
-      }
-    }
-    out.push({ id: `heldout/${protocol}/${impl}`, kind: manifest.kind, adapter: join(root, 'corpus-heldout', 'runs', `${protocol}--${impl}.yaml`) });
-  }
-  return out;
-}
 
 /** The shortest counterexample of each scenario of the faithful models (the fixed-* scenarios have none). */
 function counterexamples(protocol) {
@@ -115,7 +72,7 @@ const rows = [];
 try {
   for (const protocol of protocols.filter((p) => only === undefined || p === only)) {
     const cxs = counterexamples(protocol);
-    const cls = clients(protocol);
+    const cls = clients(root, work, protocol);
     for (const cx of cxs) {
       for (const client of cls) {
         if (cx.broken || client.broken) {

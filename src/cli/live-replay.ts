@@ -99,7 +99,8 @@ function matchLines(matches: readonly ReplayMatch[]): string[] {
     if (m.as === 'step') lines.push(`    step ${m.step}: ${m.node} ${m.model}  <-  ${m.live}`);
     else if (m.as === 'skipped') lines.push(`    step ${m.step}: ${m.node} ${m.model}  (not made live: a read changes nothing)`);
     else {
-      const key = `${m.node} ${m.live.replace(/^#\d+ /, '')}`;
+      // one line per client, action and key: a value that changes each time (a timestamp) is the same extra
+      const key = `${m.node} ${m.live.replace(/^#\d+ /, '').replace(/=.*$/, '')}`;
       const seen = extras.get(key);
       if (seen !== undefined) seen.count += 1;
       else {

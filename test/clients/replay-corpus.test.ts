@@ -63,14 +63,16 @@ describe.skipIf(!havePython)('counterexamples replayed on corpus clients (needs 
     }
   }, 120_000);
 
-  it('lock-alternation leftover-keys: REPRODUCED on the seed-faithful client; the held-out correct client diverges', async () => {
+  it('lock-alternation leftover-keys: REPRODUCED on the seed-faithful client, not on the held-out correct client', async () => {
     const trace = await shortest('lock-alternation/leftover-keys');
     const seed = await cli(['replay', trace, '--adapter', await corpusAdapter('lock-alternation', 'client-py-faithful')]);
     expect(seed.out).toMatch(/REPRODUCED: the live system shows the same failure/);
     expect(seed.code).toBe(0);
     const fixed = await cli(['replay', trace, '--adapter', join(root, 'corpus-heldout/runs/lock-alternation--client-python-correct.yaml')]);
-    expect(fixed.out).toMatch(/DIVERGED: a program did what the model rules out/);
-    expect(fixed.out).toMatch(/c\d sent SET connected="1": the model's client writes SET connected="2" here/);
+    // it leaves the trace either by writing connected=1 where the model's client writes 2 (DIVERGED)
+    // or, when its own join keys take longer, by not reading connected in time (NOT REPRODUCED)
+    expect(fixed.out).toMatch(/\n(DIVERGED: a program did what the model rules out|NOT REPRODUCED: the live system does not show the failure)/);
+    expect(fixed.out).toMatch(/the live run left the trace: (c\d sent SET connected="1": the model's client writes SET connected="2" here|step \d+: c\d did not send GET connected)/);
     expect(fixed.code).toBe(1);
   }, 60_000);
 });

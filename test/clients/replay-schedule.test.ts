@@ -18,6 +18,8 @@ describe('matching live requests with a trace by effect', () => {
     expect(matchRequest({ type: 'GET', key: 'connected' }, next, last).kind).toBe('poll');
     expect(matchRequest({ type: 'GET', key: 'connected' }, [], last).kind).toBe('poll');
     expect(matchRequest({ type: 'GET', key: 'lock' }, [], last).kind).toBe('past-end');
+    // a client none of whose requests reaches the store in the trace (lost with it when it was killed)
+    expect(matchRequest({ type: 'SET', key: 'status', value: 'one' }, [], undefined).kind).toBe('past-end');
     // a read repeated in the trace only once is not a poll: another read goes through as an extra
     expect(matchRequest({ type: 'GET', key: 'connected' }, next, item({ type: 'GET', key: 'connected' })).kind).toBe('extra');
   });

@@ -209,10 +209,11 @@ class ClientTraceReplay {
         this.intoModel(record);
         return undefined;
       case 'past-end':
-        // In the trace it did nothing more before the finding: it waits until every other step is
-        // done (a faster poller must not change the outcome).
+        // In the trace it did nothing more at the store before the finding (or nothing at all: its
+        // requests were lost with it): it waits until the schedule is done, faults included (a
+        // faster poller must not change the outcome).
         this.intoModel(record);
-        return this.hold(() => this.released || this.firstPending() < 0);
+        return this.hold(() => false);
       case 'extra':
         this.extras.add(record.seq);
         if (record.key !== undefined && (record.action === 'set' || record.action === 'unset') && !this.traceKeys.has(record.key)) {

@@ -93,7 +93,9 @@ export function matchRequest(live: KvRequest, upcoming: readonly RequestItem[], 
   }
   const next = upcoming[0];
   if (last?.kind === 'request' && last.repeatable && sameRequest(last.req, live)) return { kind: 'poll' };
-  if (next === undefined && last !== undefined) return { kind: 'past-end' };
+  // nothing more of this client reaches the store in the trace (or nothing at all: its requests were
+  // lost with it): whatever it asks waits until the schedule is done
+  if (next === undefined) return { kind: 'past-end' };
   if (isRead(live)) return { kind: 'extra', why: 'a read the model does not make (it changes nothing in the store)' };
   const write = upcoming.find((i) => !isRead(i.req));
   if (write !== undefined && 'key' in write.req && 'key' in live && write.req.key === live.key) {
