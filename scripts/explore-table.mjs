@@ -5,7 +5,7 @@
  * write (the corpus and the held-out batch). A seed-faithful client must show the start race within
  * the 100 schedules; a correct one nothing within the same bound.
  *
- *   npm run explore:table [-- --json FILE] [--only lock-alternation|status-handshake] [--schedules N] [--kinds faithful,correct] [--observe-ms 1500]
+ *   npm run explore:table [-- --json FILE] [--only lock-alternation|status-handshake] [--schedules N] [--kinds faithful,correct] [--client ID] [--observe-ms 1500]
  *
  * Prints a Markdown table (client -> schedules to the first failure, or nothing found, with PCT's
  * bound) and exits 1 when a seed-faithful client shows nothing or a correct one fails.
@@ -26,6 +26,8 @@ const schedules = opt('--schedules') ?? '100';
 const observeMs = opt('--observe-ms') ?? '1500';
 /** which kinds of implementation to run (faithful,correct,defective) */
 const kinds = (opt('--kinds') ?? 'faithful,correct,defective').split(',');
+/** only the clients whose id contains this */
+const clientFilter = opt('--client');
 const work = mkdtempSync(join(tmpdir(), 'protosim-explore-table-'));
 process.on('SIGINT', () => {
   rmSync(work, { recursive: true, force: true });
@@ -36,7 +38,7 @@ const rows = [];
 try {
   for (const protocol of ['lock-alternation', 'status-handshake'].filter((p) => only === undefined || p === only)) {
     for (const client of clients(root, work, protocol)) {
-      if (!kinds.includes(client.kind)) continue;
+      if (!kinds.includes(client.kind) || (clientFilter !== undefined && !client.id.includes(clientFilter))) continue;
       if (client.broken) {
         rows.push({ protocol, client: client.id, kind: client.kind, result: `SKIP: ${client.broken}` });
         continue;

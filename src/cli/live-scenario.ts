@@ -84,21 +84,26 @@ function saveLiveTrace(scenarioId: string, findingId: string, index: number, hea
   return relative(cwd, file) || file;
 }
 
+/** The scenario as a run report names it (simulated and live runs alike). */
+export function reportScenarioOf(scenario: Scenario, displayFile: string | null, variant: string): RunReport['scenario'] {
+  return {
+    id: scenario.spec.id,
+    title: scenario.spec.title,
+    file: displayFile,
+    protocol: scenario.model.name,
+    variant,
+    tags: scenario.spec.tags ?? [],
+    ...(scenario.spec.points !== undefined ? { points: scenario.spec.points } : {}),
+    ...(scenario.spec.level !== undefined ? { level: scenario.spec.level } : {}),
+  };
+}
+
 /** The run report of a live scenario run: like a simulated run's, with what the live run adds. */
 function liveRunReport(scenario: Scenario, displayFile: string, variant: string, seed: number, timeScale: number, header: TraceHeader, result: LiveScenarioResult, findings: RunReport['findings']): RunReport {
   const expectations = evaluateExpectations(scenario.expect, result.findings);
   return {
     ok: expectations.every((e) => e.ok),
-    scenario: {
-      id: scenario.spec.id,
-      title: scenario.spec.title,
-      file: displayFile,
-      protocol: scenario.model.name,
-      variant,
-      tags: scenario.spec.tags ?? [],
-      ...(scenario.spec.points !== undefined ? { points: scenario.spec.points } : {}),
-      ...(scenario.spec.level !== undefined ? { level: scenario.spec.level } : {}),
-    },
+    scenario: reportScenarioOf(scenario, displayFile, variant),
     strategy: 'random',
     seeds: { start: seed, count: 1, pinned: seed },
     expectations,

@@ -4,12 +4,12 @@
  * effect: its setup write and the model's reads it does not make do not stop it) and not on a
  * correct one. `npm run replay:table` runs every scenario on every client; this is a fixed subset.
  */
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import YAML from 'yaml';
 import { runCli } from '../../src/cli/program.js';
+import { corpusAdapter } from '../support/corpus-adapter.js';
 
 const root = resolve(__dirname, '../..');
 const havePython = existsSync('/usr/bin/python3');
@@ -21,17 +21,6 @@ async function cli(args: string[], cwd = root): Promise<{ code: number; out: str
   return { code, out };
 }
 
-/** The corpus client's adapter, as `npm run corpus` writes it from its manifest, in a work copy. */
-async function corpusAdapter(protocol: string, impl: string): Promise<string> {
-  const translate = join(root, 'scripts/corpus/translate.mjs');
-  const { clientAdapter } = (await import(translate)) as { clientAdapter: (m: unknown, cwd: string, name: string) => { adapter: Record<string, unknown> } };
-  const copy = join(work, `${protocol}--${impl}`);
-  cpSync(join(root, 'corpus', protocol, impl), copy, { recursive: true });
-  const manifest = JSON.parse(readFileSync(join(copy, 'impl.json'), 'utf8')) as unknown;
-  const file = join(copy, 'adapter.yaml');
-  writeFileSync(file, YAML.stringify({ kind: 'adapter', version: 1, ...clientAdapter(manifest, copy, impl).adapter }));
-  return file;
-}
 
 async function shortest(scenario: string): Promise<string> {
   const trace = join(work, `${scenario.replaceAll('/', '--')}.jsonl`);
@@ -49,8 +38,8 @@ afterAll(() => {
 
 describe.skipIf(!havePython)('counterexamples replayed on corpus clients (needs /usr/bin/python3)', () => {
   it('status-handshake own-message and killed-peer-waits: REPRODUCED on the seed-faithful Python client, not on a correct one', async () => {
-    const faithful = await corpusAdapter('status-handshake', 'client-py-faithful');
-    const correct = await corpusAdapter('status-handshake', 'client-py-a');
+    const faithful = await corpusAdapter(work, 'status-handshake', 'client-py-faithful');
+    const correct = await corpusAdapter(work, 'status-handshake', 'client-py-a');
     for (const scenario of ['status-handshake/own-message', 'status-handshake/killed-peer-waits']) {
       const trace = await shortest(scenario);
       const seed = await cli(['replay', trace, '--adapter', faithful]);
@@ -65,7 +54,7 @@ describe.skipIf(!havePython)('counterexamples replayed on corpus clients (needs 
 
   it('lock-alternation leftover-keys: REPRODUCED on the seed-faithful client, not on the held-out correct client', async () => {
     const trace = await shortest('lock-alternation/leftover-keys');
-    const seed = await cli(['replay', trace, '--adapter', await corpusAdapter('lock-alternation', 'client-py-faithful')]);
+    const seed = await cli(['replay', trace, '--adapter', await corpusAdapter(work, 'lock-alternation', 'client-py-faithful')]);
     expect(seed.out).toMatch(/REPRODUCED: the live system shows the same failure/);
     expect(seed.code).toBe(0);
     const fixed = await cli(['replay', trace, '--adapter', join(root, 'corpus-heldout/runs/lock-alternation--client-python-correct.yaml')]);

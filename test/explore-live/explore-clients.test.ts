@@ -4,12 +4,12 @@
  * of the first requests), and the failing schedule repeats with --choices; a correct client shows
  * nothing within the same bound. `npm run explore:table` runs PCT's 100 schedules on every client.
  */
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import YAML from 'yaml';
 import { runCli } from '../../src/cli/program.js';
+import { corpusAdapter } from '../support/corpus-adapter.js';
 
 const root = resolve(__dirname, '../..');
 const havePython = existsSync('/usr/bin/python3');
@@ -21,16 +21,6 @@ async function cli(args: string[]): Promise<{ code: number; out: string }> {
   return { code, out };
 }
 
-async function corpusAdapter(protocol: string, impl: string): Promise<string> {
-  const translate = join(root, 'scripts/corpus/translate.mjs');
-  const { clientAdapter } = (await import(translate)) as { clientAdapter: (m: unknown, cwd: string, name: string) => { adapter: Record<string, unknown> } };
-  const copy = join(work, `${protocol}--${impl}`);
-  cpSync(join(root, 'corpus', protocol, impl), copy, { recursive: true });
-  const manifest = JSON.parse(readFileSync(join(copy, 'impl.json'), 'utf8')) as unknown;
-  const file = join(copy, 'adapter.yaml');
-  writeFileSync(file, YAML.stringify({ kind: 'adapter', version: 1, ...clientAdapter(manifest, copy, impl).adapter }));
-  return file;
-}
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'protosim-explore-'));
@@ -42,7 +32,7 @@ afterAll(() => {
 describe.skipIf(!havePython)('protosim explore on corpus clients (needs /usr/bin/python3)', () => {
   for (const protocol of ['lock-alternation', 'status-handshake']) {
     it(`${protocol}: the seed-faithful client's start race within the orders of 3 steps, repeated by its --choices`, async () => {
-      const adapter = await corpusAdapter(protocol, 'client-py-faithful');
+      const adapter = await corpusAdapter(work, protocol, 'client-py-faithful');
       const found = await cli(['explore', protocol, '--adapter', adapter, '--strategy', 'exhaustive', '--steps', '3', '--schedules', '8', '--no-progress']);
       expect(found.out).toMatch(/first failing schedule: deadlock: c1 and c2 both keep polling GET (connected|status)/);
       expect(found.code).toBe(1);
@@ -54,7 +44,7 @@ describe.skipIf(!havePython)('protosim explore on corpus clients (needs /usr/bin
   }
 
   it('lock-alternation: a correct client shows nothing in every order of its first 3 requests', async () => {
-    const adapter = await corpusAdapter('lock-alternation', 'client-py-a');
+    const adapter = await corpusAdapter(work, 'lock-alternation', 'client-py-a');
     const r = await cli(['explore', 'lock-alternation', '--adapter', adapter, '--strategy', 'exhaustive', '--steps', '3', '--schedules', '8', '--no-progress']);
     expect(r.out).toMatch(/schedules tried: 8 \(every order within the bound\)/);
     expect(r.out).toMatch(/nothing found/);

@@ -32,7 +32,7 @@ import { fileKindAt, findFileById } from '../scenario-files.js';
 import { parseIntOption } from '../options.js';
 import { collect, collectWhole, runLiveSuite, type LiveRunOptions } from '../live-run.js';
 import { loadSuiteFile } from '../../scenario/load-suite.js';
-import { isLiveScenario, runScenarioLive } from '../live-scenario.js';
+import { isLiveScenario, reportScenarioOf, runScenarioLive } from '../live-scenario.js';
 
 export interface RunOptions extends Partial<ReportOptions>, Partial<Omit<LiveRunOptions, 'format' | 'color' | 'report'>> {
   timeScale?: number;
@@ -257,16 +257,7 @@ export async function runScenario(
   const { findings, header } = replayableFindings(run, result, counterexample, replayBase);
   return {
     ok: expectations.every((e) => e.ok),
-    scenario: {
-      id: scenario.spec.id,
-      title: scenario.spec.title,
-      file: displayFile,
-      protocol: scenario.model.name,
-      variant: variant.name,
-      tags: scenario.spec.tags ?? [],
-      ...(scenario.spec.points !== undefined ? { points: scenario.spec.points } : {}),
-      ...(scenario.spec.level !== undefined ? { level: scenario.spec.level } : {}),
-    },
+    scenario: reportScenarioOf(scenario, displayFile, variant.name),
     strategy,
     seeds: strategy === 'exhaustive' ? { start: 0, count: 0, pinned: null } : { start: seedStart, count: seeds, pinned: pinned ?? null },
     expectations,

@@ -8,7 +8,7 @@
  * Lines are typed at each prompt, as a person would. Past `steps` decisions requests go as they
  * come, and protosim watches: a schedule fails when every running client keeps polling and nothing
  * changes while none waits for its person (nobody can make progress: a deadlock), or when a client
- * crashes.
+ * is killed by a signal nobody sent (a crash).
  */
 import type { Adapter } from '../clients/adapter.js';
 import type { IoMode } from '../clients/client-process.js';
@@ -136,10 +136,12 @@ async function watch(im: ImServer, sessions: readonly ClientSession[], typed: Re
   const from = im.nowMs();
   const enough = (): boolean => sessions.every((s) => !s.process.running || im.requests.filter((r) => r.client === s.name && r.atMs >= from).length >= minPollingRequests);
   while (im.nowMs() - from < opts.observeMs * 4 && !(im.nowMs() - from >= opts.observeMs && enough())) {
-    if (sessions.some((s) => s.process.exit?.expected === false)) break;
+    if (sessions.some((s) => s.process.exit?.expected === false && s.process.exit.signal !== null)) break;
     await pause(50);
   }
-  const crashed = sessions.filter((s) => s.process.exit?.expected === false);
+  // a crash: killed by a signal nobody sent it; a program that ends by itself with an exit code (it
+  // gave up on a silent peer, say) made a choice of its own, which the watch does not judge
+  const crashed = sessions.filter((s) => s.process.exit?.expected === false && s.process.exit.signal !== null);
   const tails = sessions.map((s) => `--- ${s.name} (${s.status()}):\n${s.tail(6)}`);
   if (crashed.length > 0) return { failure: `crash: ${crashed.map((s) => `${s.name} ${s.status()}`).join(', ')}`, details: tails };
   const now = im.nowMs();
