@@ -316,6 +316,17 @@ export class Job {
     return out;
   }
 
+  /** Whether the program and what it started are all stopped (SIGSTOP taken effect); true where /proc cannot tell. */
+  programStopped(): boolean {
+    const pids = this.programTree();
+    if (pids.length === 0) return true;
+    const states = new Map(processTable().map((p) => [p.pid, p.state]));
+    return pids.every((pid) => {
+      const state = states.get(pid);
+      return state === undefined || state === 'T' || state === 't' || state === 'Z';
+    });
+  }
+
   /** A signal to the program and what it started (pause, resume, terminate, interrupt). */
   signalProgram(signal: NodeJS.Signals): void {
     if (this.ended) return;

@@ -414,6 +414,14 @@ export class ManagedProcess {
     this.paused = true;
   }
 
+  /** Pauses, then waits (up to `boundMs`) until the kernel has stopped every process of the program, so what comes next meets a stopped program. */
+  async pauseStopped(boundMs = 1000): Promise<void> {
+    this.pause();
+    const job = this.current?.job;
+    const until = performance.now() + boundMs;
+    while (job !== undefined && !job.programStopped() && performance.now() < until) await new Promise((r) => setTimeout(r, 5));
+  }
+
   /** SIGCONT after pause. */
   resume(): void {
     if (!this.running || !this.paused) return;

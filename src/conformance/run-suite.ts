@@ -976,7 +976,7 @@ class CaseRun extends LiveCase<StepFile> {
       case 'stop':
         return p.stop();
       case 'pause':
-        return p.pause();
+        return p.pauseStopped();
       case 'resume':
         return p.resume();
       case 'restart': {
