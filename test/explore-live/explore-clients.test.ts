@@ -33,11 +33,11 @@ describe.skipIf(!havePython)('protosim explore on corpus clients (needs /usr/bin
   for (const protocol of ['lock-alternation', 'status-handshake']) {
     it(`${protocol}: the seed-faithful client's start race within the orders of 3 steps, repeated by its --choices`, async () => {
       const adapter = await corpusAdapter(work, protocol, 'client-py-faithful');
-      const found = await cli(['explore', protocol, '--adapter', adapter, '--strategy', 'exhaustive', '--steps', '3', '--schedules', '8', '--no-progress']);
+      const found = await cli(['explore', protocol, '--adapter', adapter, '--strategy', 'exhaustive', '--steps', '3', '--schedules', '8', '--settle-ms', '500', '--no-progress']);
       expect(found.out).toMatch(/first failing schedule: deadlock: c1 and c2 both keep polling GET (connected|status)/);
       expect(found.code).toBe(1);
       const choices = /--choices (\S+)/.exec(found.out)![1]!;
-      const again = await cli(['explore', protocol, '--adapter', adapter, '--steps', '3', '--choices', choices, '--no-progress']);
+      const again = await cli(['explore', protocol, '--adapter', adapter, '--steps', '3', '--choices', choices, '--settle-ms', '500', '--no-progress']);
       expect(again.out).toMatch(/FAILED at schedule 1/);
       expect(again.code).toBe(1);
     }, 120_000);
@@ -45,7 +45,7 @@ describe.skipIf(!havePython)('protosim explore on corpus clients (needs /usr/bin
 
   it('lock-alternation: a correct client shows nothing in every order of its first 3 requests', async () => {
     const adapter = await corpusAdapter(work, 'lock-alternation', 'client-py-a');
-    const r = await cli(['explore', 'lock-alternation', '--adapter', adapter, '--strategy', 'exhaustive', '--steps', '3', '--schedules', '8', '--no-progress']);
+    const r = await cli(['explore', 'lock-alternation', '--adapter', adapter, '--strategy', 'exhaustive', '--steps', '3', '--schedules', '8', '--settle-ms', '500', '--no-progress']);
     expect(r.out).toMatch(/schedules tried: 8 \(every order within the bound\)/);
     expect(r.out).toMatch(/nothing found/);
     expect(r.code).toBe(0);

@@ -40,6 +40,9 @@ export interface ScheduleRun {
   details: string[];
 }
 
+/** How long the first decision waits for a client that has not asked yet (it is still starting). */
+const startBoundMs = 5000;
+
 interface Waiting {
   record: ImRequestRecord;
   go: () => void;
@@ -55,6 +58,8 @@ export async function runSchedule(opts: ScheduleOptions, scheduler: Scheduler): 
   const choices: number[] = [];
   const typed = new Map<string, number>();
   let lastArrival = im.nowMs();
+  const begunMs = im.nowMs();
+  const everAsked = new Set<string>();
   let decisions = 0;
   let free = false;
   let deciding: NodeJS.Timeout | undefined;
@@ -65,7 +70,10 @@ export async function runSchedule(opts: ScheduleOptions, scheduler: Scheduler): 
     if (free || waiting.length === 0) return;
     const asking = new Set(waiting.map((w) => w.record.client));
     const everyone = running().every((s) => asking.has(s.name));
-    const quiet = im.nowMs() - lastArrival >= opts.settleMs;
+    // a client that has not asked yet is still starting (slow under load): wait for its first
+    // request, up to startBoundMs, before deciding without it
+    const starting = running().some((s) => !everAsked.has(s.name)) && im.nowMs() - begunMs < startBoundMs;
+    const quiet = !starting && im.nowMs() - lastArrival >= opts.settleMs;
     if (!everyone && !quiet) {
       deciding = setTimeout(decide, Math.max(1, opts.settleMs - (im.nowMs() - lastArrival)));
       return;
@@ -87,6 +95,7 @@ export async function runSchedule(opts: ScheduleOptions, scheduler: Scheduler): 
     for (const w of waiting.splice(0)) w.go();
   };
   im.gate = (record) => {
+    everAsked.add(record.client);
     if (free) return undefined;
     lastArrival = im.nowMs();
     return new Promise<void>((go) => {
