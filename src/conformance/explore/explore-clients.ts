@@ -109,18 +109,7 @@ export async function runSchedule(opts: ScheduleOptions, scheduler: Scheduler): 
     for (const name of names) {
       const s = new ClientSession({ adapter: opts.adapter, name, address: await im.urlFor(name), protosimLauncher: opts.protosimLauncher, ...(opts.vars ? { vars: opts.vars } : {}), ...(opts.io ? { io: opts.io } : {}) });
       sessions.push(s);
-      typed.set(name, 0);
-      let seen = 0;
-      s.process.onSegment(() => {
-        for (; seen < s.events.length; seen++) {
-          if (s.events[seen]!.kind !== 'prompt') continue;
-          const n = typed.get(name)!;
-          if (n < opts.lines) {
-            typed.set(name, n + 1);
-            s.typeMessage(`${name} line ${n + 1}`);
-          }
-        }
-      });
+      typeAtPrompts(s, typed, opts.lines);
     }
     // the same instant: every client started before any is waited for
     await Promise.all(sessions.map((s) => s.start()));
@@ -134,6 +123,22 @@ export async function runSchedule(opts: ScheduleOptions, scheduler: Scheduler): 
     await Promise.all(sessions.map((s) => s.stop().catch(() => undefined)));
     await im.close();
   }
+}
+
+/** Types one line at each prompt of `s`, up to `lines`, counting them in `typed`. */
+function typeAtPrompts(s: ClientSession, typed: Map<string, number>, lines: number): void {
+  typed.set(s.name, 0);
+  let seen = 0;
+  s.process.onSegment(() => {
+    for (; seen < s.events.length; seen++) {
+      if (s.events[seen]!.kind !== 'prompt') continue;
+      const n = typed.get(s.name)!;
+      if (n < lines) {
+        typed.set(s.name, n + 1);
+        s.typeMessage(`${s.name} line ${n + 1}`);
+      }
+    }
+  });
 }
 
 /** Waits for the controlled part to end, then watches for a stall or a crash. */
