@@ -201,6 +201,27 @@ describe('default oracle: what the protocol leaves open is not judged', () => {
     expect(oracle.arrival('a', { kind: 'message', msg: { From: 'Error', Content: 'no' } })).toBeNull();
   });
 
+  it('register-exit: registering one\'s own name again gets nothing or an error (corpus server-py-b), the name kept; --strict wants nothing; another name is refused', () => {
+    for (const reply of [undefined, { From: 'Error', Content: 'Already registered as alice' }]) {
+      const oracle = new ServerModelOracle(registerExitMapping(), manualClock().now);
+      oracle.send('a', { From: 'alice', Register: true });
+      oracle.commitSatisfied();
+      oracle.send('a', { From: 'alice', Register: true });
+      if (reply !== undefined) expect(oracle.arrival('a', { kind: 'message', msg: reply })).toBeNull();
+      oracle.commitSatisfied();
+      oracle.send('b', { From: 'bob', Register: true });
+      oracle.send('b', { From: 'bob', To: 'alice', Content: 'still yours' });
+      expect(oracle.arrival('a', { kind: 'message', msg: { To: 'alice', From: 'bob', Content: 'still yours' } })).toBeNull();
+      // a second error is a message the model does not send
+      if (reply !== undefined) expect(oracle.arrival('a', { kind: 'message', msg: reply })?.reason).toMatch(/does not send|expected/);
+    }
+    const strict = new ServerModelOracle(registerExitMapping(undefined, true), manualClock().now);
+    strict.send('a', { From: 'alice', Register: true });
+    strict.commitSatisfied();
+    strict.send('a', { From: 'alice', Register: true });
+    expect(strict.arrival('a', { kind: 'message', msg: { From: 'Error', Content: 'Already registered as alice' } })?.reason).toMatch(/does not send/);
+  });
+
   it('register-exit: an error reply may name its recipient in To (held-out batch); a routed message must name the right one; --strict wants the seed\'s empty To', () => {
     const oracle = new ServerModelOracle(registerExitMapping(), manualClock().now);
     oracle.send('a', { From: 'alice', Register: true });

@@ -23,7 +23,7 @@ import { ClientSession } from './client-session.js';
 import { ClientShadow } from './client-shadow.js';
 import { describeImRequest, ImServer, kvRequestOfRecord, type ImRequestRecord } from './im-server.js';
 import { describeReq, matchRequest, scheduleOf, type Item, type RequestItem } from './replay-schedule.js';
-import { analyzeStall, minPollingRequests, stallWindowMs } from './stall-analysis.js';
+import { analyzeStall, everyClientPolled, pollingWindowMs } from './stall-analysis.js';
 import { liveView, modelKeys, printOf } from './replay-observations.js';
 
 export interface LiveReplayOptions {
@@ -75,8 +75,6 @@ export interface LiveReplayResult {
 export const defaultObserveMs = 2500;
 /** The most live requests the result lists (a client polling a key the model does not have makes many). */
 const maxMatchesKept = 2000;
-/** Added to a stall window reaching back to a request, so that the clock moving on does not leave it out. */
-const windowSlackMs = 5;
 /** How much longer than `observeMs` a replay may watch for slow pollers. */
 const maxObserveFactor = 4;
 export const defaultStepTimeoutMs = 4000;
@@ -392,7 +390,7 @@ class ClientTraceReplay {
    */
   private async watch(): Promise<void> {
     const begun = this.im.nowMs();
-    const enough = (): boolean => [...this.sessions.values()].every((s) => !s.process.running || this.im.requests.filter((r) => r.client === s.name && r.atMs >= begun).length >= minPollingRequests);
+    const enough = (): boolean => everyClientPolled(this.im, begun, [...this.sessions.values()]);
     for (;;) {
       const elapsed = this.im.nowMs() - begun;
       if (this.violation !== null || elapsed >= this.observeMs * maxObserveFactor || (elapsed >= this.observeMs && enough())) return;
@@ -400,22 +398,10 @@ class ClientTraceReplay {
     }
   }
 
-  /** The stall window: the usual one, or as far back as each running client's last few requests (a slow poller's). */
-  private stallWindow(): number {
-    const now = this.im.nowMs();
-    let from = now - stallWindowMs;
-    for (const s of this.sessions.values()) {
-      if (!s.process.running) continue;
-      const mine = this.im.requests.filter((r) => r.client === s.name && r.atMs >= this.clockLiveMs);
-      if (mine.length >= minPollingRequests) from = Math.min(from, mine[mine.length - minPollingRequests]!.atMs);
-    }
-    return now - from + windowSlackMs;
-  }
-
   /** The verdict, from what the live system showed against what the trace ends with. */
   result(): LiveReplayResult {
     const sessions = [...this.sessions.values()];
-    const stall = analyzeStall({ im: this.im, sinceMs: this.clockLiveMs, windowMs: this.stallWindow(), clients: sessions.map((s) => ({ name: s.name, status: s.status(), running: s.process.running })), shadows: [...this.shadows.values()], variant: this.opts.variant });
+    const stall = analyzeStall({ im: this.im, sinceMs: this.clockLiveMs, windowMs: pollingWindowMs(this.im, this.clockLiveMs, sessions.map((s) => ({ name: s.name, running: s.process.running }))), clients: sessions.map((s) => ({ name: s.name, status: s.status(), running: s.process.running })), shadows: [...this.shadows.values()], variant: this.opts.variant });
     const details = [...stall.details];
     const finding = this.finding;
     const expected = finding === undefined ? 'no finding (the trace ends without one)' : `${finding.kind}: ${finding.summary}`;

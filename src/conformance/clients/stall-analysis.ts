@@ -35,6 +35,30 @@ export const stallWindowMs = 1500;
 /** Fewest requests in the window for a client to count as polling. */
 export const minPollingRequests = 3;
 
+/** Added to a window reaching back to a request, so that the clock moving on does not leave it out. */
+const windowSlackMs = 5;
+
+/**
+ * The window to judge a stall in when watching after a schedule: the last stallWindowMs, reaching
+ * back far enough to hold each running client's last minPollingRequests requests made since
+ * `sinceMs` (a slow poller is judged on its own last requests, not on a fixed span).
+ */
+export function pollingWindowMs(im: ImServer, sinceMs: number, clients: readonly { name: string; running: boolean }[]): number {
+  const now = im.nowMs();
+  let from = now - stallWindowMs;
+  for (const c of clients) {
+    if (!c.running) continue;
+    const mine = im.requests.filter((r) => r.client === c.name && r.atMs >= sinceMs);
+    if (mine.length >= minPollingRequests) from = Math.min(from, mine[mine.length - minPollingRequests]!.atMs);
+  }
+  return now - from + windowSlackMs;
+}
+
+/** Whether every running client has made enough requests since `sinceMs` to tell a poller from one that moved on. */
+export function everyClientPolled(im: ImServer, sinceMs: number, clients: readonly { name: string; process: { running: boolean } }[]): boolean {
+  return clients.every((c) => !c.process.running || im.requests.filter((r) => r.client === c.name && r.atMs >= sinceMs).length >= minPollingRequests);
+}
+
 const isRead = (r: ImRequestRecord): boolean => r.action === 'get' || r.action === 'keys';
 
 function answerOf(r: ImRequestRecord): string {

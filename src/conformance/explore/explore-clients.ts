@@ -14,7 +14,7 @@ import type { Adapter } from '../clients/adapter.js';
 import type { IoMode } from '../clients/client-process.js';
 import { ClientSession } from '../clients/client-session.js';
 import { describeImRequest, ImServer, type ImRequestRecord } from '../clients/im-server.js';
-import { analyzeStall, minPollingRequests, stallWindowMs } from '../clients/stall-analysis.js';
+import { analyzeStall, everyClientPolled, pollingWindowMs } from '../clients/stall-analysis.js';
 import { ListScheduler, nextPrefix, PctScheduler, pctBound, type Scheduler } from './schedulers.js';
 
 export interface ScheduleOptions {
@@ -148,7 +148,7 @@ async function watch(im: ImServer, sessions: readonly ClientSession[], typed: Re
   // the controlled decisions (bounded: a client that stops asking ends them by the settle time)
   while (!controlledDone() && im.nowMs() - begun < opts.observeMs * 4) await pause(20);
   const from = im.nowMs();
-  const enough = (): boolean => sessions.every((s) => !s.process.running || im.requests.filter((r) => r.client === s.name && r.atMs >= from).length >= minPollingRequests);
+  const enough = (): boolean => everyClientPolled(im, from, sessions);
   while (im.nowMs() - from < opts.observeMs * 4 && !(im.nowMs() - from >= opts.observeMs && enough())) {
     if (sessions.some((s) => s.process.exit?.expected === false && s.process.exit.signal !== null)) break;
     await pause(50);
@@ -158,15 +158,8 @@ async function watch(im: ImServer, sessions: readonly ClientSession[], typed: Re
   const crashed = sessions.filter((s) => s.process.exit?.expected === false && s.process.exit.signal !== null);
   const tails = sessions.map((s) => `--- ${s.name} (${s.status()}):\n${s.tail(6)}`);
   if (crashed.length > 0) return { failure: `crash: ${crashed.map((s) => `${s.name} ${s.status()}`).join(', ')}`, details: tails };
-  const now = im.nowMs();
-  let windowFrom = now - stallWindowMs;
-  for (const s of sessions) {
-    const mine = im.requests.filter((r) => r.client === s.name && r.atMs >= from);
-    if (s.process.running && mine.length >= minPollingRequests) windowFrom = Math.min(windowFrom, mine[mine.length - minPollingRequests]!.atMs);
-  }
   const clients = sessions.map((s) => ({ name: s.name, status: s.status(), running: s.process.running }));
-  // a few ms of slack: the clock moves on before analyzeStall reads it, and must not leave the oldest request out
-  const stall = analyzeStall({ im, sinceMs: from, windowMs: now - windowFrom + 5, clients, shadows: [], variant: undefined });
+  const stall = analyzeStall({ im, sinceMs: from, windowMs: pollingWindowMs(im, from, clients), clients, shadows: [], variant: undefined });
   const live = clients.filter((c) => c.running).map((c) => c.name);
   // a client whose prompt has no line left waits for its person: that is not a deadlock
   const atPrompt = sessions.filter((s) => s.process.running && s.events.filter((e) => e.kind === 'prompt').length > (typed.get(s.name) ?? 0)).map((s) => s.name);

@@ -31,6 +31,7 @@ export const registerExitMarking: Marking = {
     { id: 'error-text', what: 'the Content of error replies ("That user is not connected to this server" is the seed\'s)', strict: 'the seed\'s text for an unknown recipient' },
     { id: 'close-after-error', what: 'the connection closed or kept after an error reply (a refused name, an unknown recipient)', strict: 'kept open' },
     { id: 'to-in-notices', what: 'the To of an error reply or of the shutdown notice (empty in the seed; a server may name the recipient)', strict: 'empty, as the seed' },
+    { id: 're-register', what: 'a Register of the name the connection already holds: nothing (the seed: registering has no reply), or an error reply to the sender; the name stays registered either way', strict: 'nothing' },
     { id: 'foreign-exit', what: 'an Exit whose From names another user: taken as the sender\'s own Exit (its connection closed), or refused (an optional error, the connection closed or kept)', strict: 'the sender\'s own Exit' },
   ],
 };
@@ -66,10 +67,12 @@ export function registerExitMapping(fixed: ModelVariant, { server, strict }: Map
     inbound(client: string, wire: unknown, world: WorldView): Inbound[] {
       const m = routeMessageOfWire(wire);
       const as: Inbound = { events: [{ ...m, from: client }] };
-      if (strict || !m.exit || m.sender === '') return [as];
-      // An Exit naming another user than the sender's own name: the sender's Exit, or refused.
+      if (strict || m.sender === '' || !(m.exit || m.register)) return [as];
       const conns = (world.context.conns ?? {}) as Record<string, string>;
       const own = Object.entries(conns).find(([, conn]) => conn === client)?.[0];
+      // Registering the name this connection holds: nothing changes; a server may say so.
+      if (!m.exit) return own === m.sender ? [{ ...as, extra: [anyError] }] : [as];
+      // An Exit naming another user than the sender's own name: the sender's Exit, or refused.
       if (own === undefined || own === m.sender) return [as];
       return [as, { events: [], extra: [anyError, mayClose] }];
     },

@@ -1,0 +1,124 @@
+/**
+ * What one case's run against a live target holds while its steps run: its clients, proxies,
+ * captures, the kv model and the server model, where the target is, and whether it crashed. The
+ * case driver (./case-run.ts) and its step helpers (connections and sends, faults, expectations)
+ * share it.
+ */
+import type { Suite } from '../../scenario/load-suite.js';
+import type { CaseFile } from '../../scenario/suite-schema.js';
+import type { FaultProxy } from '../fault-proxy.js';
+import type { KvOutcome } from '../im-http-client.js';
+import { KvHistory, KvStoreOracle } from '../kv-store-oracle.js';
+import { ServerModelOracle } from '../server-model-oracle.js';
+import { serverMappingFor } from '../server-mapping-for.js';
+import type { LiveCodec } from '../live-codec.js';
+import type { ConnectionLimits, HarnessConnection } from '../live-connection.js';
+import type { UdpFaultProxy } from '../proxy/udp-proxy.js';
+import type { ResolvedTarget } from '../live-target.js';
+import type { ExitInfo, ManagedProcess } from '../managed-process.js';
+import { PatternError, type Captures } from '../message-pattern.js';
+
+/** A harness client: a stream connection, or kv requests in flight. */
+export interface ClientState {
+  name: string;
+  connection?: HarnessConnection;
+  lastWriteMs: number;
+  store?: string;
+  /** the case disconnected it itself */
+  left?: boolean;
+  /** kv: requests sent and not yet checked, oldest first */
+  pending: { request: unknown; outcome: Promise<KvOutcome>; handle?: number }[];
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One case's run: its clients, proxies, captures and the kv model. */
+export class CaseContext {
+  readonly clients = new Map<string, ClientState>();
+  readonly proxies = new Map<string, FaultProxy>();
+  /** QUIC targets: each faulted client's UDP proxy */
+  readonly udpProxies = new Map<string, UdpFaultProxy>();
+  /** QUIC targets: messages split across stream writes (fault: split), per client */
+  readonly quicSplits = new Map<string, { parts: number; remaining: number }>();
+  readonly captures: Captures = new Map();
+  /** the key-value requests and replies of the case, as the kv-store oracle takes them */
+  readonly kvHistory = new KvHistory(new KvStoreOracle());
+  /** the server model stepped alongside a stream protocol's cases, where there is one */
+  readonly streamOracle: ServerModelOracle | undefined;
+  /** clients whose closed connection has been seen (by a step or the model check) */
+  readonly closedSeen = new Set<string>();
+  /** clients whose link has a fault that may lose what they send */
+  readonly lossy = new Set<string>();
+  readonly vars: Record<string, string | number>;
+  crash: ExitInfo | undefined;
+  /** a direct connection the target accepted, or a kv reply */
+  reachedTarget = false;
+  /** a kv reply arrived */
+  replied = false;
+  host: string;
+  port: number;
+  readonly path: string;
+  readonly replyTimeoutMs: number;
+
+  constructor(
+    readonly suite: Suite,
+    readonly c: CaseFile,
+    readonly target: ResolvedTarget,
+    readonly codec: LiveCodec | null,
+    vars: Record<string, string | number>,
+    readonly limits: ConnectionLimits,
+    readonly process: ManagedProcess | undefined,
+    address: string,
+  ) {
+    // A token unique to this run of this case, so names on a long-lived target never collide.
+    this.vars = { run: Math.random().toString(36).slice(2, 8), ...vars };
+    const parsed = new URL(address);
+    this.host = parsed.hostname.replace(/^\[|\]$/g, '');
+    this.port = Number(parsed.port);
+    this.path = target.address?.path ?? '/';
+    this.replyTimeoutMs = target.replyTimeoutMs;
+    const mapping = serverMappingFor(suite.spec.protocol, this.vars);
+    const caseStarted = performance.now();
+    // deferText: after an exchange, a message the model does not send at all is judged before any
+    // text that differs (a text mismatch on one reply must not hide a second reply or a push)
+    this.streamOracle = mapping === undefined ? undefined : new ServerModelOracle(mapping, () => performance.now() - caseStarted, undefined, undefined, { deferText: true });
+  }
+
+  /** Gives the exit event of a target that just died a moment to arrive, so a crash is not taken for a failure. */
+  async checkCrashQuietly(): Promise<void> {
+    if (this.process !== undefined && this.crash === undefined && this.process.running) await sleep(150);
+    if (this.process !== undefined && !this.process.running && this.process.exit !== undefined && !this.process.exit.expected) this.crash = this.process.exit;
+  }
+
+  ms(value: number | string | undefined, fallback: number): number {
+    if (value === undefined) return fallback;
+    if (typeof value === 'number') return value;
+    const v = this.vars[value.slice(1)];
+    if (typeof v !== 'number') throw new PatternError(`${value} is not a numeric suite variable`);
+    return v;
+  }
+
+  client(name: string): ClientState {
+    const c = this.clients.get(name);
+    if (c === undefined) throw new PatternError(`client ${name} has not connected`);
+    return c;
+  }
+
+  /** Host and port a client talks to: its proxy when it has faults, else the target. */
+  endpoint(name: string): { host: string; port: number } {
+    const proxy = this.proxies.get(name) ?? this.udpProxies.get(name);
+    return proxy !== undefined ? { host: proxy.host, port: proxy.port } : { host: this.host, port: this.port };
+  }
+
+  faulted(name: string): boolean {
+    return this.proxies.has(name) || this.udpProxies.has(name);
+  }
+
+  /** A client's connection was seen closed: the model learns it too (once). */
+  sawClosed(name: string, how: 'end' | 'reset'): void {
+    if (this.closedSeen.has(name)) return;
+    this.closedSeen.add(name);
+    const c = this.clients.get(name);
+    if (c !== undefined && c.left !== true) this.streamOracle?.disconnect(name, how === 'reset' ? 'reset' : 'closed');
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The `connect` and `send` steps of a case against a live target: a client's connection (TCP,
+ * directly or through its fault proxy, or QUIC), and what it sends: kv requests over HTTP, messages
+ * encoded by the codec, or raw bytes. The server model learns what was sent.
+ */
+import type { StepFile } from '../../scenario/suite-schema.js';
+import { StepError, StepFailure } from '../engine/verdicts.js';
+import { kvQuery, kvRequest } from '../im-http-client.js';
+import { isModelRequest } from '../kv-store-oracle.js';
+import { ConnectError, LiveConnection, QuicLiveConnection } from '../live-connection.js';
+import { fillTemplate } from '../message-pattern.js';
+import { sleep, type CaseContext, type ClientState } from './case-context.js';
+import { quicConnectTimeoutMsMin, rawWriteGapMs } from './constants.js';
+
+export async function connectClient(cx: CaseContext, name: string, store: string | undefined): Promise<void> {
+  const state: ClientState = { name, lastWriteMs: 0, pending: [], store: store === undefined ? undefined : fillTemplate(store, cx.captures, cx.vars) as string };
+  if (cx.codec !== null) {
+    const { host, port } = cx.endpoint(name);
+    const previous = cx.clients.get(name)?.connection;
+    if (previous !== undefined) {
+      if (!previous.isClosed) previous.disconnect('close');
+      if (!cx.closedSeen.has(name) && cx.clients.get(name)?.left !== true) cx.streamOracle?.disconnect(name, 'closed');
+    }
+    cx.closedSeen.delete(name);
+    cx.lossy.delete(name);
+    try {
+      state.connection =
+        cx.target.transport === 'quic'
+          ? await QuicLiveConnection.open(name, host, port, cx.target.quic ?? {}, cx.limits, Math.max(cx.replyTimeoutMs, quicConnectTimeoutMsMin))
+          : await LiveConnection.open(name, host, port, cx.codec, cx.limits, cx.replyTimeoutMs);
+      if (!cx.faulted(name)) cx.reachedTarget = true;
+    } catch (error) {
+      if (!(error instanceof ConnectError)) throw error;
+      await cx.checkCrashQuietly();
+      throw new StepError('unreachable', `the target is unreachable: ${error.message}`);
+    }
+  }
+  cx.clients.set(name, state);
+}
+
+export async function sendMessages(cx: CaseContext, name: string, s: StepFile): Promise<void> {
+  const c = cx.client(name);
+  if (cx.codec === null) {
+    const msgs = s.msgs ?? [s.msg];
+    for (const m of msgs) {
+      const request = fillTemplate(m, cx.captures, cx.vars);
+      const query = kvQuery(request, c.store);
+      const { host, port } = cx.endpoint(name);
+      const handle = isModelRequest(request) ? cx.kvHistory.send(name, c.store ?? '', request) : undefined;
+      const outcome = kvRequest(host, port, cx.path, query, cx.replyTimeoutMs);
+      void outcome.then((o) => {
+        if (o.kind === 'reply') cx.reachedTarget = cx.replied = true;
+        if (handle !== undefined) cx.kvHistory.arrived(handle, o.kind === 'reply' ? o.reply : undefined);
+      });
+      c.pending.push({ request, outcome, ...(handle !== undefined ? { handle } : {}) });
+    }
+    return;
+  }
+  const conn = c.connection!;
+  let bytes: Buffer;
+  if (s.raw !== undefined) {
+    const unit = s.raw.hex !== undefined ? Buffer.from(s.raw.hex.replace(/\s+/g, ''), 'hex') : Buffer.from(fillTemplate(s.raw.text ?? '', cx.captures, cx.vars) as string);
+    bytes = Buffer.alloc(unit.length * (s.raw.repeat ?? 1));
+    for (let i = 0; i < (s.raw.repeat ?? 1); i++) unit.copy(bytes, i * unit.length);
+    cx.streamOracle?.sendUnreadable(name);
+  } else {
+    const msgs = (s.msgs ?? [s.msg]).map((m) => fillTemplate(m, cx.captures, cx.vars));
+    // Several messages go out in one write: back to back, as a hostile or hasty client sends them.
+    bytes = Buffer.concat(msgs.map((m) => cx.codec!.encode(m)));
+    for (const m of msgs) cx.streamOracle?.send(name, m, cx.lossy.has(name));
+  }
+  if (cx.codec.oneInFlight) {
+    const gap = c.lastWriteMs + rawWriteGapMs - performance.now();
+    if (gap > 0) await sleep(gap);
+  }
+  try {
+    await conn.write(bytes, quicSplit(cx, name));
+  } catch (error) {
+    await cx.checkCrashQuietly();
+    throw new StepFailure(`could not write to the target: ${(error as Error).message}`, 'an open connection', 'the connection was closed');
+  }
+  c.lastWriteMs = performance.now();
+}
+
+/** QUIC: how the next write of `name` goes out, counting it against its split fault. */
+function quicSplit(cx: CaseContext, name: string): { parts?: number } {
+  const split = cx.quicSplits.get(name);
+  if (split === undefined) return {};
+  if (--split.remaining <= 0) cx.quicSplits.delete(name);
+  return { parts: split.parts };
+}
