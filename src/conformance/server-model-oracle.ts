@@ -64,6 +64,8 @@ export class ServerModelOracle {
   readonly closedByModel = new Set<string>();
   /** clients whose host vanished: what the model sends them is never read, so never expected */
   private readonly ignored = new Set<string>();
+  /** clients that wrote bytes ending inside a frame: the server's framing of their connection is lost */
+  private readonly unframed = new Set<string>();
 
   constructor(
     readonly mapping: WireMapping,
@@ -239,6 +241,7 @@ export class ServerModelOracle {
    * take them in any order (linearizability: an order consistent with what was observed when).
    */
   send(client: string, wire: unknown, indefinite = false): void {
+    if (this.unframed.has(client)) return this.sendUnreadable(client, false);
     this.advance();
     const r: InFlight = { client, wire, indefinite, atMs: this.clock() };
     if (this.batchBase === null) {
@@ -257,9 +260,13 @@ export class ServerModelOracle {
   /**
    * A client wrote bytes that are not a message of the protocol (a malformed or oversized frame):
    * the model has nothing to step; the server may ignore them, answer anything, or close the
-   * connection.
+   * connection. `framed: false`: the bytes may end inside a frame (no line end after them; garbage
+   * in a length-prefixed or self-describing stream), so the server's reading of whatever the
+   * client sends next on this connection is unknown too: every later message is unreadable in the
+   * same way, until the connection ends.
    */
-  sendUnreadable(client: string): void {
+  sendUnreadable(client: string, framed = true): void {
+    if (!framed) this.unframed.add(client);
     this.advance();
     this.endBatch();
     const anything: Expectation = { kind: 'wire', description: 'any reply to bytes that are not a message', test: () => null };
@@ -275,6 +282,7 @@ export class ServerModelOracle {
 
   /** A client's connection went away (closed by the client, or reset as a killed client). */
   disconnect(client: string, how: 'closed' | 'reset'): void {
+    this.unframed.delete(client);
     this.advance();
     this.endBatch();
     const now = this.clock();

@@ -38,6 +38,8 @@ export const rawBytesSchema = z.strictObject({
   text: z.string().optional(),
   hex: z.string().regex(/^([0-9a-fA-F]{2}\s*)*$/, 'hex bytes like "0a ff 00"').optional(),
   repeat: z.number().int().positive().max(64 * 1024 * 1024).optional(),
+  /** text written once after the (repeated) bytes: a line protocol's "\n", so what follows starts a frame of its own */
+  end: z.string().optional(),
 });
 
 export const stepSchema = z

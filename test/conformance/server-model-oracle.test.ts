@@ -151,6 +151,28 @@ describe('offline-queue server model as oracle', () => {
   });
 });
 
+describe('bytes that are not a message', () => {
+  it('after a line ended, the next message is judged; after bytes ending inside a frame, nothing on that connection is', () => {
+    for (const framed of [true, false]) {
+      const oracle = new ServerModelOracle(pingLivenessMapping(), manualClock().now);
+      oracle.sendUnreadable('c1', framed);
+      oracle.send('c1', ping(3, { id: 424242, time: 1, message: 'l' }));
+      // the model answers a chat without a session with ERROR 1 (not logged in)
+      expect(oracle.satisfied()).toBe(!framed);
+      if (framed) expect(oracle.arrival('c1', { kind: 'message', msg: ping(5, { error_code: 1 }) })).toBeNull();
+      expect(oracle.satisfied()).toBe(true);
+      // another connection is judged as ever
+      oracle.send('c2', ping(3, { id: 1, time: 1, message: 'x' }));
+      expect(oracle.satisfied()).toBe(false);
+      // a connection that ended and came back is read afresh
+      oracle.disconnect('c1', 'closed');
+      oracle.send('c1', ping(3, { id: 7, time: 1, message: 'y' }));
+      expect(oracle.arrival('c2', { kind: 'message', msg: ping(5, { error_code: 1 }) })).toBeNull();
+      expect(oracle.satisfied()).toBe(false);
+    }
+  });
+});
+
 describe('default oracle: what the protocol leaves open is not judged', () => {
   it('ping-liveness: a failed VERSION_RESPONSE before ERROR 5, a pong, a logout ack, a close after LOGOUT or an ERROR', () => {
     const clock = manualClock();

@@ -24,6 +24,8 @@ export interface ProtocolFuzz {
   message: (users: number) => fc.Arbitrary<unknown>;
   /** bytes that are not a message (absent: the transport cannot send raw bytes) */
   raw?: fc.Arbitrary<FuzzText>;
+  /** written after raw bytes: the end of a frame (a line protocol's "\n"), so the next message is read as a frame of its own */
+  rawEnd?: string;
   /** the link faults that make sense on this transport */
   faults: fc.Arbitrary<FuzzFault>;
   /** pauses (ms or `$var`): short ones, and ones past the protocol's timeouts */
@@ -59,7 +61,7 @@ function actionArbitrary(p: ProtocolFuzz): fc.Arbitrary<FuzzAction> {
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('leave' as const), user: userIndex(n), mode: fc.constantFrom('close' as const, 'reset' as const) }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.constantFrom(...p.waits) }) },
   ];
-  if (p.raw !== undefined) choices.push({ weight: 1, arbitrary: fc.record({ kind: fc.constant('raw' as const), user: userIndex(n), text: p.raw }) });
+  if (p.raw !== undefined) choices.push({ weight: 1, arbitrary: fc.record({ kind: fc.constant('raw' as const), user: userIndex(n), text: p.raw, ...(p.rawEnd !== undefined ? { end: fc.constant(p.rawEnd) } : {}) }) });
   return fc.oneof(...choices);
 }
 

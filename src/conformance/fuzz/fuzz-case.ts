@@ -26,7 +26,7 @@ export type FuzzAction =
   /** several users send at the same instant (requests in flight together: the oracle's possible worlds) */
   | { kind: 'together'; sends: { user: number; msg: unknown }[] }
   /** bytes that are not a message of the protocol (malformed, garbage, a very long line) */
-  | { kind: 'raw'; user: number; text: FuzzText }
+  | { kind: 'raw'; user: number; text: FuzzText; end?: string }
   | ({ kind: 'fault'; user: number } & FuzzFault)
   /** a peer leaving: FIN, or RST as a killed client */
   | { kind: 'leave'; user: number; mode: 'close' | 'reset' }
@@ -115,7 +115,8 @@ export function renderSteps(c: FuzzCase, hooks: RenderHooks = {}): StepFile[] {
       if (end >= 0) left.add(a.user);
       steps.push(msgs.length === 1 ? ({ send: client, msg: message(msgs[0], a.user) } as StepFile) : ({ send: client, msgs: msgs.map((m) => message(m, a.user)) } as StepFile));
     } else if (a.kind === 'raw') {
-      steps.push({ send: client, raw: typeof a.text === 'string' ? { text: a.text } : { text: a.text.$repeat, repeat: a.text.times } } as StepFile);
+      const end = a.end !== undefined ? { end: a.end } : {};
+      steps.push({ send: client, raw: typeof a.text === 'string' ? { text: a.text, ...end } : { text: a.text.$repeat, repeat: a.text.times, ...end } } as StepFile);
     } else if (a.kind === 'fault') {
       const { kind: _k, user: _u, ...fault } = a;
       steps.push({ ...fault, client } as StepFile);

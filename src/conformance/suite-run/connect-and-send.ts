@@ -60,9 +60,13 @@ export async function sendMessages(cx: CaseContext, name: string, s: StepFile): 
   let bytes: Buffer;
   if (s.raw !== undefined) {
     const unit = s.raw.hex !== undefined ? Buffer.from(s.raw.hex.replace(/\s+/g, ''), 'hex') : Buffer.from(fillTemplate(s.raw.text ?? '', cx.captures, cx.vars) as string);
-    bytes = Buffer.alloc(unit.length * (s.raw.repeat ?? 1));
+    const end = Buffer.from(s.raw.end ?? '');
+    bytes = Buffer.alloc(unit.length * (s.raw.repeat ?? 1) + end.length);
     for (let i = 0; i < (s.raw.repeat ?? 1); i++) unit.copy(bytes, i * unit.length);
-    cx.streamOracle?.sendUnreadable(name);
+    end.copy(bytes, bytes.length - end.length);
+    // a line protocol reads what follows a line end as a frame of its own; any other framing (a
+    // length prefix, gob's self-description, a protobuf varint) may be lost in the garbage
+    cx.streamOracle?.sendUnreadable(name, cx.codec.name === 'json-lines' && bytes.at(-1) === 0x0a);
   } else {
     const msgs = (s.msgs ?? [s.msg]).map((m) => fillTemplate(m, cx.captures, cx.vars));
     // Several messages go out in one write: back to back, as a hostile or hasty client sends them.

@@ -27,7 +27,8 @@ export const registerExitFuzz: ProtocolFuzz = {
   name: nameBase(),
   setup: () => [{ From: { $self: true }, Register: true }],
   message,
-  raw: fc.oneof(hostileText(separators).map((t) => `${t}\n`), ladderText()),
+  raw: fc.oneof(hostileText(separators), ladderText()),
+  rawEnd: '\n',
   faults: streamFaults,
   waits: [0, 50, 300],
   // Exit ends the sender's connection (whoever it names: its own exit, or refused and closed).
