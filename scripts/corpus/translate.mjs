@@ -206,6 +206,7 @@ export function clientAdapter(manifest, cwd, name, twin) {
     if (leaseMs !== undefined) notes.push(`lease ${leaseMs / 1000} s`);
   }
   let loginAfter;
+  let transport;
   const notShown = [];
   if (protocol === 'lock-alternation') {
     if (io.prompt) patterns.prompt = promptRx(io.prompt);
@@ -242,9 +243,11 @@ export function clientAdapter(manifest, cwd, name, twin) {
       notes.push('no prompt: login typed at start');
     } else patterns.prompt = [...prompts.map(promptRx), ...(io.chatPrompt ? [promptRx(io.chatPrompt)] : [])];
     input.login = ['user{index}\n', 'pass{index}\n'];
-    // Client suites over QUIC (the suite's server with --transport quic) do not run these clients yet:
-    // tried, every case ended with the program's exit 2 before it logged in.
-    if (manifest.wire === 'quic-json') return { notRunnable: 'a QUIC client: client suites do not yet start their server over QUIC for an adapter (test/quic runs this client against serve --transport quic)' };
+    // A QUIC client: the adapter says so (transport: quic), and the suite's reference server is started with --transport quic.
+    if (manifest.wire === 'quic-json') {
+      transport = 'quic';
+      notes.push('over QUIC');
+    }
     patterns.joined = templateRx(io.loginOk, { prefixOnly: true });
     // The echo: `echo: <message>` / `[echo] <message>` (after a `>> ` the program may have printed).
     const echo = templateRx(io.echo).map((p) => p.replace(/\.\*\$$/, '(?<text>.*)$'));
@@ -256,6 +259,7 @@ export function clientAdapter(manifest, cwd, name, twin) {
     input.quit = `${io.quit}\n`;
     // A ping interval well under the suite's 600 ms heartbeat timeout (its adapterVars pingMs: 150).
     if (/--ping SECONDS/.test(io.options ?? '')) command.push('--ping', '0.15');
+    else if (/^-ping SECONDS/.test(io.options ?? '')) command.push('-ping', '0.15');
     else if (/^-i SECONDS/.test(io.options ?? '')) command.push('-i', '0.15');
     else if (/^-ping DURATION/.test(io.options ?? '')) {
       // Options go before a last argument that is the server address, else at the end (`env X=.. ./client`).
@@ -327,6 +331,7 @@ export function clientAdapter(manifest, cwd, name, twin) {
     adapter: `corpus-${protocol}-${name}`,
     protocol,
     description: `corpus/${protocol}/${name} (generated from its impl.json by scripts/corpus)`,
+    ...(transport !== undefined ? { transport } : {}),
     command: command.map((a) => a.replaceAll('{host}', '127.0.0.1')),
     cwd,
     ...(Object.keys(env).length ? { env } : {}),

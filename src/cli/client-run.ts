@@ -10,6 +10,7 @@ import { loadAdapterFile } from '../conformance/clients/adapter.js';
 import type { IoMode } from '../conformance/clients/client-process.js';
 import { loadClientSuiteFile } from '../conformance/clients/load-client-suite.js';
 import { runClientSuite, selectClientCases } from '../conformance/clients/run-client-suite.js';
+import { suiteServerCommand } from '../conformance/clients/suite-server.js';
 import { strictOnlyCases } from '../scenario/step-language.js';
 import { protosimLauncher } from '../conformance/managed-process.js';
 import type { CaseResult, SuiteReport } from '../report/case-result.js';
@@ -49,6 +50,8 @@ export async function runClientSuiteCommand(ctx: CliContext, file: string, opts:
   if (adapter.spec.protocol !== suite.spec.protocol) {
     throw new InputError(`--adapter: the adapter ${adapter.spec.adapter} is for ${adapter.spec.protocol}, the suite tests ${suite.spec.protocol}`);
   }
+  // An adapter whose program speaks QUIC needs a server command protosim can start over QUIC (exit 2 otherwise).
+  suiteServerCommand(suite, adapter);
   const text = opts.format !== 'json';
   if (text) ctx.io.stdout(`suite ${suite.spec.suite}: ${suite.spec.title}\nprogram: ${adapter.spec.adapter} (${relative(cwd, adapterPath) || adapterPath})\n`);
   const strictOnly = opts.strict === true ? [] : strictOnlyCases(suite.spec.cases, opts.case ?? []);
@@ -80,7 +83,9 @@ export async function runClientSuiteCommand(ctx: CliContext, file: string, opts:
 
 export function renderCaseLine(r: CaseResult): string {
   const head = `  ${r.verdict.padEnd(5)} ${r.id}  (${r.points}/${r.maxPoints}${r.level === 'recommended' ? ', recommended' : ''}, ${(r.durationMs / 1000).toFixed(1)} s)`;
-  if (r.verdict === 'PASS' || r.verdict === 'SKIP') return head + '\n';
+  if (r.verdict === 'PASS') return head + '\n';
+  // A SKIP says why the case could not be judged (a killed server over QUIC, say).
+  if (r.verdict === 'SKIP') return `${head}\n        ${r.reason}\n`;
   const lines = [head, `        ${r.step ?? ''}`, `        ${r.reason}`];
   if (r.observed) for (const l of r.observed.split('\n')) lines.push(`          ${l}`);
   return lines.join('\n') + '\n';

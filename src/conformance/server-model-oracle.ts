@@ -260,10 +260,8 @@ export class ServerModelOracle {
   /**
    * A client wrote bytes that are not a message of the protocol (a malformed or oversized frame):
    * the model has nothing to step; the server may ignore them, answer anything, or close the
-   * connection. `framed: false`: the bytes may end inside a frame (no line end after them; garbage
-   * in a length-prefixed or self-describing stream), so the server's reading of whatever the
-   * client sends next on this connection is unknown too: every later message is unreadable in the
-   * same way, until the connection ends.
+   * connection. `framed: false`: the bytes may end inside a frame (no line end after them, garbage
+   * in a length-prefixed stream), so every later message of this connection is unreadable too.
    */
   sendUnreadable(client: string, framed = true): void {
     if (!framed) this.unframed.add(client);

@@ -104,7 +104,8 @@ async function provideServer(
     const server = new ImServer();
     return { addressFor: (name) => server.urlFor(name), text: 'protosim IM server (the kv-store model)', im: server };
   }
-  const reference = await startReferenceServer(protocol, opts.protosimLauncher);
+  // A program that speaks QUIC (the adapter's `transport: quic`) gets the reference server over QUIC.
+  const reference = await startReferenceServer(protocol, opts.protosimLauncher, opts.adapter.spec.transport === 'quic' ? ['--transport', 'quic'] : []);
   const address = reference.address!;
   return { addressFor: async () => address, text: `protosim serve ${protocol} at ${address}`, reference };
 }

@@ -44,6 +44,13 @@ export const adapterSchema = z.strictObject({
   /** working directory, relative to the adapter file (default: the adapter file's directory) */
   cwd: z.string().optional(),
   env: z.record(z.string(), z.string()).optional(),
+  /**
+   * How the program reaches its server: `tcp` (default; the IM interface's HTTP for the key-value
+   * protocols) or `quic` (TLS, ALPN echo-protocol, one JSON object per stream write, as the seed's
+   * chat): the suite's `{protosim} serve` server is then started with `--transport quic` and the
+   * program gets its `quic://` address. JSON wires only (ping-liveness, register-exit).
+   */
+  transport: z.enum(['tcp', 'quic']).optional(),
   /** `auto`: a pseudo-terminal when one can be started, pipes otherwise */
   io: z.enum(['auto', 'pty', 'pipes']).default('auto'),
   /** values for `{name}` placeholders (override with `--var name=value`) */

@@ -7,6 +7,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { InputError } from '../../errors.js';
+import { adapterProtocolNames, liveProtocolNamed } from '../../models/registry.js';
 import { warnIfUndeclared, type FormatOptions } from '../../scenario/file-format.js';
 import { formatPath, parseYamlMapping, readYamlInput, ScenarioError, suggest, zodIssue, type ScenarioIssue } from '../../scenario/load.js';
 import { LinearRegExp, userPatternProblem } from '../../scenario/user-pattern.js';
@@ -34,7 +35,7 @@ export interface Adapter {
 
 /** Where the program's server is, and who it is. */
 export interface ProgramContext {
-  /** `http://127.0.0.1:PORT/IMserver.php` or `tcp://127.0.0.1:PORT` */
+  /** `http://127.0.0.1:PORT/IMserver.php`, `tcp://127.0.0.1:PORT` or `quic://127.0.0.1:PORT` */
   address: string;
   /** the client's node id (c1, c2...) */
   name: string;
@@ -101,9 +102,33 @@ export function parseAdapter(text: string, shownAs: string, dir: string, file = 
   if (!['ctrl-c', 'eof'].includes(spec.input.quit)) checkPlaceholders(spec.input.quit, ['input', 'quit'], ['name']);
   (spec.input.login ?? []).forEach((l, i) => checkPlaceholders(l, ['input', 'login', i], [...known]));
   if (spec.input.check !== undefined) checkPlaceholders(spec.input.check, ['input', 'check'], ['name']);
+  const quicProblem = spec.transport === 'quic' ? quicTransportProblem(spec.protocol) : null;
+  if (quicProblem !== null) issue(['transport'], quicProblem);
   if (issues.length > 0) throw new ScenarioError(issues);
   if (options.warnUndeclared) warnIfUndeclared(format, shownAs);
   return { file, spec, patterns, dir };
+}
+
+/**
+ * Why a protocol's client programs cannot be run over QUIC, or null when they can: QUIC carries one
+ * JSON object per stream write, so the protocol's server must be a stream server whose default wire
+ * is JSON lines (not the IM interface's HTTP, not protobuf).
+ */
+export function quicTransportProblem(protocol: string): string | null {
+  const live = liveProtocolNamed(protocol);
+  if (live === undefined) return `${protocol} has no live server to run over QUIC`;
+  if (live.transport === 'http') return `expected tcp: ${protocol} clients speak the IM interface over HTTP, and QUIC applies only to protocols whose wire is JSON (${quicProtocols().join(', ')})`;
+  const format = live.codecs[0]?.format;
+  if (format !== 'json-lines') return `expected tcp: ${protocol}'s wire is ${format ?? 'not JSON'}, and QUIC carries one JSON object per stream write, so it applies only to protocols whose wire is JSON (${quicProtocols().join(', ')})`;
+  return null;
+}
+
+/** The client protocols whose programs can run over QUIC. */
+function quicProtocols(): string[] {
+  return adapterProtocolNames().filter((p) => {
+    const live = liveProtocolNamed(p);
+    return live !== undefined && live.transport === 'tcp' && live.codecs[0]?.format === 'json-lines';
+  });
 }
 
 /** Fills `{name}` placeholders; unknown ones were refused at load time. */
@@ -113,7 +138,7 @@ export function fillPlaceholders(template: string, values: Readonly<Record<strin
 
 /** The placeholder values for one program. */
 export function placeholderValues(adapter: Adapter, ctx: ProgramContext, protosimLauncher: readonly string[]): Record<string, string> {
-  const m = /^(?:tcp|http):\/\/(\[[^\]]+\]|[^/:]+):(\d+)/.exec(ctx.address);
+  const m = /^(?:tcp|http|quic):\/\/(\[[^\]]+\]|[^/:?]+):(\d+)/.exec(ctx.address);
   const values: Record<string, string> = {
     url: ctx.address,
     address: ctx.address,

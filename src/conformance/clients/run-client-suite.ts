@@ -1,5 +1,6 @@
 /**
- * Runs a client-side suite: for each case, a fresh IM server (the model's store) and fresh client
+ * Runs a client-side suite: for each case, a fresh IM server (the model's store), or the suite's
+ * server command (./suite-server.ts, over QUIC when the adapter says so), and fresh client
  * programs started through the adapter; the steps drive them as people and a nemesis would; each
  * case ends PASS, FAIL (expected vs observed, with the requests behind it), ERROR (the harness could
  * not do its part: a program that will not start, an adapter without a pattern the case needs, the
@@ -10,13 +11,8 @@ import { ProtosimError } from '../../errors.js';
 import { selectCases } from '../../scenario/step-language.js';
 import { LiveCase } from '../engine/live-case.js';
 import { StepError, StepFailure as Failure, type CaseOutcome } from '../engine/verdicts.js';
-
-/** A step's verdict: FAIL (the program did something else) or ERROR (the harness could not do its part). */
-function stepVerdict(verdict: 'FAIL' | 'ERROR', reason: string, expected?: string, observed?: string): Error {
-  return verdict === 'FAIL' ? new Failure(reason, expected, observed) : new StepError('harness', reason, expected, observed);
-}
 import { models } from '../../models/index.js';
-import type { ModelVariant, PrintKind } from '../../models/types.js';
+import type { ModelVariant } from '../../models/types.js';
 import type { CaseResult, SuiteReport } from '../../report/case-result.js';
 import { makeSuiteReport } from '../../report/case-result.js';
 import type { TraceEvent } from '../../sim/trace.js';
@@ -25,13 +21,18 @@ import type { PatternKind } from './adapter-schema.js';
 import type { IoMode } from './client-process.js';
 import { ClientSession } from './client-session.js';
 import { ClientShadow } from './client-shadow.js';
+import { describeStep, printKindOf, requestMessage } from './client-step-text.js';
 import type { ClientCaseFile, ClientStepFile } from './client-suite-schema.js';
 import { describeImRequest, ImServer, type ImRequestRecord } from './im-server.js';
 import type { ClientSuite } from './load-client-suite.js';
 import { analyzeStall, type StallAnalysis } from './stall-analysis.js';
-import { describeExit, ManagedProcess } from '../managed-process.js';
-import { serverSchemeOf } from './reference-server.js';
-import { dirname, resolve } from 'node:path';
+import { describeExit } from '../managed-process.js';
+import { serverActions, SuiteServer, suiteServerCommand } from './suite-server.js';
+
+/** A step's verdict: FAIL (the program did something else) or ERROR (the harness could not do its part). */
+function stepVerdict(verdict: 'FAIL' | 'ERROR', reason: string, expected?: string, observed?: string): Error {
+  return verdict === 'FAIL' ? new Failure(reason, expected, observed) : new StepError('harness', reason, expected, observed);
+}
 
 export interface RunClientSuiteOptions {
   adapter: Adapter;
@@ -59,17 +60,6 @@ export const togetherTimeoutMs = 5000;
 /** How long `kill ... after:` waits for the request it kills after. */
 export const killAfterTimeoutMs = 10_000;
 
-const printKindOf: Record<PatternKind, PrintKind> = {
-  prompt: 'prompt',
-  message: 'message',
-  waiting: 'status',
-  joined: 'status',
-  peerLeft: 'peer-left',
-  serverBusy: 'error',
-  serverShutdown: 'peer-left',
-  refused: 'error',
-  error: 'error',
-};
 
 /** Cases selected by `--case` ids and `--tag`s (all when none given). */
 export function selectClientCases(suite: ClientSuite, caseIds: readonly string[] = [], tags: readonly string[] = [], strict = false): ClientCaseFile[] {
@@ -83,7 +73,9 @@ export function adapterVarsFor(suite: ClientSuite, adapter: Adapter, overrides: 
   return { ...out, ...overrides };
 }
 
+/** Runs the selected cases; an InputError (exit 2) first when the suite's server cannot be run as the adapter needs (QUIC). */
 export async function runClientSuite(suite: ClientSuite, opts: RunClientSuiteOptions): Promise<SuiteReport> {
+  suiteServerCommand(suite, opts.adapter);
   const started = performance.now();
   const results: CaseResult[] = [];
   for (const c of selectClientCases(suite, opts.caseIds, opts.tags, opts.strict === true)) {
@@ -100,8 +92,7 @@ export class ClientCaseRun extends LiveCase<ClientStepFile> {
   /** protosim's IM server (the model's store), unless the suite runs a server command */
   readonly im: ImServer | undefined;
   /** the server command of a whole live system */
-  server: ManagedProcess | undefined;
-  private serverAddress = '';
+  server: SuiteServer | undefined;
   readonly sessions = new Map<string, ClientSession>();
   readonly shadows = new Map<string, ClientShadow>();
   readonly trace: TraceEvent[] = [];
@@ -132,47 +123,10 @@ export class ClientCaseRun extends LiveCase<ClientStepFile> {
 
   /** Starts the suite's server command, when it has one; its address is what the clients get. */
   private async startServer(): Promise<void> {
-    const spec = this.suite.spec.server;
-    if (spec === undefined) return;
-    const launcher = this.opts.protosimLauncher;
-    this.server = new ManagedProcess({
-      command: spec.command.flatMap((a) => (a === '{protosim}' ? [...launcher] : [a])),
-      ...(spec.cwd !== undefined ? { cwd: resolve(dirname(resolve(this.suite.file)), spec.cwd) } : {}),
-      ...(spec.env !== undefined ? { env: spec.env } : {}),
-      ready: { stdout: spec.ready },
-      port: 'auto',
-      startTimeoutMs: spec.startTimeoutMs,
-      scheme: serverSchemeOf(this.suite.spec.protocol),
-      // The suite's server is the grader's (protosim's reference server): outside a submission's sandbox.
-      trusted: true,
-    });
-    const address = await this.server.start();
-    // The IM interface's clients take a script URL; a server command prints its host and port.
-    this.serverAddress = serverSchemeOf(this.suite.spec.protocol) === 'http' && !/\/[^/]+$/.test(address.replace(/^\w+:\/\//, '')) ? `${address}/IMserver.php` : address;
+    if (this.suite.spec.server === undefined) return;
+    this.server = new SuiteServer(this.suite, this.opts.adapter, this.opts.protosimLauncher);
+    await this.server.start();
     this.push({ k: 'start', t: this.nowMs(), node: 'server', role: 'server', state: 'started', fresh: true });
-  }
-
-  /** A process fault or stop on the server command. */
-  private async serverStep(what: 'kill' | 'pause' | 'resume' | 'restart' | 'quit'): Promise<void> {
-    const server = this.server!;
-    const t = this.nowMs();
-    if (what === 'kill') {
-      this.push({ k: 'fault', t, fault: { kind: 'crash', atMs: t, node: 'server', mode: 'reset' } });
-      await server.kill();
-    } else if (what === 'pause') {
-      this.push({ k: 'fault', t, fault: { kind: 'pause', atMs: t, node: 'server' } });
-      server.pause();
-    } else if (what === 'resume') {
-      this.push({ k: 'fault', t, fault: { kind: 'resume', atMs: t, node: 'server' } });
-      server.resume();
-    } else if (what === 'restart') {
-      this.push({ k: 'fault', t, fault: { kind: 'restart', atMs: t, node: 'server', state: 'fresh' } });
-      await server.kill();
-      await server.start();
-    } else {
-      this.push({ k: 'quit', t, node: 'server' });
-      await server.stop();
-    }
   }
 
   private push(e: TraceEvent): void {
@@ -266,7 +220,8 @@ export class ClientCaseRun extends LiveCase<ClientStepFile> {
   stall(): StallAnalysis {
     if (this.im === undefined) {
       const details = [...this.sessions.values()].map((s) => `${s.name}: ${s.status()}`);
-      if (this.server !== undefined) details.push(`server: ${this.server.running ? (this.server.paused ? 'paused' : 'running') : this.server.exit ? describeExit(this.server.exit) : 'not started'}`);
+      const server = this.server?.process;
+      if (server !== undefined) details.push(`server: ${server.running ? (server.paused ? 'paused' : 'running') : server.exit ? describeExit(server.exit) : 'not started'}`);
       return { summary: null, details, stuck: [], windowStartMs: this.stepStartedMs };
     }
     return analyzeStall({
@@ -331,10 +286,20 @@ export class ClientCaseRun extends LiveCase<ClientStepFile> {
    * `leaseMs`, else its `leaseMs` variable (as the suite or --var set it), else the suite's.
    */
   leaseMs(): number {
+    return this.adapterLeaseMs() ?? this.suite.spec.leaseMs;
+  }
+
+  /** The lease the adapter (or --var) gives the program, if any. */
+  private adapterLeaseMs(): number | undefined {
     const adapter = this.opts.adapter.spec;
     if (adapter.leaseMs !== undefined) return adapter.leaseMs;
     const v = Number(this.vars.leaseMs ?? adapter.vars?.leaseMs);
-    return Number.isFinite(v) && (this.vars.leaseMs !== undefined || adapter.vars?.leaseMs !== undefined) ? v : this.suite.spec.leaseMs;
+    return Number.isFinite(v) && (this.vars.leaseMs !== undefined || adapter.vars?.leaseMs !== undefined) ? v : undefined;
+  }
+
+  /** ms left of the case's time bound. */
+  private remainingMs(): number {
+    return (this.c.timeoutMs ?? this.opts.caseTimeoutMs ?? defaultClientCaseTimeoutMs) - (performance.now() - this.caseStartedMs);
   }
 
   /** The lease plus half of it: heartbeats come once in a while and clocks tick in seconds. */
@@ -360,77 +325,25 @@ export class ClientCaseRun extends LiveCase<ClientStepFile> {
   }
 
   private async step(step: ClientStepFile): Promise<void> {
-    const expectMs = (step.withinMs ?? this.suite.spec.expectTimeoutMs) + (step.afterLease === true ? this.leaseWaitMs() : 0);
-    const notShown = step.kind !== undefined && this.opts.adapter.spec.notShown.includes(step.kind);
-    if (step.preload !== undefined) {
-      this.im!.preload(step.preload);
-      return;
+    if (step.preload !== undefined) return this.im!.preload(step.preload);
+    if (step.start !== undefined) return this.startClients(step);
+    if (step.expect !== undefined) return this.expectStep(step);
+    const serverAction = serverActions.find((k) => step[k] === 'server');
+    if (serverAction !== undefined && this.server !== undefined) return this.server.act(serverAction, this.nowMs(), (e) => this.push(e));
+    if (step.kill !== undefined) return this.killClient(step);
+    if (step.fault !== undefined) return this.imFault(step);
+    if (step.wait !== undefined) return sleep(step.wait === 'lease' ? this.leaseWaitMs() : step.wait);
+    if (step.restart !== undefined) {
+      const s = this.session(step.restart);
+      this.push({ k: 'fault', t: this.nowMs(), fault: { kind: 'restart', atMs: this.nowMs(), node: s.name, state: 'fresh' } });
+      this.newShadow(s.name);
+      return s.restart();
     }
-    if (step.start !== undefined) {
-      const names = Array.isArray(step.start) ? step.start : [step.start];
-      if (step.together) this.im?.startTogether(names, togetherTimeoutMs);
-      const fresh: ClientSession[] = [];
-      for (const name of names) {
-        if (this.sessions.has(name)) throw stepVerdict('ERROR', `client ${name} is already started (use restart)`);
-        const s = new ClientSession({
-          adapter: this.opts.adapter,
-          name,
-          address: this.im !== undefined ? await this.im.urlFor(name) : this.serverAddress,
-          vars: this.vars,
-          protosimLauncher: this.opts.protosimLauncher,
-          ...(this.opts.io ? { io: this.opts.io } : {}),
-        });
-        this.sessions.set(name, s);
-        this.watch(s);
-        fresh.push(s);
-      }
-      for (const s of fresh) this.newShadow(s.name);
-      for (const s of fresh) this.push({ k: 'start', t: this.nowMs(), node: s.name, role: 'client', state: 'started', fresh: true });
-      await Promise.all(fresh.map((s) => s.start()));
-      return;
-    }
-    if (Array.isArray(step.expect) && notShown) {
-      const sessions = step.expect.map((n) => this.session(n));
-      await Promise.all(sessions.map((s) => this.settle(s, step.kind!)));
-      if (step.as !== undefined) this.aliases.set(step.as, sessions[0]!.name);
-      if (step.otherAs !== undefined) this.aliases.set(step.otherAs, sessions[1]!.name);
-      return;
-    }
-    if (Array.isArray(step.expect)) {
-      await this.expectAny(step.expect, step, expectMs);
-      return;
-    }
-    if (step.expect !== undefined) {
-      const s = this.session(step.expect);
-      if (step.exit === true) {
-        const exit = await Promise.race([s.process.waitForExit(), sleep(expectMs).then(() => undefined)]);
-        if (exit === undefined) throw stepVerdict('FAIL', `expected ${s.name} to exit within ${expectMs} ms; it is still ${s.status()}`, 'the program exits', s.status());
-        return;
-      }
-      const kind = step.kind!;
-      if (notShown) {
-        // A line the program never prints: there is none to wait for, and none can be shown.
-        if (step.absent !== true) await this.settle(s, kind);
-        return;
-      }
-      await this.needPattern(kind, expectMs, step.absent === true);
-      const want = kind === 'message' && step.text !== undefined ? `a message ${JSON.stringify(step.text)}` : `a ${kind} line`;
-      if (step.absent === true) {
-        const r = await s.waitFor(kind, expectMs, { ...(step.text !== undefined ? { text: step.text } : {}), keepCursor: true });
-        if (r.ok) throw stepVerdict('FAIL', `expected no ${kind === 'message' ? 'message' : `${kind} line`} on ${s.name} for ${expectMs} ms, got ${JSON.stringify(r.segment.text)}`, `no ${want}`, r.segment.text);
-        return;
-      }
-      const r = await s.waitFor(kind, expectMs, step.text !== undefined ? { text: step.text } : {});
-      // orExit: the program ending instead is one of the right outcomes
-      if (!r.ok && step.orExit === true && r.reason === 'exited') return;
-      if (!r.ok) {
-        const shown = s.messages(s.cursor).map((m) => JSON.stringify(m.text));
-        const detail = r.reason === 'exited' ? `${s.name} ended (${s.status()})` : `none within ${expectMs} ms`;
-        const observed = kind === 'message' && shown.length > 0 ? `messages shown: ${shown.join(', ')}` : detail;
-        throw stepVerdict('FAIL', `expected ${s.name} to show ${want}; ${detail}`, want, observed);
-      }
-      return;
-    }
+    this.clientInput(step);
+  }
+
+  /** Steps that act on a running program at once: type, check, quit, pause, resume. */
+  private clientInput(step: ClientStepFile): void {
     if (step.type !== undefined) {
       const s = this.session(step.type);
       if (step.keys !== undefined) s.process.type(step.keys);
@@ -439,85 +352,126 @@ export class ClientCaseRun extends LiveCase<ClientStepFile> {
         this.shadows.get(s.name)?.typedLine(step.text!);
         this.push({ k: 'input', t: this.nowMs(), node: s.name, text: step.text! });
       }
-      return;
-    }
-    if (step.check !== undefined) {
+    } else if (step.check !== undefined) {
       const s = this.session(step.check);
       const typed = s.check();
       this.push({ k: 'input', t: this.nowMs(), node: s.name, text: typed ? '(asks for queued messages)' : '(shows queued messages by itself)' });
-      return;
-    }
-    const serverAction = (['kill', 'pause', 'resume', 'restart', 'quit'] as const).find((k) => step[k] === 'server');
-    if (serverAction !== undefined && this.server !== undefined) {
-      await this.serverStep(serverAction);
-      return;
-    }
-    if (step.quit !== undefined) {
+    } else if (step.quit !== undefined) {
       const s = this.session(step.quit);
       s.quit();
       this.push({ k: 'quit', t: this.nowMs(), node: s.name });
-      return;
-    }
-    if (step.kill !== undefined) {
-      const s = this.session(step.kill);
-      if (step.after !== undefined) {
-        const after = step.after;
-        const im = this.im!;
-        const held = new Promise<ImRequestRecord | undefined>((resolveHeld) => {
-          const off = im.onRequest((record, phase) => {
-            if (phase === 'held' && record.client === s.name && (after.value === undefined || record.value === after.value)) {
-              off();
-              clearTimeout(timer);
-              resolveHeld(record);
-            }
-          });
-          const timer = setTimeout(() => {
-            off();
-            resolveHeld(undefined);
-          }, killAfterTimeoutMs);
-        });
-        im.addFault({ kind: 'hold', client: s.name, action: after.action, ...(after.key !== undefined ? { key: after.key } : {}), count: 1 });
-        const record = await held;
-        if (record === undefined) {
-          const wanted = describeImRequest({ action: after.action, ...(after.key !== undefined ? { key: after.key } : {}), ...(after.value !== undefined ? { value: after.value } : {}) });
-          throw stepVerdict('FAIL', `${s.name} never made the request ${wanted} it was to be killed after (within ${killAfterTimeoutMs} ms)`, wanted, 'no such request');
-        }
-      }
-      this.push({ k: 'fault', t: this.nowMs(), fault: { kind: 'crash', atMs: this.nowMs(), node: s.name, mode: 'reset' } });
-      await s.kill();
-      return;
-    }
-    if (step.pause !== undefined) {
+    } else if (step.pause !== undefined) {
       const s = this.session(step.pause);
       s.pause();
       this.push({ k: 'fault', t: this.nowMs(), fault: { kind: 'pause', atMs: this.nowMs(), node: s.name } });
-      return;
-    }
-    if (step.resume !== undefined) {
+    } else if (step.resume !== undefined) {
       const s = this.session(step.resume);
       s.resume();
       this.push({ k: 'fault', t: this.nowMs(), fault: { kind: 'resume', atMs: this.nowMs(), node: s.name } });
+    }
+  }
+
+  /** `start: c1` / `start: [c1, c2]`: fresh sessions, pointed at the IM server or the server command. */
+  private async startClients(step: ClientStepFile): Promise<void> {
+    const names = Array.isArray(step.start) ? step.start : [step.start!];
+    if (step.together) this.im?.startTogether(names, togetherTimeoutMs);
+    const fresh: ClientSession[] = [];
+    for (const name of names) {
+      if (this.sessions.has(name)) throw stepVerdict('ERROR', `client ${name} is already started (use restart)`);
+      const s = new ClientSession({
+        adapter: this.opts.adapter,
+        name,
+        address: this.im !== undefined ? await this.im.urlFor(name) : this.server!.address,
+        vars: this.vars,
+        protosimLauncher: this.opts.protosimLauncher,
+        ...(this.opts.io ? { io: this.opts.io } : {}),
+      });
+      this.sessions.set(name, s);
+      this.watch(s);
+      fresh.push(s);
+    }
+    for (const s of fresh) this.newShadow(s.name);
+    for (const s of fresh) this.push({ k: 'start', t: this.nowMs(), node: s.name, role: 'client', state: 'started', fresh: true });
+    await Promise.all(fresh.map((s) => s.start()));
+  }
+
+  /** `expect:` on one program or the first of several: a line of a kind, its absence, or an exit. */
+  private async expectStep(step: ClientStepFile): Promise<void> {
+    let expectMs = (step.withinMs ?? this.suite.spec.expectTimeoutMs) + (step.afterLease === true ? this.leaseWaitMs() : 0);
+    if (this.server?.silent === true && step.absent !== true) expectMs = this.server.silentWaitMs(expectMs, this.adapterLeaseMs(), this.remainingMs());
+    const notShown = step.kind !== undefined && this.opts.adapter.spec.notShown.includes(step.kind);
+    if (Array.isArray(step.expect)) {
+      if (!notShown) return this.expectAny(step.expect, step, expectMs);
+      const sessions = step.expect.map((n) => this.session(n));
+      await Promise.all(sessions.map((s) => this.settle(s, step.kind!)));
+      if (step.as !== undefined) this.aliases.set(step.as, sessions[0]!.name);
+      if (step.otherAs !== undefined) this.aliases.set(step.otherAs, sessions[1]!.name);
       return;
     }
-    if (step.restart !== undefined) {
-      const s = this.session(step.restart);
-      this.push({ k: 'fault', t: this.nowMs(), fault: { kind: 'restart', atMs: this.nowMs(), node: s.name, state: 'fresh' } });
-      this.newShadow(s.name);
-      await s.restart();
+    const s = this.session(step.expect!);
+    if (step.exit === true) {
+      const exit = await Promise.race([s.process.waitForExit(), sleep(expectMs).then(() => undefined)]);
+      if (exit === undefined) throw stepVerdict('FAIL', `expected ${s.name} to exit within ${expectMs} ms; it is still ${s.status()}`, 'the program exits', s.status());
       return;
     }
-    if (step.fault !== undefined) {
-      const filter = { ...(step.client !== undefined ? { client: step.client } : {}), ...(step.action !== undefined ? { action: step.action } : {}), ...(step.key !== undefined ? { key: step.key } : {}), ...(step.count !== undefined ? { count: step.count } : {}) };
+    const kind = step.kind!;
+    if (notShown) {
+      // A line the program never prints: there is none to wait for, and none can be shown.
+      if (step.absent !== true) await this.settle(s, kind);
+      return;
+    }
+    await this.needPattern(kind, expectMs, step.absent === true);
+    const want = kind === 'message' && step.text !== undefined ? `a message ${JSON.stringify(step.text)}` : `a ${kind} line`;
+    if (step.absent === true) {
+      const r = await s.waitFor(kind, expectMs, { ...(step.text !== undefined ? { text: step.text } : {}), keepCursor: true });
+      if (r.ok) throw stepVerdict('FAIL', `expected no ${kind === 'message' ? 'message' : `${kind} line`} on ${s.name} for ${expectMs} ms, got ${JSON.stringify(r.segment.text)}`, `no ${want}`, r.segment.text);
+      return;
+    }
+    const r = await s.waitFor(kind, expectMs, step.text !== undefined ? { text: step.text } : {});
+    // orExit: the program ending instead is one of the right outcomes
+    if (r.ok || (step.orExit === true && r.reason === 'exited')) return;
+    const shown = s.messages(s.cursor).map((m) => JSON.stringify(m.text));
+    const detail = r.reason === 'exited' ? `${s.name} ended (${s.status()})` : `none within ${expectMs} ms`;
+    const observed = kind === 'message' && shown.length > 0 ? `messages shown: ${shown.join(', ')}` : detail;
+    throw stepVerdict('FAIL', `expected ${s.name} to show ${want}; ${detail}`, want, observed);
+  }
+
+  /** `kill: c1`, with `after`: right after the IM server applied that request, before its reply. */
+  private async killClient(step: ClientStepFile): Promise<void> {
+    const s = this.session(step.kill!);
+    const after = step.after;
+    if (after !== undefined) {
       const im = this.im!;
-      if (step.fault === 'clear') im.clearFaults();
-      else if (step.fault === 'slow') im.addFault({ kind: 'slow', ms: step.ms!, ...filter });
-      else im.addFault({ kind: step.fault, ...filter });
-      return;
+      const held = new Promise<ImRequestRecord | undefined>((resolveHeld) => {
+        const off = im.onRequest((record, phase) => {
+          if (phase === 'held' && record.client === s.name && (after.value === undefined || record.value === after.value)) {
+            off();
+            clearTimeout(timer);
+            resolveHeld(record);
+          }
+        });
+        const timer = setTimeout(() => {
+          off();
+          resolveHeld(undefined);
+        }, killAfterTimeoutMs);
+      });
+      im.addFault({ kind: 'hold', client: s.name, action: after.action, ...(after.key !== undefined ? { key: after.key } : {}), count: 1 });
+      if ((await held) === undefined) {
+        const wanted = describeImRequest({ action: after.action, ...(after.key !== undefined ? { key: after.key } : {}), ...(after.value !== undefined ? { value: after.value } : {}) });
+        throw stepVerdict('FAIL', `${s.name} never made the request ${wanted} it was to be killed after (within ${killAfterTimeoutMs} ms)`, wanted, 'no such request');
+      }
     }
-    if (step.wait !== undefined) {
-      await sleep(step.wait === 'lease' ? this.leaseWaitMs() : step.wait);
-      return;
-    }
+    this.push({ k: 'fault', t: this.nowMs(), fault: { kind: 'crash', atMs: this.nowMs(), node: s.name, mode: 'reset' } });
+    await s.kill();
+  }
+
+  /** `fault:` on protosim's IM server, for matching requests. */
+  private imFault(step: ClientStepFile): void {
+    const filter = { ...(step.client !== undefined ? { client: step.client } : {}), ...(step.action !== undefined ? { action: step.action } : {}), ...(step.key !== undefined ? { key: step.key } : {}), ...(step.count !== undefined ? { count: step.count } : {}) };
+    const im = this.im!;
+    if (step.fault === 'clear') im.clearFaults();
+    else if (step.fault === 'slow') im.addFault({ kind: 'slow', ms: step.ms!, ...filter });
+    else im.addFault({ kind: step.fault!, ...filter });
   }
 
   /** Output lines become `print` trace events; an exit nobody asked for becomes a crash. */
@@ -534,38 +488,8 @@ export class ClientCaseRun extends LiveCase<ClientStepFile> {
   protected async teardown(): Promise<void> {
     await Promise.all([...this.sessions.values()].map((s) => s.stop().catch(() => undefined)));
     await this.im?.close();
-    await this.server?.stop().catch(() => undefined);
+    await this.server?.process.stop().catch(() => undefined);
   }
-}
-
-function requestMessage(r: ImRequestRecord): { type: string; [k: string]: unknown } {
-  const type = r.action === 'invalid' ? 'INVALID' : r.action.toUpperCase();
-  return { type, ...(r.key !== undefined ? { key: r.key } : {}), ...(r.value !== undefined ? { value: r.value } : {}) };
-}
-
-/** `c1 types "hello"`, `kill c1 after SET connected`. */
-export function describeStep(step: ClientStepFile): string {
-  if (step.if !== undefined) {
-    const { if: condition, ...rest } = step;
-    return `${describeStep(rest)} (if ${condition.running !== undefined ? `${condition.running} runs` : `${condition.exited} has ended`})`;
-  }
-  if (step.preload) return `keys left from an earlier session: ${Object.entries(step.preload).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}`;
-  if (step.start) return `start ${Array.isArray(step.start) ? step.start.join(', ') : step.start}${step.together ? ' in the same millisecond' : ''}`;
-  if (Array.isArray(step.expect)) return `one of ${step.expect.join(', ')} shows ${step.kind}${step.as ? ` (as ${step.as})` : ''}`;
-  if (step.expect) {
-    if (step.exit) return `${step.expect} exits`;
-    const what = step.kind === 'message' && step.text !== undefined ? `message ${JSON.stringify(step.text)}` : `${step.kind}`;
-    return `${step.expect} ${step.absent ? 'shows no' : 'shows'} ${what}${step.orExit ? ' or ends' : ''}${step.withinMs ? ` within ${step.withinMs} ms` : ''}${step.afterLease ? ' (after its lease)' : ''}`;
-  }
-  if (step.type) return step.text !== undefined ? `${step.type} types ${JSON.stringify(step.text)}` : `${step.type} presses ${JSON.stringify(step.keys)}`;
-  if (step.check) return `${step.check} asks for queued messages`;
-  if (step.quit) return `${step.quit} quits`;
-  if (step.kill) return `kill -9 ${step.kill}${step.after ? ` right after ${describeImRequest({ action: step.after.action, ...(step.after.key !== undefined ? { key: step.after.key } : {}), ...(step.after.value !== undefined ? { value: step.after.value } : {}) })}` : ''}`;
-  if (step.pause) return `pause ${step.pause} (SIGSTOP)`;
-  if (step.resume) return `resume ${step.resume} (SIGCONT)`;
-  if (step.restart) return `restart ${step.restart}`;
-  if (step.fault) return `server fault ${step.fault}${step.client ? ` for ${step.client}` : ''}${step.ms ? ` ${step.ms} ms` : ''}`;
-  return step.wait === 'lease' ? 'wait until a dead program\'s lease has run out' : `wait ${step.wait} ms`;
 }
 
 function sleep(ms: number): Promise<void> {
