@@ -16,6 +16,8 @@ const actionName = z.enum(['get', 'set', 'unset', 'clear', 'keys']);
 
 /** Server-side faults of the IM server protosim plays. */
 export const imFaultKinds = ['slow', 'http-500', 'reset', 'clear'] as const;
+/** Link faults between a program and the suite's server command, on whole messages (client-links.ts). */
+export const clientLinkFaultKinds = ['merge', 'split', 'delay', 'drop', 'duplicate', 'hold', 'release'] as const;
 
 export const clientStepActions = ['preload', 'start', 'expect', 'type', 'check', 'quit', 'kill', 'pause', 'resume', 'restart', 'fault', 'wait'] as const;
 export type ClientStepAction = (typeof clientStepActions)[number];
@@ -32,7 +34,7 @@ export const clientStepOptions: Record<ClientStepAction, readonly string[]> = {
   pause: ['if'],
   resume: ['if'],
   restart: ['if'],
-  fault: ['client', 'action', 'key', 'ms', 'count', 'if'],
+  fault: ['client', 'action', 'key', 'ms', 'count', 'direction', 'messages', 'parts', 'if'],
   wait: ['if'],
 };
 
@@ -96,7 +98,13 @@ export const clientStepSchema = z
     pause: clientId.optional(),
     resume: clientId.optional(),
     restart: clientId.optional(),
-    fault: z.enum(imFaultKinds).optional(),
+    fault: z.enum([...imFaultKinds, ...clientLinkFaultKinds]).optional(),
+    /** a link fault's direction: to-client (default), to-server or both */
+    direction: z.enum(['to-client', 'to-server', 'both']).optional(),
+    /** merge: how many messages go in one write (default 2) */
+    messages: z.number().int().min(2).optional(),
+    /** split: in how many writes one message goes (default 2) */
+    parts: z.number().int().min(2).optional(),
     client: clientId.optional(),
     action: actionName.optional(),
     key: z.string().optional(),
@@ -116,6 +124,10 @@ export const clientStepSchema = z
     if (action === 'expect' && step.otherAs !== undefined && Array.isArray(step.expect) && step.expect.length !== 2) ctx.addIssue({ code: 'custom', path: ['otherAs'], message: 'otherAs needs a list of exactly two clients' });
     if (action === 'type' && (step.text === undefined) === (step.keys === undefined)) ctx.addIssue({ code: 'custom', message: 'type needs text (a message) or keys (raw keystrokes), not both' });
     if (action === 'fault' && step.fault === 'slow' && step.ms === undefined) ctx.addIssue({ code: 'custom', message: 'fault slow needs ms' });
+    const link = action === 'fault' && (clientLinkFaultKinds as readonly string[]).includes(step.fault!);
+    if (link && step.client === undefined) ctx.addIssue({ code: 'custom', path: ['client'], message: `fault ${step.fault} is on one program's link: name it with client:` });
+    if (link && (step.action !== undefined || step.key !== undefined)) ctx.addIssue({ code: 'custom', message: `fault ${step.fault} is a link fault: action and key are for the IM server's faults (${imFaultKinds.join(', ')})` });
+    if (!link && action === 'fault' && (step.direction !== undefined || step.messages !== undefined || step.parts !== undefined)) ctx.addIssue({ code: 'custom', message: `direction, messages and parts are for link faults (${clientLinkFaultKinds.join(', ')})` });
   });
 export type ClientStepFile = z.infer<typeof clientStepSchema>;
 

@@ -9,7 +9,7 @@ import { fileKindOf, warnIfUndeclared, type FormatOptions } from '../../scenario
 import { protocolNamed } from '../../models/registry.js';
 import { formatPath, parseYamlMapping, readYamlInput, ScenarioError, zodIssue, type ScenarioIssue } from '../../scenario/load.js';
 import { userPatternProblem } from '../../scenario/user-pattern.js';
-import { clientSuiteSchema, type ClientSuiteFile } from './client-suite-schema.js';
+import { clientLinkFaultKinds, clientSuiteSchema, imFaultKinds, type ClientSuiteFile } from './client-suite-schema.js';
 
 export interface ClientSuite {
   file: string;
@@ -60,9 +60,12 @@ export function parseClientSuite(text: string, shownAs: string, dir: string, fil
           started.add(name);
         }
       }
+      const linkFault = step.fault !== undefined && (clientLinkFaultKinds as readonly string[]).includes(step.fault);
       if (system) {
-        const imOnly = step.preload !== undefined ? 'preload' : step.fault !== undefined ? 'fault' : step.after !== undefined ? 'after' : step.together === true ? 'together' : undefined;
+        const imOnly = step.preload !== undefined ? 'preload' : step.fault !== undefined && !linkFault ? 'fault' : step.after !== undefined ? 'after' : step.together === true ? 'together' : undefined;
         if (imOnly !== undefined) issue(['cases', i, 'steps', j, imOnly], `${imOnly} needs protosim's own IM server; this suite runs the server command (server:)`);
+      } else if (linkFault) {
+        issue(['cases', i, 'steps', j, 'fault'], `fault ${step.fault} is on the link between a program and the suite's server command; this suite has no server command (protosim's IM server: faults ${imFaultKinds.join(', ')})`);
       }
       const serverStep = step.kill ?? step.pause ?? step.resume ?? step.restart ?? step.quit;
       if (serverStep === 'server') {

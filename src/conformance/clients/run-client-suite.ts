@@ -1,7 +1,7 @@
 /**
  * Runs a client-side suite: for each case, a fresh IM server (the model's store), or the suite's
- * server command (./suite-server.ts, over QUIC when the adapter says so), and fresh client
- * programs started through the adapter; the steps drive them as people and a nemesis would; each
+ * server command (./suite-server.ts, over QUIC when the adapter says so; link faults through
+ * ./client-links.ts), and fresh client programs started through the adapter, driven as people and a nemesis would; each
  * case ends PASS, FAIL (expected vs observed, with the requests behind it), ERROR (the harness could
  * not do its part: a program that will not start, an adapter without a pattern the case needs, the
  * case's time bound) or SKIP. A timeout waiting for output while the program runs is a FAIL: the
@@ -13,8 +13,7 @@ import { LiveCase } from '../engine/live-case.js';
 import { StepError, StepFailure as Failure, type CaseOutcome } from '../engine/verdicts.js';
 import { models } from '../../models/index.js';
 import type { ModelVariant } from '../../models/types.js';
-import type { CaseResult, SuiteReport } from '../../report/case-result.js';
-import { makeSuiteReport } from '../../report/case-result.js';
+import { makeSuiteReport, type CaseResult, type SuiteReport } from '../../report/case-result.js';
 import type { TraceEvent } from '../../sim/trace.js';
 import type { Adapter } from './adapter.js';
 import type { PatternKind } from './adapter-schema.js';
@@ -28,6 +27,7 @@ import type { ClientSuite } from './load-client-suite.js';
 import { analyzeStall, type StallAnalysis } from './stall-analysis.js';
 import { describeExit } from '../managed-process.js';
 import { serverActions, SuiteServer, suiteServerCommand } from './suite-server.js';
+import { ClientLinks } from './client-links.js';
 
 /** A step's verdict: FAIL (the program did something else) or ERROR (the harness could not do its part). */
 function stepVerdict(verdict: 'FAIL' | 'ERROR', reason: string, expected?: string, observed?: string): Error {
@@ -91,6 +91,7 @@ export async function runClientSuite(suite: ClientSuite, opts: RunClientSuiteOpt
 export class ClientCaseRun extends LiveCase<ClientStepFile> {
   /** protosim's IM server (the model's store), unless the suite runs a server command */
   readonly im: ImServer | undefined;
+  private readonly links: ClientLinks | undefined; // the proxies of the clients whose links the case faults
   /** the server command of a whole live system */
   server: SuiteServer | undefined;
   readonly sessions = new Map<string, ClientSession>();
@@ -113,6 +114,7 @@ export class ClientCaseRun extends LiveCase<ClientStepFile> {
     this.variant = models[suite.spec.protocol]?.variants.faithful;
     this.vars = adapterVarsFor(suite, opts.adapter, opts.vars);
     this.im = suite.spec.server === undefined ? new ImServer() : undefined;
+    this.links = ClientLinks.of(suite, c, opts.adapter.spec.transport);
     this.im?.onRequest((record, phase) => this.onRequest(record, phase));
   }
 
@@ -331,7 +333,7 @@ export class ClientCaseRun extends LiveCase<ClientStepFile> {
     const serverAction = serverActions.find((k) => step[k] === 'server');
     if (serverAction !== undefined && this.server !== undefined) return this.server.act(serverAction, this.nowMs(), (e) => this.push(e));
     if (step.kill !== undefined) return this.killClient(step);
-    if (step.fault !== undefined) return this.imFault(step);
+    if (step.fault !== undefined) return ClientLinks.handles(step) ? this.links!.apply(step) : this.imFault(step);
     if (step.wait !== undefined) return sleep(step.wait === 'lease' ? this.leaseWaitMs() : step.wait);
     if (step.restart !== undefined) {
       const s = this.session(step.restart);
@@ -381,7 +383,7 @@ export class ClientCaseRun extends LiveCase<ClientStepFile> {
       const s = new ClientSession({
         adapter: this.opts.adapter,
         name,
-        address: this.im !== undefined ? await this.im.urlFor(name) : this.server!.address,
+        address: this.im !== undefined ? await this.im.urlFor(name) : ((await this.links?.addressFor(name, this.server!.address)) ?? this.server!.address),
         vars: this.vars,
         protosimLauncher: this.opts.protosimLauncher,
         ...(this.opts.io ? { io: this.opts.io } : {}),
@@ -471,7 +473,7 @@ export class ClientCaseRun extends LiveCase<ClientStepFile> {
     const im = this.im!;
     if (step.fault === 'clear') im.clearFaults();
     else if (step.fault === 'slow') im.addFault({ kind: 'slow', ms: step.ms!, ...filter });
-    else im.addFault({ kind: step.fault!, ...filter });
+    else im.addFault({ kind: step.fault as 'reset' | 'http-500', ...filter });
   }
 
   /** Output lines become `print` trace events; an exit nobody asked for becomes a crash. */
@@ -489,6 +491,7 @@ export class ClientCaseRun extends LiveCase<ClientStepFile> {
     await Promise.all([...this.sessions.values()].map((s) => s.stop().catch(() => undefined)));
     await this.im?.close();
     await this.server?.process.stop().catch(() => undefined);
+    await this.links?.close();
   }
 }
 

@@ -20,7 +20,7 @@ export type ServerAction = 'kill' | 'pause' | 'resume' | 'restart' | 'quit';
 export const serverActions: readonly ServerAction[] = ['kill', 'pause', 'resume', 'restart', 'quit'];
 
 /** The value of `--name VALUE` or `--name=VALUE` in a command, if given. */
-function optionIn(command: readonly string[], name: string): string | undefined {
+export function optionIn(command: readonly string[], name: string): string | undefined {
   for (let i = 0; i < command.length; i++) {
     if (command[i] === name) return command[i + 1] ?? '';
     if (command[i]!.startsWith(`${name}=`)) return command[i]!.slice(name.length + 1);
