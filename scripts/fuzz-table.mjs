@@ -5,7 +5,7 @@
  * defective twins), each within one time budget, and prints the table of docs/fuzz.md:
  * target × found / runs / time to first finding / shrunk size / replay of the saved case.
  *
- *   node scripts/fuzz-table.mjs [--budget S] [--seed N] [--only SUBSTRING,...] [--jobs N] [--json FILE]
+ *   node scripts/fuzz-table.mjs [--budget S] [--seed N] [--only SUBSTRING|=ID,...] [--jobs N] [--json FILE]
  *
  * Corpus servers are copied to a temp folder and built there (Go with GOPROXY=off, as
  * scripts/corpus/run.mjs does); the temp folder is removed at the end. Exit 0 when every defective
@@ -144,7 +144,7 @@ async function main() {
   const rows = [];
   try {
     let targets = [...referenceTargets(work), ...corpusTargets(work)];
-    if (o.only.length) targets = targets.filter((t) => o.only.some((s) => t.id.includes(s)));
+    if (o.only.length) targets = targets.filter((t) => o.only.some((s) => (s.startsWith('=') ? t.id === s.slice(1) : t.id.includes(s))));
     process.stderr.write(`fuzz-table: seed=${o.seed} budget=${o.budget}s targets=${targets.length} jobs=${o.jobs}\n`);
     const queue = [...targets];
     const worker = async () => {
