@@ -70,6 +70,7 @@ export function resolveTarget(suite: Suite, overrides: LiveTargetOverrides, cwd:
     return { address, codec: quicCodec(codec), framing, replyTimeoutMs, description: address.text, transport: 'quic', quic: resolveQuic({ ...fileQuic, ...address.quic }, cwd) };
   }
   if ('command' in file && file.command !== undefined) {
+    const quic = 'transport' in file && file.transport === 'quic';
     const command: CommandTargetSpec = {
       // `{codec}` and `{framing}` as protosim names them everywhere (serve --codec json-lines too).
       command: file.command.map((a) => (a === '{codec}' ? codec : a === '{framing}' ? framing : a)),
@@ -80,10 +81,10 @@ export function resolveTarget(suite: Suite, overrides: LiveTargetOverrides, cwd:
       startTimeoutMs: file.startTimeoutMs ?? defaultStartTimeoutMs,
       ...(file.stdin !== undefined ? { stdin: typeof file.stdin === 'object' ? { file: isAbsolute(file.stdin.file) ? file.stdin.file : resolvePath(file.cwd ?? cwd, file.stdin.file) } : file.stdin } : {}),
       ...(file.shutdown !== undefined ? { shutdown: file.shutdown } : {}),
-      scheme,
+      // a QUIC server is ready when its UDP port is bound (and a ready line's address is read as quic://)
+      scheme: quic ? 'quic' : scheme,
       ...(overrides.maxOutputBytes !== undefined ? { maxOutputBytes: overrides.maxOutputBytes } : {}),
     };
-    const quic = 'transport' in file && file.transport === 'quic';
     return {
       command,
       codec: quic ? quicCodec(codec) : codec,

@@ -8,13 +8,15 @@
  */
 import { compileUserPattern } from '../scenario/user-pattern.js';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { TargetError } from '../errors.js';
 import { parseTargetAddress } from '../scenario/target-address.js';
 import { isolation, launch, releaseStreams, type Job, type JobExit, type StdinMode } from './launcher.js';
 import { TailBuffer } from './tail-buffer.js';
+import { portListening, udpPortBound } from './proc-net.js';
+
+export { portListening };
 
 /** How protosim knows a started command is ready. */
 export type ReadySpec =
@@ -45,7 +47,7 @@ export interface CommandTargetSpec {
    */
   maxOutputBytes?: number;
   /** `http` for the kv protocol; the scheme of the address built from a port */
-  scheme: 'tcp' | 'http';
+  scheme: 'tcp' | 'http' | 'quic';
   /** protosim's own server (a client suite's): never run in a submission's sandbox (launcher.ts) */
   trusted?: boolean;
 }
@@ -89,37 +91,11 @@ export async function freeLoopbackPort(): Promise<number> {
 export const probeSettleMs = 150;
 
 /**
- * True when /proc/net/tcp or /proc/net/tcp6 shows a socket listening on `port` (on any local
- * address): readiness seen without opening a connection the program would see. Undefined where
- * those files cannot be read (not Linux).
- */
-export function portListening(port: number): boolean | undefined {
-  let readable = false;
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    readable = true;
-    for (const line of text.split('\n')) {
-      const fields = line.trim().split(/\s+/);
-      // sl local_address rem_address st ...; st 0A is LISTEN
-      if (fields.length < 4 || fields[3] !== '0A') continue;
-      const local = fields[1]!;
-      if (parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port) return true;
-    }
-  }
-  return readable ? false : undefined;
-}
-
-/**
  * The address in a ready line, as people print it: a full address (`tcp://127.0.0.1:9000`), or
  * without a scheme (`127.0.0.1:9000`, `localhost:9000`, `0.0.0.0:9000`, `[::]:9000`, `:9000`,
  * `9000`); a wildcard host is reached on 127.0.0.1. The problem in words when it is none of these.
  */
-export function readyAddress(text: string, scheme: 'tcp' | 'http'): string | { problem: string } {
+export function readyAddress(text: string, scheme: 'tcp' | 'http' | 'quic'): string | { problem: string } {
   const trimmed = text.trim().replace(/[.,;]+$/, '');
   if (/^\w+:\/\//.test(trimmed)) {
     const parsed = parseTargetAddress(trimmed.replace(/^(\w+):\/\/(0\.0\.0\.0|\[::\]|\*)(?=:)/, '$1://127.0.0.1'));
@@ -352,6 +328,7 @@ export class ManagedProcess {
 
   /** Ready when `probePort` is seen listening in /proc/net/tcp, or (probe: connect, or no /proc) accepts a connection. */
   private probe(wait: ReadyWait, probePort: number): void {
+    if (this.spec.scheme === 'quic') return this.probeUdp(wait, probePort);
     const ready = this.spec.ready;
     const byConnect = ready !== undefined && 'probe' in ready && ready.probe === 'connect';
     const listening = (): void => {
@@ -379,11 +356,21 @@ export class ManagedProcess {
     else listening();
   }
 
+  /** QUIC: ready when a UDP socket is bound to `probePort` (nothing to connect to without a handshake). */
+  private probeUdp(wait: ReadyWait, probePort: number): void {
+    if (wait.settled) return;
+    const bound = udpPortBound(probePort);
+    if (bound === undefined) return void setTimeout(() => wait.finish(undefined, `quic://127.0.0.1:${probePort}`, 'assumed ready after 1 s (/proc/net/udp cannot be read)'), 1000);
+    if (bound) return wait.finish(undefined, `quic://127.0.0.1:${probePort}`, `UDP port ${probePort} seen bound (/proc/net/udp)`);
+    setTimeout(() => this.probeUdp(wait, probePort), 20);
+  }
+
   private waitingFor(port: number | undefined): string {
     const ready = this.spec.ready;
     if (ready !== undefined && 'stdout' in ready) return `a stdout line matching ${ready.stdout}`;
     if (ready !== undefined && 'stderr' in ready) return `a stderr line matching ${ready.stderr}`;
     const p = (ready !== undefined && 'port' in ready ? ready.port : undefined) ?? port;
+    if (this.spec.scheme === 'quic') return `UDP port ${p} to be bound`;
     return ready !== undefined && 'probe' in ready && ready.probe === 'connect' ? `port ${p} to accept a connection` : `port ${p} to listen`;
   }
 

@@ -4,7 +4,7 @@
  * every order within the bound once; PCT's probability bound is 1 / (n · k^(d−1)).
  */
 import { describe, expect, it } from 'vitest';
-import { ListScheduler, nextPrefix, PctScheduler, pctBound } from '../../src/conformance/explore/schedulers.js';
+import { ListScheduler, NamedScheduler, nextPrefix, PctScheduler, pctBound } from '../../src/conformance/explore/schedulers.js';
 
 describe('explore schedulers', () => {
   it('PCT: one seed, one schedule; with depth 1 the same client always goes first; depth 2 changes priority once', () => {
@@ -30,6 +30,15 @@ describe('explore schedulers', () => {
       prefix = nextPrefix(list.taken);
     }
     expect(seen).toEqual(['000', '001', '010', '011', '100', '101', '110', '111']);
+  });
+
+  it('a schedule repeated by names waits for the named client and picks it whoever else is waiting', () => {
+    const s = new NamedScheduler(['c2', 'c1']);
+    expect(s.awaits(0)).toBe('c2');
+    expect(s.choose(0, ['c1', 'c2'])).toBe(1);
+    expect(s.choose(0, ['c2', 'c3'])).toBe(0);
+    expect(s.choose(1, ['c1', 'c3'])).toBe(0);
+    expect(s.awaits(2)).toBeUndefined();
   });
 
   it("PCT's bound", () => {

@@ -15,7 +15,7 @@ import type { IoMode } from '../clients/client-process.js';
 import { ClientSession } from '../clients/client-session.js';
 import { describeImRequest, ImServer, type ImRequestRecord } from '../clients/im-server.js';
 import { analyzeStall, everyClientPolled, pollingWindowMs } from '../clients/stall-analysis.js';
-import { ListScheduler, nextPrefix, PctScheduler, pctBound, type Scheduler } from './schedulers.js';
+import { ListScheduler, NamedScheduler, nextPrefix, PctScheduler, pctBound, type Scheduler } from './schedulers.js';
 
 export interface ScheduleOptions {
   adapter: Adapter;
@@ -36,6 +36,8 @@ export interface ScheduleRun {
   order: string[];
   /** the choice at each decision (index among the waiting clients, sorted by name) */
   choices: number[];
+  /** the client chosen at each decision: what `--choices c1.c2…` repeats */
+  chosen: string[];
   failure: string | null;
   details: string[];
 }
@@ -56,6 +58,7 @@ export async function runSchedule(opts: ScheduleOptions, scheduler: Scheduler): 
   const waiting: Waiting[] = [];
   const order: string[] = [];
   const choices: number[] = [];
+  const chosenNames: string[] = [];
   const typed = new Map<string, number>();
   let lastArrival = im.nowMs();
   const begunMs = im.nowMs();
@@ -74,8 +77,11 @@ export async function runSchedule(opts: ScheduleOptions, scheduler: Scheduler): 
     // request, up to startBoundMs, before deciding without it
     const starting = running().some((s) => !everAsked.has(s.name)) && im.nowMs() - begunMs < startBoundMs;
     const quiet = !starting && im.nowMs() - lastArrival >= opts.settleMs;
-    if (!everyone && !quiet) {
-      deciding = setTimeout(decide, Math.max(1, opts.settleMs - (im.nowMs() - lastArrival)));
+    // a repeated schedule waits for the client its decision names (up to startBoundMs without a request)
+    const awaited = scheduler.awaits?.(decisions);
+    const awaiting = awaited !== undefined && !asking.has(awaited) && running().some((s) => s.name === awaited) && im.nowMs() - lastArrival < startBoundMs;
+    if (awaiting || (!everyone && !quiet)) {
+      deciding = setTimeout(decide, awaiting ? 20 : Math.max(1, opts.settleMs - (im.nowMs() - lastArrival)));
       return;
     }
     const clients = [...asking].sort();
@@ -84,6 +90,7 @@ export async function runSchedule(opts: ScheduleOptions, scheduler: Scheduler): 
     const index = waiting.findIndex((w) => w.record.client === chosen);
     const [w] = waiting.splice(index, 1);
     choices.push(choice);
+    chosenNames.push(chosen);
     order.push(`${chosen} ${describeImRequest(w!.record)}`);
     decisions += 1;
     w!.go(); // before the rest, so that it takes effect first
@@ -115,7 +122,7 @@ export async function runSchedule(opts: ScheduleOptions, scheduler: Scheduler): 
     await Promise.all(sessions.map((s) => s.start()));
     const failure = await watch(im, sessions, typed, opts, () => decisions >= opts.steps || running().length === 0);
     letAllGo();
-    return { order, choices, failure: failure.failure, details: failure.details };
+    return { order, choices, chosen: chosenNames, failure: failure.failure, details: failure.details };
   } finally {
     free = true;
     if (deciding !== undefined) clearTimeout(deciding);
@@ -174,8 +181,8 @@ export interface ExploreOptions extends ScheduleOptions {
   /** PCT: the bug depth d */
   depth: number;
   seed: number;
-  /** fixed: the choices to repeat */
-  choices?: number[];
+  /** fixed: the choices to repeat (indices, or the clients' names) */
+  choices?: readonly (number | string)[];
   /** after each schedule */
   onSchedule?: (index: number, run: ScheduleRun) => void;
 }
@@ -192,13 +199,15 @@ export interface ExploreResult {
 /** Tries schedules until one fails, the bound on schedules is reached, or (exhaustive) every order was tried. */
 export async function exploreClients(opts: ExploreOptions): Promise<ExploreResult> {
   const names = Array.from({ length: opts.clients }, (_, i) => `c${i + 1}`);
-  let prefix: number[] | null = opts.strategy === 'fixed' ? (opts.choices ?? []) : [];
+  const named = opts.strategy === 'fixed' && (opts.choices ?? []).some((c) => typeof c === 'string');
+  let prefix: number[] | null = opts.strategy === 'fixed' && !named ? (opts.choices ?? []).map(Number) : [];
   let tried = 0;
   let exhausted = false;
   for (let index = 0; index < opts.schedules; index++) {
     let scheduler: Scheduler;
     let list: ListScheduler | undefined;
     if (opts.strategy === 'pct') scheduler = new PctScheduler(opts.seed + index, names, opts.steps, opts.depth);
+    else if (named) scheduler = new NamedScheduler((opts.choices ?? []).map(String));
     else scheduler = list = new ListScheduler(prefix ?? []);
     const run = await runSchedule(opts, scheduler);
     tried += 1;

@@ -87,6 +87,8 @@ export function serverTarget(submission: ServerSubmissionEntry): {
   startTimeoutMs?: number;
   codec?: ServerSubmissionEntry['server']['codec'];
   framing?: ServerSubmissionEntry['server']['framing'];
+  transport?: ServerSubmissionEntry['server']['transport'];
+  quic?: ServerSubmissionEntry['server']['quic'];
   replyTimeoutMs?: number;
 } {
   const s = submission.server;
@@ -103,6 +105,8 @@ export function serverTarget(submission: ServerSubmissionEntry): {
     ...(s.startTimeoutMs !== undefined ? { startTimeoutMs: s.startTimeoutMs } : {}),
     ...(s.codec !== undefined ? { codec: s.codec } : {}),
     ...(s.framing !== undefined ? { framing: s.framing } : {}),
+    ...(s.transport !== undefined ? { transport: s.transport } : {}),
+    ...(s.quic !== undefined ? { quic: s.quic } : {}),
     ...(s.replyTimeoutMs !== undefined ? { replyTimeoutMs: s.replyTimeoutMs } : {}),
   };
 }

@@ -6,7 +6,7 @@
  * read its client program.
  */
 import { z } from 'zod';
-import { codecSchema, framingNames } from '../../scenario/target-schema.js';
+import { codecSchema, framingNames, quicTargetSchema, targetTransports } from '../../scenario/target-schema.js';
 
 /** The file names a manifest may have, in the order they are looked for. */
 export const manifestFileNames = ['protosim.yaml', 'submission.yaml'] as const;
@@ -35,6 +35,10 @@ export const serverSubmissionSchema = z.strictObject({
   startTimeoutMs: z.number().int().positive().optional(),
   codec: codecSchema.optional(),
   framing: z.enum(framingNames).optional(),
+  /** tcp (default) or quic: the server listens on UDP `{port}` (TLS, ALPN echo-protocol; JSON wires) */
+  transport: z.enum(targetTransports).optional(),
+  /** QUIC options (ALPN, server name, certificate checks), as in a target file */
+  quic: quicTargetSchema.optional(),
   /** how long an `expect` waits by default */
   replyTimeoutMs: z.number().int().positive().optional(),
 });

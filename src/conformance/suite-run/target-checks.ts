@@ -3,9 +3,10 @@
  * for a QUIC target. A case that met nothing at the target, and a run that found it unreachable,
  * say why with these.
  */
-import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { portListening } from '../managed-process.js';
+import { portListening, udpPortBound } from '../proc-net.js';
+
+export { udpPortBound };
 
 /** Null when something listens at host:port (seen in /proc/net/tcp, or by connecting); else what is wrong. */
 export async function addressProblem(host: string, port: number, transport: 'tcp' | 'quic' = 'tcp'): Promise<string | null> {
@@ -35,23 +36,4 @@ export async function addressProblem(host: string, port: number, transport: 'tcp
       resolve(`connect ${error.code ?? error.message}`);
     });
   });
-}
-
-/** Whether a UDP socket is bound to `port` (/proc/net/udp and udp6); undefined when they cannot be read. */
-export function udpPortBound(port: number): boolean | undefined {
-  let readable = false;
-  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    readable = true;
-    for (const line of text.split('\n').slice(1)) {
-      const local = line.trim().split(/\s+/)[1];
-      if (local !== undefined && parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port) return true;
-    }
-  }
-  return readable ? false : undefined;
 }
