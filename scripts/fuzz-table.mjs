@@ -129,7 +129,7 @@ async function fuzzOne(t, o, work) {
   const f = json.finding;
   const row = { status: f ? 'found' : json.unreachable ? `unreachable: ${json.unreachable}` : 'none', runs: json.runs, flaky: json.flaky, inconclusive: json.inconclusive, ms: json.durationMs };
   if (f) {
-    Object.assign(row, { firstMs: f.firstAtMs, size: f.size, reason: f.result.reason.split('\n')[0] });
+    Object.assign(row, { firstMs: f.firstAtMs, size: f.size, reason: f.result.reason.split('\n')[0], case: f.suiteText });
     const replay = await run([process.execPath, protosim, 'run', saved, '--target', t.targetFile, '--no-progress', ...Object.entries(t.vars ?? {}).flatMap(([k, v]) => ['--var', `${k}=${v}`])], 120_000);
     row.replay = replay.code === 1 ? 'fails' : `exit ${replay.code}`;
   }

@@ -171,6 +171,39 @@ describe('bytes that are not a message', () => {
       expect(oracle.satisfied()).toBe(false);
     }
   });
+
+  it('two logins of one account in flight together: either may win, though the first one starts the heartbeat sweep', () => {
+    for (const winner of ['c1', 'c2']) {
+      const loser = winner === 'c1' ? 'c2' : 'c1';
+      let now = 0;
+      const oracle = new ServerModelOracle(pingLivenessMapping({ heartbeatTimeoutMs: 800 }), () => now);
+      oracle.send('c1', ping(1, { username: 'user1', password: 'pass1' }));
+      now += 5;
+      oracle.send('c2', ping(1, { username: 'user1', password: 'pass1' }));
+      now += 5;
+      expect(oracle.arrival(loser, { kind: 'message', msg: ping(5, { id: null, error_code: 3 }) })).toBeNull();
+      expect(oracle.arrival(winner, { kind: 'message', msg: ping(2, { auth: 0, id: 'k' }) })).toBeNull();
+      // and not both
+      expect(oracle.arrival(loser, { kind: 'message', msg: ping(2, { auth: 0, id: 'j' }) })).not.toBeNull();
+    }
+  });
+
+  it('garbage with line ends inside is several garbage lines: one reply to each may come, not more', () => {
+    const answer = (oracle: ServerModelOracle): string | null => oracle.arrival('c1', { kind: 'message', msg: ping(5, { error_code: 0, message: 'bad line' }) })?.reason ?? null;
+    const two = new ServerModelOracle(pingLivenessMapping(), manualClock().now);
+    two.sendUnreadable('c1', true, 2);
+    expect(answer(two)).toBeNull();
+    expect(answer(two)).toBeNull();
+    expect(answer(two)).not.toBeNull();
+    const one = new ServerModelOracle(pingLivenessMapping(), manualClock().now);
+    one.sendUnreadable('c1', true);
+    expect(answer(one)).toBeNull();
+    expect(answer(one)).not.toBeNull();
+    // bytes that end inside a frame (a length prefix read from garbage): any number of garbage frames, each may be answered
+    const unframed = new ServerModelOracle(pingLivenessMapping(), manualClock().now);
+    unframed.sendUnreadable('c1', false);
+    for (let i = 0; i < 3; i++) expect(answer(unframed)).toBeNull();
+  });
 });
 
 describe('default oracle: what the protocol leaves open is not judged', () => {
@@ -195,6 +228,24 @@ describe('default oracle: what the protocol leaves open is not judged', () => {
     expect(oracle.arrival('c3', { kind: 'message', msg: ping(2, { auth: 0, id: 'y' }) })).toBeNull();
     // a second reply is still a message the model does not send
     expect(oracle.arrival('c3', { kind: 'message', msg: ping(2, { auth: 0, id: 'y' }) })?.reason).toMatch(/c3 got a message the ping-liveness \(fixed\) server model does not send/);
+  });
+
+  it('ping-liveness: a second login on a logged-in connection may be refused as bad credentials (strict: ERROR 3 only)', () => {
+    for (const strict of [false, true]) {
+      const oracle = new ServerModelOracle(pingLivenessMapping({ strict }), manualClock().now);
+      oracle.send('c1', ping(1, { username: 'user2', password: 'pass2' }));
+      expect(oracle.arrival('c1', { kind: 'message', msg: ping(2, { auth: 0, id: 'a' }) })).toBeNull();
+      oracle.send('c1', ping(1, { username: 'user1', password: 'wrong' }));
+      const refused = oracle.arrival('c1', { kind: 'message', msg: ping(2, { auth: 1 }) });
+      if (strict) expect(refused?.reason).toMatch(/ERROR/);
+      else expect(refused).toBeNull();
+      // accepted is never right: the connection keeps its session
+      const again = new ServerModelOracle(pingLivenessMapping({ strict }), manualClock().now);
+      again.send('c1', ping(1, { username: 'user2', password: 'pass2' }));
+      expect(again.arrival('c1', { kind: 'message', msg: ping(2, { auth: 0, id: 'a' }) })).toBeNull();
+      again.send('c1', ping(1, { username: 'user1', password: 'pass1' }));
+      expect(again.arrival('c1', { kind: 'message', msg: ping(2, { auth: 0, id: 'b' }) })).not.toBeNull();
+    }
   });
 
   it('ping-liveness: a later message of another version may be served as negotiated, or refused', () => {

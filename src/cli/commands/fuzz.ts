@@ -1,18 +1,25 @@
 /**
  * `protosim fuzz <protocol | suite.yaml> [--target ...]`: generated live cases against a server, the
  * protocol's model as the oracle, a failure shrunk and saved as a suite case (docs/fuzz.md).
+ * `protosim fuzz <protocol> --adapter FILE`: generated client-suite cases against a client program,
+ * protosim's reference server as the server, the protocol's rules as the expectations.
  * The seed comes first on stderr; exit 0 no finding, 1 a finding, 2 bad input, 3 the target could
  * not be started or reached.
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ExitCode, InputError } from '../../errors.js';
-import { builtinLiveProtocols } from '../../models/registry.js';
+import { builtinLiveProtocols, liveProtocolNamed } from '../../models/registry.js';
+import { loadAdapterFile } from '../../conformance/clients/adapter.js';
+import type { IoMode } from '../../conformance/clients/client-process.js';
+import { clientFuzzFor, clientFuzzGenerators } from '../../conformance/fuzz/clients/client-protocol.js';
+import { referenceServerCommand } from '../../conformance/fuzz/clients/client-fuzz-suite.js';
+import { runClientFuzz, type ClientFuzzOptions } from '../../conformance/fuzz/clients/run-client-fuzz.js';
 import { loadSuiteFile, type Suite } from '../../scenario/load-suite.js';
 import { fuzzGeneratorFor, fuzzGenerators } from '../../conformance/fuzz/fuzz-generators.js';
-import { runFuzz, type FuzzOptions, type FuzzOutcome, type FuzzProgress } from '../../conformance/fuzz/run-fuzz.js';
-import { describeSize } from '../../conformance/fuzz/fuzz-case.js';
+import { processFaultsOf, runFuzz, type FuzzOptions, type FuzzProgress } from '../../conformance/fuzz/run-fuzz.js';
+import { describeSize, type CaseSize } from '../../conformance/fuzz/fuzz-case.js';
 import { makeSuiteReport, type CaseResult } from '../../report/case-result.js';
 import type { ReportSpec } from '../../report/report-format.js';
 import type { CliContext } from '../context.js';
@@ -22,9 +29,12 @@ import { writeOutputFile } from '../output-file.js';
 import { addReportOptions, writeReportsFor } from '../reports.js';
 import { bundledScenariosDir } from '../scenario-files.js';
 import { targetFileOf } from '../target-flag.js';
+import { parseIoMode } from './adapter.js';
 
 interface FuzzFlags {
   target?: string;
+  adapter?: string;
+  io?: IoMode;
   codec?: string;
   framing?: string;
   runs: number;
@@ -37,6 +47,7 @@ interface FuzzFlags {
   format: string;
   report?: ReportSpec[];
   progress: boolean;
+  processFaults: boolean;
   replyTimeoutMs?: number;
 }
 
@@ -90,7 +101,19 @@ function fuzzOptions(what: string, flags: FuzzFlags, cwd: string, seed: number):
     repeat: flags.repeat,
     confirm: flags.confirm,
     timeBudgetMs: flags.timeBudget * 1000,
+    processFaults: flags.processFaults,
   };
+}
+
+/** What the text, JSON and report outputs show of a run, server side or client side. */
+interface ShownOutcome {
+  seed: number;
+  runs: number;
+  flaky: number;
+  inconclusive: number;
+  durationMs: number;
+  unreachable?: string;
+  finding?: { run: number; firstAtMs: number; shrinks: number; size: CaseSize; originalSize: CaseSize; result: CaseResult; suiteText: string; caseId: string };
 }
 
 function progressLine(e: FuzzProgress): string {
@@ -101,7 +124,7 @@ function progressLine(e: FuzzProgress): string {
 }
 
 /** The run as a suite report: the finding as a FAIL case, or one PASS case saying what ran. */
-function outcomeReport(outcome: FuzzOutcome, protocol: string, target: string): ReturnType<typeof makeSuiteReport> {
+function outcomeReport(outcome: ShownOutcome, protocol: string, target: string): ReturnType<typeof makeSuiteReport> {
   const f = outcome.finding;
   const c: CaseResult =
     f !== undefined
@@ -110,7 +133,8 @@ function outcomeReport(outcome: FuzzOutcome, protocol: string, target: string): 
   return makeSuiteReport(target, [c], outcome.durationMs, `fuzz/${protocol}`);
 }
 
-function renderOutcome(ctx: CliContext, outcome: FuzzOutcome, protocol: string, flags: FuzzFlags): void {
+/** `replay` says how to run the search again (` --target X`, ` --adapter A`). */
+function renderOutcome(ctx: CliContext, outcome: ShownOutcome, protocol: string, flags: FuzzFlags, replay: string): void {
   const f = outcome.finding;
   const tally = `${outcome.runs} cases run, ${outcome.flaky} flaky, ${outcome.inconclusive} inconclusive, ${(outcome.durationMs / 1000).toFixed(1)} s`;
   if (f === undefined) {
@@ -121,9 +145,76 @@ function renderOutcome(ctx: CliContext, outcome: FuzzOutcome, protocol: string, 
   ctx.io.stdout(`  shrunk ${f.shrinks} times: from ${describeSize(f.originalSize)} to ${describeSize(f.size)}\n`);
   ctx.io.stdout(renderCaseLine(f.result, false).replace(/^/gm, '  '));
   ctx.io.stdout(`\n  the shrunk case:\n${f.suiteText.replace(/^/gm, '    ')}\n`);
-  const replayTarget = flags.target !== undefined ? ` --target ${flags.target}` : '';
-  ctx.io.stdout(`  replay the search: protosim fuzz ${protocol} --seed ${outcome.seed}${replayTarget}\n`);
-  if (flags.saveCase !== undefined) ctx.io.stdout(`  replay the case:   protosim run ${flags.saveCase}${replayTarget}\n`);
+  ctx.io.stdout(`  replay the search: protosim fuzz ${protocol} --seed ${outcome.seed}${replay}\n`);
+  if (flags.saveCase !== undefined) ctx.io.stdout(`  replay the case:   protosim run ${flags.saveCase}${flags.adapter !== undefined ? ` --adapter ${flags.adapter}` : replay}\n`);
+}
+
+/** Saves the shrunk case, prints (text or JSON), writes reports, sets the exit code. */
+function finish(ctx: CliContext, outcome: ShownOutcome, protocol: string, flags: FuzzFlags, replay: string, target: string): void {
+  const cwd = ctx.io.cwd ?? process.cwd();
+  if (outcome.finding !== undefined && flags.saveCase !== undefined) writeOutputFile(resolve(cwd, flags.saveCase), outcome.finding.suiteText, '--save-case');
+  const report = outcomeReport(outcome, protocol, target);
+  if (flags.format === 'json') ctx.io.stdout(`${JSON.stringify({ ...outcome, finding: outcome.finding === undefined ? undefined : { ...outcome.finding, savedTo: flags.saveCase } }, null, 2)}\n`);
+  else renderOutcome(ctx, outcome, protocol, flags, replay);
+  writeReportsFor(ctx, report, flags.report ?? []);
+  ctx.exitCode = outcome.unreachable !== undefined && outcome.finding === undefined ? ExitCode.targetError : outcome.finding !== undefined ? ExitCode.expectationFailed : ExitCode.ok;
+}
+
+/** The reference server's options for the codec and framing the client program speaks (exit 2 for one it cannot speak). */
+function codecArgs(protocol: string, flags: FuzzFlags): { args: string[]; unframed: boolean } {
+  const live = liveProtocolNamed(protocol);
+  const args: string[] = [];
+  if (flags.codec !== undefined) {
+    const choices = live?.server.options.find((o) => o.kind === 'codec')?.choices ?? [];
+    const codecs = live?.codecs.map((c) => c.name) ?? [];
+    if (choices.includes(flags.codec)) args.push('--codec', flags.codec);
+    else if (!(codecs.length === 1 && codecs[0] === flags.codec)) throw new InputError(`--codec: protosim's ${protocol} server speaks ${(choices.length > 0 ? choices : codecs).join(' or ')}, not ${JSON.stringify(flags.codec)}`);
+  }
+  if (flags.framing !== undefined) {
+    const framings = live?.framings ?? [];
+    if (!(framings as readonly string[]).includes(flags.framing)) throw new InputError(`--framing: ${framings.length > 0 ? `expected ${framings.join(' or ')}` : `${protocol} has no framing option`}, got ${JSON.stringify(flags.framing)}`);
+    args.push('--framing', flags.framing);
+  }
+  return { args, unframed: flags.framing === 'raw' };
+}
+
+/** The options of a run against a client program, from the flags (every problem an InputError, exit 2). */
+function clientFuzzOptions(what: string, flags: FuzzFlags, cwd: string, seed: number): ClientFuzzOptions {
+  if (flags.target !== undefined) throw new InputError('fuzz: --adapter tests a client program (protosim starts its reference server for it) and --target a server: give one of them');
+  const generator = clientFuzzFor(what);
+  if (generator === undefined) throw new InputError(`fuzz --adapter: no client fuzzing for ${JSON.stringify(what)}; expected a protocol: ${clientFuzzGenerators.map((g) => g.protocol).join(', ')}`);
+  const adapterPath = resolve(cwd, flags.adapter!);
+  if (!existsSync(adapterPath)) throw new InputError(`--adapter: no such adapter file ${JSON.stringify(flags.adapter)}`);
+  const adapter = loadAdapterFile(adapterPath, flags.adapter);
+  if (adapter.spec.protocol !== generator.protocol) throw new InputError(`--adapter: the adapter ${adapter.spec.adapter} is for ${adapter.spec.protocol}, not ${generator.protocol}`);
+  const { args, unframed } = codecArgs(generator.protocol, flags);
+  const vars = Object.fromEntries(Object.entries(parseVars(flags.var ?? [])).map(([k, v]) => [k, String(v)]));
+  const suiteDir = flags.saveCase !== undefined ? dirname(resolve(cwd, flags.saveCase)) : cwd;
+  return {
+    generator,
+    adapter,
+    base: { protocol: generator.protocol, adapter: relative(suiteDir, adapterPath) || adapterPath, server: referenceServerCommand(generator.protocol, [...generator.serverArgs, ...args]), adapterVars: { ...(generator.adapterVars ?? {}), ...vars } },
+    suiteDir,
+    unframed,
+    vars,
+    ...(flags.io !== undefined ? { io: flags.io } : {}),
+    seed,
+    runs: flags.runs,
+    repeat: flags.repeat,
+    confirm: flags.confirm,
+    timeBudgetMs: flags.timeBudget * 1000,
+  };
+}
+
+/** `fuzz <protocol> --adapter FILE`: generated client-suite cases against the program. */
+async function fuzzClients(ctx: CliContext, what: string, flags: FuzzFlags, cwd: string, seed: number): Promise<void> {
+  const options = clientFuzzOptions(what, flags, cwd, seed);
+  const protocol = options.generator.protocol;
+  ctx.io.stderr(`seed=${seed} protocol=${protocol} runs=${flags.runs} repeat=${flags.repeat} confirm=${flags.confirm} time-budget=${flags.timeBudget}s adapter=${flags.adapter}\n`);
+  if (flags.progress) options.onProgress = (e) => ctx.io.stderr(progressLine(e));
+  const outcome = await runClientFuzz(options);
+  const replay = ` --adapter ${flags.adapter}${flags.codec !== undefined ? ` --codec ${flags.codec}` : ''}${flags.framing !== undefined ? ` --framing ${flags.framing}` : ''}`;
+  finish(ctx, outcome, protocol, flags, replay, `client program ${options.adapter.spec.adapter}`);
 }
 
 export function registerFuzzCommand(program: Command, ctx: CliContext): void {
@@ -132,7 +223,9 @@ export function registerFuzzCommand(program: Command, ctx: CliContext): void {
     .description('generate live cases from a protocol\'s model, run them against a server with the model as oracle, shrink a failure and save it as a suite case')
     .argument('<protocol|suite>', `a protocol (${fuzzGenerators.map((g) => g.protocol).join(', ')}) or a suite file (its protocol, target and vars)`)
     .option('--target <address|file>', 'the server: an address (tcp://127.0.0.1:PORT, http://...) or a target file; default: the suite\'s target (protosim\'s reference server)')
-    .option('--codec <codec>', 'the codec the target speaks')
+    .option('--adapter <file>', `a client program to test instead of a server (${clientFuzzGenerators.map((g) => g.protocol).join(', ')}): its adapter; protosim runs its reference server for it`)
+    .option('--io <mode>', 'with --adapter: drive the program through a pty, pipes or auto', parseIoMode)
+    .option('--codec <codec>', 'the codec the target (or, with --adapter, the client program) speaks')
     .option('--framing <framing>', 'protobuf framing: length-delimited | raw')
     .option('--runs <n>', 'generated cases at most', positive('--runs'), 1000)
     .option('--repeat <n>', 'runs of each generated case (rare races)', positive('--repeat'), 1)
@@ -140,25 +233,20 @@ export function registerFuzzCommand(program: Command, ctx: CliContext): void {
     .option('--seed <n>', 'the seed of the generated cases (default: drawn, and printed first)', parseIntOption('--seed'))
     .option('--confirm <n>', 'a failure (and each shrink candidate) must fail this many runs in a row', positive('--confirm'), 2)
     .option('--save-case <file>', 'write the shrunk case as a suite file that protosim run replays')
-    .option('--var <name=value>', 'a suite variable (repeatable)', collectWhole)
+    .option('--var <name=value>', 'a suite variable; with --adapter, an adapter variable (repeatable)', collectWhole)
     .option('--reply-timeout-ms <ms>', 'how long an expect waits', parseIntOption('--reply-timeout-ms'))
+    .option('--no-process-faults', 'do not kill, restart or pause the target (generated only against a target protosim starts, never an address)')
     .option('--format <format>', 'text or json', 'text');
   addReportOptions(command).action(async (what: string, flags: FuzzFlags) => {
     if (flags.format !== 'text' && flags.format !== 'json') throw new InputError(`--format: expected text or json, got ${JSON.stringify(flags.format)}`);
     const cwd = ctx.io.cwd ?? process.cwd();
     const seed = flags.seed ?? Math.floor(Math.random() * 2 ** 31);
+    if (flags.adapter !== undefined) return fuzzClients(ctx, what, flags, cwd, seed);
     const options = fuzzOptions(what, flags, cwd, seed);
     const protocol = options.base.protocol;
-    ctx.io.stderr(`seed=${seed} protocol=${protocol} runs=${flags.runs} repeat=${flags.repeat} confirm=${flags.confirm} time-budget=${flags.timeBudget}s target=${flags.target ?? 'the suite\'s'}\n`);
+    ctx.io.stderr(`seed=${seed} protocol=${protocol} runs=${flags.runs} repeat=${flags.repeat} confirm=${flags.confirm} time-budget=${flags.timeBudget}s target=${flags.target ?? 'the suite\'s'} process-faults=${processFaultsOf(options).why}\n`);
     if (flags.progress) options.onProgress = (e) => ctx.io.stderr(progressLine(e));
     const outcome = await runFuzz(options);
-    if (outcome.finding !== undefined && flags.saveCase !== undefined) writeOutputFile(resolve(cwd, flags.saveCase), outcome.finding.suiteText, '--save-case');
-    const report = outcomeReport(outcome, protocol, flags.target ?? 'the suite\'s target');
-    if (flags.format === 'json') ctx.io.stdout(`${JSON.stringify({ ...outcome, finding: outcome.finding === undefined ? undefined : { ...outcome.finding, savedTo: flags.saveCase } }, null, 2)}\n`);
-    else renderOutcome(ctx, outcome, protocol, flags);
-    writeReportsFor(ctx, report, flags.report ?? []);
-    ctx.exitCode = outcome.unreachable !== undefined && outcome.finding === undefined ? ExitCode.targetError : outcome.finding !== undefined ? ExitCode.expectationFailed : ExitCode.ok;
+    finish(ctx, outcome, protocol, flags, flags.target !== undefined ? ` --target ${flags.target}` : '', flags.target ?? 'the suite\'s target');
   });
 }
-
-

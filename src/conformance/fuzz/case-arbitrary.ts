@@ -3,13 +3,15 @@
  * (protocols/*.ts) says about its messages: users who first do the protocol's setup (one after the
  * other, or at the same instant), then rounds of ordinary and hostile messages, bursts written in
  * one write, several users at the same instant, malformed input, link faults (split and merge in
- * both directions, delay, latency, a vanished host), peers leaving and pauses. Workload, data and
- * faults are separate arbitraries composed here (STYLE 7); shrinking removes actions, lowers user
- * indices (fewer users) and shortens data.
+ * both directions, delay, latency, a vanished host), peers leaving and pauses, and, on a target
+ * protosim starts, process faults at any point of the workload: the target killed and restarted
+ * (the users reconnect and do their setup again), or paused while users send. Workload, data and
+ * faults are separate arbitraries composed here (STYLE 7); shrinking removes actions (process faults
+ * too), lowers user indices (fewer users) and shortens data.
  */
 import fc from 'fast-check';
-import type { FuzzAction, FuzzCase, FuzzFault, RenderHooks } from './fuzz-case.js';
-import { plainWord, type FuzzText } from './hostile-data.js';
+import { dataChars, type FuzzAction, type FuzzCase, type FuzzFault, type RenderHooks } from './fuzz-case.js';
+import { plainWord, unfixedLimitChars, type FuzzText } from './hostile-data.js';
 
 /** What a protocol contributes to fuzzing its servers. */
 export interface ProtocolFuzz {
@@ -33,9 +35,23 @@ export interface ProtocolFuzz {
   /** suite variables the cases read, with defaults */
   vars?: Record<string, string | number>;
   hooks?: RenderHooks;
+  /**
+   * what the first user sends after the target restarted, before anyone acts: a store that may keep
+   * its data across a restart (kv: the course's IM server keeps its keys) is cleared, so its state is known
+   */
+  afterRestart?: unknown[];
   /** a bound on the body's actions */
   maxActions?: number;
 }
+
+/** What a generated case may do besides the workload. */
+export interface CaseOptions {
+  /** kill and restart, pause and resume the target (a target protosim starts; not an address) */
+  processFaults: boolean;
+}
+
+/** How long a paused target stays paused: a moment, and long enough for what was sent meanwhile to pile up. */
+export const pauseMs = [0, 50, 300] as const;
 
 /** The faults of a stream transport: split and merge both ways, delay, latency, a partition. */
 export const streamFaults: fc.Arbitrary<FuzzFault> = fc.oneof(
@@ -48,6 +64,19 @@ export const streamFaults: fc.Arbitrary<FuzzFault> = fc.oneof(
 );
 
 const userIndex = (users: number): fc.Arbitrary<number> => fc.integer({ min: 0, max: users - 1 });
+
+/**
+ * Process faults on the target: killed and restarted, or paused while users send (small messages
+ * only: a paused target reads nothing, so a large write would wait for it).
+ */
+function processFaultArbitrary(p: ProtocolFuzz): fc.Arbitrary<FuzzAction> {
+  const small = p.message(p.maxUsers).filter((m) => dataChars(m) <= unfixedLimitChars);
+  const sends = fc.array(fc.record({ user: userIndex(p.maxUsers), msg: small }), { minLength: 0, maxLength: p.maxUsers });
+  return fc.oneof(fc.constant({ kind: 'crash' as const }), fc.record({ kind: fc.constant('pause' as const), sends, ms: fc.constantFrom(...pauseMs) }));
+}
+
+/** Most process faults in one case. */
+export const maxProcessFaults = 2;
 
 /** The body's actions, weighted towards ordinary messages. */
 function actionArbitrary(p: ProtocolFuzz): fc.Arbitrary<FuzzAction> {
@@ -77,19 +106,32 @@ function setupActions(p: ProtocolFuzz, users: readonly number[], together: boole
   return out;
 }
 
-/** Live cases of a protocol: setup, then up to `maxActions` actions. */
-export function caseArbitrary(p: ProtocolFuzz): fc.Arbitrary<FuzzCase> {
+/** Live cases of a protocol: setup, then up to `maxActions` actions (process faults among them when asked). */
+export function caseArbitrary(p: ProtocolFuzz, options: CaseOptions = { processFaults: false }): fc.Arbitrary<FuzzCase> {
   const n = p.maxUsers;
   return fc
     // Shrinking goes through the fields in this order: the body's actions first (fewest steps),
-    // then the setup's users, then names (shortest data).
+    // then the setup's users, then names (shortest data), then the process faults (fewer, earlier).
+    // They are a field of their own, drawn last, so a seed gives the same workload with and without
+    // them, each placed before the body's action at its index (past the end: after the last).
     .record({
       body: fc.array(actionArbitrary(p), { minLength: 1, maxLength: p.maxActions ?? 12 }),
       setupUsers: fc.uniqueArray(userIndex(n), { minLength: 0, maxLength: n }),
       together: fc.boolean(),
       names: fc.array(p.name, { minLength: n + 1, maxLength: n + 1 }),
+      ...(options.processFaults ? { faults: fc.array(fc.tuple(fc.nat({ max: p.maxActions ?? 12 }), processFaultArbitrary(p)), { minLength: 0, maxLength: maxProcessFaults }) } : {}),
     })
-    .map(({ names, setupUsers, together, body }) => ({ names, actions: [...setupActions(p, [...setupUsers].sort((a, b) => a - b), together), ...body] }));
+    .map(({ names, setupUsers, together, body, faults }) => {
+      const setup = [...setupUsers].sort((a, b) => a - b);
+      const actions = [...body];
+      for (const [at, fault] of [...((faults as [number, FuzzAction][] | undefined) ?? [])].sort((a, b) => b[0] - a[0])) actions.splice(Math.min(at, actions.length), 0, fault);
+      return { names, actions: [...setupActions(p, setup, together), ...actions], setupUsers: setup };
+    });
+}
+
+/** What rendering needs of a protocol's generator: its hooks, its setup (done again after a restart), and what follows a restart. */
+export function renderHooksOf(p: ProtocolFuzz): RenderHooks {
+  return { ...p.hooks, setup: p.setup, ...(p.afterRestart !== undefined ? { afterRestart: p.afterRestart } : {}) };
 }
 
 /** A name base: letters and digits, capitals included, starting with a letter. */

@@ -30,12 +30,18 @@ export type FuzzAction =
   | ({ kind: 'fault'; user: number } & FuzzFault)
   /** a peer leaving: FIN, or RST as a killed client */
   | { kind: 'leave'; user: number; mode: 'close' | 'reset' }
-  | { kind: 'wait'; ms: number | string };
+  | { kind: 'wait'; ms: number | string }
+  /** the target's process killed (SIGKILL) and started again: every user still there reconnects and does its setup again */
+  | { kind: 'crash' }
+  /** the target's process paused (SIGSTOP): users send meanwhile, and it resumes `ms` later (SIGCONT) */
+  | { kind: 'pause'; sends: { user: number; msg: unknown }[]; ms: number };
 
 export interface FuzzCase {
   /** each user's name (the base; `${run}` is appended), by index */
   names: string[];
   actions: FuzzAction[];
+  /** the users whose setup opens the case (they do it again after a restart); absent: none */
+  setupUsers?: number[];
 }
 
 /** What a protocol's generator may add to rendering: a message that depends on what came before. */
@@ -44,6 +50,10 @@ export interface RenderHooks {
   resolve?: (msg: unknown, user: number, state: Map<string, unknown>) => unknown;
   /** the message ends the sender's connection (register-exit's Exit): the user does nothing more */
   leaves?: (msg: unknown) => boolean;
+  /** what user i sends first (the protocol's setup), done again after the target restarted */
+  setup?: (user: number) => unknown[];
+  /** what the first user sends after a restart, before anyone else acts (a store that may keep its data: a clear) */
+  afterRestart?: readonly unknown[];
 }
 
 /** The client name of user i in steps. */
@@ -73,61 +83,112 @@ export function withNames(value: unknown, names: readonly string[], self: number
 export function actingUsers(c: FuzzCase): number[] {
   const users = new Set<number>();
   for (const a of c.actions) {
-    if (a.kind === 'together') a.sends.forEach((s) => users.add(s.user));
-    else if (a.kind !== 'wait') users.add(a.user);
+    if (a.kind === 'together' || a.kind === 'pause') a.sends.forEach((s) => users.add(s.user));
+    else if (a.kind !== 'wait' && a.kind !== 'crash') users.add(a.user);
   }
   return [...users].sort((a, b) => a - b);
 }
 
+/** Rendering in progress: the steps so far, who left, and what the generator's hooks keep. */
+interface Rendering {
+  c: FuzzCase;
+  hooks: RenderHooks;
+  steps: StepFile[];
+  users: number[];
+  left: Set<number>;
+  /** users with a link fault on their proxy since the last restart */
+  linked: Set<number>;
+  state: Map<string, unknown>;
+}
+
+const step = (s: Record<string, unknown>): StepFile => s as StepFile;
+
+function message(r: Rendering, msg: unknown, user: number): unknown {
+  const named = withNames(msg, r.c.names, user);
+  return r.hooks.resolve !== undefined ? r.hooks.resolve(named, user, r.state) : named;
+}
+
+/** Sends of several users at the same instant (each user's first only); whether any was rendered. */
+function renderSends(r: Rendering, all: readonly { user: number; msg: unknown }[], firstOnly: boolean): boolean {
+  const sends = all.filter((s, i) => !r.left.has(s.user) && (!firstOnly || all.findIndex((t) => t.user === s.user) === i));
+  for (const s of sends) {
+    if (r.left.has(s.user)) continue;
+    r.steps.push(step({ send: clientOf(s.user), msg: message(r, s.msg, s.user) }));
+    if (r.hooks.leaves?.(s.msg) === true) r.left.add(s.user);
+  }
+  return sends.length > 0;
+}
+
+/**
+ * The target killed and started again: its connections and its state are gone, so every user still
+ * there reconnects (on a clean link) and does its setup again before acting.
+ */
+function renderCrash(r: Rendering): void {
+  r.steps.push(step({ fault: 'kill' }), step({ fault: 'restart' }));
+  const back = r.users.filter((u) => !r.left.has(u));
+  for (const u of back) if (r.linked.has(u)) r.steps.push(step({ fault: 'clear', client: clientOf(u) }));
+  r.linked.clear();
+  if (back.length === 0) return;
+  r.steps.push(step({ connect: back.length === 1 ? clientOf(back[0]!) : back.map(clientOf) }));
+  // what the generator followed (sessions...) belonged to the old process
+  r.state.clear();
+  const again = [...(r.hooks.afterRestart ?? []).map((msg) => ({ user: back[0]!, msg })), ...(r.c.setupUsers ?? []).filter((u) => back.includes(u)).flatMap((u) => (r.hooks.setup?.(u) ?? []).map((msg) => ({ user: u, msg })))];
+  for (const s of again) if (renderSends(r, [s], true)) r.steps.push(step({ expect: 'model' }));
+}
+
+/** The target paused while users send, then resumed: what they sent is judged after it resumes. */
+function renderPause(r: Rendering, a: Extract<FuzzAction, { kind: 'pause' }>): void {
+  r.steps.push(step({ fault: 'pause' }));
+  const sent = renderSends(r, a.sends, false);
+  if (a.ms > 0) r.steps.push(step({ wait: a.ms }));
+  r.steps.push(step({ fault: 'resume' }));
+  if (sent) r.steps.push(step({ expect: 'model' }));
+}
+
+/** One user's action (send, raw bytes, a link fault, leaving) and the model check after it. */
+function renderUserAction(r: Rendering, a: Extract<FuzzAction, { user: number }>): void {
+  if (r.left.has(a.user)) return;
+  const client = clientOf(a.user);
+  if (a.kind === 'send') {
+    // a message that ends the connection ends the burst too
+    const end = a.msgs.findIndex((m) => r.hooks.leaves?.(m) === true);
+    const msgs = end < 0 ? a.msgs : a.msgs.slice(0, end + 1);
+    if (end >= 0) r.left.add(a.user);
+    r.steps.push(msgs.length === 1 ? step({ send: client, msg: message(r, msgs[0], a.user) }) : step({ send: client, msgs: msgs.map((m) => message(r, m, a.user)) }));
+  } else if (a.kind === 'raw') {
+    const end = a.end !== undefined ? { end: a.end } : {};
+    r.steps.push(step({ send: client, raw: typeof a.text === 'string' ? { text: a.text, ...end } : { text: a.text.$repeat, repeat: a.text.times, ...end } }));
+  } else if (a.kind === 'fault') {
+    const { kind: _k, user: _u, ...fault } = a;
+    r.steps.push(step({ ...fault, client }));
+    r.linked.add(a.user);
+    return;
+  } else {
+    r.steps.push(step({ disconnect: client, mode: a.mode }));
+    r.left.add(a.user);
+  }
+  r.steps.push(step({ expect: 'model' }));
+}
+
 /**
  * The case as steps: every acting user connects at the same instant, each action is followed by
- * `expect: model` (faults and waits are not), and a user who left does nothing more.
+ * `expect: model` (faults and waits are not), and a user who left does nothing more. A crash kills
+ * and restarts the target, and the users reconnect and do their setup again; a pause's sends are
+ * judged once the target resumes.
  */
 export function renderSteps(c: FuzzCase, hooks: RenderHooks = {}): StepFile[] {
   const users = actingUsers(c);
-  if (users.length === 0) return [{ wait: 0 } as StepFile];
-  const steps: StepFile[] = [{ connect: users.length === 1 ? clientOf(users[0]!) : users.map(clientOf) } as StepFile];
-  const left = new Set<number>();
-  const state = new Map<string, unknown>();
-  const message = (msg: unknown, user: number): unknown => {
-    const named = withNames(msg, c.names, user);
-    return hooks.resolve !== undefined ? hooks.resolve(named, user, state) : named;
-  };
+  if (users.length === 0) return [step({ wait: 0 })];
+  const r: Rendering = { c, hooks, steps: [step({ connect: users.length === 1 ? clientOf(users[0]!) : users.map(clientOf) })], users, left: new Set(), linked: new Set(), state: new Map() };
   for (const a of c.actions) {
-    if (a.kind === 'wait') {
-      steps.push({ wait: a.ms } as StepFile);
-      continue;
-    }
-    if (a.kind === 'together') {
-      const sends = a.sends.filter((s, i) => !left.has(s.user) && a.sends.findIndex((t) => t.user === s.user) === i);
-      if (sends.length === 0) continue;
-      for (const s of sends) steps.push({ send: clientOf(s.user), msg: message(s.msg, s.user) } as StepFile);
-      for (const s of sends) if (hooks.leaves?.(s.msg) === true) left.add(s.user);
-      steps.push({ expect: 'model' } as StepFile);
-      continue;
-    }
-    if (left.has(a.user)) continue;
-    const client = clientOf(a.user);
-    if (a.kind === 'send') {
-      // a message that ends the connection ends the burst too
-      const end = a.msgs.findIndex((m) => hooks.leaves?.(m) === true);
-      const msgs = end < 0 ? a.msgs : a.msgs.slice(0, end + 1);
-      if (end >= 0) left.add(a.user);
-      steps.push(msgs.length === 1 ? ({ send: client, msg: message(msgs[0], a.user) } as StepFile) : ({ send: client, msgs: msgs.map((m) => message(m, a.user)) } as StepFile));
-    } else if (a.kind === 'raw') {
-      const end = a.end !== undefined ? { end: a.end } : {};
-      steps.push({ send: client, raw: typeof a.text === 'string' ? { text: a.text, ...end } : { text: a.text.$repeat, repeat: a.text.times, ...end } } as StepFile);
-    } else if (a.kind === 'fault') {
-      const { kind: _k, user: _u, ...fault } = a;
-      steps.push({ ...fault, client } as StepFile);
-      continue;
-    } else {
-      steps.push({ disconnect: client, mode: a.mode } as StepFile);
-      left.add(a.user);
-    }
-    steps.push({ expect: 'model' } as StepFile);
+    if (a.kind === 'wait') r.steps.push(step({ wait: a.ms }));
+    else if (a.kind === 'together') {
+      if (renderSends(r, a.sends, true)) r.steps.push(step({ expect: 'model' }));
+    } else if (a.kind === 'crash') renderCrash(r);
+    else if (a.kind === 'pause') renderPause(r, a);
+    else renderUserAction(r, a);
   }
-  return steps;
+  return r.steps;
 }
 
 /** The size of a case as a shrink target: users, steps, faults and characters of data. */
@@ -138,23 +199,25 @@ export interface CaseSize {
   dataChars: number;
 }
 
+/** Characters of data in a message or field (strings, and `{ $repeat, times }` at their length). */
+export function dataChars(v: unknown): number {
+  if (typeof v === 'string') return v.length;
+  if (Array.isArray(v)) return v.reduce((n: number, x) => n + dataChars(x), 0);
+  if (typeof v !== 'object' || v === null) return 0;
+  const r = v as Record<string, unknown>;
+  if (typeof r.$repeat === 'string' && typeof r.times === 'number') return textLength(r as { $repeat: string; times: number });
+  return Object.values(r).reduce((n: number, x) => n + dataChars(x), 0);
+}
+
 export function caseSize(c: FuzzCase): CaseSize {
-  let dataChars = 0;
-  const count = (v: unknown): void => {
-    if (typeof v === 'string') dataChars += v.length;
-    else if (Array.isArray(v)) v.forEach(count);
-    else if (typeof v === 'object' && v !== null) {
-      const r = v as Record<string, unknown>;
-      if (typeof r.$repeat === 'string' && typeof r.times === 'number') dataChars += textLength(r as { $repeat: string; times: number });
-      else Object.values(r).forEach(count);
-    }
-  };
+  let chars = 0;
   for (const a of c.actions) {
-    if (a.kind === 'send') count(a.msgs);
-    else if (a.kind === 'together') count(a.sends.map((s) => s.msg));
-    else if (a.kind === 'raw') count(a.text);
+    if (a.kind === 'send') chars += dataChars(a.msgs);
+    else if (a.kind === 'together' || a.kind === 'pause') chars += dataChars(a.sends.map((s) => s.msg));
+    else if (a.kind === 'raw') chars += dataChars(a.text);
   }
-  return { users: actingUsers(c).length, steps: c.actions.length, faults: c.actions.filter((a) => a.kind === 'fault').length, dataChars };
+  const faults = c.actions.filter((a) => a.kind === 'fault' || a.kind === 'crash' || a.kind === 'pause').length;
+  return { users: actingUsers(c).length, steps: c.actions.length, faults, dataChars: chars };
 }
 
 /** `2 users, 5 steps, 1 fault, 12 chars of data`. */

@@ -7,7 +7,7 @@ import YAML from 'yaml';
 import { parseSuite, type Suite } from '../../scenario/load-suite.js';
 import type { SuiteFile } from '../../scenario/suite-schema.js';
 import type { TargetFile } from '../../scenario/target-schema.js';
-import type { ProtocolFuzz } from './case-arbitrary.js';
+import { renderHooksOf, type ProtocolFuzz } from './case-arbitrary.js';
 import { renderSteps, type FuzzCase } from './fuzz-case.js';
 
 export interface FuzzSuiteBase {
@@ -30,7 +30,7 @@ export function fuzzSuiteText(base: FuzzSuiteBase, generator: ProtocolFuzz, c: F
     protocol: base.protocol,
     ...(base.target !== undefined ? { target: base.target } : {}),
     ...(Object.keys(base.vars).length > 0 ? { vars: base.vars } : {}),
-    cases: [{ id, title: 'a case generated from the model; expect: model is the oracle', tags: ['fuzz', 'model'], steps: renderSteps(c, generator.hooks) }],
+    cases: [{ id, title: 'a case generated from the model; expect: model is the oracle', tags: ['fuzz', 'model'], steps: renderSteps(c, renderHooksOf(generator)) }],
   };
   const comments = header.map((h) => `# ${h}\n`).join('');
   return `${comments}${YAML.stringify(spec, { lineWidth: 0, aliasDuplicateObjects: false })}`;

@@ -14,6 +14,9 @@
  *    cannot be started or reached ends the run (exit 3).
  *  - The search stops at `runs` cases or `timeBudgetMs`; shrinking gets what is left of the budget,
  *    and at least `minShrinkMs`.
+ *  - Process faults (the target killed and restarted, paused and resumed) are generated when the
+ *    target is a command protosim starts (a target file, the suite's reference server), unless
+ *    `processFaults: false`; an address cannot be restarted, so they are not generated against one.
  */
 import fc from 'fast-check';
 import type { CaseResult } from '../../report/case-result.js';
@@ -32,7 +35,18 @@ export interface FuzzOptions {
   repeat: number;
   confirm: number;
   timeBudgetMs: number;
+  /** generate process faults (default: when the target is a command protosim starts) */
+  processFaults?: boolean;
   onProgress?: (event: FuzzProgress) => void;
+}
+
+/** Whether a run generates process faults, and why (for the command's first line). */
+export function processFaultsOf(options: Pick<FuzzOptions, 'base' | 'suiteOptions' | 'processFaults'>): { on: boolean; why: string } {
+  const target = options.base.target as { command?: unknown } | undefined;
+  const command = options.suiteOptions.target === undefined && typeof target === 'object' && target !== null && target.command !== undefined;
+  if (!command) return { on: false, why: 'off (the target is an address: protosim cannot kill, pause or restart it)' };
+  if (options.processFaults === false) return { on: false, why: 'off (--no-process-faults)' };
+  return { on: true, why: 'on (the target killed and restarted, paused and resumed, at any point of the workload)' };
 }
 
 export type FuzzProgress =
@@ -78,8 +92,11 @@ export const minShrinkMs = 20_000;
 
 type Judged = { kind: 'pass' } | { kind: 'fail'; result: CaseResult } | { kind: 'inconclusive'; reason: string } | { kind: 'unreachable'; reason: string };
 
-/** Reasons that say the harness could not judge the case, not that the target did wrong. */
-const inconclusivePrefixes = ['the model oracle cannot judge', 'the case cannot run'];
+/**
+ * Reasons that say the harness could not judge the case, not that the target did wrong: a case
+ * with no exchange (a shrink candidate left with pauses only) says nothing about the target.
+ */
+const inconclusivePrefixes = ['the model oracle cannot judge', 'the case cannot run', 'no exchange with the target'];
 
 /**
  * A write to a connection the target closed after the last `expect: model` passed: the model let it
@@ -87,7 +104,8 @@ const inconclusivePrefixes = ['the model oracle cannot judge', 'the case cannot 
  * wrote to a closed connection. A crash of the target is still a finding.
  */
 function closedUnderfoot(result: CaseResult): boolean {
-  return result.reason.startsWith('could not write to the target: the target closed the connection') && !result.reason.includes('crashed');
+  const closed = /^could not write to the target: (the target closed the connection|connection error: (ECONNRESET|EPIPE))/.test(result.reason);
+  return closed && !result.reason.includes('crashed');
 }
 
 /** Runs one rendered case once. */
@@ -95,6 +113,9 @@ async function runOnce(options: FuzzOptions, c: FuzzCase, id: string): Promise<J
   const text = fuzzSuiteText(options.base, options.generator, c, id);
   const run = await runSuite(fuzzSuite(text, `<fuzz ${id}>`), { ...options.suiteOptions });
   const result = run.report.cases[0];
+  // A target that does not start again right after a kill (its port still held: no SO_REUSEADDR, a
+  // lock file) cannot be judged across a restart; that is not a verdict on the protocol.
+  if (result?.reason.startsWith('the target did not come back after restart') === true) return { kind: 'inconclusive', reason: result.reason };
   if (run.unreachable || result === undefined) return { kind: 'unreachable', reason: result?.reason ?? 'no result' };
   if (result.verdict === 'PASS' || result.verdict === 'SKIP') return { kind: 'pass' };
   if (result.verdict === 'ERROR' && inconclusivePrefixes.some((p) => result.reason.startsWith(p))) return { kind: 'inconclusive', reason: result.reason };
@@ -132,7 +153,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzOutcome> {
     }
     return last;
   };
-  const property = fc.asyncProperty(caseArbitrary(options.generator), async (c) => {
+  const property = fc.asyncProperty(caseArbitrary(options.generator, { processFaults: processFaultsOf(options).on }), async (c) => {
     if (finding === undefined) {
       if (outcome.runs >= options.runs || elapsed() >= options.timeBudgetMs) return true;
       const run = ++outcome.runs;

@@ -49,6 +49,8 @@ export class CaseContext {
   readonly closedSeen = new Set<string>();
   /** clients whose link has a fault that may lose what they send */
   readonly lossy = new Set<string>();
+  /** captures the server model bound (`$s1`...): they name what a restarted server no longer has */
+  readonly modelCaptures = new Set<string>();
   readonly vars: Record<string, string | number>;
   crash: ExitInfo | undefined;
   /** a direct connection the target accepted, or a kv reply */
@@ -112,6 +114,22 @@ export class CaseContext {
 
   faulted(name: string): boolean {
     return this.proxies.has(name) || this.udpProxies.has(name);
+  }
+
+  /**
+   * The target's process ended (kill; `stop`: asked to, so it may say goodbye first): its open
+   * connections closed with it, as the server model learns.
+   */
+  processEnded(stop: boolean): void {
+    const open = [...this.clients.values()].filter((c) => c.connection !== undefined && c.left !== true && !this.closedSeen.has(c.name)).map((c) => c.name);
+    this.streamOracle?.serverDown(open, new Set(open.filter((name) => this.faulted(name))), stop);
+  }
+
+  /** The target's process started again: the model starts afresh, and what it bound is forgotten. */
+  processStarted(): void {
+    this.streamOracle?.serverUp();
+    for (const name of this.modelCaptures) this.captures.delete(name);
+    this.modelCaptures.clear();
   }
 
   /** A client's connection was seen closed: the model learns it too (once). */

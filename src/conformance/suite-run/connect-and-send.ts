@@ -29,6 +29,7 @@ export async function connectClient(cx: CaseContext, name: string, store: string
           ? await QuicLiveConnection.open(name, host, port, cx.target.quic ?? {}, cx.limits, Math.max(cx.replyTimeoutMs, quicConnectTimeoutMsMin))
           : await LiveConnection.open(name, host, port, cx.codec, cx.limits, cx.replyTimeoutMs);
       if (!cx.faulted(name)) cx.reachedTarget = true;
+      cx.streamOracle?.connected(name);
     } catch (error) {
       if (!(error instanceof ConnectError)) throw error;
       await cx.checkCrashQuietly();
@@ -65,8 +66,10 @@ export async function sendMessages(cx: CaseContext, name: string, s: StepFile): 
     for (let i = 0; i < (s.raw.repeat ?? 1); i++) unit.copy(bytes, i * unit.length);
     end.copy(bytes, bytes.length - end.length);
     // a line protocol reads what follows a line end as a frame of its own; any other framing (a
-    // length prefix, gob's self-description, a protobuf varint) may be lost in the garbage
-    cx.streamOracle?.sendUnreadable(name, cx.codec.name === 'json-lines' && bytes.at(-1) === 0x0a);
+    // length prefix, gob's self-description, a protobuf varint) may be lost in the garbage; garbage
+    // with line ends inside is several garbage lines, each of which the server may answer
+    const lines = cx.codec.name === 'json-lines' ? bytes.reduce((n, b) => n + (b === 0x0a ? 1 : 0), 0) : 1;
+    if (bytes.length > 0) cx.streamOracle?.sendUnreadable(name, cx.codec.name === 'json-lines' && bytes.at(-1) === 0x0a, lines);
   } else {
     const msgs = (s.msgs ?? [s.msg]).map((m) => fillTemplate(m, cx.captures, cx.vars));
     // Several messages go out in one write: back to back, as a hostile or hasty client sends them.

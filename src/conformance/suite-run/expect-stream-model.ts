@@ -17,7 +17,10 @@ function commitModel(cx: CaseContext): void {
   if (textFault !== null) throw new StepFailure(textFault.reason, textFault.expected, textFault.observed);
   oracle.commitSatisfied();
   for (const [modelValue, wire] of Object.entries(oracle.bindings())) {
-    if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(modelValue) && !cx.captures.has(modelValue)) cx.captures.set(modelValue, JSON.parse(wire) as unknown);
+    if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(modelValue) && !cx.captures.has(modelValue)) {
+      cx.captures.set(modelValue, JSON.parse(wire) as unknown);
+      cx.modelCaptures.add(modelValue);
+    }
   }
 }
 

@@ -50,8 +50,9 @@ export async function setupProxies(cx: CaseContext): Promise<void> {
 
 export async function fault(cx: CaseContext, s: StepFile): Promise<void> {
   const kind = s.fault!;
-  if ((kind === 'split' || kind === 'merge') && cx.codec?.oneInFlight === true && s.direction !== 'from-target') {
-    throw new StepSkip(`fault ${kind} needs messages the target can tell apart in a byte stream; in ${cx.codec.name} framing a read is a message (no delimiter), so run the case with a delimited framing (--framing length-delimited)`);
+  // either way: without a delimiter, neither the target nor protosim can tell split or merged messages apart
+  if ((kind === 'split' || kind === 'merge') && cx.codec?.oneInFlight === true) {
+    throw new StepSkip(`fault ${kind} needs messages that can be told apart in a byte stream; in ${cx.codec.name} framing a read is a message (no delimiter), so run the case with a delimited framing (--framing length-delimited)`);
   }
   if ((linkFaultKinds as readonly string[]).includes(kind) && cx.target.transport === 'quic') return quicFault(cx, s);
   if ((linkFaultKinds as readonly string[]).includes(kind)) return linkFault(cx, s);
@@ -123,17 +124,24 @@ async function processFault(cx: CaseContext, s: StepFile): Promise<void> {
   const kind = s.fault!;
   const p = cx.process;
   if (p === undefined) throw new StepSkip(`fault ${kind} needs a command target that protosim starts; ${cx.target.description} is an address`);
+  // The server model follows the process: it holds what is sent to a paused server, and a
+  // process that ends takes its connections and its state with it.
   switch (kind) {
     case 'kill':
-      return p.kill();
+      await p.kill();
+      return cx.processEnded(false);
     case 'stop':
-      return p.stop();
+      await p.stop();
+      return cx.processEnded(true);
     case 'pause':
-      return p.pauseStopped();
+      await p.pauseStopped();
+      return cx.streamOracle?.pause();
     case 'resume':
-      return p.resume();
+      p.resume();
+      return cx.streamOracle?.resume();
     case 'restart': {
       let address: string;
+      if (p.running) cx.processEnded(true);
       try {
         address = await p.restart();
       } catch (error) {
@@ -145,7 +153,7 @@ async function processFault(cx: CaseContext, s: StepFile): Promise<void> {
       cx.port = Number(parsed.port);
       for (const proxy of cx.proxies.values()) proxy.retarget(cx.host, cx.port);
       for (const proxy of cx.udpProxies.values()) proxy.retarget(cx.host, cx.port);
-      return;
+      return cx.processStarted();
     }
   }
 }

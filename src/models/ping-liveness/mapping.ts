@@ -24,6 +24,7 @@ import { canonicalJson } from '../canonical-json.js';
 import type { Comparison, Expectation, Inbound, Marking, MappingOptions, ServerModelSpec, WireMapping, WorldView } from '../live-types.js';
 import { mayClose, optional, show } from '../live-types.js';
 import type { ModelVariant, ProtocolMessage } from '../types.js';
+import { reloginRefusal } from './serve.js';
 import { PingErrorCode, PingMtype, pingSupportedVersions } from './wire.js';
 
 /** ping-liveness: what the protocol fixes (always checked) and what it leaves open (`--strict`). */
@@ -43,6 +44,7 @@ export const pingMarking: Marking = {
     { id: 'pong', what: 'a PING answered with a PING', strict: 'no reply' },
     { id: 'logout-ack', what: 'a LOGOUT answered with a LOGOUT', strict: 'no reply' },
     { id: 'close-after', what: 'the connection closed or kept after an ERROR or a LOGOUT', strict: 'kept open' },
+    { id: 'relogin', what: 'a login on a connection that already holds a session: refused with ERROR 3 or with LOGIN_RESPONSE auth 1, the session kept', strict: 'ERROR 3' },
   ],
 };
 
@@ -134,7 +136,7 @@ export function pingLivenessMapping(fixed: ModelVariant, options: PingMappingOpt
     },
 
     inbound: (client: string, wire: unknown, world: WorldView): Inbound[] => pingInbound(client, wire, world, strict),
-    compare: pingCompare,
+    compare: (expected, wire, world) => pingCompare(expected, wire, world, strict),
     describe: pingDescribe,
   };
 }
@@ -172,10 +174,13 @@ function pingInbound(client: string, wire: unknown, world: WorldView, strict: bo
 }
 
 /** Whether a line the server wrote is the message the model sent (the mapping's `compare`). */
-function pingCompare(expected: ProtocolMessage, wire: unknown, world: WorldView): Comparison {
+function pingCompare(expected: ProtocolMessage, wire: unknown, world: WorldView, strict = false): Comparison {
   const w = wire as Wire;
   if (typeof w !== 'object' || w === null || typeof w.payload !== 'object' || w.payload === null) return { ok: false, reason: `not a message {mtype, payload}: ${show(wire)}` };
   const p = w.payload;
+  // illustrative (relogin): a second login on one connection may be refused as bad credentials too
+  const relogin = expected.type === 'ERROR' && String(expected.message).startsWith(reloginRefusal);
+  if (relogin && !strict && w.mtype === PingMtype.loginResponse) return p.auth === 1 ? { ok: true } : { ok: false, reason: `auth: expected 1 (a refused second login on this connection) or ERROR 3, got ${show(p.auth)}` };
   const mtype = { VERSION_RESPONSE: PingMtype.versionResponse, LOGIN_RESPONSE: PingMtype.loginResponse, CHAT: PingMtype.chatMessage, ERROR: PingMtype.error }[expected.type];
   if (w.mtype !== mtype) return { ok: false, reason: `mtype: expected ${mtype} (${expected.type}), got ${show(w.mtype)}` };
   switch (expected.type) {

@@ -137,12 +137,15 @@ function negotiate(t: Turn, versions: readonly string[]): PingResult {
   return done(t);
 }
 
+/** How the fixed server's refusal of a second login on one connection begins (the protocol does not fix that reply). */
+export const reloginRefusal = 'this connection is already logged in';
+
 function login(t: Turn, username: string, password: string): PingResult {
   const { ctx, conn, o } = t;
   const own = ownSession(ctx, conn);
   // One session per connection: the session is the connection's, so it cannot hold two.
   if (o.identityFromConnection && own !== null) {
-    error(t, ErrorCode.loggedInElsewhere, `this connection is already logged in as ${ctx.sessions[own]!.user}; log out first`);
+    error(t, ErrorCode.loggedInElsewhere, `${reloginRefusal} as ${ctx.sessions[own]!.user}; log out first`);
     return done(t);
   }
   if (!Object.prototype.hasOwnProperty.call(ctx.accounts, username) || ctx.accounts[username] !== password) {
