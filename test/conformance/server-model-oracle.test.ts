@@ -204,6 +204,17 @@ describe('bytes that are not a message', () => {
     unframed.sendUnreadable('c1', false);
     for (let i = 0; i < 3; i++) expect(answer(unframed)).toBeNull();
   });
+
+  it('a close after garbage may come after the step that sent it ended (a server still reading a long line)', () => {
+    const oracle = new ServerModelOracle(pingLivenessMapping(), manualClock().now);
+    oracle.sendUnreadable('c1', true);
+    expect(oracle.satisfied()).toBe(true);
+    oracle.commitSatisfied();
+    oracle.send('c2', ping(7, { supported_versions: ['1.0.0'] }));
+    expect(oracle.arrival('c1', { kind: 'closed' })).toBeNull();
+    // a close with nothing sent before it is still the server's fault
+    expect(oracle.arrival('c2', { kind: 'closed' })).not.toBeNull();
+  });
 });
 
 describe('default oracle: what the protocol leaves open is not judged', () => {

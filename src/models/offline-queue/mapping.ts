@@ -6,7 +6,8 @@
  * so the mapping settles each:
  *  - the client's delivery confirmation (opcode 8, with the push's `ref`): docs/protocols.md has no
  *    such request; a server confirms a push by what the recipient does next. So every request a
- *    client sends first confirms every push to its account (the model's ack events), and the
+ *    client sends first confirms every push to its account that it had received (the model's ack
+ *    events; a push still on its way when the request was written may count or not), and the
  *    model's confirmation timer is not run. A disconnect may come before or after a confirmation
  *    the harness cannot see: for a push the client was seen to receive, or any push when the client
  *    closed cleanly (the bytes were in its socket), both outcomes stay possible (a duplicate on the
@@ -115,8 +116,15 @@ export function offlineQueueMapping(fixed: ModelVariant, { server, strict }: Map
       const opcode = typeof w.opcode === 'number' ? w.opcode : 0;
       if (!Number.isInteger(opcode) || opcode < Op.create || opcode > Op.quit) return unmodelled;
       const text = (v: unknown): string => (typeof v === 'string' ? v : '');
-      const confirmations = unackedOf(client, world).map((ref) => ack(client, ref));
-      return [{ events: [...confirmations, { type: 'REQUEST', opcode, sender: text(w.sender), receiver: text(w.receiver), msg: text(w.msg), from: client }] }];
+      const request: ModelEvent = { type: 'REQUEST', opcode, sender: text(w.sender), receiver: text(w.receiver), msg: text(w.msg), from: client };
+      // A push the client had received confirms by this request; one still on its way (the request
+      // was written before the push arrived, as in a burst) may be taken as confirmed or not.
+      const seen = new Set((world.notes[`seen:${client}`] as number[] | undefined) ?? []);
+      const unacked = unackedOf(client, world);
+      const sure = unacked.filter((ref) => seen.has(ref)).map((ref) => ack(client, ref));
+      const unseen = unacked.filter((ref) => !seen.has(ref)).map((ref) => ack(client, ref));
+      if (unseen.length === 0) return [{ events: [...sure, request] }];
+      return [{ events: [...sure, ...unseen, request] }, { events: [...sure, request] }];
     },
 
     beforeDisconnect(client: string, how: 'closed' | 'reset', world: WorldView): ModelEvent[][] {
