@@ -85,6 +85,18 @@ function unackedOf(client: string, world: WorldView): number[] {
   return (unacked[name] ?? []).map((p) => p.ref);
 }
 
+/**
+ * The confirmations a request of `client` carries: every push it had received; one still on its way
+ * (the request was written before the push arrived, as in a burst) may be taken as confirmed or not.
+ */
+function confirmationsBefore(client: string, world: WorldView): ModelEvent[][] {
+  const seen = new Set((world.notes[`seen:${client}`] as number[] | undefined) ?? []);
+  const unacked = unackedOf(client, world);
+  const sure = unacked.filter((ref) => seen.has(ref)).map((ref) => ack(client, ref));
+  const unseen = unacked.filter((ref) => !seen.has(ref)).map((ref) => ack(client, ref));
+  return unseen.length === 0 ? [sure] : [[...sure, ...unseen], sure];
+}
+
 const ack = (client: string, ref: number): ModelEvent => ({ type: 'REQUEST', opcode: Op.ack, sender: '', receiver: '', msg: String(ref), from: client });
 
 /** The oracle's mapping: the `fixed` variant's server unless `server` names another. */
@@ -117,14 +129,7 @@ export function offlineQueueMapping(fixed: ModelVariant, { server, strict }: Map
       if (!Number.isInteger(opcode) || opcode < Op.create || opcode > Op.quit) return unmodelled;
       const text = (v: unknown): string => (typeof v === 'string' ? v : '');
       const request: ModelEvent = { type: 'REQUEST', opcode, sender: text(w.sender), receiver: text(w.receiver), msg: text(w.msg), from: client };
-      // A push the client had received confirms by this request; one still on its way (the request
-      // was written before the push arrived, as in a burst) may be taken as confirmed or not.
-      const seen = new Set((world.notes[`seen:${client}`] as number[] | undefined) ?? []);
-      const unacked = unackedOf(client, world);
-      const sure = unacked.filter((ref) => seen.has(ref)).map((ref) => ack(client, ref));
-      const unseen = unacked.filter((ref) => !seen.has(ref)).map((ref) => ack(client, ref));
-      if (unseen.length === 0) return [{ events: [...sure, request] }];
-      return [{ events: [...sure, ...unseen, request] }, { events: [...sure, request] }];
+      return confirmationsBefore(client, world).map((acks) => ({ events: [...acks, request] }));
     },
 
     beforeDisconnect(client: string, how: 'closed' | 'reset', world: WorldView): ModelEvent[][] {
