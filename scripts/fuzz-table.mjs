@@ -99,6 +99,7 @@ function prepareCorpus(t, work) {
 function run(argv, timeoutMs) {
   return new Promise((resolvePromise) => {
     const child = spawn(argv[0], argv.slice(1), { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child);
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -109,6 +110,7 @@ function run(argv, timeoutMs) {
       } catch {}
     }, timeoutMs);
     child.on('close', (code) => {
+      running.delete(child);
       clearTimeout(timer);
       resolvePromise({ code, out, err });
     });
@@ -138,9 +140,24 @@ async function fuzzOne(t, o, work) {
 
 const sizeText = (s) => (s ? `${s.users}u/${s.steps}s/${s.faults}f/${s.dataChars}c` : '');
 
+/** The fuzz runs in progress (each in its own process group). */
+const running = new Set();
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const work = mkdtempSync(join(tmpdir(), 'protosim-fuzz-table-'));
+  // stopped (Ctrl-C, SIGTERM): the runs in progress and the work folder go with it
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.on(signal, () => {
+      for (const child of running) {
+        try {
+          process.kill(-child.pid, 'SIGTERM'); // protosim stops its targets on SIGTERM
+        } catch {}
+      }
+      rmSync(work, { recursive: true, force: true });
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  }
   const rows = [];
   try {
     let targets = [...referenceTargets(work), ...corpusTargets(work)];
