@@ -100,6 +100,7 @@ function prepare(c, work) {
 function run(argv, timeoutMs) {
   return new Promise((resolvePromise) => {
     const child = spawn(argv[0], argv.slice(1), { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child);
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -110,6 +111,7 @@ function run(argv, timeoutMs) {
       } catch {}
     }, timeoutMs);
     child.on('close', (code) => {
+      running.delete(child);
       clearTimeout(timer);
       resolvePromise({ code, out, err, pgid: child.pid });
     });
@@ -179,9 +181,24 @@ async function fuzzOne(c, o, prepared) {
 
 const sizeText = (s) => (s ? `${s.users}u/${s.steps}s/${s.faults}f/${s.dataChars}c` : '');
 
+/** The fuzz runs in progress (each in its own process group). */
+const running = new Set();
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const work = mkdtempSync(join(tmpdir(), 'protosim-fuzz-clients-'));
+  // stopped (Ctrl-C, SIGTERM): the runs in progress and the work folder go with it
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.on(signal, () => {
+      for (const child of running) {
+        try {
+          process.kill(-child.pid, 'SIGTERM'); // protosim stops its programs and server on SIGTERM
+        } catch {}
+      }
+      rmSync(work, { recursive: true, force: true });
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  }
   const rows = [];
   const started = Date.now();
   try {
