@@ -7,35 +7,12 @@
 import { readFileSync } from 'node:fs';
 
 /**
- * True when /proc/net/tcp or /proc/net/tcp6 shows a socket listening on `port` (on any local
- * address): readiness seen without opening a connection the program would see. Undefined where
- * those files cannot be read (not Linux).
+ * Whether one of `files` (a /proc/net table) has a socket on local `port` for which `accept` holds
+ * (given the row's fields: sl local_address rem_address st ...); undefined when none can be read.
  */
-export function portListening(port: number): boolean | undefined {
+function socketOnPort(files: readonly string[], port: number, accept: (fields: readonly string[]) => boolean): boolean | undefined {
   let readable = false;
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    readable = true;
-    for (const line of text.split('\n')) {
-      const fields = line.trim().split(/\s+/);
-      // sl local_address rem_address st ...; st 0A is LISTEN
-      if (fields.length < 4 || fields[3] !== '0A') continue;
-      const local = fields[1]!;
-      if (parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port) return true;
-    }
-  }
-  return readable ? false : undefined;
-}
-
-/** Whether a UDP socket is bound to `port` (/proc/net/udp and udp6); undefined when they cannot be read. */
-export function udpPortBound(port: number): boolean | undefined {
-  let readable = false;
-  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
+  for (const file of files) {
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
@@ -44,9 +21,25 @@ export function udpPortBound(port: number): boolean | undefined {
     }
     readable = true;
     for (const line of text.split('\n').slice(1)) {
-      const local = line.trim().split(/\s+/)[1];
-      if (local !== undefined && parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port) return true;
+      const fields = line.trim().split(/\s+/);
+      const local = fields[1];
+      if (local !== undefined && accept(fields) && parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port) return true;
     }
   }
   return readable ? false : undefined;
+}
+
+/**
+ * True when /proc/net/tcp or /proc/net/tcp6 shows a socket listening on `port` (on any local
+ * address): readiness seen without opening a connection the program would see. Undefined where
+ * those files cannot be read (not Linux).
+ */
+export function portListening(port: number): boolean | undefined {
+  // st 0A is LISTEN
+  return socketOnPort(['/proc/net/tcp', '/proc/net/tcp6'], port, (fields) => fields[3] === '0A');
+}
+
+/** Whether a UDP socket is bound to `port` (/proc/net/udp and udp6); undefined when they cannot be read. */
+export function udpPortBound(port: number): boolean | undefined {
+  return socketOnPort(['/proc/net/udp', '/proc/net/udp6'], port, () => true);
 }
