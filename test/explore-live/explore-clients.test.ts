@@ -36,10 +36,12 @@ describe.skipIf(!havePython)('protosim explore on corpus clients (needs /usr/bin
       const found = await cli(['explore', protocol, '--adapter', adapter, '--strategy', 'exhaustive', '--steps', '3', '--schedules', '8', '--settle-ms', '500', '--no-progress']);
       expect(found.out).toMatch(/first failing schedule: deadlock: c1 and c2 both keep polling GET (connected|status)/);
       expect(found.code).toBe(1);
-      const choices = /--choices (\S+)/.exec(found.out)![1]!;
-      // by the clients' names, so the repeat waits for each named client's request
-      expect(choices).toMatch(/^c\d(\.c\d){2}$/);
-      const again = await cli(['explore', protocol, '--adapter', adapter, '--steps', '3', '--choices', choices, '--settle-ms', '500', '--no-progress']);
+      const [, steps, choices] = /--steps (\d+) --lines \d+ --choices (\S+)/.exec(found.out)!;
+      // by the clients' names, so the repeat waits for each named client's request; the controlled
+      // steps, then the free requests up to the last write (their order decided the race too)
+      expect(choices).toMatch(/^c\d(\.c\d){2,}$/);
+      expect(choices!.split('.').length).toBe(Number(steps));
+      const again = await cli(['explore', protocol, '--adapter', adapter, '--steps', steps!, '--choices', choices!, '--settle-ms', '500', '--no-progress']);
       expect(again.out).toMatch(/FAILED at schedule 1/);
       expect(again.code).toBe(1);
     }, 120_000);

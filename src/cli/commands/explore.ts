@@ -137,7 +137,9 @@ export function registerExploreCommand(program: Command, ctx: CliContext): void 
           if (flags.progress) ctx.io.stderr(`schedule ${i + 1}: ${run.failure === null ? 'ok' : 'FAILED'} (${run.order.slice(0, 4).join(', ')}${run.order.length > 4 ? ', …' : ''})\n`);
         },
       });
-      const replay = result.first === null ? null : `npx protosim explore ${protocol} --adapter ${flags.adapter} --clients ${flags.clients} --steps ${flags.steps} --lines ${flags.lines} --choices ${result.first.chosen.join('.') || '0'}`;
+      // the repeat controls the free requests up to the last write too (ScheduleRun.repeat)
+      const repeat = result.first?.repeat ?? [];
+      const replay = result.first === null ? null : `npx protosim explore ${protocol} --adapter ${flags.adapter} --clients ${flags.clients} --steps ${Math.max(flags.steps, repeat.length)} --lines ${flags.lines} --choices ${repeat.join('.') || '0'}`;
       if (flags.format === 'json') ctx.io.stdout(JSON.stringify({ protocol, strategy, seed: strategy === 'pct' ? seed : null, steps: flags.steps, depth: flags.depth, ...result, replay }, null, 2) + '\n');
       else ctx.io.stdout(renderExplore(protocol, strategy, flags, result, replay));
       ctx.exitCode = result.first === null ? 0 : 1;
@@ -157,7 +159,8 @@ function renderExplore(protocol: string, strategy: string, flags: ExploreFlags, 
 }
 
 function failureLines(run: ScheduleRun): string[] {
-  return [`  first failing schedule: ${run.failure}`, '  its order:', ...run.order.map((o, i) => `    ${i + 1}. ${o}`), ...run.details.flatMap((d) => d.split('\n').map((l) => `    ${l}`))];
+  const free = run.freeOrder.map((o, i) => `    ${run.order.length + i + 1}. ${o} (free)`);
+  return [`  first failing schedule: ${run.failure}`, '  its order:', ...run.order.map((o, i) => `    ${i + 1}. ${o}`), ...free, ...run.details.flatMap((d) => d.split('\n').map((l) => `    ${l}`))];
 }
 
 /** A `--var` value as a suite variable: a number when it reads as one. */

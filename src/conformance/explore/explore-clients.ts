@@ -36,8 +36,17 @@ export interface ScheduleRun {
   order: string[];
   /** the choice at each decision (index among the waiting clients, sorted by name) */
   choices: number[];
-  /** the client chosen at each decision: what `--choices c1.c2…` repeats */
+  /** the client chosen at each decision */
   chosen: string[];
+  /**
+   * What `--choices c1.c2…` repeats: the clients chosen, then the clients of the requests that went
+   * free after the controlled steps, up to the last write among them. Past the controlled steps the
+   * order is the programs' and the machine's, so repeating only the controlled prefix would leave
+   * the race that failed to chance; polls after the last write change nothing.
+   */
+  repeat: string[];
+  /** the requests that went free after the controlled steps, up to the last write: `c2 SET status="one"` */
+  freeOrder: string[];
   failure: string | null;
   details: string[];
 }
@@ -59,18 +68,19 @@ export async function runSchedule(opts: ScheduleOptions, scheduler: Scheduler): 
   const order: string[] = [];
   const choices: number[] = [];
   const chosenNames: string[] = [];
+  const free: ImRequestRecord[] = [];
   const typed = new Map<string, number>();
   let lastArrival = im.nowMs();
   const begunMs = im.nowMs();
   const everAsked = new Set<string>();
   let decisions = 0;
-  let free = false;
+  let isFree = false;
   let deciding: NodeJS.Timeout | undefined;
 
   const running = (): ClientSession[] => sessions.filter((s) => s.process.running);
   const decide = (): void => {
     deciding = undefined;
-    if (free || waiting.length === 0) return;
+    if (isFree || waiting.length === 0) return;
     const asking = new Set(waiting.map((w) => w.record.client));
     const everyone = running().every((s) => asking.has(s.name));
     // a client that has not asked yet is still starting (slow under load): wait for its first
@@ -98,12 +108,16 @@ export async function runSchedule(opts: ScheduleOptions, scheduler: Scheduler): 
     if (waiting.length > 0) deciding ??= setTimeout(decide, 0);
   };
   const letAllGo = (): void => {
-    free = true;
+    if (!isFree) for (const w of waiting) free.push(w.record);
+    isFree = true;
     for (const w of waiting.splice(0)) w.go();
   };
   im.gate = (record) => {
     everAsked.add(record.client);
-    if (free) return undefined;
+    if (isFree) {
+      free.push(record);
+      return undefined;
+    }
     lastArrival = im.nowMs();
     return new Promise<void>((go) => {
       waiting.push({ record, go });
@@ -122,14 +136,29 @@ export async function runSchedule(opts: ScheduleOptions, scheduler: Scheduler): 
     await Promise.all(sessions.map((s) => s.start()));
     const failure = await watch(im, sessions, typed, opts, () => decisions >= opts.steps || running().length === 0);
     letAllGo();
-    return { order, choices, chosen: chosenNames, failure: failure.failure, details: failure.details };
+    const freeWrites = free.slice(0, lastWriteIndex(free) + 1);
+    return {
+      order,
+      choices,
+      chosen: chosenNames,
+      repeat: [...chosenNames, ...freeWrites.map((r) => r.client)],
+      freeOrder: freeWrites.map((r) => `${r.client} ${describeImRequest(r)}`),
+      failure: failure.failure,
+      details: failure.details,
+    };
   } finally {
-    free = true;
+    isFree = true;
     if (deciding !== undefined) clearTimeout(deciding);
     for (const w of waiting.splice(0)) w.go();
     await Promise.all(sessions.map((s) => s.stop().catch(() => undefined)));
     await im.close();
   }
+}
+
+/** The index of the last request that changes the store (-1: none). */
+function lastWriteIndex(records: readonly ImRequestRecord[]): number {
+  for (let i = records.length - 1; i >= 0; i--) if (records[i]!.action !== 'get' && records[i]!.action !== 'invalid') return i;
+  return -1;
 }
 
 /** Types one line at each prompt of `s`, up to `lines`, counting them in `typed`. */
