@@ -6,6 +6,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Two test files at a time, also on a 2-core machine (vitest's default there is one): most of
+    // the time of the slow files is spent waiting on the programs they start (servers, clients,
+    // compilers), not computing. One at a time, `npm test` took about 20 minutes on CI's 2 cores.
+    maxWorkers: 2,
     // fresh-dist: tests load workers and spawn bin/protosim.js from dist/, so it is rebuilt first when behind src/.
     globalSetup: ['test/global-tmp.ts', 'test/fresh-dist.ts'],
     reporters: ['default'],
