@@ -76,7 +76,6 @@ export async function runSchedule(opts: ScheduleOptions, scheduler: Scheduler): 
   let decisions = 0;
   let isFree = false;
   let deciding: NodeJS.Timeout | undefined;
-
   const running = (): ClientSession[] => sessions.filter((s) => s.process.running);
   const decide = (): void => {
     deciding = undefined;
@@ -127,25 +126,12 @@ export async function runSchedule(opts: ScheduleOptions, scheduler: Scheduler): 
   };
 
   try {
-    for (const name of names) {
-      const s = new ClientSession({ adapter: opts.adapter, name, address: await im.urlFor(name), protosimLauncher: opts.protosimLauncher, ...(opts.vars ? { vars: opts.vars } : {}), ...(opts.io ? { io: opts.io } : {}) });
-      sessions.push(s);
-      typeAtPrompts(s, typed, opts.lines);
-    }
-    // the same instant: every client started before any is waited for
-    await Promise.all(sessions.map((s) => s.start()));
+    await startSessions(opts, im, names, sessions, typed);
     const failure = await watch(im, sessions, typed, opts, () => decisions >= opts.steps || running().length === 0);
     letAllGo();
     const freeWrites = free.slice(0, lastWriteIndex(free) + 1);
-    return {
-      order,
-      choices,
-      chosen: chosenNames,
-      repeat: [...chosenNames, ...freeWrites.map((r) => r.client)],
-      freeOrder: freeWrites.map((r) => `${r.client} ${describeImRequest(r)}`),
-      failure: failure.failure,
-      details: failure.details,
-    };
+    const freeOrder = freeWrites.map((r) => `${r.client} ${describeImRequest(r)}`);
+    return { order, choices, chosen: chosenNames, repeat: [...chosenNames, ...freeWrites.map((r) => r.client)], freeOrder, ...failure };
   } finally {
     isFree = true;
     if (deciding !== undefined) clearTimeout(deciding);
@@ -153,6 +139,16 @@ export async function runSchedule(opts: ScheduleOptions, scheduler: Scheduler): 
     await Promise.all(sessions.map((s) => s.stop().catch(() => undefined)));
     await im.close();
   }
+}
+
+/** Starts one program per name, typing at its prompts, all at the same instant (every one started before any is waited for). */
+async function startSessions(opts: ScheduleOptions, im: ImServer, names: readonly string[], sessions: ClientSession[], typed: Map<string, number>): Promise<void> {
+  for (const name of names) {
+    const s = new ClientSession({ adapter: opts.adapter, name, address: await im.urlFor(name), protosimLauncher: opts.protosimLauncher, ...(opts.vars ? { vars: opts.vars } : {}), ...(opts.io ? { io: opts.io } : {}) });
+    sessions.push(s);
+    typeAtPrompts(s, typed, opts.lines);
+  }
+  await Promise.all(sessions.map((s) => s.start()));
 }
 
 /** The index of the last request that changes the store (-1: none). */
