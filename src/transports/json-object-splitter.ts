@@ -4,6 +4,9 @@
  * Used by the QUIC peer (quic-peer.ts) and by the servers' QUIC host, which frames raw streams itself.
  */
 
+/** A whole message, or bytes that are not one (given up, as they came). */
+export type SplitPiece = { kind: 'message'; text: string } | { kind: 'invalid'; reason: string; bytes: Buffer };
+
 /**
  * Splits a byte stream of concatenated JSON objects (no delimiter) into whole objects. It tracks
  * brace depth outside strings, so `{"a":1}{"b":2}` gives two and `{"a":` + `1}` gives one.
@@ -19,10 +22,13 @@ export class JsonObjectSplitter {
 
   constructor(private readonly maxMessageBytes: number) {}
 
-  /** Whole messages (their text) and problems found in `chunk`, in order. */
-  push(chunk: Uint8Array): ({ kind: 'message'; text: string } | { kind: 'invalid'; reason: string })[] {
+  /**
+   * Whole messages (their text) and problems found in `chunk`, in order. A problem gives up what
+   * was received so far (its `bytes`, for a reader that passes them on as they came).
+   */
+  push(chunk: Uint8Array): SplitPiece[] {
     this.buffer = this.buffer.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.buffer, chunk]);
-    const out: ({ kind: 'message'; text: string } | { kind: 'invalid'; reason: string })[] = [];
+    const out: SplitPiece[] = [];
     while (this.scanned < this.buffer.length) {
       const byte = this.buffer[this.scanned]!;
       if (this.depth === 0) {
@@ -33,7 +39,7 @@ export class JsonObjectSplitter {
         }
         if (byte !== 0x7b) {
           const rest = this.buffer.toString('utf8', 0, Math.min(this.buffer.length, 40));
-          out.push({ kind: 'invalid', reason: `bytes outside a JSON object: ${JSON.stringify(rest)}` });
+          out.push({ kind: 'invalid', reason: `bytes outside a JSON object: ${JSON.stringify(rest)}`, bytes: this.buffer });
           this.reset();
           return out;
         }
@@ -54,7 +60,7 @@ export class JsonObjectSplitter {
         }
       }
       if (this.scanned > this.maxMessageBytes) {
-        out.push({ kind: 'invalid', reason: `a message longer than maxMessageBytes=${this.maxMessageBytes}` });
+        out.push({ kind: 'invalid', reason: `a message longer than maxMessageBytes=${this.maxMessageBytes}`, bytes: this.buffer });
         this.reset();
         return out;
       }

@@ -120,6 +120,8 @@ export class QuicPeer {
   private openStreams = 0;
   private openedStreams = 0;
   private closing = false;
+  /** while set, no stream is read (the peer's flow control then holds its writes) */
+  private readGate: { promise: Promise<void>; open: () => void } | undefined;
 
   /** @internal built by `connectQuic` and `listenQuic` */
   constructor(
@@ -219,6 +221,25 @@ export class QuicPeer {
     return { open: this.openStreams, opened: this.openedStreams };
   }
 
+  /** Stops reading every stream (backpressure: QUIC's flow control then stops the peer). */
+  pause(): void {
+    if (this.readGate !== undefined) return;
+    let open!: () => void;
+    const promise = new Promise<void>((resolve) => (open = resolve));
+    this.readGate = { promise, open };
+  }
+
+  /** Reads again after `pause`. */
+  resume(): void {
+    const gate = this.readGate;
+    this.readGate = undefined;
+    gate?.open();
+  }
+
+  isPaused(): boolean {
+    return this.readGate !== undefined;
+  }
+
   private emit(event: QuicEvent): void {
     if (this.onEvent !== undefined) {
       this.onEvent(event);
@@ -297,6 +318,7 @@ export class QuicPeer {
     const reader = stream.readable.getReader();
     try {
       for (;;) {
+        while (this.readGate !== undefined) await this.readGate.promise;
         const { value, done } = await reader.read();
         if (done) break;
         if (this.hooks.rawStreams === true) {

@@ -63,6 +63,8 @@ export interface QuicConnectOptions {
   /** PING frames this often keep an idle connection open (QUIC level, not the protocol's PING). */
   keepAliveIntervalMs?: number;
   limits?: Partial<QuicLimits>;
+  /** Streams are handed on as reads (`data` events), not split into messages (a proxy that frames itself). */
+  rawStreams?: boolean;
 }
 
 /** The connection could not be made (unreachable, handshake or ALPN refused, timeout). */
@@ -114,6 +116,7 @@ export async function connectQuic(host: string, port: number, options: QuicConne
   return new QuicPeer('client', `${target}:${port}`, client.connection, limits, {
     destroy: (opts) => client.destroy({ ...opts, force: true }),
     mute: () => void (socket.send_ = async () => 0),
+    ...(options.rawStreams === true ? { rawStreams: true } : {}),
   });
 }
 

@@ -3,8 +3,8 @@
  * fresh `protosim serve` per schedule): a correct server shows nothing in every order of a small
  * bound and in PCT schedules; order-dependent defects are found, and the failing schedule's
  * `--choices` repeats the failure while another order of the same workload passes; bad input exits
- * 2 with a clear message. Every server started is stopped (no process with the test's marker is
- * left).
+ * 2 with a clear message. Over QUIC (quic:// targets) the same, through the QUIC message proxy.
+ * Every server started is stopped (no process with the test's marker is left).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { runCli } from '../../src/cli/program.js';
 import { ManagedProcess } from '../../src/conformance/managed-process.js';
+import { startServer, type ServerHandle } from '../../src/servers/index.js';
 
 const root = resolve(__dirname, '../..');
 const marker = `explore-target-${process.pid}-${Date.now()}`;
@@ -25,9 +26,10 @@ async function cli(args: string[]): Promise<{ code: number; out: string }> {
 }
 
 /** A target file starting `protosim serve <protocol> [args]` on a free port, marked with this test's environment. */
-function targetFile(name: string, protocol: string, args: string[] = []): string {
+function targetFile(name: string, protocol: string, args: string[] = [], transport: 'tcp' | 'quic' = 'tcp'): string {
   const file = join(work, `${name}.yaml`);
-  const spec = { command: ['{protosim}', 'serve', protocol, '--port', '{port}', ...args], port: 'auto', ready: { stdout: 'listening on (\\S+)' }, env: { PROTOSIM_TEST_MARK: marker } };
+  const serve = transport === 'quic' ? ['serve', protocol, '--transport', 'quic'] : ['serve', protocol];
+  const spec = { command: ['{protosim}', ...serve, '--port', '{port}', ...args], port: 'auto', ...(transport === 'quic' ? { transport } : {}), ready: { stdout: 'listening on (\\S+)' }, env: { PROTOSIM_TEST_MARK: marker } };
   writeFileSync(file, YAML.stringify(spec));
   return file;
 }
@@ -182,6 +184,54 @@ describe('protosim explore --target: order-dependent defects are found, and --ch
     writeFileSync(file, YAML.stringify({ command: ['/nonexistent/server', '{port}'], port: 'auto', env: { PROTOSIM_TEST_MARK: marker }, startTimeoutMs: 2000 }));
     const r = await cli(['register-exit', '--target', file, '--seed', '1']);
     expect(r.out).toMatch(/the target could not be started or reached/);
+    expect(r.code).toBe(3);
+  });
+});
+
+/** ping-liveness: c1 and c2 log in as one user; c1 logs out (the shipped case ping/double-login). */
+const loginUser1 = { mtype: 1, payload: { username: 'user1', password: 'pass1' } };
+const doubleLogin = [{ connect: ['c1', 'c2'] }, { send: 'c1', msg: loginUser1 }, { send: 'c2', msg: loginUser1 }, { send: 'c1', msg: { mtype: 4, payload: { id: '$s1' } } }, { expect: 'model' }];
+
+/**
+ * Over QUIC: each client's messages are held at its own QUIC message proxy (a terminating proxy,
+ * src/conformance/proxy/quic-proxy.ts) and released in the scheduler's order.
+ */
+describe('protosim explore --target quic://', () => {
+  it('every order of a double login within 3 steps: nothing on the correct server, allow-double-login found; --choices repeats it', async () => {
+    const suite = suiteFile('double-login', 'ping-liveness', doubleLogin);
+    const common = ['--suite', suite, '--case', 'double-login', '--strategy', 'exhaustive', '--steps', '3', '--reply-timeout-ms', '1000'];
+    const correct = await cli(['ping-liveness', '--target', targetFile('pl-correct', 'ping-liveness', [], 'quic'), ...common]);
+    expect(correct.out).toMatch(/schedules tried: \d+ \(every order within the bound\)/);
+    expect(correct.out).toMatch(/nothing found/);
+    expect(correct.code).toBe(0);
+    const tried = Number(/schedules tried: (\d+)/.exec(correct.out)![1]);
+    expect(tried).toBeGreaterThanOrEqual(2);
+    const target = targetFile('pl-double', 'ping-liveness', ['--defect', 'allow-double-login'], 'quic');
+    const found = await cli(['ping-liveness', '--target', target, ...common]);
+    expect(found.out).toMatch(/first failing schedule \(schedule \d+, choices [\d.]+\): c2 got what the ping-liveness/);
+    expect(found.code).toBe(1);
+    const choices = /--choices (\S+)/.exec(found.out)![1]!;
+    const again = await cli(['ping-liveness', '--target', target, ...common.filter((a) => a !== 'exhaustive' && a !== '--strategy'), '--choices', choices]);
+    expect(again.out).toMatch(/FAILED at schedule 1/);
+    expect(again.code).toBe(1);
+  }, 120_000);
+
+  it('an address target: generated workloads with a kill show nothing on the correct server', async () => {
+    let server: ServerHandle | undefined;
+    try {
+      server = await startServer('ping-liveness', { transport: 'quic', heartbeatTimeoutMs: 5000 });
+      const r = await cli(['ping-liveness', '--target', server.address, '--seed', '5', '--schedules', '4', '--steps', '5', '--kills', '1', '--reply-timeout-ms', '1000']);
+      expect(r.out).toMatch(/schedules tried: 4 in/);
+      expect(r.out).toMatch(/nothing found/);
+      expect(r.code).toBe(0);
+    } finally {
+      await server?.close();
+    }
+  }, 120_000);
+
+  it('a QUIC address where nothing is bound exits 3', async () => {
+    const r = await cli(['ping-liveness', '--target', 'quic://127.0.0.1:9', '--seed', '1', '--schedules', '1']);
+    expect(r.out).toMatch(/nothing is bound to UDP port 9/);
     expect(r.code).toBe(3);
   });
 });

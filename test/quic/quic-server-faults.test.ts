@@ -278,7 +278,7 @@ describe('the UDP proxy: datagram faults QUIC recovers from', () => {
     proxy.heal();
     expect((await nextMessage(peer, 5000)).message.payload.message).toBe('through the partition');
     expect(() => proxy.apply('to-target', { op: 'split', parts: 2 })).toThrow(UdpProxyOpError);
-    expect(() => proxy.apply('both', { op: 'merge' })).toThrow(/split and merge messages on the QUIC stream/);
+    expect(() => proxy.apply('both', { op: 'merge' })).toThrow(/split and merge messages with the QUIC message proxy/);
     await peer.send(wire(mtype.logout, { id }));
   });
 });

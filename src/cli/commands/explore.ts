@@ -6,8 +6,8 @@
  * first failing one and the command that repeats it exactly. Exit 0 nothing found, 1 a schedule
  * failed, 2 bad input, 3 the programs could not be started.
  *
- * `protosim explore <protocol> --target ADDRESS|FILE`: the same for a stream server, through the
- * fault proxy: protosim plays the clients (a suite case's sends, or a workload generated with
+ * `protosim explore <protocol> --target ADDRESS|FILE`: the same for a stream server (TCP or QUIC),
+ * through the message proxy of its transport: protosim plays the clients (a suite case's sends, or a workload generated with
  * `--seed`), holds every message and releases them in the scheduler's order, kills as further
  * choices (`--kills`), the server model as the oracle. Exit 3 when the target could not be started
  * or reached.
@@ -27,7 +27,7 @@ import { exploreTarget } from '../../conformance/explore/explore-target.js';
 import { renderTargetExplore } from '../../conformance/explore/target-report.js';
 import { generatedWorkload, suiteWorkload, type TargetWorkload } from '../../conformance/explore/target-workload.js';
 import { fuzzGeneratorFor } from '../../conformance/fuzz/fuzz-generators.js';
-import { liveCodecFor } from '../../conformance/live-codec.js';
+import { liveCodecFor, quicObjectCodec } from '../../conformance/live-codec.js';
 import { defaultConnectionLimits } from '../../conformance/live-connection.js';
 import { resolveTarget, type ResolvedTarget } from '../../conformance/live-target.js';
 import { serverMappingFor } from '../../conformance/server-mapping-for.js';
@@ -84,7 +84,7 @@ export function registerExploreCommand(program: Command, ctx: CliContext): void 
     .description("try the orders in which client programs' requests reach the store (--adapter, key-value protocols), or in which clients' messages reach a server (--target, stream protocols, through the proxy): PCT's randomized priorities or every order within a bound; exit 1 when a schedule fails")
     .argument('<protocol>', 'the protocol the programs speak (lock-alternation, status-handshake), or the server speaks (ping-liveness, register-exit, offline-queue)')
     .option('--adapter <file>', 'the client programs, through this adapter (docs/clients.md)')
-    .option('--target <address|file>', 'a server (tcp://127.0.0.1:PORT, loopback only), or a target file that starts one (fresh for each schedule)')
+    .option('--target <address|file>', 'a server (tcp://127.0.0.1:PORT or quic://127.0.0.1:PORT, loopback only), or a target file that starts one (fresh for each schedule)')
     .option('--suite <file>', '--target: the workload is a case of this suite (its sends; the model judges the replies)')
     .option('--case <id>', '--target, with --suite: the case')
     .option('--kills <n>', '--target: kills per schedule the scheduler may choose (a client\'s connection reset at a decision)', parseIntOption('--kills'), 0)
@@ -197,9 +197,8 @@ function exploreTargetOf(protocol: string, suite: Suite | undefined, flags: Expl
   if (targetFile !== undefined) spec.target = targetFile;
   const base: Suite = { file: suite?.file ?? '<explore>', spec, casePositions: [] };
   const address = flags.target !== undefined && targetFile === undefined ? flags.target : undefined;
-  const target = resolveTarget(base, { target: address, codec: flags.codec, framing: flags.framing, replyTimeoutMs: flags.replyTimeoutMs }, cwd);
-  if (target.transport === 'quic') throw new InputError('explore --target: TCP targets only (the proxy holds whole messages of a byte stream; QUIC is encrypted)', 'bad-target');
-  return target;
+  // over QUIC, each client's message proxy is a terminating QUIC proxy that holds whole messages
+  return resolveTarget(base, { target: address, codec: flags.codec, framing: flags.framing, replyTimeoutMs: flags.replyTimeoutMs }, cwd);
 }
 
 /** `explore <protocol> --target`: a server's interleavings, through the proxy. */
@@ -212,8 +211,9 @@ async function exploreTargetCommand(ctx: CliContext, given: string, flags: Explo
   if (flags.format !== 'text' && flags.format !== 'json') throw new InputError(`--format: expected text or json, got ${JSON.stringify(flags.format)}`, 'usage');
   const suite = exploreSuite(protocol, flags, cwd);
   const target = exploreTargetOf(protocol, suite, flags, cwd);
-  const codec = liveCodecFor(protocol, target.codec, target.framing);
-  if (codec === null) throw new InputError(`--codec: ${protocol} has no codec ${target.codec}`, 'usage');
+  const lineCodec = liveCodecFor(protocol, target.codec, target.framing);
+  if (lineCodec === null) throw new InputError(`--codec: ${protocol} has no codec ${target.codec}`, 'usage');
+  const codec = target.transport === 'quic' ? quicObjectCodec(lineCodec) : lineCodec;
   const seed = flags.seed ?? Math.floor(Math.random() * 2 ** 31);
   let workload: TargetWorkload;
   if (suite !== undefined) workload = suiteWorkload(suite, flags.case!);

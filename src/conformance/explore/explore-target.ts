@@ -1,7 +1,8 @@
 /**
  * `protosim explore <protocol> --target`: systematic testing of a server's handling of concurrent
  * requests, without a model counterexample first. The workload's clients (./target-workload.ts)
- * send through the fault proxy, which holds every message; each schedule (./target-schedule.ts)
+ * send through the message proxy of the target's transport (TCP, or QUIC: a terminating proxy),
+ * which holds every message; each schedule (./target-schedule.ts)
  * releases them in the order a scheduler picks — PCT's randomized priorities with a stated
  * bug-depth guarantee, every order within the bound (a stateless depth-first enumeration), or the
  * choices a report printed — with kills as further choices, the model oracle judging every reply.
@@ -53,7 +54,7 @@ export async function exploreTarget(opts: ExploreTargetOptions): Promise<Explore
     return result;
   };
   if (opts.target.address !== undefined) {
-    const problem = await addressProblem(opts.target.address.host, opts.target.address.port);
+    const problem = await addressProblem(opts.target.address.host, opts.target.address.port, opts.target.transport);
     if (problem !== null) {
       result.unreachable = `${opts.target.description}: ${problem}`;
       return finish();
@@ -91,7 +92,8 @@ export async function exploreTarget(opts: ExploreTargetOptions): Promise<Explore
 
 /** Runs `fn` on the target: a command started for it (and stopped after, whatever happened), or the address. */
 async function onFreshTarget(target: ResolvedTarget, fn: (where: ScheduleTarget) => Promise<TargetScheduleRun>): Promise<TargetScheduleRun | { unreachable: string }> {
-  if (target.command === undefined) return fn({ host: target.address!.host, port: target.address!.port });
+  const quic = target.transport === 'quic' ? { quic: target.quic ?? {} } : {};
+  if (target.command === undefined) return fn({ host: target.address!.host, port: target.address!.port, ...quic });
   const managed = new ManagedProcess(target.command);
   try {
     let address: string;
@@ -102,7 +104,7 @@ async function onFreshTarget(target: ResolvedTarget, fn: (where: ScheduleTarget)
       throw error;
     }
     const url = new URL(address);
-    return await fn({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port), process: managed });
+    return await fn({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port), process: managed, ...quic });
   } finally {
     await managed.stop();
   }

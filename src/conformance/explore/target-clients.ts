@@ -1,14 +1,17 @@
 /**
- * The clients of one `explore --target` schedule: each has its own fault proxy (the one proxy of
- * src/conformance/fault-proxy.ts) whose controller holds every message the client sends, a
- * connection through it, and a place in its script. A client writes its next message once the one
+ * The clients of one `explore --target` schedule: each has its own message proxy (its transport's:
+ * TCP, src/conformance/fault-proxy.ts; QUIC, the terminating proxy of proxy/quic-proxy.ts) whose
+ * controller holds every message the client sends, a connection through it, and a place in its script. A client writes its next message once the one
  * before was released and the replies settled, and only when the message can be written: a
  * message that names what a reply has not bound yet (`$s2`) waits (the client waits for a reply,
  * it is not waiting to send).
  */
+import type { QuicTargetOptions } from '../../scenario/target-address.js';
 import { FaultProxy } from '../fault-proxy.js';
 import { EncodeError, type LiveCodec } from '../live-codec.js';
-import { LiveConnection, type ConnectionLimits } from '../live-connection.js';
+import { LiveConnection, QuicLiveConnection, type ConnectionLimits, type HarnessConnection } from '../live-connection.js';
+import type { MessageProxy } from '../proxy/message-proxy.js';
+import { QuicFaultProxy } from '../proxy/quic-proxy.js';
 import { fillTemplate, PatternError, type Captures } from '../message-pattern.js';
 import { named, type ScriptItem, type TargetWorkload } from './target-workload.js';
 
@@ -34,17 +37,26 @@ export class ExploredClient {
   private constructor(
     readonly name: string,
     readonly user: number,
-    readonly proxy: FaultProxy,
-    readonly conn: LiveConnection,
+    readonly proxy: MessageProxy,
+    readonly conn: HarnessConnection,
     private readonly script: readonly ScriptItem[],
   ) {}
 
-  /** A proxy in front of the target that holds every message to it, and a connection through it. */
-  static async open(name: string, user: number, script: readonly ScriptItem[], target: { host: string; port: number }, codec: LiveCodec, limits: ConnectionLimits, timeoutMs: number): Promise<ExploredClient> {
-    const proxy = await FaultProxy.start({ targetHost: target.host, targetPort: target.port, splitter: (direction) => codec.splitter(direction, limits.maxFrameBytes) });
+  /**
+   * A proxy in front of the target that holds every message to it, and a connection through it.
+   * Over QUIC (`target.quic`), the client connects to protosim's own proxy without verifying it;
+   * the proxy reaches the target as the target says.
+   */
+  static async open(name: string, user: number, script: readonly ScriptItem[], target: { host: string; port: number; quic?: QuicTargetOptions }, codec: LiveCodec, limits: ConnectionLimits, timeoutMs: number): Promise<ExploredClient> {
+    const quic = target.quic;
+    const proxy: MessageProxy =
+      quic !== undefined
+        ? await QuicFaultProxy.start({ targetHost: target.host, targetPort: target.port, quic, maxMessageBytes: limits.maxFrameBytes, connectTimeoutMs: timeoutMs })
+        : await FaultProxy.start({ targetHost: target.host, targetPort: target.port, splitter: (direction) => codec.splitter(direction, limits.maxFrameBytes) });
     proxy.control({ decide: (m) => (m.direction === 'to-target' ? 'hold' : 'pass') });
     try {
-      const conn = await LiveConnection.open(name, proxy.host, proxy.port, codec, limits, timeoutMs);
+      const toProxy = { ...(quic?.alpn !== undefined ? { alpn: quic.alpn } : {}), verify: false };
+      const conn = quic !== undefined ? await QuicLiveConnection.open(name, proxy.host, proxy.port, toProxy, limits, timeoutMs) : await LiveConnection.open(name, proxy.host, proxy.port, codec, limits, timeoutMs);
       return new ExploredClient(name, user, proxy, conn, script);
     } catch (error) {
       await proxy.close();

@@ -7,6 +7,7 @@
  * After each, the server's replies settle and the model oracle judges them, in release order.
  * Past `steps` decisions, the first client in name order goes, no longer a decision (no kills).
  */
+import type { QuicTargetOptions } from '../../scenario/target-address.js';
 import type { ConnectionLimits } from '../live-connection.js';
 import type { LiveCodec } from '../live-codec.js';
 import type { ManagedProcess } from '../managed-process.js';
@@ -55,6 +56,8 @@ const upstreamBoundMs = 3000;
 export interface ScheduleTarget {
   host: string;
   port: number;
+  /** a QUIC target: how to reach it (through each client's QUIC message proxy) */
+  quic?: QuicTargetOptions;
   /** a command target started for this schedule */
   process?: ManagedProcess;
 }

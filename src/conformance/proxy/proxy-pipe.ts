@@ -1,7 +1,9 @@
 /**
  * One direction of one proxied connection: it splits what it reads into messages, asks its host
  * what to do with each (a plan), and carries the plan out with the link's byte-level faults
- * (latency, jitter, bandwidth, partition, cut, slow close) on the way to the peer.
+ * (latency, jitter, bandwidth, partition, cut, slow close) on the way to the peer. What it reads
+ * from and writes to is a `PipeSource` and a `PipeSink`: a TCP socket (fault-proxy.ts), or the
+ * streams of a QUIC connection (quic-proxy.ts), whose sink routes each write by its messages.
  *
  * A message is held in one of four places until it is written: the held list (until released),
  * a reorder slot (until overtaken), the open merge (until complete) or the write queue (until its
@@ -40,6 +42,41 @@ export interface Unit {
   body: Buffer;
 }
 
+/** Where a pipe reads: it stops reading when too much is held (backpressure). */
+export interface PipeSource {
+  pause(): void;
+  resume(): void;
+  isPaused(): boolean;
+}
+
+/** Where a pipe writes. */
+export interface PipeSink {
+  readonly destroyed: boolean;
+  /** bytes written so far */
+  readonly bytesWritten: number;
+  /** One write; `pieces` are the messages (or parts of them) in it, in order. */
+  write(data: Buffer, pieces: readonly Piece[]): void;
+  /** Calls back once what was written before has been handed on. */
+  drained(callback: () => void): void;
+  /** No more writes (TCP: FIN). */
+  end(): void;
+}
+
+/** A TCP socket as a pipe's sink. */
+export function socketSink(socket: Socket): PipeSink {
+  return {
+    get destroyed() {
+      return socket.destroyed;
+    },
+    get bytesWritten() {
+      return socket.bytesWritten;
+    },
+    write: (data) => void socket.write(data),
+    drained: (callback) => void socket.write(Buffer.alloc(0), callback),
+    end: () => void socket.end(),
+  };
+}
+
 /** What the pipe needs of its proxy. */
 export interface PipeHost {
   readonly faults: LinkFaults;
@@ -52,10 +89,12 @@ export interface PipeHost {
   nextHeldSeq(): number;
   cutBudget(direction: ProxyDirection): number | undefined;
   spend(direction: ProxyDirection, bytes: number): void;
-  resetConnection(a: Socket, b: Socket): void;
+  /** Resets the connection the pipe belongs to (both ways). */
+  resetConnection(pipe: Pipe): void;
 }
 
-interface Piece {
+/** A message, or a part or copy of one, in a write. */
+export interface Piece {
   ref: MessageRef;
   copy: number;
   part: number;
@@ -123,18 +162,32 @@ export class Pipe {
     private readonly host: PipeHost,
     readonly connection: number,
     readonly direction: ProxyDirection,
-    private readonly source: Socket,
-    private readonly dest: Socket,
+    private readonly source: PipeSource,
+    private readonly dest: PipeSink,
     private readonly splitter: FrameSplitter | undefined,
-  ) {
-    source.on('data', (chunk: Buffer) => this.receive(chunk));
-    source.on('end', () => {
-      this.ended = true;
-      // No message comes any more: what waits for followers goes now.
-      this.flushReordered();
-      this.flushMerge();
-      this.pump();
-    });
+  ) {}
+
+  /** The source ended (TCP: FIN; QUIC: its connection closed): what waits for followers goes now. */
+  sourceEnded(): void {
+    this.ended = true;
+    this.flushReordered();
+    this.flushMerge();
+    this.pump();
+  }
+
+  /** The index the next message read gets. */
+  get nextMessageIndex(): number {
+    return this.nextIndex;
+  }
+
+  /** Whether a message that `matches` is still somewhere in the pipe (held, reordered, merging or queued). */
+  carries(matches: (ref: MessageRef) => boolean): boolean {
+    return (
+      this.held.some((e) => matches(e.unit.ref)) ||
+      this.reordered.some((s) => matches(s.unit.ref)) ||
+      (this.merge?.pieces.some((p) => matches(p.ref)) ?? false) ||
+      this.queue.some((w) => w.pieces.some((p) => matches(p.ref)))
+    );
   }
 
   /** Bytes held in this pipe (held, reordered, merging, queued). */
@@ -142,9 +195,15 @@ export class Pipe {
     return this.queueBytes + this.heldBytes + this.slotBytes;
   }
 
-  private receive(chunk: Buffer): void {
+  /** One read of the source: cut into frames by the splitter (none: the read is one frame). */
+  receive(chunk: Buffer): void {
     if (this.host.faults.blackhole || this.stopped) return;
-    const frames = this.splitter !== undefined ? this.splitter.push(chunk) : [chunk];
+    this.receiveFrames(this.splitter !== undefined ? this.splitter.push(chunk) : [chunk]);
+  }
+
+  /** One read of the source, already cut into frames (QUIC: by a splitter per stream). */
+  receiveFrames(frames: readonly Buffer[]): void {
+    if (this.host.faults.blackhole || this.stopped) return;
     this.reads++;
     let prefix: Buffer[] = [];
     for (const frame of frames) {
@@ -312,7 +371,7 @@ export class Pipe {
       }
       this.queue.shift();
       this.queueBytes -= head.data.length;
-      if (!this.dest.destroyed) this.dest.write(head.data);
+      if (!this.dest.destroyed) this.dest.write(head.data, head.pieces);
       for (const p of head.pieces) this.host.emit({ kind: 'written', ...p.ref, copy: p.copy, part: p.part, parts: p.parts, bytes: p.bytes });
     }
     this.flow();
@@ -321,8 +380,8 @@ export class Pipe {
 
   /** A reset after what was forwarded has reached the peer: right behind fresh data, Linux shows a plain close, not an RST. */
   private resetBehind(): void {
-    if (this.dest.destroyed || this.dest.bytesWritten === 0) this.host.resetConnection(this.source, this.dest);
-    else this.dest.write(Buffer.alloc(0), () => this.later(() => this.host.resetConnection(this.source, this.dest), resetAfterDataMs));
+    if (this.dest.destroyed || this.dest.bytesWritten === 0) this.host.resetConnection(this);
+    else this.dest.drained(() => this.later(() => this.host.resetConnection(this), resetAfterDataMs));
   }
 
   /** The source's FIN is passed on once nothing of it is held any more. */

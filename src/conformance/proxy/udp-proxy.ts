@@ -10,7 +10,8 @@
  * distribution) asked of a kernel choice source per datagram, every answer recorded in `decisions`
  * and replayable with `replayChoices`; observers see every datagram seen, held, released, dropped
  * and written. `split` and `merge` do not exist for datagrams (a datagram is one QUIC packet) and
- * are refused; the harness splits and merges messages itself, on QUIC streams.
+ * are refused; the QUIC message proxy (quic-proxy.ts) splits and merges messages, on QUIC streams,
+ * and can sit in front of this proxy.
  *
  * Link faults: latency and jitter (jitter reorders, as UDP may), partition (datagrams held, both
  * ways, and delivered in order at `heal`), blackhole (everything dropped: a timeout).
@@ -137,7 +138,7 @@ export class UdpFaultProxy {
   /** One operation on the next `count` datagrams of a direction (or both), until cleared without one. */
   apply(direction: ProxyDirection | 'both', op: MessageOp, scope: { count?: number; connection?: number } = {}): void {
     if (op.op === 'split' || op.op === 'merge') {
-      throw new UdpProxyOpError(`${op.op} does not apply to datagrams (a datagram is one QUIC packet, encrypted): split and merge messages on the QUIC stream instead`);
+      throw new UdpProxyOpError(`${op.op} does not apply to datagrams (a datagram is one QUIC packet, encrypted): split and merge messages with the QUIC message proxy (quic-proxy.ts) instead`);
     }
     for (const d of direction === 'both' ? (['to-target', 'from-target'] as const) : [direction]) this.rules.add(d, op, scope.count ?? Infinity, scope.connection);
   }

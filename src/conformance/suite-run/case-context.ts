@@ -6,7 +6,7 @@
  */
 import type { Suite } from '../../scenario/load-suite.js';
 import type { CaseFile } from '../../scenario/suite-schema.js';
-import type { FaultProxy } from '../fault-proxy.js';
+import type { MessageProxy } from '../proxy/message-proxy.js';
 import type { KvOutcome } from '../im-http-client.js';
 import { KvHistory, KvStoreOracle } from '../kv-store-oracle.js';
 import { ServerModelOracle } from '../server-model-oracle.js';
@@ -35,11 +35,10 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
 /** One case's run: its clients, proxies, captures and the kv model. */
 export class CaseContext {
   readonly clients = new Map<string, ClientState>();
-  readonly proxies = new Map<string, FaultProxy>();
-  /** QUIC targets: each faulted client's UDP proxy */
+  /** each faulted client's message proxy (TCP, or QUIC: a terminating proxy) */
+  readonly proxies = new Map<string, MessageProxy>();
+  /** QUIC targets: each client with datagram faults has a UDP proxy (behind its message proxy, if any) */
   readonly udpProxies = new Map<string, UdpFaultProxy>();
-  /** QUIC targets: messages split across stream writes (fault: split), per client */
-  readonly quicSplits = new Map<string, { parts: number; remaining: number }>();
   readonly captures: Captures = new Map();
   /** the key-value requests and replies of the case, as the kv-store oracle takes them */
   readonly kvHistory = new KvHistory(new KvStoreOracle());

@@ -4,6 +4,7 @@
  * encoded by the codec, or raw bytes. The server model learns what was sent.
  */
 import type { StepFile } from '../../scenario/suite-schema.js';
+import type { QuicTargetOptions } from '../../scenario/target-address.js';
 import { StepError, StepFailure } from '../engine/verdicts.js';
 import { kvQuery, kvRequest } from '../im-http-client.js';
 import { isModelRequest } from '../kv-store-oracle.js';
@@ -26,7 +27,7 @@ export async function connectClient(cx: CaseContext, name: string, store: string
     try {
       state.connection =
         cx.target.transport === 'quic'
-          ? await QuicLiveConnection.open(name, host, port, cx.target.quic ?? {}, cx.limits, Math.max(cx.replyTimeoutMs, quicConnectTimeoutMsMin))
+          ? await QuicLiveConnection.open(name, host, port, quicToward(cx, name), cx.limits, Math.max(cx.replyTimeoutMs, quicConnectTimeoutMsMin))
           : await LiveConnection.open(name, host, port, cx.codec, cx.limits, cx.replyTimeoutMs);
       if (!cx.faulted(name)) cx.reachedTarget = true;
       cx.streamOracle?.connected(name);
@@ -81,7 +82,7 @@ export async function sendMessages(cx: CaseContext, name: string, s: StepFile): 
     if (gap > 0) await sleep(gap);
   }
   try {
-    await conn.write(bytes, quicSplit(cx, name));
+    await conn.write(bytes);
   } catch (error) {
     await cx.checkCrashQuietly();
     throw new StepFailure(`could not write to the target: ${(error as Error).message}`, 'an open connection', 'the connection was closed');
@@ -89,10 +90,12 @@ export async function sendMessages(cx: CaseContext, name: string, s: StepFile): 
   c.lastWriteMs = performance.now();
 }
 
-/** QUIC: how the next write of `name` goes out, counting it against its split fault. */
-function quicSplit(cx: CaseContext, name: string): { parts?: number } {
-  const split = cx.quicSplits.get(name);
-  if (split === undefined) return {};
-  if (--split.remaining <= 0) cx.quicSplits.delete(name);
-  return { parts: split.parts };
+/**
+ * How a client connects over QUIC: as the target says, or, through its message proxy, to protosim's
+ * own proxy (its own certificate, not verified; the proxy verifies the target as the target says).
+ */
+function quicToward(cx: CaseContext, name: string): QuicTargetOptions {
+  const quic = cx.target.quic ?? {};
+  if (!cx.proxies.has(name)) return quic;
+  return { ...(quic.alpn !== undefined ? { alpn: quic.alpn } : {}), ...(quic.serverName !== undefined ? { serverName: quic.serverName } : {}), verify: false };
 }

@@ -1,41 +1,39 @@
 /**
- * The `fault` steps of a case against a live target: link faults on a client's fault proxy (TCP:
- * message operations and link conditions; QUIC: what a UDP proxy can do, the rest SKIP saying why)
- * and process faults on a command target protosim started.
+ * The `fault` steps of a case against a live target: link faults on a client's fault proxy (the
+ * message proxy of its transport, TCP or QUIC; over QUIC, datagram faults on a UDP proxy) and
+ * process faults on a command target protosim started.
  */
 import { linkFaultKinds, type StepFile } from '../../scenario/suite-schema.js';
 import { TargetError } from '../../errors.js';
 import { StepError, StepFailure, StepSkip } from '../engine/verdicts.js';
-import { FaultProxy, type ProxyDirection } from '../fault-proxy.js';
+import { FaultProxy, type MessageProxy, type ProxyDirection } from '../fault-proxy.js';
+import { QuicFaultProxy } from '../proxy/quic-proxy.js';
 import { UdpFaultProxy } from '../proxy/udp-proxy.js';
 import type { CaseContext } from './case-context.js';
 
 /**
- * Why a link fault is skipped over QUIC. The UDP proxy sees encrypted datagrams, not messages, and
- * QUIC recovers whatever happens to a datagram (sent again, put back in order, a copy discarded):
- * faults that change which messages arrive have no QUIC link equivalent.
+ * Over QUIC, the faults that act on datagrams: the client's UDP proxy (udp-proxy.ts), between its
+ * message proxy (if it has one) and the target. QUIC's recovery is part of what they test: a
+ * partition holds datagrams and QUIC sends them again; latency and jitter delay every packet.
+ * Every other link fault acts on messages, at the client's QUIC message proxy (quic-proxy.ts).
  */
-const quicSkips: Readonly<Record<string, string>> = {
-  drop: 'a message cannot be lost on a QUIC link: the UDP proxy drops datagrams and QUIC sends them again (a message is lost only with its stream reset); the case needs a link that loses messages',
-  duplicate: 'a message cannot be duplicated on a QUIC link: QUIC discards a duplicated datagram; the case needs a link that duplicates messages',
-  reorder: 'the UDP proxy reorders datagrams, which QUIC puts back in order; messages on different streams have no order to swap',
-  hold: 'the UDP proxy cannot tell one message from another in encrypted datagrams; holding one message needs a TCP link',
-  release: 'the UDP proxy cannot tell one message from another in encrypted datagrams; holding one message needs a TCP link',
-  delay: 'the UDP proxy cannot tell one message from another in encrypted datagrams; use fault: latency to delay the whole link',
-  merge: 'over QUIC several messages go in one stream write with msgs: in a send step; the UDP proxy cannot merge encrypted datagrams',
-  reset: 'a QUIC connection cannot be reset from outside (its packets are authenticated); disconnect: mode: reset makes the client vanish instead',
-  cut: 'a QUIC connection cannot be cut after N bytes from outside (its packets are authenticated and counted in datagrams)',
-  'slow-close': 'slow close is a TCP notion (FIN after a delay); a QUIC connection closes with one CONNECTION_CLOSE',
-  bandwidth: 'the UDP proxy does not pace datagrams (a bandwidth limit needs a TCP link)',
-};
+const datagramFaults: ReadonlySet<string> = new Set(['latency', 'jitter', 'partition', 'heal', 'timeout']);
 
-/** Starts a fault proxy (UDP for a QUIC target) for each client the case puts a link fault on. */
+/**
+ * Starts a fault proxy for each client the case puts a link fault on: TCP, one message proxy;
+ * QUIC, a message proxy for message faults and a UDP proxy for datagram faults (chained when the
+ * case has both: client, message proxy, UDP proxy, target).
+ */
 export async function setupProxies(cx: CaseContext): Promise<void> {
-  const names = new Set<string>();
-  for (const s of cx.c.steps) if (s.fault !== undefined && s.client !== undefined && (linkFaultKinds as readonly string[]).includes(s.fault)) names.add(s.client);
-  for (const name of names) {
+  const kinds = new Map<string, Set<string>>();
+  for (const s of cx.c.steps) {
+    if (s.fault === undefined || s.client === undefined || !(linkFaultKinds as readonly string[]).includes(s.fault)) continue;
+    if (!kinds.has(s.client)) kinds.set(s.client, new Set());
+    kinds.get(s.client)!.add(s.fault);
+  }
+  for (const [name, used] of kinds) {
     if (cx.target.transport === 'quic') {
-      cx.udpProxies.set(name, await UdpFaultProxy.start({ targetHost: cx.host, targetPort: cx.port }));
+      await setupQuicProxies(cx, name, used);
       continue;
     }
     const codec = cx.codec;
@@ -48,18 +46,32 @@ export async function setupProxies(cx: CaseContext): Promise<void> {
   }
 }
 
+async function setupQuicProxies(cx: CaseContext, name: string, used: ReadonlySet<string>): Promise<void> {
+  let upstream = { host: cx.host, port: cx.port };
+  if ([...used].some((k) => datagramFaults.has(k))) {
+    const udp = await UdpFaultProxy.start({ targetHost: cx.host, targetPort: cx.port });
+    cx.udpProxies.set(name, udp);
+    upstream = { host: udp.host, port: udp.port };
+  }
+  if ([...used].some((k) => !datagramFaults.has(k) && k !== 'clear')) {
+    cx.proxies.set(name, await QuicFaultProxy.start({ targetHost: upstream.host, targetPort: upstream.port, quic: cx.target.quic ?? {}, maxMessageBytes: cx.limits.maxFrameBytes }));
+  }
+}
+
 export async function fault(cx: CaseContext, s: StepFile): Promise<void> {
   const kind = s.fault!;
   // either way: without a delimiter, neither the target nor protosim can tell split or merged messages apart
   if ((kind === 'split' || kind === 'merge') && cx.codec?.oneInFlight === true) {
     throw new StepSkip(`fault ${kind} needs messages that can be told apart in a byte stream; in ${cx.codec.name} framing a read is a message (no delimiter), so run the case with a delimited framing (--framing length-delimited)`);
   }
-  if ((linkFaultKinds as readonly string[]).includes(kind) && cx.target.transport === 'quic') return quicFault(cx, s);
-  if ((linkFaultKinds as readonly string[]).includes(kind)) return linkFault(cx, s);
-  return processFault(cx, s);
+  if (!(linkFaultKinds as readonly string[]).includes(kind)) return processFault(cx, s);
+  if (cx.target.transport !== 'quic') return linkFault(cx, s);
+  // QUIC: datagram faults on the UDP proxy, the others on the message proxy; clear on both
+  if (datagramFaults.has(kind) || kind === 'clear') datagramFault(cx, s);
+  if (!datagramFaults.has(kind) && cx.proxies.has(s.client!)) linkFault(cx, s);
 }
 
-/** A link fault on a TCP target: on the client's fault proxy. */
+/** A link fault on the client's message proxy (TCP, or QUIC for all but the datagram faults). */
 function linkFault(cx: CaseContext, s: StepFile): void {
   const kind = s.fault!;
   const proxy = cx.proxies.get(s.client!)!;
@@ -151,7 +163,8 @@ async function processFault(cx: CaseContext, s: StepFile): Promise<void> {
       const parsed = new URL(address);
       cx.host = parsed.hostname.replace(/^\[|\]$/g, '');
       cx.port = Number(parsed.port);
-      for (const proxy of cx.proxies.values()) proxy.retarget(cx.host, cx.port);
+      // a message proxy in front of a UDP proxy keeps its upstream: the UDP proxy follows the target
+      for (const [name, proxy] of cx.proxies) if (!cx.udpProxies.has(name)) proxy.retarget(cx.host, cx.port);
       for (const proxy of cx.udpProxies.values()) proxy.retarget(cx.host, cx.port);
       return cx.processStarted();
     }
@@ -159,7 +172,7 @@ async function processFault(cx: CaseContext, s: StepFile): Promise<void> {
 }
 
 /** `fault: release`: the held messages, oldest first, or in the step's order (indices into what is held). */
-function proxyRelease(proxy: FaultProxy, s: StepFile): void {
+function proxyRelease(proxy: MessageProxy, s: StepFile): void {
   const filter = s.direction !== undefined && s.direction !== 'both' ? { direction: s.direction } : {};
   const held = proxy.held(filter);
   if (held.length === 0) throw new StepFailure(`fault release on ${s.client}'s link: no message is held${s.direction ? ` ${s.direction}` : ''} (did the ${s.direction === 'from-target' ? 'target' : 'client'} send one?)`, 'a held message', 'none');
@@ -173,14 +186,14 @@ function proxyRelease(proxy: FaultProxy, s: StepFile): void {
 }
 
 /**
- * A link fault on a QUIC target: latency, jitter, partition, heal and timeout on the client's UDP
- * proxy (datagrams); split on the client's own stream writes (one message across writes); the
- * rest SKIP, saying why (quicSkips).
+ * A datagram fault on a QUIC target's link: latency, jitter, partition, heal and timeout on the
+ * client's UDP proxy; `clear` ends them (the message proxy's part of it is linkFault's).
  */
-function quicFault(cx: CaseContext, s: StepFile): void {
+function datagramFault(cx: CaseContext, s: StepFile): void {
   const kind = s.fault!;
   const name = s.client!;
-  const proxy = cx.udpProxies.get(name)!;
+  const proxy = cx.udpProxies.get(name);
+  if (proxy === undefined) return;
   switch (kind) {
     case 'latency':
       return proxy.set({ latencyMs: cx.ms(s.ms, 0) });
@@ -194,12 +207,9 @@ function quicFault(cx: CaseContext, s: StepFile): void {
       cx.lossy.delete(name);
       return proxy.heal();
     case 'clear':
-      cx.quicSplits.delete(name);
+      cx.lossy.delete(name);
+      proxy.set({ latencyMs: 0, jitterMs: 0 });
+      proxy.heal();
       return proxy.clearMessageOps();
-    case 'split':
-      if (s.direction === 'from-target' || s.direction === 'both') throw new StepSkip(`fault split ${s.direction}: over QUIC the target's stream writes are its own; the harness can split only what it sends (direction: to-target)`);
-      cx.quicSplits.set(name, { parts: Math.max(2, s.parts ?? 2), remaining: s.count ?? Infinity });
-      return;
   }
-  throw new StepSkip(`fault ${kind} over QUIC: ${quicSkips[kind] ?? 'no QUIC link equivalent'}`);
 }
