@@ -4,8 +4,8 @@
  * as events, stream counts, and the inbox that holds events for `next(ms)` when no `onEvent` is set.
  * The options both sides give the library (reset codes, the silent logger) are here too.
  */
-import { events as quicEvents, type QUICConnection, type QUICStream } from '@matrixai/quic';
-import Logger, { LogLevel } from '@matrixai/logger';
+import type { QUICConnection, QUICStream, events as QuicEventTypes } from '@matrixai/quic';
+import { loadedQuic } from './quic-library.js';
 import { JsonObjectSplitter } from './json-object-splitter.js';
 
 /** One stream, either side's, as a writer. */
@@ -93,8 +93,6 @@ export const codeToReason = (type: 'read' | 'write', code: number): StreamResetB
 /** Per stream, how a peer's reset is told (once per direction, whichever path sees it first). */
 const resetSeen = new WeakMap<QUICStream, (direction: 'read' | 'write', code: number) => void>();
 
-/** The library logs nothing: what matters comes as events. */
-export const silentLogger = new Logger('quic', LogLevel.SILENT);
 
 /** @internal How a `QuicPeer` acts on its connection; given by `connectQuic` and `listenQuic`. */
 export interface QuicPeerHooks {
@@ -133,16 +131,16 @@ export class QuicPeer {
     private readonly limits: QuicLimits,
     private readonly hooks: QuicPeerHooks,
   ) {
-    connection.addEventListener(quicEvents.EventQUICConnectionStream.name, (event: Event) => {
-      this.adopt((event as quicEvents.EventQUICConnectionStream).detail);
+    connection.addEventListener(loadedQuic().events.EventQUICConnectionStream.name, (event: Event) => {
+      this.adopt((event as QuicEventTypes.EventQUICConnectionStream).detail);
     });
     connection.addEventListener(
-      quicEvents.EventQUICConnectionClose.name,
-      (event: Event) => this.ended((event as quicEvents.EventQUICConnectionClose).detail),
+      loadedQuic().events.EventQUICConnectionClose.name,
+      (event: Event) => this.ended((event as QuicEventTypes.EventQUICConnectionClose).detail),
       { once: true },
     );
     // The library reports a close as an error first; the close event above says how it ended.
-    connection.addEventListener(quicEvents.EventQUICConnectionError.name, () => undefined);
+    connection.addEventListener(loadedQuic().events.EventQUICConnectionError.name, () => undefined);
     void connection.closedP.then(() => this.ended(undefined));
   }
 
@@ -287,8 +285,8 @@ export class QuicPeer {
       told.add(direction);
       this.emit({ kind: 'stream-reset', stream: handle, code, direction });
     };
-    stream.addEventListener(quicEvents.EventQUICStreamError.name, (event: Event) => {
-      const error = (event as quicEvents.EventQUICStreamError).detail as Error & { data?: { code?: number } };
+    stream.addEventListener(loadedQuic().events.EventQUICStreamError.name, (event: Event) => {
+      const error = (event as QuicEventTypes.EventQUICStreamError).detail as Error & { data?: { code?: number } };
       const name = error.constructor.name;
       if (name === 'ErrorQUICStreamPeerWrite') tell('write', error.data?.code ?? 0);
       if (name === 'ErrorQUICStreamPeerRead') tell('read', error.data?.code ?? 0);

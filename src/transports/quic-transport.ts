@@ -29,9 +29,10 @@
  */
 import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
-import { QUICClient, QUICServer, events as quicEvents } from '@matrixai/quic';
+import type { QUICClient, events as QuicEventTypes } from '@matrixai/quic';
+import { loadQuic } from './quic-library.js';
 import { makeSelfSignedCertificate, type QuicCertificate } from './quic-certificate.js';
-import { closeCodeNormal, codeToReason, defaultQuicLimits, QuicPeer, reasonToCode, silentLogger, type QuicLimits, type QuicStreamCounts } from './quic-peer.js';
+import { closeCodeNormal, codeToReason, defaultQuicLimits, QuicPeer, reasonToCode, type QuicLimits, type QuicStreamCounts } from './quic-peer.js';
 
 export { JsonObjectSplitter } from './json-object-splitter.js';
 export { loadCertificate, makeSelfSignedCertificate, type QuicCertificate } from './quic-certificate.js';
@@ -84,6 +85,7 @@ export async function connectQuic(host: string, port: number, options: QuicConne
   const target = host === 'localhost' ? '127.0.0.1' : host.replace(/^\[|\]$/g, '');
   const verify = options.verify === true || options.ca !== undefined;
   const timeoutMs = options.connectTimeoutMs ?? 5000;
+  const { QUICClient, silentLogger } = await loadQuic();
   let client: QUICClient;
   try {
     client = await QUICClient.createQUICClient(
@@ -169,6 +171,7 @@ export async function listenQuic(options: QuicListenOptions, accept: (peer: Quic
     const mac = createHmac('sha256', Buffer.from(key)).update(Buffer.from(data)).digest();
     return mac.buffer.slice(mac.byteOffset, mac.byteOffset + mac.byteLength);
   };
+  const { QUICServer, events: quicEvents, silentLogger } = await loadQuic();
   const server = new QUICServer({
     crypto: {
       key: tokenKey.buffer,
@@ -197,7 +200,7 @@ export async function listenQuic(options: QuicListenOptions, accept: (peer: Quic
   let nextId = 1;
   let closing: Promise<void> | undefined;
   server.addEventListener(quicEvents.EventQUICServerConnection.name, (event: Event) => {
-    const connection = (event as quicEvents.EventQUICServerConnection).detail;
+    const connection = (event as QuicEventTypes.EventQUICServerConnection).detail;
     const id = `#${nextId++}`;
     const remote = `${connection.remoteHost}:${connection.remotePort}`.replace(/^::ffff:/, '');
     const peer = new QuicPeer(id, remote, connection, limits, {
