@@ -249,9 +249,13 @@ export function clientAdapter(manifest, cwd, name, twin) {
       notes.push('over QUIC');
     }
     patterns.joined = templateRx(io.loginOk, { prefixOnly: true });
-    // The echo: `echo: <message>` / `[echo] <message>` (after a `>> ` the program may have printed).
+    // The echo: `echo: <message>` / `[echo] <message>`. A program that prints its chat prompt from
+    // another thread than the echo ("prompts and echoes interleave") may print the prompt just before
+    // the echo, or between the echo's text and its line ending: the prompt is accepted at either end
+    // (lazily at the end, so it is never read as part of the text).
     const echo = templateRx(io.echo).map((p) => p.replace(/\.\*\$$/, '(?<text>.*)$'));
-    patterns.message = io.chatPrompt ? echo.map((p) => p.replace(/^\^/, `^(?:${escapeRx(io.chatPrompt)})?`)) : echo;
+    const chat = io.chatPrompt ? escapeRx(io.chatPrompt) : undefined;
+    patterns.message = chat !== undefined ? echo.map((p) => p.replace(/^\^/, `^(?:${chat})?`).replace(/\(\?<text>\.\*\)\$$/, `(?<text>.*?)(?:${chat})?$`)) : echo;
     patterns.refused = [...templateRx(io.badCredentials), ...templateRx(io.loggedInElsewhere)];
     const shutdown = [...(io.serverClosed ? templateRx(io.serverClosed) : []), ...(io.timeout ? templateRx(io.timeout) : [])];
     if (shutdown.length) patterns.serverShutdown = shutdown;

@@ -16,7 +16,7 @@ import { loadAdapterFile } from '../../src/conformance/clients/adapter.js';
 import type { ClientStepFile } from '../../src/conformance/clients/client-suite-schema.js';
 import type { ClientFuzzCase } from '../../src/conformance/fuzz/clients/client-case.js';
 import { clientFuzzSuite, referenceServerCommand } from '../../src/conformance/fuzz/clients/client-fuzz-suite.js';
-import { clientFuzzFor, clientFuzzGenerators } from '../../src/conformance/fuzz/clients/client-protocol.js';
+import { clientFuzzFor, clientFuzzGenerators, type ChatProtocolFuzz } from '../../src/conformance/fuzz/clients/client-protocol.js';
 import { renderClientCase } from '../../src/conformance/fuzz/clients/client-render.js';
 import { clientCaseText, clientFuzzArbitrary } from '../../src/conformance/fuzz/clients/run-client-fuzz.js';
 import { fairText } from '../../src/conformance/fuzz/clients/typed-text.js';
@@ -65,12 +65,14 @@ describe('client fuzz cases', () => {
 });
 
 describe('client fuzz expectations follow the protocol', () => {
-  const steps = (protocol: string, c: ClientFuzzCase): ClientStepFile[] => renderClientCase(c, { protocol: clientFuzzFor(protocol)!, joinedShown: true });
+  const steps = (protocol: string, c: ClientFuzzCase): ClientStepFile[] => renderClientCase(c, { protocol: clientFuzzFor(protocol) as ChatProtocolFuzz, joinedShown: true });
   const expectsOn = (s: ClientStepFile[], who: string): ClientStepFile[] => s.filter((x) => x.expect === who && x.absent !== true);
 
   it('register-exit: a message shows on its recipient; one to a user who left is refused to the sender', () => {
     const s = steps('register-exit', { rounds: [[{ kind: 'say', from: 0, to: 1, texts: ['hi there', 'again'], together: true }], [{ kind: 'leave', user: 1, how: 'kill' }, { kind: 'say', from: 0, to: 1, texts: ['gone?'], together: false }]] });
     expect(expectsOn(s, 'c2').map((x) => x.text)).toEqual([undefined, 'hi there', 'again']);
+    // shown from the user who typed it
+    expect(expectsOn(s, 'c2').map((x) => x.from)).toEqual([undefined, 'c1', 'c1']);
     expect(expectsOn(s, 'c1').map((x) => x.kind)).toEqual(['joined', 'refused']);
     expect(s.some((x) => x.kill === 'c2')).toBe(true);
     // the burst typed together reaches c2 in one read
@@ -81,7 +83,12 @@ describe('client fuzz expectations follow the protocol', () => {
     const s = steps('offline-queue', { rounds: [[{ kind: 'leave', user: 1, how: 'quit' }, { kind: 'say', from: 0, to: 1, texts: ['one', 'two'], together: false }], [{ kind: 'rejoin', user: 1 }]] });
     const check = s.findIndex((x) => x.check === 'c2');
     expect(check).toBeGreaterThan(s.findIndex((x) => x.restart === 'c2'));
-    expect(s.slice(check).filter((x) => x.expect === 'c2' && x.text !== undefined).map((x) => x.text)).toEqual(['one', 'two']);
+    expect(s.slice(check).filter((x) => x.expect === 'c2' && x.text !== undefined).map((x) => [x.text, x.from])).toEqual([['one', 'c1'], ['two', 'c1']]);
+  });
+
+  it('ping-liveness: an echo is shown to the one who typed it, with no sender to check', () => {
+    const s = steps('ping-liveness', { rounds: [[{ kind: 'say', from: 0, to: 0, texts: ['echo me'], together: false }]] });
+    expect(s.find((x) => x.expect === 'c1' && x.text === 'echo me')).not.toHaveProperty('from');
   });
 
   it('starts a new round rather than expect an order the protocol leaves open (two senders, one recipient)', () => {
@@ -122,9 +129,9 @@ describe('protosim fuzz --adapter input errors', () => {
     const both = await cli(['fuzz', 'register-exit', '--adapter', re, '--target', 'tcp://127.0.0.1:1']);
     expect(both.code).toBe(2);
     expect(both.err).toMatch(/--target/);
-    const kv = await cli(['fuzz', 'lock-alternation', '--adapter', shippedAdapter('lock-alternation')]);
+    const kv = await cli(['fuzz', 'kv', '--adapter', shippedAdapter('lock-alternation')]);
     expect(kv.code).toBe(2);
-    expect(kv.err).toMatch(/no client fuzzing for "lock-alternation"/);
+    expect(kv.err).toMatch(/no client fuzzing for "kv"/);
     const other = await cli(['fuzz', 'offline-queue', '--adapter', re]);
     expect(other.code).toBe(2);
     expect(other.err).toMatch(/is for register-exit, not offline-queue/);

@@ -105,9 +105,10 @@ export class ClientSession {
 
   /**
    * Waits for the next line of `kind` at or after the cursor (and moves the cursor past it), or for
-   * a message with exactly `text` when given.
+   * a message with exactly `text` when given, shown from `sender` when given and the adapter reads a
+   * sender on that line (its `(?<from>…)` group).
    */
-  async waitFor(kind: PatternKind, timeoutMs: number, opts: { text?: string; from?: number; keepCursor?: boolean } = {}): Promise<WaitResult<Classified>> {
+  async waitFor(kind: PatternKind, timeoutMs: number, opts: { text?: string; sender?: string; from?: number; keepCursor?: boolean } = {}): Promise<WaitResult<Classified>> {
     // A line consumed as something else (a message, a joined line) may also be the prompt (a program
     // without one whose turn-start lines stand for it): a prompt right after it is that line.
     const last = this.lastConsumed;
@@ -115,14 +116,18 @@ export class ClientSession {
       opts = { ...opts, from: last.index };
     }
     const result = await this.process.waitFor(
-      (segment) => classify(this.adapter, segment).find((c) => c.kind === kind && (opts.text === undefined || c.text === opts.text)),
+      (segment) => classify(this.adapter, segment).find((c) => c.kind === kind && (opts.text === undefined || c.text === opts.text) && (opts.sender === undefined || c.from === undefined || c.from === opts.sender)),
       { from: opts.from ?? this.cursor, timeoutMs },
     );
-    if (result.ok && !opts.keepCursor) {
-      this.cursor = result.segment.index + 1;
-      this.lastConsumed = { index: result.segment.index, kind };
-    }
+    if (result.ok && !opts.keepCursor) this.consume(result.segment.index, kind);
     return result;
+  }
+
+  /** Moves the cursor past segment `index`, consumed as `kind` (after a wait with `keepCursor`); returns this session. */
+  consume(index: number, kind: PatternKind): this {
+    this.cursor = Math.max(this.cursor, index + 1);
+    this.lastConsumed = { index, kind };
+    return this;
   }
 
   /** The first line of `kind` seen since segment `from`, without waiting. */

@@ -27,6 +27,22 @@ export function requestMessage(r: ImRequestRecord): { type: string; [k: string]:
   return { type, ...(r.key !== undefined ? { key: r.key } : {}), ...(r.value !== undefined ? { value: r.value } : {}) };
 }
 
+/** What an expect step asks of a line besides its kind: a message's exact text and sender, when it gives them. */
+export function lineMatch(step: ClientStepFile): { text?: string; sender?: string } {
+  return { ...(step.text !== undefined ? { text: step.text } : {}), ...(step.from !== undefined ? { sender: step.from } : {}) };
+}
+
+/** The line an expect step waits for: `a message "hi" from c1`, `a refused line`. */
+export function wantedLine(step: ClientStepFile): string {
+  if (step.kind !== 'message' || (step.text === undefined && step.from === undefined)) return `a ${step.kind} line`;
+  return `a message${step.text !== undefined ? ` ${JSON.stringify(step.text)}` : ''}${step.from !== undefined ? ` from ${step.from}` : ''}`;
+}
+
+/** Messages as a report lists them: `"hi" (from c3)` when the adapter read a sender. */
+export function shownMessage(m: { text?: string; from?: string }): string {
+  return `${JSON.stringify(m.text)}${m.from !== undefined ? ` (from ${m.from})` : ''}`;
+}
+
 /** `c1 types "hello"`, `kill c1 after SET connected`. */
 export function describeStep(step: ClientStepFile): string {
   if (step.if !== undefined) {
@@ -38,7 +54,7 @@ export function describeStep(step: ClientStepFile): string {
   if (Array.isArray(step.expect)) return `one of ${step.expect.join(', ')} shows ${step.kind}${step.as ? ` (as ${step.as})` : ''}`;
   if (step.expect) {
     if (step.exit) return `${step.expect} exits`;
-    const what = step.kind === 'message' && step.text !== undefined ? `message ${JSON.stringify(step.text)}` : `${step.kind}`;
+    const what = step.kind === 'message' && (step.text !== undefined || step.from !== undefined) ? wantedLine(step).replace(/^a /, '') : `${step.kind}`;
     return `${step.expect} ${step.absent ? 'shows no' : 'shows'} ${what}${step.orExit ? ' or ends' : ''}${step.withinMs ? ` within ${step.withinMs} ms` : ''}${step.afterLease ? ' (after its lease)' : ''}`;
   }
   if (step.type) return step.text !== undefined ? `${step.type} types ${JSON.stringify(step.text)}` : `${step.type} presses ${JSON.stringify(step.keys)}`;

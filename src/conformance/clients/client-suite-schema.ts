@@ -26,7 +26,7 @@ export type ClientStepAction = (typeof clientStepActions)[number];
 export const clientStepOptions: Record<ClientStepAction, readonly string[]> = {
   preload: [],
   start: ['together', 'if'],
-  expect: ['kind', 'text', 'withinMs', 'afterLease', 'absent', 'exit', 'orExit', 'as', 'otherAs', 'if'],
+  expect: ['kind', 'text', 'from', 'withinMs', 'afterLease', 'absent', 'exit', 'orExit', 'as', 'otherAs', 'if'],
   type: ['text', 'to', 'keys', 'if'],
   check: ['if'],
   quit: ['if'],
@@ -68,6 +68,12 @@ export const clientStepSchema = z
     kind: z.enum(kinds).optional(),
     /** expect (message): the exact text shown */
     text: z.string().optional(),
+    /**
+     * expect (message): who the program shows it from, exactly as shown (the adapter's `(?<from>…)`
+     * group; for the chat protocols the sender's name, as `to` names a recipient). Compared only
+     * when the adapter's message pattern captures a sender on that line.
+     */
+    from: z.string().min(1).optional(),
     withinMs: z.number().int().positive().optional(),
     /**
      * expect: the line depends on the program's own lease (a peer declared gone): wait the lease
@@ -119,6 +125,7 @@ export const clientStepSchema = z
     if (action === 'expect' && step.kind === undefined && step.exit !== true) ctx.addIssue({ code: 'custom', message: 'expect needs kind (a pattern of the adapter) or exit: true' });
     if (action === 'expect' && step.orExit === true && (step.absent === true || step.exit === true || Array.isArray(step.expect))) ctx.addIssue({ code: 'custom', path: ['orExit'], message: 'orExit takes one client expected to show a line (not absent, exit or a list)' });
     if (action === 'expect' && step.text !== undefined && step.kind !== 'message') ctx.addIssue({ code: 'custom', path: ['text'], message: 'text is only for kind: message' });
+    if (action === 'expect' && step.from !== undefined && step.kind !== 'message') ctx.addIssue({ code: 'custom', path: ['from'], message: 'from is only for kind: message' });
     if (action === 'expect' && !Array.isArray(step.expect) && (step.as !== undefined || step.otherAs !== undefined)) ctx.addIssue({ code: 'custom', message: 'as and otherAs name one client of a list: expect: [c1, c2]' });
     if (action === 'expect' && Array.isArray(step.expect) && (step.absent === true || step.exit === true)) ctx.addIssue({ code: 'custom', message: 'absent and exit take one client, not a list' });
     if (action === 'expect' && step.otherAs !== undefined && Array.isArray(step.expect) && step.expect.length !== 2) ctx.addIssue({ code: 'custom', path: ['otherAs'], message: 'otherAs needs a list of exactly two clients' });

@@ -20,7 +20,7 @@ import type { PatternKind } from './adapter-schema.js';
 import type { IoMode } from './client-process.js';
 import { ClientSession } from './client-session.js';
 import { ClientShadow } from './client-shadow.js';
-import { describeStep, printKindOf, requestMessage } from './client-step-text.js';
+import { describeStep, lineMatch, printKindOf, requestMessage, shownMessage, wantedLine } from './client-step-text.js';
 import type { ClientCaseFile, ClientStepFile } from './client-suite-schema.js';
 import { describeImRequest, ImServer, type ImRequestRecord } from './im-server.js';
 import type { ClientSuite } from './load-client-suite.js';
@@ -59,7 +59,6 @@ export const maxCaseTraceEvents = 3000;
 export const togetherTimeoutMs = 5000;
 /** How long `kill ... after:` waits for the request it kills after. */
 export const killAfterTimeoutMs = 10_000;
-
 
 /** Cases selected by `--case` ids and `--tag`s (all when none given). */
 export function selectClientCases(suite: ClientSuite, caseIds: readonly string[] = [], tags: readonly string[] = [], strict = false): ClientCaseFile[] {
@@ -247,15 +246,17 @@ export class ClientCaseRun extends LiveCase<ClientStepFile> {
     const sessions = names.map((n) => this.session(n));
     const winner = await new Promise<ClientSession | undefined>((resolveFirst) => {
       let pending = sessions.length;
+      let decided = false; // only the first to show it consumes the line: the others' stays for their next expect
       for (const s of sessions) {
-        void s.waitFor(kind, expectMs, step.text !== undefined ? { text: step.text } : {}).then((r) => {
-          if (r.ok) resolveFirst(s);
+        void s.waitFor(kind, expectMs, { ...lineMatch(step), keepCursor: true }).then((r) => {
+          if (r.ok && !decided) resolveFirst(s.consume(r.segment.index, kind));
           else if (--pending === 0) resolveFirst(undefined);
+          decided ||= r.ok;
         });
       }
     });
     if (winner === undefined) {
-      const want = kind === 'message' && step.text !== undefined ? `a message ${JSON.stringify(step.text)}` : `a ${kind} line`;
+      const want = wantedLine(step);
       throw stepVerdict('FAIL', `expected one of ${names.join(', ')} to show ${want}; none did within ${expectMs} ms`, want, `none (${sessions.map((s) => `${s.name} ${s.status()}`).join(', ')})`);
     }
     if (step.as !== undefined) this.aliases.set(step.as, winner.name);
@@ -423,16 +424,16 @@ export class ClientCaseRun extends LiveCase<ClientStepFile> {
       return;
     }
     await this.needPattern(kind, expectMs, step.absent === true);
-    const want = kind === 'message' && step.text !== undefined ? `a message ${JSON.stringify(step.text)}` : `a ${kind} line`;
+    const want = wantedLine(step);
     if (step.absent === true) {
-      const r = await s.waitFor(kind, expectMs, { ...(step.text !== undefined ? { text: step.text } : {}), keepCursor: true });
+      const r = await s.waitFor(kind, expectMs, { ...lineMatch(step), keepCursor: true });
       if (r.ok) throw stepVerdict('FAIL', `expected no ${kind === 'message' ? 'message' : `${kind} line`} on ${s.name} for ${expectMs} ms, got ${JSON.stringify(r.segment.text)}`, `no ${want}`, r.segment.text);
       return;
     }
-    const r = await s.waitFor(kind, expectMs, step.text !== undefined ? { text: step.text } : {});
+    const r = await s.waitFor(kind, expectMs, lineMatch(step));
     // orExit: the program ending instead is one of the right outcomes
     if (r.ok || (step.orExit === true && r.reason === 'exited')) return;
-    const shown = s.messages(s.cursor).map((m) => JSON.stringify(m.text));
+    const shown = s.messages(s.cursor).map(shownMessage);
     const detail = r.reason === 'exited' ? `${s.name} ended (${s.status()})` : `none within ${expectMs} ms`;
     const observed = kind === 'message' && shown.length > 0 ? `messages shown: ${shown.join(', ')}` : detail;
     throw stepVerdict('FAIL', `expected ${s.name} to show ${want}; ${detail}`, want, observed);
@@ -495,6 +496,4 @@ export class ClientCaseRun extends LiveCase<ClientStepFile> {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -18,7 +18,7 @@
  * arbitraries composed here.
  */
 import fc from 'fast-check';
-import type { ClientProtocolFuzz } from './client-protocol.js';
+import type { ChatProtocolFuzz } from './client-protocol.js';
 import { typedText, type TextRules } from './typed-text.js';
 
 export type LinkDirection = 'to-client' | 'to-server' | 'both';
@@ -35,7 +35,7 @@ export interface ClientFuzzCase {
 }
 
 export interface ClientCaseOptions {
-  protocol: ClientProtocolFuzz;
+  protocol: ChatProtocolFuzz;
   text: TextRules;
   /** the wire has no message boundaries of its own (protobuf's raw framing): no split, no merge towards the server */
   unframed: boolean;

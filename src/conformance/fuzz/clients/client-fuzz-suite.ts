@@ -1,19 +1,21 @@
 /**
  * A generated client case as a client-suite file (kind: client-suite, version: 1) with one case: a
  * whole live system whose server command is protosim's reference server for the protocol (with the
- * codec the programs speak), and whose adapter is the program under test. The text is what runs
+ * codec the programs speak), or, for the key-value protocols, protosim itself as the IM server (no
+ * server command); its adapter is the program under test. The text is what runs
  * (parsed back with the client-suite loader, so a generated case is checked like a hand-written
  * one) and what `--save-case` writes; `protosim run FILE` (or with `--adapter`) replays it.
  */
 import YAML from 'yaml';
 import { parseClientSuite, type ClientSuite } from '../../clients/load-client-suite.js';
 import type { ClientStepFile } from '../../clients/client-suite-schema.js';
+import { clientFuzzFor } from './client-protocol.js';
 
 export interface ClientSuiteBase {
   protocol: string;
   /** the adapter as the file names it: relative to the file's folder, or absolute */
   adapter: string;
-  /** the server command: `{protosim} serve <protocol> --port {port}` and its options */
+  /** the server command: `{protosim} serve <protocol> --port {port}` and its options; empty: protosim is the IM server */
   server: readonly string[];
   adapterVars: Record<string, string | number>;
 }
@@ -26,8 +28,12 @@ export const fuzzCaseTimeoutMs = 90_000;
 /** The case id of run `run` of seed `seed`. */
 export const clientFuzzCaseId = (protocol: string, seed: number, run: number): string => `fuzz/${protocol}/clients-seed-${seed}-run-${run}`;
 
-/** The reference server's command for a protocol, with the protocol's and the codec's options. */
+/**
+ * The reference server's command for a protocol, with the protocol's and the codec's options; none
+ * (protosim plays the IM server itself) for a turn-taking protocol of the key-value store.
+ */
 export function referenceServerCommand(protocol: string, options: readonly string[]): string[] {
+  if (clientFuzzFor(protocol)?.family === 'turns') return [];
   return ['{protosim}', 'serve', protocol, '--port', '{port}', ...options];
 }
 
@@ -41,7 +47,7 @@ export function clientSuiteText(base: ClientSuiteBase, steps: readonly ClientSte
     protocol: base.protocol,
     adapter: base.adapter,
     ...(Object.keys(base.adapterVars).length > 0 ? { adapterVars: base.adapterVars } : {}),
-    server: { command: [...base.server] },
+    ...(base.server.length > 0 ? { server: { command: [...base.server] } } : {}),
     expectTimeoutMs: fuzzExpectTimeoutMs,
     cases: [{ id, title: 'a case generated from the protocol\'s rules: who shows which message, in what order, and nothing else', tags: ['fuzz'], timeoutMs: fuzzCaseTimeoutMs, steps }],
   };

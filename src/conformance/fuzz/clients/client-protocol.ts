@@ -1,17 +1,47 @@
 /**
- * What a chat protocol contributes to fuzzing its client programs: the rules that say who must show
- * a typed message (the user it is sent to, or the one who typed it), what happens to a message for
- * a user who left, how protosim's reference server is started for it, and the timing the protocol
- * leaves to the server (how long until a killed user's name is free again, a pause past the
- * server's timeouts). One record per protocol (./protocols/*.ts); nothing else decides on a
- * protocol's name.
+ * What a protocol contributes to fuzzing its client programs. Two families:
+ *
+ *  - `chat` (register-exit, offline-queue, ping-liveness): the rules that say who must show a typed
+ *    message (the user it is sent to, or the one who typed it), what happens to a message for a
+ *    user who left, how protosim's reference server is started for it, and the timing the protocol
+ *    leaves to the server (how long until a killed user's name is free again, a pause past the
+ *    server's timeouts);
+ *  - `turns` (lock-alternation, status-handshake): two programs take turns through a key-value
+ *    store that protosim plays itself (the IM server, the kv-store model), as the client suites of
+ *    those protocols do: no server command.
+ *
+ * One record per protocol (./protocols/*.ts); nothing else decides on a protocol's name.
  */
+import { lockAlternationClientFuzz } from './protocols/lock-alternation-clients.js';
 import { offlineQueueClientFuzz } from './protocols/offline-queue-clients.js';
 import { pingLivenessClientFuzz } from './protocols/ping-liveness-clients.js';
 import { registerExitClientFuzz } from './protocols/register-exit-clients.js';
+import { statusHandshakeClientFuzz } from './protocols/status-handshake-clients.js';
 
-export interface ClientProtocolFuzz {
+/** What every family's record gives. */
+interface ClientFuzzBase {
   protocol: string;
+  /** the server command's options for this protocol (after `serve <protocol> --port {port}`; none when protosim is the IM server) */
+  serverArgs: readonly string[];
+  /** adapter variables the cases ask for, used when the adapter has them (a short ping or poll interval) */
+  adapterVars?: Record<string, string | number>;
+  /**
+   * A typed message's longest text, in code points: a limit the protocol fixes, or well under a
+   * terminal's line buffer (4095 bytes in canonical mode) and the server's limit.
+   */
+  maxTextChars: number;
+  /** the protocol's own separators and words, put into texts */
+  separators: readonly string[];
+}
+
+/** Two programs taking turns through the IM server protosim plays (./turn-case.ts, ./turn-render.ts). */
+export interface TurnProtocolFuzz extends ClientFuzzBase {
+  family: 'turns';
+}
+
+/** Chat programs of one server (./client-case.ts, ./client-render.ts). */
+export interface ChatProtocolFuzz extends ClientFuzzBase {
+  family: 'chat';
   /** client programs a case starts at most */
   maxUsers: number;
   /**
@@ -24,17 +54,6 @@ export interface ClientProtocolFuzz {
    * user's next login, and a check then shows the queued messages in order).
    */
   toLeft: 'refused' | 'queued';
-  /** the server command's options for this protocol (after `serve <protocol> --port {port}`) */
-  serverArgs: readonly string[];
-  /** adapter variables the cases ask for, used when the adapter has them (a short ping interval) */
-  adapterVars?: Record<string, string | number>;
-  /**
-   * A typed message's longest text, in code points: a limit the protocol fixes, or well under a
-   * terminal's line buffer (4095 bytes in canonical mode) and the reference server's limit.
-   */
-  maxTextChars: number;
-  /** the protocol's own separators and words, put into texts */
-  separators: readonly string[];
   /** after a user was killed: how long until the server has let its name go (its timeouts) */
   freeAfterKillMs: number;
   /** a pause past the server's timeouts, when it has some: a client must keep its session alive */
@@ -43,7 +62,9 @@ export interface ClientProtocolFuzz {
   settleMs: number;
 }
 
-export const clientFuzzGenerators: readonly ClientProtocolFuzz[] = [registerExitClientFuzz, offlineQueueClientFuzz, pingLivenessClientFuzz];
+export type ClientProtocolFuzz = ChatProtocolFuzz | TurnProtocolFuzz;
+
+export const clientFuzzGenerators: readonly ClientProtocolFuzz[] = [registerExitClientFuzz, offlineQueueClientFuzz, pingLivenessClientFuzz, lockAlternationClientFuzz, statusHandshakeClientFuzz];
 
 export function clientFuzzFor(protocol: string): ClientProtocolFuzz | undefined {
   return clientFuzzGenerators.find((g) => g.protocol === protocol);

@@ -15,6 +15,8 @@
  *    on their way to a user are shown before it leaves, and a message sent after it left is one to
  *    a user who left (refused, or queued and shown by a check after the rejoin, in order). Queued
  *    messages of several senders are judged leniently: one sender's, in its order.
+ *  - A message shown to its recipient is shown from the user who typed it (`from:`, compared
+ *    when the adapter reads a sender); an echo has no sender to check.
  *  - At the end, no running program shows a message it was not sent (a duplicate, another's).
  *
  * A typed message is `type: cN` with `to:` the recipient's name (`nobody`: a name no user has); a
@@ -23,10 +25,10 @@
  */
 import type { ClientStepFile } from '../../clients/client-suite-schema.js';
 import { caseUsers, mergedBurst, type ClientAction, type ClientFuzzCase } from './client-case.js';
-import type { ClientProtocolFuzz } from './client-protocol.js';
+import type { ChatProtocolFuzz } from './client-protocol.js';
 
 export interface RenderOptions {
-  protocol: ClientProtocolFuzz;
+  protocol: ChatProtocolFuzz;
   /** the adapter has a joined line (else the programs are given its settleMs, all at once) */
   joinedShown: boolean;
 }
@@ -40,7 +42,7 @@ export const nobody = 'nobody';
 export const quitWithinMs = 5000;
 export const quietMs = 300;
 
-type Line = { kind: 'message'; text: string } | { kind: 'refused' };
+type Line = { kind: 'message'; text: string; from?: string } | { kind: 'refused' };
 
 class CaseRender {
   readonly steps: ClientStepFile[] = [];
@@ -102,6 +104,15 @@ class CaseRender {
     return { client: from, line: 'refused' };
   }
 
+  /**
+   * Who a delivered message is shown from, where the protocol fixes it: a message shown to its
+   * recipient is from the user who typed it (the server names the sender by the connection); an
+   * echo, shown to the one who typed it, has no sender to check.
+   */
+  private sender(from: number): { from?: string } {
+    return this.o.protocol.shownTo === 'recipient' ? { from: clientOf(from) } : {};
+  }
+
   private say(a: Extract<ClientAction, { kind: 'say' }>): void {
     if (!this.online.has(a.from)) return; // a person who left types nothing
     const shown = this.shownOn(a.from, a.to);
@@ -117,7 +128,7 @@ class CaseRender {
         continue;
       }
       this.source.set(shown.client, a.from);
-      this.pending.set(shown.client, [...(this.pending.get(shown.client) ?? []), shown.line === 'message' ? { kind: 'message', text } : { kind: 'refused' }]);
+      this.pending.set(shown.client, [...(this.pending.get(shown.client) ?? []), shown.line === 'message' ? { kind: 'message', text, ...this.sender(a.from) } : { kind: 'refused' }]);
     }
   }
 
@@ -160,14 +171,14 @@ class CaseRender {
     // one sender's messages keep their order; between senders the order is the server's arrival order
     const first = queue[0]!.from;
     if (queue.some((q) => q.from !== first)) this.lenient.add(user);
-    for (const q of queue.filter((q) => q.from === first)) this.push({ expect: name, kind: 'message', text: q.text });
+    for (const q of queue.filter((q) => q.from === first)) this.push({ expect: name, kind: 'message', text: q.text, ...this.sender(q.from) });
   }
 
   /** The round's expectations, each program's lines in order. */
   private flush(): void {
     for (const user of [...this.pending.keys()].sort((a, b) => a - b)) {
       for (const line of this.pending.get(user)!) {
-        this.push(line.kind === 'message' ? { expect: clientOf(user), kind: 'message', text: line.text } : { expect: clientOf(user), kind: 'refused' });
+        this.push(line.kind === 'message' ? { expect: clientOf(user), kind: 'message', text: line.text, ...(line.from !== undefined ? { from: line.from } : {}) } : { expect: clientOf(user), kind: 'refused' });
       }
     }
     this.pending.clear();

@@ -14,10 +14,10 @@ import type { Adapter } from '../../clients/adapter.js';
 import type { IoMode } from '../../clients/client-process.js';
 import { runClientSuite } from '../../clients/run-client-suite.js';
 import { protosimLauncher } from '../../managed-process.js';
-import { clientCaseArbitrary, clientCaseSize, type ClientFuzzCase } from './client-case.js';
+import type fc from 'fast-check';
+import { caseFamily, type GeneratedClientCase } from './case-families.js';
 import { clientFuzzCaseId, clientFuzzSuite, clientSuiteText, fuzzCaseTimeoutMs, type ClientSuiteBase } from './client-fuzz-suite.js';
 import type { ClientProtocolFuzz } from './client-protocol.js';
-import { renderClientCase } from './client-render.js';
 import { fuzzSearch, type Judged, type SearchFinding, type SearchOutcome, type SearchProgress } from './fuzz-search.js';
 
 export interface ClientFuzzOptions {
@@ -40,12 +40,12 @@ export interface ClientFuzzOptions {
   onProgress?: (event: SearchProgress) => void;
 }
 
-export interface ClientFuzzFinding extends SearchFinding<ClientFuzzCase> {
+export interface ClientFuzzFinding extends SearchFinding<GeneratedClientCase> {
   /** the shrunk case as a client-suite file */
   suiteText: string;
 }
 
-export interface ClientFuzzOutcome extends Omit<SearchOutcome<ClientFuzzCase>, 'finding'> {
+export interface ClientFuzzOutcome extends Omit<SearchOutcome<GeneratedClientCase>, 'finding'> {
   finding?: ClientFuzzFinding;
 }
 
@@ -56,20 +56,21 @@ function quitLine(adapter: Adapter): string | undefined {
 }
 
 /** The arbitrary of the cases this program gets (texts fair to type through its adapter). */
-export function clientFuzzArbitrary(o: Pick<ClientFuzzOptions, 'generator' | 'adapter' | 'unframed'>): ReturnType<typeof clientCaseArbitrary> {
+export function clientFuzzArbitrary(o: Pick<ClientFuzzOptions, 'generator' | 'adapter' | 'unframed'>): fc.Arbitrary<GeneratedClientCase> {
   const wholeLine = o.adapter.spec.input.message.trimStart().startsWith('{text}');
   const quit = quitLine(o.adapter);
-  return clientCaseArbitrary({ protocol: o.generator, unframed: o.unframed, text: { maxChars: o.generator.maxTextChars, wholeLine, ...(quit !== undefined ? { quitLine: quit } : {}) } });
+  const text = { maxChars: o.generator.maxTextChars, wholeLine, ...(quit !== undefined ? { quitLine: quit } : {}) };
+  return caseFamily(o.generator).arbitrary(o.generator, { adapter: o.adapter, unframed: o.unframed, text });
 }
 
 /** The suite text of case `c` as case `id`. */
-export function clientCaseText(o: Pick<ClientFuzzOptions, 'generator' | 'adapter' | 'base'>, c: ClientFuzzCase, id: string, header: readonly string[] = []): string {
-  const steps = renderClientCase(c, { protocol: o.generator, joinedShown: !o.adapter.spec.notShown.includes('joined') });
+export function clientCaseText(o: Pick<ClientFuzzOptions, 'generator' | 'adapter' | 'base'>, c: GeneratedClientCase, id: string, header: readonly string[] = []): string {
+  const steps = caseFamily(o.generator).render(o.generator, c, o.adapter);
   return clientSuiteText(o.base, steps, id, header);
 }
 
 /** Runs one rendered case once. */
-async function runOnce(o: ClientFuzzOptions, c: ClientFuzzCase, id: string): Promise<Judged> {
+async function runOnce(o: ClientFuzzOptions, c: GeneratedClientCase, id: string): Promise<Judged> {
   const suite = clientFuzzSuite(clientCaseText(o, c, id), `<fuzz ${id}>`, o.suiteDir);
   const report = await runClientSuite(suite, {
     adapter: o.adapter,
@@ -87,10 +88,10 @@ async function runOnce(o: ClientFuzzOptions, c: ClientFuzzCase, id: string): Pro
 
 export async function runClientFuzz(o: ClientFuzzOptions): Promise<ClientFuzzOutcome> {
   const protocol = o.generator.protocol;
-  const outcome = await fuzzSearch<ClientFuzzCase>({
+  const outcome = await fuzzSearch<GeneratedClientCase>({
     arbitrary: clientFuzzArbitrary(o),
     judge: (c, id) => runOnce(o, c, id),
-    size: (c) => clientCaseSize(c, o.generator.maxUsers),
+    size: (c) => caseFamily(o.generator).size(o.generator, c),
     caseId: (run) => clientFuzzCaseId(protocol, o.seed, run),
     seed: o.seed,
     runs: o.runs,
@@ -104,7 +105,7 @@ export async function runClientFuzz(o: ClientFuzzOptions): Promise<ClientFuzzOut
 }
 
 /** The shrunk case as a client-suite file, with comments saying where it came from and how to replay it. */
-function savedCaseText(o: ClientFuzzOptions, f: SearchFinding<ClientFuzzCase>): string {
+function savedCaseText(o: ClientFuzzOptions, f: SearchFinding<GeneratedClientCase>): string {
   const header = [
     `protosim fuzz ${o.generator.protocol} --adapter ${o.base.adapter} --seed ${o.seed}: generated case ${f.run}, shrunk ${f.shrinks} times`,
     `it failed: ${f.result.reason.split('\n')[0]!.slice(0, 300)}`,

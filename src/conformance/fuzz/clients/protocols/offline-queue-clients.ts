@@ -6,9 +6,10 @@
  * account that does not exist is refused. Names and messages are at most 25 and 100 characters (the
  * seed's limits).
  */
-import type { ClientProtocolFuzz } from '../client-protocol.js';
+import type { ChatProtocolFuzz } from '../client-protocol.js';
 
-export const offlineQueueClientFuzz: ClientProtocolFuzz = {
+export const offlineQueueClientFuzz: ChatProtocolFuzz = {
+  family: 'chat',
   protocol: 'offline-queue',
   maxUsers: 3,
   shownTo: 'recipient',

@@ -7,9 +7,10 @@
  * for each of three users. A killed program's user is locked out until the timeout drops its
  * session (and the server's sweep notices).
  */
-import type { ClientProtocolFuzz } from '../client-protocol.js';
+import type { ChatProtocolFuzz } from '../client-protocol.js';
 
-export const pingLivenessClientFuzz: ClientProtocolFuzz = {
+export const pingLivenessClientFuzz: ChatProtocolFuzz = {
+  family: 'chat',
   protocol: 'ping-liveness',
   maxUsers: 3,
   shownTo: 'sender',

@@ -5,9 +5,10 @@
  * the sender's program says so. The server has no timeouts: a user who left is forgotten as soon as
  * its connection ends.
  */
-import type { ClientProtocolFuzz } from '../client-protocol.js';
+import type { ChatProtocolFuzz } from '../client-protocol.js';
 
-export const registerExitClientFuzz: ClientProtocolFuzz = {
+export const registerExitClientFuzz: ChatProtocolFuzz = {
+  family: 'chat',
   protocol: 'register-exit',
   maxUsers: 3,
   shownTo: 'recipient',
