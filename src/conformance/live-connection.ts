@@ -13,7 +13,6 @@ import { connect, type Socket } from 'node:net';
 import type { Decoded, LiveCodec, StreamDecoder } from './live-codec.js';
 import type { QuicTargetOptions } from '../scenario/target-address.js';
 import { connectQuic, type QuicEvent, type QuicPeer } from '../transports/quic-transport.js';
-import { splitBytes } from './proxy/message-ops.js';
 
 export interface ConnectionLimits {
   maxFrameBytes: number;
@@ -44,12 +43,6 @@ export class ConnectError extends Error {
   }
 }
 
-/** How one write goes out: whole (default), or cut in `parts` writes `gapMs` apart (QUIC: on one stream). */
-export interface WriteOptions {
-  parts?: number;
-  gapMs?: number;
-}
-
 /** A harness client's connection, whatever carries it (TCP: LiveConnection, QUIC: QuicLiveConnection). */
 export interface HarnessConnection {
   readonly name: string;
@@ -59,7 +52,7 @@ export interface HarnessConnection {
   limitHit: string | undefined;
   next(withinMs: number): Promise<Arrival>;
   pending(): number;
-  write(bytes: Buffer, options?: WriteOptions): Promise<void>;
+  write(bytes: Buffer): Promise<void>;
   closedWithin(withinMs: number): Promise<boolean>;
   disconnect(mode: 'close' | 'reset' | 'half-close'): void;
 }
@@ -246,15 +239,12 @@ export class LiveConnection extends ArrivalInbox implements HarnessConnection {
   }
 }
 
-/** The gap between the pieces of a message split across stream writes, so the target's reads see pieces. */
-export const quicSplitGapMs = 25;
-
 /**
  * One harness client's QUIC connection (the seed's framing of ping-liveness): each write goes on a
  * new bidirectional stream whose side is then finished, as the seed's client does; what the target
  * writes, on any stream, is read with a JSON object splitter per stream (quic-transport.ts), so
- * replies arrive whatever the target's writes were. A write may be cut into pieces on its stream
- * (`parts`): one message split across stream writes.
+ * replies arrive whatever the target's writes were. (A message split across stream writes, or
+ * several in one, is the QUIC message proxy's: proxy/quic-proxy.ts.)
  *
  * Disconnects: `close` is CONNECTION_CLOSE with application code 0 (a client that leaves without
  * logging out); `reset` is a client that vanishes, as a killed process does over QUIC: nothing more
@@ -336,16 +326,12 @@ export class QuicLiveConnection extends ArrivalInbox implements HarnessConnectio
     }
   }
 
-  /** One stream: the bytes in one write (or `parts` writes), then the stream's end. */
-  async write(bytes: Buffer, options: WriteOptions = {}): Promise<void> {
+  /** One stream: the bytes in one write, then the stream's end. */
+  async write(bytes: Buffer): Promise<void> {
     if (this.closedArrival !== undefined || !this.peer.isOpen()) throw new Error(this.closedArrival?.kind === 'closed' ? this.closedArrival.detail : 'the connection is closed');
     const stream = this.peer.openStream();
-    const parts = splitBytes(bytes, options.parts ?? 1);
     try {
-      for (let i = 0; i < parts.length; i++) {
-        if (i > 0) await new Promise((resolve) => setTimeout(resolve, options.gapMs ?? quicSplitGapMs));
-        await stream.write(parts[i]!);
-      }
+      await stream.write(bytes);
     } catch (error) {
       // The target stopped reading this stream (STOP_SENDING): it refused these bytes, which is its
       // answer to them, not a connection gone. Only a closed connection is a failed write.

@@ -4,7 +4,7 @@
  * its own process group, and kills and waits for every one it started.
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -40,6 +40,28 @@ export class GoPrograms {
           }),
       ),
     );
+  }
+
+  /**
+   * Builds a twin written for a test: a corpus program's main.go with `edit` applied, built as
+   * `name` in this folder (GOPATH mode finds quic-go wherever the source is). Returns its path.
+   */
+  async buildTwin(name: string, of: GoProgram, edit: (source: string) => string): Promise<string> {
+    const source = join(this.dir, `${name}-src`);
+    mkdirSync(source, { recursive: true });
+    const original = readFileSync(join(corpus, of, 'main.go'), 'utf8');
+    const edited = edit(original);
+    if (edited === original) throw new Error(`buildTwin ${name}: the edit changed nothing in ${of}/main.go`);
+    writeFileSync(join(source, 'main.go'), edited);
+    await new Promise<void>((resolveBuild, reject) => {
+      execFile(
+        'go',
+        ['build', '-o', join(this.dir, name), '.'],
+        { cwd: source, env: { ...process.env, GO111MODULE: 'off', GOPATH: gocode, GOPROXY: 'off', GOFLAGS: '' }, timeout: 240_000 },
+        (error, _stdout, stderr) => (error ? reject(new Error(`go build ${name}: ${error.message}\n${stderr}`)) : resolveBuild()),
+      );
+    });
+    return join(this.dir, name);
   }
 
   /** Starts a built program in its own process group. */
