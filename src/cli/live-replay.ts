@@ -10,7 +10,11 @@ import { resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import { loadAdapterFile } from '../conformance/clients/adapter.js';
 import type { IoMode } from '../conformance/clients/client-process.js';
-import { replayOnClients, type ReplayMatch, type ReplayVerdict } from '../conformance/clients/replay-on-clients.js';
+import { replayChatOnClients, replayOnClients, type LiveReplayOptions, type ReplayMatch, type ReplayVerdict } from '../conformance/clients/replay-on-clients.js';
+import type { ChatReplayOptions } from '../conformance/clients/replay-chat-world.js';
+import type { ClientReplayMapping } from '../models/live-types.js';
+import { liveCodecFor } from '../conformance/live-codec.js';
+import type { FramingName } from '../scenario/target-schema.js';
 import { protosimLauncher } from '../conformance/managed-process.js';
 import { builtinPackages, protocolNamed } from '../models/registry.js';
 import { exampleAddress } from '../scenario/target-address.js';
@@ -51,12 +55,15 @@ export function traceEvents(text: string, file: string): TraceEvent[] {
   return events;
 }
 
-export async function replayLiveOnClients(ctx: CliContext, file: string, header: TraceHeader, text: string, flags: LiveReplayFlags): Promise<void> {
+export async function replayLiveOnClients(ctx: CliContext, file: string, header: TraceHeader, text: string, flags: LiveReplayFlags & { codec?: string; framing?: string }): Promise<void> {
   const protocol = header.config.protocol;
-  if (protocolNamed(protocol)?.live?.transport !== 'http') {
-    const kv = builtinPackages.filter((p) => p.live?.transport === 'http').map((p) => p.name);
+  const pkg = protocolNamed(protocol);
+  const kv = pkg?.live?.transport === 'http';
+  const chat = pkg?.live?.clientReplay;
+  if (!kv && chat === undefined) {
+    const can = builtinPackages.filter((p) => p.live?.transport === 'http' || p.live?.clientReplay !== undefined).map((p) => p.name);
     throw new InputError(
-      `--adapter: replaying a ${protocol} trace on client programs needs protosim to play its ${protocol} server; it does that for the key-value protocols (${kv.join(', ')}). ` +
+      `--adapter: replaying a ${protocol} trace on client programs needs protosim to play its ${protocol} server; it does that for ${can.join(', ')}. ` +
         `For ${protocol}, run the whole system live instead (a suite with a server command, docs/clients.md) or replay against the server with --target.`,
     );
   }
@@ -64,16 +71,16 @@ export async function replayLiveOnClients(ctx: CliContext, file: string, header:
   const adapter = loadAdapterFile(resolve(cwd, flags.adapter!), flags.adapter!);
   if (adapter.spec.protocol !== protocol) throw new InputError(`--adapter: ${adapter.spec.adapter} drives ${adapter.spec.protocol} clients; the trace is of ${protocol}`);
   const events = traceEvents(text, file);
-  const variant = protocolNamed(protocol)?.variants.faithful;
-  const result = await replayOnClients(header, events, {
+  const options: LiveReplayOptions = {
     adapter,
-    variant,
+    variant: pkg?.variants.faithful,
     protosimLauncher: protosimLauncher(),
     ...(flags.var ? { vars: flags.var } : {}),
     ...(flags.io ? { io: flags.io } : {}),
     ...(flags.observeMs !== undefined ? { observeMs: flags.observeMs } : {}),
     ...(flags.stepTimeoutMs !== undefined ? { stepTimeoutMs: flags.stepTimeoutMs } : {}),
-  });
+  };
+  const result = chat === undefined ? await replayOnClients(header, events, options) : await replayChatOnClients(header, events, { ...options, ...chatCodec(protocol, chat, flags) });
   if (flags.format === 'json') ctx.io.stdout(JSON.stringify(result, null, 2) + '\n');
   else {
     const lines = [
@@ -89,6 +96,17 @@ export async function replayLiveOnClients(ctx: CliContext, file: string, header:
     ctx.io.stdout(lines.join('\n') + '\n');
   }
   ctx.exitCode = result.reproduced ? 0 : 1;
+}
+
+/** The codec the client programs speak (`--codec`, default the protocol's first) and how the reference server is told to speak it. */
+function chatCodec(protocol: string, mapping: ClientReplayMapping, flags: { codec?: string; framing?: string }): Pick<ChatReplayOptions, 'mapping' | 'codec' | 'serverArgs'> {
+  const live = protocolNamed(protocol)!.live!;
+  const name = flags.codec ?? live.codecs[0]!.name;
+  const framing = (flags.framing ?? 'length-delimited') as FramingName;
+  const codec = liveCodecFor(protocol, name, framing);
+  if (codec === null) throw new InputError(`--codec ${name}: ${protocol} client programs speak ${live.codecs.map((c) => c.name).join(', ')}`);
+  const serverArgs = ['--codec', name, ...(flags.framing !== undefined ? ['--framing', flags.framing] : [])];
+  return { mapping, codec, serverArgs };
 }
 
 /** The trace's steps with the live request that carried each out, and the extras, a repeated one once with its count. */

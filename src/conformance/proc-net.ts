@@ -43,3 +43,15 @@ export function portListening(port: number): boolean | undefined {
 export function udpPortBound(port: number): boolean | undefined {
   return socketOnPort(['/proc/net/udp', '/proc/net/udp6'], port, () => true);
 }
+
+/**
+ * Whether the program listening on `port` has read everything its accepted connections received
+ * (no established socket on that local port with a non-empty receive queue): what a replay waits
+ * for before letting the next message reach the server on another connection. Undefined when
+ * /proc/net/tcp and tcp6 cannot be read (not Linux).
+ */
+export function portDrained(port: number): boolean | undefined {
+  // st 01 is ESTABLISHED; field 4 is tx_queue:rx_queue, in hex
+  const unread = socketOnPort(['/proc/net/tcp', '/proc/net/tcp6'], port, (fields) => fields[3] === '01' && parseInt(fields[4]?.split(':')[1] ?? '0', 16) > 0);
+  return unread === undefined ? undefined : !unread;
+}

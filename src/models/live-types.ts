@@ -196,3 +196,37 @@ export type LiveCodecSpec =
 
 /** Console lines of a server, for the oracle's hooks (re-exported for convenience). */
 export type { PrintParams };
+
+// ---- model counterexamples replayed on client programs ---------------------------------------------
+
+/** What a replay on client programs saw of the live programs, per live name (what `liveName` gives). */
+export interface LiveClientsView {
+  /** the model messages each program sent, in order */
+  sent: ReadonlyMap<string, readonly ProtocolMessage[]>;
+  /** the model messages written to each program */
+  received: ReadonlyMap<string, readonly ProtocolMessage[]>;
+  /** the message lines (and refusals: `from` absent) each program showed, in order */
+  shown: ReadonlyMap<string, readonly { from?: string; text: string }[]>;
+  /** the programs still running */
+  running: ReadonlySet<string>;
+}
+
+/**
+ * How a model counterexample of a stream protocol replays onto live client programs (`protosim
+ * replay TRACE --adapter`): protosim plays the server (its reference server, behind a proxy per
+ * program that holds and releases messages in the trace's order) and drives the programs as the
+ * trace's people; this says how the trace's nodes, typed lines and messages look live, and how the
+ * trace's failure shows on the programs.
+ */
+export interface ClientReplayMapping {
+  /** the name a model client node's program goes by live (what it registers or logs in as) */
+  liveName(node: { id: string; params: Readonly<Record<string, unknown>> }): string;
+  /** what the person types for one model input line: messages (`to` a live name), or quit */
+  typing(line: string): { to: string; text: string }[] | 'quit';
+  /** a wire message (either direction) as the model message, null when the model has none */
+  messageOfWire(wire: unknown): ProtocolMessage | null;
+  /** what matching compares: the message's type and for whom, in words */
+  effect(msg: ProtocolMessage): string;
+  /** how a model property's violation shows on the live programs, by property id: the violation, or null */
+  readonly live: Readonly<Record<string, (view: LiveClientsView) => string | null>>;
+}

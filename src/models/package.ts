@@ -7,7 +7,7 @@
  * reference server; `clients` adds client programs driven through adapters.
  */
 import type { BenchScript } from './bench-script.js';
-import type { ClientWire, LiveCodecSpec, MappingOptions, WireMapping } from './live-types.js';
+import type { ClientReplayMapping, ClientWire, LiveCodecSpec, MappingOptions, WireMapping } from './live-types.js';
 import type { ServerLimitValues, ServerProgram } from './server-program.js';
 import type { ProtocolModel } from './types.js';
 
@@ -46,6 +46,8 @@ export interface LiveProtocol {
   mapping?(options: MappingOptions): WireMapping;
   /** model clients on the wire (live scenarios play clients from their models) */
   readonly clientWire?: ClientWire;
+  /** model counterexamples replayed on live client programs (`protosim replay TRACE --adapter`) */
+  readonly clientReplay?: ClientReplayMapping;
   /** the reference server (`protosim serve`) */
   readonly server: ServerPackage;
 }

@@ -5,6 +5,7 @@
 import type { ClientWire } from '../live-types.js';
 import type { LiveProtocol } from '../package.js';
 import type { ModelVariant, ProtocolMessage } from '../types.js';
+import { registerExitClientReplay } from './client-replay.js';
 import { registerExitMapping } from './mapping.js';
 import type { RouteServerOptions } from './serve.js';
 import { registerExitDefects, registerExitServer } from './server-program.js';
@@ -29,6 +30,7 @@ export function registerExitLive(fixed: ModelVariant, fixedServerOptions: RouteS
     ],
     mapping: (options) => registerExitMapping(fixed, options),
     clientWire: registerExitClientWire,
+    clientReplay: registerExitClientReplay,
     server: {
       defects: registerExitDefects,
       options: [{ key: 'codec', flag: '--codec <codec>', description: 'json-lines (default; json also accepted) or gob', kind: 'codec', choices: ['json-lines', 'gob'] }],
