@@ -1,6 +1,6 @@
 /**
  * `node dist/bench/explore-memory.js [protocol] [--clients N] [--rounds N] [--memory MODE]
- * [--reduction none|por] [--max-states N] [--first]`: one exhaustive search in this process, with
+ * [--reduction none|por] [--symmetry] [--max-states N] [--first]`: one exhaustive search in this process, with
  * what it cost per stored state, as issue 18 measures it: (peak RSS - RSS before the search) /
  * states stored, and states per second. The RSS before the search is read after the model is
  * compiled and a collection ran (when node runs with --expose-gc), so that it holds the program and
@@ -42,6 +42,7 @@ const result = exploreExhaustive(compiled, config, {
   faultBudget: Number(flag('--fault-budget') ?? 0),
   all: !argv.includes('--first'),
   reduction: (flag('--reduction') ?? 'none') as Reduction,
+  symmetry: argv.includes('--symmetry'),
   memory: (flag('--memory') ?? 'exact') as MemoryMode,
   memo: !argv.includes('--no-memo'),
   ...(flag('--hash-bits') !== undefined ? { hashBits: Number(flag('--hash-bits')) } : {}),
@@ -75,6 +76,7 @@ process.stdout.write(
     protocol,
     ...scale,
     memory: flag('--memory') ?? 'exact',
+    symmetry: argv.includes('--symmetry'),
     states: st.states,
     transitions: st.transitions,
     complete: st.complete,
@@ -90,5 +92,6 @@ process.stdout.write(
     searchPeak: Object.fromEntries(Object.entries(during).map(([k, v]) => [`${k}MiB`, +(v / 2 ** 20).toFixed(1)])),
     after: { rssMiB: +(after.rss / 2 ** 20).toFixed(1), heapUsedMiB: +(after.heapUsed / 2 ** 20).toFixed(1), arrayBuffersMiB: +(after.arrayBuffers / 2 ** 20).toFixed(1) },
     ...(st.storage ? { storage: st.storage } : {}),
+    ...(st.symmetry ? { symmetryStats: st.symmetry } : {}),
   }) + '\n',
 );

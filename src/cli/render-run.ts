@@ -91,8 +91,14 @@ function explorationLines(report: RunReport, p: Palette): string[] {
         ),
       );
     }
+    const sym = st.symmetry;
+    if (sym !== undefined) {
+      const classes = sym.classes.map((c) => `{${c.join(', ')}}`).join(' ');
+      out.push(p.dim(sym.refused === null ? `symmetry: ${classes} interchangeable (${sym.permutations} permutations; ${sym.checks.toLocaleString('en-US')} steps checked against their permutations)` : `symmetry: not used: ${sym.refused}`));
+    }
     const m = st.storage;
     if (m !== undefined && m.memory !== 'exact') out.push(p.dim(storageLine(m)));
+    else if (m !== undefined && m.notChecked.length > 0) out.push(p.dim(`not checked: ${m.notChecked.join(', ')}`));
   } else {
     const seeds = report.seeds.pinned !== null ? `seed=${report.seeds.pinned}` : `seeds=${report.seeds.start}..${report.seeds.start + report.seeds.count - 1}`;
     const shard = report.shard ? ` shard=${report.shard.index}/${report.shard.count}` : '';

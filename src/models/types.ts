@@ -127,6 +127,13 @@ export interface HistoryProperty<S = unknown> {
   initial: S;
   /** Returns the next monitor state, or a violation reason. Must not mutate `state`. */
   observe(state: S, observation: Observation, view: GlobalView): { state: S } | { violation: string };
+  /**
+   * Symmetry reduction (the exhaustive search's `--symmetry`): `state` with node names swapped, as
+   * `rename` does for any JSON value (every string naming a node). Declare it when a plain renaming
+   * is not the state `observe` would have built, e.g. a list it keeps sorted must be sorted again.
+   * Default: `rename(state)`. (The search checks that steps commute with renaming, whatever this says.)
+   */
+  renameNodes?(state: S, rename: <T>(value: T) => T): S;
 }
 
 /** One role: its machine, and how to build its input from the topology. */

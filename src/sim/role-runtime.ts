@@ -98,6 +98,16 @@ export class RoleRuntime {
     return result;
   }
 
+  /**
+   * The id of state `id` with its context passed through `rename` (symmetry reduction: the same
+   * state as another node of this role would have it, node names swapped). The state value, tags and
+   * status are the original's; only the context differs.
+   */
+  renamed(id: number, rename: (context: Record<string, unknown>) => Record<string, unknown>): number {
+    const s = this.state(id);
+    return this.intern({ ...s.snapshot, context: rename(s.context) } as AnyMachineSnapshot);
+  }
+
   private intern(snapshot: AnyMachineSnapshot): number {
     const key = `${snapshot.status}|${canonicalJson(snapshot.value)}|${canonicalJson(snapshot.context)}`;
     const existing = this.byKey.get(key);

@@ -74,4 +74,6 @@ export const noMessageShownTwice: HistoryProperty<ShownState> = {
     }
     return { state: { shown: [...state.shown, key].sort() } };
   },
+  // a set kept as a sorted list: sorted again once the node names in it are swapped
+  renameNodes: (state, rename) => ({ shown: rename(state.shown).sort() }),
 };

@@ -74,4 +74,6 @@ export const noFalseRejection: HistoryProperty<RejectionState> = {
     const who = inChat.length === 0 ? 'nobody is' : `only ${inChat.map((n) => n.id).join(' and ')} is`;
     return { violation: `${obs.node} was told the server is in use, but ${who} in the chat: status=two was left behind by a client that never quit` };
   },
+  // `down` is kept sorted: sorted again once the node names in it are swapped
+  renameNodes: (state, rename) => ({ goneAt: rename(state.goneAt), down: rename(state.down).sort() }),
 };

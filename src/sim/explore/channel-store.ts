@@ -147,6 +147,16 @@ export class ChannelStore {
     vec[this.miscAt] = m.intern(t);
   }
 
+  /** The misc tuple `id` (read-only), and the id of a misc tuple (symmetry reduction). */
+  miscTuple(id: number): Int32Array {
+    const m = this.miscs;
+    return m.data.subarray(id * m.width, (id + 1) * m.width);
+  }
+
+  internMisc(t: Int32Array): number {
+    return this.miscs.intern(t);
+  }
+
   // ---- links --------------------------------------------------------------------------------
 
   linkAppend(vec: Int32Array, l: number, msgId: number, rec: Recorder | null, sendId: number): void {

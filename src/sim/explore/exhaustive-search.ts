@@ -9,7 +9,6 @@
  * findings do not depend on the batch size. Work done for states after a stop is discarded.
  */
 import type { SimConfig } from '../config.js';
-import type { FindingKind } from '../trace.js';
 import type { ExhaustiveOptions } from './exhaustive.js';
 import { fairNonProgressComponents, progressBit, type StateGraph } from './fair-cycles.js';
 import { shortestLasso } from './lasso.js';
@@ -17,6 +16,10 @@ import { GrowableArray } from './growable-array.js';
 import { HashStore } from './hash-store.js';
 import { Batch, BATCH_STATES } from './search-batch.js';
 import { StateTable } from './state-table.js';
+import type { Symmetry } from './symmetry.js';
+import { deadlockSummary, type RawFinding } from './raw-finding.js';
+
+export type { RawFinding } from './raw-finding.js';
 import { LABEL_FAULT, type UntimedSystem } from './untimed-system.js';
 
 /** What `take` did with a successor. */
@@ -27,20 +30,6 @@ const TAKE_BROKEN = 3;
 
 /** The target of an edge slot whose event was not explored (no state has this index). */
 const NO_STATE = 0x7fffffff;
-
-export interface RawFinding {
-  kind: FindingKind;
-  id: string;
-  summary: string;
-  /** choices from the initial state; null until needed, then from `at` and `choice` */
-  path: number[] | null;
-  /** the state the finding was made in or from (BFS parent pointers give the path) */
-  at: number;
-  /** the choice taken from `at`, or -1 when the finding is about `at` itself */
-  choice: number;
-  /** for lassos: the index in `path` where the cycle starts */
-  cycleAt: number | null;
-}
 
 export class ExhaustiveSearch {
   readonly table: StateTable | HashStore;
@@ -97,6 +86,8 @@ export class ExhaustiveSearch {
   private batchSuccessors = 0;
   /** the first edge slot of the state being visited (with reduction: one slot per enabled event) */
   private edgeBase = 0;
+  /** symmetry reduction (symmetry.ts): successors are made canonical, and invariant verdicts checked */
+  private readonly sym: Symmetry | null;
   /** states whose ample set was explored alone, and states the cycle proviso expanded fully */
   reducedStates = 0;
   provisoStates = 0;
@@ -109,7 +100,9 @@ export class ExhaustiveSearch {
     const memory = options.memory ?? 'exact';
     this.table = memory === 'exact' ? new StateTable(this.width) : new HashStore(this.width, memory, options.hashBits);
     // (the approximate modes keep no index of a state seen before, so no graph: safety only, as Spin's BFS)
-    this.wantCycles = config.checks.livelock && memory === 'exact';
+    this.sym = options.symmetry === true ? sys.symmetry : null;
+    // (under symmetry, an edge leads to a permutation of its target: the cycle check is not made)
+    this.wantCycles = config.checks.livelock && memory === 'exact' && this.sym === null;
     this.stopAtFirst = !(options.all ?? false);
     this.progressEvery = Math.max(1, options.progressEvery ?? 4096);
     this.parent = this.parents.array;
@@ -127,6 +120,7 @@ export class ExhaustiveSearch {
     this.isAmple = new Uint8Array(this.reduce ? sys.maxEvents : 0);
     this.table.insert(sys.initial());
     this.initialBroken = sys.checkInvariants(sys.initial());
+    this.sym?.checkInvariants(sys.initial(), this.initialBroken?.id ?? null);
     const b = this.initialBroken;
     if (b) this.record({ kind: 'invariant', id: b.id, summary: b.summary, path: [], at: 0, choice: -1, cycleAt: null });
   }
@@ -256,6 +250,7 @@ export class ExhaustiveSearch {
     const W = this.width;
     for (let x = 0; x < W; x++) succ[x] = state[x]!;
     batch.broke[m] = this.sys.apply(succ, this.events[k]!, null);
+    if (this.sym !== null && batch.broke[m]! < 0) this.sym.canonicalize(succ);
     batch.label[m] = (this.labels[k]! & 0x7fff) | (this.sys.progressFlag ? progressBit : 0);
     batch.choice[m] = k;
   }
@@ -296,8 +291,7 @@ export class ExhaustiveSearch {
     }
     const cur = this.batch.state(b);
     if (this.batch.lastNonFault[b] === 0 && this.config.checks.deadlock && this.sys.stalled(cur)) {
-      const names = this.sys.unfinished(cur).map((i) => this.sys.nodeName(i));
-      const summary = `deadlock: nothing can happen any more, and ${names.join(', ')} ${names.length === 1 ? 'has' : 'have'} not finished`;
+      const summary = deadlockSummary(this.sys.unfinished(cur).map((i) => this.sys.nodeName(i)));
       this.record({ kind: 'deadlock', id: 'deadlock', summary, path: null, at: s, choice: -1, cycleAt: null });
       if (this.stopAtFirst) return false;
     }
@@ -370,6 +364,7 @@ export class ExhaustiveSearch {
       if (isAmple[k] === 1) continue;
       for (let y = 0; y < this.width; y++) next[y] = cur[y]!;
       const broke = this.sys.apply(next, batch.events[base + k]!, null);
+      if (this.sym !== null && broke < 0) this.sym.canonicalize(next);
       const label = (batch.eventLabels[base + k]! & 0x7fff) | (this.sys.progressFlag ? progressBit : 0);
       if (this.take(s, k, cur, next, broke, label, -1, curChecked) === TAKE_STOP) return false;
     }
@@ -422,7 +417,9 @@ export class ExhaustiveSearch {
     this.choice[id] = k;
     // A state whose node views are its parent's has its parent's verdict: none broken (a
     // broken state is not expanded; the initial one is checked on its own).
-    const broken = curChecked && this.sys.sameInvariantInputs(cur, next) ? null : this.sys.checkInvariants(next);
+    const same = curChecked && this.sys.sameInvariantInputs(cur, next);
+    const broken = same ? null : this.sys.checkInvariants(next);
+    if (!same) this.sym?.checkInvariants(next, broken?.id ?? null);
     if (broken !== null) {
       const t = this.terminals.ensure((id >>> 5) + 1);
       t[id >>> 5] = t[id >>> 5]! | (1 << (id & 31));

@@ -24,6 +24,7 @@ import type { SimConfig } from '../config.js';
 import type { Finding } from '../finding.js';
 import type { CompiledModel } from '../simulator.js';
 import { ExhaustiveSearch, type RawFinding } from './exhaustive-search.js';
+import { symmetricSearch, type SymmetryStats } from './exhaustive-symmetry.js';
 import { HashStore, type MemoryMode, type Omission } from './hash-store.js';
 import { noClock, type Clock, type ExploreResult } from './result.js';
 import { UntimedSystem } from './untimed-system.js';
@@ -57,6 +58,12 @@ export interface ExhaustiveOptions {
    * likely) and check safety only (deadlocks and invariants, no cycles), as Spin's do breadth-first.
    */
   memory?: MemoryMode;
+  /**
+   * Symmetry reduction (exhaustive-symmetry.ts): one state per permutation class of interchangeable
+   * nodes, checked to be symmetric as the search goes (else searched again without, and said);
+   * counterexamples are concrete. Cycles without progress are then not checked (said in the result).
+   */
+  symmetry?: boolean;
   /** bitstate: log2 of the bit array's size in bits (default 27: 16 MiB) */
   hashBits?: number;
   clock?: Clock;
@@ -71,6 +78,7 @@ export interface ExhaustiveOptions {
 
 export type Reduction = 'none' | 'por';
 export type { MemoryMode } from './hash-store.js';
+export type { SymmetryStats } from './exhaustive-symmetry.js';
 
 /** How the search stored states (in `ExploreStats.storage`). */
 export interface StorageStats {
@@ -117,21 +125,18 @@ export function exploreExhaustive(model: CompiledModel, config: SimConfig, optio
   const clock = options.clock ?? noClock;
   const started = clock();
   const memory = options.memory ?? 'exact';
-  if (memory !== 'exact' && (options.reduction ?? 'none') === 'por') throw new Error(`partial-order reduction needs --memory exact (its cycle proviso looks states up), not ${memory}`);
+  const por = (options.reduction ?? 'none') === 'por';
+  if (memory !== 'exact' && por) throw new Error(`partial-order reduction needs --memory exact (its cycle proviso looks states up), not ${memory}`);
+  if (options.symmetry === true && por) throw new Error('symmetry reduction and partial-order reduction cannot be combined yet: choose one');
+  let symmetry: SymmetryStats | undefined;
+  if (options.symmetry === true) {
+    const run = symmetricSearch(model, config, options);
+    symmetry = run.stats;
+    if ('search' in run) return resultOf(run.sys, run.search, run.found, { symmetry, memory, livelock: config.checks.livelock }, clock() - started);
+  }
   const sys = new UntimedSystem(model, config, { faultBudget: options.faultBudget, memo: options.memo ?? true });
-  const reduced = (options.reduction ?? 'none') === 'por' ? reducedSearch(sys, config, options) : null;
+  const reduced = por ? reducedSearch(sys, config, options) : null;
   const search = reduced?.search ?? runFull(sys, config, options);
-  const stopAtFirst = search.stopAtFirst;
-  const complete = search.limitHit === null && !(stopAtFirst && search.found.size > 0) && search.expanded === search.table.count;
-  const stats = {
-    states: search.table.count,
-    transitions: search.transitions,
-    depth: search.levels.length - 1,
-    complete,
-    limitHit: search.limitHit,
-    runsWithFinding: search.occurrences,
-    storage: storageStats(search, memory, config.checks.livelock),
-  };
   let found = search.found;
   let reduction: ReductionStats | undefined;
   if (reduced !== null) {
@@ -139,13 +144,38 @@ export function exploreExhaustive(model: CompiledModel, config: SimConfig, optio
     found = shortened.found;
     reduction = { method: 'por', reducedStates: search.reducedStates, provisoStates: search.provisoStates, restarts: reduced.restarts, shorteningStates: shortened.states };
   }
-  const findings: Finding[] = [...found.values()]
-    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    .map((f) => materialize(sys, f));
+  return resultOf(sys, search, found, { reduction, symmetry, memory, livelock: false }, clock() - started);
+}
+
+/** The result of a search: its stats, and its findings replayed with traces, sorted by id. */
+function resultOf(
+  sys: UntimedSystem,
+  search: ExhaustiveSearch,
+  found: Map<string, RawFinding>,
+  extra: { reduction?: ReductionStats | undefined; symmetry?: SymmetryStats | undefined; memory: MemoryMode; livelock: boolean },
+  elapsedMs: number,
+): ExploreResult {
+  const complete = search.limitHit === null && !(search.stopAtFirst && search.found.size > 0) && search.expanded === search.table.count;
+  const storage = storageStats(search, extra.memory, sys.config.checks.livelock);
+  // (under symmetry the cycle check is not made: said, as for the approximate memory modes)
+  if (extra.livelock && storage.notChecked.length === 0) storage.notChecked.push('cycles without progress (livelock, and deadlock by polling): not checked under symmetry reduction');
+  const findings: Finding[] = [...found.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((f) => materialize(sys, f));
   return {
     strategy: 'exhaustive',
     findings,
-    stats: { ...stats, elapsedMs: Math.round(clock() - started), runs: 1, ...(reduction ? { reduction } : {}) },
+    stats: {
+      states: search.table.count,
+      transitions: search.transitions,
+      depth: search.levels.length - 1,
+      complete,
+      limitHit: search.limitHit,
+      runsWithFinding: search.occurrences,
+      storage,
+      elapsedMs: Math.round(elapsedMs),
+      runs: 1,
+      ...(extra.reduction ? { reduction: extra.reduction } : {}),
+      ...(extra.symmetry ? { symmetry: extra.symmetry } : {}),
+    },
     seedStart: 0,
     seedCount: 0,
   };

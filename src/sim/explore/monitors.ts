@@ -105,18 +105,45 @@ export class Monitors {
     return z & 1 ? -((z + 1) >>> 1) : z >>> 1;
   }
 
-  /** Steps monitor p from scratch, and caches the verdict as far as what it read allows. */
-  private step(p: number, vec: Int32Array, ms: number, obsId: number): number {
+  /**
+   * Monitor p's step from state `ms` by observation `obsId` in `vec`, computed afresh and not
+   * cached: the next state's id, or a violation as -(index + 1). Reads what the probe records.
+   */
+  evaluate(p: number, vec: Int32Array, ms: number, obsId: number): number {
     const probe = this.probe.reset(vec);
     const prop = this.props[p]!;
     const before = this.states[p]![ms];
     const out = prop.observe(before, this.observations.list[obsId]!, probe.view);
-    let r: number;
-    if ('violation' in out) {
-      r = -1 - this.observations.internViolation(`invariant:${prop.id}`, `invariant ${prop.id} (${prop.description}) broken: ${out.violation}`);
-    } else {
-      // most observations leave a monitor as it was: the same object needs no canonical text
-      r = out.state === before ? ms : this.internState(p, out.state);
+    if ('violation' in out) return -1 - this.observations.internViolation(`invariant:${prop.id}`, `invariant ${prop.id} (${prop.description}) broken: ${out.violation}`);
+    // most observations leave a monitor as it was: the same object needs no canonical text
+    return out.state === before ? ms : this.internState(p, out.state);
+  }
+
+  /** Whether the last `evaluate` read the messages in flight. */
+  get lastReadNetwork(): boolean {
+    return this.probe.touchedNetwork();
+  }
+
+  /** The id of monitor p's state `ms` passed through `rename` (symmetry reduction). */
+  renamedState(p: number, ms: number, rename: <T>(value: T) => T): number {
+    const prop = this.props[p]!;
+    const state = this.states[p]![ms];
+    return this.internState(p, prop.renameNodes !== undefined ? prop.renameNodes(state, rename) : rename(state));
+  }
+
+  /** Told every monitor step computed afresh (symmetry reduction checks it against the permuted step). */
+  onStep: ((p: number, vec: Int32Array, ms: number, obsId: number, r: number) => void) | null = null;
+
+  /** Steps monitor p from scratch, and caches the verdict as far as what it read allows. */
+  private step(p: number, vec: Int32Array, ms: number, obsId: number): number {
+    const r = this.evaluate(p, vec, ms, obsId);
+    const probe = this.probe;
+    if (this.onStep !== null) {
+      const touched = probe.touched();
+      const network = probe.touchedNetwork();
+      this.onStep(p, vec, ms, obsId, r);
+      // (the check evaluated other steps through the same probe: what this one read is restored)
+      probe.restore(touched, network);
     }
     // A monitor that looked at the global view depends on more than its state: cached by the
     // node views when it read only those, not at all when it read the messages in flight.

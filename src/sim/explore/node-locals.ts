@@ -112,9 +112,13 @@ export class NodeLocals {
     if (r === undefined) {
       r = this.compute(i, localId, code);
       row[key] = r;
+      this.onComputed?.(i, localId, code, r);
     }
     return r;
   }
+
+  /** Told every node event outcome computed (symmetry reduction checks it against the permuted one). */
+  onComputed: ((i: number, localId: number, code: number, r: NodeResult) => void) | null = null;
 
   intern(i: number, l: LocalFields): number {
     const key = `${l.status}|${l.stateId}|${l.timers.map((t) => t.id).join(',')}|${l.cursor}|${l.inputPending ? 1 : 0}`;

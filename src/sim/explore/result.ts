@@ -4,7 +4,7 @@
  */
 import type { Finding } from '../finding.js';
 import type { FaultSpec } from '../config.js';
-import type { ReductionStats, StorageStats } from './exhaustive.js';
+import type { ReductionStats, StorageStats, SymmetryStats } from './exhaustive.js';
 
 export type Strategy = 'random' | 'exhaustive' | 'pbt';
 
@@ -26,6 +26,8 @@ export interface ExploreStats {
   runsWithFinding: Record<string, number>;
   /** exhaustive with a reduction: what it did */
   reduction?: ReductionStats;
+  /** exhaustive with `symmetry`: the interchangeable nodes, or why there was no reduction */
+  symmetry?: SymmetryStats;
   /** exhaustive: how states were stored, and for the approximate modes how likely some were missed */
   storage?: StorageStats;
 }

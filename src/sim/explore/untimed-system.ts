@@ -36,6 +36,8 @@ import { NodeLocals } from './node-locals.js';
 import { NodeViews } from './node-views.js';
 import { Observations } from './observations.js';
 import { PartialOrder } from './partial-order.js';
+import { Symmetry } from './symmetry.js';
+import type { SymmetryGroup } from './symmetry-group.js';
 import { TransitionMemo, type StepMemo } from './transition-memo.js';
 import { E_DELIVER, E_INPUT, E_SCRIPT, E_START, E_TIMER, K_BLOCKED, K_SCRIPT, type Layout, type Local, type Recorder, type UntimedOptions } from './untimed-model.js';
 import { UntimedSteps } from './untimed-steps.js';
@@ -270,6 +272,26 @@ export class UntimedSystem {
   get reductionBasis(): string {
     return `${this.nodes.talkVersion}/${this.invariants.fieldVersion}/${this.invariants.viewsOnly ? 1 : 0}`;
   }
+
+  /** Symmetry reduction (symmetry.ts) over the interchangeable nodes of `group`, checked as the search goes. */
+  enableSymmetry(group: SymmetryGroup): Symmetry {
+    this.symmetry ??= new Symmetry({
+      group,
+      layout: this.layout,
+      topology: this.topo,
+      nodeIds: this.nodeIds,
+      nodes: this.nodes,
+      store: this.store,
+      monitors: this.monitors,
+      observations: this.observations,
+      views: this.views,
+      invariantId: (vec) => this.invariants.check(vec)?.id ?? null,
+      invariantsViewsOnly: () => this.invariants.viewsOnly,
+    });
+    return this.symmetry;
+  }
+
+  symmetry: Symmetry | null = null;
 
   /** Set by `enumerate`: the events before this index are not faults (they count for deadlock). */
   lastNonFault = 0;

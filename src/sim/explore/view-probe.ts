@@ -62,6 +62,12 @@ export class ViewProbe {
     return this;
   }
 
+  /** Sets what the probe has recorded as read (after it was borrowed for another evaluation). */
+  restore(nodes: boolean, network: boolean): void {
+    this.nodesTouched = nodes;
+    this.networkTouched = network;
+  }
+
   touched(): boolean {
     return this.nodesTouched || this.networkTouched;
   }
