@@ -10,20 +10,15 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/program.js';
 import type { ClientStepFile } from '../../src/conformance/clients/client-suite-schema.js';
 import { renderTurnCase } from '../../src/conformance/fuzz/clients/turn-render.js';
+import { cliIn } from '../support/cli.js';
 
 const root = resolve(__dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'protosim-turn-fuzz-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { stdout: (s) => (out += s), stderr: (s) => (err += s), cwd: dir });
-  return { code, out, err };
-}
+const cli = cliIn(dir);
 
 /** A corpus client's adapter as `npm run fuzz:clients` writes it (its twin's manifest for the lease), in a work copy. */
 async function corpusAdapter(protocol: string, impl: string): Promise<string> {

@@ -11,7 +11,6 @@ import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import YAML from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/program.js';
 import { loadAdapterFile } from '../../src/conformance/clients/adapter.js';
 import type { ClientStepFile } from '../../src/conformance/clients/client-suite-schema.js';
 import type { ClientFuzzCase } from '../../src/conformance/fuzz/clients/client-case.js';
@@ -21,17 +20,13 @@ import { renderClientCase } from '../../src/conformance/fuzz/clients/client-rend
 import { clientCaseText, clientFuzzArbitrary } from '../../src/conformance/fuzz/clients/run-client-fuzz.js';
 import { fairText } from '../../src/conformance/fuzz/clients/typed-text.js';
 import { corpusAdapter } from '../support/corpus-adapter.js';
+import { cliIn } from '../support/cli.js';
 
 const root = resolve(__dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'protosim-client-fuzz-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { stdout: (s) => (out += s), stderr: (s) => (err += s), cwd: dir });
-  return { code, out, err };
-}
+const cli = cliIn(dir);
 
 const shippedAdapter = (protocol: string): string => join(root, 'adapters', `${protocol}.yaml`);
 

@@ -10,7 +10,7 @@
  * the same client with its stream reader replaced by one JSON object per Read (the seed's flaw over
  * TCP); it passes the unfaulted echo and fails both faulted cases.
  */
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +21,7 @@ import { runClientSuite } from '../../src/conformance/clients/run-client-suite.j
 import { protosimLauncher } from '../../src/conformance/managed-process.js';
 import { StepSkip } from '../../src/conformance/engine/verdicts.js';
 import { GoPrograms, goMissing } from './go-programs.js';
+import { processesNaming } from '../support/cli.js';
 
 const root = resolve(__dirname, '../..');
 const adapterFile = join(root, 'corpus/ping-liveness-quic/client-go-a/adapter.yaml');
@@ -98,19 +99,6 @@ function suiteFile(): string {
   return file;
 }
 
-/** Processes whose command line or executable names `path` (leftovers of the run). */
-function processesNaming(path: string): number[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
-    .filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(path) || readlinkSync(`/proc/${p}/exe`).startsWith(path);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 const missing = goMissing();
 const go = missing ? undefined : new GoPrograms();

@@ -6,16 +6,16 @@
  * gets its quic:// address, and a correct client gets no FAIL. A killed server over QUIC is silent
  * (no reset), so that case is a SKIP saying why, not a false FAIL. Bad combinations are exit 2.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/program.js';
 import { loadAdapterFile } from '../../src/conformance/clients/adapter.js';
 import { loadClientSuiteFile } from '../../src/conformance/clients/load-client-suite.js';
 import { suiteServerCommand } from '../../src/conformance/clients/suite-server.js';
 import type { SuiteReport } from '../../src/report/case-result.js';
 import { GoPrograms, goMissing } from './go-programs.js';
+import { cliIn, processesNaming } from '../support/cli.js';
 
 const root = resolve(__dirname, '../..');
 const suiteFile = 'scenarios/conformance/ping-liveness/clients.yaml';
@@ -23,26 +23,8 @@ const adapterFile = 'corpus/ping-liveness-quic/client-go-a/adapter.yaml';
 const dir = mkdtempSync(join(tmpdir(), 'protosim-client-quic-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { stdout: (s) => (out += s), stderr: (s) => (err += s), cwd: root });
-  return { code, out, err };
-}
+const cli = cliIn(root);
 
-/** Processes whose command line names `path` (leftovers of the run). */
-function processesNaming(path: string): number[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
-    .filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(path) || readlinkSync(`/proc/${p}/exe`).startsWith(path);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 const missing = goMissing();
 const go = missing ? undefined : new GoPrograms();

@@ -8,19 +8,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/program.js';
 import { startServer } from '../../src/servers/index.js';
+import { cliIn } from '../support/cli.js';
 
 const root = resolve(__dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'protosim-quic-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { stdout: (s) => (out += s), stderr: (s) => (err += s), cwd: root });
-  return { code, out, err };
-}
+const cli = cliIn(root);
 
 describe.concurrent('bad QUIC input: exit 2 and what would be valid', () => {
   const cases: [string, string[], RegExp][] = [
