@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * `npm run fuzz:table`: runs `protosim fuzz` against every named defect of the reference servers,
- * the reference servers without a defect, and every server of corpus/ (correct, seed-faithful and
- * defective twins), each within one time budget, and prints the table of docs/fuzz.md:
+ * the reference servers without a defect (also under --strict; and kv's defects under --strict), and
+ * every server of corpus/ (correct, seed-faithful and defective twins), each within one time budget, and prints the table of docs/fuzz.md:
  * target × found / runs / time to first finding / shrunk size / replay of the saved case.
  *
  *   node scripts/fuzz-table.mjs [--budget S] [--seed N] [--only SUBSTRING|=ID,...] [--jobs N] [--json FILE]
@@ -53,6 +53,10 @@ function referenceTargets(work) {
     targets.push({ id: `reference ${m[2]} --defect ${m[1]}`, protocol: m[2], expect: 'finding', defect: m[1] });
   }
   for (const p of protocols) targets.push({ id: `reference ${p}`, protocol: p, expect: 'none' });
+  // --strict (protosim's own extensions generated and checked): every reference server without a
+  // defect must give no finding; kv's defects, one of which (shared-stores) only --strict can reach
+  for (const p of protocols) targets.push({ id: `reference ${p} --strict`, protocol: p, expect: 'none', strict: true });
+  for (const t of targets.filter((x) => x.protocol === 'kv' && x.defect && !x.strict)) targets.push({ ...t, id: `reference kv --strict --defect ${t.defect}`, strict: true });
   for (const t of targets) {
     const command = ['{protosim}', 'serve', t.protocol, '--port', '{port}', ...(t.defect ? ['--defect', t.defect] : [])];
     if (t.protocol === 'ping-liveness') command.push('--heartbeat-timeout-ms', '800');
@@ -121,6 +125,7 @@ async function fuzzOne(t, o, work) {
   const saved = join(work, `${t.id.replace(/[^a-z0-9-]+/gi, '_')}-case.yaml`);
   const argv = [process.execPath, protosim, 'fuzz', t.protocol, '--target', t.targetFile, '--seed', String(o.seed), '--time-budget', String(o.budget), '--format', 'json', '--no-progress', '--save-case', saved];
   for (const [k, v] of Object.entries(t.vars ?? {})) argv.push('--var', `${k}=${v}`);
+  if (t.strict) argv.push('--strict');
   const r = await run(argv, (o.budget + 90) * 1000);
   let json;
   try {

@@ -50,8 +50,10 @@ describe('protosim fuzz against reference servers (fixed seeds)', () => {
   it('finds register-exit trust-sender-field, shrinks it, and the saved case fails on replay', async () => {
     const target = referenceTarget('register-exit', 'trust-sender-field');
     const saved = join(dir, 're-case.yaml');
-    const r = await cli(['fuzz', 'register-exit', '--target', target, '--seed', '1', '--runs', '8', '--time-budget', '60', '--save-case', saved, '--no-progress']);
-    expect(r.err.split('\n')[0]).toMatch(/^seed=1 /);
+    // seed 3: its first case has an identity field naming another user (seed 1 did, before the
+    // generators drew follow-ups and full setups; measured: 2 and 4 find it too, at runs 4 and 1)
+    const r = await cli(['fuzz', 'register-exit', '--target', target, '--seed', '3', '--runs', '8', '--time-budget', '60', '--save-case', saved, '--no-progress']);
+    expect(r.err.split('\n')[0]).toMatch(/^seed=3 /);
     expect(r.code, r.out + r.err).toBe(1);
     expect(r.out).toContain('FINDING');
     const suite = loadSuiteFile(saved);

@@ -18,6 +18,8 @@ import { referenceServerCommand } from '../../conformance/fuzz/clients/client-fu
 import { runClientFuzz, type ClientFuzzOptions } from '../../conformance/fuzz/clients/run-client-fuzz.js';
 import { loadSuiteFile, type Suite } from '../../scenario/load-suite.js';
 import { fuzzGeneratorFor, fuzzGenerators } from '../../conformance/fuzz/fuzz-generators.js';
+import { generatorFor } from '../../conformance/fuzz/case-arbitrary.js';
+import { strictVar } from '../../conformance/server-mapping-for.js';
 import { processFaultsOf, runFuzz, type FuzzOptions, type FuzzProgress } from '../../conformance/fuzz/run-fuzz.js';
 import { describeSize, type CaseSize } from '../../conformance/fuzz/fuzz-case.js';
 import { makeSuiteReport, type CaseResult } from '../../report/case-result.js';
@@ -48,6 +50,7 @@ interface FuzzFlags {
   report?: ReportSpec[];
   progress: boolean;
   processFaults: boolean;
+  strict?: boolean;
   replyTimeoutMs?: number;
 }
 
@@ -86,11 +89,14 @@ function parseVars(specs: readonly string[]): Record<string, string | number> {
 /** The options of one fuzz run, from the flags (every problem an InputError, exit 2). */
 function fuzzOptions(what: string, flags: FuzzFlags, cwd: string, seed: number): FuzzOptions {
   const suite = baseSuite(what, cwd);
-  const generator = fuzzGeneratorFor(suite.spec.protocol);
-  if (generator === undefined) throw new InputError(`fuzz: no generator for ${suite.spec.protocol} yet (${fuzzGenerators.map((g) => g.protocol).join(', ')})`);
+  const protocolGenerator = fuzzGeneratorFor(suite.spec.protocol);
+  if (protocolGenerator === undefined) throw new InputError(`fuzz: no generator for ${suite.spec.protocol} yet (${fuzzGenerators.map((g) => g.protocol).join(', ')})`);
+  // --strict: the protocol's strict generator (protosim's own extensions) and the strict oracle (the suite variable)
+  const strict = flags.strict === true;
+  const generator = generatorFor(protocolGenerator, strict);
   const targetFile = targetFileOf(flags.target, suite.spec.protocol, cwd);
   const address = flags.target !== undefined && targetFile === undefined ? flags.target : undefined;
-  const vars = { ...(generator.vars ?? {}), ...(suite.spec.vars ?? {}), ...parseVars(flags.var ?? []) };
+  const vars = { ...(generator.vars ?? {}), ...(suite.spec.vars ?? {}), ...parseVars(flags.var ?? []), ...(strict ? { [strictVar]: 1 } : {}) };
   const target = targetFile ?? (address === undefined ? suite.spec.target : undefined);
   return {
     generator,
@@ -118,7 +124,7 @@ interface ShownOutcome {
 
 function progressLine(e: FuzzProgress): string {
   const s = `${(e.elapsedMs / 1000).toFixed(1)}s`;
-  if (e.kind === 'case') return `fuzz: case ${e.run} ${e.verdict} (${s})\n`;
+  if (e.kind === 'case') return `fuzz: case ${e.run} ${e.verdict} (${s})${e.reason !== undefined ? `: ${e.reason.split('\n')[0]!.slice(0, 200)}` : ''}\n`;
   if (e.kind === 'finding') return `fuzz: case ${e.run} FAILED and failed again (${s}): ${e.result.reason.split('\n')[0]!.slice(0, 200)}\n`;
   return `fuzz: shrink ${e.step}: ${describeSize(e.size)} (${s})\n`;
 }
@@ -181,6 +187,7 @@ function codecArgs(protocol: string, flags: FuzzFlags): { args: string[]; unfram
 /** The options of a run against a client program, from the flags (every problem an InputError, exit 2). */
 function clientFuzzOptions(what: string, flags: FuzzFlags, cwd: string, seed: number): ClientFuzzOptions {
   if (flags.target !== undefined) throw new InputError('fuzz: --adapter tests a client program (protosim starts its reference server for it) and --target a server: give one of them');
+  if (flags.strict === true) throw new InputError('fuzz: --strict holds a server to what protosim\'s reference server does; it has no meaning with --adapter (a client program)');
   const generator = clientFuzzFor(what);
   if (generator === undefined) throw new InputError(`fuzz --adapter: no client fuzzing for ${JSON.stringify(what)}; expected a protocol: ${clientFuzzGenerators.map((g) => g.protocol).join(', ')}`);
   const adapterPath = resolve(cwd, flags.adapter!);
@@ -235,6 +242,7 @@ export function registerFuzzCommand(program: Command, ctx: CliContext): void {
     .option('--save-case <file>', 'write the shrunk case as a suite file that protosim run replays')
     .option('--var <name=value>', 'a suite variable; with --adapter, an adapter variable (repeatable)', collectWhole)
     .option('--reply-timeout-ms <ms>', 'how long an expect waits', parseIntOption('--reply-timeout-ms'))
+    .option('--strict', 'as run --strict: check everything protosim\'s reference server does (reply texts, acks, closing after errors) and generate its own extensions too (the kv store parameter, its error replies)')
     .option('--no-process-faults', 'do not kill, restart or pause the target (generated only against a target protosim starts, never an address)')
     .option('--format <format>', 'text or json', 'text');
   addReportOptions(command).action(async (what: string, flags: FuzzFlags) => {
@@ -244,7 +252,7 @@ export function registerFuzzCommand(program: Command, ctx: CliContext): void {
     if (flags.adapter !== undefined) return fuzzClients(ctx, what, flags, cwd, seed);
     const options = fuzzOptions(what, flags, cwd, seed);
     const protocol = options.base.protocol;
-    ctx.io.stderr(`seed=${seed} protocol=${protocol} runs=${flags.runs} repeat=${flags.repeat} confirm=${flags.confirm} time-budget=${flags.timeBudget}s target=${flags.target ?? 'the suite\'s'} process-faults=${processFaultsOf(options).why}\n`);
+    ctx.io.stderr(`seed=${seed} protocol=${protocol} runs=${flags.runs} repeat=${flags.repeat} confirm=${flags.confirm} time-budget=${flags.timeBudget}s target=${flags.target ?? 'the suite\'s'} process-faults=${processFaultsOf(options).why}${flags.strict === true ? ' strict' : ''}\n`);
     if (flags.progress) options.onProgress = (e) => ctx.io.stderr(progressLine(e));
     const outcome = await runFuzz(options);
     finish(ctx, outcome, protocol, flags, flags.target !== undefined ? ` --target ${flags.target}` : '', flags.target ?? 'the suite\'s target');

@@ -42,7 +42,28 @@ export interface ProtocolFuzz {
   afterRestart?: unknown[];
   /** a bound on the body's actions */
   maxActions?: number;
+  /**
+   * a message to user `to`, for protocols that route messages to users: drawn right after a user
+   * leaves, or after a message that names users, so the next exchange reaches a user whose state just
+   * changed (a second round to someone who left, was named in another's identity field...)
+   */
+  messageTo?: (to: number) => fc.Arbitrary<unknown>;
+  /** the parameters of a user's `connect` step, drawn per user (kv under `--strict`: its store) */
+  connect?: fc.Arbitrary<Record<string, string>>;
+  /**
+   * requests the model does not judge, each with the reply expected by a pattern (kv under
+   * `--strict`: protosim's error replies to an unknown action or a missing key)
+   */
+  checks?: fc.Arbitrary<{ msg: unknown; expect: unknown }>;
+  /**
+   * the generator `--strict` uses (protosim's own extensions generated too); absent: this one. The
+   * strict oracle itself is the suite variable `strict` (src/conformance/strictness.ts).
+   */
+  strict?: ProtocolFuzz;
 }
+
+/** The generator a run uses: the protocol's, or its strict one under `--strict`. */
+export const generatorFor = (p: ProtocolFuzz, strict: boolean): ProtocolFuzz => (strict ? (p.strict ?? p) : p);
 
 /** What a generated case may do besides the workload. */
 export interface CaseOptions {
@@ -78,8 +99,65 @@ function processFaultArbitrary(p: ProtocolFuzz): fc.Arbitrary<FuzzAction> {
 /** Most process faults in one case. */
 export const maxProcessFaults = 2;
 
-/** The body's actions, weighted towards ordinary messages. */
-function actionArbitrary(p: ProtocolFuzz): fc.Arbitrary<FuzzAction> {
+/** Whether the action ends its user's connection (a leave, a message that ends it). */
+function endsUser(p: ProtocolFuzz, a: FuzzAction): boolean {
+  return a.kind === 'leave' || (a.kind === 'send' && a.msgs.some((m) => p.hooks?.leaves?.(m) === true));
+}
+
+/** The users an action names: who leaves; the other users a message names (`$user`), else its sender when the message ends its connection. */
+function namedUsers(p: ProtocolFuzz, a: FuzzAction): number[] {
+  if (a.kind === 'leave') return [a.user];
+  if (a.kind !== 'send') return [];
+  const named = new Set<number>();
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (typeof v === 'object' && v !== null) {
+      const r = v as Record<string, unknown>;
+      if (typeof r.$user === 'number' && r.$user < p.maxUsers) named.add(r.$user);
+      Object.values(r).forEach(walk);
+    }
+  };
+  walk(a.msgs);
+  named.delete(a.user);
+  if (named.size === 0 && endsUser(p, a)) named.add(a.user);
+  return [...named].sort((x, y) => x - y);
+}
+
+/**
+ * An action, then (when it names a user) a message to that user from another user, or from that
+ * user (still there) to another: the second exchange, with a user who just left or was just named.
+ * Without `messageTo`: the action alone.
+ */
+function followed(p: ProtocolFuzz, first: fc.Arbitrary<FuzzAction>): fc.Arbitrary<FuzzAction[]> {
+  const n = p.maxUsers;
+  if (p.messageTo === undefined || n < 2) return first.map((a) => [a]);
+  const to = fc.tuple(...Array.from({ length: n }, (_, i) => p.messageTo!(i)));
+  return fc.tuple(first, fc.nat(), fc.nat(), to, fc.boolean()).map(([a, pick, other, msgs, back]) => {
+    const named = namedUsers(p, a);
+    if (named.length === 0) return [a];
+    const target = named[pick % named.length]!;
+    // another user writes, not one the action ended
+    const writers = Array.from({ length: n }, (_, u) => u).filter((u) => u !== target && !((a.kind === 'leave' || a.kind === 'send') && u === a.user && endsUser(p, a)));
+    if (writers.length === 0) return [a];
+    const writer = writers[other % writers.length]!;
+    // or the named user, still there, writes to the other one (does the server still know it?)
+    if (back && !(target === (a as { user?: number }).user && endsUser(p, a))) return [a, { kind: 'send' as const, user: target, msgs: [msgs[writer]] }];
+    return [a, { kind: 'send' as const, user: writer, msgs: [msgs[target]], orOther: true }];
+  });
+}
+
+/** The body's actions, weighted towards ordinary messages; with `messageTo`, some followed by a message to a user they name. */
+function actionArbitrary(p: ProtocolFuzz): fc.Arbitrary<FuzzAction[]> {
+  const single = singleActionArbitrary(p);
+  if (p.messageTo === undefined) return single.map((a) => [a]);
+  const n = p.maxUsers;
+  const send = fc.record({ kind: fc.constant('send' as const), user: userIndex(n), msgs: fc.tuple(p.message(n)).map((m) => [...m]) });
+  const leave = fc.record({ kind: fc.constant('leave' as const), user: userIndex(n), mode: fc.constantFrom('close' as const, 'reset' as const) });
+  return fc.oneof({ weight: 8, arbitrary: single.map((a) => [a]) }, { weight: 3, arbitrary: followed(p, send) }, { weight: 1, arbitrary: followed(p, leave) });
+}
+
+/** One action of the body, weighted towards ordinary messages. */
+function singleActionArbitrary(p: ProtocolFuzz): fc.Arbitrary<FuzzAction> {
   const n = p.maxUsers;
   const message = p.message(n);
   const choices: { weight: number; arbitrary: fc.Arbitrary<FuzzAction> }[] = [
@@ -90,6 +168,7 @@ function actionArbitrary(p: ProtocolFuzz): fc.Arbitrary<FuzzAction> {
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('leave' as const), user: userIndex(n), mode: fc.constantFrom('close' as const, 'reset' as const) }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.constantFrom(...p.waits) }) },
   ];
+  if (p.checks !== undefined) choices.push({ weight: 2, arbitrary: fc.tuple(userIndex(n), p.checks).map(([user, c]) => ({ kind: 'check' as const, user, msg: c.msg, expect: c.expect })) });
   if (p.raw !== undefined) choices.push({ weight: 1, arbitrary: fc.record({ kind: fc.constant('raw' as const), user: userIndex(n), text: p.raw, ...(p.rawEnd !== undefined ? { end: fc.constant(p.rawEnd) } : {}) }) });
   return fc.oneof(...choices);
 }
@@ -115,17 +194,21 @@ export function caseArbitrary(p: ProtocolFuzz, options: CaseOptions = { processF
     // They are a field of their own, drawn last, so a seed gives the same workload with and without
     // them, each placed before the body's action at its index (past the end: after the last).
     .record({
-      body: fc.array(actionArbitrary(p), { minLength: 1, maxLength: p.maxActions ?? 12 }),
-      setupUsers: fc.uniqueArray(userIndex(n), { minLength: 0, maxLength: n }),
+      body: fc.array(actionArbitrary(p), { minLength: 1, maxLength: p.maxActions ?? 12 }).map((groups) => groups.flat()),
+      // as often as not every user is set up (the exchanges between users that exist); shrinking
+      // goes to the first arbitrary, any subset
+      setupUsers: fc.oneof(fc.uniqueArray(userIndex(n), { minLength: 0, maxLength: n }), fc.constant(Array.from({ length: n }, (_, u) => u))),
       together: fc.boolean(),
       names: fc.array(p.name, { minLength: n + 1, maxLength: n + 1 }),
       ...(options.processFaults ? { faults: fc.array(fc.tuple(fc.nat({ max: p.maxActions ?? 12 }), processFaultArbitrary(p)), { minLength: 0, maxLength: maxProcessFaults }) } : {}),
+      // drawn after everything else, so a generator without connect parameters draws as before
+      ...(p.connect !== undefined ? { connect: fc.array(p.connect, { minLength: n, maxLength: n }) } : {}),
     })
-    .map(({ names, setupUsers, together, body, faults }) => {
+    .map(({ names, setupUsers, together, body, faults, connect }) => {
       const setup = [...setupUsers].sort((a, b) => a - b);
       const actions = [...body];
       for (const [at, fault] of [...((faults as [number, FuzzAction][] | undefined) ?? [])].sort((a, b) => b[0] - a[0])) actions.splice(Math.min(at, actions.length), 0, fault);
-      return { names, actions: [...setupActions(p, setup, together), ...actions], setupUsers: setup };
+      return { names, actions: [...setupActions(p, setup, together), ...actions], setupUsers: setup, ...(connect !== undefined ? { connect: connect as Record<string, string>[] } : {}) };
     });
 }
 

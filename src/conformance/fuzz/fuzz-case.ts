@@ -22,7 +22,8 @@ export interface FuzzFault {
 
 export type FuzzAction =
   /** one message, or several written back to back in one write (a burst typed in a hurry) */
-  | { kind: 'send'; user: number; msgs: unknown[] }
+  /** (`orOther`: when that user has left, the next user still there who is not named in the messages sends them) */
+  | { kind: 'send'; user: number; msgs: unknown[]; orOther?: boolean }
   /** several users send at the same instant (requests in flight together: the oracle's possible worlds) */
   | { kind: 'together'; sends: { user: number; msg: unknown }[] }
   /** bytes that are not a message of the protocol (malformed, garbage, a very long line) */
@@ -31,6 +32,8 @@ export type FuzzAction =
   /** a peer leaving: FIN, or RST as a killed client */
   | { kind: 'leave'; user: number; mode: 'close' | 'reset' }
   | { kind: 'wait'; ms: number | string }
+  /** a request the model does not judge, and the reply expected by a pattern (protosim's own error replies, under `--strict`) */
+  | { kind: 'check'; user: number; msg: unknown; expect: unknown }
   /** the target's process killed (SIGKILL) and started again: every user still there reconnects and does its setup again */
   | { kind: 'crash' }
   /** the target's process paused (SIGSTOP): users send meanwhile, and it resumes `ms` later (SIGCONT) */
@@ -42,6 +45,8 @@ export interface FuzzCase {
   actions: FuzzAction[];
   /** the users whose setup opens the case (they do it again after a restart); absent: none */
   setupUsers?: number[];
+  /** each user's `connect` parameters (kv: its store), by index; absent: none */
+  connect?: Record<string, string>[];
 }
 
 /** What a protocol's generator may add to rendering: a message that depends on what came before. */
@@ -54,6 +59,8 @@ export interface RenderHooks {
   setup?: (user: number) => unknown[];
   /** what the first user sends after a restart, before anyone else acts (a store that may keep its data: a clear) */
   afterRestart?: readonly unknown[];
+  /** a user leaving is not judged by the model (kv: HTTP requests, no connection the model follows; `expect: model` needs a request in flight) */
+  unjudgedLeave?: boolean;
 }
 
 /** The client name of user i in steps. */
@@ -103,6 +110,13 @@ interface Rendering {
 
 const step = (s: Record<string, unknown>): StepFile => s as StepFile;
 
+/** The users connect at the same instant: one step, or one per user when they have parameters (a store). */
+function connectSteps(c: FuzzCase, users: readonly number[]): StepFile[] {
+  const params = users.map((u) => c.connect?.[u] ?? {});
+  if (params.every((p) => Object.keys(p).length === 0)) return [step({ connect: users.length === 1 ? clientOf(users[0]!) : users.map(clientOf) })];
+  return users.map((u, i) => step({ connect: clientOf(u), ...params[i] }));
+}
+
 function message(r: Rendering, msg: unknown, user: number): unknown {
   const named = withNames(msg, r.c.names, user);
   return r.hooks.resolve !== undefined ? r.hooks.resolve(named, user, r.state) : named;
@@ -129,7 +143,7 @@ function renderCrash(r: Rendering): void {
   for (const u of back) if (r.linked.has(u)) r.steps.push(step({ fault: 'clear', client: clientOf(u) }));
   r.linked.clear();
   if (back.length === 0) return;
-  r.steps.push(step({ connect: back.length === 1 ? clientOf(back[0]!) : back.map(clientOf) }));
+  r.steps.push(...connectSteps(r.c, back));
   // what the generator followed (sessions...) belonged to the old process
   r.state.clear();
   const again = [...(r.hooks.afterRestart ?? []).map((msg) => ({ user: back[0]!, msg })), ...(r.c.setupUsers ?? []).filter((u) => back.includes(u)).flatMap((u) => (r.hooks.setup?.(u) ?? []).map((msg) => ({ user: u, msg })))];
@@ -145,8 +159,19 @@ function renderPause(r: Rendering, a: Extract<FuzzAction, { kind: 'pause' }>): v
   if (sent) r.steps.push(step({ expect: 'model' }));
 }
 
+/** Who sends an `orOther` send whose user left: the next user still there (in turn) that its messages do not name. */
+function stillThere(r: Rendering, a: Extract<FuzzAction, { kind: 'send' }>): number | undefined {
+  if (!r.left.has(a.user) || a.orOther !== true) return a.user;
+  const named = JSON.stringify(withNames(a.msgs, r.c.names, -1));
+  const order = [...r.users.filter((u) => u > a.user), ...r.users.filter((u) => u < a.user)];
+  return order.find((u) => !r.left.has(u) && !named.includes(JSON.stringify(withNames({ $user: u }, r.c.names, u)).slice(1, -1)));
+}
+
 /** One user's action (send, raw bytes, a link fault, leaving) and the model check after it. */
-function renderUserAction(r: Rendering, a: Extract<FuzzAction, { user: number }>): void {
+function renderUserAction(r: Rendering, action: Extract<FuzzAction, { user: number }>): void {
+  const sender = action.kind === 'send' ? stillThere(r, action) : action.user;
+  if (sender === undefined) return;
+  const a = sender === action.user ? action : { ...action, user: sender };
   if (r.left.has(a.user)) return;
   const client = clientOf(a.user);
   if (a.kind === 'send') {
@@ -158,6 +183,9 @@ function renderUserAction(r: Rendering, a: Extract<FuzzAction, { user: number }>
   } else if (a.kind === 'raw') {
     const end = a.end !== undefined ? { end: a.end } : {};
     r.steps.push(step({ send: client, raw: typeof a.text === 'string' ? { text: a.text, ...end } : { text: a.text.$repeat, repeat: a.text.times, ...end } }));
+  } else if (a.kind === 'check') {
+    r.steps.push(step({ send: client, msg: message(r, a.msg, a.user) }), step({ expect: client, msg: a.expect }));
+    return;
   } else if (a.kind === 'fault') {
     const { kind: _k, user: _u, ...fault } = a;
     r.steps.push(step({ ...fault, client }));
@@ -166,6 +194,7 @@ function renderUserAction(r: Rendering, a: Extract<FuzzAction, { user: number }>
   } else {
     r.steps.push(step({ disconnect: client, mode: a.mode }));
     r.left.add(a.user);
+    if (r.hooks.unjudgedLeave === true) return;
   }
   r.steps.push(step({ expect: 'model' }));
 }
@@ -179,7 +208,7 @@ function renderUserAction(r: Rendering, a: Extract<FuzzAction, { user: number }>
 export function renderSteps(c: FuzzCase, hooks: RenderHooks = {}): StepFile[] {
   const users = actingUsers(c);
   if (users.length === 0) return [step({ wait: 0 })];
-  const r: Rendering = { c, hooks, steps: [step({ connect: users.length === 1 ? clientOf(users[0]!) : users.map(clientOf) })], users, left: new Set(), linked: new Set(), state: new Map() };
+  const r: Rendering = { c, hooks, steps: connectSteps(c, users), users, left: new Set(), linked: new Set(), state: new Map() };
   for (const a of c.actions) {
     if (a.kind === 'wait') r.steps.push(step({ wait: a.ms }));
     else if (a.kind === 'together') {
@@ -213,6 +242,7 @@ export function caseSize(c: FuzzCase): CaseSize {
   let chars = 0;
   for (const a of c.actions) {
     if (a.kind === 'send') chars += dataChars(a.msgs);
+    else if (a.kind === 'check') chars += dataChars(a.msg);
     else if (a.kind === 'together' || a.kind === 'pause') chars += dataChars(a.sends.map((s) => s.msg));
     else if (a.kind === 'raw') chars += dataChars(a.text);
   }

@@ -21,8 +21,8 @@
 import fc from 'fast-check';
 import type { CaseResult } from '../../report/case-result.js';
 import { runSuite, type RunSuiteOptions } from '../run-suite.js';
-import { caseArbitrary, type ProtocolFuzz } from './case-arbitrary.js';
-import { caseSize, type CaseSize, type FuzzCase } from './fuzz-case.js';
+import { caseArbitrary, renderHooksOf, type ProtocolFuzz } from './case-arbitrary.js';
+import { caseSize, renderSteps, type CaseSize, type FuzzCase } from './fuzz-case.js';
 import { fuzzCaseId, fuzzSuite, fuzzSuiteText, type FuzzSuiteBase } from './fuzz-suite.js';
 
 export interface FuzzOptions {
@@ -50,7 +50,7 @@ export function processFaultsOf(options: Pick<FuzzOptions, 'base' | 'suiteOption
 }
 
 export type FuzzProgress =
-  | { kind: 'case'; run: number; verdict: CaseVerdictKind; elapsedMs: number }
+  | { kind: 'case'; run: number; verdict: CaseVerdictKind; elapsedMs: number; reason?: string }
   | { kind: 'finding'; run: number; elapsedMs: number; result: CaseResult }
   | { kind: 'shrink'; step: number; size: CaseSize; elapsedMs: number };
 
@@ -108,6 +108,18 @@ function closedUnderfoot(result: CaseResult): boolean {
   return closed && !result.reason.includes('crashed');
 }
 
+/**
+ * The target unreachable at or after a step where protosim restarted it (a program slow to listen
+ * again after a kill, its workers still starting): protosim's restart, not the program, is what the
+ * case could not get past, so it cannot judge it; the start of the next case says whether the
+ * program can be reached at all.
+ */
+function unreachableAfterRestart(c: FuzzCase, generator: ProtocolFuzz, result: CaseResult): boolean {
+  const restart = renderSteps(c, renderHooksOf(generator)).findIndex((st) => (st as { fault?: unknown }).fault === 'restart');
+  const at = /^step (\d+) /.exec(result.step ?? '');
+  return restart >= 0 && at !== null && Number(at[1]) > restart;
+}
+
 /** Runs one rendered case once. */
 async function runOnce(options: FuzzOptions, c: FuzzCase, id: string): Promise<Judged> {
   const text = fuzzSuiteText(options.base, options.generator, c, id);
@@ -116,6 +128,7 @@ async function runOnce(options: FuzzOptions, c: FuzzCase, id: string): Promise<J
   // A target that does not start again right after a kill (its port still held: no SO_REUSEADDR, a
   // lock file) cannot be judged across a restart; that is not a verdict on the protocol.
   if (result?.reason.startsWith('the target did not come back after restart') === true) return { kind: 'inconclusive', reason: result.reason };
+  if (result !== undefined && run.unreachable && unreachableAfterRestart(c, options.generator, result)) return { kind: 'inconclusive', reason: `unreachable after protosim restarted the target: ${result.reason}` };
   if (run.unreachable || result === undefined) return { kind: 'unreachable', reason: result?.reason ?? 'no result' };
   if (result.verdict === 'PASS' || result.verdict === 'SKIP') return { kind: 'pass' };
   if (result.verdict === 'ERROR' && inconclusivePrefixes.some((p) => result.reason.startsWith(p))) return { kind: 'inconclusive', reason: result.reason };
@@ -160,20 +173,21 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzOutcome> {
       const id = fuzzCaseId(protocol, options.seed, run);
       let first: CaseResult | undefined;
       let verdict: CaseVerdictKind = 'pass';
+      let why: string | undefined;
       for (let r = 0; r < options.repeat && first === undefined; r++) {
         const j = await judge(c, id);
         if (j.kind === 'fail') first = j.result;
-        else if (j.kind === 'inconclusive') verdict = 'inconclusive';
+        else if (j.kind === 'inconclusive') [verdict, why] = ['inconclusive', j.reason];
       }
       if (first === undefined) {
         if (verdict === 'inconclusive') outcome.inconclusive++;
-        options.onProgress?.({ kind: 'case', run, verdict, elapsedMs: elapsed() });
+        options.onProgress?.({ kind: 'case', run, verdict, elapsedMs: elapsed(), ...(why !== undefined ? { reason: why } : {}) });
         return true;
       }
       const again = options.confirm > 1 ? await confirmed(c, id, options.confirm - 1) : first;
       if (again === undefined) {
         outcome.flaky++;
-        options.onProgress?.({ kind: 'case', run, verdict: 'flaky', elapsedMs: elapsed() });
+        options.onProgress?.({ kind: 'case', run, verdict: 'flaky', elapsedMs: elapsed(), reason: first.reason });
         return true;
       }
       options.onProgress?.({ kind: 'finding', run, elapsedMs: elapsed(), result: again });

@@ -36,6 +36,9 @@ function message(users: number): fc.Arbitrary<unknown> {
   );
 }
 
+/** A message to user `to` (after it quit or left, or was named by another's message). */
+const messageTo = (to: number): fc.Arbitrary<unknown> => fc.record({ opcode: fc.constant(Op.send), receiver: fc.constant({ $user: to }), msg: fieldText(separators, 255) });
+
 export const offlineQueueFuzz: ProtocolFuzz = {
   protocol: 'offline-queue',
   maxUsers: 3,
@@ -45,6 +48,7 @@ export const offlineQueueFuzz: ProtocolFuzz = {
     { opcode: Op.login, msg: { $self: true } },
   ],
   message,
+  messageTo,
   raw: fc.oneof(hostileText(separators), ladderText()),
   faults: streamFaults,
   waits: [0, 50, 300],

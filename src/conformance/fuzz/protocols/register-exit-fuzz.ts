@@ -17,9 +17,13 @@ function message(users: number): fc.Arbitrary<unknown> {
   return fc.oneof(
     { weight: 8, arbitrary: fc.record({ From: from, To: someone, Content: fieldText(separators, unfixedLimitChars) }) },
     { weight: 2, arbitrary: fc.record({ From: from, Register: fc.constant(true) }) },
-    { weight: 1, arbitrary: fc.record({ From: from, Exit: fc.constant(true) }) },
+    // an Exit names its sender as often as someone else (an identity field naming another user)
+    { weight: 2, arbitrary: fc.record({ From: fc.oneof(fc.constant({ $self: true }), someone), Exit: fc.constant(true) }) },
   );
 }
+
+/** A message to user `to` (after it left, or was named by another's message). */
+const messageTo = (to: number): fc.Arbitrary<unknown> => fc.record({ From: fc.constant({ $self: true }), To: fc.constant({ $user: to }), Content: fieldText(separators, unfixedLimitChars) });
 
 export const registerExitFuzz: ProtocolFuzz = {
   protocol: 'register-exit',
@@ -27,6 +31,7 @@ export const registerExitFuzz: ProtocolFuzz = {
   name: nameBase(),
   setup: () => [{ From: { $self: true }, Register: true }],
   message,
+  messageTo,
   raw: fc.oneof(hostileText(separators), ladderText()),
   rawEnd: '\n',
   faults: streamFaults,
