@@ -12,23 +12,18 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import YAML from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/program.js';
 import { caseArbitrary, generatorFor } from '../../src/conformance/fuzz/case-arbitrary.js';
 import { fuzzGeneratorFor } from '../../src/conformance/fuzz/fuzz-generators.js';
 import { fuzzSuite, fuzzSuiteText } from '../../src/conformance/fuzz/fuzz-suite.js';
 import type { FuzzAction } from '../../src/conformance/fuzz/fuzz-case.js';
 import { loadSuiteFile } from '../../src/scenario/load-suite.js';
 import { runSuite } from '../../src/conformance/run-suite.js';
+import { cliIn } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'protosim-strict-fuzz-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { stdout: (s) => (out += s), stderr: (s) => (err += s), cwd: dir });
-  return { code, out, err };
-}
+const cli = cliIn(dir);
 
 function kvTarget(defect?: string): string {
   const file = join(dir, `kv-${defect ?? 'correct'}.yaml`);

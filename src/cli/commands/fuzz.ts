@@ -186,7 +186,7 @@ function codecArgs(protocol: string, flags: FuzzFlags): { args: string[]; unfram
 
 /** The options of a run against a client program, from the flags (every problem an InputError, exit 2). */
 function clientFuzzOptions(what: string, flags: FuzzFlags, cwd: string, seed: number): ClientFuzzOptions {
-  if (flags.target !== undefined) throw new InputError('fuzz: --adapter tests a client program (protosim starts its reference server for it) and --target a server: give one of them');
+  if (flags.target !== undefined) throw new InputError('fuzz: --adapter tests a client program (protosim plays its server or key-value store) and --target a server: give one of them');
   if (flags.strict === true) throw new InputError('fuzz: --strict holds a server to what protosim\'s reference server does; it has no meaning with --adapter (a client program)');
   const generator = clientFuzzFor(what);
   if (generator === undefined) throw new InputError(`fuzz --adapter: no client fuzzing for ${JSON.stringify(what)}; expected a protocol: ${clientFuzzGenerators.map((g) => g.protocol).join(', ')}`);
@@ -230,7 +230,7 @@ export function registerFuzzCommand(program: Command, ctx: CliContext): void {
     .description('generate live cases from a protocol\'s model, run them against a server with the model as oracle, shrink a failure and save it as a suite case')
     .argument('<protocol|suite>', `a protocol (${fuzzGenerators.map((g) => g.protocol).join(', ')}) or a suite file (its protocol, target and vars)`)
     .option('--target <address|file>', 'the server: an address (tcp://127.0.0.1:PORT, http://...) or a target file; default: the suite\'s target (protosim\'s reference server)')
-    .option('--adapter <file>', `a client program to test instead of a server (${clientFuzzGenerators.map((g) => g.protocol).join(', ')}): its adapter; protosim runs its reference server for it`)
+    .option('--adapter <file>', `a client program to test instead of a server (${clientFuzzGenerators.map((g) => g.protocol).join(', ')}): its adapter; protosim plays the server (its reference server) or, for the key-value protocols, the IM store`)
     .option('--io <mode>', 'with --adapter: drive the program through a pty, pipes or auto', parseIoMode)
     .option('--codec <codec>', 'the codec the target (or, with --adapter, the client program) speaks')
     .option('--framing <framing>', 'protobuf framing: length-delimited | raw')
