@@ -191,6 +191,7 @@ export class QuicPeer {
   async close(options: { code?: number; reason?: string } = {}): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.resume(); // a paused read loop must see the streams end, not wait for a resume that never comes
     await this.hooks.destroy({ isApp: true, errorCode: options.code ?? closeCodeNormal, reason: Buffer.from(options.reason ?? '') }).catch(() => undefined);
   }
 
@@ -262,6 +263,7 @@ export class QuicPeer {
         ? `idle timeout: nothing heard for idleTimeoutMs=${this.limits.idleTimeoutMs}`
         : `${how === 'peer' ? 'closed by the peer' : 'closed here'}${data?.errorCode !== undefined ? ` with ${data.isApp ? 'application' : 'transport'} code ${data.errorCode}` : ''}${text ? `: ${text}` : ''}`;
     this.closedEvent = { kind: 'closed', how, code: data?.errorCode, isApp: data?.isApp ?? false, reason };
+    this.resume();
     this.emit(this.closedEvent);
     for (const resolve of this.closedWaiters.splice(0)) resolve(this.closedEvent);
   }

@@ -239,8 +239,13 @@ export class KvReplayWorld implements ReplayWorld<Item> {
   /** Whether request item `index` is carried out within the step bound. */
   private waitDone(index: number): Promise<boolean> {
     return new Promise((resolveDone) => {
-      const timer = setTimeout(() => resolveDone(false), this.stepTimeoutMs);
+      let settled = false;
+      const timer = setTimeout(() => {
+        settled = true; // no longer re-armed by later wakes
+        resolveDone(false);
+      }, this.stepTimeoutMs);
       const check = (): void => {
+        if (settled) return;
         const item = this.items[index] as RequestItem;
         if (item.done || this.divergence !== null) {
           clearTimeout(timer);
@@ -333,7 +338,7 @@ export class KvReplayWorld implements ReplayWorld<Item> {
     const enough = (): boolean => everyClientPolled(this.im, begun, [...this.sessions.values()]);
     for (;;) {
       const elapsed = this.im.nowMs() - begun;
-      if (this.violation !== null || elapsed >= this.observeMs * maxObserveFactor || (elapsed >= this.observeMs && enough())) return;
+      if (this.violation !== null || this.watchOver || elapsed >= this.observeMs * maxObserveFactor || (elapsed >= this.observeMs && enough())) return;
       await new Promise((r) => setTimeout(r, 50));
     }
   }

@@ -152,7 +152,9 @@ export class QuicFaultProxy extends MessageProxy {
       this.links.delete(link.connection);
       return;
     }
-    if (link.isDone || this.closed) return void target.close({ code: 0, reason: 'proxy closing' });
+    // the client may have gone (and the link been forgotten) while the proxy was still connecting:
+    // the target must not be left with a connection nobody uses
+    if (link.isDone || this.closed || !this.links.has(link.connection) || !link.client.isOpen()) return void target.close({ code: 0, reason: 'proxy closing' });
     this.upstreamConnected++;
     link.connected(target);
     void target.closed().then(() => this.forgetWhenDone(link));
