@@ -114,19 +114,16 @@ describe('symmetry reduction: the same findings, the same shortest lengths, fewe
   });
 
   for (const protocol of ['offline-queue', 'ping-liveness', 'register-exit']) {
-    it(`${protocol}: the clients are symmetric or the search says why not, and the findings are the same`, () => {
+    it(`${protocol}: the clients are not symmetric (each is a user of its own), the search says so and is the search without it`, () => {
       const s = scenarioOf(protocol, 2);
       const full = explore(s, { faultBudget: 1, maxStates: 50_000 });
       const reduced = explore(s, { faultBudget: 1, maxStates: 50_000, symmetry: true });
       const sym = reduced.stats.symmetry!;
-      if (sym.refused === null) {
-        expect(reduced.stats.states).toBeLessThan(full.stats.states);
-        if (full.stats.complete) expect(summary(reduced)).toEqual(summary(full));
-      } else {
-        // searched without symmetry: the very search without it
-        expect(summary(reduced)).toEqual(summary(full));
-        expect(reduced.stats.states).toBe(full.stats.states);
-      }
+      // their users are told apart by data that is not a node name (user names, accounts): when
+      // that becomes a name set of its own, this turns into a differential test as above
+      expect(sym.refused).toEqual(expect.any(String));
+      expect(summary(reduced)).toEqual(summary(full));
+      expect(reduced.stats.states).toBe(full.stats.states);
       for (const f of reduced.findings) expect(replayPath(new CompiledModel(s.model.name, s.variant), s.config, 1, f.path!).trace.length).toBeGreaterThan(0);
     });
   }
