@@ -105,7 +105,8 @@ function chatCodec(protocol: string, mapping: ClientReplayMapping, flags: { code
   const framing = (flags.framing ?? 'length-delimited') as FramingName;
   const codec = liveCodecFor(protocol, name, framing);
   if (codec === null) throw new InputError(`--codec ${name}: ${protocol} client programs speak ${live.codecs.map((c) => c.name).join(', ')}`);
-  const serverArgs = ['--codec', name, ...(flags.framing !== undefined ? ['--framing', flags.framing] : [])];
+  // `serve --codec` is for protocols with more than one codec
+  const serverArgs = [...(live.codecs.length > 1 ? ['--codec', name] : []), ...(flags.framing !== undefined ? ['--framing', flags.framing] : [])];
   return { mapping, codec, serverArgs };
 }
 

@@ -42,7 +42,8 @@ export interface LiveCodec {
   /** `json-lines`, `gob`, `protobuf/raw`... for reports */
   name: string;
   encode(msg: unknown): Buffer;
-  decoder(maxFrameBytes: number): StreamDecoder;
+  /** reads the server's messages; `side: 'request'` reads a client's instead (codecs whose two directions differ: protobuf) */
+  decoder(maxFrameBytes: number, side?: 'request' | 'reply'): StreamDecoder;
   /** for the proxy's codec-aware drop */
   splitter(direction: ProxyDirection, maxFrameBytes: number): FrameSplitter | undefined;
   /** raw framing: one request may be in flight at a time (docs/protocols.md section 5) */
@@ -189,7 +190,7 @@ function protobufCodec(schema: ProtobufSchema, outgoing: (msg: unknown) => Outgo
       const bytes = encodeProtobuf(schema, 'request', wireOf(outgoing, msg));
       return raw ? Buffer.from(bytes) : delimit(bytes);
     },
-    decoder(maxFrameBytes) {
+    decoder(maxFrameBytes, side = 'reply') {
       const framer: Framer = raw ? new RawFramer(maxFrameBytes) : new LengthDelimitedFramer(maxFrameBytes);
       return {
         push(chunk) {
@@ -200,7 +201,7 @@ function protobufCodec(schema: ProtobufSchema, outgoing: (msg: unknown) => Outgo
               continue;
             }
             try {
-              const reply = decodeProtobuf(schema, 'reply', event.bytes);
+              const reply = decodeProtobuf(schema, side, event.bytes);
               out.push({ kind: 'message', msg: reply });
             } catch (error) {
               out.push({ kind: 'invalid', reason: `not a ${schema.reply.name} message (${(error as Error).message}): ${Buffer.from(event.bytes).toString('hex').slice(0, 80)}`, fatal: false });

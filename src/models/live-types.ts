@@ -220,11 +220,20 @@ export interface LiveClientsView {
  */
 export interface ClientReplayMapping {
   /** the name a model client node's program goes by live (what it registers or logs in as) */
-  liveName(node: { id: string; params: Readonly<Record<string, unknown>> }): string;
-  /** what the person types for one model input line: messages (`to` a live name), or quit */
-  typing(line: string): { to: string; text: string }[] | 'quit';
+  liveName(node: { id: string; params: Readonly<Record<string, unknown>>; lines?: readonly string[] }): string;
+  /**
+   * what the person types for one model input line: messages (`to` a live name), quit, or asking
+   * for queued messages (the adapter's `check`); [] when the adapter's login already typed it;
+   * `cannot` when an adapter has no input for it. `self` is the typing program's live name.
+   */
+  typing(line: string, self: string): { to: string; text: string }[] | 'quit' | 'check' | { cannot: string };
   /** a wire message (either direction) as the model message, null when the model has none */
   messageOfWire(wire: unknown): ProtocolMessage | null;
+  /**
+   * whether a server message answers the program's request (protocols with one request in flight):
+   * the answer to a request the model does not have goes to the program at once; absent, none is taken as one
+   */
+  answers?(msg: ProtocolMessage): boolean;
   /** what matching compares: the message's type and for whom, in words */
   effect(msg: ProtocolMessage): string;
   /** how a model property's violation shows on the live programs, by property id: the violation, or null */

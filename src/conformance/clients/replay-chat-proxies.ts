@@ -102,7 +102,8 @@ export class ChatProxies {
    */
   private decode(node: string, ref: MessageRef, bytes: Buffer): ProtocolMessage {
     const stream = `${node}/${ref.connection}/${ref.direction}`;
-    const tries = [(): StreamDecoder => this.decoders.get(stream) ?? this.codec.decoder(max), (): StreamDecoder => this.codec.decoder(max), (): StreamDecoder => this.primed()];
+    const side = ref.direction === 'to-target' ? 'request' : 'reply';
+    const tries = [(): StreamDecoder => this.decoders.get(stream) ?? this.codec.decoder(max, side), (): StreamDecoder => this.codec.decoder(max, side), (): StreamDecoder => this.primed()];
     for (const make of tries) {
       const decoder = make();
       const out = pushed(decoder, bytes);

@@ -56,6 +56,8 @@ export class ChatReplayWorld implements ReplayWorld<ChatItem> {
   /** per node: index of its last arrival done */
   private readonly cursor = new Map<string, number>();
   private readonly matches: ReplayMatch[] = [];
+  /** per node: answers still to come to its messages the model does not have */
+  private readonly extrasAnswered = new Map<string, number>();
   private readonly observeMs: number;
   private readonly stepTimeoutMs: number;
 
@@ -66,7 +68,8 @@ export class ChatReplayWorld implements ReplayWorld<ChatItem> {
   ) {
     const nodes = header.config.nodes;
     const clients = nodes.filter((n) => n.role === 'client');
-    for (const n of clients) this.names.set(n.id, opts.mapping.liveName({ id: n.id, params: n.params }));
+    const lines = (node: string): string[] => events.flatMap((e) => (e.k === 'input' && e.node === node ? [e.text] : []));
+    for (const n of clients) this.names.set(n.id, opts.mapping.liveName({ id: n.id, params: n.params, lines: lines(n.id) }));
     const server = nodes.find((n) => n.role !== 'client')?.id ?? 'server';
     this.items = chatScheduleOf(events, new Set(this.names.keys()), server, opts.mapping);
     this.finding = findingOf(header, events);
@@ -90,8 +93,13 @@ export class ChatReplayWorld implements ReplayWorld<ChatItem> {
   /** Resolves once `ready()` holds (woken on every change), or with false after `ms`. */
   private until(ready: () => boolean, ms: number): Promise<boolean> {
     return new Promise((resolveWait) => {
-      const timer = setTimeout(() => resolveWait(ready()), ms);
+      let settled = false;
+      const timer = setTimeout(() => {
+        settled = true; // no longer re-armed by later wakes
+        resolveWait(ready());
+      }, ms);
       const check = (): void => {
+        if (settled) return;
         if (ready()) {
           clearTimeout(timer);
           resolveWait(true);
@@ -135,7 +143,17 @@ export class ChatReplayWorld implements ReplayWorld<ChatItem> {
   /** A message held at a proxy: a program's, matched with the trace (released in its order); a server's waits for its delivery. */
   private onHeld(m: ProxiedMessage): void {
     if (m.toServer) this.gateToServer(m);
+    else this.answerExtra(m);
     this.wake();
+  }
+
+  /** The server's answer to a request the model does not have (a setup `create`) goes to its program at once. */
+  private answerExtra(m: ProxiedMessage): void {
+    const waiting = this.extrasAnswered.get(m.node) ?? 0;
+    if (waiting === 0 || this.opts.mapping.answers?.(m.msg) !== true) return;
+    this.extrasAnswered.set(m.node, waiting - 1);
+    this.matches.push({ step: null, node: m.node, live: `#${m.ref.index} ${m.effect}`, as: 'extra', model: null, why: 'the answer to a message the model does not have' });
+    this.proxies!.release(m.node, [m]);
   }
 
   private gateToServer(m: ProxiedMessage): void {
@@ -145,6 +163,7 @@ export class ChatReplayWorld implements ReplayWorld<ChatItem> {
     const live = `#${m.ref.index} ${m.effect}`;
     if (match.kind === 'extra') {
       this.matches.push({ step: null, node: m.node, live, as: 'extra', model: null, why: 'a message the model does not have here' });
+      if (this.opts.mapping.answers !== undefined) this.extrasAnswered.set(m.node, (this.extrasAnswered.get(m.node) ?? 0) + 1);
       return proxies.release(m.node, [m]);
     }
     if (match.kind === 'past-end') return; // it waits for the end of the schedule
@@ -183,7 +202,7 @@ export class ChatReplayWorld implements ReplayWorld<ChatItem> {
   async runItem(item: ChatItem, index: number): Promise<void> {
     switch (item.kind) {
       case 'start':
-        return (await this.session(item.node)).start();
+        return this.startProgram(item.node);
       case 'arrive':
         return this.arrival(item, index);
       case 'deliver':
@@ -195,6 +214,24 @@ export class ChatReplayWorld implements ReplayWorld<ChatItem> {
       case 'fault':
         return this.fault(item.fault);
     }
+  }
+
+  /**
+   * Starts a program: done once it runs and has typed its login or sent a message (a login of
+   * several lines may wait for replies the trace delivers later: it goes on alongside).
+   */
+  private async startProgram(node: string): Promise<void> {
+    const s = await this.session(node);
+    let typed = false;
+    void s
+      .start()
+      .catch(() => undefined)
+      .finally(() => {
+        typed = true;
+        this.wake();
+      });
+    const sent = (): boolean => (this.proxies?.sent(node).length ?? 0) > 0;
+    await this.until(() => typed || sent(), this.opts.adapter.spec.startTimeoutMs);
   }
 
   private async arrival(item: MessageItem, index: number): Promise<void> {
@@ -226,12 +263,18 @@ export class ChatReplayWorld implements ReplayWorld<ChatItem> {
   private async typeLine(node: string, line: string, index: number): Promise<void> {
     const s = await this.session(node);
     const adapter = this.opts.adapter.spec;
+    const typed = this.opts.mapping.typing(line, s.name);
+    if (typeof typed === 'object' && 'cannot' in typed) return this.leave(`step ${index + 1}: ${node}'s program cannot be made to ${typed.cannot}: an adapter types a login, messages, a check and a quit only`, false);
+    if (Array.isArray(typed) && typed.length === 0) return; // the adapter's login typed it
     if (adapter.patterns.prompt !== undefined && !(adapter.notShown ?? []).includes('prompt')) {
       const prompt = await s.waitFor('prompt', this.stepTimeoutMs);
       if (!prompt.ok) return this.leave(`step ${index + 1}: ${node} did not prompt for the line ${JSON.stringify(line)} within ${this.stepTimeoutMs} ms`, false);
     }
-    const typed = this.opts.mapping.typing(line);
     if (typed === 'quit') return s.quit();
+    if (typed === 'check') {
+      if (!s.check()) this.leave(`step ${index + 1}: the adapter says of no way to ask ${node}'s program for queued messages (input.check)`, false);
+      return;
+    }
     for (const m of typed) s.typeMessage(m.text, this.liveNameOf(m.to));
   }
 

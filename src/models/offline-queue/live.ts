@@ -4,6 +4,7 @@
  */
 import type { LiveProtocol } from '../package.js';
 import type { ModelVariant } from '../types.js';
+import { offlineQueueClientReplay } from './client-replay.js';
 import { offlineQueueMapping } from './mapping.js';
 import type { QueueServerOptions } from './serve.js';
 import { offlineQueueDefects, offlineQueueServer } from './server-program.js';
@@ -57,6 +58,7 @@ export function offlineQueueLive(fixed: ModelVariant, fixedServerOptions: QueueS
     framings: ['length-delimited', 'raw'],
     mapping: (options) => offlineQueueMapping(fixed, options),
     clientWire: offlineQueueClientWire,
+    clientReplay: offlineQueueClientReplay,
     server: {
       defects: offlineQueueDefects,
       options: [
