@@ -55,6 +55,8 @@ export interface HarnessConnection {
   write(bytes: Buffer): Promise<void>;
   closedWithin(withinMs: number): Promise<boolean>;
   disconnect(mode: 'close' | 'reset' | 'half-close'): void;
+  /** the connection went away without the target being told (QUIC: a vanished client) */
+  readonly vanished?: boolean;
 }
 
 /**
@@ -253,6 +255,7 @@ export class LiveConnection extends ArrivalInbox implements HarnessConnection {
  */
 export class QuicLiveConnection extends ArrivalInbox implements HarnessConnection {
   private receivedBytes = 0;
+  vanished = false;
 
   private constructor(
     readonly name: string,
@@ -350,7 +353,9 @@ export class QuicLiveConnection extends ArrivalInbox implements HarnessConnectio
 
   disconnect(mode: 'close' | 'reset' | 'half-close'): void {
     if (mode === 'half-close' || !this.peer.isOpen()) return;
-    if (mode === 'reset') void this.peer.vanish();
-    else void this.peer.close({ code: 0, reason: 'client left' });
+    if (mode === 'reset') {
+      this.vanished = true;
+      void this.peer.vanish();
+    } else void this.peer.close({ code: 0, reason: 'client left' });
   }
 }

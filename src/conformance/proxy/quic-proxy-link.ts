@@ -122,13 +122,16 @@ export class QuicLink {
   }
 
   /** Closes both connections (a reset of the link: code `linkResetCode`; the proxy closing: 0). */
-  close(code: number, reason: string): void {
-    if (this.done) return;
+  close(code: number, reason: string): Promise<void> {
+    if (this.done) return this.closing;
     this.done = true;
     for (const p of Object.values(this.pipes)) p.stop();
-    void this.client.close({ code, reason });
-    void this.target?.close({ code, reason });
+    this.closing = Promise.all([this.client.close({ code, reason }), this.target?.close({ code, reason })]).then(() => undefined);
+    return this.closing;
   }
+
+  /** both connections' closes, once `close` was called */
+  private closing: Promise<void> = Promise.resolve();
 
   get isDone(): boolean {
     return this.done;

@@ -112,13 +112,15 @@ export class QuicFaultProxy extends MessageProxy {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const link of this.links.values()) link.close(0, 'proxy closing');
+    // awaited: the target has the close before the next case (on the same address) logs in again
+    const closing = [...this.links.values()].map((link) => link.close(0, 'proxy closing'));
     this.links.clear();
+    await Promise.all(closing);
     await this.listener?.close();
   }
 
   private resetLink(link: QuicLink): void {
-    link.close(linkResetCode, 'reset by the fault proxy');
+    void link.close(linkResetCode, 'reset by the fault proxy');
     this.links.delete(link.connection);
     this.forgetCuts();
   }
@@ -148,7 +150,7 @@ export class QuicFaultProxy extends MessageProxy {
       });
     } catch (error) {
       this.upstreamError = (error as Error).message;
-      link.close(linkResetCode, 'the target could not be reached');
+      void link.close(linkResetCode, 'the target could not be reached');
       this.links.delete(link.connection);
       return;
     }

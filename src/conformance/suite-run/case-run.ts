@@ -105,12 +105,21 @@ export class CaseRun extends LiveCase<StepFile> {
     const cx = this.cx;
     // Close every client and give the target a moment to see it (it ends sessions on close), so
     // the next case does not meet this one's sessions.
-    const open = [...cx.clients.values()].map((c) => c.connection).filter((c): c is HarnessConnection => c !== undefined && !c.isClosed);
+    const connections = [...cx.clients.values()].map((c) => c.connection).filter((c): c is HarnessConnection => c !== undefined);
+    const open = connections.filter((c) => !c.isClosed);
+    // QUIC: the links are made whole first, so that the CONNECTION_CLOSE of a partitioned client
+    // reaches the target (else its session outlives the case, until the server's own timeout)
+    if (cx.target.transport === 'quic') for (const p of cx.udpProxies.values()) p.heal(), p.clearMessageOps();
     // QUIC has no half-close of a connection: CONNECTION_CLOSE, which the target sees at once.
     for (const connection of open) connection.disconnect(cx.target.transport === 'quic' ? 'close' : 'half-close');
     await Promise.all(open.map((c) => c.closedWithin(teardownCloseMs)));
     for (const connection of open) connection.disconnect('reset');
     await Promise.all([...cx.proxies.values(), ...cx.udpProxies.values()].map((p) => p.close()));
+    // A QUIC client that vanished left its session on the target until the server's own timeout
+    // (nothing tells it): on an address target the next case would meet it, so the case waits out
+    // the suite's `lockoutBoundMs` when it sets one (the bound the protocol gives that timeout).
+    const bound = cx.vars.lockoutBoundMs;
+    if (connections.some((c) => c.vanished === true) && typeof bound === 'number') await new Promise((r) => setTimeout(r, bound));
     if (this.process?.paused) this.process.resume();
     if (this.process !== undefined) this.process.onUnexpectedExit = undefined;
   }
