@@ -109,7 +109,12 @@ export class CaseRun extends LiveCase<StepFile> {
     const open = connections.filter((c) => !c.isClosed);
     // QUIC: the links are made whole first, so that the CONNECTION_CLOSE of a partitioned client
     // reaches the target (else its session outlives the case, until the server's own timeout)
-    if (cx.target.transport === 'quic') for (const p of cx.udpProxies.values()) p.heal(), p.clearMessageOps();
+    if (cx.target.transport === 'quic') {
+      for (const p of cx.udpProxies.values()) {
+        p.heal();
+        p.clearMessageOps();
+      }
+    }
     // QUIC has no half-close of a connection: CONNECTION_CLOSE, which the target sees at once.
     for (const connection of open) connection.disconnect(cx.target.transport === 'quic' ? 'close' : 'half-close');
     await Promise.all(open.map((c) => c.closedWithin(teardownCloseMs)));
