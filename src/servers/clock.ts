@@ -20,13 +20,39 @@ export interface Clock {
   setTimer(afterMs: number, fire: () => void): ClockTimer;
 }
 
-/** The wall clock and Node's timers (unref'd: a server's timers never hold a process open). */
+/**
+ * The wall clock and Node's timers (unref'd: a server's timers never hold a process open). A timer
+ * that falls due fires only after the input already waiting has been read: a server stalled for a
+ * moment (a loaded machine) must not drop a session whose ping sat unread in its socket — Node runs
+ * due timers before it reads sockets, so the firing waits one turn (`setImmediate`), and a refresh
+ * or cancel in that turn (the ping read) stops it.
+ */
 export const realClock: Clock = {
   now: () => Date.now(),
   setTimer(afterMs, fire) {
-    const timer = setTimeout(fire, afterMs);
+    let pending: NodeJS.Immediate | undefined;
+    const stopPending = (): void => {
+      if (pending !== undefined) clearImmediate(pending);
+      pending = undefined;
+    };
+    const timer = setTimeout(() => {
+      pending = setImmediate(() => {
+        pending = undefined;
+        fire();
+      });
+      pending.unref();
+    }, afterMs);
     timer.unref();
-    return { cancel: () => clearTimeout(timer), refresh: () => void timer.refresh() };
+    return {
+      cancel: () => {
+        clearTimeout(timer);
+        stopPending();
+      },
+      refresh: () => {
+        stopPending();
+        timer.refresh();
+      },
+    };
   },
 };
 
