@@ -20,6 +20,9 @@ export interface ConnectionLimits {
   maxReceivedBytes: number;
 }
 
+/** How long an orderly QUIC close waits for the streams already written to be acknowledged. */
+const orderlyCloseFlushMs = 500;
+
 export const defaultConnectionLimits: ConnectionLimits = {
   maxFrameBytes: 1024 * 1024,
   maxInboxMessages: 1000,
@@ -356,6 +359,6 @@ export class QuicLiveConnection extends ArrivalInbox implements HarnessConnectio
     if (mode === 'reset') {
       this.vanished = true;
       void this.peer.vanish();
-    } else void this.peer.close({ code: 0, reason: 'client left' });
+    } else void this.peer.close({ code: 0, reason: 'client left', flushMs: orderlyCloseFlushMs });
   }
 }

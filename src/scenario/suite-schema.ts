@@ -112,6 +112,11 @@ export type StepFile = z.infer<typeof stepSchema>;
 export const caseSchema = z.strictObject({
   ...caseHeaderFields,
   steps: z.array(stepSchema).min(1),
+  /**
+   * Steps run after a case that ended part way (FAIL or ERROR), before it is torn down, to free
+   * what it holds for the next case (a logout). Not judged: a step that does not hold is passed over.
+   */
+  cleanup: z.array(stepSchema).min(1).optional(),
 });
 export type CaseFile = z.infer<typeof caseSchema>;
 

@@ -36,11 +36,12 @@ export const realClock: Clock = {
       pending = undefined;
     };
     const timer = setTimeout(() => {
+      // not unref'd: an unref'd immediate lets the loop block in its poll for I/O, and it would
+      // wait for the next message to fire at all
       pending = setImmediate(() => {
         pending = undefined;
         fire();
       });
-      pending.unref();
     }, afterMs);
     timer.unref();
     return {

@@ -118,6 +118,9 @@ export class QuicPeer {
   private openStreams = 0;
   private openedStreams = 0;
   private closing = false;
+  /** writes not yet taken by the stream, and streams finished here whose peer has not yet finished its side: an orderly close may wait for them */
+  private readonly writing = new Set<Promise<void>>();
+  private readonly finishing = new Set<Promise<void>>();
   /** while set, no stream is read (the peer's flow control then holds its writes) */
   private readGate: { promise: Promise<void>; open: () => void } | undefined;
 
@@ -187,12 +190,32 @@ export class QuicPeer {
     });
   }
 
-  /** Closes the connection (CONNECTION_CLOSE with an application code); streams are cancelled. */
-  async close(options: { code?: number; reason?: string } = {}): Promise<void> {
+  /**
+   * Closes the connection (CONNECTION_CLOSE with an application code); streams are cancelled. With
+   * `flushMs`, the writes under way and the streams finished here are first given that long to end
+   * both ways (the peer read them and finished its side): QUIC has no FIN behind the data, and a
+   * message written just before a close (a logout) is otherwise lost with its stream.
+   */
+  async close(options: { code?: number; reason?: string; flushMs?: number } = {}): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    const flushMs = options.flushMs ?? 0;
+    if (flushMs > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.outgoingSettled(), new Promise((resolve) => (timer = setTimeout(resolve, flushMs)))]);
+      clearTimeout(timer);
+    }
     this.resume(); // a paused read loop must see the streams end, not wait for a resume that never comes
     await this.hooks.destroy({ isApp: true, errorCode: options.code ?? closeCodeNormal, reason: Buffer.from(options.reason ?? '') }).catch(() => undefined);
+  }
+
+  /** Resolves once no write is pending and every stream finished here has closed both ways. */
+  private async outgoingSettled(): Promise<void> {
+    // a write's caller finishes its stream when the write resolves: look again one turn later
+    while (this.writing.size > 0 || this.finishing.size > 0) {
+      await Promise.allSettled([...this.writing, ...this.finishing]);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   /**
@@ -298,10 +321,26 @@ export class QuicPeer {
     handle = {
       streamId: stream.streamId,
       initiated: stream.initiated,
-      write: (data) => writer.write(typeof data === 'string' ? Buffer.from(data, 'utf8') : data),
+      write: (data) => {
+        const written = writer.write(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+        const settled = written.then(
+          () => undefined,
+          () => undefined,
+        );
+        this.writing.add(settled);
+        void settled.then(() => this.writing.delete(settled));
+        return written;
+      },
       finish: async () => {
         if (finished) return;
         finished = true;
+        // the exchange is over once the stream closed both ways (the peer read it and finished its side)
+        const over = stream.closedP.then(
+          () => undefined,
+          () => undefined,
+        );
+        this.finishing.add(over);
+        void over.then(() => this.finishing.delete(over));
         await writer.close().catch(() => undefined);
       },
       reset: (code = 1) => {

@@ -10,8 +10,13 @@
 import { caseResultOf, outcomeOfError, StepError, type CaseHeader, type CaseOutcome } from './verdicts.js';
 import type { CaseResult } from '../../report/case-result.js';
 
+/** The longest the cleanup steps of a case that ended part way may take together. */
+const cleanupBoundMs = 3000;
+
 export interface LiveCaseSpec<S> extends CaseHeader {
   steps: readonly S[];
+  /** steps run, unjudged, after a case that ended part way (to free what it holds) */
+  cleanup?: readonly S[];
   /** the case's own bound, ms */
   timeoutMs?: number;
 }
@@ -80,6 +85,7 @@ export abstract class LiveCase<S> {
       outcome = refined;
     }
     clearTimeout(timer);
+    if (outcome.verdict !== 'PASS' && this.spec.cleanup !== undefined) await this.cleanupSteps(this.spec.cleanup);
     await this.teardown();
     return { outcome, durationMs: performance.now() - begun };
   }
@@ -87,6 +93,19 @@ export abstract class LiveCase<S> {
   /** The report row of an outcome. */
   protected resultOf(outcome: CaseOutcome, durationMs: number): CaseResult {
     return caseResultOf(this.spec, outcome, durationMs);
+  }
+
+  /** The cleanup steps, within `cleanupBoundMs`; one that does not hold is passed over. */
+  private async cleanupSteps(steps: readonly S[]): Promise<void> {
+    const until = performance.now() + cleanupBoundMs;
+    for (const [i, step] of steps.entries()) {
+      const left = until - performance.now();
+      if (left <= 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, left)));
+      await Promise.race([this.runStep(step, this.spec.steps.length + i).catch(() => undefined), bound]);
+      clearTimeout(timer);
+    }
   }
 
   private async steps(): Promise<void> {

@@ -88,6 +88,16 @@ export abstract class MessageProxy implements PipeHost {
 
   abstract close(): Promise<void>;
 
+  /**
+   * Waits, at most `boundMs`, until no pipe has a message on its way (a delayed write, the next
+   * part of a split message, a reorder slot, an open merge): a close then loses none of what a
+   * sender wrote before it, as a TCP FIN behind the data would not.
+   */
+  protected async drainWithin(boundMs: number): Promise<void> {
+    const until = performance.now() + boundMs;
+    while (this.pipes().some((p) => p.inFlight()) && performance.now() < until) await new Promise((r) => setTimeout(r, 5));
+  }
+
   /** New connections go to this address (the target restarted elsewhere). */
   abstract retarget(host: string, port: number): void;
 

@@ -190,6 +190,17 @@ export class Pipe {
     );
   }
 
+  /**
+   * Whether something is still on its way: queued behind a delay or a split part's pause, waiting
+   * in a reorder slot or an open merge. Held messages (released only when told) and a partitioned
+   * or blackholed link do not count: nothing moves them by itself.
+   */
+  inFlight(): boolean {
+    const faults = this.host.faults;
+    if (this.stopped || faults.partitioned || faults.blackhole) return false;
+    return this.queue.length > 0 || this.reordered.length > 0 || this.merge !== undefined;
+  }
+
   /** Bytes held in this pipe (held, reordered, merging, queued). */
   buffered(): number {
     return this.queueBytes + this.heldBytes + this.slotBytes;

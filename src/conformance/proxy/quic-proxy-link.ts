@@ -22,6 +22,9 @@ import type { Piece, Pipe, PipeSink, PipeSource } from './proxy-pipe.js';
 /** The application code a link reset closes both connections with (the harness reads it as a reset). */
 export const linkResetCode = 1;
 
+/** How long an orderly close waits for the streams already written to be acknowledged. */
+const orderlyFlushMs = 500;
+
 type Side = 'client' | 'target';
 
 interface StreamPair {
@@ -126,7 +129,9 @@ export class QuicLink {
     if (this.done) return this.closing;
     this.done = true;
     for (const p of Object.values(this.pipes)) p.stop();
-    this.closing = Promise.all([this.client.close({ code, reason }), this.target?.close({ code, reason })]).then(() => undefined);
+    // an orderly close (code 0) lets what was already written reach its side first
+    const flushMs = code === 0 ? orderlyFlushMs : 0;
+    this.closing = Promise.all([this.client.close({ code, reason, flushMs }), this.target?.close({ code, reason, flushMs })]).then(() => undefined);
     return this.closing;
   }
 
@@ -229,6 +234,6 @@ export class QuicLink {
     const other: Side = side === 'client' ? 'target' : 'client';
     const how = this.closedWith[other] ?? { code: 0, reason: 'closed' };
     const peer = side === 'client' ? this.client : this.target;
-    void peer?.close({ code: how.code, reason: how.reason });
+    void peer?.close({ code: how.code, reason: how.reason, flushMs: how.code === 0 ? orderlyFlushMs : 0 });
   }
 }

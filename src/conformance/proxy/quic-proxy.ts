@@ -42,6 +42,9 @@ export interface QuicProxyOptions extends MessageProxyOptions {
   maxMessageBytes?: number;
 }
 
+/** The longest a close waits for messages still on their way through the proxy. */
+const closeDrainMs = 1000;
+
 /** The application code a reset stream gets (`resetStreams`). */
 export const streamResetCode = 2;
 
@@ -112,6 +115,9 @@ export class QuicFaultProxy extends MessageProxy {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // QUIC has no FIN behind the data: what is still on its way (a split message's last part, a
+    // delayed write) goes first, so a logout written just before the close reaches the target
+    await this.drainWithin(closeDrainMs);
     // awaited: the target has the close before the next case (on the same address) logs in again
     const closing = [...this.links.values()].map((link) => link.close(0, 'proxy closing'));
     this.links.clear();
