@@ -68,7 +68,7 @@ describe('whole live systems of the chat protocols', () => {
   it('ping-liveness: the reference server and the example client pass every case', async () => {
     const cases = await runSuite('ping-liveness', resolve(repoRoot, 'scenarios/conformance/ping-liveness/clients.yaml'));
     expect(Object.values(cases).filter((c) => c.verdict !== 'PASS').map((c) => `${c.id}: ${c.reason}\n${c.observed ?? ''}`)).toEqual([]);
-    expect(Object.keys(cases)).toEqual(['echo', 'pings-keep-the-session', 'double-login', 'killed-client-lockout-ends', 'quit-frees-user', 'server-killed']);
+    expect(Object.keys(cases)).toEqual(['echo', 'split-echo', 'pings-keep-the-session', 'double-login', 'killed-client-lockout-ends', 'quit-frees-user', 'server-killed']);
   });
 
   it('ping-liveness: catches a server without a heartbeat timeout (a killed client locks its user out) and one that allows a double login', async () => {

@@ -48,6 +48,7 @@ describe.skipIf(missing !== '')(`the ping-liveness client suite over QUIC on the
     const verdicts = Object.fromEntries(r.cases.map((c) => [c.id.replace('ping-liveness/system/', ''), c.verdict]));
     expect(verdicts, out).toEqual({
       echo: 'PASS',
+      'split-echo': 'PASS',
       'pings-keep-the-session': 'PASS',
       'double-login': 'PASS',
       'killed-client-lockout-ends': 'PASS',
