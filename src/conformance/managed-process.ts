@@ -68,6 +68,8 @@ export const maxTailBytes = 4096;
 const maxReadyLineBytes = 4096;
 /** Time a stopped process gets after SIGTERM before SIGKILL. */
 const stopGraceMs = 2000;
+/** How long a restart waits for the last run's socket to go before it starts the program again. */
+const portReleaseBoundMs = 3000;
 
 /** protosim's own launcher, for `{protosim}` in a command (src/conformance and dist/conformance are both two levels down). */
 export function protosimLauncher(): string[] {
@@ -188,10 +190,16 @@ export class ManagedProcess {
     this.paused = false;
     this.stdoutTail.clear();
     this.stderrTail.clear();
+    const again = this.port !== undefined;
     if (this.port === undefined) this.port = this.spec.port === 'auto' ? await freeLoopbackPort() : this.spec.port;
     const port = this.port;
-    if (typeof this.spec.port === 'number' && portListening(this.spec.port) === true) {
-      throw new TargetError(`port ${this.spec.port} is already in use by another process (something listens on it before the target starts); stop it, or give the target port: auto and {port}`, 'port-in-use');
+    // A restart on the same port: the last run's processes may still be on their way out with its
+    // socket listening (a killed PID namespace dies asynchronously), and readiness seen in
+    // /proc/net would then be theirs; their socket goes first.
+    if (again && port !== undefined) await this.portReleased(port, portReleaseBoundMs);
+    if (port !== undefined && this.portHeld(port) === true) {
+      if (typeof this.spec.port === 'number') throw new TargetError(`port ${this.spec.port} is already in use by another process (something listens on it before the target starts); stop it, or give the target port: auto and {port}`, 'port-in-use');
+      if (again) throw new TargetError(`port ${port} is still held ${portReleaseBoundMs} ms after the last run of the target ended (a process it started outlived it?)`, 'port-in-use');
     }
     const { argv, env } = this.commandLine(port);
     let launched: ReturnType<typeof launch>;
@@ -324,6 +332,17 @@ export class ManagedProcess {
       return;
     }
     if (!info.expected) this.onUnexpectedExit?.(info);
+  }
+
+  /** Whether a socket is listening (TCP) or bound (QUIC's UDP) on `port`; undefined where /proc/net cannot be read. */
+  private portHeld(port: number): boolean | undefined {
+    return this.spec.scheme === 'quic' ? udpPortBound(port) : portListening(port);
+  }
+
+  /** Waits, at most `boundMs`, until nothing holds `port` (or /proc/net cannot tell). */
+  private async portReleased(port: number, boundMs: number): Promise<void> {
+    const until = performance.now() + boundMs;
+    while (this.portHeld(port) === true && performance.now() < until) await new Promise((r) => setTimeout(r, 10));
   }
 
   /** Ready when `probePort` is seen listening in /proc/net/tcp, or (probe: connect, or no /proc) accepts a connection. */

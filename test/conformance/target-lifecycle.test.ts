@@ -101,6 +101,29 @@ describe('targets as people write them', () => {
     await again.stop();
   });
 
+  it.runIf(linux)('a restart waits for the last run\'s socket to go: readiness is the new run\'s, not a listener left on the port', async () => {
+    // A killed PID namespace dies asynchronously: its listening socket outlives kill() by some
+    // milliseconds (8-36 ms for PHP's server with workers). Here the test holds the port itself
+    // for 400 ms after the kill, as such a socket would, a little longer.
+    const p = new ManagedProcess({ command: [process.execPath, hostile, 'silent', '{port}'], port: 'auto', startTimeoutMs: 5000, scheme: 'tcp' });
+    try {
+      const port = Number(new URL(await p.start()).port);
+      await p.kill();
+      while (portListening(port) === true) await new Promise((r) => setTimeout(r, 5));
+      const lingering = createServer();
+      await new Promise<void>((r) => lingering.listen(port, '127.0.0.1', r));
+      const released = new Promise<number>((r) => setTimeout(() => lingering.close(() => r(performance.now())), 400));
+      await p.start();
+      const ready = performance.now();
+      const releasedAt = await released;
+      await new Promise((r) => setTimeout(r, 300));
+      // seen ready only once the lingering socket was gone, and the new run holds the port
+      expect({ readyAfterRelease: ready >= releasedAt, running: p.running, listening: portListening(port) }, p.tails()).toEqual({ readyAfterRelease: true, running: true, listening: true });
+    } finally {
+      await p.stop();
+    }
+  });
+
   it('a readiness probe that connects (when asked) and kills the target is named as the cause', async () => {
     const p = new ManagedProcess({ command: [process.execPath, hostile, 'crash-on-connect', '{port}'], port: 'auto', ready: { probe: 'connect' }, startTimeoutMs: 5000, scheme: 'tcp' });
     await expect(p.start()).rejects.toThrow(/exited right after the readiness probe connected to it .*exit code 70/);
