@@ -3,9 +3,10 @@
  * reports: on every protocol whose roles have interchangeable nodes, with faults, full and reduced
  * searches report the same finding ids with the same shortest counterexample lengths, in fewer
  * states, and every reduced counterexample is a concrete path that replays (replayPath), naming the
- * nodes it shows. Cycles without progress are not checked under symmetry (and the result says so),
- * so both sides compare with that check off. The comparison itself is shown to fail on a known-bad
- * pair, and a model that is not symmetric is caught and searched without symmetry.
+ * nodes it shows. Cycles without progress are checked too (every check is on): a lasso found under
+ * symmetry is a concrete path that ends in a state it went through before. The same holds with
+ * partial-order reduction on top. The comparison itself is shown to fail on a known-bad pair, and a
+ * model that is not symmetric is caught and searched without symmetry.
  */
 import { describe, expect, it } from 'vitest';
 import { models } from '../../src/models/index.js';
@@ -28,11 +29,12 @@ function scenarioOf(protocol: string, clients: number, rounds = 1, variant = 'fa
   const workload = t.workload.filter((w) => !without.includes(w.node));
   const clientIds = nodes.filter((x) => x.role === 'client').map((x) => x.id);
   const randomFaults = faults ? { randomFaults: { count: 1, kinds: ['crash', 'restart'], windowMs: [0, 5000], nodes: clientIds } } : {};
-  return scenarioFromData({ id: 'sym', title: 'sym', protocol, variant, nodes, workload, ...randomFaults, checks: { livelock: false }, expect: { violations: 'none' } }, 'symmetry');
+  return scenarioFromData({ id: 'sym', title: 'sym', protocol, variant, nodes, workload, ...randomFaults, expect: { violations: 'none' } }, 'symmetry');
 }
 
 function explore(s: Scenario, options: Partial<ExhaustiveOptions>, variant?: ModelVariant): ExploreResult {
-  return exploreExhaustive(new CompiledModel(s.model.name, variant ?? s.variant), s.config, { maxStates: 400_000, maxDepth: 100_000, faultBudget: 1, all: true, ...options });
+  // (under symmetry, every cycle's fairness is decided from the quotient and concretely, and the two must agree)
+  return exploreExhaustive(new CompiledModel(s.model.name, variant ?? s.variant), s.config, { maxStates: 400_000, maxDepth: 100_000, faultBudget: 1, all: true, checkQuotientFairness: true, ...options });
 }
 
 /** Finding ids with their lengths, as the differential compares them. */
@@ -63,12 +65,27 @@ function expectReplays(s: Scenario, faultBudget: number, reduced: ExploreResult)
     for (const e of f.trace) if ('node' in e) expect(ids.has(String(e.node))).toBe(true);
     if (f.kind === 'invariant' && replay.broken !== null) expect(replay.broken.id).toBe(f.id);
     // the summary is the one the system without symmetry gives at the end of this concrete path
-    expect(summaryAtEnd(s, faultBudget, f.kind, f.path!)).toBe(f.summary);
+    expect(summaryAtEnd(s, faultBudget, f.kind, f.path!, f.cycleStart !== null)).toBe(f.summary);
   }
 }
 
+/** The states of the system without symmetry along `path`, each as a string. */
+function statesAlong(s: Scenario, faultBudget: number, path: readonly number[]): string[] {
+  const sys = new UntimedSystem(new CompiledModel(s.model.name, s.variant), s.config, { faultBudget });
+  const vec = sys.initial();
+  const events = new Int32Array(sys.maxEvents);
+  const labels = new Int32Array(sys.maxEvents);
+  const out = [vec.join(',')];
+  for (const k of path) {
+    sys.enumerate(vec, events, labels);
+    sys.apply(vec, events[k]!, null);
+    out.push(vec.join(','));
+  }
+  return out;
+}
+
 /** The summary of a finding of `kind` at the end of `path`, by a system without symmetry. */
-function summaryAtEnd(s: Scenario, faultBudget: number, kind: string, path: readonly number[]): string | null {
+function summaryAtEnd(s: Scenario, faultBudget: number, kind: string, path: readonly number[], lasso: boolean): string | null {
   const sys = new UntimedSystem(new CompiledModel(s.model.name, s.variant), s.config, { faultBudget });
   const vec = sys.initial();
   const events = new Int32Array(sys.maxEvents);
@@ -77,6 +94,13 @@ function summaryAtEnd(s: Scenario, faultBudget: number, kind: string, path: read
   for (const k of path) {
     sys.enumerate(vec, events, labels);
     broke = sys.apply(vec, events[k]!, null);
+  }
+  if (lasso) {
+    // a lasso: the path ends where its cycle began, a state it went through before
+    const states = statesAlong(s, faultBudget, path);
+    expect(states.indexOf(states[states.length - 1]!)).toBeLessThan(states.length - 1);
+    const names = sys.unfinished(vec).map((i) => sys.nodeName(i)).join(', ');
+    return kind === 'deadlock' ? `deadlock: ${names} wait${names.includes(',') ? '' : 's'} for ever, polling without progress (the same states repeat with nothing shown to anyone)` : `livelock: ${names} keep${names.includes(',') ? '' : 's'} running through the same states without progress`;
   }
   if (kind === 'deadlock') return deadlockSummary(sys.unfinished(vec).map((i) => sys.nodeName(i)));
   return broke >= 0 ? sys.violation(broke).summary : (sys.checkInvariants(vec)?.summary ?? null);
@@ -174,12 +198,53 @@ describe('symmetry reduction: what it refuses', () => {
     expect(reduced.stats.symmetry!.classes.flat()).not.toContain('third');
   });
 
-  it('cycles without progress are named as not checked under symmetry', () => {
+  it('cycles without progress are checked under symmetry: a polling deadlock, found as a concrete lasso', () => {
     const v = models['lock-alternation']!.variants.faithful!;
-    const t = v.defaults.topology({ clients: 2, rounds: 1 });
+    const t = v.defaults.topology({ clients: 3, rounds: 1 });
     const s = scenarioFromData({ id: 'sym', title: 'sym', protocol: 'lock-alternation', nodes: t.nodes, workload: t.workload, expect: { violations: 'none' } }, 'symmetry');
+    const full = explore(s, { faultBudget: 0 });
     const reduced = explore(s, { faultBudget: 0, symmetry: true });
-    expect(reduced.stats.storage!.notChecked.join(' ')).toMatch(/not checked under symmetry/);
-    expect(() => explore(s, { symmetry: true, reduction: 'por' })).toThrow(/cannot be combined/);
+    expect(reduced.stats.storage!.notChecked).toEqual([]);
+    expect(summary(reduced)).toEqual(summary(full));
+    // the deadlock is a polling cycle, not a quiescent state: only the cycle check finds it
+    const cycle = reduced.findings.find((f) => f.id === 'deadlock')!;
+    expect(cycle.cycleStart).not.toBeNull();
+    expectReplays(s, 0, reduced);
   });
+});
+
+describe('symmetry and partial-order reduction together', () => {
+  it('lock-alternation, 3 clients, one crash among them, --all: the findings and lengths of the full search, fewer states than either alone', () => {
+    const s = scenarioOf('lock-alternation', 3);
+    const full = fullThreeClients();
+    const both = explore(s, { symmetry: true, reduction: 'por' });
+    expect(both.stats.complete).toBe(true);
+    expect(both.stats.symmetry!.refused).toBeNull();
+    expect(summary(both)).toEqual(summary(full));
+    expectReplays(s, 1, both);
+    expect(both.stats.states).toBeLessThan(explore(s, { symmetry: true }).stats.states);
+  });
+
+  it('lock-alternation, 3 clients, 2 rounds, no faults, --all and first stop', () => {
+    const v = models['lock-alternation']!.variants.faithful!;
+    const t = v.defaults.topology({ clients: 3, rounds: 2 });
+    const s = scenarioFromData({ id: 'sym', title: 'sym', protocol: 'lock-alternation', nodes: t.nodes, workload: t.workload, expect: { violations: 'none' } }, 'symmetry');
+    const full = explore(s, { faultBudget: 0 });
+    const both = explore(s, { faultBudget: 0, symmetry: true, reduction: 'por' });
+    expect(summary(both)).toEqual(summary(full));
+    expectReplays(s, 0, both);
+    const first = explore(s, { faultBudget: 0, all: false });
+    const firstBoth = explore(s, { faultBudget: 0, all: false, symmetry: true, reduction: 'por' });
+    expect(summary(firstBoth)).toEqual(summary(first));
+  });
+
+  for (const variant of ['faithful', 'fixed']) {
+    it(`status-handshake ${variant}, 2 clients, one crash`, () => {
+      const s = scenarioOf('status-handshake', 2, 1, variant, true, ['third']);
+      const full = explore(s, {});
+      const both = explore(s, { symmetry: true, reduction: 'por' });
+      expect(summary(both)).toEqual(summary(full));
+      expectReplays(s, 1, both);
+    });
+  }
 });

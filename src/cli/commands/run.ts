@@ -98,7 +98,7 @@ export function addExploreOptions(command: Command): Command {
     .option('--max-states <n>', 'exhaustive: stop after this many distinct states (maxStates)', parseIntOption('--max-states'))
     .option('--max-depth <n>', 'exhaustive: do not go deeper than this many steps (maxDepth)', parseIntOption('--max-depth'))
     .addOption(new Option('--reduction <name>', 'exhaustive: none (every order, the default) or por (partial-order reduction: one order of independent events, then a search without it as deep as the longest counterexample, so counterexamples stay the shortest)').choices(['none', 'por']).default('none'))
-    .option('--symmetry', 'exhaustive: symmetry reduction: one state for all the states that differ only by swapping interchangeable nodes (same role, parameters, start times, faults and workload shape), checked to be symmetric as it goes (else searched without, and said); counterexamples are concrete; cycles without progress are not checked with it')
+    .option('--symmetry', 'exhaustive: symmetry reduction: one state for all the states that differ only by swapping interchangeable nodes (same role, parameters, start times, faults and workload shape), checked to be symmetric as it goes (else searched without, and said); every check is made, cycles without progress included; counterexamples are concrete; combines with --reduction por')
     .option('--max-memory-mib <n>', 'exhaustive: stop (incomplete, the limit named) once the search\'s tables hold this many MiB (maxMemoryMiB; default: three quarters of the machine\'s memory)', parseIntOption('--max-memory-mib'))
     .addOption(new Option('--memory <mode>', 'exhaustive: exact (every state stored, compressed; the default), hash-compact (a 64-bit hash per state) or bitstate (3 bits per state in a bit array, Spin\'s supertrace); the last two may miss states, say how likely, and check deadlocks and invariants only').choices(['exact', 'hash-compact', 'bitstate']).default('exact'))
     .option('--hash-bits <n>', 'exhaustive, --memory bitstate: the bit array holds 2^n bits (default 27: 16 MiB; at most 32)', parseIntOption('--hash-bits'))
@@ -297,7 +297,6 @@ async function exploreScenario(run: ScenarioRun, ctx: CliContext | undefined): P
     const maxStates = opts.maxStates ?? scenario.explore.maxStates;
     const memory = opts.memory ?? 'exact';
     if (memory !== 'exact' && (opts.reduction ?? 'none') === 'por') throw new InputError(`--reduction por needs --memory exact (its cycle proviso looks states up); --memory ${memory} keeps no index of the states seen`);
-    if (opts.symmetry === true && (opts.reduction ?? 'none') === 'por') throw new InputError('--symmetry and --reduction por cannot be combined yet: choose one');
     if (opts.hashBits !== undefined && (opts.hashBits < 10 || opts.hashBits > 32)) throw new InputError(`--hash-bits expects 10 to 32 (the bit array holds 2^n bits), got ${opts.hashBits}`);
     // Counted against maxStates: the bound the search stops at if it does not finish first.
     const progress = ctx ? progressFor(ctx, { progress: opts.progress ?? true }, 'states', { rate: true }) : null;

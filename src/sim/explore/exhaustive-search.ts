@@ -10,8 +10,8 @@
  */
 import type { SimConfig } from '../config.js';
 import type { ExhaustiveOptions } from './exhaustive.js';
-import { fairNonProgressComponents, progressBit, type StateGraph } from './fair-cycles.js';
-import { shortestLasso } from './lasso.js';
+import { cycleFindings } from './cycle-findings.js';
+import { progressBit, type StateGraph } from './fair-cycles.js';
 import { GrowableArray } from './growable-array.js';
 import { HashStore } from './hash-store.js';
 import { Batch, BATCH_STATES } from './search-batch.js';
@@ -52,6 +52,11 @@ export class ExhaustiveSearch {
   private edgeStart: Int32Array;
   private edgeTo: Int32Array;
   private edgeLabel: Uint16Array;
+  /** under symmetry, per edge slot: the permutation that made its target canonical (quotient-fairness.ts) */
+  private readonly edgePerms = new GrowableArray(Uint16Array, 1 << 16);
+  private edgePerm: Uint16Array;
+  /** the permutation of the successor `take` is given */
+  private lastPerm = 0;
   private edgeCount = 0;
   /** states whose invariant is broken (one bit each): reported, not expanded */
   private readonly terminals = new GrowableArray(Int32Array, 1 << 11);
@@ -73,7 +78,6 @@ export class ExhaustiveSearch {
   /** edges of the expanded states end here (a state cut short by a bound has no edges yet) */
   private edgesDone = 0;
   private nextCycleCheck = 1024;
-  private readonly scratch: Int32Array;
   private readonly batch: Batch;
   /** partial-order reduction (partial-order.ts): on, and its buffers */
   private readonly reduce: boolean;
@@ -101,8 +105,8 @@ export class ExhaustiveSearch {
     this.table = memory === 'exact' ? new StateTable(this.width) : new HashStore(this.width, memory, options.hashBits);
     // (the approximate modes keep no index of a state seen before, so no graph: safety only, as Spin's BFS)
     this.sym = options.symmetry === true ? sys.symmetry : null;
-    // (under symmetry, an edge leads to a permutation of its target: the cycle check is not made)
-    this.wantCycles = config.checks.livelock && memory === 'exact' && this.sym === null;
+    // (under symmetry, an edge leads to a permutation of its target: fairness is decided concretely, cycle-findings.ts)
+    this.wantCycles = config.checks.livelock && memory === 'exact';
     this.stopAtFirst = !(options.all ?? false);
     this.progressEvery = Math.max(1, options.progressEvery ?? 4096);
     this.parent = this.parents.array;
@@ -110,9 +114,9 @@ export class ExhaustiveSearch {
     this.edgeStart = this.edgeStarts.array;
     this.edgeTo = this.edgeTos.array;
     this.edgeLabel = this.edgeLabels.array;
+    this.edgePerm = this.edgePerms.array;
     this.events = new Int32Array(sys.maxEvents);
     this.labels = new Int32Array(sys.maxEvents);
-    this.scratch = new Int32Array(this.width);
     this.batch = new Batch(this.width);
     this.reduce = options.reduction === 'por';
     this.ampleOut = new Int32Array(this.reduce ? sys.maxEvents : 0);
@@ -128,7 +132,7 @@ export class ExhaustiveSearch {
   /** Bytes held by the search's tables: states, parents, choices, edges (what `maxMemoryMiB` bounds). */
   get bytes(): number {
     const n = this.table.count;
-    return this.table.bytes + this.parents.bytesFor(n) + this.choices.bytesFor(n) + n / 8 + this.edgeStarts.bytesFor(this.wantCycles ? n : 0) + this.edgeTos.bytesFor(this.edgeCount) + this.edgeLabels.bytesFor(this.edgeCount);
+    return this.table.bytes + this.parents.bytesFor(n) + this.choices.bytesFor(n) + n / 8 + this.edgeStarts.bytesFor(this.wantCycles ? n : 0) + this.edgeTos.bytesFor(this.edgeCount) + this.edgeLabels.bytesFor(this.edgeCount) + (this.sym !== null ? this.edgePerms.bytesFor(this.edgeCount) : 0);
   }
 
   /** Edge slots kept for the cycle check. */
@@ -170,8 +174,9 @@ export class ExhaustiveSearch {
         }
       }
     }
-    // (the search is over: the state table's hash table is scratch memory for the cycle check)
-    if (this.wantCycles && !(this.stopAtFirst && this.found.size > 0)) this.lookForCycles(this.table instanceof StateTable ? this.table.surrender() : undefined);
+    // (the search is over: the state table's hash table is scratch memory for the cycle check, but
+    // under symmetry that check looks states up)
+    if (this.wantCycles && !(this.stopAtFirst && this.found.size > 0)) this.lookForCycles(this.table instanceof StateTable && this.sym === null ? this.table.surrender() : undefined);
   }
 
   /** Computes the successors of the batch's states (with reduction: of an ample set of events); returns how many. */
@@ -250,7 +255,7 @@ export class ExhaustiveSearch {
     const W = this.width;
     for (let x = 0; x < W; x++) succ[x] = state[x]!;
     batch.broke[m] = this.sys.apply(succ, this.events[k]!, null);
-    if (this.sym !== null && batch.broke[m]! < 0) this.sym.canonicalize(succ);
+    batch.perm[m] = this.sym !== null && batch.broke[m]! < 0 ? this.sym.canonicalize(succ) : 0;
     batch.label[m] = (this.labels[k]! & 0x7fff) | (this.sys.progressFlag ? progressBit : 0);
     batch.choice[m] = k;
   }
@@ -336,6 +341,7 @@ export class ExhaustiveSearch {
     if (this.wantCycles) this.edgeSlots(b);
     let allNew = true;
     for (let x = first; x < first + count; x++) {
+      this.lastPerm = batch.perm[x]!;
       const r = this.take(s, batch.choice[x]!, cur, batch.successor(x), batch.broke[x]!, batch.label[x]!, x, curChecked);
       if (r === TAKE_STOP) return false;
       if (r === TAKE_SEEN) allNew = false;
@@ -364,7 +370,7 @@ export class ExhaustiveSearch {
       if (isAmple[k] === 1) continue;
       for (let y = 0; y < this.width; y++) next[y] = cur[y]!;
       const broke = this.sys.apply(next, batch.events[base + k]!, null);
-      if (this.sym !== null && broke < 0) this.sym.canonicalize(next);
+      this.lastPerm = this.sym !== null && broke < 0 ? this.sym.canonicalize(next) : 0;
       const label = (batch.eventLabels[base + k]! & 0x7fff) | (this.sys.progressFlag ? progressBit : 0);
       if (this.take(s, k, cur, next, broke, label, -1, curChecked) === TAKE_STOP) return false;
     }
@@ -376,6 +382,7 @@ export class ExhaustiveSearch {
     const batch = this.batch;
     const n = batch.enabled[b]!;
     if (this.edgeCount + n > this.edgeTo.length) [this.edgeTo, this.edgeLabel] = [this.edgeTos.ensure(this.edgeCount + n), this.edgeLabels.ensure(this.edgeCount + n)];
+    if (this.sym !== null && this.edgeCount + n > this.edgePerm.length) this.edgePerm = this.edgePerms.ensure(this.edgeCount + n);
     this.edgeBase = this.edgeCount;
     const base = batch.eventsFirst[b]!;
     for (let k = 0; k < n; k++) {
@@ -404,6 +411,7 @@ export class ExhaustiveSearch {
     if (this.wantCycles) {
       this.edgeTo[this.edgeBase + k] = id;
       this.edgeLabel[this.edgeBase + k] = label;
+      if (this.sym !== null) this.edgePerm[this.edgeBase + k] = this.lastPerm;
     }
     // (a state from levelEnd on is one level deeper: an edge to it cannot close a cycle of edges that
     // never go up or sideways; every cycle has an edge that does, see `successors`)
@@ -453,40 +461,13 @@ export class ExhaustiveSearch {
   }
 
   private graph(): StateGraph {
-    return { expanded: this.expanded, edgeStart: this.edgeStart, edgeTo: this.edgeTo, edgeLabel: this.edgeLabel, processCount: this.sys.processCount, faultLabel: LABEL_FAULT };
+    return { expanded: this.expanded, edgeStart: this.edgeStart, edgeTo: this.edgeTo, edgeLabel: this.edgeLabel, processCount: this.sys.processCount, faultLabel: LABEL_FAULT, ...(this.sym !== null ? { edgePerm: this.edgePerm } : {}) };
   }
 
-  /** Reports the fair cycles without progress among the expanded states, each as a lasso. */
+  /** Reports the fair cycles without progress among the expanded states, each as a lasso (cycle-findings.ts). */
   private lookForCycles(memory?: Int32Array): void {
-    const sys = this.sys;
-    const scratch = this.scratch;
     this.edgeStart[this.expanded] = this.edgesDone;
-    const g = this.graph();
-    const stalledComponent = (members: readonly number[]): boolean => {
-      for (const v of members) {
-        this.table.read(v, scratch);
-        if (!sys.stalled(scratch)) return false;
-      }
-      return true;
-    };
-    for (const members of fairNonProgressComponents(g, stalledComponent, memory)) {
-      const lasso = shortestLasso(g, members, (s) => this.pathTo(s), this.levels);
-      if (lasso === null) continue;
-      this.table.read(lasso.entry, scratch);
-      const names = sys.unfinished(scratch).map((i) => sys.nodeName(i));
-      const polling = sys.allUnfinishedWaiting(scratch);
-      const list = names.join(', ');
-      this.record({
-        kind: polling ? 'deadlock' : 'livelock',
-        id: polling ? 'deadlock' : 'livelock',
-        summary: polling
-          ? `deadlock: ${list} ${names.length === 1 ? 'waits' : 'wait'} for ever, polling without progress (the same states repeat with nothing shown to anyone)`
-          : `livelock: ${list} keep${names.length === 1 ? 's' : ''} running through the same states without progress`,
-        path: lasso.path,
-        at: -1,
-        choice: -1,
-        cycleAt: lasso.cycleAt,
-      });
-    }
+    const parts = { sys: this.sys, sym: this.sym, table: this.table, graph: this.graph(), levels: this.levels, pathTo: (s: number) => this.pathTo(s), memory, crossCheck: this.options.checkQuotientFairness };
+    for (const f of cycleFindings(parts)) this.record(f);
   }
 }

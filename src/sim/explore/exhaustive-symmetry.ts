@@ -11,14 +11,21 @@
  * counterexamples stay the shortest; their summaries are computed again on the concrete state, so
  * they name the nodes of the path that is shown and replayed.
  *
- * Cycles without progress are not looked for under symmetry (an edge of the reduced graph leads to
- * a permutation of its target, and the fairness of a cycle is about concrete processes): the
- * result names them as not checked. Deadlocks and invariants are checked as without symmetry.
+ * Cycles without progress are looked for in the quotient and decided concretely (cycle-findings.ts):
+ * their lassos are concrete already. With partial-order reduction (`searchWith`), ample sets are
+ * computed on the stored canonical state, which is itself a concrete state, and the cycle proviso
+ * looks up canonical successors: an edge of the reduced quotient that does not go one BFS level
+ * deeper marks its state for full expansion, so every cycle of the reduced quotient has a fully
+ * expanded state, which is what the proof of the ample-set conditions needs (the quotient is a
+ * transition system in its own right; paths from a canonical state in it lift to concrete paths
+ * from that state, so conditions C1 and C2 checked on the concrete state hold for them too; and
+ * who talks to whom, C1's basis, is learned closed under the group, since the symmetry check
+ * computes every permuted step).
  */
 import type { SimConfig } from '../config.js';
 import type { CompiledModel } from '../simulator.js';
-import type { ExhaustiveOptions } from './exhaustive.js';
-import { ExhaustiveSearch } from './exhaustive-search.js';
+import type { ExhaustiveOptions, ReductionStats } from './exhaustive.js';
+import type { ExhaustiveSearch } from './exhaustive-search.js';
 import { deadlockSummary, type RawFinding } from './raw-finding.js';
 import { SymmetryBroken, type Symmetry } from './symmetry.js';
 import { symmetryGroup } from './symmetry-group.js';
@@ -38,16 +45,20 @@ export interface SymmetryStats {
   checks: number;
 }
 
+/** The search (with or without partial-order reduction) over the states `options` asks for. */
+export type SearchWith = (sys: UntimedSystem, options: ExhaustiveOptions) => { search: ExhaustiveSearch; found: Map<string, RawFinding>; reduction: ReductionStats | undefined };
+
 export interface SymmetricRun {
   sys: UntimedSystem;
   search: ExhaustiveSearch;
+  reduction: ReductionStats | undefined;
   /** the findings, with concrete paths and summaries */
   found: Map<string, RawFinding>;
   stats: SymmetryStats;
 }
 
 /** The search with symmetry reduction, or why it cannot be made (the caller then searches without). */
-export function symmetricSearch(model: CompiledModel, config: SimConfig, options: ExhaustiveOptions): SymmetricRun | { stats: SymmetryStats } {
+export function symmetricSearch(model: CompiledModel, config: SimConfig, options: ExhaustiveOptions, searchWith: SearchWith): SymmetricRun | { stats: SymmetryStats } {
   const names = config.nodes.map((x) => x.id);
   let group;
   try {
@@ -60,11 +71,10 @@ export function symmetricSearch(model: CompiledModel, config: SimConfig, options
   const sys = new UntimedSystem(model, config, { faultBudget: options.faultBudget, memo: options.memo ?? true });
   const sym = sys.enableSymmetry(group);
   try {
-    const search = new ExhaustiveSearch(sys, config, { ...options, reduction: 'none', symmetry: true });
-    search.run();
+    const { search, found: canonical, reduction } = searchWith(sys, { ...options, symmetry: true });
     const found = new Map<string, RawFinding>();
-    for (const [id, f] of search.found) found.set(id, concretize(sys, sym, f));
-    return { sys, search, found, stats: { ...stats, checks: sym.checks } };
+    for (const [id, f] of canonical) found.set(id, f.cycleAt === null ? concretize(sys, sym, f) : f);
+    return { sys, search, found, reduction, stats: { ...stats, checks: sym.checks } };
   } catch (e) {
     if (!(e instanceof SymmetryBroken)) throw e;
     return { stats: { ...stats, refused: `the nodes are not symmetric: ${e.message}`, checks: sym.checks } };
@@ -73,7 +83,16 @@ export function symmetricSearch(model: CompiledModel, config: SimConfig, options
 
 /** The finding `f` of the search over canonical states, with a concrete path and a summary of it. */
 export function concretize(sys: UntimedSystem, sym: Symmetry, f: RawFinding): RawFinding {
-  const path = f.path ?? [];
+  const { path, end: conc, lastBroke } = concretePath(sys, sym, f.path ?? [], f.id);
+  let summary = f.summary;
+  if (f.kind === 'deadlock') summary = deadlockSummary(sys.unfinished(conc).map((i) => sys.nodeName(i)));
+  else if (lastBroke >= 0) summary = sys.violation(lastBroke).summary;
+  else summary = sys.checkInvariants(conc)?.summary ?? summary;
+  return { ...f, path, summary };
+}
+
+/** The concrete path (choices) that a path of canonical states stands for, the state it ends in, and the violation of its last step (or -1). */
+export function concretePath(sys: UntimedSystem, sym: Symmetry, path: readonly number[], what = 'a cycle'): { path: number[]; end: Int32Array; lastBroke: number } {
   const events = new Int32Array(sys.maxEvents);
   const labels = new Int32Array(sys.maxEvents);
   let canon = sys.initial();
@@ -86,18 +105,14 @@ export function concretize(sys: UntimedSystem, sym: Symmetry, f: RawFinding): Ra
     const broke = sys.apply(next, events[path[i]!]!, null);
     if (broke < 0) sym.canonicalize(next);
     const step = matchingStep(sys, sym, conc, next, broke, events, labels);
-    if (step === null) throw new SymmetryBroken(`no concrete step matches step ${i + 1} of the counterexample for ${f.id}`);
+    if (step === null) throw new SymmetryBroken(`no concrete step matches step ${i + 1} of the counterexample for ${what}`);
     out.push(step.choice);
     canon = next;
     conc = step.vec;
     // (the concrete step's own violation: its summary names the concrete nodes)
     lastBroke = step.broke;
   }
-  let summary = f.summary;
-  if (f.kind === 'deadlock') summary = deadlockSummary(sys.unfinished(conc).map((i) => sys.nodeName(i)));
-  else if (lastBroke >= 0) summary = sys.violation(lastBroke).summary;
-  else summary = sys.checkInvariants(conc)?.summary ?? summary;
-  return { ...f, path: out, summary };
+  return { path: out, end: conc, lastBroke };
 }
 
 /** The first event of `conc` whose successor is a permutation of `next` (or breaks the same property as `broke`). */

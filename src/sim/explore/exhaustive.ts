@@ -61,9 +61,11 @@ export interface ExhaustiveOptions {
   /**
    * Symmetry reduction (exhaustive-symmetry.ts): one state per permutation class of interchangeable
    * nodes, checked to be symmetric as the search goes (else searched again without, and said);
-   * counterexamples are concrete. Cycles without progress are then not checked (said in the result).
+   * counterexamples are concrete, lassos included (cycle-findings.ts); combines with `reduction: 'por'`.
    */
   symmetry?: boolean;
+  /** (tests) under symmetry, decide the fairness of every cycle concretely too and fail when it differs from the quotient's verdict */
+  checkQuotientFairness?: boolean;
   /** bitstate: log2 of the bit array's size in bits (default 27: 16 MiB) */
   hashBits?: number;
   clock?: Clock;
@@ -127,24 +129,34 @@ export function exploreExhaustive(model: CompiledModel, config: SimConfig, optio
   const memory = options.memory ?? 'exact';
   const por = (options.reduction ?? 'none') === 'por';
   if (memory !== 'exact' && por) throw new Error(`partial-order reduction needs --memory exact (its cycle proviso looks states up), not ${memory}`);
-  if (options.symmetry === true && por) throw new Error('symmetry reduction and partial-order reduction cannot be combined yet: choose one');
   let symmetry: SymmetryStats | undefined;
   if (options.symmetry === true) {
-    const run = symmetricSearch(model, config, options);
+    const run = symmetricSearch(model, config, options, (sys, opts) => searchWith(sys, config, opts, por));
     symmetry = run.stats;
-    if ('search' in run) return resultOf(run.sys, run.search, run.found, { symmetry, memory, livelock: config.checks.livelock }, clock() - started);
+    if ('search' in run) return resultOf(run.sys, run.search, run.found, { reduction: run.reduction, symmetry, memory }, clock() - started);
   }
   const sys = new UntimedSystem(model, config, { faultBudget: options.faultBudget, memo: options.memo ?? true });
-  const reduced = por ? reducedSearch(sys, config, options) : null;
-  const search = reduced?.search ?? runFull(sys, config, options);
-  let found = search.found;
-  let reduction: ReductionStats | undefined;
-  if (reduced !== null) {
-    const shortened = shorten(sys, config, options, search);
-    found = shortened.found;
-    reduction = { method: 'por', reducedStates: search.reducedStates, provisoStates: search.provisoStates, restarts: reduced.restarts, shorteningStates: shortened.states };
+  const { search, found, reduction } = searchWith(sys, config, options, por);
+  return resultOf(sys, search, found, { reduction, symmetry, memory }, clock() - started);
+}
+
+/** The search, with partial-order reduction (then shortened) or without; `options.symmetry` makes it a search over canonical states. */
+export function searchWith(sys: UntimedSystem, config: SimConfig, options: ExhaustiveOptions, por: boolean): SearchOutcome {
+  if (!por) {
+    const search = runFull(sys, config, options);
+    return { search, found: search.found, reduction: undefined };
   }
-  return resultOf(sys, search, found, { reduction, symmetry, memory, livelock: false }, clock() - started);
+  const reduced = reducedSearch(sys, config, options);
+  const search = reduced.search;
+  const shortened = shorten(sys, config, options, search);
+  const reduction: ReductionStats = { method: 'por', reducedStates: search.reducedStates, provisoStates: search.provisoStates, restarts: reduced.restarts, shorteningStates: shortened.states };
+  return { search, found: shortened.found, reduction };
+}
+
+export interface SearchOutcome {
+  search: ExhaustiveSearch;
+  found: Map<string, RawFinding>;
+  reduction: ReductionStats | undefined;
 }
 
 /** The result of a search: its stats, and its findings replayed with traces, sorted by id. */
@@ -152,13 +164,11 @@ function resultOf(
   sys: UntimedSystem,
   search: ExhaustiveSearch,
   found: Map<string, RawFinding>,
-  extra: { reduction?: ReductionStats | undefined; symmetry?: SymmetryStats | undefined; memory: MemoryMode; livelock: boolean },
+  extra: { reduction?: ReductionStats | undefined; symmetry?: SymmetryStats | undefined; memory: MemoryMode },
   elapsedMs: number,
 ): ExploreResult {
   const complete = search.limitHit === null && !(search.stopAtFirst && search.found.size > 0) && search.expanded === search.table.count;
   const storage = storageStats(search, extra.memory, sys.config.checks.livelock);
-  // (under symmetry the cycle check is not made: said, as for the approximate memory modes)
-  if (extra.livelock && storage.notChecked.length === 0) storage.notChecked.push('cycles without progress (livelock, and deadlock by polling): not checked under symmetry reduction');
   const findings: Finding[] = [...found.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((f) => materialize(sys, f));
   return {
     strategy: 'exhaustive',

@@ -23,6 +23,8 @@ export interface StateGraph {
   edgeLabel: Uint16Array;
   processCount: number;
   faultLabel: number;
+  /** under symmetry reduction: per edge, the permutation that made its target canonical */
+  edgePerm?: Uint16Array;
 }
 
 export const progressBit = 0x8000;
@@ -30,8 +32,10 @@ export const progressBit = 0x8000;
 /**
  * Every SCC of non-progress edges among the expanded states that has a cycle and is weakly fair.
  * `accept` filters SCCs further (e.g. every state stalled). Components come in no particular order.
+ * `fair`, when given, decides weak fairness instead of the labels of `graph` (under symmetry
+ * reduction, where the labels are relative to each state's representative: cycle-findings.ts).
  */
-export function fairNonProgressComponents(graph: StateGraph, accept: (states: readonly number[]) => boolean, scratch?: Int32Array): number[][] {
+export function fairNonProgressComponents(graph: StateGraph, accept: (states: readonly number[]) => boolean, scratch?: Int32Array, fair?: (states: readonly number[]) => boolean): number[][] {
   const { expanded, edgeStart, edgeTo, edgeLabel } = graph;
   // Eight bytes a state, as this runs over every state when the search holds the most: index[v]
   // is v's DFS number + 1 (0: not visited); low[v] is Tarjan's low-link while v is on the stack,
@@ -112,7 +116,7 @@ export function fairNonProgressComponents(graph: StateGraph, accept: (states: re
           members.push(w);
         } while (w !== v);
         const c = compCount++;
-        if (hasCycle(members, c) && isFair(members, c) && accept(members)) out.push(members.sort((a, b) => a - b));
+        if (hasCycle(members, c) && (fair === undefined ? isFair(members, c) : fair(members)) && accept(members)) out.push(members.sort((a, b) => a - b));
       }
       depth--;
       if (depth >= 0) {

@@ -30,7 +30,7 @@ export function shortestLasso(
 }
 
 /** The depth of state s: the last level that starts at or before it. */
-function depthOf(levels: readonly number[], s: number): number {
+export function depthOf(levels: readonly number[], s: number): number {
   let lo = 0;
   let hi = levels.length - 1;
   while (lo < hi) {

@@ -27,6 +27,8 @@ export class Batch {
   broke = new Int32Array(64);
   label = new Uint16Array(64);
   choice = new Int32Array(64);
+  /** under symmetry: the permutation that made the successor canonical */
+  perm = new Uint16Array(64);
 
   constructor(width: number) {
     this.width = width;
@@ -55,6 +57,9 @@ export class Batch {
       const choice = new Int32Array(size);
       choice.set(this.choice);
       this.choice = choice;
+      const perm = new Uint16Array(size);
+      perm.set(this.perm);
+      this.perm = perm;
     }
   }
 

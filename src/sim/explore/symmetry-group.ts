@@ -135,6 +135,8 @@ function compose(p: Int32Array, c: readonly number[], images: readonly number[])
 interface NameRenamer {
   exact: Map<string, string>;
   words: RegExp | null;
+  /** strings renamed so far (the same texts come back in state after state) */
+  seen: Map<string, string>;
 }
 
 /** The renaming of node names by permutation p (only the names it moves). */
@@ -143,17 +145,22 @@ function nameRenamer(ids: readonly NodeId[], p: Int32Array): NameRenamer {
   ids.forEach((id, i) => {
     if (p[i] !== i) exact.set(id, ids[p[i]!]!);
   });
-  if (exact.size === 0) return { exact, words: null };
+  if (exact.size === 0) return { exact, words: null, seen: new Map() };
   const alternatives = [...exact.keys()].sort((a, b) => b.length - a.length).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  return { exact, words: new RegExp(`(?<![\\w-])(${alternatives.join('|')})(?![\\w-])`, 'g') };
+  return { exact, words: new RegExp(`(?<![\\w-])(${alternatives.join('|')})(?![\\w-])`, 'g'), seen: new Map() };
 }
 
 function renameString(s: string, r: NameRenamer): string {
   const whole = r.exact.get(s);
   if (whole !== undefined) return whole;
   if (r.words === null) return s;
-  r.words.lastIndex = 0;
-  return r.words.test(s) ? s.replace(r.words, (m) => r.exact.get(m) ?? m) : s;
+  let out = r.seen.get(s);
+  if (out === undefined) {
+    r.words.lastIndex = 0;
+    out = r.words.test(s) ? s.replace(r.words, (m) => r.exact.get(m) ?? m) : s;
+    r.seen.set(s, out);
+  }
+  return out;
 }
 
 /** `value` with every node name renamed (strings and object keys), as a new value. */

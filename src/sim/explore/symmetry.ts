@@ -186,6 +186,22 @@ export class Symmetry {
     return this.miscImage(g, id);
   }
 
+  /**
+   * The image by permutation g of fairness label p (a process: a node's start, a link's
+   * deliveries, a node's timers, a node's input, the scripted faults; see UntimedSystem#enumerate).
+   */
+  processImage(g: number, p: number): number {
+    const n = this.n;
+    const { layout, topology } = this.p;
+    const links = layout.links;
+    const perm = this.group.perms[g]!;
+    if (p < n) return perm[p]!;
+    if (p < n + links) return n + topology.linkOf[perm[topology.linkFrom[p - n]!]! * n + perm[topology.linkTo[p - n]!]!]!;
+    if (p < 2 * n + links) return n + links + perm[p - n - links]!;
+    if (p < 3 * n + links) return 2 * n + links + perm[p - 2 * n - links]!;
+    return p;
+  }
+
   // ---- images of the parts ------------------------------------------------------------------
 
   /** Node i's local `id`, renamed by g, in node g(i)'s table. */
