@@ -41,6 +41,15 @@ export interface ChatReplayOptions extends LiveReplayOptions {
   serverArgs: readonly string[];
 }
 
+/** Whether the program has shown its joined line and no prompt since (it prompts for its login only). */
+function promptsForLoginOnly(s: ClientSession): boolean {
+  let joined = -1;
+  s.events.forEach((e, i) => {
+    if (e.kind === 'joined') joined = i;
+  });
+  return joined >= 0 && !s.events.slice(joined).some((e) => e.kind === 'prompt');
+}
+
 export class ChatReplayWorld implements ReplayWorld<ChatItem> {
   readonly items: ChatItem[];
   private readonly finding: TraceFinding | undefined;
@@ -267,8 +276,12 @@ export class ChatReplayWorld implements ReplayWorld<ChatItem> {
     if (typeof typed === 'object' && 'cannot' in typed) return this.leave(`step ${index + 1}: ${node}'s program cannot be made to ${typed.cannot}: an adapter types a login, messages, a check and a quit only`, false);
     if (Array.isArray(typed) && typed.length === 0) return; // the adapter's login typed it
     if (adapter.patterns.prompt !== undefined && !(adapter.notShown ?? []).includes('prompt')) {
-      const prompt = await s.waitFor('prompt', this.stepTimeoutMs);
-      if (!prompt.ok) return this.leave(`step ${index + 1}: ${node} did not prompt for the line ${JSON.stringify(line)} within ${this.stepTimeoutMs} ms`, false);
+      // A program that prompts for its login only (nothing after its joined line) is typed at as a
+      // person would: once it has had the adapter's settleMs to show a prompt.
+      const settle = Math.min(adapter.settleMs, this.stepTimeoutMs);
+      let prompt = await s.waitFor('prompt', settle);
+      if (!prompt.ok && !promptsForLoginOnly(s)) prompt = await s.waitFor('prompt', this.stepTimeoutMs - settle);
+      if (!prompt.ok && !(promptsForLoginOnly(s) && s.process.running)) return this.leave(`step ${index + 1}: ${node} did not prompt for the line ${JSON.stringify(line)} within ${this.stepTimeoutMs} ms`, false);
     }
     if (typed === 'quit') return s.quit();
     if (typed === 'check') {

@@ -1,9 +1,11 @@
 /**
  * ping-liveness's live side: JSON lines on a TCP stream, the oracle mapping (mapping.ts), model
- * clients on the wire (wire.ts), and the reference server (server-program.ts).
+ * clients on the wire (wire.ts), counterexamples replayed on client programs (client-replay.ts), and
+ * the reference server (server-program.ts).
  */
 import type { LiveProtocol } from '../package.js';
 import type { ModelVariant } from '../types.js';
+import { pingLivenessClientReplay } from './client-replay.js';
 import { pingMappingOf } from './mapping.js';
 import type { PingServerOptions } from './serve.js';
 import { pingDefects, pingServer } from './server-program.js';
@@ -21,6 +23,7 @@ export function pingLivenessLive(fixed: ModelVariant, fixedServerOptions: PingSe
     codecs: [{ name: 'json-lines', format: 'json-lines', outgoing: outgoingPing }],
     mapping: (options) => pingMappingOf(fixed, options),
     clientWire: pingClientWire,
+    clientReplay: pingLivenessClientReplay,
     server: {
       defects: pingDefects,
       options: [
