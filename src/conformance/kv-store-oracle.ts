@@ -52,7 +52,8 @@ function wireMatches(reply: KvReply | null, wire: KvWireReply): boolean {
       if (reply.keys.length === 0) return wire.body === '\n';
       const lines = wire.body.slice(0, -1).split('\n');
       if (lines.pop() !== '') return false;
-      return JSON.stringify([...lines].sort()) === JSON.stringify([...reply.keys].sort());
+      // a key may itself hold a newline (it then spans lines): the lines of the keys, in any order
+      return JSON.stringify([...lines].sort()) === JSON.stringify(reply.keys.flatMap((k) => k.split('\n')).sort());
     }
     default:
       return false;

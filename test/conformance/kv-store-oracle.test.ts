@@ -41,6 +41,15 @@ describe('kv-store oracle', () => {
     expect(sequential(oracle, 'c1', { type: 'KEYS' }, { status: 200, body: 'b\na\n' })).not.toBeNull();
   });
 
+  it('a key holding a newline spans two lines of the keys reply (a fuzz case on a correct server)', () => {
+    const oracle = new KvStoreOracle();
+    sequential(oracle, 'c1', set('\n', ''), ok);
+    sequential(oracle, 'c1', set('x\ny', '1'), ok);
+    expect(sequential(oracle, 'c1', { type: 'KEYS' }, { status: 200, body: '\n\nx\ny\n\n' })).toBeNull();
+    expect(sequential(oracle, 'c1', { type: 'KEYS' }, { status: 200, body: 'x\ny\n\n\n\n' })).toBeNull();
+    expect(sequential(oracle, 'c1', { type: 'KEYS' }, { status: 200, body: '\nx\ny\n\n' })).not.toBeNull();
+  });
+
   it('requests in flight together may take effect in either order; the next read decides', () => {
     for (const last of ['1', '2']) {
       const oracle = new KvStoreOracle();
