@@ -57,6 +57,9 @@ function referenceTargets(work) {
   // defect must give no finding; kv's defects, one of which (shared-stores) only --strict can reach
   for (const p of protocols) targets.push({ id: `reference ${p} --strict`, protocol: p, expect: 'none', strict: true });
   for (const t of targets.filter((x) => x.protocol === 'kv' && x.defect && !x.strict)) targets.push({ ...t, id: `reference kv --strict --defect ${t.defect}`, strict: true });
+  // the kv `store` parameter is protosim's own extension: only --strict generates it, so without
+  // --strict a server sharing one store between names must give no finding
+  for (const t of targets) if (t.protocol === 'kv' && t.defect === 'shared-stores' && !t.strict) t.expect = 'none';
   for (const t of targets) {
     const command = ['{protosim}', 'serve', t.protocol, '--port', '{port}', ...(t.defect ? ['--defect', t.defect] : [])];
     if (t.protocol === 'ping-liveness') command.push('--heartbeat-timeout-ms', '800');
@@ -76,7 +79,7 @@ function corpusTargets(work) {
     for (const impl of readdirSync(dir).filter((d) => d.startsWith('server-'))) {
       const manifest = JSON.parse(readFileSync(join(dir, impl, 'impl.json'), 'utf8'));
       const id = `corpus ${protocol}/${impl} (${manifest.kind})`;
-      targets.push({ id, protocol: fuzzProtocols[protocol], expect: manifest.kind === 'correct' ? 'none' : 'finding', corpus: { dir: join(dir, impl), manifest, impl } });
+      targets.push({ id, protocol: fuzzProtocols[protocol], expect: manifest.kind === 'correct' || (manifest.defects ?? []).length === 0 ? 'none' : 'finding', corpus: { dir: join(dir, impl), manifest, impl } });
     }
   }
   return targets;
