@@ -57,6 +57,14 @@ function referenceTargets(work) {
   // defect must give no finding; kv's defects, one of which (shared-stores) only --strict can reach
   for (const p of protocols) targets.push({ id: `reference ${p} --strict`, protocol: p, expect: 'none', strict: true });
   for (const t of targets.filter((x) => x.protocol === 'kv' && x.defect && !x.strict)) targets.push({ ...t, id: `reference kv --strict --defect ${t.defect}`, strict: true });
+  // offline-queue's push confirmation is protosim's reading (a correct server may count a push
+  // written to an open socket as delivered): losing one on a dead connection is a finding only
+  // under --strict, and the table measures it there
+  for (const t of targets) if (t.protocol === 'offline-queue' && t.defect === 'drop-on-dead-connection') {
+    t.expect = 'none';
+    targets.push({ ...t, id: `reference offline-queue --strict --defect ${t.defect}`, strict: true, expect: 'finding' });
+    break;
+  }
   // the kv `store` parameter is protosim's own extension: only --strict generates it, so without
   // --strict a server sharing one store between names must give no finding
   for (const t of targets) if (t.protocol === 'kv' && t.defect === 'shared-stores' && !t.strict) t.expect = 'none';

@@ -48,6 +48,13 @@ export interface ProtocolFuzz {
    * changed (a second round to someone who left, was named in another's identity field...)
    */
   messageTo?: (to: number) => fc.Arbitrary<unknown>;
+  /**
+   * what takes a user offline while its connection stays, and what it sends when it comes back (log
+   * in again, read its queue): with `messageTo`, a user goes away (that, or it leaves, or its link
+   * dies silently), the others send to it meanwhile, several of them, and it comes back
+   */
+  goOffline?: unknown[];
+  comeBack?: (user: number) => unknown[];
   /** the parameters of a user's `connect` step, drawn per user (kv under `--strict`: its store) */
   connect?: fc.Arbitrary<Record<string, string>>;
   /**
@@ -146,14 +153,35 @@ function followed(p: ProtocolFuzz, first: fc.Arbitrary<FuzzAction>): fc.Arbitrar
   });
 }
 
-/** The body's actions, weighted towards ordinary messages; with `messageTo`, some followed by a message to a user they name. */
+/**
+ * A user goes away (a message that takes it offline, a close, a reset, or a link that dies
+ * silently), one to three others send it one to three messages each, and most of the time it comes
+ * back (and reads its queue). Messages are drawn for every possible recipient and picked by index,
+ * so shrinking lowers the user without redrawing them.
+ */
+function awayArbitrary(p: ProtocolFuzz): fc.Arbitrary<FuzzAction> {
+  const n = p.maxUsers;
+  const to = fc.tuple(...Array.from({ length: n }, (_, i) => fc.array(p.messageTo!(i), { minLength: 1, maxLength: 3 })));
+  const how = fc.oneof(
+    { weight: 4, arbitrary: fc.constant('message' as const) },
+    { weight: 2, arbitrary: fc.constantFrom('close' as const, 'reset' as const) },
+    { weight: 2, arbitrary: fc.constant('silent' as const) },
+  );
+  return fc
+    .record({ user: userIndex(n), how, sends: fc.array(fc.tuple(userIndex(n), to), { minLength: 1, maxLength: 3 }), back: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }) })
+    .map(({ user, how: h, sends, back }) => ({ kind: 'away' as const, user, how: h, back, sends: sends.map(([writer, msgs]) => ({ user: writer, msgs: msgs[user]! })) }));
+}
+
+/** The body's actions, weighted towards ordinary messages; with `messageTo`, some followed by a message to a user they name; with `comeBack`, users going away and coming back. */
 function actionArbitrary(p: ProtocolFuzz): fc.Arbitrary<FuzzAction[]> {
   const single = singleActionArbitrary(p);
   if (p.messageTo === undefined) return single.map((a) => [a]);
   const n = p.maxUsers;
   const send = fc.record({ kind: fc.constant('send' as const), user: userIndex(n), msgs: fc.tuple(p.message(n)).map((m) => [...m]) });
   const leave = fc.record({ kind: fc.constant('leave' as const), user: userIndex(n), mode: fc.constantFrom('close' as const, 'reset' as const) });
-  return fc.oneof({ weight: 8, arbitrary: single.map((a) => [a]) }, { weight: 3, arbitrary: followed(p, send) }, { weight: 1, arbitrary: followed(p, leave) });
+  const choices = [{ weight: 8, arbitrary: single.map((a) => [a]) }, { weight: 3, arbitrary: followed(p, send) }, { weight: 1, arbitrary: followed(p, leave) }];
+  if (p.comeBack !== undefined && n >= 2) choices.push({ weight: 3, arbitrary: awayArbitrary(p).map((a) => [a]) });
+  return fc.oneof(...choices);
 }
 
 /** One action of the body, weighted towards ordinary messages. */
@@ -214,7 +242,7 @@ export function caseArbitrary(p: ProtocolFuzz, options: CaseOptions = { processF
 
 /** What rendering needs of a protocol's generator: its hooks, its setup (done again after a restart), and what follows a restart. */
 export function renderHooksOf(p: ProtocolFuzz): RenderHooks {
-  return { ...p.hooks, setup: p.setup, ...(p.afterRestart !== undefined ? { afterRestart: p.afterRestart } : {}) };
+  return { ...p.hooks, setup: p.setup, ...(p.afterRestart !== undefined ? { afterRestart: p.afterRestart } : {}), ...(p.goOffline !== undefined ? { goOffline: p.goOffline } : {}), ...(p.comeBack !== undefined ? { comeBack: p.comeBack } : {}) };
 }
 
 /** A name base: letters and digits, capitals included, starting with a letter. */

@@ -34,10 +34,20 @@ export type FuzzAction =
   | { kind: 'wait'; ms: number | string }
   /** a request the model does not judge, and the reply expected by a pattern (protosim's own error replies, under `--strict`) */
   | { kind: 'check'; user: number; msg: unknown; expect: unknown }
+  /**
+   * a user goes away (a message that takes it offline on its connection, a close or a reset, or a
+   * link that dies silently: nothing forwarded, then a reset), others send to it meanwhile, and it
+   * comes back (`back`: reconnects if it left, then sends what the protocol sends on coming back:
+   * log in again, read its queue)
+   */
+  | { kind: 'away'; user: number; how: AwayHow; sends: { user: number; msgs: unknown[] }[]; back: boolean }
   /** the target's process killed (SIGKILL) and started again: every user still there reconnects and does its setup again */
   | { kind: 'crash' }
   /** the target's process paused (SIGSTOP): users send meanwhile, and it resumes `ms` later (SIGCONT) */
   | { kind: 'pause'; sends: { user: number; msg: unknown }[]; ms: number };
+
+/** How a user goes away: a message (quit), a close (FIN), a reset (RST), or a link that dies silently before a reset. */
+export type AwayHow = 'message' | 'close' | 'reset' | 'silent';
 
 export interface FuzzCase {
   /** each user's name (the base; `${run}` is appended), by index */
@@ -61,6 +71,10 @@ export interface RenderHooks {
   afterRestart?: readonly unknown[];
   /** a user leaving is not judged by the model (kv: HTTP requests, no connection the model follows; `expect: model` needs a request in flight) */
   unjudgedLeave?: boolean;
+  /** what takes a user offline while its connection stays (offline-queue: quit) */
+  goOffline?: readonly unknown[];
+  /** what a user sends when it comes back (offline-queue: log in again, check its queue) */
+  comeBack?: (user: number) => unknown[];
 }
 
 /** The client name of user i in steps. */
@@ -90,8 +104,8 @@ export function withNames(value: unknown, names: readonly string[], self: number
 export function actingUsers(c: FuzzCase): number[] {
   const users = new Set<number>();
   for (const a of c.actions) {
-    if (a.kind === 'together' || a.kind === 'pause') a.sends.forEach((s) => users.add(s.user));
-    else if (a.kind !== 'wait' && a.kind !== 'crash') users.add(a.user);
+    if (a.kind === 'together' || a.kind === 'pause' || a.kind === 'away') a.sends.forEach((s) => users.add(s.user));
+    if (a.kind !== 'wait' && a.kind !== 'crash' && a.kind !== 'together' && a.kind !== 'pause') users.add(a.user);
   }
   return [...users].sort((a, b) => a - b);
 }
@@ -105,6 +119,12 @@ interface Rendering {
   left: Set<number>;
   /** users with a link fault on their proxy since the last restart */
   linked: Set<number>;
+  /**
+   * users whose connection carried bytes that end inside a frame (raw bytes with no frame end): the
+   * model judges nothing more on it, yet a server may still read what follows and act on it (queue
+   * a message for someone else), so such a user sends no more messages on that connection
+   */
+  garbled: Set<number>;
   state: Map<string, unknown>;
 }
 
@@ -124,7 +144,7 @@ function message(r: Rendering, msg: unknown, user: number): unknown {
 
 /** Sends of several users at the same instant (each user's first only); whether any was rendered. */
 function renderSends(r: Rendering, all: readonly { user: number; msg: unknown }[], firstOnly: boolean): boolean {
-  const sends = all.filter((s, i) => !r.left.has(s.user) && (!firstOnly || all.findIndex((t) => t.user === s.user) === i));
+  const sends = all.filter((s, i) => !r.left.has(s.user) && !r.garbled.has(s.user) && (!firstOnly || all.findIndex((t) => t.user === s.user) === i));
   for (const s of sends) {
     if (r.left.has(s.user)) continue;
     r.steps.push(step({ send: clientOf(s.user), msg: message(r, s.msg, s.user) }));
@@ -142,6 +162,7 @@ function renderCrash(r: Rendering): void {
   const back = r.users.filter((u) => !r.left.has(u));
   for (const u of back) if (r.linked.has(u)) r.steps.push(step({ fault: 'clear', client: clientOf(u) }));
   r.linked.clear();
+  r.garbled.clear();
   if (back.length === 0) return;
   r.steps.push(...connectSteps(r.c, back));
   // what the generator followed (sessions...) belonged to the old process
@@ -159,6 +180,58 @@ function renderPause(r: Rendering, a: Extract<FuzzAction, { kind: 'pause' }>): v
   if (sent) r.steps.push(step({ expect: 'model' }));
 }
 
+/** Sends each message, judged after each (`judged`: else the model is asked only later). */
+function sendEach(r: Rendering, user: number, msgs: readonly unknown[], judged = true): void {
+  for (const m of msgs) {
+    r.steps.push(step({ send: clientOf(user), msg: message(r, m, user) }));
+    if (judged) r.steps.push(step({ expect: 'model' }));
+  }
+}
+
+/** A user leaves: a link fault is cleared first (a close held by a partition would reach the target later than the model takes it). */
+function renderLeave(r: Rendering, user: number, mode: 'close' | 'reset'): void {
+  const client = clientOf(user);
+  if (mode === 'close' && r.linked.delete(user)) r.steps.push(step({ fault: 'clear', client }));
+  r.steps.push(step({ disconnect: client, mode }));
+  r.left.add(user);
+  if (r.hooks.unjudgedLeave !== true) r.steps.push(step({ expect: 'model' }));
+}
+
+/**
+ * A user goes away, the others send to it meanwhile (each writer in turn; one still there writes for
+ * one that left), and it comes back. A silently dead link takes one message per writer, all in
+ * flight (the model would wait for pushes that cannot arrive), then the reset, then `expect: model`.
+ */
+function renderAway(r: Rendering, a: Extract<FuzzAction, { kind: 'away' }>): void {
+  if (r.left.has(a.user) || (a.how === 'message' && r.garbled.has(a.user))) return;
+  const client = clientOf(a.user);
+  if (a.how === 'message') sendEach(r, a.user, r.hooks.goOffline ?? []);
+  else if (a.how === 'silent') {
+    r.steps.push(step({ fault: 'timeout', client }));
+    r.linked.add(a.user);
+  } else renderLeave(r, a.user, a.how);
+  const others = r.users.filter((u) => u !== a.user);
+  const written = new Set<number>();
+  for (const s of a.sends) {
+    const order = [...others.filter((u) => u >= s.user), ...others.filter((u) => u < s.user)];
+    const writer = order.find((u) => !r.left.has(u) && !r.garbled.has(u) && (a.how !== 'silent' || !written.has(u)));
+    if (writer === undefined) continue;
+    written.add(writer);
+    sendEach(r, writer, a.how === 'silent' ? s.msgs.slice(0, 1) : s.msgs, a.how !== 'silent');
+  }
+  if (a.how === 'silent') {
+    r.steps.push(step({ wait: 100 }));
+    renderLeave(r, a.user, 'reset');
+  }
+  if (!a.back) return;
+  if (r.left.delete(a.user)) {
+    r.garbled.delete(a.user);
+    if (r.linked.delete(a.user)) r.steps.push(step({ fault: 'clear', client }));
+    r.steps.push(...connectSteps(r.c, [a.user]));
+  }
+  sendEach(r, a.user, r.hooks.comeBack?.(a.user) ?? []);
+}
+
 /** Who sends an `orOther` send whose user left: the next user still there (in turn) that its messages do not name. */
 function stillThere(r: Rendering, a: Extract<FuzzAction, { kind: 'send' }>): number | undefined {
   if (!r.left.has(a.user) || a.orOther !== true) return a.user;
@@ -168,11 +241,11 @@ function stillThere(r: Rendering, a: Extract<FuzzAction, { kind: 'send' }>): num
 }
 
 /** One user's action (send, raw bytes, a link fault, leaving) and the model check after it. */
-function renderUserAction(r: Rendering, action: Extract<FuzzAction, { user: number }>): void {
+function renderUserAction(r: Rendering, action: Exclude<Extract<FuzzAction, { user: number }>, { kind: 'away' }>): void {
   const sender = action.kind === 'send' ? stillThere(r, action) : action.user;
   if (sender === undefined) return;
   const a = sender === action.user ? action : { ...action, user: sender };
-  if (r.left.has(a.user)) return;
+  if (r.left.has(a.user) || (r.garbled.has(a.user) && (a.kind === 'send' || a.kind === 'check'))) return;
   const client = clientOf(a.user);
   if (a.kind === 'send') {
     // a message that ends the connection ends the burst too
@@ -181,6 +254,7 @@ function renderUserAction(r: Rendering, action: Extract<FuzzAction, { user: numb
     if (end >= 0) r.left.add(a.user);
     r.steps.push(msgs.length === 1 ? step({ send: client, msg: message(r, msgs[0], a.user) }) : step({ send: client, msgs: msgs.map((m) => message(r, m, a.user)) }));
   } else if (a.kind === 'raw') {
+    if (a.end === undefined) r.garbled.add(a.user);
     const end = a.end !== undefined ? { end: a.end } : {};
     r.steps.push(step({ send: client, raw: typeof a.text === 'string' ? { text: a.text, ...end } : { text: a.text.$repeat, repeat: a.text.times, ...end } }));
   } else if (a.kind === 'check') {
@@ -191,11 +265,7 @@ function renderUserAction(r: Rendering, action: Extract<FuzzAction, { user: numb
     r.steps.push(step({ ...fault, client }));
     r.linked.add(a.user);
     return;
-  } else {
-    r.steps.push(step({ disconnect: client, mode: a.mode }));
-    r.left.add(a.user);
-    if (r.hooks.unjudgedLeave === true) return;
-  }
+  } else return renderLeave(r, a.user, a.mode);
   r.steps.push(step({ expect: 'model' }));
 }
 
@@ -208,13 +278,14 @@ function renderUserAction(r: Rendering, action: Extract<FuzzAction, { user: numb
 export function renderSteps(c: FuzzCase, hooks: RenderHooks = {}): StepFile[] {
   const users = actingUsers(c);
   if (users.length === 0) return [step({ wait: 0 })];
-  const r: Rendering = { c, hooks, steps: connectSteps(c, users), users, left: new Set(), linked: new Set(), state: new Map() };
+  const r: Rendering = { c, hooks, steps: connectSteps(c, users), users, left: new Set(), linked: new Set(), garbled: new Set(), state: new Map() };
   for (const a of c.actions) {
     if (a.kind === 'wait') r.steps.push(step({ wait: a.ms }));
     else if (a.kind === 'together') {
       if (renderSends(r, a.sends, true)) r.steps.push(step({ expect: 'model' }));
     } else if (a.kind === 'crash') renderCrash(r);
     else if (a.kind === 'pause') renderPause(r, a);
+    else if (a.kind === 'away') renderAway(r, a);
     else renderUserAction(r, a);
   }
   return r.steps;
@@ -244,6 +315,7 @@ export function caseSize(c: FuzzCase): CaseSize {
     if (a.kind === 'send') chars += dataChars(a.msgs);
     else if (a.kind === 'check') chars += dataChars(a.msg);
     else if (a.kind === 'together' || a.kind === 'pause') chars += dataChars(a.sends.map((s) => s.msg));
+    else if (a.kind === 'away') chars += dataChars(a.sends.map((s) => s.msgs));
     else if (a.kind === 'raw') chars += dataChars(a.text);
   }
   const faults = c.actions.filter((a) => a.kind === 'fault' || a.kind === 'crash' || a.kind === 'pause').length;

@@ -10,7 +10,8 @@
  *    row, so a flake is never taken for a smaller bug.
  *  - Only FAIL and the ERRORs that judge the target (a timeout: a reply never came; a crash) are
  *    findings. A case the harness cannot judge (the oracle's named limits, a session the rendering
- *    thought existed, data a codec cannot carry) is inconclusive and counted as such; a target that
+ *    thought existed, data a codec cannot carry, a reply held by a link protosim partitioned) is
+ *    inconclusive and counted as such; a target that
  *    cannot be started or reached ends the run (exit 3).
  *  - The search stops at `runs` cases or `timeBudgetMs`; shrinking gets what is left of the budget,
  *    and at least `minShrinkMs`.
@@ -120,6 +121,24 @@ function unreachableAfterRestart(c: FuzzCase, generator: ProtocolFuzz, result: C
   return restart >= 0 && at !== null && Number(at[1]) > restart;
 }
 
+/**
+ * A reply the model sends that never came, to clients whose link protosim had partitioned or timed
+ * out (and not cleared) before that step: the link held it, not the target. The case cannot judge
+ * whether the target sent it.
+ */
+export function heldByOwnLink(c: FuzzCase, generator: ProtocolFuzz, result: CaseResult): boolean {
+  const at = /^step (\d+) /.exec(result.step ?? '');
+  if (result.verdict !== 'ERROR' || !result.reason.startsWith('timeout:') || at === null) return false;
+  const silenced = new Set<string>();
+  for (const st of renderSteps(c, renderHooksOf(generator)).slice(0, Number(at[1]) - 1) as { fault?: unknown; client?: unknown; disconnect?: unknown }[]) {
+    if (typeof st.client !== 'string') continue;
+    if (st.fault === 'partition' || st.fault === 'timeout') silenced.add(st.client);
+    else if (st.fault === 'clear' || st.fault === 'heal') silenced.delete(st.client);
+  }
+  const waitedFor = (result.expected ?? '').split('\n').flatMap((line) => /^\s*(c\d+): /.exec(line)?.[1] ?? []);
+  return waitedFor.length > 0 && waitedFor.every((client) => silenced.has(client));
+}
+
 /** Runs one rendered case once. */
 async function runOnce(options: FuzzOptions, c: FuzzCase, id: string): Promise<Judged> {
   const text = fuzzSuiteText(options.base, options.generator, c, id);
@@ -132,7 +151,7 @@ async function runOnce(options: FuzzOptions, c: FuzzCase, id: string): Promise<J
   if (run.unreachable || result === undefined) return { kind: 'unreachable', reason: result?.reason ?? 'no result' };
   if (result.verdict === 'PASS' || result.verdict === 'SKIP') return { kind: 'pass' };
   if (result.verdict === 'ERROR' && inconclusivePrefixes.some((p) => result.reason.startsWith(p))) return { kind: 'inconclusive', reason: result.reason };
-  if (closedUnderfoot(result)) return { kind: 'inconclusive', reason: result.reason };
+  if (closedUnderfoot(result) || heldByOwnLink(c, options.generator, result)) return { kind: 'inconclusive', reason: result.reason };
   return { kind: 'fail', result };
 }
 

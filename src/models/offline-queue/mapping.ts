@@ -8,7 +8,8 @@
  *    such request; a server confirms a push by what the recipient does next. So every request a
  *    client sends first confirms every push to its account that it had received (the model's ack
  *    events; a push still on its way when the request was written may count or not), and the
- *    model's confirmation timer is not run. A disconnect may come before or after a confirmation
+ *    model's confirmation timer is not run. A disconnect (or a login elsewhere, which moves the
+ *    account away from the connection) may come before or after a confirmation
  *    the harness cannot see: for a push the client was seen to receive, or any push when the client
  *    closed cleanly (the bytes were in its socket), both outcomes stay possible (a duplicate on the
  *    next check is allowed, a loss is not); a push the client never received must be queued again;
@@ -97,6 +98,22 @@ function confirmationsBefore(client: string, world: WorldView): ModelEvent[][] {
   return unseen.length === 0 ? [sure] : [[...sure, ...unseen], sure];
 }
 
+/**
+ * A login to account `name` while it is logged in on another connection moves it here: the pushes
+ * that connection had (like a connection that breaks, `beforeDisconnect`) may count as delivered,
+ * or be queued again. Illustrative (default): any push written to its socket; strict: the pushes
+ * it was seen to receive. (A correct server that takes a push written to an open socket as
+ * delivered does not give it again on the next check; the reference server gives it again.)
+ */
+function deliveredBeforeMove(client: string, name: string, world: WorldView, strict: boolean): ModelEvent[][] {
+  const accounts = (world.context.accounts ?? {}) as Record<string, { conn: string | null }>;
+  const other = accounts[name]?.conn;
+  if (other === undefined || other === null || other === client) return [[]];
+  const seen = new Set((world.notes[`seen:${other}`] as number[] | undefined) ?? []);
+  const maybe = unackedOf(other, world).filter((ref) => seen.has(ref) || !strict);
+  return maybe.length === 0 ? [[]] : [[], maybe.map((ref) => ack(other, ref))];
+}
+
 const ack = (client: string, ref: number): ModelEvent => ({ type: 'REQUEST', opcode: Op.ack, sender: '', receiver: '', msg: String(ref), from: client });
 
 /** The oracle's mapping: the `fixed` variant's server unless `server` names another. */
@@ -129,7 +146,8 @@ export function offlineQueueMapping(fixed: ModelVariant, { server, strict }: Map
       if (!Number.isInteger(opcode) || opcode < Op.create || opcode > Op.quit) return unmodelled;
       const text = (v: unknown): string => (typeof v === 'string' ? v : '');
       const request: ModelEvent = { type: 'REQUEST', opcode, sender: text(w.sender), receiver: text(w.receiver), msg: text(w.msg), from: client };
-      return confirmationsBefore(client, world).map((acks) => ({ events: [...acks, request] }));
+      const moved = opcode === Op.login ? deliveredBeforeMove(client, text(w.msg), world, strict) : [[]];
+      return confirmationsBefore(client, world).flatMap((acks) => moved.map((before) => ({ events: [...before, ...acks, request] })));
     },
 
     beforeDisconnect(client: string, how: 'closed' | 'reset', world: WorldView): ModelEvent[][] {
