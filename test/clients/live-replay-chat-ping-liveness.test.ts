@@ -18,20 +18,20 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/program.js';
 import type { LiveClientsView } from '../../src/models/live-types.js';
 import { pingLivenessClientReplay as replay } from '../../src/models/ping-liveness/client-replay.js';
 import type { ProtocolMessage } from '../../src/models/types.js';
+import { cliIn } from '../support/cli.js';
 import { corpusAdapter } from '../support/corpus-adapter.js';
 
 const root = resolve(__dirname, '../..');
 const havePython = spawnSync('/usr/bin/python3', ['--version']).status === 0;
 let work: string;
 
+/** protosim in `cwd`, stdout and stderr together */
 async function cli(args: string[], cwd = root): Promise<{ code: number; out: string }> {
-  let out = '';
-  const code = await runCli(args, { stdout: (s) => (out += s), stderr: (s) => (out += s), cwd });
-  return { code, out };
+  const r = await cliIn(cwd)(args);
+  return { code: r.code, out: r.out + r.err };
 }
 
 beforeAll(() => {
