@@ -28,6 +28,8 @@ export interface ClientRunOptions extends Partial<ReportOptions> {
   case?: string[];
   /** `--strict`: also the cases that check what the protocol leaves open */
   strict?: boolean;
+  /** `--bounds`: the protocol's named bounds of client programs checked too */
+  bounds?: boolean;
   tag?: string[];
   format: string;
   color: boolean;
@@ -65,6 +67,7 @@ export async function runClientSuiteCommand(ctx: CliContext, file: string, opts:
     ...(opts.io ? { io: opts.io } : {}),
     ...(opts.case ? { caseIds: opts.case } : {}),
     ...(opts.strict === true ? { strict: true } : {}),
+    ...(opts.bounds === true ? { bounds: true } : {}),
     ...(opts.tag ? { tags: opts.tag } : {}),
     protosimLauncher: protosimLauncher(),
     onCaseEnd: (r) => {
@@ -86,7 +89,7 @@ export function renderCaseLine(r: CaseResult): string {
   if (r.verdict === 'PASS') return head + '\n';
   // A SKIP says why the case could not be judged (a killed server over QUIC, say).
   if (r.verdict === 'SKIP') return `${head}\n        ${r.reason}\n`;
-  const lines = [head, `        ${r.step ?? ''}`, `        ${r.reason}`];
+  const lines = [head, ...(r.step ? [`        ${r.step}`] : []), `        ${r.reason}`];
   if (r.observed) for (const l of r.observed.split('\n')) lines.push(`          ${l}`);
   return lines.join('\n') + '\n';
 }

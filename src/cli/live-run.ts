@@ -13,6 +13,7 @@ import type { Suite } from '../scenario/load-suite.js';
 import type { CliContext } from './context.js';
 import { targetFileOf } from './target-flag.js';
 import { suiteForStrictness } from '../conformance/strictness.js';
+import { boundsVar } from '../models/live-bounds.js';
 
 export interface LiveRunOptions {
   target?: string;
@@ -30,6 +31,8 @@ export interface LiveRunOptions {
   progress?: boolean;
   /** `--strict`: check everything protosim's reference server does (src/conformance/strictness.ts) */
   strict?: boolean;
+  /** `--bounds`: the protocol's named bounds (src/models/live-bounds.ts) checked too */
+  bounds?: boolean;
 }
 
 /** Collects a repeatable option. */
@@ -79,6 +82,7 @@ export async function runLiveSuite(ctx: CliContext, suite: Suite, opts: LiveRunO
   // Without --strict, what the protocol leaves open is not judged, and strict-only cases are left out.
   const strictness = suiteForStrictness(suite, opts.strict === true, opts.case ?? []);
   suite = strictness.suite;
+  if (opts.bounds === true) suite = { ...suite, spec: { ...suite.spec, vars: { ...(suite.spec.vars ?? {}), [boundsVar]: 1 } } };
   if (strictness.leftOut.length > 0 && !json) ctx.io.stderr(`protosim: ${strictness.leftOut.length} strict-only case(s) not run (${strictness.leftOut.join(', ')}): they check protosim's reference server's own choices; --strict runs them\n`);
   const total = selectCases(suite, opts.case ?? [], opts.tag ?? []).length;
   const progress = progressFor(ctx, { progress: opts.progress ?? true }, 'cases');

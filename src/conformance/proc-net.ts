@@ -6,12 +6,10 @@
  */
 import { readFileSync } from 'node:fs';
 
-/**
- * Whether one of `files` (a /proc/net table) has a socket on local `port` for which `accept` holds
- * (given the row's fields: sl local_address rem_address st ...); undefined when none can be read.
- */
-function socketOnPort(files: readonly string[], port: number, accept: (fields: readonly string[]) => boolean): boolean | undefined {
+/** The rows of `files` (/proc/net tables) whose local port is `port`, as fields (sl local_address rem_address st ...); undefined when none can be read. */
+function rowsOnPort(files: readonly string[], port: number): string[][] | undefined {
   let readable = false;
+  const rows: string[][] = [];
   for (const file of files) {
     let text: string;
     try {
@@ -23,10 +21,15 @@ function socketOnPort(files: readonly string[], port: number, accept: (fields: r
     for (const line of text.split('\n').slice(1)) {
       const fields = line.trim().split(/\s+/);
       const local = fields[1];
-      if (local !== undefined && accept(fields) && parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port) return true;
+      if (local !== undefined && parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port) rows.push(fields);
     }
   }
-  return readable ? false : undefined;
+  return readable ? rows : undefined;
+}
+
+/** Whether one of `files` has a socket on local `port` for which `accept` holds; undefined when none can be read. */
+function socketOnPort(files: readonly string[], port: number, accept: (fields: readonly string[]) => boolean): boolean | undefined {
+  return rowsOnPort(files, port)?.some(accept);
 }
 
 /**
@@ -54,4 +57,14 @@ export function portDrained(port: number): boolean | undefined {
   // st 01 is ESTABLISHED; field 4 is tx_queue:rx_queue, in hex
   const unread = socketOnPort(['/proc/net/tcp', '/proc/net/tcp6'], port, (fields) => fields[3] === '01' && parseInt(fields[4]?.split(':')[1] ?? '0', 16) > 0);
   return unread === undefined ? undefined : !unread;
+}
+
+/**
+ * How many TCP sockets with local `port` are in CLOSE_WAIT (the peer closed, the program holding
+ * the socket has not): on a server's listening port, connections its clients left and it never
+ * closed. Undefined when /proc/net/tcp and tcp6 cannot be read (not Linux).
+ */
+export function closeWaitCount(port: number): number | undefined {
+  // st 08 is CLOSE_WAIT
+  return rowsOnPort(['/proc/net/tcp', '/proc/net/tcp6'], port)?.filter((fields) => fields[3] === '08').length;
 }

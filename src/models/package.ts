@@ -7,6 +7,7 @@
  * reference server; `clients` adds client programs driven through adapters.
  */
 import type { BenchScript } from './bench-script.js';
+import type { ClientBounds, ServerBounds } from './live-bounds.js';
 import type { ClientReplayMapping, ClientWire, LiveCodecSpec, MappingOptions, WireMapping } from './live-types.js';
 import type { ServerLimitValues, ServerProgram } from './server-program.js';
 import type { ProtocolModel } from './types.js';
@@ -50,6 +51,8 @@ export interface LiveProtocol {
   readonly clientReplay?: ClientReplayMapping;
   /** the reference server (`protosim serve`) */
   readonly server: ServerPackage;
+  /** the named bounds a server of it is held to beyond the oracle (./live-bounds.ts) */
+  readonly bounds?: ServerBounds;
 }
 
 /** A reference server: its named flaws, its options, its limits and its rules. */
@@ -92,4 +95,6 @@ export interface ClientPrograms {
   readonly exercised: readonly string[];
   /** the sender's own program shows what it sent (an echo), and turns do not alternate */
   readonly echo?: boolean;
+  /** the named bounds a client program of it is held to beyond the oracle (./live-bounds.ts) */
+  readonly bounds?: ClientBounds;
 }

@@ -93,12 +93,23 @@ export interface StreamRules<S, Req, Out> {
 /** The host-level defect every stream protocol has: one read taken for one message (TCP keeps no message boundaries). */
 export const readIsMessageDefect = { name: 'one-read-one-message', description: 'each read is decoded on its own: a message that arrives in pieces over several reads is lost (TCP keeps no message boundaries)' } as const;
 
+/**
+ * The host-level defect of a resource leak every stream protocol can have: a connection its client
+ * closed is never closed by the server (the `connections-released` bound, ./live-bounds.ts).
+ */
+export const keepClosedConnectionsDefect = {
+  name: 'keep-closed-connections',
+  description: "a connection its client closed is forgotten but never closed: its socket stays in CLOSE_WAIT, a file descriptor leaked for every client that leaves",
+} as const;
+
 export interface StreamServer<S, Req, Out> {
   wire: StreamWire<Req, Out>;
   /** a host-level variation (a defect): which of the requests decoded from one read are served */
   perRead?<T>(decoded: T[]): T[];
   /** a host-level variation (a defect, `one-read-one-message`): every read decoded on its own; a frame cut at a read's end is lost */
   readIsMessage?: boolean;
+  /** a host-level variation (a defect, `keep-closed-connections`): a connection the client closed is forgotten, its socket never closed */
+  keepClosedConnections?: boolean;
   rules: StreamRules<S, Req, Out>;
 }
 

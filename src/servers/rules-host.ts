@@ -84,6 +84,7 @@ export function streamProtocolOf<S, Req, Out>(name: string, server: StreamServer
     codec: streamCodec(server.wire),
     ...(server.perRead ? { perRead: (decoded: Decoded<Req>[]) => server.perRead!(decoded) } : {}),
     ...(server.readIsMessage === true ? { readIsMessage: true } : {}),
+    ...(server.keepClosedConnections === true ? { keepClosedConnections: true } : {}),
     rules: (host) => runRules(server, host),
   };
 }

@@ -74,6 +74,8 @@ export interface StreamProtocol<Req, Out> {
   perRead?(decoded: Decoded<Req>[]): Decoded<Req>[];
   /** A host-level variation (a defect): each read decoded by a fresh decoder, a frame cut at its end lost. */
   readIsMessage?: boolean;
+  /** A host-level variation (a defect): a connection the client closed is forgotten, its socket never closed. */
+  keepClosedConnections?: boolean;
   rules(host: HostApi<Out>): RulesRunner<Req>;
 }
 
@@ -156,6 +158,7 @@ export async function startStreamServer<Req, Out>(protocol: StreamProtocol<Req, 
     },
     beforeClose: () => rules.shutdown?.(),
     ...(protocol.readIsMessage === true ? { readIsMessage: true } : {}),
+    ...(protocol.keepClosedConnections === true ? { keepClosedConnections: true } : {}),
   });
   return tcpServerHandle(name, transportHost, config.defect);
 }

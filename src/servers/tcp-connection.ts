@@ -21,6 +21,8 @@ export interface LiveTcpConnection {
 export interface TcpHostState {
   spec: TcpHostSpec;
   live: Set<LiveTcpConnection>;
+  /** sockets the keep-closed-connections defect forgot without closing (destroyed only when the host closes) */
+  leaked: Set<Socket>;
 }
 
 /** One connection's own state, shared by its writes, timers and socket events. */
@@ -33,6 +35,8 @@ interface ConnectionState {
   readTimer: ClockTimer | undefined;
   idleTimer: ClockTimer | undefined;
   socketError: Error | undefined;
+  /** the close was told (the keep-closed-connections defect tells it at the client's end, and never closes) */
+  told?: boolean;
 }
 
 /** Serves an accepted socket: adds it to the host's open connections and hands it to the protocol. */
@@ -56,6 +60,14 @@ export function serveTcpConnection(host: TcpHostState, socket: Socket, id: numbe
     state.socketError = error;
   });
   socket.on('close', (hadError) => onClose(state, hadError));
+  // keep-closed-connections (a defect): the half-open host is told of the client's end, forgets
+  // the connection and never ends its side; the socket stays in CLOSE_WAIT for as long as it runs
+  if (host.spec.keepClosedConnections === true) {
+    socket.on('end', () => {
+      host.leaked.add(socket);
+      onClose(state, false);
+    });
+  }
 
   try {
     entry.handler = spec.accept(connection);
@@ -145,6 +157,8 @@ function onClose(state: ConnectionState, hadError: boolean): void {
   const { spec } = state.host;
   const { log } = spec;
   const { entry, id, remote, closeReason, socketError } = state;
+  if (state.told === true) return;
+  state.told = true;
   state.readTimer?.cancel();
   state.idleTimer?.cancel();
   state.host.live.delete(entry);

@@ -70,6 +70,11 @@ export interface TcpHostSpec {
    * stream into messages before the host sees it, so the defect is applied there); TCP ignores it.
    */
   readIsMessage?: boolean;
+  /**
+   * The keep-closed-connections defect: a connection whose client closed it is forgotten (the
+   * protocol told it closed) but its socket is never closed, left in CLOSE_WAIT.
+   */
+  keepClosedConnections?: boolean;
 }
 
 /** A running TCP host. */
@@ -91,7 +96,7 @@ export interface TcpHost {
 /** Starts a TCP host: listens on `spec.host:spec.port` and serves each connection it accepts. */
 export async function startTcpHost(spec: TcpHostSpec): Promise<TcpHost> {
   const { log } = spec;
-  const state: TcpHostState = { spec, live: new Set<LiveTcpConnection>() };
+  const state: TcpHostState = { spec, live: new Set<LiveTcpConnection>(), leaked: new Set() };
   const { live } = state;
   let nextId = 1;
   let closing: Promise<void> | undefined;
@@ -100,7 +105,7 @@ export async function startTcpHost(spec: TcpHostSpec): Promise<TcpHost> {
   // A crashed server's rejection is for whoever awaits `closed`; do not let it go unhandled.
   closed.catch(() => undefined);
 
-  const server: Server = createServer({ noDelay: true, allowHalfOpen: false }, (socket) => {
+  const server: Server = createServer({ noDelay: true, allowHalfOpen: spec.keepClosedConnections === true }, (socket) => {
     const id = nextId++;
     const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     socket.on('error', () => undefined); // reported through 'close' below; never unhandled
@@ -138,6 +143,7 @@ export async function startTcpHost(spec: TcpHostSpec): Promise<TcpHost> {
           log(`${spec.name}: internal error at shutdown: ${describe(error)}`);
         }
         for (const { connection } of live) connection.end('server shutting down');
+        for (const socket of state.leaked) socket.destroy();
         const deadline = setTimeout(() => {
           for (const { socket } of live) socket.destroy();
         }, shutdownGraceMs);
@@ -151,6 +157,7 @@ export async function startTcpHost(spec: TcpHostSpec): Promise<TcpHost> {
       spec.events.emit({ type: 'server-crashed', reason: error.message });
       closing = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const { socket } of live) socket.destroy();
+      for (const socket of state.leaked) socket.destroy();
       settle.reject(error);
     },
   };

@@ -12,7 +12,7 @@ import type { CaseResult } from '../../src/report/case-result.js';
 import { shippedSuite, withTarget } from './suite-fixture.js';
 
 /** Defect -> the case that catches it (with its protocol). Keep in step with docs/conformance.md. */
-const catchingCase: Record<string, { protocol: SuiteProtocol; caseId: string; strict?: boolean }> = {
+const catchingCase: Record<string, { protocol: SuiteProtocol; caseId: string; strict?: boolean; bounds?: boolean }> = {
   'kv/nonatomic-kv': { protocol: 'kv', caseId: 'kv/concurrent-sets' },
   'kv/no-trailing-newline': { protocol: 'kv', caseId: 'kv/exact-bodies' },
   'kv/shared-stores': { protocol: 'kv', caseId: 'kv/separate-stores', strict: true },
@@ -38,6 +38,10 @@ const catchingCase: Record<string, { protocol: SuiteProtocol; caseId: string; st
   'ping-liveness/one-read-one-message': { protocol: 'ping-liveness', caseId: 'ping/split-frames' },
   'offline-queue/one-read-one-message': { protocol: 'offline-queue', caseId: 'oq/split-frames' },
   'offline-queue/drop-on-dead-connection': { protocol: 'offline-queue', caseId: 'oq/dead-connection-queues', strict: true },
+  // A resource leak: caught by the protocol's named bound (connections-released), which --bounds checks.
+  'register-exit/keep-closed-connections': { protocol: 'register-exit', caseId: 're/route', bounds: true },
+  'ping-liveness/keep-closed-connections': { protocol: 'ping-liveness', caseId: 'ping/chat-echo', bounds: true },
+  'offline-queue/keep-closed-connections': { protocol: 'offline-queue', caseId: 'oq/login', bounds: true },
 };
 
 /** Server options that make the suites quick: a short heartbeat for ping-liveness. */
@@ -46,10 +50,10 @@ function serverOptions(protocol: SuiteProtocol): ServerOptions {
 }
 
 /** Runs a protocol's suite against an in-process reference server (with a defect, or none). */
-async function runAgainst(protocol: SuiteProtocol, options: ServerOptions = {}, codec?: string, framing?: string, strict = false): Promise<CaseResult[]> {
+async function runAgainst(protocol: SuiteProtocol, options: ServerOptions = {}, codec?: string, framing?: string, vars: Record<string, number> = {}, caseIds?: string[]): Promise<CaseResult[]> {
   const server = await startServer(protocol, { port: 0, ...serverOptions(protocol), ...options });
   try {
-    const run = await runSuite(shippedSuite(protocol), { target: server.address, codec, framing, replyTimeoutMs: 1000, ...(strict ? { vars: { strict: 1 } } : {}) });
+    const run = await runSuite(shippedSuite(protocol), { target: server.address, codec, framing, replyTimeoutMs: 1000, vars, ...(caseIds !== undefined ? { caseIds } : {}) });
     return run.report.cases;
   } finally {
     await server.close();
@@ -82,7 +86,8 @@ describe.concurrent('every reference server passes its suite (address targets)',
   ];
   for (const v of variants) {
     it(`${v.protocol}${v.codec ? ` ${v.codec}` : ''}${v.framing ? ` ${v.framing}` : ''}`, async () => {
-      const cases = await runAgainst(v.protocol, v.options, v.codec, v.framing);
+      // with the named bounds checked too (a correct server gives back every connection its clients close)
+      const cases = await runAgainst(v.protocol, v.options, v.codec, v.framing, { bounds: 1 });
       expect(summary(cases.filter((c) => c.verdict !== 'SKIP'))).toEqual([]);
       // Process faults need a command target; on an address they are skipped, and say why.
       for (const c of cases.filter((x) => x.verdict === 'SKIP')) expect(c.reason).toMatch(/needs a command target|a read is a message/);
@@ -122,12 +127,13 @@ describe.concurrent('every defect is caught by the case the table names', () => 
         expect(crashed.reason).toMatch(/the target crashed/);
         expect(crashed.observed).toMatch(/vanished without Exit|exit code 70/);
       } else {
-        cases = await runAgainst(defect.protocol as SuiteProtocol, { defect: defect.name }, undefined, undefined, entry!.strict === true);
+        cases = await runAgainst(defect.protocol as SuiteProtocol, { defect: defect.name }, undefined, undefined, { ...(entry!.strict === true ? { strict: 1 } : {}), ...(entry!.bounds === true ? { bounds: 1 } : {}) }, entry!.bounds === true ? [entry!.caseId] : undefined);
       }
       const caught = cases.find((c) => c.id === entry!.caseId);
       expect(caught, `${entry!.caseId} ran`).toBeDefined();
       expect(caught!.verdict, `${key}: ${entry!.caseId} must not pass`).not.toBe('PASS');
       expect(caught!.reason.length).toBeGreaterThan(10);
+      if (entry!.bounds === true) expect(caught!.reason).toMatch(/^connections-released: the target kept/);
     });
   }
 });

@@ -63,9 +63,11 @@ const cases = `
         count: 1
       - type: c1
         text: split in two halves
+      # the bound is generous: the case is about the split, not about speed on a loaded machine
       - expect: c1
         kind: message
         text: split in two halves
+        withinMs: 6000
 
   - id: quic-links/merge
     title: two echoes come in one stream write
@@ -86,9 +88,11 @@ const cases = `
       - expect: c1
         kind: message
         text: first of two
+        withinMs: 6000
       - expect: c1
         kind: message
         text: second of two
+        withinMs: 6000
 `;
 
 /** The shipped ping-liveness client suite, its adapter path absolute, with the two cases above. */
@@ -129,15 +133,19 @@ describe.skipIf(missing !== '')(`client-suite link faults over QUIC on quic-go c
     expect(processesNaming(bin)).toEqual([]);
   }, 60_000);
 
-  it('the one-object-per-Read twin passes the unfaulted echo and fails the split and the merge, on the lost echo', async () => {
+  it('the one-object-per-Read twin can pass the unfaulted echo, and fails the split and the merge, on the lost echo', async () => {
     const r = await verdicts(twin, ['ping-liveness/system/echo', 'quic-links/split', 'quic-links/merge']);
-    expect(r['ping-liveness/system/echo'], r['ping-liveness/system/echo']?.reason).toMatchObject({ verdict: 'PASS' });
+    // Unfaulted, the twin loses an echo only when two server messages happen to share one read (a
+    // loaded machine): it must pass in one of three tries, which shows the faults are what catch it.
+    let echo = r['ping-liveness/system/echo'];
+    for (let i = 0; i < 2 && echo?.verdict !== 'PASS'; i++) echo = (await verdicts(twin, ['ping-liveness/system/echo']))['ping-liveness/system/echo'];
+    expect(echo, echo?.reason).toMatchObject({ verdict: 'PASS' });
     expect(r['quic-links/split']?.verdict, r['quic-links/split']?.reason).toBe('FAIL');
     expect(r['quic-links/split']?.reason).toMatch(/expected c1 to show a message "split in two halves"; none within/);
     expect(r['quic-links/merge']?.verdict, r['quic-links/merge']?.reason).toBe('FAIL');
     expect(r['quic-links/merge']?.reason).toMatch(/expected c1 to show a message "first of two"; none within/);
     expect(processesNaming(twin)).toEqual([]);
-  }, 60_000);
+  }, 90_000);
 });
 
 describe('client links over QUIC: where each program connects', () => {

@@ -20,6 +20,7 @@ import { loadSuiteFile, type Suite } from '../../scenario/load-suite.js';
 import { fuzzGeneratorFor, fuzzGenerators } from '../../conformance/fuzz/fuzz-generators.js';
 import { generatorFor } from '../../conformance/fuzz/case-arbitrary.js';
 import { strictVar } from '../../conformance/server-mapping-for.js';
+import { boundsVar } from '../../models/live-bounds.js';
 import { processFaultsOf, runFuzz, type FuzzOptions, type FuzzProgress } from '../../conformance/fuzz/run-fuzz.js';
 import { describeSize, type CaseSize } from '../../conformance/fuzz/fuzz-case.js';
 import { makeSuiteReport, type CaseResult } from '../../report/case-result.js';
@@ -51,6 +52,8 @@ interface FuzzFlags {
   progress: boolean;
   processFaults: boolean;
   strict?: boolean;
+  /** `--no-bounds` sets false: the protocol's named bounds are not checked */
+  bounds: boolean;
   replyTimeoutMs?: number;
 }
 
@@ -96,7 +99,7 @@ function fuzzOptions(what: string, flags: FuzzFlags, cwd: string, seed: number):
   const generator = generatorFor(protocolGenerator, strict);
   const targetFile = targetFileOf(flags.target, suite.spec.protocol, cwd);
   const address = flags.target !== undefined && targetFile === undefined ? flags.target : undefined;
-  const vars = { ...(generator.vars ?? {}), ...(suite.spec.vars ?? {}), ...parseVars(flags.var ?? []), ...(strict ? { [strictVar]: 1 } : {}) };
+  const vars = { ...(generator.vars ?? {}), ...(suite.spec.vars ?? {}), ...parseVars(flags.var ?? []), ...(strict ? { [strictVar]: 1 } : {}), ...(flags.bounds !== false ? { [boundsVar]: 1 } : {}) };
   const target = targetFile ?? (address === undefined ? suite.spec.target : undefined);
   return {
     generator,
@@ -152,7 +155,9 @@ function renderOutcome(ctx: CliContext, outcome: ShownOutcome, protocol: string,
   ctx.io.stdout(renderCaseLine(f.result, false).replace(/^/gm, '  '));
   ctx.io.stdout(`\n  the shrunk case:\n${f.suiteText.replace(/^/gm, '    ')}\n`);
   ctx.io.stdout(`  replay the search: protosim fuzz ${protocol} --seed ${outcome.seed}${replay}\n`);
-  if (flags.saveCase !== undefined) ctx.io.stdout(`  replay the case:   protosim run ${flags.saveCase}${flags.adapter !== undefined ? ` --adapter ${flags.adapter}` : replay}\n`);
+  // a client suite has no variable for the bounds: its replay asks for them
+  const bounds = flags.adapter !== undefined && flags.bounds !== false ? ' --bounds' : '';
+  if (flags.saveCase !== undefined) ctx.io.stdout(`  replay the case:   protosim run ${flags.saveCase}${flags.adapter !== undefined ? ` --adapter ${flags.adapter}${bounds}` : replay}\n`);
 }
 
 /** Saves the shrunk case, prints (text or JSON), writes reports, sets the exit code. */
@@ -205,6 +210,7 @@ function clientFuzzOptions(what: string, flags: FuzzFlags, cwd: string, seed: nu
     unframed,
     vars,
     ...(flags.io !== undefined ? { io: flags.io } : {}),
+    bounds: flags.bounds !== false,
     seed,
     runs: flags.runs,
     repeat: flags.repeat,
@@ -217,7 +223,7 @@ function clientFuzzOptions(what: string, flags: FuzzFlags, cwd: string, seed: nu
 async function fuzzClients(ctx: CliContext, what: string, flags: FuzzFlags, cwd: string, seed: number): Promise<void> {
   const options = clientFuzzOptions(what, flags, cwd, seed);
   const protocol = options.generator.protocol;
-  ctx.io.stderr(`seed=${seed} protocol=${protocol} runs=${flags.runs} repeat=${flags.repeat} confirm=${flags.confirm} time-budget=${flags.timeBudget}s adapter=${flags.adapter}\n`);
+  ctx.io.stderr(`seed=${seed} protocol=${protocol} runs=${flags.runs} repeat=${flags.repeat} confirm=${flags.confirm} time-budget=${flags.timeBudget}s adapter=${flags.adapter} bounds=${flags.bounds !== false ? 'on' : 'off'}\n`);
   if (flags.progress) options.onProgress = (e) => ctx.io.stderr(progressLine(e));
   const outcome = await runClientFuzz(options);
   const replay = ` --adapter ${flags.adapter}${flags.codec !== undefined ? ` --codec ${flags.codec}` : ''}${flags.framing !== undefined ? ` --framing ${flags.framing}` : ''}`;
@@ -243,6 +249,7 @@ export function registerFuzzCommand(program: Command, ctx: CliContext): void {
     .option('--var <name=value>', 'a suite variable; with --adapter, an adapter variable (repeatable)', collectWhole)
     .option('--reply-timeout-ms <ms>', 'how long an expect waits', parseIntOption('--reply-timeout-ms'))
     .option('--strict', 'as run --strict: check everything protosim\'s reference server does (reply texts, acks, closing after errors) and generate its own extensions too (the kv store parameter, its error replies)')
+    .option('--no-bounds', 'do not hold the target to its protocol\'s named bounds (servers: connections-released; client programs: idle-requests)')
     .option('--no-process-faults', 'do not kill, restart or pause the target (generated only against a target protosim starts, never an address)')
     .option('--format <format>', 'text or json', 'text');
   addReportOptions(command).action(async (what: string, flags: FuzzFlags) => {
@@ -252,7 +259,7 @@ export function registerFuzzCommand(program: Command, ctx: CliContext): void {
     if (flags.adapter !== undefined) return fuzzClients(ctx, what, flags, cwd, seed);
     const options = fuzzOptions(what, flags, cwd, seed);
     const protocol = options.base.protocol;
-    ctx.io.stderr(`seed=${seed} protocol=${protocol} runs=${flags.runs} repeat=${flags.repeat} confirm=${flags.confirm} time-budget=${flags.timeBudget}s target=${flags.target ?? 'the suite\'s'} process-faults=${processFaultsOf(options).why}${flags.strict === true ? ' strict' : ''}\n`);
+    ctx.io.stderr(`seed=${seed} protocol=${protocol} runs=${flags.runs} repeat=${flags.repeat} confirm=${flags.confirm} time-budget=${flags.timeBudget}s target=${flags.target ?? 'the suite\'s'} process-faults=${processFaultsOf(options).why}${flags.strict === true ? ' strict' : ''} bounds=${flags.bounds !== false ? 'on' : 'off'}\n`);
     if (flags.progress) options.onProgress = (e) => ctx.io.stderr(progressLine(e));
     const outcome = await runFuzz(options);
     finish(ctx, outcome, protocol, flags, flags.target !== undefined ? ` --target ${flags.target}` : '', flags.target ?? 'the suite\'s target');

@@ -8,7 +8,6 @@
  * program is what is under test, and it did not do what a correct client does.
  */
 import { ProtosimError } from '../../errors.js';
-import { selectCases } from '../../scenario/step-language.js';
 import { LiveCase } from '../engine/live-case.js';
 import { StepError, StepFailure as Failure, type CaseOutcome } from '../engine/verdicts.js';
 import { models } from '../../models/index.js';
@@ -28,49 +27,17 @@ import { analyzeStall, type StallAnalysis } from './stall-analysis.js';
 import { describeExit } from '../managed-process.js';
 import { serverActions, SuiteServer, suiteServerCommand } from './suite-server.js';
 import { ClientLinks } from './client-links.js';
+import { idleRequestsViolation } from './idle-requests.js';
+import { protocolNamed } from '../../models/registry.js';
 
 /** A step's verdict: FAIL (the program did something else) or ERROR (the harness could not do its part). */
 function stepVerdict(verdict: 'FAIL' | 'ERROR', reason: string, expected?: string, observed?: string): Error {
   return verdict === 'FAIL' ? new Failure(reason, expected, observed) : new StepError('harness', reason, expected, observed);
 }
 
-export interface RunClientSuiteOptions {
-  adapter: Adapter;
-  /** `--var` overrides of the adapter's vars */
-  vars?: Readonly<Record<string, string>>;
-  io?: IoMode;
-  caseIds?: readonly string[];
-  tags?: readonly string[];
-  protosimLauncher: readonly string[];
-  /** called as each case starts and ends (progress) */
-  onCaseStart?: (c: ClientCaseFile) => void;
-  onCaseEnd?: (r: CaseResult) => void;
-  /** `--strict`: the `strict: true` cases too */
-  strict?: boolean;
-  /** a case's overall bound when it sets no timeoutMs (default defaultClientCaseTimeoutMs) */
-  caseTimeoutMs?: number;
-}
+import { adapterVarsFor, defaultClientCaseTimeoutMs, killAfterTimeoutMs, maxCaseTraceEvents, selectClientCases, togetherTimeoutMs, type RunClientSuiteOptions } from './client-suite-options.js';
 
-/** A case's overall bound when it sets none. */
-export const defaultClientCaseTimeoutMs = 30_000;
-/** Trace events kept per case (polling makes many); the rest are counted in an `end` note. */
-export const maxCaseTraceEvents = 3000;
-/** How long `start: [..] together: true` holds first requests waiting for the others. */
-export const togetherTimeoutMs = 5000;
-/** How long `kill ... after:` waits for the request it kills after. */
-export const killAfterTimeoutMs = 10_000;
-
-/** Cases selected by `--case` ids and `--tag`s (all when none given). */
-export function selectClientCases(suite: ClientSuite, caseIds: readonly string[] = [], tags: readonly string[] = [], strict = false): ClientCaseFile[] {
-  return selectCases(suite.spec.cases, suite.file, caseIds, tags, strict);
-}
-
-/** The adapter vars a suite asks for, where the adapter has them, then `--var`. */
-export function adapterVarsFor(suite: ClientSuite, adapter: Adapter, overrides: Readonly<Record<string, string>> = {}): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(suite.spec.adapterVars ?? {})) if (adapter.spec.vars && k in adapter.spec.vars) out[k] = String(v);
-  return { ...out, ...overrides };
-}
+export { adapterVarsFor, defaultClientCaseTimeoutMs, killAfterTimeoutMs, maxCaseTraceEvents, selectClientCases, togetherTimeoutMs, type RunClientSuiteOptions };
 
 /** Runs the selected cases; an InputError (exit 2) first when the suite's server cannot be run as the adapter needs (QUIC). */
 export async function runClientSuite(suite: ClientSuite, opts: RunClientSuiteOptions): Promise<SuiteReport> {
@@ -103,6 +70,10 @@ export class ClientCaseRun extends LiveCase<ClientStepFile> {
   /** names bound by `expect: [..] as:` */
   private readonly aliases = new Map<string, string>();
   private stepStartedMs = 0;
+  /** when each step that acts (all but expect and wait) began: what the idle-requests bound counts as a change */
+  private readonly actedMs: number[] = [];
+  /** the case failed on a named bound, not on a step */
+  private boundBroken = false;
 
   constructor(
     readonly suite: ClientSuite,
@@ -183,6 +154,7 @@ export class ClientCaseRun extends LiveCase<ClientStepFile> {
 
   protected runStep(step: ClientStepFile): Promise<void> {
     this.stepStartedMs = this.nowMs();
+    if (step.expect === undefined && step.wait === undefined) this.actedMs.push(this.stepStartedMs);
     if (step.if !== undefined && !this.holds(step.if)) return Promise.resolve();
     return this.step(step);
   }
@@ -202,7 +174,7 @@ export class ClientCaseRun extends LiveCase<ClientStepFile> {
       const reason = error instanceof ProtosimError ? error.message : `internal error: ${(error as Error).stack ?? String(error)}`;
       return { verdict: 'ERROR', reason, kind: 'harness', ...(step !== undefined ? { step } : {}) };
     }
-    if (outcome.verdict !== 'FAIL') return outcome;
+    if (outcome.verdict !== 'FAIL' || this.boundBroken) return outcome;
     let { reason, observed } = outcome;
     const stall = this.stall();
     if (stall.summary !== null) {
@@ -215,6 +187,16 @@ export class ClientCaseRun extends LiveCase<ClientStepFile> {
     const tails = [...this.sessions.values()].map((s) => `--- ${s.name} (${s.status()}):\n${s.tail(10)}`).join('\n');
     observed = `${observed ?? ''}\nclient output:\n${tails}`.trim();
     return { ...outcome, reason, observed };
+  }
+
+  /** The protocol's named bounds, when the run checks them (`--bounds`): idle-requests, on what protosim's IM server saw. */
+  protected override async beforePass(): Promise<void> {
+    const bounds = this.opts.bounds === true ? protocolNamed(this.suite.spec.protocol)?.clients?.bounds : undefined;
+    if (this.im === undefined || bounds?.idleRequestsPerSecond === undefined) return;
+    const violation = idleRequestsViolation(this.im.requests, this.actedMs, this.nowMs(), { perSecond: bounds.idleRequestsPerSecond, windowMs: bounds.idleWindowMs ?? 250 });
+    if (violation === null) return;
+    this.boundBroken = true;
+    throw new Failure(violation, `at most ${bounds.idleRequestsPerSecond} requests per second from each program while nothing changes`);
   }
 
   /** The stall behind a failure (clients polling, nothing changing), with the model's words when it has them. */

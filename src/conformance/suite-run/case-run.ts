@@ -23,11 +23,16 @@ import { expectModel } from './expect-kv.js';
 import { expect } from './expect-messages.js';
 import { expectStreamModel } from './expect-stream-model.js';
 import { fault, setupProxies } from './link-faults.js';
+import { ConnectionsReleased, serverBoundsFor } from './server-bounds.js';
 import { addressProblem } from './target-checks.js';
 
 /** One case's run: its clients, proxies, captures and the kv model (in its CaseContext). */
 export class CaseRun extends LiveCase<StepFile> {
   private readonly cx: CaseContext;
+  /** `connections-released`, when the run checks the named bounds (started in setup) */
+  private released: ConnectionsReleased | undefined;
+  /** a named bound the target broke (found in teardown) */
+  private boundViolation: string | null = null;
 
   constructor(
     suite: Suite,
@@ -63,6 +68,10 @@ export class CaseRun extends LiveCase<StepFile> {
       if (cx.crash !== undefined) {
         outcome = finish('ERROR', `the target crashed when the case's clients disconnected (${describeExit(cx.crash)})`, { step: 'after the last step (the clients disconnected)', observed: this.process!.tails() }, 'crash');
       }
+    }
+    // A named bound broken by a case that passed otherwise (the protocol's bounds: src/models/live-bounds.ts).
+    if (outcome.result.verdict === 'PASS' && this.boundViolation !== null) {
+      outcome = finish('FAIL', this.boundViolation, { step: 'after the last step (the clients disconnected)' });
     }
     // No case passes without an exchange with the target; one that met nothing there says why.
     const judged = outcome.result.verdict === 'PASS' || outcome.result.verdict === 'FAIL' || outcome.kind === 'timeout';
@@ -118,6 +127,8 @@ export class CaseRun extends LiveCase<StepFile> {
     // QUIC has no half-close of a connection: CONNECTION_CLOSE, which the target sees at once.
     for (const connection of open) connection.disconnect(cx.target.transport === 'quic' ? 'close' : 'half-close');
     await Promise.all(open.map((c) => c.closedWithin(teardownCloseMs)));
+    // Before the resets (a reset frees what the target kept); not while the case left it paused.
+    if (this.released !== undefined && this.process?.paused !== true) this.boundViolation = await this.released.violation();
     for (const connection of open) connection.disconnect('reset');
     await Promise.all([...cx.proxies.values(), ...cx.udpProxies.values()].map((p) => p.close()));
     // A QUIC client that vanished left its session on the target until the server's own timeout
@@ -158,7 +169,10 @@ export class CaseRun extends LiveCase<StepFile> {
   }
 
   protected override setup(): Promise<void> {
-    return setupProxies(this.cx);
+    const cx = this.cx;
+    const bounds = serverBoundsFor(cx.suite.spec.protocol, cx.vars, cx.target.transport);
+    if (bounds?.connectionsReleasedMs !== undefined) this.released = new ConnectionsReleased(cx.port, bounds.connectionsReleasedMs);
+    return setupProxies(cx);
   }
 
   private async step(s: StepFile): Promise<void> {

@@ -14,6 +14,8 @@ export const kvLive: LiveProtocol = {
   exampleAddress: 'http://127.0.0.1:PORT/IMserver.php',
   codecs: [{ name: 'im-http', format: 'im-http' }],
   stores: true,
+  // a connection its client left is closed within 2 s (a socket left in CLOSE_WAIT is a leaked descriptor)
+  bounds: { connectionsReleasedMs: 2000 },
   server: {
     defects: kvDefects,
     options: [],

@@ -116,5 +116,10 @@ export const lockAlternation: ProtocolPackage = {
   variants: { faithful, fixed },
   validateMessage: validateKvMessage,
   live: kvLive,
-  clients: { exercised: ['prompt', 'message', 'waiting', 'joined', 'peerLeft', 'serverBusy'] },
+  clients: {
+    exercised: ['prompt', 'message', 'waiting', 'joined', 'peerLeft', 'serverBusy'],
+    // The protocol polls the store and names no interval; a poll every 10 ms is far more than any
+    // waiting person needs, and a program that polls without pausing goes far past it.
+    bounds: { idleRequestsPerSecond: 100 },
+  },
 };

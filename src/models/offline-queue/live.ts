@@ -59,6 +59,8 @@ export function offlineQueueLive(fixed: ModelVariant, fixedServerOptions: QueueS
     mapping: (options) => offlineQueueMapping(fixed, options),
     clientWire: offlineQueueClientWire,
     clientReplay: offlineQueueClientReplay,
+    // a connection its client left is closed within 2 s (a socket left in CLOSE_WAIT is a leaked descriptor)
+    bounds: { connectionsReleasedMs: 2000 },
     server: {
       defects: offlineQueueDefects,
       options: [

@@ -18,7 +18,7 @@
  *  - the named defects: all but one are options of the rules (`QueueDefects`); `lose-back-to-back`
  *    is a variation of the host (only the first request of one read is served).
  */
-import { readIsMessageDefect, type ServerEffect, type ServerSetup, type ServerStep, type StreamServer } from '../server-program.js';
+import { keepClosedConnectionsDefect, readIsMessageDefect, type ServerEffect, type ServerSetup, type ServerStep, type StreamServer } from '../server-program.js';
 import type { QueueLimits } from './limits.js';
 import { Op, request as queueRequest, type QueueReply } from './messages.js';
 import { disconnect, initialQueueContext, serve, type QueueDefects, type QueueServerContext, type QueueServerOptions, type ServeResult } from './serve.js';
@@ -34,6 +34,7 @@ export const offlineQueueDefects = [
   { name: 'regex-pattern', description: 'list runs the pattern as a regular expression (bounded: only names up to 16 characters are tried)' },
   { name: 'drop-on-dead-connection', description: 'a message pushed to a recipient whose connection died is dropped instead of queued' },
   readIsMessageDefect,
+  keepClosedConnectionsDefect,
 ] as const;
 
 /** The defects that are variations of the rules. */
@@ -131,6 +132,7 @@ export function offlineQueueServer(fixed: QueueServerOptions, setup: ServerSetup
     },
     ...(setup.defect === 'lose-back-to-back' ? { perRead: <T>(decoded: T[]): T[] => decoded.slice(0, 1) } : {}),
     ...(setup.defect === readIsMessageDefect.name ? { readIsMessage: true } : {}),
+    ...(setup.defect === keepClosedConnectionsDefect.name ? { keepClosedConnections: true } : {}),
     rules: {
       init: () => ({ ctx: initialQueueContext(), unconfirmed: {} }),
       heard: (state, conn) => confirm(options, state, conn),

@@ -24,6 +24,8 @@ export function pingLivenessLive(fixed: ModelVariant, fixedServerOptions: PingSe
     mapping: (options) => pingMappingOf(fixed, options),
     clientWire: pingClientWire,
     clientReplay: pingLivenessClientReplay,
+    // a connection its client left is closed within 2 s (a socket left in CLOSE_WAIT is a leaked descriptor)
+    bounds: { connectionsReleasedMs: 2000 },
     server: {
       defects: pingDefects,
       options: [

@@ -31,6 +31,8 @@ export function registerExitLive(fixed: ModelVariant, fixedServerOptions: RouteS
     mapping: (options) => registerExitMapping(fixed, options),
     clientWire: registerExitClientWire,
     clientReplay: registerExitClientReplay,
+    // a connection its client left is closed within 2 s (a socket left in CLOSE_WAIT is a leaked descriptor)
+    bounds: { connectionsReleasedMs: 2000 },
     server: {
       defects: registerExitDefects,
       options: [{ key: 'codec', flag: '--codec <codec>', description: 'json-lines (default; json also accepted) or gob', kind: 'codec', choices: ['json-lines', 'gob'] }],

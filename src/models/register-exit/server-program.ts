@@ -13,7 +13,7 @@
  *    `keep-vanished-client` act);
  *  - the named defects, all options of the rules (`RouteDefects`).
  */
-import { readIsMessageDefect, type ServerEffect, type ServerSetup, type ServerStep, type StreamServer, type StreamWire } from '../server-program.js';
+import { keepClosedConnectionsDefect, readIsMessageDefect, type ServerEffect, type ServerSetup, type ServerStep, type StreamServer, type StreamWire } from '../server-program.js';
 import { routeMessage, type RouteMessage } from './messages.js';
 import { disconnect, handleMessage, shutdown, type RouteDefects, type RouteEffect, type RouteLimits, type RouteRegistry, type RouteServerOptions } from './serve.js';
 import { encodeJsonMessage, messageStruct, parseJsonMessage, toWire, type WireMessage } from './wire.js';
@@ -26,6 +26,7 @@ export const registerExitDefects = [
   { name: 'crash-on-disconnect', description: 'the whole server dies when a client vanishes without sending Exit' },
   { name: 'keep-vanished-client', description: 'a client that vanishes without Exit stays registered (messages to it vanish, its name stays taken)' },
   readIsMessageDefect,
+  keepClosedConnectionsDefect,
 ] as const;
 
 const ruleDefects: Record<string, RouteDefects> = {
@@ -91,6 +92,7 @@ export function registerExitServer(fixed: RouteServerOptions, setup: ServerSetup
   return {
     wire: wire(codec),
     ...(setup.defect === readIsMessageDefect.name ? { readIsMessage: true } : {}),
+    ...(setup.defect === keepClosedConnectionsDefect.name ? { keepClosedConnections: true } : {}),
     rules: {
       init: () => ({ reg: { conns: {} }, open: [] }),
       opened: (state, conn) => ({ state: { ...state, open: [...state.open, conn] }, effects: [] }),

@@ -32,6 +32,8 @@ export interface ClientFuzzOptions {
   /** `--var` values of the adapter's variables */
   vars: Record<string, string>;
   io?: IoMode;
+  /** the protocol's named bounds of client programs checked too (idle-requests) */
+  bounds?: boolean;
   seed: number;
   runs: number;
   repeat: number;
@@ -78,6 +80,7 @@ async function runOnce(o: ClientFuzzOptions, c: GeneratedClientCase, id: string)
     ...(o.io !== undefined ? { io: o.io } : {}),
     protosimLauncher: protosimLauncher(),
     caseTimeoutMs: fuzzCaseTimeoutMs,
+    ...(o.bounds === true ? { bounds: true } : {}),
   });
   const result = report.cases[0];
   if (result === undefined) return { kind: 'inconclusive', reason: 'no result' };
