@@ -131,7 +131,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     .option('--var <name=value>', 'live mode: set a suite variable (repeatable)', collectWhole)
     .option('--reply-timeout-ms <n>', 'live mode: how long an expect waits by default', parseIntOption('--reply-timeout-ms'))
     .option('--strict', 'live mode, suites: check everything protosim\'s reference server does, not only what the protocol fixes (reply texts, acks, closing after errors, its own extensions)')
-    .option('--bounds', 'live mode: hold the target to its protocol\'s named bounds too (servers: connections-released; client programs: idle-requests; docs/fuzz.md)')
+    .option('--bounds', 'live mode: hold the target to its protocol\'s named bounds too (servers: connections-released; client programs: idle-requests; docs/conformance.md, "Named bounds")')
     .option('--time-scale <x>', 'live mode, model scenarios: real ms per model ms (0.05 runs the scenario twenty times faster)', parseTimeScale);
   addClientRunOptions(addExploreOptions(command)).action(async (given: string, opts: RunOptions) => {
     if (opts.format !== 'text' && opts.format !== 'json') {
