@@ -14,14 +14,17 @@
  * client (adapters/<protocol>.yaml) and on every corpus and held-out client program, each with the
  * codec and framing its manifest says it speaks. protosim plays the correct server, so a flaw of the
  * seed's server cannot reproduce on client programs (NOT REPRODUCED, with the step where the fixed
- * server parts from the seed's); only a false REPRODUCED on a correct client, or an ERROR, fails.
+ * server parts from the seed's); a program that does what the model's client rules out is DIVERGED
+ * (a defective one may be; a correct one, or protosim's example, never). A false REPRODUCED or a
+ * DIVERGED on a correct client or an example, or an ERROR, fails.
  *
  *   npm run replay:table [-- --json FILE] [--only PROTOCOL] [--keep]
  *   npm run replay:table -- --chat [--only register-exit|offline-queue|ping-liveness] [--json FILE]
  *
  * Prints a Markdown table (scenario × client -> verdict, with where the live run left the trace)
- * and the counts; exit 1 when a correct client shows a failure (or, for the key-value protocols, a
- * seed-faithful one does not).
+ * and the counts (REPRODUCED / NOT REPRODUCED / DIVERGED per kind of client); exit 1 when a correct
+ * client shows a failure or diverges (or, for the key-value protocols, a seed-faithful one does not
+ * reproduce; for the chat protocols, protosim's example diverges).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -192,13 +195,21 @@ if (fromJson !== undefined) {
   cleanUp();
 }
 
-const wrong = rows.filter((r) => (!chat && r.kind === 'faithful' && r.verdict !== 'REPRODUCED') || (r.kind === 'correct' && r.verdict === 'REPRODUCED') || r.verdict === 'ERROR');
+const wrong = rows.filter((r) => (!chat && r.kind === 'faithful' && r.verdict !== 'REPRODUCED') || (r.kind === 'correct' && r.verdict === 'REPRODUCED') || r.verdict === 'ERROR' || (chat && (r.kind === 'correct' || r.kind === 'example') && r.verdict === 'DIVERGED'));
 console.log('| scenario | client | kind | verdict | where / why |');
 console.log('|---|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.scenario} | ${r.client} | ${r.kind} | ${r.verdict} | ${(r.why ?? '').replaceAll('|', '\\|').slice(0, 200)} |`);
 const count = (pred) => rows.filter(pred).length;
 console.log(`\nfaithful: ${count((r) => r.kind === 'faithful' && r.verdict === 'REPRODUCED')}/${count((r) => r.kind === 'faithful')} REPRODUCED; correct: ${count((r) => r.kind === 'correct' && r.verdict === 'REPRODUCED')} false REPRODUCED of ${count((r) => r.kind === 'correct')}; defective twins: ${count((r) => r.kind === 'defective' && r.verdict === 'REPRODUCED')}/${count((r) => r.kind === 'defective')} REPRODUCED${chat ? `; protosim's examples: ${count((r) => r.kind === 'example' && r.verdict === 'REPRODUCED')}/${count((r) => r.kind === 'example')} REPRODUCED` : ''}`);
-if (chat) for (const line of grids(rows)) console.log(line);
+if (chat) {
+  // every verdict per kind of client: a DIVERGED on a correct client or protosim's example is a bug of the rules
+  const verdicts = ['REPRODUCED', 'NOT REPRODUCED', 'DIVERGED', 'ERROR', 'SKIP'];
+  for (const kind of [...new Set(rows.map((r) => r.kind))]) {
+    const mine = rows.filter((r) => r.kind === kind);
+    console.log(`${kind}: ${verdicts.map((v) => [v, mine.filter((r) => r.verdict === v).length]).filter(([v, n]) => n > 0 || (v !== 'ERROR' && v !== 'SKIP')).map(([v, n]) => `${n} ${v}`).join(', ')} (of ${mine.length})`);
+  }
+  for (const line of grids(rows)) console.log(line);
+}
 if (noFinding.length > 0) console.log(`\nno counterexample (nothing found, as the scenario expects): ${noFinding.join(', ')}`);
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify(rows, null, 2));
 process.exit(wrong.length > 0 ? 1 : 0);

@@ -205,10 +205,68 @@ export interface LiveClientsView {
   sent: ReadonlyMap<string, readonly ProtocolMessage[]>;
   /** the model messages written to each program */
   received: ReadonlyMap<string, readonly ProtocolMessage[]>;
-  /** the message lines (and refusals: `from` absent) each program showed, in order */
-  shown: ReadonlyMap<string, readonly { from?: string; text: string }[]>;
+  /** the message lines (and refusals: `from` absent, `refused` true) each program showed, in order */
+  shown: ReadonlyMap<string, readonly { from?: string; text: string; refused?: boolean }[]>;
   /** the programs still running */
   running: ReadonlySet<string>;
+}
+
+/**
+ * One program's conversation with the server on its current connection, as a replay on client
+ * programs saw it at its proxy, when the program sends a message (`ClientRuledOut.send` judges
+ * that message against it). A restarted program, or one that connects again, is a new connection:
+ * its model client starts afresh.
+ */
+export interface LiveProgramHistory {
+  /** the name the program goes by live (what `liveName` gave) */
+  name: string;
+  /** the model client node it plays (a tampered client says so in its params: register-exit's `spoofAs`) */
+  node: { id: string; params: Readonly<Record<string, unknown>> };
+  /**
+   * what it sent on this connection before the message judged (`sent: true`, when protosim's proxy
+   * read it) and what was written to it (`sent: false`, when the proxy wrote it: the program can
+   * have read nothing else, though it may not have read all of it yet), in that order; `atMs` on
+   * one monotonic clock
+   */
+  log: readonly { sent: boolean; msg: ProtocolMessage; atMs: number }[];
+  /** the trace's lines its person has typed into it so far (into every run of it), as the trace has them */
+  typed: readonly string[];
+  /**
+   * every line typed into its terminal so far, trimmed: the adapter's login lines and the trace's
+   * lines as the adapter types them (`3`, `bob`, `hi` for a menu). A program that reads a line where
+   * the model's client would read another (a menu out of step after refusing a name itself) did what
+   * it was typed: a field equal to one of these is not held against it
+   */
+  keyed: readonly string[];
+  /** when protosim read the message judged (the clock of `log`) */
+  nowMs: number;
+}
+
+/** What a client program did that the model's client role rules out: what it did, and what the model's client does there instead. */
+export interface RuledOut {
+  /** what the program did, in words (`sent message alice -> bob "hi"`) */
+  did: string;
+  /** what the model's client does or allows there (`sends only the texts its person types: "hi bob"`) */
+  allowed: string;
+}
+
+/**
+ * How a chat protocol's package says what a client program did that the model's client role (and
+ * the protocol) rules out: a replay on client programs that sees it says DIVERGED, with the step
+ * and both sides. Only what the protocol fixes and protosim observes for certain: what a program
+ * sent, on its own connection and in its own order, against what it was written and what its person
+ * typed; never what the protocol leaves open (extra polls or keepalives, waiting longer, the wording
+ * of what it shows).
+ */
+export interface ClientRuledOut {
+  /** a message the program sends: null when the model's client can send it there */
+  send?(msg: ProtocolMessage, program: LiveProgramHistory): RuledOut | null;
+  /**
+   * what program `name` showed (`view.shown`) against what was written to it (`view.received`):
+   * null when every line is explained by something it was written; a line the adapter reads as a
+   * message from a party of the replay that it was never written is ruled out
+   */
+  shown?(name: string, view: LiveClientsView): RuledOut | null;
 }
 
 /**
@@ -238,4 +296,9 @@ export interface ClientReplayMapping {
   effect(msg: ProtocolMessage): string;
   /** how a model property's violation shows on the live programs, by property id: the violation, or null */
   readonly live: Readonly<Record<string, (view: LiveClientsView) => string | null>>;
+  /**
+   * what a program did that the model's client role rules out (the replay says DIVERGED); absent,
+   * nothing is (the replay never says DIVERGED)
+   */
+  readonly ruledOut?: ClientRuledOut;
 }

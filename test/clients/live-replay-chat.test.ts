@@ -7,12 +7,20 @@
  * of each read) and not on a correct one;
  * a counterexample whose failure cannot show on client programs (a duplicate name replacing a
  * connected client, all in the server) is NOT REPRODUCED, saying why.
+ *
+ * A program's start-up is the adapter's `startTimeoutMs`, not the next step's bound: the flood
+ * test failed once in five runs on a busy machine, and a program slow to come up (no login to
+ * type, so "started" as soon as it was spawned; its register seconds later) makes the replay leave
+ * the trace at `step 3: c1 did not send register alice within 4000 ms`, the seed-faithful client's
+ * REPRODUCED then NOT REPRODUCED. The last test starts the example client 2.5 s late, with steps
+ * of 2 s.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
 import { runCli } from '../../src/cli/program.js';
 import { corpusAdapter } from '../support/corpus-adapter.js';
 
@@ -103,4 +111,17 @@ describe.skipIf(!haveGo)('register-exit counterexamples replayed on corpus clien
     expect(r.out).toMatch(/--codec protobuf: register-exit client programs speak json-lines, gob/);
     expect(r.code).toBe(2);
   });
+});
+
+describe('a chat replay waits for a program to come up within its adapter\'s start allowance', () => {
+  it('a program slow to start (2.5 s, steps of 2 s, start allowance 8 s) is followed on every step', async () => {
+    const trace = await traceOf('register-exit/flood');
+    const example = YAML.parse(readFileSync(join(root, 'adapters/register-exit.yaml'), 'utf8')) as { adapter: string; command: string[] };
+    const slow = join(work, 'register-exit-slow.yaml');
+    const command = example.command.map((a) => (a === 'examples/clients/register-exit.mjs' ? join(root, a) : a));
+    writeFileSync(slow, YAML.stringify({ ...example, adapter: 'register-exit-slow-start', command: ['sh', '-c', 'sleep 2.5; exec "$@"', 'slow', ...command], cwd: root, startTimeoutMs: 8000 }));
+    const r = await cli(['replay', trace, '--adapter', slow, '--step-timeout-ms', '2000', '--observe-ms', '500']);
+    expect(r.out).toMatch(/steps carried out live: (\d+)\/\1\n/);
+    expect(r.out).toMatch(/step \d+: c1 register alice {2}<- {2}#0 register alice/);
+  }, 60_000);
 });

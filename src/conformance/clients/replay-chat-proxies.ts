@@ -32,6 +32,17 @@ export interface ProxiedMessage {
   effect: string;
   /** the proxy wrote it on (to the server or to the program) */
   written?: boolean;
+  /** when the proxy read it (performance.now()) */
+  seenAtMs: number;
+  /** when the proxy wrote it on */
+  writtenAtMs?: number;
+}
+
+/** One entry of a program's conversation (`ChatProxies.conversation`). */
+export interface ConversationEntry {
+  sent: boolean;
+  msg: ProtocolMessage;
+  atMs: number;
 }
 
 /** Everything released in one go is written as one: no message count ends the merge, its wait (0 ms) does. */
@@ -55,6 +66,8 @@ export class ChatProxies {
     private readonly mapping: ClientReplayMapping,
     private readonly onHeld: (m: ProxiedMessage) => void,
     private readonly onChange: () => void,
+    /** a program's message, as soon as the proxy has read it (before it is held) */
+    private readonly onSent: (m: ProxiedMessage) => void = () => undefined,
   ) {}
 
   /** The port `node`'s program connects to: its proxy's. */
@@ -74,9 +87,12 @@ export class ChatProxies {
     const key = `${node}/${keyOf(e)}`;
     if (e.kind === 'seen') {
       const msg = this.decode(node, e, e.bytes);
-      const m: ProxiedMessage = { node, ref: { connection: e.connection, direction: e.direction, index: e.index }, toServer: e.direction === 'to-target', msg, effect: this.mapping.effect(msg) };
+      const m: ProxiedMessage = { node, ref: { connection: e.connection, direction: e.direction, index: e.index }, toServer: e.direction === 'to-target', msg, effect: this.mapping.effect(msg), seenAtMs: performance.now() };
       this.messages.set(key, m);
-      if (m.toServer) this.listOf(this.sentBy, node).push(m);
+      if (m.toServer) {
+        this.listOf(this.sentBy, node).push(m);
+        queueMicrotask(() => this.onSent(m)); // before it is held (the proxy says so next)
+      }
       return;
     }
     const m = this.messages.get(key);
@@ -90,6 +106,7 @@ export class ChatProxies {
       if (list.includes(m)) list.splice(list.indexOf(m), 1);
     } else if (e.kind === 'written' && e.copy === 0 && e.part === e.parts - 1) {
       m.written = true;
+      m.writtenAtMs = performance.now();
       if (!m.toServer) this.listOf(this.writtenTo, node).push(m);
       this.onChange();
     }
@@ -137,12 +154,29 @@ export class ChatProxies {
     return [...(this.held.get(node) ?? [])].sort((a, b) => a.ref.connection - b.ref.connection || a.ref.index - b.ref.index);
   }
 
+  /** How many connections `node`'s program has opened to its proxy (a program up and connected opened one more). */
+  connections(node: string): number {
+    return this.proxies.get(node)?.accepted ?? 0;
+  }
+
   sent(node: string): readonly ProxiedMessage[] {
     return this.sentBy.get(node) ?? [];
   }
 
   written(node: string): readonly ProxiedMessage[] {
     return this.writtenTo.get(node) ?? [];
+  }
+
+  /**
+   * `m`'s program's conversation on `m`'s connection before `m`: what it sent before (in its
+   * order) and what was written to it before the proxy read `m` (all it can have read), by time.
+   */
+  conversation(m: ProxiedMessage): ConversationEntry[] {
+    const same = (x: ProxiedMessage): boolean => x.ref.connection === m.ref.connection;
+    const sent = this.sent(m.node).filter((x) => same(x) && x.ref.index < m.ref.index).map((x) => ({ sent: true, msg: x.msg, atMs: x.seenAtMs }));
+    const written = this.written(m.node).filter((x) => same(x) && (x.writtenAtMs ?? Infinity) <= m.seenAtMs).map((x) => ({ sent: false, msg: x.msg, atMs: x.writtenAtMs! }));
+    // at one instant, what was written goes first: the program may have read it
+    return [...sent, ...written].sort((a, b) => a.atMs - b.atMs || Number(a.sent) - Number(b.sent));
   }
 
   /** Lets `messages` of `node`'s link through (to the program: in one write). */

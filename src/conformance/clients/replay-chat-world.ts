@@ -16,6 +16,12 @@
  * programs are watched for `observeMs`; the trace's failure shows when the package's live check of
  * the broken property (`clientReplay.live`) finds it on what the programs sent, were written and
  * showed.
+ *
+ * What a program does that the model's client role rules out (the package's `clientReplay.ruledOut`:
+ * a message its model client could not send there, a line it shows that was never written to it)
+ * ends the ordering there: DIVERGED, with the step and both sides (./replay-chat-ruled-out.ts). Seen
+ * after the trace's steps (while watched), it is DIVERGED unless the trace's failure showed; seen
+ * after the live run left the trace otherwise, it is listed only.
  */
 import type { ClientReplayMapping, LiveClientsView } from '../../models/live-types.js';
 import type { ProtocolMessage } from '../../models/types.js';
@@ -23,10 +29,12 @@ import type { TraceEvent, TraceHeader } from '../../sim/trace.js';
 import type { LiveCodec } from '../live-codec.js';
 import type { ManagedProcess } from '../managed-process.js';
 import { ChatProxies, type ProxiedMessage } from './replay-chat-proxies.js';
+import { ChatRuledOutJudge } from './replay-chat-ruled-out.js';
 import { chatScheduleOf, describeChatItem, matchArrival, type ChatItem, type MessageItem } from './replay-chat-schedule.js';
 import type { ReplayWorld } from './replay-case.js';
 import type { LiveReplayOptions } from './replay-on-clients.js';
 import { findingOf, replayVerdict, type LeftTrace, type LiveReplayResult, type ReplayMatch, type TraceFinding } from './replay-verdict.js';
+import { clientIndex, messageKeys } from './adapter.js';
 import { ClientSession } from './client-session.js';
 import { startReferenceServer } from './reference-server.js';
 import { portDrained } from '../proc-net.js';
@@ -69,6 +77,11 @@ export class ChatReplayWorld implements ReplayWorld<ChatItem> {
   private readonly extrasAnswered = new Map<string, number>();
   private readonly observeMs: number;
   private readonly stepTimeoutMs: number;
+  private readonly judge: ChatRuledOutJudge;
+  /** the schedule item being carried out */
+  private current = 0;
+  /** what a program did that the model rules out, seen after the trace's steps (while watched) or after the live run left the trace */
+  private ruledOutLate: string | null = null;
 
   constructor(
     header: TraceHeader,
@@ -79,6 +92,7 @@ export class ChatReplayWorld implements ReplayWorld<ChatItem> {
     const clients = nodes.filter((n) => n.role === 'client');
     const lines = (node: string): string[] => events.flatMap((e) => (e.k === 'input' && e.node === node ? [e.text] : []));
     for (const n of clients) this.names.set(n.id, opts.mapping.liveName({ id: n.id, params: n.params, lines: lines(n.id) }));
+    this.judge = new ChatRuledOutJudge(opts.mapping, new Map(clients.map((n) => [n.id, { node: { id: n.id, params: n.params }, name: this.names.get(n.id)! }])));
     const server = nodes.find((n) => n.role !== 'client')?.id ?? 'server';
     this.items = chatScheduleOf(events, new Set(this.names.keys()), server, opts.mapping);
     this.finding = findingOf(header, events);
@@ -133,7 +147,7 @@ export class ChatReplayWorld implements ReplayWorld<ChatItem> {
     if (this.proxies !== undefined) return this.proxies;
     this.server = await startReferenceServer(this.opts.adapter.spec.protocol, this.opts.protosimLauncher, this.opts.serverArgs);
     this.serverPort = Number(/:(\d+)\/?$/.exec(this.server.address ?? '')?.[1] ?? NaN);
-    this.proxies ??= new ChatProxies(this.serverPort, this.opts.codec, this.opts.mapping, (m) => this.onHeld(m), () => this.wake());
+    this.proxies ??= new ChatProxies(this.serverPort, this.opts.codec, this.opts.mapping, (m) => this.onHeld(m), () => this.wake(), (m) => this.onSent(m));
     return this.proxies;
   }
 
@@ -147,6 +161,28 @@ export class ChatReplayWorld implements ReplayWorld<ChatItem> {
       this.sessions.set(node, s);
     }
     return s;
+  }
+
+  /** A program's message, as soon as its proxy has read it: one the model's client could not send there ends the ordering (DIVERGED). */
+  private onSent(m: ProxiedMessage): void {
+    if (this.ruledOutLate !== null || !this.judge.active || (this.divergence?.diverged ?? false)) return;
+    const why = this.judge.sent(m, this.proxies!);
+    if (why === null) return;
+    this.matches.push({ step: null, node: m.node, live: `#${m.ref.index} ${m.effect}`, as: 'extra', model: null, why: 'what the model\'s client rules out there' });
+    this.ruledOut(why);
+  }
+
+  /** A program did what the model rules out: DIVERGED at the current step, or (after the steps, or once the live run left the trace) noted. */
+  private ruledOut(why: string): void {
+    if (this.divergence === null && !this.released) this.leave(`step ${this.current + 1}: ${why}`, true);
+    else this.ruledOutLate ??= why;
+  }
+
+  /** The lines the programs showed so far, judged: one the model's client rules out ends the ordering (DIVERGED). */
+  private judgeShown(): void {
+    if (this.ruledOutLate !== null || !this.judge.active || (this.divergence?.diverged ?? false)) return;
+    const why = this.judge.shown(this.view());
+    if (why !== null) this.ruledOut(why);
   }
 
   /** A message held at a proxy: a program's, matched with the trace (released in its order); a server's waits for its delivery. */
@@ -209,6 +245,12 @@ export class ChatReplayWorld implements ReplayWorld<ChatItem> {
   }
 
   async runItem(item: ChatItem, index: number): Promise<void> {
+    this.current = index;
+    await this.carryOut(item, index);
+    this.judgeShown();
+  }
+
+  private async carryOut(item: ChatItem, index: number): Promise<void> {
     switch (item.kind) {
       case 'start':
         return this.startProgram(item.node);
@@ -219,28 +261,46 @@ export class ChatReplayWorld implements ReplayWorld<ChatItem> {
       case 'input':
         return this.typeLine(item.node, item.text, index);
       case 'quit':
-        return (await this.session(item.node)).quit();
+        return this.quit(item.node);
       case 'fault':
         return this.fault(item.fault);
     }
   }
 
   /**
-   * Starts a program: done once it runs and has typed its login or sent a message (a login of
-   * several lines may wait for replies the trace delivers later: it goes on alongside).
+   * Starts a program: done once it is up, within the adapter's `startTimeoutMs`: it has typed its
+   * login and connected to its proxy, or sent a message, or ended (a login of several lines may wait
+   * for replies the trace delivers later: it goes on alongside). Its start-up is the adapter's
+   * allowance, not the next step's: a program with no login to type is typed for as soon as it is
+   * spawned, and on a busy machine its first message may come seconds later.
    */
   private async startProgram(node: string): Promise<void> {
     const s = await this.session(node);
+    await this.upWithin(node, () => s.start());
+  }
+
+  /** Starts (or restarts) `node`'s program with `start` and waits, within the adapter's `startTimeoutMs`, until it is up. */
+  private async upWithin(node: string, start: () => Promise<void>): Promise<void> {
+    const s = this.sessions.get(node)!;
+    for (const line of this.opts.adapter.spec.input.login ?? []) this.judge.keyedInto(node, line.replaceAll('{name}', s.name).replaceAll('{index}', clientIndex(s.name)));
+    const connections = this.proxies?.connections(node) ?? 0;
+    const messages = this.proxies?.sent(node).length ?? 0;
     let typed = false;
-    void s
-      .start()
+    void start()
       .catch(() => undefined)
       .finally(() => {
         typed = true;
         this.wake();
       });
-    const sent = (): boolean => (this.proxies?.sent(node).length ?? 0) > 0;
-    await this.until(() => typed || sent(), this.opts.adapter.spec.startTimeoutMs);
+    const connected = (): boolean => (this.proxies?.connections(node) ?? 0) > connections;
+    const sent = (): boolean => (this.proxies?.sent(node).length ?? 0) > messages;
+    // a connection accepted (nothing sent yet) wakes no one: look every few ms
+    const look = setInterval(() => this.wake(), 10);
+    try {
+      await this.until(() => sent() || (typed && (connected() || !s.process.running)), this.opts.adapter.spec.startTimeoutMs);
+    } finally {
+      clearInterval(look);
+    }
   }
 
   private async arrival(item: MessageItem, index: number): Promise<void> {
@@ -274,6 +334,7 @@ export class ChatReplayWorld implements ReplayWorld<ChatItem> {
     const adapter = this.opts.adapter.spec;
     const typed = this.opts.mapping.typing(line, s.name);
     if (typeof typed === 'object' && 'cannot' in typed) return this.leave(`step ${index + 1}: ${node}'s program cannot be made to ${typed.cannot}: an adapter types a login, messages, a check and a quit only`, false);
+    this.judge.typedInto(node, line);
     if (Array.isArray(typed) && typed.length === 0) return; // the adapter's login typed it
     if (adapter.patterns.prompt !== undefined && !(adapter.notShown ?? []).includes('prompt')) {
       // A program that prompts for its login only (nothing after its joined line) is typed at as a
@@ -283,12 +344,24 @@ export class ChatReplayWorld implements ReplayWorld<ChatItem> {
       if (!prompt.ok && !promptsForLoginOnly(s)) prompt = await s.waitFor('prompt', this.stepTimeoutMs - settle);
       if (!prompt.ok && !(promptsForLoginOnly(s) && s.process.running)) return this.leave(`step ${index + 1}: ${node} did not prompt for the line ${JSON.stringify(line)} within ${this.stepTimeoutMs} ms`, false);
     }
-    if (typed === 'quit') return s.quit();
+    if (typed === 'quit') return this.quit(node);
     if (typed === 'check') {
+      this.judge.keyedInto(node, (adapter.input.check ?? '').replaceAll('{name}', s.name));
       if (!s.check()) this.leave(`step ${index + 1}: the adapter says of no way to ask ${node}'s program for queued messages (input.check)`, false);
       return;
     }
-    for (const m of typed) s.typeMessage(m.text, this.liveNameOf(m.to));
+    for (const m of typed) {
+      this.judge.keyedInto(node, messageKeys(this.opts.adapter, m.text, this.liveNameOf(m.to), s.name));
+      s.typeMessage(m.text, this.liveNameOf(m.to));
+    }
+  }
+
+  /** The person quits `node`'s program as the adapter says. */
+  private async quit(node: string): Promise<void> {
+    const s = await this.session(node);
+    const how = this.opts.adapter.spec.input.quit;
+    if (how !== 'ctrl-c' && how !== 'eof') this.judge.keyedInto(node, how.replaceAll('{name}', s.name));
+    s.quit();
   }
 
   /** A name in a typed line is a model user; the programs go by their live names (the same, unless the mapping says otherwise). */
@@ -299,7 +372,7 @@ export class ChatReplayWorld implements ReplayWorld<ChatItem> {
   private async fault(f: Extract<ChatItem, { kind: 'fault' }>['fault']): Promise<void> {
     const s = await this.session(f.node);
     if (f.kind === 'crash') await s.kill();
-    else if (f.kind === 'restart') await s.restart();
+    else if (f.kind === 'restart') await this.upWithin(f.node, () => s.restart());
     else if (f.kind === 'pause') s.pause();
     else if (f.kind === 'resume') s.resume();
   }
@@ -322,19 +395,20 @@ export class ChatReplayWorld implements ReplayWorld<ChatItem> {
   private view(): LiveClientsView {
     const sent = new Map<string, ProtocolMessage[]>();
     const received = new Map<string, ProtocolMessage[]>();
-    const shown = new Map<string, { from?: string; text: string }[]>();
+    const shown = new Map<string, { from?: string; text: string; refused?: boolean }[]>();
     const running = new Set<string>();
     for (const [node, s] of this.sessions) {
       sent.set(s.name, this.proxies?.sent(node).map((m) => m.msg) ?? []);
       received.set(s.name, this.proxies?.written(node).map((m) => m.msg) ?? []);
       const lines = s.events.filter((e) => e.kind === 'message' || e.kind === 'refused');
-      shown.set(s.name, lines.map((e) => (e.kind === 'refused' ? { text: e.line } : { text: e.text ?? e.line, ...(e.from !== undefined ? { from: e.from } : {}) })));
+      shown.set(s.name, lines.map((e) => (e.kind === 'refused' ? { text: e.line, refused: true } : { text: e.text ?? e.line, ...(e.from !== undefined ? { from: e.from } : {}) })));
       if (s.process.running) running.add(s.name);
     }
     return { sent, received, shown, running };
   }
 
   result(stepsDone: number): LiveReplayResult {
+    this.judgeShown();
     const id = this.finding?.kind === 'invariant' ? /^invariant (\S+) /.exec(this.finding.summary)?.[1] : undefined;
     const check = id === undefined ? undefined : this.opts.mapping.live[id];
     const reason = check?.(this.view()) ?? null;
@@ -357,6 +431,7 @@ export class ChatReplayWorld implements ReplayWorld<ChatItem> {
       takingPart,
       offModel: null,
       left: this.divergence,
+      ruledOutLate: this.ruledOutLate,
       matches: this.matches,
       stepsDone,
       stepsTotal: this.items.length,

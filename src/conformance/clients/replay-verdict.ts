@@ -65,6 +65,12 @@ export interface ReplayEvidence {
   /** why the model's view of the live clients is no evidence for an invariant (state it does not have), or null */
   offModel: string | null;
   left: LeftTrace | null;
+  /**
+   * what a program did that the model rules out, seen after the trace's steps (while watched) or
+   * after the live run left the trace: DIVERGED when the run did not leave the trace and the failure
+   * did not show; else listed
+   */
+  ruledOutLate?: string | null;
   matches: ReplayMatch[];
   stepsDone: number;
   stepsTotal: number;
@@ -103,13 +109,17 @@ export function replayVerdict(ev: ReplayEvidence): LiveReplayResult {
     verdict = 'NOT REPRODUCED';
     observed = `${observed}; but ${absent.join(', ')} of the trace never started live, so this is not the trace's failure`;
   }
-  if (ev.left !== null) {
-    details.unshift(`the live run left the trace: ${ev.left.why}`);
+  let left = ev.left;
+  const late = ev.ruledOutLate ?? null;
+  if (late !== null && left === null && verdict !== 'REPRODUCED') left = { why: `after the trace's steps: ${late}`, diverged: true };
+  else if (late !== null && !(left?.diverged ?? false)) details.push(`${left === null ? 'after the trace\'s steps' : 'after the live run left the trace'}, a program did what the model rules out: ${late}`);
+  if (left !== null) {
+    details.unshift(`the live run left the trace: ${left.why}`);
     if (shown) observed = `${observed}; but only after leaving the trace, so not on the trace's steps`;
-    verdict = ev.left.diverged ? 'DIVERGED' : 'NOT REPRODUCED';
+    verdict = left.diverged ? 'DIVERGED' : 'NOT REPRODUCED';
   }
   const extras = ev.matches.filter((m) => m.as === 'extra');
   if (extras.length > 0) details.push(`requests the model does not have, let through: ${extras.slice(0, 6).map((m) => `${m.node} ${m.live}`).join(', ')}${extras.length > 6 ? `, and ${extras.length - 6} more` : ''}`);
   for (const s of ev.sessions) details.push(`--- ${s.name} (${s.status()}):\n${s.tail(8)}`);
-  return { verdict, reproduced: verdict === 'REPRODUCED', expected, observed, details, divergence: ev.left?.why ?? null, stepsDone: ev.stepsDone, stepsTotal: ev.stepsTotal, matches: ev.matches };
+  return { verdict, reproduced: verdict === 'REPRODUCED', expected, observed, details, divergence: left?.why ?? null, stepsDone: ev.stepsDone, stepsTotal: ev.stepsTotal, matches: ev.matches };
 }

@@ -12,10 +12,13 @@
  * - `no-message-lost`: a letter written to a running program (a push, or an item of its queue
  *   returned by check or delete) that it never showed;
  * - `per-sender-order`: a program showed one sender's letters in another order than it was written them.
+ *
+ * What a program does that the model's client rules out (DIVERGED) is ./client-ruled-out.ts's.
  */
 import type { ClientReplayMapping, LiveClientsView } from '../live-types.js';
 import type { ProtocolMessage } from '../types.js';
 import { parseQueueCommand } from './client.js';
+import { offlineQueueRuledOut } from './client-ruled-out.js';
 import { Op, parseLetters, Reply, type Letter, type QueueReply, type QueueRequest } from './messages.js';
 
 const opName: Record<number, string> = Object.fromEntries(Object.entries(Op).map(([k, v]) => [v, k]));
@@ -117,4 +120,5 @@ export const offlineQueueClientReplay: ClientReplayMapping = {
   answers: (msg) => asWire(msg).type === 'REPLY' && asWire(msg).opcode !== Reply.pushed,
   effect,
   live: { 'no-message-lost': lettersLost, 'per-sender-order': outOfOrder },
+  ruledOut: offlineQueueRuledOut,
 };

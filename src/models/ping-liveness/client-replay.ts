@@ -33,10 +33,13 @@
  * close, or is still within its heartbeat timeout (the close waits at the program's proxy while a
  * message it sent after its last one in the trace is held there: a kill that looks silent to the
  * server), not a lock-out past the bound; the replay says the property cannot show on programs.
+ *
+ * What a program does that the model's client rules out (DIVERGED) is ./client-ruled-out.ts's.
  */
 import type { ClientReplayMapping, LiveClientsView } from '../live-types.js';
 import type { ProtocolMessage } from '../types.js';
 import { withoutComment } from './client.js';
+import { pingLivenessRuledOut } from './client-ruled-out.js';
 import type { PingMessage } from './messages.js';
 import { decodePingLine, PingErrorCode, PingMtype, pingSupportedVersions, sessionIdOfWire } from './wire.js';
 
@@ -188,6 +191,14 @@ function foreignSession(view: LiveClientsView): string | null {
   return null;
 }
 
+/** The chat texts its person's lines send (login lines, `!quit` and the tampered client's commands send none). */
+function chatTexts(typed: readonly string[], self: string): string[] {
+  return typed.flatMap((line) => {
+    const t = typing(line, self);
+    return Array.isArray(t) ? t.map((m) => m.text) : [];
+  });
+}
+
 export const pingLivenessClientReplay: ClientReplayMapping = {
   liveName,
   typing,
@@ -197,4 +208,5 @@ export const pingLivenessClientReplay: ClientReplayMapping = {
     'one-session-per-user': doubleLogin,
     'session-bound-to-connection': foreignSession,
   },
+  ruledOut: pingLivenessRuledOut(chatTexts),
 };

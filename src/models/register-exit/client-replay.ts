@@ -9,11 +9,14 @@
  * written a message for it (a forward, or the error reply refusing one) and never showed it:
  * protosim's reference server handles every message, so one whose handling does not arrive was lost
  * by the receiving program (the seed's client decodes one message per read and drops the rest).
+ *
+ * What a program does that the model's client rules out (DIVERGED) is ./client-ruled-out.ts's.
  */
 import type { ClientReplayMapping, LiveClientsView } from '../live-types.js';
 import type { ProtocolMessage } from '../types.js';
 import { parseRouteCommand } from './client.js';
 import { errorSender, type RouteMessage } from './messages.js';
+import { registerExitRuledOut, showsMessage } from './client-ruled-out.js';
 import { routeMessageOfWire } from './wire.js';
 
 const route = (m: ProtocolMessage): RouteMessage => m as unknown as RouteMessage;
@@ -24,12 +27,6 @@ function effect(msg: ProtocolMessage): string {
   if (m.exit) return `exit ${m.sender}`;
   if (m.to === '' && m.sender === '' && m.content === '') return 'keepalive';
   return `message ${m.sender} -> ${m.to || '(server)'} ${JSON.stringify(m.content)}`;
-}
-
-/** Whether a shown line is message `m`: its text from its sender, or (an error reply) a line with its text. */
-function showsMessage(line: { from?: string; text: string }, m: RouteMessage): boolean {
-  if (m.sender === errorSender) return line.text.includes(m.content);
-  return line.text === m.content && (line.from === undefined || line.from === m.sender);
 }
 
 /**
@@ -71,4 +68,5 @@ export const registerExitClientReplay: ClientReplayMapping = {
   messageOfWire: (wire) => routeMessageOfWire(wire) as unknown as ProtocolMessage,
   effect,
   live: { 'all-messages-handled': messagesLost },
+  ruledOut: registerExitRuledOut,
 };
