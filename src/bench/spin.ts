@@ -18,7 +18,8 @@
  *
  * Bounded: every run has a named time limit (`runLimitS`, `--limit-s`, default 300 s) after which
  * its process group is killed and the row says so; protosim also stops at `maxStates`
- * (`--max-states`, default 20,000,000). `--quick` skips the two biggest cases (as run.sh's
+ * (`--max-states`, default 20,000,000); `--protosim-args '--symmetry --reduction por'` adds switches
+ * to every protosim run. `--quick` skips the two biggest cases (as run.sh's
  * QUICK=1), `--only REGEX` runs the cases whose id matches. Without `spin` or `gcc` it says how to
  * install them and exits 0. Never part of `npm test`.
  */
@@ -43,6 +44,8 @@ const runLimitS = Number(flag('--limit-s') ?? 300);
 /** protosim's bound on stored states */
 const maxStates = Number(flag('--max-states') ?? 20_000_000);
 const quick = argv.includes('--quick');
+/** extra switches for every protosim run, e.g. `--protosim-args '--symmetry --reduction por'` */
+const protosimArgs = (flag('--protosim-args') ?? '').split(' ').filter((x) => x !== '');
 const only = flag('--only') !== undefined ? new RegExp(flag('--only')!) : null;
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -183,7 +186,7 @@ export function storeOperations(trace: readonly TraceEvent[]): number {
 }
 
 async function runProtosim(protocol: string, clients: number, rounds: number, all: boolean): Promise<ProtosimResult> {
-  const args = [cli, 'check', protocol, '--clients', String(clients), '--rounds', String(rounds), '--strategy', 'exhaustive', '--fault-budget', '0', '--max-states', String(maxStates), '--max-depth', '1000000', '--format', 'json', '--no-save-trace', '--no-color', ...(all ? ['--all'] : [])];
+  const args = [cli, 'check', protocol, '--clients', String(clients), '--rounds', String(rounds), '--strategy', 'exhaustive', '--fault-budget', '0', '--max-states', String(maxStates), '--max-depth', '1000000', '--format', 'json', '--no-save-trace', '--no-color', ...(all ? ['--all'] : []), ...protosimArgs];
   const m = await measure(process.execPath, args, { cwd: root, limitMs: runLimitS * 1000 });
   if (m.timedOut) return { verdict: `stopped at the time limit runLimitS=${runLimitS}`, states: null, transitions: null, wallMs: m.wallMs, peakRss: m.peakRss, complete: false, timedOut: true, findings: [] };
   if (m.status !== 0 && m.status !== 1) throw new Error(`protosim ${args.slice(1).join(' ')} exited ${m.status ?? m.signal}:\n${m.stderr}`);
@@ -240,6 +243,7 @@ function printPreamble(): void {
   process.stdout.write(`machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, node ${process.version}; ${spinV}; ${gccV}\n`);
   process.stdout.write(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
   process.stdout.write(`limits: runLimitS=${runLimitS} per run (Spin: spin -a + gcc + pan together), protosim maxStates=${fmt(maxStates)}; ${peakMethod}\n`);
+  if (protosimArgs.length > 0) process.stdout.write(`protosim runs with ${protosimArgs.join(' ')}\n`);
   process.stdout.write(`every run is a whole process, one at a time; time is end to end (Spin: spin -a + gcc -O2 + pan; protosim: node bin/protosim.js check ...)\n\n`);
 }
 

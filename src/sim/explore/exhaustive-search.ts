@@ -11,6 +11,7 @@
 import type { SimConfig } from '../config.js';
 import type { ExhaustiveOptions } from './exhaustive.js';
 import { cycleFindings } from './cycle-findings.js';
+import { CycleProviso, type ProvisoGraph } from './cycle-proviso.js';
 import { progressBit, type StateGraph } from './fair-cycles.js';
 import { GrowableArray } from './growable-array.js';
 import { HashStore } from './hash-store.js';
@@ -84,6 +85,10 @@ export class ExhaustiveSearch {
   private readonly ampleOut: Int32Array;
   private readonly loose: Int32Array;
   private readonly isAmple: Uint8Array;
+  /** the cycle proviso (cycle-proviso.ts), and the state the last `take` reached (-1: none) */
+  readonly proviso = new CycleProviso();
+  private lastId = -1;
+  private readonly walkGraph: ProvisoGraph = { edgeStart: new Int32Array(0), edgeTo: new Int32Array(0), expanded: 0, edgesDone: 0 };
   /** how many events the last `enumerate` wrote */
   private enumerated = 0;
   /** successors staged for the current batch (staged again if a loose insert widens the table) */
@@ -213,6 +218,8 @@ export class ExhaustiveSearch {
       }
       if (this.reduce) {
         const a = this.ample(t, state, m);
+        // (-1: there were ample sets, but the cycle proviso took none of them)
+        if (a < 0) batch.reduced[j] = 2;
         if (a > 0) {
           batch.reduced[j] = 1;
           batch.count[j] = a;
@@ -228,24 +235,26 @@ export class ExhaustiveSearch {
   }
 
   /**
-   * Computes from batch successor m on the successors of state t by an ample set whose successors
-   * are all one level deeper or new, trying the sets in turn; returns how many (0: none is).
+   * Computes from batch successor m on the successors of state t by an ample set none of whose
+   * edges may close a cycle of reduced states as far as can be told before the batch is visited
+   * (cycle-proviso.ts; the visit decides again), trying the sets in turn; returns how many (0: there
+   * is no ample set, -1: the proviso took none).
    */
   private ample(t: number, state: Int32Array, m: number): number {
     const sets = this.sys.ampleSets(state, this.events, this.enumerated);
+    const graph = this.provisoGraph();
     for (let c = 0; c < sets; c++) {
       const a = this.sys.ampleSet(c, this.ampleOut);
       this.batch.reserve(m + a);
-      let deeper = true;
-      for (let x = 0; x < a && deeper; x++) {
+      let open = true;
+      for (let x = 0; x < a && open; x++) {
         this.successorOf(state, m + x, this.ampleOut[x]!);
         const id = this.batch.broke[m + x]! >= 0 ? -1 : this.table.find(this.batch.successor(m + x));
-        // (the visit takes the decision again: see `take`)
-        if (id >= 0 && !(t < this.levelEnd && id >= this.levelEnd)) deeper = false;
+        if (id >= 0 && this.proviso.mayClose(t, id, graph)) open = false;
       }
-      if (deeper) return a;
+      if (open) return a;
     }
-    return 0;
+    return sets > 0 ? -1 : 0;
   }
 
   /** Batch successor m of `state`: the enumerated event k applied. */
@@ -328,10 +337,10 @@ export class ExhaustiveSearch {
    * Takes the staged successors of state s (batch entry b); false when the search stops. Its edges
    * (kept for the cycle check) take one slot per enabled event, so that the slot is the choice: an
    * event that breaks a property is an edge to no state, of no process (it leads to no state, and
-   * fairness does not count it). With reduction, a state with an ample successor that is not one level deeper is expanded fully (the
-   * cycle proviso for breadth-first search: every cycle has an edge that does not go one level
-   * deeper, so every cycle of the reduced graph has a fully expanded state), and the events outside
-   * its ample set are edges to no state, so that fairness still sees every process enabled there.
+   * fairness does not count it). With reduction, a state with an ample edge that may close a cycle
+   * of reduced states is expanded fully (the cycle proviso, cycle-proviso.ts: every cycle of the
+   * reduced graph has a fully expanded state), and the events outside its ample set are edges to
+   * no state, so that fairness still sees every process enabled there.
    */
   private successors(s: number, b: number, cur: Int32Array): boolean {
     const batch = this.batch;
@@ -339,15 +348,18 @@ export class ExhaustiveSearch {
     const first = batch.first[b]!;
     const count = batch.count[b]!;
     if (this.wantCycles) this.edgeSlots(b);
-    let allNew = true;
+    let open = true;
+    const graph = batch.reduced[b] === 1 ? this.provisoGraph() : null;
     for (let x = first; x < first + count; x++) {
       this.lastPerm = batch.perm[x]!;
       const r = this.take(s, batch.choice[x]!, cur, batch.successor(x), batch.broke[x]!, batch.label[x]!, x, curChecked);
       if (r === TAKE_STOP) return false;
-      if (r === TAKE_SEEN) allNew = false;
+      if (batch.reduced[b] === 1 && open && this.lastId >= 0 && this.proviso.mayClose(s, this.lastId, graph)) open = false;
     }
+    if (batch.reduced[b] === 2) this.provisoStates++;
     if (batch.reduced[b] === 1) {
-      if (allNew) {
+      if (open) {
+        this.proviso.markReduced(s);
         this.reducedStates++;
         return true;
       }
@@ -398,6 +410,7 @@ export class ExhaustiveSearch {
    */
   private take(s: number, k: number, cur: Int32Array, next: Int32Array, broke: number, label: number, staged: number, curChecked: boolean): number {
     this.transitions++;
+    this.lastId = -1;
     if (broke >= 0) {
       const v = this.sys.violation(broke);
       this.record({ kind: 'invariant', id: v.id, summary: v.summary, path: null, at: s, choice: k, cycleAt: null });
@@ -407,15 +420,14 @@ export class ExhaustiveSearch {
     }
     const before = this.table.count;
     const id = staged >= 0 ? this.table.insertStaged(staged) : this.table.insert(next);
+    this.lastId = id;
     if (id === before && !this.added(s, k, id, cur, next, curChecked)) return TAKE_STOP;
     if (this.wantCycles) {
       this.edgeTo[this.edgeBase + k] = id;
       this.edgeLabel[this.edgeBase + k] = label;
       if (this.sym !== null) this.edgePerm[this.edgeBase + k] = this.lastPerm;
     }
-    // (a state from levelEnd on is one level deeper: an edge to it cannot close a cycle of edges that
-    // never go up or sideways; every cycle has an edge that does, see `successors`)
-    return id >= this.levelEnd ? TAKE_NEW : TAKE_SEEN;
+    return id >= before ? TAKE_NEW : TAKE_SEEN;
   }
 
   /** A new state `id` (`next`), reached from s by choice k: its parent and its invariants; false when the search stops. */
@@ -458,6 +470,17 @@ export class ExhaustiveSearch {
       s = this.parent[s]!;
     }
     return out.reverse();
+  }
+
+  /** The edges of the expanded states as the cycle proviso walks them, or null when none are kept. */
+  private provisoGraph(): ProvisoGraph | null {
+    if (!this.wantCycles) return null;
+    const g = this.walkGraph;
+    g.edgeStart = this.edgeStart;
+    g.edgeTo = this.edgeTo;
+    g.expanded = this.expanded;
+    g.edgesDone = this.edgesDone;
+    return g;
   }
 
   private graph(): StateGraph {

@@ -14,9 +14,10 @@
  * Cycles without progress are looked for in the quotient and decided concretely (cycle-findings.ts):
  * their lassos are concrete already. With partial-order reduction (`searchWith`), ample sets are
  * computed on the stored canonical state, which is itself a concrete state, and the cycle proviso
- * looks up canonical successors: an edge of the reduced quotient that does not go one BFS level
- * deeper marks its state for full expansion, so every cycle of the reduced quotient has a fully
- * expanded state, which is what the proof of the ample-set conditions needs (the quotient is a
+ * (cycle-proviso.ts) works on the quotient's edges, to canonical successors: an ample edge that may
+ * close a cycle of reduced states of the quotient marks its state for full expansion, so every
+ * cycle of the reduced quotient has a fully expanded state, which is what the proof of the
+ * ample-set conditions needs (the quotient is a
  * transition system in its own right; paths from a canonical state in it lift to concrete paths
  * from that state, so conditions C1 and C2 checked on the concrete state hold for them too; and
  * who talks to whom, C1's basis, is learned closed under the group, since the symmetry check
@@ -68,7 +69,7 @@ export function symmetricSearch(model: CompiledModel, config: SimConfig, options
   }
   const stats: SymmetryStats = { classes: group.classes.map((c) => c.map((i) => names[i]!)), permutations: group.perms.length, refused: null, notes: group.notes, checks: 0 };
   if (group.classes.length === 0) return { stats: { ...stats, refused: 'no interchangeable nodes (same role, parameters, start times, faults and workload shape)' } };
-  const sys = new UntimedSystem(model, config, { faultBudget: options.faultBudget, memo: options.memo ?? true });
+  const sys = new UntimedSystem(model, config, { faultBudget: options.faultBudget, memo: options.memo ?? true, viewReads: options.reduction === 'por' });
   const sym = sys.enableSymmetry(group);
   try {
     const { search, found: canonical, reduction } = searchWith(sys, { ...options, symmetry: true });

@@ -64,6 +64,8 @@ export interface ExhaustiveOptions {
    * counterexamples are concrete, lassos included (cycle-findings.ts); combines with `reduction: 'por'`.
    */
   symmetry?: boolean;
+  /** (tests) with `reduction: 'por'`, report the reduced search's own findings and paths, not made shortest by a search without reduction */
+  keepReducedPaths?: boolean;
   /** (tests) under symmetry, decide the fairness of every cycle concretely too and fail when it differs from the quotient's verdict */
   checkQuotientFairness?: boolean;
   /** bitstate: log2 of the bit array's size in bits (default 27: 16 MiB) */
@@ -135,7 +137,7 @@ export function exploreExhaustive(model: CompiledModel, config: SimConfig, optio
     symmetry = run.stats;
     if ('search' in run) return resultOf(run.sys, run.search, run.found, { reduction: run.reduction, symmetry, memory }, clock() - started);
   }
-  const sys = new UntimedSystem(model, config, { faultBudget: options.faultBudget, memo: options.memo ?? true });
+  const sys = new UntimedSystem(model, config, { faultBudget: options.faultBudget, memo: options.memo ?? true, viewReads: por });
   const { search, found, reduction } = searchWith(sys, config, options, por);
   return resultOf(sys, search, found, { reduction, symmetry, memory }, clock() - started);
 }
@@ -148,7 +150,7 @@ export function searchWith(sys: UntimedSystem, config: SimConfig, options: Exhau
   }
   const reduced = reducedSearch(sys, config, options);
   const search = reduced.search;
-  const shortened = shorten(sys, config, options, search);
+  const shortened = options.keepReducedPaths === true ? { found: search.found, states: 0 } : shorten(sys, config, options, search);
   const reduction: ReductionStats = { method: 'por', reducedStates: search.reducedStates, provisoStates: search.provisoStates, restarts: reduced.restarts, shorteningStates: shortened.states };
   return { search, found: shortened.found, reduction };
 }
@@ -211,14 +213,23 @@ function runFull(sys: UntimedSystem, config: SimConfig, options: ExhaustiveOptio
 
 /**
  * The search with partial-order reduction, started over whenever what it relies on grew while it
- * ran (who talks to whom, learned from the steps computed) — or without reduction, should an
- * invariant have read more than the node views.
+ * ran after it had explored some state by its ample set alone (who talks to whom, learned from the
+ * steps computed; the parts of the node views properties read, view-fields.ts) — or without
+ * reduction, should an invariant or a history property have read more than the node views.
  */
 function reducedSearch(sys: UntimedSystem, config: SimConfig, options: ExhaustiveOptions): { search: ExhaustiveSearch; restarts: number } {
   for (let restarts = 0; ; restarts++) {
-    const basis = sys.reductionBasis;
+    let basis = sys.reductionBasis;
     const search = new ExhaustiveSearch(sys, config, { ...options, reduction: 'por' });
-    search.run(() => sys.reductionBasis !== basis);
+    // (a search that has explored no state by its ample set alone yet is a search without
+    // reduction so far: nothing it did rests on the basis, which it takes as it now is)
+    const void_ = (): boolean => {
+      if (sys.reductionBasis === basis) return false;
+      if (search.reducedStates > 0) return true;
+      basis = sys.reductionBasis;
+      return false;
+    };
+    search.run(void_);
     if (!search.aborted && sys.reductionBasis === basis) return { search, restarts };
     if (sys.reductionBasis.endsWith('/0')) return { search: runFull(sys, config, options), restarts: restarts + 1 };
   }

@@ -2,11 +2,12 @@
  * The state invariants of the untimed system. Their verdict is cached by the tuple of node views
  * (see node-views.ts) for as long as no invariant has read the messages in flight.
  */
-import type { Invariant, NodeId } from '../../models/types.js';
+import type { Invariant } from '../../models/types.js';
 import type { SimConfig } from '../config.js';
 import type { CompiledModel } from '../simulator.js';
 import type { NodeViews } from './node-views.js';
 import type { Observations } from './observations.js';
+import type { ViewFields } from './view-fields.js';
 import { ViewProbe, type ViewSource } from './view-probe.js';
 
 export class Invariants {
@@ -19,30 +20,16 @@ export class Invariants {
   /** the global view handed to invariants, reused (they read it synchronously) */
   private readonly probe: ViewProbe;
 
-  /**
-   * Per node, the fields of its view any invariant has read so far (but `id` and `role`, which
-   * never change), and how often that grew: an event that changes none of them in its node's view
-   * does not change any verdict (partial-order reduction relies on it, partial-order.ts).
-   */
-  readonly fieldsRead = new Map<NodeId, Set<string>>();
-  fieldVersion = 0;
 
-  constructor(model: CompiledModel, config: SimConfig, observations: Observations, views: NodeViews, source: ViewSource) {
+  constructor(model: CompiledModel, config: SimConfig, observations: Observations, views: NodeViews, source: ViewSource, fields: ViewFields | null) {
     const checked = config.checks.invariants;
     this.list = model.variant.invariants.filter((inv) => checked === null || checked.includes(inv.id));
     this.observations = observations;
     this.views = views;
-    this.probe = new ViewProbe(source, (node, field) => {
-      if (field === 'id' || field === 'role') return;
-      let fields = this.fieldsRead.get(node);
-      if (fields === undefined) {
-        fields = new Set();
-        this.fieldsRead.set(node, fields);
-      }
-      if (fields.has(field)) return;
-      fields.add(field);
-      this.fieldVersion++;
-    });
+    // (every part of the node views read is noted in `fields`, shared with the history properties:
+    // an event that changes none of them in its node's view does not change any verdict;
+    // partial-order reduction relies on it, partial-order.ts)
+    this.probe = new ViewProbe(source, fields?.note);
   }
 
   /** No invariant has read more than the node views so far (their verdict is a function of the views). */

@@ -13,6 +13,7 @@ import { FlatIntMap } from './flat-int-map.js';
 import type { NodeViews } from './node-views.js';
 import type { Observations } from './observations.js';
 import { StepCache } from './step-cache.js';
+import type { ViewFields } from './view-fields.js';
 import { ViewProbe, type ViewSource } from './view-probe.js';
 
 export class Monitors {
@@ -37,13 +38,16 @@ export class Monitors {
   /** while set, observations are collected in `deferred` instead of stepping monitors */
   deferring = false;
   readonly deferred: number[] = [];
+  /** some monitor step has read the messages in flight (partial-order reduction is then off) */
+  readNetwork = false;
 
-  constructor(model: CompiledModel, config: SimConfig, base: number, observations: Observations, views: NodeViews, source: ViewSource) {
+  constructor(model: CompiledModel, config: SimConfig, base: number, observations: Observations, views: NodeViews, source: ViewSource, fields: ViewFields | null) {
     const checked = config.checks.invariants;
     this.base = base;
     this.observations = observations;
     this.views = views;
-    this.probe = new ViewProbe(source);
+    // (the parts of the node views monitors read are noted in `fields`, for partial-order reduction)
+    this.probe = new ViewProbe(source, fields?.note);
     this.props = model.variant.properties as HistoryProperty<unknown>[];
     this.enabled = this.props.map((p) => checked === null || checked.includes(p.id));
     this.states = this.props.map((p) => [p.initial]);
@@ -114,6 +118,7 @@ export class Monitors {
     const prop = this.props[p]!;
     const before = this.states[p]![ms];
     const out = prop.observe(before, this.observations.list[obsId]!, probe.view);
+    if (probe.touchedNetwork()) this.readNetwork = true;
     if ('violation' in out) return -1 - this.observations.internViolation(`invariant:${prop.id}`, `invariant ${prop.id} (${prop.description}) broken: ${out.violation}`);
     // most observations leave a monitor as it was: the same object needs no canonical text
     return out.state === before ? ms : this.internState(p, out.state);

@@ -8,6 +8,7 @@ import { canonicalJson } from '../canonical-json.js';
 import { statusNames } from '../kernel/world-rules.js';
 import type { RoleRuntime } from '../role-runtime.js';
 import { TupleInterner } from './tuple-interner.js';
+import { valueAt } from './view-fields.js';
 import type { Local } from './untimed-model.js';
 
 export class NodeViews {
@@ -73,16 +74,17 @@ export class NodeViews {
     return nodes;
   }
 
-  /** per view id: its projection id for `projectionFields` (-1: not computed) */
+  /** per view id: its projection id for the paths read (-1: not computed) */
   private projections: number[] = [];
   private readonly projectionByKey = new Map<string, number>();
   private projectionVersion = -1;
 
   /**
-   * An id of what node i's view in local `localId` shows of the fields read of it (`fieldsRead`, by
-   * node id; equal ids: equal fields), for `version` of them (a new version forgets the last's ids).
+   * An id of what node i's view in local `localId` shows at the paths read of it (`read`, by node
+   * id, view-fields.ts; equal ids: equal values there), for `version` of them (a new version
+   * forgets the last's ids).
    */
-  projection(i: number, localId: number, fieldsRead: ReadonlyMap<NodeId, ReadonlySet<string>>, version: number): number {
+  projection(i: number, localId: number, read: ReadonlyMap<NodeId, ReadonlySet<string>>, version: number): number {
     if (version !== this.projectionVersion) {
       this.projections = [];
       this.projectionByKey.clear();
@@ -91,9 +93,9 @@ export class NodeViews {
     const v = this.idOf(i, localId);
     let id = this.projections[v];
     if (id === undefined) {
-      const view = this.views[v]! as unknown as Record<string, unknown>;
-      const fields = fieldsRead.get(this.nodeIds[i]!) ?? new Set<string>();
-      const key = `${i}|${[...fields].sort().map((f) => canonicalJson(view[f] ?? null)).join('|')}`;
+      const view = this.views[v]!;
+      const paths = read.get(this.nodeIds[i]!) ?? new Set<string>();
+      const key = `${i}|${[...paths].sort().map((p) => canonicalJson(valueAt(view, p) ?? null)).join('|')}`;
       id = this.projectionByKey.get(key);
       if (id === undefined) {
         id = this.projectionByKey.size;

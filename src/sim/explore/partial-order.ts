@@ -11,12 +11,16 @@
  *    way), no pair `p`'s events touch is touched by the peer, and no peer `p` sends to can change
  *    its status (it is finished, or its machine has no final state). Faults are out of the
  *    picture: the reduction applies only in states from which no fault can happen any more.
- *  - C2 (invisibility): none of `p`'s events changes what the checks see: `p`'s node view (all
- *    that state invariants read, while they read nothing else), its stall flags, progress, or any
- *    monitor state (every observation it makes is neutral, see `Monitors.neutral`).
- *  - C3 (the cycle proviso) is the search's: a state whose ample successors are not all new is
- *    expanded fully (exhaustive-search.ts), so every cycle of the reduced graph has a fully
- *    expanded state.
+ *  - C2 (invisibility): none of `p`'s events changes what the checks see: the parts of `p`'s node
+ *    view that state invariants or history properties have read (view-fields.ts, path by path:
+ *    `context.myNo`, not all of `context`; while neither reads the messages in flight), its stall
+ *    flags, progress, or any monitor state (every observation it makes is neutral, see
+ *    `Monitors.neutral`). A property that reads `p`'s view when another node's observation steps
+ *    it makes those parts visible too, so an ample event of `p` never changes what such a step
+ *    reads (it would not commute with it).
+ *  - C3 (the cycle proviso) is the search's: a state with an ample edge that may close a cycle of
+ *    states explored by their ample sets alone is expanded fully (cycle-proviso.ts), so every
+ *    cycle of the reduced graph has a fully expanded state.
  *
  * Who may send to whom is learned from the node steps computed (`NodeLocals.talks`): every
  * enabled node event's step is computed here, so a reduced search that never meets a new pair
@@ -31,6 +35,7 @@ import type { NodeLocals } from './node-locals.js';
 import type { NodeViews } from './node-views.js';
 import { E_DELIVER, E_INPUT, E_TIMER, K_BLOCKED, K_FAULTS, K_RULES, K_SCRIPT, N_DELIVER, N_INPUT, N_QUIT, N_TIMER, type Layout, type Local } from './untimed-model.js';
 import type { Topology } from './untimed-topology.js';
+import type { ViewFields } from './view-fields.js';
 
 /** The parts of the untimed system the reduction reads. */
 export interface ReductionParts {
@@ -42,6 +47,7 @@ export interface ReductionParts {
   views: NodeViews;
   monitors: Monitors;
   invariants: Invariants;
+  fields: ViewFields;
   faultBudget: number;
   scriptedFaults: number;
 }
@@ -119,8 +125,8 @@ export class PartialOrder {
 
   /** No fault can happen from `vec` on, every node has started and none is crashed or paused, and invariants read only node views. */
   private quiet(vec: Int32Array): boolean {
-    const { store, faultBudget, scriptedFaults, topology, invariants } = this.p;
-    if (topology.anyLossy || !invariants.viewsOnly) return false;
+    const { store, faultBudget, scriptedFaults, topology, invariants, monitors } = this.p;
+    if (topology.anyLossy || !invariants.viewsOnly || monitors.readNetwork) return false;
     if (store.mget(vec, K_SCRIPT) < scriptedFaults || store.mget(vec, K_FAULTS) < faultBudget) return false;
     if (store.mget(vec, K_RULES) !== 0 || store.mget(vec, K_BLOCKED) !== 0) return false;
     for (let i = 0; i < this.n; i++) {
@@ -177,8 +183,8 @@ export class PartialOrder {
     if (r.becameDone || r.progress || next.status !== loc.status) ok = false;
     if (next.unfinished !== loc.unfinished || next.idleOnPerson !== loc.idleOnPerson || next.waiting !== loc.waiting) ok = false;
     if (ok && r.next !== vec[node]) {
-      const { fieldsRead, fieldVersion } = this.p.invariants;
-      if (views.projection(node, r.next, fieldsRead, fieldVersion) !== views.projection(node, vec[node]!, fieldsRead, fieldVersion)) ok = false;
+      const { read, version } = this.p.fields;
+      if (views.projection(node, r.next, read, version) !== views.projection(node, vec[node]!, read, version)) ok = false;
     }
     for (let k = 0; k < r.obs.length; k++) if (!monitors.neutral(r.obs[k]!)) ok = false;
     for (let k = 0; k < r.ops.length; k += 2) {

@@ -143,4 +143,6 @@ export interface UntimedOptions {
   faultBudget: number;
   /** remember common steps by their footprint (default true; false computes every step, for tests) */
   memo?: boolean;
+  /** note what invariants and history properties read of the node views (view-fields.ts): needed by partial-order reduction, which is off without it */
+  viewReads?: boolean;
 }

@@ -41,6 +41,7 @@ import type { SymmetryGroup } from './symmetry-group.js';
 import { TransitionMemo, type StepMemo } from './transition-memo.js';
 import { E_DELIVER, E_INPUT, E_SCRIPT, E_START, E_TIMER, K_BLOCKED, K_SCRIPT, type Layout, type Local, type Recorder, type UntimedOptions } from './untimed-model.js';
 import { UntimedSteps } from './untimed-steps.js';
+import { ViewFields } from './view-fields.js';
 import { buildTopology, type Topology } from './untimed-topology.js';
 
 export {
@@ -90,6 +91,9 @@ export class UntimedSystem {
   private readonly readyScratch: Int32Array;
   private readonly faultBudget: number;
   private reduction: PartialOrder | null = null;
+  /** the parts of the node views that invariants and history properties have been seen to read, when noted (`viewReads`) */
+  private readonly viewFields = new ViewFields();
+  private readonly viewReads: boolean;
 
   constructor(model: CompiledModel, config: SimConfig, options: UntimedOptions) {
     this.model = model;
@@ -110,13 +114,15 @@ export class UntimedSystem {
     this.nodes = new NodeLocals(model, config, this.store, this.observations);
     this.locals = this.nodes.locals;
     this.views = new NodeViews(this.nodeIds, this.nodes.roles, this.nodes.runtimes, this.locals);
-    this.monitors = new Monitors(model, config, this.layout.monitorBase, this.observations, this.views, this);
-    this.invariants = new Invariants(model, config, this.observations, this.views, this);
+    const fields = options.viewReads === true ? this.viewFields : null;
+    this.monitors = new Monitors(model, config, this.layout.monitorBase, this.observations, this.views, this, fields);
+    this.invariants = new Invariants(model, config, this.observations, this.views, this, fields);
     const parts = { nodeIds: this.nodeIds, http: this.http, topology: topo, nodes: this.nodes, store: this.store, monitors: this.monitors, observations: this.observations };
     this.steps = new UntimedSteps(parts, config, options.faultBudget);
     this.faults = this.steps.faults;
     this.memo = (options.memo ?? true) ? new TransitionMemo(this.steps, this.layout, topo, this.locals, this.store.msgs, this.monitors, this.http) : null;
     this.faultBudget = options.faultBudget;
+    this.viewReads = options.viewReads === true;
     if (n > 30) throw new Error(`the exhaustive explorer handles at most 30 nodes, got ${n}`);
     for (let i = 0; i < n; i++) this.nodes.addNode(i, { status: NOT_STARTED, stateId: -1, timers: [], cursor: 0, inputPending: false });
     this.store.internBlocked(new Uint8Array(topo.links));
@@ -248,6 +254,8 @@ export class UntimedSystem {
    * `ampleSet(c, out)` writes the event indices of the c-th, fewest events first.
    */
   ampleSets(vec: Int32Array, events: Int32Array, count: number): number {
+    // (without the reads of the node views noted, nothing is known invisible)
+    if (!this.viewReads) return 0;
     this.reduction ??= new PartialOrder({
       layout: this.layout,
       topology: this.topo,
@@ -257,6 +265,7 @@ export class UntimedSystem {
       views: this.views,
       monitors: this.monitors,
       invariants: this.invariants,
+      fields: this.viewFields,
       faultBudget: this.faultBudget,
       scriptedFaults: this.faults.scripted.length,
     });
@@ -268,9 +277,12 @@ export class UntimedSystem {
     return this.reduction!.candidate(c, out);
   }
 
-  /** What may invalidate a reduced search: who talks to whom grew, invariants read more fields of the node views, or more than the node views. */
+  /**
+   * What may invalidate a reduced search: who talks to whom grew, invariants or history properties
+   * were seen to depend on more fields of the node views, or read more than the node views.
+   */
   get reductionBasis(): string {
-    return `${this.nodes.talkVersion}/${this.invariants.fieldVersion}/${this.invariants.viewsOnly ? 1 : 0}`;
+    return `${this.nodes.talkVersion}/${this.viewFields.version}/${this.invariants.viewsOnly && !this.monitors.readNetwork ? 1 : 0}`;
   }
 
   /** Symmetry reduction (symmetry.ts) over the interchangeable nodes of `group`, checked as the search goes. */

@@ -4,6 +4,7 @@
  * One per use site, reset for each state: properties read their view synchronously.
  */
 import type { GlobalView, InFlightView, NodeId, NodeView } from '../../models/types.js';
+import { PATH_SEP } from './view-fields.js';
 
 /** Where a probe's view comes from. */
 export interface ViewSource {
@@ -19,16 +20,17 @@ export class ViewProbe {
   readonly view: GlobalView;
 
   /**
-   * `onField`: told the node and the name of every field of a node view read through this probe (the node views
-   * are then handed out behind proxies that tell; for partial-order reduction, see invariants.ts).
+   * `onField`: told the node and the path of every part of a node view read through this probe
+   * (view-fields.ts; the node views and the objects in them are then handed out behind proxies
+   * that tell; for partial-order reduction).
    */
-  constructor(sys: ViewSource, onField?: (node: NodeId, field: string) => void) {
+  constructor(sys: ViewSource, onField?: (node: NodeId, path: string) => void) {
     const probe = this;
     const wrapped = new WeakMap<NodeView, NodeView>();
     const wrap = (v: NodeView): NodeView => {
       let w = wrapped.get(v);
       if (w === undefined) {
-        w = new Proxy(v, { get: (target, key, receiver) => (typeof key === 'string' && onField!(target.id, key), Reflect.get(target, key, receiver)) });
+        w = tellingProxy(v, v.id, '', onField!);
         wrapped.set(v, w);
       }
       return w;
@@ -75,4 +77,52 @@ export class ViewProbe {
   touchedNetwork(): boolean {
     return this.networkTouched;
   }
+}
+
+/**
+ * `target` behind a proxy that tells `onField` the path of every key read (`prefix` + key), and
+ * hands out the objects under it behind proxies of their own; a wholesale read (its keys, `in`, a
+ * property descriptor) tells the object's own path. A property the proxy may not replace (frozen)
+ * is handed out as it is, its whole path told.
+ */
+function tellingProxy<T extends object>(target: T, node: NodeId, prefix: string, onField: (node: NodeId, path: string) => void): T {
+  const children = new Map<string, { of: object; proxy: object }>();
+  const whole = (): void => {
+    if (prefix !== '') onField(node, prefix.slice(0, -1));
+  };
+  return new Proxy(target, {
+    get(t, key, receiver) {
+      const v = Reflect.get(t, key, receiver) as unknown;
+      if (typeof key !== 'string') {
+        whole();
+        return v;
+      }
+      const d = Object.getOwnPropertyDescriptor(t, key);
+      // (a method of the object's prototype, `tags.includes`, is no part of the state)
+      if (d === undefined && typeof v === 'function') return v;
+      const path = prefix + key;
+      if (v === null || typeof v !== 'object' || (d !== undefined && d.configurable === false && d.writable === false)) {
+        onField(node, path);
+        return v;
+      }
+      let c = children.get(key);
+      if (c === undefined || c.of !== v) {
+        c = { of: v, proxy: tellingProxy(v, node, path + PATH_SEP, onField) };
+        children.set(key, c);
+      }
+      return c.proxy;
+    },
+    has(t, key) {
+      whole();
+      return Reflect.has(t, key);
+    },
+    ownKeys(t) {
+      whole();
+      return Reflect.ownKeys(t);
+    },
+    getOwnPropertyDescriptor(t, key) {
+      whole();
+      return Reflect.getOwnPropertyDescriptor(t, key);
+    },
+  });
 }
