@@ -5,7 +5,7 @@
  * every server of corpus/ (correct, seed-faithful and defective twins), each within one time budget, and prints the table of docs/fuzz.md:
  * target × found / runs / time to first finding / shrunk size / replay of the saved case.
  *
- *   node scripts/fuzz-table.mjs [--budget S] [--seed N] [--only SUBSTRING|=ID,...] [--jobs N] [--json FILE]
+ *   node scripts/fuzz-table.mjs [--budget S] [--seed N] [--only SUBSTRING|=ID,...] [--jobs N] [--json FILE] [--heldout]
  *
  * Corpus servers are copied to a temp folder and built there (Go with GOPROXY=off, as
  * scripts/corpus/run.mjs does); the temp folder is removed at the end. Exit 0 when every defective
@@ -33,6 +33,7 @@ function parseArgs(argv) {
     else if (a === '--only') o.only.push(...next().split(','));
     else if (a === '--jobs') o.jobs = Math.max(1, Number(next()));
     else if (a === '--json') o.json = resolve(next());
+    else if (a === '--heldout') o.heldout = true;
     else {
       process.stderr.write(`fuzz-table: unknown option ${a}\n`);
       process.exit(2);
@@ -110,6 +111,33 @@ function prepareCorpus(t, work) {
   return undefined;
 }
 
+/**
+ * The held-out batch's servers (corpus-heldout/, written apart from protosim and from corpus/), run
+ * with the target files of corpus-heldout/runs/ (written from each README alone): a defective one
+ * must give a finding, a correct one none. Only with `--heldout`.
+ */
+function heldoutTargets() {
+  const base = join(root, 'corpus-heldout');
+  const targets = [];
+  for (const protocol of readdirSync(base)) {
+    if (fuzzProtocols[protocol] === undefined) continue;
+    for (const impl of readdirSync(join(base, protocol)).filter((d) => d.startsWith('server-'))) {
+      const dir = join(base, protocol, impl);
+      const manifest = JSON.parse(readFileSync(join(dir, 'impl.json'), 'utf8'));
+      const vars = fuzzProtocols[protocol] === 'ping-liveness' ? { heartbeatTimeoutMs: 800, lockoutBoundMs: 2400 } : {};
+      targets.push({ id: `heldout ${protocol}/${impl} (${manifest.kind})`, protocol: fuzzProtocols[protocol], expect: manifest.kind === 'correct' ? 'none' : 'finding', heldout: { dir }, targetFile: join(base, 'runs', `${protocol}--${impl}.yaml`), vars });
+    }
+  }
+  return targets;
+}
+
+/** A held-out server's build (its build.sh, in place), or why it cannot run. */
+function prepareHeldout(t) {
+  if (!existsSync(join(t.heldout.dir, 'build.sh'))) return undefined;
+  const b = spawnSync('bash', ['build.sh'], { cwd: t.heldout.dir, encoding: 'utf8', timeout: 240_000 });
+  return b.status === 0 ? undefined : `build failed: ${(b.stderr || b.stdout || '').trim().split('\n').slice(-1)[0]}`;
+}
+
 /** Runs a command in its own process group; kills the group at the timeout. */
 function run(argv, timeoutMs) {
   return new Promise((resolvePromise) => {
@@ -176,13 +204,13 @@ async function main() {
   }
   const rows = [];
   try {
-    let targets = [...referenceTargets(work), ...corpusTargets(work)];
+    let targets = [...referenceTargets(work), ...corpusTargets(work), ...(o.heldout ? heldoutTargets() : [])];
     if (o.only.length) targets = targets.filter((t) => o.only.some((s) => (s.startsWith('=') ? t.id === s.slice(1) : t.id.includes(s))));
     process.stderr.write(`fuzz-table: seed=${o.seed} budget=${o.budget}s targets=${targets.length} jobs=${o.jobs}\n`);
     const queue = [...targets];
     const worker = async () => {
       for (let t = queue.shift(); t !== undefined; t = queue.shift()) {
-        const problem = t.corpus ? prepareCorpus(t, work) : undefined;
+        const problem = t.corpus ? prepareCorpus(t, work) : t.heldout ? prepareHeldout(t) : undefined;
         const row = problem ? { status: problem } : await fuzzOne(t, o, work);
         const ok = t.expect === 'finding' ? row.status === 'found' && row.replay === 'fails' : row.status === 'none';
         rows.push({ id: t.id, expect: t.expect, ok, ...row });

@@ -47,7 +47,7 @@ describe('protosim fuzz against reference servers (fixed seeds)', () => {
     const saved = join(dir, 're-case.yaml');
     // seed 3: its first case has an identity field naming another user (seed 1 did, before the
     // generators drew follow-ups and full setups; measured: 2 and 4 find it too, at runs 4 and 1)
-    const r = await cli(['fuzz', 'register-exit', '--target', target, '--seed', '3', '--runs', '8', '--time-budget', '60', '--save-case', saved, '--no-progress']);
+    const r = await cli(['fuzz', 'register-exit', '--target', target, '--seed', '3', '--runs', '8', '--time-budget', '35', '--save-case', saved, '--no-progress']);
     expect(r.err.split('\n')[0]).toMatch(/^seed=3 /);
     expect(r.code, r.out + r.err).toBe(1);
     expect(r.out).toContain('FINDING');
@@ -58,7 +58,7 @@ describe('protosim fuzz against reference servers (fixed seeds)', () => {
   }, 120_000);
 
   it('finds offline-queue lose-back-to-back', async () => {
-    const r = await cli(['fuzz', 'offline-queue', '--target', referenceTarget('offline-queue', 'lose-back-to-back'), '--seed', '1', '--runs', '6', '--time-budget', '40', '--format', 'json', '--no-progress']);
+    const r = await cli(['fuzz', 'offline-queue', '--target', referenceTarget('offline-queue', 'lose-back-to-back'), '--seed', '1', '--runs', '6', '--time-budget', '30', '--format', 'json', '--no-progress']);
     expect(r.code, r.err).toBe(1);
     const outcome = JSON.parse(r.out) as { finding?: { size: { steps: number } } };
     expect(outcome.finding?.size.steps).toBeGreaterThan(0);

@@ -63,7 +63,7 @@ describe('protosim fuzz --strict against the reference kv server (fixed seed)', 
   it('finds shared-stores, shrinks it, and the saved case fails on replay', async () => {
     const saved = join(dir, 'kv-shared.yaml');
     const r = await cli(['fuzz', 'kv', '--strict', '--target', kvTarget('shared-stores'), '--seed', '1', '--runs', '4', '--time-budget', '20', '--save-case', saved, '--no-progress']);
-    expect(r.err.split('\n')[0]).toMatch(/^seed=1 .* strict$/);
+    expect(r.err.split('\n')[0]).toMatch(/^seed=1 .* strict bounds=on$/);
     expect(r.code, r.out + r.err).toBe(1);
     const suite = loadSuiteFile(saved);
     expect(suite.spec.vars?.strict).toBe(1);

@@ -10,7 +10,7 @@
  * too), lowers user indices (fewer users) and shortens data.
  */
 import fc from 'fast-check';
-import { dataChars, type FuzzAction, type FuzzCase, type FuzzFault, type RenderHooks } from './fuzz-case.js';
+import { dataChars, type FuzzAction, type FuzzCase, type FuzzFault, type QuietSpec, type RenderHooks } from './fuzz-case.js';
 import { plainWord, unfixedLimitChars, type FuzzText } from './hostile-data.js';
 
 /** What a protocol contributes to fuzzing its servers. */
@@ -50,11 +50,17 @@ export interface ProtocolFuzz {
   messageTo?: (to: number) => fc.Arbitrary<unknown>;
   /**
    * what takes a user offline while its connection stays, and what it sends when it comes back (log
-   * in again, read its queue): with `messageTo`, a user goes away (that, or it leaves, or its link
-   * dies silently), the others send to it meanwhile, several of them, and it comes back
+   * in again, read its queue): with `comeBack`, a user goes away (that, or it leaves, or its link
+   * dies silently, or it goes `quiet`), the others send meanwhile (with `messageTo` to it, several of
+   * them; without, ordinary messages or nothing), and it comes back
    */
   goOffline?: unknown[];
   comeBack?: (user: number) => unknown[];
+  /**
+   * a way of going away on an open connection, for a protocol whose server drops a silent session:
+   * the user says nothing past the server's timeout while the others keep their sessions alive
+   */
+  quiet?: QuietSpec;
   /** the parameters of a user's `connect` step, drawn per user (kv under `--strict`: its store) */
   connect?: fc.Arbitrary<Record<string, string>>;
   /**
@@ -154,34 +160,39 @@ function followed(p: ProtocolFuzz, first: fc.Arbitrary<FuzzAction>): fc.Arbitrar
 }
 
 /**
- * A user goes away (a message that takes it offline, a close, a reset, or a link that dies
- * silently), one to three others send it one to three messages each, and most of the time it comes
- * back (and reads its queue). Messages are drawn for every possible recipient and picked by index,
- * so shrinking lowers the user without redrawing them.
+ * A user goes away (a message that takes it offline, a close, a reset, a link that dies silently,
+ * or quiet past the server's timeout: the ways the protocol has), others send meanwhile (with
+ * `messageTo`: one to three of them, one to three messages each to it; without: none to two of
+ * them, ordinary messages), and most of the time it comes back (and logs in again, reads its queue).
+ * Messages are drawn for every possible recipient and picked by index, so shrinking lowers the user
+ * without redrawing them.
  */
 function awayArbitrary(p: ProtocolFuzz): fc.Arbitrary<FuzzAction> {
   const n = p.maxUsers;
-  const to = fc.tuple(...Array.from({ length: n }, (_, i) => fc.array(p.messageTo!(i), { minLength: 1, maxLength: 3 })));
+  const to = p.messageTo !== undefined
+    ? fc.tuple(...Array.from({ length: n }, (_, i) => fc.array(p.messageTo!(i), { minLength: 1, maxLength: 3 })))
+    : fc.array(p.message(n), { minLength: 1, maxLength: 2 }).map((msgs) => Array.from({ length: n }, () => msgs));
   const how = fc.oneof(
-    { weight: 4, arbitrary: fc.constant('message' as const) },
+    ...(p.goOffline !== undefined ? [{ weight: 4, arbitrary: fc.constant('message' as const) }] : []),
     { weight: 2, arbitrary: fc.constantFrom('close' as const, 'reset' as const) },
     { weight: 2, arbitrary: fc.constant('silent' as const) },
+    ...(p.quiet !== undefined ? [{ weight: 4, arbitrary: fc.constant('quiet' as const) }] : []),
   );
+  const sends = fc.array(fc.tuple(userIndex(n), to), p.messageTo !== undefined ? { minLength: 1, maxLength: 3 } : { minLength: 0, maxLength: 2 });
   return fc
-    .record({ user: userIndex(n), how, sends: fc.array(fc.tuple(userIndex(n), to), { minLength: 1, maxLength: 3 }), back: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }) })
-    .map(({ user, how: h, sends, back }) => ({ kind: 'away' as const, user, how: h, back, sends: sends.map(([writer, msgs]) => ({ user: writer, msgs: msgs[user]! })) }));
+    .record({ user: userIndex(n), how, sends, back: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }) })
+    .map(({ user, how: h, sends: s, back }) => ({ kind: 'away' as const, user, how: h, back, sends: s.map(([writer, msgs]) => ({ user: writer, msgs: msgs[user]! })) }));
 }
 
 /** The body's actions, weighted towards ordinary messages; with `messageTo`, some followed by a message to a user they name; with `comeBack`, users going away and coming back. */
 function actionArbitrary(p: ProtocolFuzz): fc.Arbitrary<FuzzAction[]> {
   const single = singleActionArbitrary(p);
-  if (p.messageTo === undefined) return single.map((a) => [a]);
   const n = p.maxUsers;
+  const away = p.comeBack !== undefined && n >= 2 ? [{ weight: 3, arbitrary: awayArbitrary(p).map((a) => [a]) }] : [];
+  if (p.messageTo === undefined) return away.length === 0 ? single.map((a) => [a]) : fc.oneof({ weight: 8, arbitrary: single.map((a) => [a]) }, ...away);
   const send = fc.record({ kind: fc.constant('send' as const), user: userIndex(n), msgs: fc.tuple(p.message(n)).map((m) => [...m]) });
   const leave = fc.record({ kind: fc.constant('leave' as const), user: userIndex(n), mode: fc.constantFrom('close' as const, 'reset' as const) });
-  const choices = [{ weight: 8, arbitrary: single.map((a) => [a]) }, { weight: 3, arbitrary: followed(p, send) }, { weight: 1, arbitrary: followed(p, leave) }];
-  if (p.comeBack !== undefined && n >= 2) choices.push({ weight: 3, arbitrary: awayArbitrary(p).map((a) => [a]) });
-  return fc.oneof(...choices);
+  return fc.oneof({ weight: 8, arbitrary: single.map((a) => [a]) }, { weight: 3, arbitrary: followed(p, send) }, { weight: 1, arbitrary: followed(p, leave) }, ...away);
 }
 
 /** One action of the body, weighted towards ordinary messages. */
@@ -240,9 +251,17 @@ export function caseArbitrary(p: ProtocolFuzz, options: CaseOptions = { processF
     });
 }
 
-/** What rendering needs of a protocol's generator: its hooks, its setup (done again after a restart), and what follows a restart. */
-export function renderHooksOf(p: ProtocolFuzz): RenderHooks {
-  return { ...p.hooks, setup: p.setup, ...(p.afterRestart !== undefined ? { afterRestart: p.afterRestart } : {}), ...(p.goOffline !== undefined ? { goOffline: p.goOffline } : {}), ...(p.comeBack !== undefined ? { comeBack: p.comeBack } : {}) };
+/** What rendering needs of a protocol's generator: its hooks, its setup (done again after a restart), what follows a restart, and the run's variables (its defaults, then `vars`). */
+export function renderHooksOf(p: ProtocolFuzz, vars?: Readonly<Record<string, string | number>>): RenderHooks {
+  return {
+    ...p.hooks,
+    setup: p.setup,
+    ...(p.afterRestart !== undefined ? { afterRestart: p.afterRestart } : {}),
+    ...(p.goOffline !== undefined ? { goOffline: p.goOffline } : {}),
+    ...(p.comeBack !== undefined ? { comeBack: p.comeBack } : {}),
+    ...(p.quiet !== undefined ? { quiet: p.quiet } : {}),
+    vars: { ...(p.vars ?? {}), ...(vars ?? {}) },
+  };
 }
 
 /** A name base: letters and digits, capitals included, starting with a letter. */

@@ -35,10 +35,11 @@ export type FuzzAction =
   /** a request the model does not judge, and the reply expected by a pattern (protosim's own error replies, under `--strict`) */
   | { kind: 'check'; user: number; msg: unknown; expect: unknown }
   /**
-   * a user goes away (a message that takes it offline on its connection, a close or a reset, or a
-   * link that dies silently: nothing forwarded, then a reset), others send to it meanwhile, and it
-   * comes back (`back`: reconnects if it left, then sends what the protocol sends on coming back:
-   * log in again, read its queue)
+   * a user goes away (a message that takes it offline on its connection, a close or a reset, a
+   * link that dies silently: nothing forwarded, then a reset, or it goes quiet past the server's
+   * timeout on an open connection while the others keep theirs alive), others send (to it, or
+   * ordinary messages) meanwhile, and it comes back (`back`: reconnects if it left, then sends what
+   * the protocol sends on coming back: log in again, read its queue)
    */
   | { kind: 'away'; user: number; how: AwayHow; sends: { user: number; msgs: unknown[] }[]; back: boolean }
   /** the target's process killed (SIGKILL) and started again: every user still there reconnects and does its setup again */
@@ -46,8 +47,25 @@ export type FuzzAction =
   /** the target's process paused (SIGSTOP): users send meanwhile, and it resumes `ms` later (SIGCONT) */
   | { kind: 'pause'; sends: { user: number; msg: unknown }[]; ms: number };
 
-/** How a user goes away: a message (quit), a close (FIN), a reset (RST), or a link that dies silently before a reset. */
-export type AwayHow = 'message' | 'close' | 'reset' | 'silent';
+/**
+ * How a user goes away: a message (quit), a close (FIN), a reset (RST), a link that dies silently
+ * before a reset, or quiet on an open connection past the server's timeout (then a close).
+ */
+export type AwayHow = 'message' | 'close' | 'reset' | 'silent' | 'quiet';
+
+/**
+ * Going quiet past the server's timeout (a protocol with a heartbeat declares it): the user says
+ * nothing for `ms` while every other user still there sends `keepAlive` every `everyMs`, so only the
+ * quiet user's session times out. Waits are numbers or `$var`s (read from the run's variables).
+ */
+export interface QuietSpec {
+  ms: number | string;
+  everyMs: number | string;
+  keepAlive: (user: number) => unknown;
+}
+
+/** Most rounds of a quiet spell (a server timeout far past the keep-alive interval is not waited out). */
+export const maxQuietRounds = 20;
 
 export interface FuzzCase {
   /** each user's name (the base; `${run}` is appended), by index */
@@ -75,6 +93,12 @@ export interface RenderHooks {
   goOffline?: readonly unknown[];
   /** what a user sends when it comes back (offline-queue: log in again, check its queue) */
   comeBack?: (user: number) => unknown[];
+  /** going quiet past the server's timeout (ping-liveness: silent past the heartbeat, the others pinging) */
+  quiet?: QuietSpec;
+  /** the user's session ended without a message of its own (its connection closed): what `resolve` follows forgets it */
+  forget?: (user: number, state: Map<string, unknown>) => void;
+  /** the run's suite variables (the quiet spell's waits are read from them) */
+  vars?: Readonly<Record<string, string | number>>;
 }
 
 /** The client name of user i in steps. */
@@ -180,11 +204,15 @@ function renderPause(r: Rendering, a: Extract<FuzzAction, { kind: 'pause' }>): v
   if (sent) r.steps.push(step({ expect: 'model' }));
 }
 
-/** Sends each message, judged after each (`judged`: else the model is asked only later). */
+/** Sends each message, judged after each (`judged`: else the model is asked only later); a message that ends the connection ends them. */
 function sendEach(r: Rendering, user: number, msgs: readonly unknown[], judged = true): void {
   for (const m of msgs) {
     r.steps.push(step({ send: clientOf(user), msg: message(r, m, user) }));
     if (judged) r.steps.push(step({ expect: 'model' }));
+    if (r.hooks.leaves?.(m) === true) {
+      r.left.add(user);
+      return;
+    }
   }
 }
 
@@ -194,22 +222,15 @@ function renderLeave(r: Rendering, user: number, mode: 'close' | 'reset'): void 
   if (mode === 'close' && r.linked.delete(user)) r.steps.push(step({ fault: 'clear', client }));
   r.steps.push(step({ disconnect: client, mode }));
   r.left.add(user);
+  r.hooks.forget?.(user, r.state);
   if (r.hooks.unjudgedLeave !== true) r.steps.push(step({ expect: 'model' }));
 }
 
 /**
- * A user goes away, the others send to it meanwhile (each writer in turn; one still there writes for
- * one that left), and it comes back. A silently dead link takes one message per writer, all in
- * flight (the model would wait for pushes that cannot arrive), then the reset, then `expect: model`.
+ * The away's sends (each writer in turn; one still there writes for one that left; on a silently
+ * dead link one message per writer, all in flight).
  */
-function renderAway(r: Rendering, a: Extract<FuzzAction, { kind: 'away' }>): void {
-  if (r.left.has(a.user) || (a.how === 'message' && r.garbled.has(a.user))) return;
-  const client = clientOf(a.user);
-  if (a.how === 'message') sendEach(r, a.user, r.hooks.goOffline ?? []);
-  else if (a.how === 'silent') {
-    r.steps.push(step({ fault: 'timeout', client }));
-    r.linked.add(a.user);
-  } else renderLeave(r, a.user, a.how);
+function awaySends(r: Rendering, a: Extract<FuzzAction, { kind: 'away' }>): void {
   const others = r.users.filter((u) => u !== a.user);
   const written = new Set<number>();
   for (const s of a.sends) {
@@ -219,9 +240,63 @@ function renderAway(r: Rendering, a: Extract<FuzzAction, { kind: 'away' }>): voi
     written.add(writer);
     sendEach(r, writer, a.how === 'silent' ? s.msgs.slice(0, 1) : s.msgs, a.how !== 'silent');
   }
-  if (a.how === 'silent') {
-    r.steps.push(step({ wait: 100 }));
-    renderLeave(r, a.user, 'reset');
+}
+
+/** A wait of the quiet spell in ms: a number, or a `$var` of the run's variables (NaN when unknown). */
+function quietValue(v: number | string, vars: Readonly<Record<string, string | number>> = {}): number {
+  return typeof v === 'number' ? v : Number(vars[v.replace(/^\$/, '')]);
+}
+
+/** How many keep-alive rounds make a quiet spell: enough waits to pass `ms` (1 when the variables are unknown). */
+export function quietRounds(q: QuietSpec, vars?: Readonly<Record<string, string | number>>): number {
+  const rounds = Math.ceil(quietValue(q.ms, vars) / quietValue(q.everyMs, vars));
+  return Number.isFinite(rounds) ? Math.min(maxQuietRounds, Math.max(1, rounds)) : 1;
+}
+
+/**
+ * A user goes quiet on its open connection past the server's timeout: every link fault is cleared
+ * first (the server's drop must reach the user, the others' keep-alives the server), then rounds of
+ * a keep-alive from every other user still there (judged) and a wait (with nobody else there, one
+ * wait of the whole spell), then the model, then the away's sends; then the user closes its
+ * connection (the server may have closed it already).
+ */
+function renderQuiet(r: Rendering, a: Extract<FuzzAction, { kind: 'away' }>, q: QuietSpec): void {
+  for (const u of r.users) if (!r.left.has(u) && r.linked.delete(u)) r.steps.push(step({ fault: 'clear', client: clientOf(u) }));
+  const keep = r.users.filter((u) => u !== a.user && !r.left.has(u) && !r.garbled.has(u));
+  // the others keep alive first (a user silent through the steps before may be near its own
+  // timeout), then after each wait; nobody to keep alive: one wait; then the model judges the drop
+  const rounds = keep.length === 0 ? 1 : quietRounds(q, r.hooks.vars);
+  for (let i = 0; i < rounds; i++) {
+    for (const u of keep) sendEach(r, u, [q.keepAlive(u)], false);
+    if (keep.length > 0) r.steps.push(step({ expect: 'model' }));
+    r.steps.push(step({ wait: keep.length === 0 ? q.ms : q.everyMs }));
+  }
+  r.steps.push(step({ expect: 'model' }));
+  awaySends(r, a);
+  renderLeave(r, a.user, 'close');
+}
+
+/**
+ * A user goes away, the others send meanwhile (to it, or ordinary messages), and it comes back. A
+ * silently dead link takes one message per writer, all in flight (the model would wait for pushes
+ * that cannot arrive), then the reset, then `expect: model`; a quiet spell keeps the others alive.
+ */
+function renderAway(r: Rendering, a: Extract<FuzzAction, { kind: 'away' }>): void {
+  if (r.left.has(a.user) || (a.how === 'message' && r.garbled.has(a.user))) return;
+  if ((a.how === 'quiet' && r.hooks.quiet === undefined) || (a.how === 'message' && r.hooks.goOffline === undefined)) return;
+  const client = clientOf(a.user);
+  if (a.how === 'quiet') renderQuiet(r, a, r.hooks.quiet!);
+  else {
+    if (a.how === 'message') sendEach(r, a.user, r.hooks.goOffline ?? []);
+    else if (a.how === 'silent') {
+      r.steps.push(step({ fault: 'timeout', client }));
+      r.linked.add(a.user);
+    } else renderLeave(r, a.user, a.how);
+    awaySends(r, a);
+    if (a.how === 'silent') {
+      r.steps.push(step({ wait: 100 }));
+      renderLeave(r, a.user, 'reset');
+    }
   }
   if (!a.back) return;
   if (r.left.delete(a.user)) {

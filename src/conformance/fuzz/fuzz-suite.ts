@@ -30,7 +30,7 @@ export function fuzzSuiteText(base: FuzzSuiteBase, generator: ProtocolFuzz, c: F
     protocol: base.protocol,
     ...(base.target !== undefined ? { target: base.target } : {}),
     ...(Object.keys(base.vars).length > 0 ? { vars: base.vars } : {}),
-    cases: [{ id, title: 'a case generated from the model; expect: model is the oracle', tags: ['fuzz', 'model'], steps: renderSteps(c, renderHooksOf(generator)) }],
+    cases: [{ id, title: 'a case generated from the model; expect: model is the oracle', tags: ['fuzz', 'model'], steps: renderSteps(c, renderHooksOf(generator, base.vars)) }],
   };
   const comments = header.map((h) => `# ${h}\n`).join('');
   return `${comments}${YAML.stringify(spec, { lineWidth: 0, aliasDuplicateObjects: false })}`;

@@ -115,8 +115,8 @@ function closedUnderfoot(result: CaseResult): boolean {
  * case could not get past, so it cannot judge it; the start of the next case says whether the
  * program can be reached at all.
  */
-function unreachableAfterRestart(c: FuzzCase, generator: ProtocolFuzz, result: CaseResult): boolean {
-  const restart = renderSteps(c, renderHooksOf(generator)).findIndex((st) => (st as { fault?: unknown }).fault === 'restart');
+function unreachableAfterRestart(c: FuzzCase, generator: ProtocolFuzz, result: CaseResult, vars?: FuzzSuiteBase['vars']): boolean {
+  const restart = renderSteps(c, renderHooksOf(generator, vars)).findIndex((st) => (st as { fault?: unknown }).fault === 'restart');
   const at = /^step (\d+) /.exec(result.step ?? '');
   return restart >= 0 && at !== null && Number(at[1]) > restart;
 }
@@ -124,13 +124,13 @@ function unreachableAfterRestart(c: FuzzCase, generator: ProtocolFuzz, result: C
 /**
  * A reply the model sends that never came, to clients whose link protosim had partitioned or timed
  * out (and not cleared) before that step: the link held it, not the target. The case cannot judge
- * whether the target sent it.
+ * whether the target sent it. (`vars`: the run's variables, which the case was rendered with.)
  */
-export function heldByOwnLink(c: FuzzCase, generator: ProtocolFuzz, result: CaseResult): boolean {
+export function heldByOwnLink(c: FuzzCase, generator: ProtocolFuzz, result: CaseResult, vars?: FuzzSuiteBase['vars']): boolean {
   const at = /^step (\d+) /.exec(result.step ?? '');
   if (result.verdict !== 'ERROR' || !result.reason.startsWith('timeout:') || at === null) return false;
   const silenced = new Set<string>();
-  for (const st of renderSteps(c, renderHooksOf(generator)).slice(0, Number(at[1]) - 1) as { fault?: unknown; client?: unknown; disconnect?: unknown }[]) {
+  for (const st of renderSteps(c, renderHooksOf(generator, vars)).slice(0, Number(at[1]) - 1) as { fault?: unknown; client?: unknown; disconnect?: unknown }[]) {
     if (typeof st.client !== 'string') continue;
     if (st.fault === 'partition' || st.fault === 'timeout') silenced.add(st.client);
     else if (st.fault === 'clear' || st.fault === 'heal') silenced.delete(st.client);
@@ -147,11 +147,11 @@ async function runOnce(options: FuzzOptions, c: FuzzCase, id: string): Promise<J
   // A target that does not start again right after a kill (its port still held: no SO_REUSEADDR, a
   // lock file) cannot be judged across a restart; that is not a verdict on the protocol.
   if (result?.reason.startsWith('the target did not come back after restart') === true) return { kind: 'inconclusive', reason: result.reason };
-  if (result !== undefined && run.unreachable && unreachableAfterRestart(c, options.generator, result)) return { kind: 'inconclusive', reason: `unreachable after protosim restarted the target: ${result.reason}` };
+  if (result !== undefined && run.unreachable && unreachableAfterRestart(c, options.generator, result, options.base.vars)) return { kind: 'inconclusive', reason: `unreachable after protosim restarted the target: ${result.reason}` };
   if (run.unreachable || result === undefined) return { kind: 'unreachable', reason: result?.reason ?? 'no result' };
   if (result.verdict === 'PASS' || result.verdict === 'SKIP') return { kind: 'pass' };
   if (result.verdict === 'ERROR' && inconclusivePrefixes.some((p) => result.reason.startsWith(p))) return { kind: 'inconclusive', reason: result.reason };
-  if (closedUnderfoot(result) || heldByOwnLink(c, options.generator, result)) return { kind: 'inconclusive', reason: result.reason };
+  if (closedUnderfoot(result) || heldByOwnLink(c, options.generator, result, options.base.vars)) return { kind: 'inconclusive', reason: result.reason };
   return { kind: 'fail', result };
 }
 

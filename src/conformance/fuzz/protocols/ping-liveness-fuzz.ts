@@ -2,7 +2,9 @@
  * ping-liveness servers (docs/protocols.md section 3): version offers (with and without a common
  * version, empty, hostile), logins with right and wrong passwords to the seed's two accounts (the
  * same account from two users), chat with hostile text, pings, logouts, ids of another session or
- * of none, silence past the heartbeat timeout, and lines that are not JSON.
+ * of none, silence past the heartbeat timeout, and lines that are not JSON. A user goes away (a
+ * close, a reset, a link that dies silently, or quiet past the heartbeat timeout while the others
+ * ping) and comes back: it offers its version and logs in to its account again.
  *
  * Session ids are the server's own: a message names one as `{ $session: 'own' | k }`, rendered as
  * `$sK` (bound by the oracle after `expect: model`) when this case has logged in that session, as
@@ -43,11 +45,36 @@ interface Sessions {
   held: Map<string, number>;
 }
 
-/** Follows logins and logouts as far as the case's own messages tell (not timeouts). */
+const sessionsOf = (state: Map<string, unknown>): Sessions => {
+  const s = (state.get('sessions') as Sessions | undefined) ?? { created: 0, own: new Map(), held: new Map() };
+  state.set('sessions', s);
+  return s;
+};
+
+/** User `user` holds no session any more (its connection ended): its account is free. */
+function forget(user: number, state: Map<string, unknown>): void {
+  const s = sessionsOf(state);
+  s.own.delete(user);
+  for (const [name, u] of s.held) if (u === user) s.held.delete(name);
+}
+
+/**
+ * Follows logins and logouts as far as the case's own messages tell, and connections that ended (a
+ * session the server dropped on a timeout is forgotten when its user closes, not before: a count
+ * that lags the model's names sessions that exist, one ahead would name one that never did).
+ */
 const hooks: RenderHooks = {
+  forget,
+  // after these the server may close the connection (a logout of its own session, a version offer
+  // with nothing in common: ERROR 5), so the user writes no more on it (a write to a connection the
+  // model let close leaves the case inconclusive); it may come back on a new one
+  leaves: (msg) => {
+    const m = msg as { mtype?: number; payload?: { id?: unknown; supported_versions?: unknown } };
+    if (m.mtype === PingMtype.logout) return (m.payload?.id as { $session?: unknown } | undefined)?.$session === 'own';
+    return m.mtype === PingMtype.versionRequest && !(Array.isArray(m.payload?.supported_versions) && m.payload.supported_versions.some((v) => (pingSupportedVersions as readonly unknown[]).includes(v)));
+  },
   resolve: (msg, user, state) => {
-    const s = (state.get('sessions') as Sessions | undefined) ?? { created: 0, own: new Map(), held: new Map() };
-    state.set('sessions', s);
+    const s = sessionsOf(state);
     const m = msg as { mtype?: number; payload?: Record<string, unknown> };
     const id = m.payload?.id as { $session?: unknown } | undefined;
     let out: unknown = msg;
@@ -64,24 +91,27 @@ const hooks: RenderHooks = {
         s.held.set(username, user);
       }
     }
-    if (m.mtype === PingMtype.logout && id?.$session === 'own' && s.own.has(user)) {
-      s.own.delete(user);
-      for (const [name, u] of s.held) if (u === user) s.held.delete(name);
-    }
+    if (m.mtype === PingMtype.logout && id?.$session === 'own' && s.own.has(user)) forget(user, state);
     return out;
   },
 };
+
+/** A user's setup, and what it sends when it comes back: a version offer, then a login to its account. */
+const setup = (user: number): unknown[] => [{ mtype: PingMtype.versionRequest, payload: { supported_versions: ['1.0.0'] } }, login(user % 2, true)];
 
 export const pingLivenessFuzz: ProtocolFuzz = {
   protocol: 'ping-liveness',
   maxUsers: 3,
   name: nameBase(),
-  setup: (user) => [{ mtype: PingMtype.versionRequest, payload: { supported_versions: ['1.0.0'] } }, login(user % 2, true)],
+  setup,
   message,
+  comeBack: setup,
+  // silent past the heartbeat timeout and its slack, while the others ping (the suite's interval)
+  quiet: { ms: '$lockoutBoundMs', everyMs: '$pingIntervalMs', keepAlive: () => ({ mtype: PingMtype.ping, payload: { id: { $session: 'own' } } }) },
   raw: fc.oneof(hostileText(separators), ladderText()),
   rawEnd: '\n',
   faults: streamFaults,
   waits: [0, 100, '$lockoutBoundMs'],
-  vars: { heartbeatTimeoutMs: 800, lockoutBoundMs: 1400 },
+  vars: { heartbeatTimeoutMs: 800, lockoutBoundMs: 1400, pingIntervalMs: 250 },
   hooks,
 };

@@ -1,7 +1,7 @@
 /**
  * register-exit servers (docs/protocols.md section 4): users register names, route messages to each
  * other (to names that exist, that left, that nobody has), fill `From` with another name, send Exit
- * for themselves or someone else, register a name in use, and write garbage. `Message{To, From,
+ * for themselves or someone else, register a name in use (as often as their own), and write garbage. `Message{To, From,
  * Content, Register, Exit}`: the protocol's separators are the ones of its text client
  * (`send <user> <text>`, `<From>: <Content>`).
  */
@@ -16,7 +16,8 @@ function message(users: number): fc.Arbitrary<unknown> {
   const from = fc.oneof({ weight: 5, arbitrary: fc.constant({ $self: true }) }, { weight: 1, arbitrary: someone });
   return fc.oneof(
     { weight: 8, arbitrary: fc.record({ From: from, To: someone, Content: fieldText(separators, unfixedLimitChars) }) },
-    { weight: 2, arbitrary: fc.record({ From: from, Register: fc.constant(true) }) },
+    // a registration names someone else (a name in use, one that left, one nobody has) as often as its sender
+    { weight: 2, arbitrary: fc.record({ From: fc.oneof(fc.constant({ $self: true }), someone), Register: fc.constant(true) }) },
     // an Exit names its sender as often as someone else (an identity field naming another user)
     { weight: 2, arbitrary: fc.record({ From: fc.oneof(fc.constant({ $self: true }), someone), Exit: fc.constant(true) }) },
   );
