@@ -85,6 +85,8 @@ function start(live: LiveProtocol, common: CommonConfig, options: ServerOptions)
   if (server.wire.format !== 'json-lines') {
     throw new InputError(`${live.name} over QUIC needs its JSON wire (QUIC carries one JSON object per stream write); this server speaks ${server.wire.format}`, 'invalid-option');
   }
+  // a TCP socket left half-closed (CLOSE_WAIT): QUIC has no such state to leave a connection in
+  if (server.keepClosedConnections === true) throw new InputError(`the defect ${options.defect} is a TCP socket leak (CLOSE_WAIT); QUIC has no half-closed connection: use it over TCP`, 'invalid-option');
   const quicDefect = options.quicDefect;
   if (quicDefect !== undefined && !quicTransportDefects.some((d) => d.name === quicDefect)) {
     throw new InputError(`unknown QUIC defect ${JSON.stringify(quicDefect)}; valid: ${quicTransportDefects.map((d) => d.name).join(', ')}`, 'unknown-defect');

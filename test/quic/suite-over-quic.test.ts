@@ -55,7 +55,8 @@ describe.concurrent('the ping-liveness suite over QUIC against serve --transport
   }, 60_000);
 
   describe.concurrent('every named defect fails its case over QUIC', () => {
-    for (const defect of defectsFor('ping-liveness')) {
+    // keep-closed-connections is a TCP socket leak (CLOSE_WAIT): serve --transport quic refuses it (test/servers/keep-closed-connections.test.ts)
+    for (const defect of defectsFor('ping-liveness').filter((d) => d.name !== 'keep-closed-connections')) {
       it(defect.name, async ({ expect }) => {
         const caseId = catchingCase[defect.name];
         expect(caseId, `${defect.name} has a catching case`).toBeDefined();
