@@ -11,10 +11,15 @@ import type { ServerModelSpec, WireMapping } from './server-model-oracle.js';
  */
 export const strictVar = 'strict';
 
+/** True when the suite variable `name` is set on (1, `true`, `yes`): `strict`, `bounds`. */
+export function varOn(vars: Readonly<Record<string, string | number>>, name: string): boolean {
+  const v = vars[name];
+  return v === 1 || v === 'true' || v === 'yes';
+}
+
 /** True when the suite's variables ask for the strict oracle. */
 export function isStrict(vars: Readonly<Record<string, string | number>>): boolean {
-  const v = vars[strictVar];
-  return v === 1 || v === 'true' || v === 'yes';
+  return varOn(vars, strictVar);
 }
 
 /**

@@ -8,12 +8,12 @@
 import { boundNames, boundsVar, type ServerBounds } from '../../models/live-bounds.js';
 import { liveProtocolNamed } from '../../models/registry.js';
 import { closeWaitCount } from '../proc-net.js';
+import { varOn } from '../server-mapping-for.js';
 import { sleep } from './case-context.js';
 
 /** True when the suite's variables ask for the named bounds (`--bounds`, fuzz). */
 export function boundsOn(vars: Readonly<Record<string, string | number>>): boolean {
-  const v = vars[boundsVar];
-  return v === 1 || v === 'true' || v === 'yes';
+  return varOn(vars, boundsVar);
 }
 
 /** The server bounds a case checks: its protocol's, when asked for and the target is TCP (QUIC has no CLOSE_WAIT to see). */
