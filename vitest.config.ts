@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongestFirst from './test/sequencer.js';
 
 export default defineConfig({
   test: {
@@ -12,6 +13,8 @@ export default defineConfig({
     maxWorkers: 2,
     // fresh-dist: tests load workers and spawn bin/protosim.js from dist/, so it is rebuilt first when behind src/.
     globalSetup: ['test/global-tmp.ts', 'test/fresh-dist.ts'],
+    // longest files first, by test/durations.json (see test/sequencer.ts)
+    sequence: { sequencer: LongestFirst },
     reporters: ['default'],
     // `npm test -- --coverage` (as .ci/run does): statements of src/ run in the test processes
     // (code that runs in child processes, such as the CLI binary's, is not counted).

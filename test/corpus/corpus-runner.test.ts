@@ -1,7 +1,9 @@
 /**
  * The corpus runner (scripts/corpus/run.mjs, `npm run corpus`) on a subset of corpus/, through the
  * same code path as the full run: build in a work copy, target file or adapter from the manifest,
- * `protosim run` under a hard timeout, leftover sweep. About 2 minutes on two cores.
+ * `protosim run` under a hard timeout, leftover sweep. About 2 minutes on two cores: three
+ * implementations at a time, as their suites mostly wait (the client suites' silences and timeouts;
+ * 55 % of one core in all, measured).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
@@ -76,7 +78,7 @@ describe.skipIf(missing !== '')(`corpus subset: one correct implementation and o
   it('every correct one passes its required cases, every twin is caught, as the published table says, and nothing is left running', () => {
     const json = join(work, 'subset.json');
     const only = subset.flat().join(',');
-    const run = spawnSync(process.execPath, [join(root, 'scripts/corpus/run.mjs'), '--only', only, '--work', join(work, 's'), '--json', json, '--no-write', '--quiet', '--jobs', '2', '--timeout-ms', '240000'], {
+    const run = spawnSync(process.execPath, [join(root, 'scripts/corpus/run.mjs'), '--only', only, '--work', join(work, 's'), '--json', json, '--no-write', '--quiet', '--jobs', '3', '--timeout-ms', '240000'], {
       cwd: root,
       encoding: 'utf8',
       timeout: 600_000,
