@@ -7,7 +7,12 @@
  * (it must fail), and prints the table of docs/fuzz.md ("Client programs"): client × expected /
  * result / runs / time to first finding / shrunk size / replay of the saved case.
  *
- *   node scripts/fuzz-clients-table.mjs [--budget S] [--seed N] [--only SUBSTRING,...] [--jobs N] [--json FILE]
+ *   node scripts/fuzz-clients-table.mjs [--budget S] [--seed N] [--only SUBSTRING,...] [--jobs N] [--json FILE] [--heldout]
+ *
+ * `--heldout`: the held-out batch's client programs instead (corpus-heldout/, written apart from
+ * protosim and from corpus/), built in place by their build.sh and run with the adapters of
+ * corpus-heldout/runs/ (written from each README alone), the codec or framing their client suite
+ * in runs/ gives the server. Its rows read `heldout <protocol>/<client>`.
  *
  * Each client is copied to a temp folder and built there (Go with GOPROXY=off, as
  * scripts/corpus/run.mjs does), its manifest turned into an adapter (scripts/corpus/translate.mjs),
@@ -20,7 +25,7 @@
  * replay. Exit 0 when every row is as expected and nothing was left running, else 1.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +38,7 @@ const protosim = join(root, 'bin', 'protosim.js');
 const clientProtocols = new Set(['register-exit', 'offline-queue', 'ping-liveness', 'lock-alternation', 'status-handshake']);
 
 function parseArgs(argv) {
-  const o = { budget: 120, seed: 1, only: [], jobs: 1, json: undefined };
+  const o = { budget: 120, seed: 1, only: [], jobs: 1, json: undefined, heldout: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => argv[++i];
@@ -42,6 +47,7 @@ function parseArgs(argv) {
     else if (a === '--only') o.only.push(...next().split(','));
     else if (a === '--jobs') o.jobs = Math.max(1, Number(next()));
     else if (a === '--json') o.json = resolve(next());
+    else if (a === '--heldout') o.heldout = true;
     else {
       process.stderr.write(`fuzz-clients-table: unknown option ${a}\n`);
       process.exit(2);
@@ -68,8 +74,50 @@ function corpusClients() {
   return out;
 }
 
+/**
+ * The held-out batch's client programs: each with its adapter from corpus-heldout/runs/ and the
+ * server options (`--codec gob`, `--framing raw`) of the client suite there that names the adapter.
+ */
+function heldoutClients() {
+  const base = join(root, 'corpus-heldout');
+  const runs = join(base, 'runs');
+  const serverArgsOf = (adapterName) => {
+    for (const f of readdirSync(runs).filter((n) => /--clients-/.test(n))) {
+      const suite = YAML.parse(readFileSync(join(runs, f), 'utf8'));
+      if (suite.adapter !== adapterName) continue;
+      const cmd = suite.server?.command ?? [];
+      return cmd.flatMap((a, i) => (['--codec', '--framing'].includes(a) ? [a, cmd[i + 1]] : []));
+    }
+    return [];
+  };
+  const out = [];
+  for (const protocol of readdirSync(base).sort()) {
+    if (!clientProtocols.has(protocol)) continue;
+    for (const impl of readdirSync(join(base, protocol)).filter((d) => d.startsWith('client-')).sort()) {
+      const dir = join(base, protocol, impl);
+      const manifest = JSON.parse(readFileSync(join(dir, 'impl.json'), 'utf8'));
+      const adapterName = `${protocol}--${impl}.yaml`;
+      out.push({ id: `heldout ${protocol}/${impl}`, protocol, impl, kind: manifest.kind, flaws: [], expect: manifest.kind === 'correct' ? 'none' : 'finding', dir, heldout: { adapter: join(runs, adapterName), serverArgs: serverArgsOf(adapterName) } });
+    }
+  }
+  return out;
+}
+
+/** Builds a held-out client in place (its build.sh); its adapter and server options, or why it cannot run. */
+function prepareHeldout(c, work) {
+  if (existsSync(join(c.dir, 'build.sh'))) {
+    const b = spawnSync('bash', ['build.sh'], { cwd: c.dir, encoding: 'utf8', timeout: 240_000 });
+    if (b.status !== 0) return { problem: `build failed: ${(b.stderr || b.stdout || '').trim().split('\n').slice(-2).join(' / ')}` };
+  }
+  // the saved case goes to the work folder, not into the held-out batch
+  const saveDir = join(work, c.id.replace(/[ /]/g, '--'));
+  mkdirSync(saveDir, { recursive: true });
+  return { adapter: c.heldout.adapter, serverArgs: c.heldout.serverArgs, src: c.dir, saveDir, notes: [] };
+}
+
 /** Copies and builds a client, writes its adapter; the fuzz options it needs, or why it cannot run. */
 function prepare(c, work) {
+  if (c.heldout) return prepareHeldout(c, work);
   const src = join(work, c.id.replace('/', '--'));
   cpSync(c.dir, src, { recursive: true });
   const m = c.manifest;
@@ -148,7 +196,7 @@ async function leftovers(dir, pgid) {
 }
 
 async function fuzzOne(c, o, prepared) {
-  const saved = join(prepared.src, 'fuzz-case.yaml');
+  const saved = join(prepared.saveDir ?? prepared.src, 'fuzz-case.yaml');
   const codec = [];
   for (let i = 0; i + 1 < prepared.serverArgs.length; i += 2) codec.push(prepared.serverArgs[i], prepared.serverArgs[i + 1]);
   const argv = [process.execPath, protosim, 'fuzz', c.protocol, '--adapter', prepared.adapter, ...codec, '--seed', String(o.seed), '--time-budget', String(o.budget), '--format', 'json', '--no-progress', '--save-case', saved];
@@ -195,7 +243,7 @@ async function main() {
   const rows = [];
   const started = Date.now();
   try {
-    let clients = corpusClients();
+    let clients = o.heldout ? heldoutClients() : corpusClients();
     if (o.only.length) clients = clients.filter((c) => o.only.some((s) => c.id.includes(s)));
     process.stderr.write(`fuzz-clients-table: seed=${o.seed} budget=${o.budget}s clients=${clients.length} jobs=${o.jobs}\n`);
     const queue = [...clients];

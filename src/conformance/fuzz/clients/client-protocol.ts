@@ -32,6 +32,12 @@ interface ClientFuzzBase {
   maxTextChars: number;
   /** the protocol's own separators and words, put into texts */
   separators: readonly string[];
+  /**
+   * The protocol counts a line of only spaces as a message to deliver (status-handshake's
+   * description does): texts of spaces alone are typed too. Elsewhere a blank line is no message
+   * and is never typed (./typed-text.ts).
+   */
+  blankIsMessage?: boolean;
 }
 
 /** Two programs taking turns through the IM server protosim plays (./turn-case.ts, ./turn-render.ts). */

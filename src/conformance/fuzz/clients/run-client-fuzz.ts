@@ -61,7 +61,7 @@ function quitLine(adapter: Adapter): string | undefined {
 export function clientFuzzArbitrary(o: Pick<ClientFuzzOptions, 'generator' | 'adapter' | 'unframed'>): fc.Arbitrary<GeneratedClientCase> {
   const wholeLine = o.adapter.spec.input.message.trimStart().startsWith('{text}');
   const quit = quitLine(o.adapter);
-  const text = { maxChars: o.generator.maxTextChars, wholeLine, ...(quit !== undefined ? { quitLine: quit } : {}) };
+  const text = { maxChars: o.generator.maxTextChars, wholeLine, ...(quit !== undefined ? { quitLine: quit } : {}), ...(o.generator.blankIsMessage === true ? { blankIsMessage: true } : {}) };
   return caseFamily(o.generator).arbitrary(o.generator, { adapter: o.adapter, unframed: o.unframed, text });
 }
 

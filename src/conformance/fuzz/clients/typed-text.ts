@@ -9,7 +9,9 @@
  *    interrupts, Ctrl-D ends input, Ctrl-U and Ctrl-W erase, DEL erases, Ctrl-V quotes), ESC and
  *    C1 start terminal sequences, so what the program reads is not what the person typed;
  *  - no white space at either end and never blank: programs may trim a typed line, and a blank one
- *    is no message (inside a text, white space of every kind stays, runs of spaces too);
+ *    is no message (inside a text, white space of every kind stays, runs of spaces too); except,
+ *    where the protocol counts a line of only spaces as a message (`blankIsMessage`), one to five
+ *    spaces alone are typed too;
  *  - where the adapter types a message as the whole line (`{text}`), not a command of the program:
  *    no leading `/`, `:` or `!` (the usual command prefixes) and not its quit line.
  *
@@ -26,6 +28,8 @@ export interface TextRules {
   wholeLine: boolean;
   /** the adapter's quit line, when it types one (`EXIT`, `/quit`) */
   quitLine?: string;
+  /** the protocol counts a line of only spaces as a message: such lines are typed too */
+  blankIsMessage?: boolean;
 }
 
 /** Characters a terminal's line discipline or the output's escape handling changes. */
@@ -64,9 +68,13 @@ function ladder(maxChars: number): fc.Arbitrary<string> {
   });
 }
 
+/** Spaces alone, one to five: a message where the protocol says a blank line is one. */
+const blank: fc.Arbitrary<string> = fc.integer({ min: 1, max: 5 }).map((n) => ' '.repeat(n));
+
 /** One typed message text: plain words mostly, sometimes hostile or long; shrinks to a short word. */
 export function typedText(separators: readonly string[], rules: TextRules): fc.Arbitrary<string> {
-  return fc
+  const typed = fc
     .oneof({ weight: 6, arbitrary: words }, { weight: 4, arbitrary: hostileLine(separators) }, { weight: 1, arbitrary: ladder(rules.maxChars) })
     .map((raw) => fairText(raw, rules));
+  return rules.blankIsMessage === true ? fc.oneof({ weight: 10, arbitrary: typed }, { weight: 1, arbitrary: blank }) : typed;
 }

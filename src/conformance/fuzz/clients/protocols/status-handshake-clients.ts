@@ -11,5 +11,7 @@ export const statusHandshakeClientFuzz: TurnProtocolFuzz = {
   serverArgs: [],
   adapterVars: { pollMs: 50, leaseMs: 500 },
   maxTextChars: 200,
+  // "a message of only white space" is one the receiver must show (docs/protocols.md section 2)
+  blankIsMessage: true,
   separators: ['&', '=', '+', '#', '%', '?', ';', '%20', '%41', 'key=', 'value=', 'action=set', 'status', 'received', 'off', 'one', 'two'],
 };
