@@ -20,7 +20,8 @@
  * its process group is killed and the row says so; protosim also stops at `maxStates`
  * (`--max-states`, default 20,000,000); `--protosim-args '--symmetry --reduction por'` adds switches
  * to every protosim run. `--quick` skips the two biggest cases (as run.sh's
- * QUICK=1), `--only REGEX` runs the cases whose id matches. Without `spin` or `gcc` it says how to
+ * QUICK=1), `--only REGEX` runs the cases whose id matches, `--pairs N` runs each whole-space case N
+ * times (Spin then protosim) and gives medians. Without `spin` or `gcc` it says how to
  * install them and exits 0. Never part of `npm test`.
  */
 import { spawnSync } from 'node:child_process';
@@ -47,6 +48,8 @@ const quick = argv.includes('--quick');
 /** extra switches for every protosim run, e.g. `--protosim-args '--symmetry --reduction por'` */
 const protosimArgs = (flag('--protosim-args') ?? '').split(' ').filter((x) => x !== '');
 const only = flag('--only') !== undefined ? new RegExp(flag('--only')!) : null;
+/** whole-space cases: pairs of runs (Spin, then protosim) per case; the row gives medians and lists every time */
+const pairs = Math.max(1, Number(flag('--pairs') ?? 1));
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const secs = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
@@ -243,8 +246,16 @@ function printPreamble(): void {
   process.stdout.write(`machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, node ${process.version}; ${spinV}; ${gccV}\n`);
   process.stdout.write(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
   process.stdout.write(`limits: runLimitS=${runLimitS} per run (Spin: spin -a + gcc + pan together), protosim maxStates=${fmt(maxStates)}; ${peakMethod}\n`);
+  if (pairs > 1) process.stdout.write(`whole-space cases: ${pairs} pairs each (Spin, then protosim); medians of time and peak, every time listed\n`);
   if (protosimArgs.length > 0) process.stdout.write(`protosim runs with ${protosimArgs.join(' ')}\n`);
   process.stdout.write(`every run is a whole process, one at a time; time is end to end (Spin: spin -a + gcc -O2 + pan; protosim: node bin/protosim.js check ...)\n\n`);
+}
+
+/** The run of median time (the later of the two middle ones for an even count), and every run's time when there are several. */
+function median<T extends { wallMs: number; peakRss: number | null }>(runs: T[]): { run: T; times: string; peak: number | null } {
+  const run = [...runs].sort((a, b) => a.wallMs - b.wallMs)[runs.length >> 1]!;
+  const peaks = runs.map((r) => r.peakRss).filter((x): x is number => x !== null).sort((a, b) => a - b);
+  return { run, times: runs.length > 1 ? ` (runs ${runs.map((r) => secs(r.wallMs)).join(', ')})` : '', peak: peaks.length === runs.length ? peaks[peaks.length >> 1]! : null };
 }
 
 /** Runs the whole-space cases and prints their table; returns each case's runs by id, for the counterexamples. */
@@ -253,18 +264,26 @@ async function runSpaceCases(): Promise<Map<string, { spin: SpinResult; ps: Prot
   const spaceRows: string[][] = [];
   for (const c of spaceCases) {
     if ((quick && c.big) || (only && !only.test(c.id))) continue;
-    process.stderr.write(`running ${c.id} ...\n`);
-    const spin = await runSpin(c.id, c.model, 'full', c.defs, c.depth !== undefined ? { depth: c.depth } : {});
-    const ps = await runProtosim(c.protocol, c.clients, c.rounds, true);
+    const spins: SpinResult[] = [];
+    const pss: ProtosimResult[] = [];
+    for (let k = 0; k < pairs; k++) {
+      process.stderr.write(`running ${c.id}${pairs > 1 ? ` (pair ${k + 1} of ${pairs})` : ''} ...\n`);
+      spins.push(await runSpin(c.id, c.model, 'full', c.defs, c.depth !== undefined ? { depth: c.depth } : {}));
+      pss.push(await runProtosim(c.protocol, c.clients, c.rounds, true));
+    }
+    const sm = median(spins);
+    const pm = median(pss);
+    const spin = { ...sm.run, peakRss: sm.peak };
+    const ps = { ...pm.run, peakRss: pm.peak };
     space.set(c.id, { spin, ps });
     spaceRows.push([
       `${c.id} (${c.protocol} ${c.note ?? `${c.clients} clients, ${c.rounds} round${c.rounds === 1 ? '' : 's'}`})`,
       spin.states === null ? '-' : fmt(spin.states),
-      `${secs(spin.wallMs)} (gcc ${secs(spin.stageMs.gcc)})`,
+      `${secs(spin.wallMs)} (gcc ${secs(spin.stageMs.gcc)})${sm.times}`,
       mib(spin.peakRss),
       spin.complete ? 'complete' : spin.verdict,
       ps.states === null ? '-' : fmt(ps.states),
-      secs(ps.wallMs),
+      `${secs(ps.wallMs)}${pm.times}`,
       mib(ps.peakRss),
       ps.verdict,
       ratio(ps.states, spin.states),

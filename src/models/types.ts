@@ -134,6 +134,17 @@ export interface HistoryProperty<S = unknown> {
    * Default: `rename(state)`. (The search checks that steps commute with renaming, whatever this says.)
    */
   renameNodes?(state: S, rename: <T>(value: T) => T): S;
+  /**
+   * Optional, for the exhaustive search only: `state` without what can no longer lead to a
+   * violation, so that histories differing only there are stored once. `present(text)` says
+   * whether `text` still occurs somewhere in the global state, as it is or trimmed (as a string or
+   * object key in a node's context or armed timers, in a message in flight, in a line a person has
+   * yet to type, or in a node's role input, which a fresh restart starts from again). It must be exact: drop only what no
+   * future observation can make a violation, given that every string a future observation carries
+   * that is not present now is one the model's code makes up (such as `''` for a missing value).
+   * Return `state` itself when nothing is dropped. The random simulator never calls it.
+   */
+  forget?(state: S, present: (text: string) => boolean): S;
 }
 
 /** One role: its machine, and how to build its input from the topology. */

@@ -6,6 +6,10 @@
  * of them exactly: the counts prove the same state space, the paths the same enumeration order and
  * the same BFS parents, the occurrence counts the same invariant and monitor verdicts per
  * transition.
+ *
+ * The pins are of whole histories: history properties do not forget here (`forget: false`), so the
+ * state space is the one the pins were taken on. What forgetting changes (fewer states, the same
+ * findings with the same shortest lengths) is tested in forget.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { resolve } from 'node:path';
@@ -36,6 +40,7 @@ function explore(scenario: Scenario, opts: { all: boolean; faultBudget: number; 
     maxDepth: 100_000,
     faultBudget: opts.faultBudget,
     all: opts.all,
+    forget: false,
   });
   const { states, transitions, depth, complete, limitHit, runsWithFinding } = r.stats;
   return {

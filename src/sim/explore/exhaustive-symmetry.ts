@@ -69,7 +69,7 @@ export function symmetricSearch(model: CompiledModel, config: SimConfig, options
   }
   const stats: SymmetryStats = { classes: group.classes.map((c) => c.map((i) => names[i]!)), permutations: group.perms.length, refused: null, notes: group.notes, checks: 0 };
   if (group.classes.length === 0) return { stats: { ...stats, refused: 'no interchangeable nodes (same role, parameters, start times, faults and workload shape)' } };
-  const sys = new UntimedSystem(model, config, { faultBudget: options.faultBudget, memo: options.memo ?? true, viewReads: options.reduction === 'por' });
+  const sys = new UntimedSystem(model, config, { faultBudget: options.faultBudget, memo: options.memo ?? true, viewReads: options.reduction === 'por', forget: options.forget ?? true });
   const sym = sys.enableSymmetry(group);
   try {
     const { search, found: canonical, reduction } = searchWith(sys, { ...options, symmetry: true });

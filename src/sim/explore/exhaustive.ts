@@ -40,6 +40,8 @@ export interface ExhaustiveOptions {
   all?: boolean;
   /** remember common steps by their footprint (default true; false is for tests that compare) */
   memo?: boolean;
+  /** let history properties forget what can no longer matter (default true; false is for tests that compare) */
+  forget?: boolean;
   /**
    * `por`: partial-order reduction (partial-order.ts), then a search without it, bounded by the
    * longest counterexample found, that makes every counterexample a shortest one; `none` (the
@@ -137,7 +139,7 @@ export function exploreExhaustive(model: CompiledModel, config: SimConfig, optio
     symmetry = run.stats;
     if ('search' in run) return resultOf(run.sys, run.search, run.found, { reduction: run.reduction, symmetry, memory }, clock() - started);
   }
-  const sys = new UntimedSystem(model, config, { faultBudget: options.faultBudget, memo: options.memo ?? true, viewReads: por });
+  const sys = new UntimedSystem(model, config, { faultBudget: options.faultBudget, memo: options.memo ?? true, viewReads: por, forget: options.forget ?? true });
   const { search, found, reduction } = searchWith(sys, config, options, por);
   return resultOf(sys, search, found, { reduction, symmetry, memory }, clock() - started);
 }

@@ -40,6 +40,10 @@ export class Monitors {
   readonly deferred: number[] = [];
   /** some monitor step has read the messages in flight (partial-order reduction is then off) */
   readNetwork = false;
+  /** the enabled properties with a `forget` hook */
+  private readonly forgetting: number[];
+  /** per property with a hook, per monitor state: what `forget` asked, what it was told, what it gave */
+  private readonly forgetMemo: (ForgetRecord[] | undefined)[][];
 
   constructor(model: CompiledModel, config: SimConfig, base: number, observations: Observations, views: NodeViews, source: ViewSource, fields: ViewFields | null) {
     const checked = config.checks.invariants;
@@ -53,6 +57,49 @@ export class Monitors {
     this.states = this.props.map((p) => [p.initial]);
     this.stateByKey = this.props.map((p) => new Map([[canonicalJson(p.initial), 0]]));
     this.cache = this.props.map(() => new StepCache(64, 64));
+    this.forgetting = this.props.flatMap((p, k) => (this.enabled[k] && p.forget !== undefined ? [k] : []));
+    this.forgetMemo = this.props.map(() => []);
+  }
+
+  /** Whether some enabled property has a `forget` hook. */
+  get forgets(): boolean {
+    return this.forgetting.length > 0;
+  }
+
+  /**
+   * Replaces each monitor state of `vec` that has a `forget` hook by what the hook keeps of it,
+   * `present` answering for `vec` (presence.ts). Remembered per monitor state by the questions the
+   * hook asked and the answers it got: the hook is a pure function of its state and those answers,
+   * so the same answers to the same questions give the same result.
+   */
+  forget(vec: Int32Array, present: (text: string) => boolean): void {
+    for (const p of this.forgetting) {
+      const at = this.base + p;
+      vec[at] = this.forgotten(p, vec[at]!, present);
+    }
+  }
+
+  private forgotten(p: number, ms: number, present: (text: string) => boolean): number {
+    let records = this.forgetMemo[p]![ms];
+    if (records !== undefined) {
+      next: for (const r of records) {
+        for (let k = 0; k < r.queries.length; k++) if (present(r.queries[k]!) !== (r.answers[k] === 1)) continue next;
+        return r.result;
+      }
+    }
+    const queries: string[] = [];
+    const answers: number[] = [];
+    const before = this.states[p]![ms];
+    const after = this.props[p]!.forget!(before, (text) => {
+      const yes = present(text);
+      queries.push(text);
+      answers.push(yes ? 1 : 0);
+      return yes;
+    });
+    const result = after === before ? ms : this.internState(p, after);
+    if (records === undefined) this.forgetMemo[p]![ms] = records = [];
+    if (records.length < 64) records.push({ queries, answers: Uint8Array.from(answers), result });
+    return result;
   }
 
   get count(): number {
@@ -183,6 +230,13 @@ export class Monitors {
     }
     return id;
   }
+}
+
+/** One remembered call of a `forget` hook: the texts it asked about, the answers (1: present), its result. */
+interface ForgetRecord {
+  queries: string[];
+  answers: Uint8Array;
+  result: number;
 }
 
 /** (exported for tests) Whether `prop` returns its state untouched for `obs` without reading the state or the view. */

@@ -94,6 +94,11 @@ export class NodeLocals {
     this.talks = new Uint8Array(config.nodes.length * config.nodes.length);
   }
 
+  /** Node i's role input (what its machine starts from, again after a fresh restart). */
+  inputOf(i: number): Record<string, unknown> {
+    return this.inputs[i]!;
+  }
+
   /** Adds node i's table, with its initial (not started) local as id 0. */
   addNode(i: number, initial: LocalFields): void {
     this.locals.push([]);

@@ -145,4 +145,6 @@ export interface UntimedOptions {
   memo?: boolean;
   /** note what invariants and history properties read of the node views (view-fields.ts): needed by partial-order reduction, which is off without it */
   viewReads?: boolean;
+  /** let history properties drop what can no longer matter (their `forget` hook; default true; false stores whole histories, for tests) */
+  forget?: boolean;
 }

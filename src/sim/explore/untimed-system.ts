@@ -36,6 +36,7 @@ import { NodeLocals } from './node-locals.js';
 import { NodeViews } from './node-views.js';
 import { Observations } from './observations.js';
 import { PartialOrder } from './partial-order.js';
+import { Presence } from './presence.js';
 import { Symmetry } from './symmetry.js';
 import type { SymmetryGroup } from './symmetry-group.js';
 import { TransitionMemo, type StepMemo } from './transition-memo.js';
@@ -94,6 +95,8 @@ export class UntimedSystem {
   /** the parts of the node views that invariants and history properties have been seen to read, when noted (`viewReads`) */
   private readonly viewFields = new ViewFields();
   private readonly viewReads: boolean;
+  /** which strings a state holds, for history properties that forget (null: none does, or `forget` is off) */
+  private readonly presence: Presence | null;
 
   constructor(model: CompiledModel, config: SimConfig, options: UntimedOptions) {
     this.model = model;
@@ -123,6 +126,7 @@ export class UntimedSystem {
     this.memo = (options.memo ?? true) ? new TransitionMemo(this.steps, this.layout, topo, this.locals, this.store.msgs, this.monitors, this.http) : null;
     this.faultBudget = options.faultBudget;
     this.viewReads = options.viewReads === true;
+    this.presence = (options.forget ?? true) && this.monitors.forgets ? new Presence(this.layout, this.nodes, this.store) : null;
     if (n > 30) throw new Error(`the exhaustive explorer handles at most 30 nodes, got ${n}`);
     for (let i = 0; i < n; i++) this.nodes.addNode(i, { status: NOT_STARTED, stateId: -1, timers: [], cursor: 0, inputPending: false });
     this.store.internBlocked(new Uint8Array(topo.links));
@@ -324,11 +328,12 @@ export class UntimedSystem {
   apply(vec: Int32Array, event: number, rec: Recorder | null): number {
     // (the memo is used while monitors have seen only observations, never the global view)
     const memo = this.memo;
-    if (rec === null && memo !== null && this.monitors.viewReads === 0) {
-      const type = event & 15;
-      if (type === E_DELIVER || type === E_TIMER || type === E_INPUT || type === E_START) return memo.apply(vec, event);
-    }
-    return this.steps.applyDirect(vec, event, rec);
+    const type = event & 15;
+    const memoised = rec === null && memo !== null && this.monitors.viewReads === 0 && (type === E_DELIVER || type === E_TIMER || type === E_INPUT || type === E_START);
+    const v = memoised ? memo.apply(vec, event) : this.steps.applyDirect(vec, event, rec);
+    // histories drop what can no longer matter (`forget`, presence.ts), on every path alike
+    if (v < 0 && this.presence !== null) this.monitors.forget(vec, this.presence.reset(vec).has);
+    return v;
   }
 
   /** Set during `apply` when a progress effect happened. */
