@@ -14,6 +14,7 @@ import type { CliContext } from './context.js';
 import { targetFileOf } from './target-flag.js';
 import { suiteForStrictness } from '../conformance/strictness.js';
 import { boundsVar } from '../models/live-bounds.js';
+import { boundsOn, boundsOnlyCases } from '../conformance/suite-run/server-bounds.js';
 
 export interface LiveRunOptions {
   target?: string;
@@ -84,7 +85,10 @@ export async function runLiveSuite(ctx: CliContext, suite: Suite, opts: LiveRunO
   suite = strictness.suite;
   if (opts.bounds === true) suite = { ...suite, spec: { ...suite.spec, vars: { ...(suite.spec.vars ?? {}), [boundsVar]: 1 } } };
   if (strictness.leftOut.length > 0 && !json) ctx.io.stderr(`protosim: ${strictness.leftOut.length} strict-only case(s) not run (${strictness.leftOut.join(', ')}): they check protosim's reference server's own choices; --strict runs them\n`);
-  const total = selectCases(suite, opts.case ?? [], opts.tag ?? []).length;
+  const vars = { ...(suite.spec.vars ?? {}), ...parseVars(opts.var ?? []) };
+  const boundsOnly = boundsOn(vars) ? [] : boundsOnlyCases(suite.spec.cases, opts.case ?? []);
+  if (boundsOnly.length > 0 && !json) ctx.io.stderr(`protosim: ${boundsOnly.length} bounds-only case(s) not run (${boundsOnly.join(', ')}): soaks that check the named bounds (memory-returned); --bounds runs them\n`);
+  const total = selectCases(suite, opts.case ?? [], opts.tag ?? [], vars).length;
   const progress = progressFor(ctx, { progress: opts.progress ?? true }, 'cases');
   let done = 0;
   // --target FILE: the file's target replaces the suite's.

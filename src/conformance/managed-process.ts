@@ -169,6 +169,11 @@ export class ManagedProcess {
     return this.current?.exit === undefined ? this.current?.job.programPid() : undefined;
   }
 
+  /** The program and every process it started (a wrapper's server, forked workers), while it runs. */
+  programTree(): number[] {
+    return this.current?.exit === undefined ? (this.current?.job.programTree() ?? []) : [];
+  }
+
   /** The tails of stdout and stderr, for a crash report. */
   tails(): string {
     const parts: string[] = [];

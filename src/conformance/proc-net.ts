@@ -68,3 +68,16 @@ export function closeWaitCount(port: number): number | undefined {
   // st 08 is CLOSE_WAIT
   return rowsOnPort(['/proc/net/tcp', '/proc/net/tcp6'], port)?.filter((fields) => fields[3] === '08').length;
 }
+
+/**
+ * The socket inodes listening on `port`: TCP sockets in LISTEN (/proc/net/tcp, tcp6), or for `udp`
+ * the UDP sockets bound to it (a QUIC server). Undefined when the tables cannot be read (not Linux).
+ */
+export function listeningInodes(port: number, transport: 'tcp' | 'udp' = 'tcp'): number[] | undefined {
+  const files = transport === 'udp' ? ['/proc/net/udp', '/proc/net/udp6'] : ['/proc/net/tcp', '/proc/net/tcp6'];
+  // field 9 is the inode; st 0A is LISTEN
+  return rowsOnPort(files, port)
+    ?.filter((fields) => transport === 'udp' || fields[3] === '0A')
+    .map((fields) => Number(fields[9]))
+    .filter((inode) => Number.isInteger(inode) && inode > 0);
+}

@@ -28,6 +28,7 @@ import { liveCodecFor, quicObjectCodec } from './live-codec.js';
 import { defaultConnectionLimits, type ConnectionLimits } from './live-connection.js';
 import { resolveTarget } from './live-target.js';
 import { ManagedProcess } from './managed-process.js';
+import { boundsOn, boundsOnlyCases } from './suite-run/server-bounds.js';
 import { SuiteRunner } from './suite-run/suite-runner.js';
 import type { RunSuiteOptions, SuiteRun } from './suite-run/suite-options.js';
 
@@ -44,9 +45,15 @@ export {
   teardownCloseMs,
 } from './suite-run/constants.js';
 
-/** Selects cases by id and tag; an unknown id is an input error naming the valid ones. */
-export function selectCases(suite: Suite, caseIds: readonly string[] = [], tags: readonly string[] = []): CaseFile[] {
-  return selectSuiteCases(suite.spec.cases, suite.file, caseIds, tags, isStrict(suite.spec.vars ?? {}));
+/**
+ * Selects cases by id and tag; an unknown id is an input error naming the valid ones. `strict: true`
+ * cases only with the suite variable `strict`, `bounds: true` cases (soaks) only with `bounds`
+ * (either named by id runs).
+ */
+export function selectCases(suite: Suite, caseIds: readonly string[] = [], tags: readonly string[] = [], vars: Readonly<Record<string, string | number>> = suite.spec.vars ?? {}): CaseFile[] {
+  const chosen = selectSuiteCases(suite.spec.cases, suite.file, caseIds, tags, isStrict(vars));
+  const leftOut = boundsOn(vars) ? [] : boundsOnlyCases(chosen, caseIds);
+  return chosen.filter((c) => !leftOut.includes(c.id));
 }
 
 export async function runSuite(suite: Suite, options: RunSuiteOptions = {}): Promise<SuiteRun> {
@@ -57,7 +64,7 @@ export async function runSuite(suite: Suite, options: RunSuiteOptions = {}): Pro
   if (!http && lineCodec === null) throw new InputError(`${protocol} has no codec ${target.codec}`);
   const codec = lineCodec !== null && target.transport === 'quic' ? quicObjectCodec(lineCodec) : lineCodec;
   const vars: Record<string, string | number> = { ...(suite.spec.vars ?? {}), ...(options.vars ?? {}) };
-  const cases = selectSuiteCases(suite.spec.cases, suite.file, options.caseIds, options.tags, isStrict(vars));
+  const cases = selectCases(suite, options.caseIds, options.tags, vars);
   const limits: ConnectionLimits = { ...defaultConnectionLimits, ...options.limits };
   const managed = target.command !== undefined ? new ManagedProcess(target.command) : undefined;
   const started = performance.now();

@@ -22,7 +22,29 @@ export interface ServerBounds {
    * on its port in CLOSE_WAIT, beyond those it held when the case began).
    */
   readonly connectionsReleasedMs?: number;
+  /**
+   * `memory-returned`: work that leaves the protocol's model holding no more than before leaves the
+   * server's memory where it was. Checked on a suite's soak cases (`rounds:`, each round net-zero in
+   * the model: users registered then gone, a key set then unset): the resident memory (RSS) of the
+   * target's process tree after the warm-up rounds and after the last may differ by at most
+   * `max(slackBytes, slackFraction × the warm RSS)` (garbage-collected runtimes float). A server
+   * that keeps something per request, message, connection or user that left grows without limit.
+   */
+  readonly memoryReturned?: MemoryReturned;
 }
+
+/** The `memory-returned` bound's figures. */
+export interface MemoryReturned {
+  /** growth always allowed, bytes (allocators, caches and GC heaps settle) */
+  readonly slackBytes: number;
+  /** growth allowed as a share of the RSS after the warm-up rounds (a GC heap floats with its size) */
+  readonly slackFraction: number;
+  /** the share of a soak's rounds run before the first sample (the warm-up) */
+  readonly warmupFraction: number;
+}
+
+/** The bound every server protocol states today: 8 MiB or 25 % of the warm RSS; a fifth of the rounds to warm up. */
+export const defaultMemoryReturned: MemoryReturned = { slackBytes: 8 * 1024 * 1024, slackFraction: 0.25, warmupFraction: 0.2 };
 
 /** What a client program is held to. */
 export interface ClientBounds {
@@ -40,5 +62,6 @@ export interface ClientBounds {
 /** The names bounds go by in verdicts and docs. */
 export const boundNames = {
   connectionsReleased: 'connections-released',
+  memoryReturned: 'memory-returned',
   idleRequests: 'idle-requests',
 } as const;

@@ -102,6 +102,16 @@ export const keepClosedConnectionsDefect = {
   description: "a connection its client closed is forgotten but never closed: its socket stays in CLOSE_WAIT, a file descriptor leaked for every client that leaves",
 } as const;
 
+/**
+ * The host-level defect of a memory leak every stream protocol can have: the host keeps the state of
+ * every connection that ever opened, its read buffers (256 KiB) included, after the connection closed
+ * (the `memory-returned` bound, ./live-bounds.ts).
+ */
+export const keepConnectionBuffersDefect = {
+  name: 'keep-connection-buffers',
+  description: 'every connection keeps its read buffers (256 KiB) after it closed (the host never forgets a connection): memory leaked for every client that ever connected',
+} as const;
+
 export interface StreamServer<S, Req, Out> {
   wire: StreamWire<Req, Out>;
   /** a host-level variation (a defect): which of the requests decoded from one read are served */
@@ -110,6 +120,8 @@ export interface StreamServer<S, Req, Out> {
   readIsMessage?: boolean;
   /** a host-level variation (a defect, `keep-closed-connections`): a connection the client closed is forgotten, its socket never closed */
   keepClosedConnections?: boolean;
+  /** a host-level variation (a defect, `keep-connection-buffers`): every connection's read buffer is kept after it closed */
+  keepConnectionBuffers?: boolean;
   rules: StreamRules<S, Req, Out>;
 }
 

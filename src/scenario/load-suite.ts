@@ -189,6 +189,7 @@ function checkCase(spec: SuiteFile, c: CaseFile, index: number, issue: IssueAt):
   const altered = new Map<string, number>();
   c.steps.forEach((step, j) => {
     checkRegexes(step, at(j), issue);
+    if (c.rounds === undefined && JSON.stringify(step).includes('${round}')) issue(at(j), '${round} is the round of a soak: the case needs rounds: N (its steps run N times over)');
     if (step.fault === 'duplicate' || step.fault === 'reorder') altered.set(step.client ?? '', j);
     if (step.fault === 'clear' && step.client !== undefined) altered.delete(step.client);
     if (step.expect === 'model' && altered.size > 0) {

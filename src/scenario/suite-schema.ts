@@ -117,6 +117,15 @@ export const caseSchema = z.strictObject({
    * what it holds for the next case (a logout). Not judged: a step that does not hold is passed over.
    */
   cleanup: z.array(stepSchema).min(1).optional(),
+  /**
+   * A soak: the steps run this many times over, `${round}` the round's number (1, 2, ...). Each
+   * round must leave the server's model as it found it (users that register then leave, a key set
+   * then unset); the `memory-returned` bound compares the target's memory after the warm-up rounds
+   * with its memory after the last (src/models/live-bounds.ts).
+   */
+  rounds: z.number().int().min(2).max(100_000).optional(),
+  /** Checks a named bound only (a soak): run only with `--bounds`, or when named with `--case`; never graded without it. */
+  bounds: z.boolean().default(false),
 });
 export type CaseFile = z.infer<typeof caseSchema>;
 

@@ -85,6 +85,7 @@ export function streamProtocolOf<S, Req, Out>(name: string, server: StreamServer
     ...(server.perRead ? { perRead: (decoded: Decoded<Req>[]) => server.perRead!(decoded) } : {}),
     ...(server.readIsMessage === true ? { readIsMessage: true } : {}),
     ...(server.keepClosedConnections === true ? { keepClosedConnections: true } : {}),
+    ...(server.keepConnectionBuffers === true ? { keepConnectionBuffers: true } : {}),
     rules: (host) => runRules(server, host),
   };
 }

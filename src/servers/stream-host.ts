@@ -24,6 +24,9 @@ export type StreamTransport = (spec: TcpHostSpec) => Promise<TcpHost>;
 
 export const tcpTransport: StreamTransport = startTcpHost;
 
+/** What the keep-connection-buffers defect keeps for every connection: its read buffers, 256 KiB. */
+const keptBufferBytes = 256 * 1024;
+
 /** What a codec makes of received bytes: requests, or a problem (fatal ones close the connection). */
 export type Decoded<Req> = { kind: 'request'; request: Req } | { kind: 'error'; reason: string; fatal: boolean };
 
@@ -76,6 +79,8 @@ export interface StreamProtocol<Req, Out> {
   readIsMessage?: boolean;
   /** A host-level variation (a defect): a connection the client closed is forgotten, its socket never closed. */
   keepClosedConnections?: boolean;
+  /** A host-level variation (a defect): every connection's read buffers (256 KiB) are kept after it closed. */
+  keepConnectionBuffers?: boolean;
   rules(host: HostApi<Out>): RulesRunner<Req>;
 }
 
@@ -94,6 +99,7 @@ export interface StreamHostConfig {
 export async function startStreamServer<Req, Out>(protocol: StreamProtocol<Req, Out>, config: StreamHostConfig): Promise<ServerHandle> {
   const { codec, name } = protocol;
   const connections = new Map<string, StreamConnection>();
+  const keptBuffers: Buffer[] = [];
   const encodeError = (text: string): Uint8Array | string | undefined => {
     const out = codec.errorReply(text);
     return out === undefined ? undefined : codec.encode(out);
@@ -127,6 +133,9 @@ export async function startStreamServer<Req, Out>(protocol: StreamProtocol<Req, 
     accept(connection) {
       const conn = `#${connection.id}`;
       connections.set(conn, connection);
+      // keep-connection-buffers (a defect): read buffers per connection, filled (so their pages are
+      // resident) and never let go; the memory-returned bound's known-bad server
+      if (protocol.keepConnectionBuffers === true) keptBuffers.push(Buffer.alloc(keptBufferBytes, 0x5a));
       const decoder = codec.decoder(config.limits);
       rules.opened?.(conn);
       return {

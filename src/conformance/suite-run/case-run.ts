@@ -23,7 +23,8 @@ import { expectModel } from './expect-kv.js';
 import { expect } from './expect-messages.js';
 import { expectStreamModel } from './expect-stream-model.js';
 import { fault, setupProxies } from './link-faults.js';
-import { ConnectionsReleased, serverBoundsFor } from './server-bounds.js';
+import { ConnectionsReleased, memoryBoundFor, serverBoundsFor } from './server-bounds.js';
+import { Soak } from './soak.js';
 import { addressProblem } from './target-checks.js';
 
 /** One case's run: its clients, proxies, captures and the kv model (in its CaseContext). */
@@ -33,6 +34,8 @@ export class CaseRun extends LiveCase<StepFile> {
   private released: ConnectionsReleased | undefined;
   /** a named bound the target broke (found in teardown) */
   private boundViolation: string | null = null;
+  /** a soak (`rounds:`): its steps run over, `${round}` each round's number */
+  private readonly soak: Soak | undefined;
 
   constructor(
     suite: Suite,
@@ -46,8 +49,9 @@ export class CaseRun extends LiveCase<StepFile> {
     /** called once something arrived from the target in this case */
     private readonly onHeard: () => void = () => undefined,
   ) {
-    super(c);
+    super(c.rounds === undefined ? c : { ...c, steps: Array.from({ length: c.rounds }, () => c.steps).flat() });
     this.cx = new CaseContext(suite, c, target, codec, vars, limits, process, address);
+    if (c.rounds !== undefined) this.soak = new Soak(c.rounds, c.steps.length, this.cx, memoryBoundFor(suite.spec.protocol, this.cx.vars));
   }
 
   async execute(caseTimeoutMs: number): Promise<{ result: CaseResult; kind: ErrorKind | null }> {
@@ -140,13 +144,19 @@ export class CaseRun extends LiveCase<StepFile> {
     if (this.process !== undefined) this.process.onUnexpectedExit = undefined;
   }
 
-  protected override async afterStep(): Promise<void> {
+  protected override async afterStep(index: number): Promise<void> {
     if (this.cx.crash === undefined && this.heardFromTarget) this.onHeard();
     if (this.cx.crash !== undefined) throw new StepError('crash', 'crashed');
+    await this.soak?.stepHeld(index);
   }
 
   protected override async beforePass(): Promise<void> {
     await this.checkCrash();
+    await this.soak?.judge();
+  }
+
+  protected override passReason(): string {
+    return this.soak?.passNote() ?? super.passReason();
   }
 
   protected override async refine(outcome: CaseOutcome | null, error: unknown): Promise<CaseOutcome | null> {
@@ -161,10 +171,13 @@ export class CaseRun extends LiveCase<StepFile> {
   }
 
   protected describeStepAt(i: number): string {
-    return describeStepFields(this.c.steps[i]!, i);
+    if (this.soak === undefined) return describeStepFields(this.c.steps[i]!, i);
+    const k = i % this.c.steps.length;
+    return `round ${this.soak.roundOf(i)} of ${this.soak.rounds}, ${describeStepFields(this.c.steps[k]!, k)}`;
   }
 
-  protected runStep(s: StepFile): Promise<void> {
+  protected runStep(s: StepFile, index: number): Promise<void> {
+    this.soak?.beginStep(index);
     return this.step(s);
   }
 
@@ -172,6 +185,7 @@ export class CaseRun extends LiveCase<StepFile> {
     const cx = this.cx;
     const bounds = serverBoundsFor(cx.suite.spec.protocol, cx.vars, cx.target.transport);
     if (bounds?.connectionsReleasedMs !== undefined) this.released = new ConnectionsReleased(cx.port, bounds.connectionsReleasedMs);
+    this.soak?.start();
     return setupProxies(cx);
   }
 

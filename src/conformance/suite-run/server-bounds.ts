@@ -4,8 +4,9 @@
  * The target's sockets in CLOSE_WAIT on its port are counted when the case begins (a long-lived
  * target may hold some from before) and again when its clients have all closed: any more, still
  * there after the bound, are connections this case's clients left and the target kept.
+ * `memory-returned` is checked by a soak case (./soak.ts).
  */
-import { boundNames, boundsVar, type ServerBounds } from '../../models/live-bounds.js';
+import { boundNames, boundsVar, type MemoryReturned, type ServerBounds } from '../../models/live-bounds.js';
 import { liveProtocolNamed } from '../../models/registry.js';
 import { closeWaitCount } from '../proc-net.js';
 import { varOn } from '../server-mapping-for.js';
@@ -16,10 +17,20 @@ export function boundsOn(vars: Readonly<Record<string, string | number>>): boole
   return varOn(vars, boundsVar);
 }
 
+/** The `bounds: true` cases (soaks) a run without the bounds leaves out (those not named by id). */
+export function boundsOnlyCases<C extends { id: string; bounds?: boolean }>(cases: readonly C[], caseIds: readonly string[] = []): string[] {
+  return cases.filter((c) => c.bounds === true && !caseIds.includes(c.id)).map((c) => c.id);
+}
+
 /** The server bounds a case checks: its protocol's, when asked for and the target is TCP (QUIC has no CLOSE_WAIT to see). */
 export function serverBoundsFor(protocol: string, vars: Readonly<Record<string, string | number>>, transport: string | undefined): ServerBounds | undefined {
   if (!boundsOn(vars) || transport === 'quic') return undefined;
   return liveProtocolNamed(protocol)?.bounds;
+}
+
+/** `memory-returned`, when the run checks the named bounds (any transport: memory is read from /proc, not from sockets). */
+export function memoryBoundFor(protocol: string, vars: Readonly<Record<string, string | number>>): MemoryReturned | undefined {
+  return boundsOn(vars) ? liveProtocolNamed(protocol)?.bounds?.memoryReturned : undefined;
 }
 
 /** One case's check of `connections-released` on the target's port. */

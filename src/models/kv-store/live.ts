@@ -4,6 +4,7 @@
  * protosim's kv harness speaks the IM interface itself: the kv oracle for suites, and the IM server
  * it plays for client programs (src/conformance).
  */
+import { defaultMemoryReturned } from '../live-bounds.js';
 import type { LiveProtocol } from '../package.js';
 import { kvDefects, kvServer } from './server-program.js';
 
@@ -15,7 +16,8 @@ export const kvLive: LiveProtocol = {
   codecs: [{ name: 'im-http', format: 'im-http' }],
   stores: true,
   // a connection its client left is closed within 2 s (a socket left in CLOSE_WAIT is a leaked descriptor)
-  bounds: { connectionsReleasedMs: 2000 },
+  // and a soak's rounds that leave the model as they found it leave the server's memory where it was
+  bounds: { connectionsReleasedMs: 2000, memoryReturned: defaultMemoryReturned },
   server: {
     defects: kvDefects,
     options: [],

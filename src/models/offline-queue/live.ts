@@ -2,6 +2,7 @@
  * offline-queue's live side: the seed's protobuf messages on a TCP stream, the oracle mapping
  * (mapping.ts), model clients on the wire (wire.ts), and the reference server (server-program.ts).
  */
+import { defaultMemoryReturned } from '../live-bounds.js';
 import type { LiveProtocol } from '../package.js';
 import type { ModelVariant } from '../types.js';
 import { offlineQueueClientReplay } from './client-replay.js';
@@ -60,7 +61,8 @@ export function offlineQueueLive(fixed: ModelVariant, fixedServerOptions: QueueS
     clientWire: offlineQueueClientWire,
     clientReplay: offlineQueueClientReplay,
     // a connection its client left is closed within 2 s (a socket left in CLOSE_WAIT is a leaked descriptor)
-    bounds: { connectionsReleasedMs: 2000 },
+    // and a soak's rounds that leave the model as they found it leave the server's memory where it was
+    bounds: { connectionsReleasedMs: 2000, memoryReturned: defaultMemoryReturned },
     server: {
       defects: offlineQueueDefects,
       options: [

@@ -18,7 +18,7 @@
  *  - the named defects: all but one are options of the rules (`QueueDefects`); `lose-back-to-back`
  *    is a variation of the host (only the first request of one read is served).
  */
-import { keepClosedConnectionsDefect, readIsMessageDefect, type ServerEffect, type ServerSetup, type ServerStep, type StreamServer } from '../server-program.js';
+import { keepClosedConnectionsDefect, keepConnectionBuffersDefect, readIsMessageDefect, type ServerEffect, type ServerSetup, type ServerStep, type StreamServer } from '../server-program.js';
 import type { QueueLimits } from './limits.js';
 import { Op, request as queueRequest, type QueueReply } from './messages.js';
 import { disconnect, initialQueueContext, serve, type QueueDefects, type QueueServerContext, type QueueServerOptions, type ServeResult } from './serve.js';
@@ -35,6 +35,7 @@ export const offlineQueueDefects = [
   { name: 'drop-on-dead-connection', description: 'a message pushed to a recipient whose connection died is dropped instead of queued' },
   readIsMessageDefect,
   keepClosedConnectionsDefect,
+  keepConnectionBuffersDefect,
 ] as const;
 
 /** The defects that are variations of the rules. */
@@ -133,6 +134,7 @@ export function offlineQueueServer(fixed: QueueServerOptions, setup: ServerSetup
     ...(setup.defect === 'lose-back-to-back' ? { perRead: <T>(decoded: T[]): T[] => decoded.slice(0, 1) } : {}),
     ...(setup.defect === readIsMessageDefect.name ? { readIsMessage: true } : {}),
     ...(setup.defect === keepClosedConnectionsDefect.name ? { keepClosedConnections: true } : {}),
+    ...(setup.defect === keepConnectionBuffersDefect.name ? { keepConnectionBuffers: true } : {}),
     rules: {
       init: () => ({ ctx: initialQueueContext(), unconfirmed: {} }),
       heard: (state, conn) => confirm(options, state, conn),

@@ -3,6 +3,7 @@
  * clients on the wire (wire.ts), counterexamples replayed on client programs (client-replay.ts), and
  * the reference server (server-program.ts).
  */
+import { defaultMemoryReturned } from '../live-bounds.js';
 import type { LiveProtocol } from '../package.js';
 import type { ModelVariant } from '../types.js';
 import { pingLivenessClientReplay } from './client-replay.js';
@@ -25,7 +26,8 @@ export function pingLivenessLive(fixed: ModelVariant, fixedServerOptions: PingSe
     clientWire: pingClientWire,
     clientReplay: pingLivenessClientReplay,
     // a connection its client left is closed within 2 s (a socket left in CLOSE_WAIT is a leaked descriptor)
-    bounds: { connectionsReleasedMs: 2000 },
+    // and a soak's rounds that leave the model as they found it leave the server's memory where it was
+    bounds: { connectionsReleasedMs: 2000, memoryReturned: defaultMemoryReturned },
     server: {
       defects: pingDefects,
       options: [

@@ -13,7 +13,7 @@
  *    connection stays, so the client may log in again;
  *  - the named defects, all options of the rules.
  */
-import { keepClosedConnectionsDefect, readIsMessageDefect, type ServerEffect, type ServerSetup, type ServerStep, type StreamServer } from '../server-program.js';
+import { keepClosedConnectionsDefect, keepConnectionBuffersDefect, readIsMessageDefect, type ServerEffect, type ServerSetup, type ServerStep, type StreamServer } from '../server-program.js';
 import type { PingReply } from './messages.js';
 import { disconnect, expire, handleRequest, ownSession, type PingEffect, type PingServerOptions, type PingSessions } from './serve.js';
 import { decodePingLine, encodePingMessage, PingErrorCode, PingMtype, pingOut, pingSupportedVersions, wireIdOf, type PingIn, type PingOut } from './wire.js';
@@ -26,6 +26,7 @@ export const pingDefects = [
   { name: 'allow-double-login', description: 'a user logged in elsewhere can log in again (no error code 3)' },
   readIsMessageDefect,
   keepClosedConnectionsDefect,
+  keepConnectionBuffersDefect,
 ] as const;
 
 /** The rules' options for a server with this defect and chat limit: the model's `fixed` variant. */
@@ -87,6 +88,7 @@ export function pingServer(fixed: PingServerOptions, setup: ServerSetup): Stream
   return {
     ...(setup.defect === readIsMessageDefect.name ? { readIsMessage: true } : {}),
     ...(setup.defect === keepClosedConnectionsDefect.name ? { keepClosedConnections: true } : {}),
+    ...(setup.defect === keepConnectionBuffersDefect.name ? { keepConnectionBuffers: true } : {}),
     wire: {
       format: 'json-lines',
       decode: (line) => ({ request: decodePingLine(line) }),

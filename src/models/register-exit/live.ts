@@ -3,6 +3,7 @@
  * model clients on the wire, and the reference server (server-program.ts).
  */
 import type { ClientWire } from '../live-types.js';
+import { defaultMemoryReturned } from '../live-bounds.js';
 import type { LiveProtocol } from '../package.js';
 import type { ModelVariant, ProtocolMessage } from '../types.js';
 import { registerExitClientReplay } from './client-replay.js';
@@ -32,7 +33,8 @@ export function registerExitLive(fixed: ModelVariant, fixedServerOptions: RouteS
     clientWire: registerExitClientWire,
     clientReplay: registerExitClientReplay,
     // a connection its client left is closed within 2 s (a socket left in CLOSE_WAIT is a leaked descriptor)
-    bounds: { connectionsReleasedMs: 2000 },
+    // and a soak's rounds that leave the model as they found it leave the server's memory where it was
+    bounds: { connectionsReleasedMs: 2000, memoryReturned: defaultMemoryReturned },
     server: {
       defects: registerExitDefects,
       options: [{ key: 'codec', flag: '--codec <codec>', description: 'json-lines (default; json also accepted) or gob', kind: 'codec', choices: ['json-lines', 'gob'] }],

@@ -13,7 +13,7 @@
  *    `keep-vanished-client` act);
  *  - the named defects, all options of the rules (`RouteDefects`).
  */
-import { keepClosedConnectionsDefect, readIsMessageDefect, type ServerEffect, type ServerSetup, type ServerStep, type StreamServer, type StreamWire } from '../server-program.js';
+import { keepClosedConnectionsDefect, keepConnectionBuffersDefect, readIsMessageDefect, type ServerEffect, type ServerSetup, type ServerStep, type StreamServer, type StreamWire } from '../server-program.js';
 import { routeMessage, type RouteMessage } from './messages.js';
 import { disconnect, handleMessage, shutdown, type RouteDefects, type RouteEffect, type RouteLimits, type RouteRegistry, type RouteServerOptions } from './serve.js';
 import { encodeJsonMessage, messageStruct, parseJsonMessage, toWire, type WireMessage } from './wire.js';
@@ -27,6 +27,7 @@ export const registerExitDefects = [
   { name: 'keep-vanished-client', description: 'a client that vanishes without Exit stays registered (messages to it vanish, its name stays taken)' },
   readIsMessageDefect,
   keepClosedConnectionsDefect,
+  keepConnectionBuffersDefect,
 ] as const;
 
 const ruleDefects: Record<string, RouteDefects> = {
@@ -93,6 +94,7 @@ export function registerExitServer(fixed: RouteServerOptions, setup: ServerSetup
     wire: wire(codec),
     ...(setup.defect === readIsMessageDefect.name ? { readIsMessage: true } : {}),
     ...(setup.defect === keepClosedConnectionsDefect.name ? { keepClosedConnections: true } : {}),
+    ...(setup.defect === keepConnectionBuffersDefect.name ? { keepConnectionBuffers: true } : {}),
     rules: {
       init: () => ({ reg: { conns: {} }, open: [] }),
       opened: (state, conn) => ({ state: { ...state, open: [...state.open, conn] }, effects: [] }),
