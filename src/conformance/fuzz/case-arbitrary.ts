@@ -43,6 +43,19 @@ export interface ProtocolFuzz {
   /** a bound on the body's actions */
   maxActions?: number;
   /**
+   * users the case's setup leaves out join in the body (most cases that set up only some users):
+   * each does the setup there, its identity (`{ $self: true }` in the setup) claimed as its own or
+   * another user's as often (a name in use, one that left, one nobody has), so a newcomer's claim is
+   * judged against the identities already held
+   */
+  lateSetup?: boolean;
+  /**
+   * a link fault that cuts the bytes (split) is also drawn followed by a message of the user whose
+   * link it is (what the fault does to the bytes is then exercised, not left to a later action of
+   * that user)
+   */
+  faultTraffic?: boolean;
+  /**
    * a message to user `to`, for protocols that route messages to users: drawn right after a user
    * leaves, or after a message that names users, so the next exchange reaches a user whose state just
    * changed (a second round to someone who left, was named in another's identity field...)
@@ -184,15 +197,31 @@ function awayArbitrary(p: ProtocolFuzz): fc.Arbitrary<FuzzAction> {
     .map(({ user, how: h, sends: s, back }) => ({ kind: 'away' as const, user, how: h, back, sends: s.map(([writer, msgs]) => ({ user: writer, msgs: msgs[user]! })) }));
 }
 
-/** The body's actions, weighted towards ordinary messages; with `messageTo`, some followed by a message to a user they name; with `comeBack`, users going away and coming back. */
+/** The body's actions, weighted towards ordinary messages; with `messageTo`, some followed by a message to a user they name; with `comeBack`, users going away and coming back; with `faultTraffic`, link faults followed by their user's message. */
 function actionArbitrary(p: ProtocolFuzz): fc.Arbitrary<FuzzAction[]> {
   const single = singleActionArbitrary(p);
   const n = p.maxUsers;
-  const away = p.comeBack !== undefined && n >= 2 ? [{ weight: 3, arbitrary: awayArbitrary(p).map((a) => [a]) }] : [];
-  if (p.messageTo === undefined) return away.length === 0 ? single.map((a) => [a]) : fc.oneof({ weight: 8, arbitrary: single.map((a) => [a]) }, ...away);
+  const extra = p.comeBack !== undefined && n >= 2 ? [{ weight: 3, arbitrary: awayArbitrary(p).map((a) => [a]) }] : [];
+  if (p.faultTraffic === true) extra.push({ weight: 2, arbitrary: faultTrafficArbitrary(p) });
+  if (p.messageTo === undefined) return extra.length === 0 ? single.map((a) => [a]) : fc.oneof({ weight: 8, arbitrary: single.map((a) => [a]) }, ...extra);
   const send = fc.record({ kind: fc.constant('send' as const), user: userIndex(n), msgs: fc.tuple(p.message(n)).map((m) => [...m]) });
   const leave = fc.record({ kind: fc.constant('leave' as const), user: userIndex(n), mode: fc.constantFrom('close' as const, 'reset' as const) });
-  return fc.oneof({ weight: 8, arbitrary: single.map((a) => [a]) }, { weight: 3, arbitrary: followed(p, send) }, { weight: 1, arbitrary: followed(p, leave) }, ...away);
+  return fc.oneof({ weight: 8, arbitrary: single.map((a) => [a]) }, { weight: 3, arbitrary: followed(p, send) }, { weight: 1, arbitrary: followed(p, leave) }, ...extra);
+}
+
+/**
+ * A link fault that cuts the bytes (a split), then a message of the user whose link it is. Not the
+ * faults that hold bytes (a merge waiting for the next message, a delay, latency, a partition):
+ * what they hold reaches either side at a moment the case does not know (past a heartbeat, after a
+ * pause), and a message right behind one made false findings on correct servers (docs/fuzz.md,
+ * "Late joins and link faults with traffic").
+ */
+function faultTrafficArbitrary(p: ProtocolFuzz): fc.Arbitrary<FuzzAction[]> {
+  const exact = p.faults.filter((f) => f.fault === 'split');
+  return fc.tuple(userIndex(p.maxUsers), exact, p.message(p.maxUsers)).map(([user, f, msg]) => [
+    { kind: 'fault' as const, user, ...f },
+    { kind: 'send' as const, user, msgs: [msg] },
+  ]);
 }
 
 /** One action of the body, weighted towards ordinary messages. */
@@ -224,12 +253,55 @@ function setupActions(p: ProtocolFuzz, users: readonly number[], together: boole
   return out;
 }
 
+/**
+ * Where a user left out of the setup joins (before the body's action at that index) and whose
+ * identity it claims (-1: its own; else the k-th of the users set up, then the others, then a name
+ * nobody has, round); null: it does not join.
+ */
+type Join = { at: number; as: number } | null;
+
+/**
+ * A join: most often right after the setup (while every name set up is still held), else anywhere in
+ * the body; claiming another user's identity (one set up first: a name in use) twice as often as its
+ * own, shrinking to its own.
+ */
+const joinArbitrary = (p: ProtocolFuzz): fc.Arbitrary<Join> =>
+  fc.option(fc.record({ at: fc.oneof({ weight: 2, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.nat({ max: p.maxActions ?? 12 }) }), as: fc.oneof({ weight: 1, arbitrary: fc.constant(-1) }, { weight: 2, arbitrary: fc.nat({ max: p.maxUsers }) }) }), { freq: 6 });
+
+/** Whose identity a join's `as` claims: the users set up first, then the others, then a name nobody has (`maxUsers`). */
+function claimed(p: ProtocolFuzz, as: number, user: number, setup: readonly number[]): number {
+  const others = Array.from({ length: p.maxUsers }, (_, u) => u).filter((u) => u !== user && !setup.includes(u));
+  const order = [...setup, ...others, p.maxUsers];
+  return order[as % order.length]!;
+}
+
+/** The setup's messages with the identity `{ $self: true }` claimed as user `as`'s. */
+function claimAs(v: unknown, as: number): unknown {
+  if (Array.isArray(v)) return v.map((x) => claimAs(x, as));
+  if (typeof v !== 'object' || v === null) return v;
+  const r = v as Record<string, unknown>;
+  if (r.$self === true) return { $user: as };
+  return Object.fromEntries(Object.entries(r).map(([k, x]) => [k, claimAs(x, as)]));
+}
+
+/** The body with the setup of each user left out of it, at the place that user joins. */
+function joined(p: ProtocolFuzz, body: readonly FuzzAction[], setup: readonly number[], joins: readonly Join[] | undefined): FuzzAction[] {
+  const actions = [...body];
+  const late = (joins ?? []).flatMap((j, user) => (j !== null && !setup.includes(user) ? [{ user, ...j }] : [])).sort((a, b) => b.at - a.at || b.user - a.user);
+  for (const j of late) {
+    const msgs = p.setup(j.user).map((m) => (j.as >= 0 ? claimAs(m, claimed(p, j.as, j.user, setup)) : m));
+    actions.splice(Math.min(j.at, actions.length), 0, ...msgs.map((msg) => ({ kind: 'send' as const, user: j.user, msgs: [msg] })));
+  }
+  return actions;
+}
+
 /** Live cases of a protocol: setup, then up to `maxActions` actions (process faults among them when asked). */
 export function caseArbitrary(p: ProtocolFuzz, options: CaseOptions = { processFaults: false }): fc.Arbitrary<FuzzCase> {
   const n = p.maxUsers;
   return fc
     // Shrinking goes through the fields in this order: the body's actions first (fewest steps),
-    // then the setup's users, then names (shortest data), then the process faults (fewer, earlier).
+    // then the setup's users, then names (shortest data), then the late joins (fewer, earlier, as
+    // themselves), then the process faults (fewer, earlier).
     // They are a field of their own, drawn last, so a seed gives the same workload with and without
     // them, each placed before the body's action at its index (past the end: after the last).
     .record({
@@ -239,13 +311,16 @@ export function caseArbitrary(p: ProtocolFuzz, options: CaseOptions = { processF
       setupUsers: fc.oneof(fc.uniqueArray(userIndex(n), { minLength: 0, maxLength: n }), fc.constant(Array.from({ length: n }, (_, u) => u))),
       together: fc.boolean(),
       names: fc.array(p.name, { minLength: n + 1, maxLength: n + 1 }),
+      // where each user left out of the setup joins, and whose identity it claims (before the
+      // process faults, so a seed joins the same users with and without them)
+      ...(p.lateSetup === true ? { joins: fc.array(joinArbitrary(p), { minLength: n, maxLength: n }) } : {}),
       ...(options.processFaults ? { faults: fc.array(fc.tuple(fc.nat({ max: p.maxActions ?? 12 }), processFaultArbitrary(p)), { minLength: 0, maxLength: maxProcessFaults }) } : {}),
       // drawn after everything else, so a generator without connect parameters draws as before
       ...(p.connect !== undefined ? { connect: fc.array(p.connect, { minLength: n, maxLength: n }) } : {}),
     })
-    .map(({ names, setupUsers, together, body, faults, connect }) => {
+    .map(({ names, setupUsers, together, body, faults, connect, joins }) => {
       const setup = [...setupUsers].sort((a, b) => a - b);
-      const actions = [...body];
+      const actions = joined(p, body, setup, joins as Join[] | undefined);
       for (const [at, fault] of [...((faults as [number, FuzzAction][] | undefined) ?? [])].sort((a, b) => b[0] - a[0])) actions.splice(Math.min(at, actions.length), 0, fault);
       return { names, actions: [...setupActions(p, setup, together), ...actions], setupUsers: setup, ...(connect !== undefined ? { connect: connect as Record<string, string>[] } : {}) };
     });

@@ -4,7 +4,8 @@
  * same account from two users), chat with hostile text, pings, logouts, ids of another session or
  * of none, silence past the heartbeat timeout, and lines that are not JSON. A user goes away (a
  * close, a reset, a link that dies silently, or quiet past the heartbeat timeout while the others
- * ping) and comes back: it offers its version and logs in to its account again.
+ * ping) and comes back: it offers its version and logs in to its account again. A split of a
+ * user's link is also drawn followed by a message of that user (`faultTraffic`).
  *
  * Session ids are the server's own: a message names one as `{ $session: 'own' | k }`, rendered as
  * `$sK` (bound by the oracle after `expect: model`) when this case has logged in that session, as
@@ -111,6 +112,7 @@ export const pingLivenessFuzz: ProtocolFuzz = {
   raw: fc.oneof(hostileText(separators), ladderText()),
   rawEnd: '\n',
   faults: streamFaults,
+  faultTraffic: true,
   waits: [0, 100, '$lockoutBoundMs'],
   vars: { heartbeatTimeoutMs: 800, lockoutBoundMs: 1400, pingIntervalMs: 250 },
   hooks,

@@ -1,7 +1,9 @@
 /**
  * register-exit servers (docs/protocols.md section 4): users register names, route messages to each
  * other (to names that exist, that left, that nobody has), fill `From` with another name, send Exit
- * for themselves or someone else, register a name in use (as often as their own), and write garbage. `Message{To, From,
+ * for themselves or someone else, register a name in use (as often as their own), join late (a user
+ * the setup left out registers in the body, as itself or under another's name: `lateSetup`), and
+ * write garbage. `Message{To, From,
  * Content, Register, Exit}`: the protocol's separators are the ones of its text client
  * (`send <user> <text>`, `<From>: <Content>`).
  */
@@ -31,6 +33,8 @@ export const registerExitFuzz: ProtocolFuzz = {
   maxUsers: 3,
   name: nameBase(),
   setup: () => [{ From: { $self: true }, Register: true }],
+  // a user left out of the setup registers later: its own name, or one in use, that left or nobody has
+  lateSetup: true,
   message,
   messageTo,
   raw: fc.oneof(hostileText(separators), ladderText()),
