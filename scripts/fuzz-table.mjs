@@ -21,7 +21,7 @@ import { serverTarget } from './corpus/translate.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const protosim = join(root, 'bin', 'protosim.js');
-const fuzzProtocols = { kv: 'kv', 'kv-store': 'kv', 'ping-liveness': 'ping-liveness', 'register-exit': 'register-exit', 'offline-queue': 'offline-queue' };
+const fuzzProtocols = { kv: 'kv', 'kv-store': 'kv', 'ping-liveness': 'ping-liveness', 'ping-liveness-quic': 'ping-liveness', 'register-exit': 'register-exit', 'offline-queue': 'offline-queue' };
 
 function parseArgs(argv) {
   const o = { budget: 120, seed: 1, only: [], jobs: 1, json: undefined };
