@@ -5,7 +5,8 @@
  * version and logs in to its account again (the model says the dropped session freed it). The steps
  * as rendered; generated with a fixed seed, as valid suite cases; and, live, the reference server
  * (heartbeat 800 ms) passes such a case, a generated one too, while its `no-heartbeat-timeout`
- * defect fails it (the drop the model sends never comes).
+ * defect fails it (the drop the model sends never comes). A chat sent into a partition before a
+ * quiet spell reaches the server when the spell clears the link, and the model takes it then.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,6 +38,21 @@ const quietCase = (partitioned = false): FuzzCase => ({
     ...[0, 1].flatMap((u) => g.setup(u).map((msg) => ({ kind: 'send' as const, user: u, msgs: [msg] }))),
     ...(partitioned ? [{ kind: 'fault' as const, user: 0, fault: 'partition' as const }] : []),
     { kind: 'away', user: 0, how: 'quiet', back: true, sends: [] },
+  ],
+});
+
+/**
+ * User 1's link partitioned, user 1 sends a chat into it (naming its own session, or user 0's),
+ * then goes quiet: the spell clears the link first, and the held chat reaches the server then.
+ */
+const heldChatCase = (session: 'own' | 1): FuzzCase => ({
+  names: ['ann', 'bo'],
+  setupUsers: [0, 1],
+  actions: [
+    ...[0, 1].flatMap((u) => g.setup(u).map((msg) => ({ kind: 'send' as const, user: u, msgs: [msg] }))),
+    { kind: 'fault', user: 1, fault: 'partition' },
+    { kind: 'send', user: 1, msgs: [{ mtype: 3, payload: { id: { $session: session }, time: 1, message: 'held by the link' } }] },
+    { kind: 'away', user: 1, how: 'quiet', back: false, sends: [] },
   ],
 });
 
@@ -101,6 +117,16 @@ describe('live: the reference server, heartbeat 800 ms', () => {
     expect(await verdict(quietCase())).toMatch(/^PASS/);
     expect(await verdict(quietCase(), 'no-heartbeat-timeout')).toMatch(/^ERROR timeout: .*sends a message here.*expected c1: .*error_code: 2/s);
   }, 40_000);
+
+  it('a chat held by a partition reaches the server when the quiet spell clears the link: echoed on the reference server; trust-session-id caught', async () => {
+    const steps = renderSteps(heldChatCase('own'), renderHooksOf(g));
+    expect(steps.slice(9, 13)).toEqual([{ fault: 'partition', client: 'c2' }, { send: 'c2', msg: { mtype: 3, payload: { id: '$s2', time: 1, message: 'held by the link' } } }, model, { fault: 'clear', client: 'c2' }]);
+    // before, the model took the held chat as read when sent or never, and committed to never
+    expect(await verdict(heldChatCase('own'))).toMatch(/^PASS/);
+    expect(await verdict(heldChatCase(1))).toMatch(/^PASS/);
+    // the chat naming ann's session, held and then delivered: the defect echoes it as ann's
+    expect(await verdict(heldChatCase(1), 'trust-session-id')).toMatch(/^FAIL c2 got .*expected 5 \(ERROR\), got 3 \(step 15 /);
+  }, 60_000);
 
   it('passes a generated case with a quiet spell (seed 3: its smallest)', async () => {
     const cases = fc.sample(caseArbitrary(g), { seed: 3, numRuns: 60 }).filter((c) => c.actions.some(quietAndBack(c)));

@@ -48,6 +48,12 @@ export class CaseContext {
   readonly closedSeen = new Set<string>();
   /** clients whose link has a fault that may lose what they send */
   readonly lossy = new Set<string>();
+  /**
+   * TCP clients whose link is partitioned, with what they did since (sends, a close): the link
+   * holds the bytes and delivers them when the partition heals, as TCP does, so the server model
+   * takes them then, in order (each op is told whether the moment is unsure: they may never arrive).
+   */
+  readonly partitioned = new Map<string, { close: boolean; op: (unsure: boolean) => void }[]>();
   /** captures the server model bound (`$s1`...): they name what a restarted server no longer has */
   readonly modelCaptures = new Set<string>();
   readonly vars: Record<string, string | number>;
@@ -120,6 +126,7 @@ export class CaseContext {
    * connections closed with it, as the server model learns.
    */
   processEnded(stop: boolean): void {
+    for (const name of [...this.partitioned.keys()]) this.partitionEnds(name, 'lost', true);
     const open = [...this.clients.values()].filter((c) => c.connection !== undefined && c.left !== true && !this.closedSeen.has(c.name)).map((c) => c.name);
     this.streamOracle?.serverDown(open, new Set(open.filter((name) => this.faulted(name))), stop);
   }
@@ -133,9 +140,31 @@ export class CaseContext {
 
   /** A client's connection was seen closed: the model learns it too (once). */
   sawClosed(name: string, how: 'end' | 'reset'): void {
+    this.partitionEnds(name, 'lost', true);
     if (this.closedSeen.has(name)) return;
     this.closedSeen.add(name);
     const c = this.clients.get(name);
     if (c !== undefined && c.left !== true) this.streamOracle?.disconnect(name, how === 'reset' ? 'reset' : 'closed');
+  }
+
+  /** What client `name` did reaches the server now, or, behind a partition of its link, when the partition heals. */
+  toServer(name: string, op: (unsure: boolean) => void, close = false): void {
+    const held = this.partitioned.get(name);
+    if (held === undefined) op(false);
+    else held.push({ close, op });
+  }
+
+  /**
+   * What `name`'s partitioned link held reaches the server now (`delivered`: healed or cleared), at
+   * a moment the model cannot know (`unsure`), or never (`lost`: a reset, a timeout, the process
+   * gone; a close held there is taken now, as without a partition). `stays`: the link is still
+   * partitioned (what is written next is held again).
+   */
+  partitionEnds(name: string, how: 'delivered' | 'unsure' | 'lost', stays = false): void {
+    const held = this.partitioned.get(name);
+    if (held === undefined) return;
+    if (stays) this.partitioned.set(name, []);
+    else this.partitioned.delete(name);
+    for (const h of held) if (how !== 'lost' || h.close) h.op(how === 'unsure');
   }
 }

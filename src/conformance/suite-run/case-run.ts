@@ -199,7 +199,9 @@ export class CaseRun extends LiveCase<StepFile> {
     else if (s.disconnect !== undefined) {
       const c = cx.client(s.disconnect);
       c.connection?.disconnect(s.mode ?? 'close');
-      if (!cx.closedSeen.has(c.name)) cx.streamOracle?.disconnect(c.name, s.mode === 'reset' ? 'reset' : 'closed');
+      // a reset passes a partition at once (what it held is lost); a close waits behind what it holds
+      if (s.mode === 'reset') cx.partitionEnds(c.name, 'lost', true);
+      if (!cx.closedSeen.has(c.name)) cx.toServer(c.name, () => cx.streamOracle?.disconnect(c.name, s.mode === 'reset' ? 'reset' : 'closed'), true);
       c.left = true;
     } else if (s.fault !== undefined) await fault(cx, s);
     else if (s.wait !== undefined) await sleep(cx.ms(s.wait, 0));

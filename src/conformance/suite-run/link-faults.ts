@@ -77,8 +77,11 @@ function linkFault(cx: CaseContext, s: StepFile): void {
   const proxy = cx.proxies.get(s.client!)!;
   // What the model may no longer take for granted on this link.
   // (held or delayed requests reach the server at a moment the case does not know: the model takes them as maybe read)
-  if (kind === 'timeout' || kind === 'partition' || kind === 'cut' || kind === 'drop' || ((kind === 'hold' || kind === 'delay') && s.direction !== 'from-target')) cx.lossy.add(s.client!);
+  if (kind === 'timeout' || kind === 'cut' || kind === 'drop' || ((kind === 'hold' || kind === 'delay') && s.direction !== 'from-target')) cx.lossy.add(s.client!);
   if (kind === 'clear' || kind === 'heal') cx.lossy.delete(s.client!);
+  // a partition (TCP, here) holds what the client writes and delivers it when it heals: the model takes it then
+  if (kind === 'partition' && !cx.partitioned.has(s.client!)) cx.partitioned.set(s.client!, []);
+  if (kind === 'timeout') cx.partitionEnds(s.client!, 'lost');
   if (kind === 'reset') cx.sawClosed(s.client!, 'reset');
   const direction: ProxyDirection = s.direction === 'from-target' ? 'from-target' : 'to-target';
   // message operations: one direction, or both; for the next `count` messages, else until cleared
@@ -98,7 +101,8 @@ function linkFault(cx: CaseContext, s: StepFile): void {
     case 'partition':
       return proxy.set({ partitioned: true });
     case 'heal':
-      return proxy.heal();
+      proxy.heal();
+      return cx.partitionEnds(s.client!, 'delivered');
     case 'reset':
       return proxy.resetAll();
     case 'cut':
@@ -111,7 +115,8 @@ function linkFault(cx: CaseContext, s: StepFile): void {
     case 'drop':
       return proxy.drop(direction, s.count ?? 1);
     case 'clear':
-      return proxy.clear();
+      proxy.clear();
+      return cx.partitionEnds(s.client!, 'delivered');
     case 'hold':
       return proxy.hold(both, scope);
     case 'release':
